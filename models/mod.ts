@@ -1,0 +1,7 @@
+/**
+ * Shared cluster model types: slots, groups, proxies and sentinels, with Codis's JSON field names.
+ * @module
+ */
+export * from "./slots.ts";
+export * from "./group.ts";
+export * from "./proxy.ts";

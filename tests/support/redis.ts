@@ -1,0 +1,67 @@
+import { freePort, waitForPort } from "./ports.ts";
+
+/** A redis-server child process on 127.0.0.1, for tests and benchmarks. */
+export interface RedisProcess {
+  port: number;
+  addr: string;
+  dir: string;
+  /** Sends SIGKILL and waits for exit. Safe to call twice. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** Kills the server and removes its data dir. */
+  stop(): Promise<void>;
+}
+
+export interface RedisOptions {
+  port?: number;
+  databases?: number;
+  hz?: number;
+  requirepass?: string;
+  extraArgs?: string[];
+}
+
+/** Starts a redis-server with `databases 1024` and `hz 100` unless told otherwise. */
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
+  const port = opts.port ?? freePort();
+  const dir = await Deno.makeTempDir({ prefix: "codis-redis-" });
+  const args = [
+    "--port", String(port),
+    "--bind", "127.0.0.1",
+    "--databases", String(opts.databases ?? 1024),
+    "--hz", String(opts.hz ?? 100),
+    "--save", "",
+    "--appendonly", "no",
+    "--dir", dir,
+    "--protected-mode", "no",
+    "--loglevel", "warning",
+  ];
+  if (opts.requirepass) args.push("--requirepass", opts.requirepass);
+  if (opts.extraArgs) args.push(...opts.extraArgs);
+  let child: Deno.ChildProcess | null = null;
+  const spawn = async () => {
+    child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null", stdin: "null" }).spawn();
+    await waitForPort(port);
+  };
+  const kill = async () => {
+    const c = child as Deno.ChildProcess | null;
+    if (!c) return;
+    child = null;
+    try {
+      c.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await c.status;
+  };
+  await spawn();
+  return {
+    port,
+    addr: `127.0.0.1:${port}`,
+    dir,
+    kill,
+    restart: spawn,
+    async stop() {
+      await kill();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
