@@ -26,15 +26,24 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
   const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "codis-redis-" });
   const args = [
-    "--port", String(port),
-    "--bind", "127.0.0.1",
-    "--databases", String(opts.databases ?? 1024),
-    "--hz", String(opts.hz ?? 100),
-    "--save", "",
-    "--appendonly", "no",
-    "--dir", dir,
-    "--protected-mode", "no",
-    "--loglevel", "warning",
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--databases",
+    String(opts.databases ?? 1024),
+    "--hz",
+    String(opts.hz ?? 100),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--protected-mode",
+    "no",
+    "--loglevel",
+    "warning",
   ];
   if (opts.requirepass) args.push("--requirepass", opts.requirepass);
   if (opts.extraArgs) args.push(...opts.extraArgs);
