@@ -1,4 +1,4 @@
-import { runConformance } from "./support/store_conformance.ts";
+import { runConformance } from "../store/testing/conformance.ts";
 import { MemoryStore } from "../store/memory.ts";
 
 Deno.test("store conformance: memory", async (t) => {

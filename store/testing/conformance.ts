@@ -1,5 +1,5 @@
 /**
- * The one conformance suite every CoordClient implementation runs (see tests/store_conformance_test.ts).
+ * The one conformance suite every CoordClient implementation runs (tests/store_*_test.ts call it).
  * Each case works under its own random prefix, so cases never see each other's data.
  * @module
  */
@@ -13,7 +13,7 @@ import {
   sleep,
   UnsupportedError,
   type WatchEvent,
-} from "../../store/client.ts";
+} from "../client.ts";
 
 /** How the suite drives one implementation. */
 export interface StoreFixture {
