@@ -1,5 +1,6 @@
 import { runConformance } from "../store/testing/conformance.ts";
 import { MemoryStore } from "../store/memory.ts";
+import { FsStore } from "../store/fs.ts";
 
 Deno.test("store conformance: memory", async (t) => {
   const store = new MemoryStore();
@@ -12,5 +13,20 @@ Deno.test("store conformance: memory", async (t) => {
     });
   } finally {
     store.close();
+  }
+});
+
+Deno.test("store conformance: filesystem", async (t) => {
+  const root = await Deno.makeTempDir({ prefix: "codis-fs-store-" });
+  try {
+    const store = await FsStore.open(root);
+    await runConformance(t, {
+      open: () => Promise.resolve(store.client()),
+      sessions: false,
+      ttlMs: 300,
+      exactlyOnce: true,
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
