@@ -1,0 +1,225 @@
+/**
+ * Starting and stopping the benchmark's server processes (twemproxy, codis-proxy), with one registry of everything
+ * alive so that a Ctrl-C, a SIGTERM or an exception tears it all down.
+ */
+import { freePort, waitForPort } from "../../tests/support/ports.ts";
+
+/** Something that must be stopped before the harness exits. */
+export type Stopper = () => Promise<void>;
+
+const stoppers = new Set<Stopper>();
+let closing = false;
+
+/** Thrown by {@link track} once {@link stopAll} has begun, so no new process outlives the harness. */
+export class ClosingError extends Error {
+  constructor() {
+    super("benchmark is shutting down");
+  }
+}
+
+/**
+ * Registers a stopper; returns a function that unregisters it. After {@link stopAll} began, the stopper runs at once
+ * and ClosingError is thrown, because a signal handler may stop everything while the main flow is mid-step.
+ */
+export function track(stop: Stopper): () => void {
+  if (closing) {
+    stop().catch(() => {});
+    throw new ClosingError();
+  }
+  stoppers.add(stop);
+  return () => stoppers.delete(stop);
+}
+
+/** True once {@link stopAll} has begun. */
+export function isClosing(): boolean {
+  return closing;
+}
+
+let stopping: Promise<void> | null = null;
+
+/**
+ * Runs every registered stopper once (newest first), ignoring their errors; later track() calls stop at once.
+ * Concurrent callers (a signal handler and the main flow's `finally`) share one shutdown.
+ */
+export function stopAll(): Promise<void> {
+  closing = true;
+  stopping ??= (async () => {
+    while (stoppers.size > 0) {
+      const list = [...stoppers].reverse();
+      stoppers.clear();
+      for (const s of list) {
+        try {
+          await s();
+        } catch { /* best effort */ }
+      }
+    }
+  })();
+  return stopping;
+}
+
+/** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. Safe on an already exited child. */
+export async function terminate(child: Deno.ChildProcess, graceMs = 3000): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    return; // already exited
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), graceMs));
+  const res = await Promise.race([child.status, timeout]);
+  clearTimeout(timer);
+  if (res === "timeout") {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+  }
+}
+
+/** A long-running server the benchmark targets. */
+export interface Server {
+  name: string;
+  port: number;
+  /** The pid whose process tree is charged for CPU. */
+  pid: number;
+  /** The command line that started it, for the report. */
+  command: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Waits for `port` to accept connections, failing early if `child` exits first; on failure the child is stopped and
+ * the error names the log file.
+ */
+async function awaitReady(child: Deno.ChildProcess, port: number, what: string, log: string, ms: number) {
+  let exited = false;
+  child.status.then(() => exited = true);
+  const ready = waitForPort(port, ms);
+  const early = (async () => {
+    const st = await child.status;
+    throw new Error(`${what} exited with code ${st.code} before listening; see ${log}`);
+  })();
+  early.catch(() => {});
+  try {
+    await Promise.race([ready, early]);
+  } catch (e) {
+    if (!exited) await terminate(child);
+    let tail = "";
+    try {
+      tail = (await Deno.readTextFile(log)).trim().split("\n").slice(-15).join("\n");
+    } catch { /* no log */ }
+    throw new Error(`${(e as Error).message}${tail ? `\n--- last lines of ${log}:\n${tail}` : ""}`);
+  }
+}
+
+/** Options of the twemproxy target. */
+export interface TwemOptions {
+  backends: string[];
+  hash: string;
+  distribution: string;
+  dir: string;
+}
+
+/** Writes a nutcracker config for `backends` and starts it on a free port. */
+export async function startTwemproxy(o: TwemOptions): Promise<Server> {
+  const port = freePort();
+  const statsPort = freePort();
+  const conf = `${o.dir}/nutcracker.yml`;
+  const log = `${o.dir}/nutcracker.log`;
+  const yaml = [
+    "bench:",
+    `  listen: 127.0.0.1:${port}`,
+    `  hash: ${o.hash}`,
+    `  distribution: ${o.distribution}`,
+    "  redis: true",
+    "  preconnect: true",
+    "  auto_eject_hosts: false",
+    "  server_connections: 1",
+    "  servers:",
+    ...o.backends.map((b, i) => `    - ${b}:1 shard${i}`),
+    "",
+  ].join("\n");
+  await Deno.writeTextFile(conf, yaml);
+  const args = ["-c", conf, "-s", String(statsPort), "-a", "127.0.0.1", "-p", `${o.dir}/nutcracker.pid`, "-o", log];
+  const child = new Deno.Command("nutcracker", { args, stdin: "null", stdout: "null", stderr: "null" }).spawn();
+  const untrack = track(() => terminate(child));
+  await awaitReady(child, port, "nutcracker", log, 10_000);
+  return {
+    name: "twemproxy",
+    port,
+    pid: child.pid,
+    command: `nutcracker ${args.join(" ")}   # ${conf}: hash ${o.hash}, distribution ${o.distribution}`,
+    async stop() {
+      untrack();
+      await terminate(child);
+    },
+  };
+}
+
+/** Appends everything from `src` to `file`; both proxy streams share one log, so chunks are written whole. */
+async function copyTo(src: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  try {
+    for await (const chunk of src) {
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+    }
+  } catch { /* the child went away */ }
+}
+
+/** Options of one codis-proxy target. */
+export interface ProxyOptions {
+  name: string;
+  backends: string[];
+  /** Passed as --proxy_workers=N when set. */
+  workers?: number;
+  /** Extra flags, passed through verbatim. */
+  extraArgs: string[];
+  dir: string;
+  deno: string;
+  /** The repository root; `script` is resolved against it. */
+  cwd: string;
+  /** The proxy entry point, e.g. cli/codis-proxy.ts. */
+  script: string;
+}
+
+/** Starts the proxy (`cli/codis-proxy.ts`) in standalone mode on free ports. */
+export async function startCodisProxy(o: ProxyOptions): Promise<Server> {
+  const port = freePort();
+  const admin = freePort();
+  const log = `${o.dir}/${o.name}.log`;
+  const args = [
+    "run",
+    "-A",
+    o.script,
+    ...o.backends.map((b) => `--backend=${b}`),
+    `--proxy_addr=127.0.0.1:${port}`,
+    `--admin_addr=127.0.0.1:${admin}`,
+    ...(o.workers ? [`--proxy_workers=${o.workers}`] : []),
+    ...o.extraArgs,
+  ];
+  const file = await Deno.open(log, { write: true, create: true, truncate: true });
+  const child = new Deno.Command(o.deno, { args, cwd: o.cwd, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  const pump = Promise.all([copyTo(child.stdout, file), copyTo(child.stderr, file)]).finally(() => file.close());
+  const stop = async () => {
+    await terminate(child);
+    await pump;
+  };
+  const untrack = track(stop);
+  try {
+    await awaitReady(child, port, "codis-proxy", log, 60_000);
+  } catch (e) {
+    untrack();
+    await stop();
+    throw e;
+  }
+  return {
+    name: o.name,
+    port,
+    pid: child.pid,
+    command: `deno ${args.join(" ")}`,
+    async stop() {
+      untrack();
+      await stop();
+    },
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * The proxy benchmark: redis-benchmark against direct Redis, twemproxy and codis-proxy over the same 2 backends,
+ * alternating targets and repeating every row. See bench/README.md for how to run it and read the table.
+ */
+import { startRedis } from "../tests/support/redis.ts";
+import { HarnessError, isPlainError, parseOptions, USAGE } from "./lib/args.ts";
+import { findPidByCmdline } from "./lib/cpu.ts";
+import { envInfo } from "./lib/env.ts";
+import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
+import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
+import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+function log(msg: string) {
+  console.error(`[bench] ${msg}`);
+}
+
+function fmtK(x: number): string {
+  return x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0);
+}
+
+/** Rounds a request count to two significant digits, so the printed commands stay readable. */
+function roundN(x: number): number {
+  const mag = 10 ** Math.max(0, Math.floor(Math.log10(x)) - 1);
+  return Math.round(x / mag) * mag;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Server processes of the run, by target name, plus the pid charged for each target's CPU. */
+interface Target {
+  name: string;
+  port: number;
+  cpuPid: number | null;
+  command: string;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const opts = parseOptions(argv);
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const cmdline = `deno run -A bench/proxy_bench.ts${argv.length ? " " + argv.join(" ") : ""}`;
+  const workloads = opts.only.length ? WORKLOADS.filter((w) => opts.only.includes(w.id)) : WORKLOADS;
+  if (workloads.length === 0) throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
+  const settings: RunSettings = {
+    keyspace: opts.keyspace,
+    valueSize: opts.valueSize,
+    threads: opts.benchThreads,
+    timeoutMs: 0,
+  };
+  const env = envInfo(ROOT);
+  const dir = await Deno.makeTempDir({ prefix: "codis-bench-" });
+  track(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+  const notes: string[] = [];
+
+  log(`starting 2 redis-server backends (databases 1024, hz 100)`);
+  const backends = [];
+  for (let i = 0; i < 2; i++) {
+    const b = await startRedis();
+    track(() => b.stop());
+    backends.push(b);
+  }
+  const addrs = backends.map((b) => b.addr);
+
+  const targets: Target[] = [];
+  if (opts.targets.includes("direct")) {
+    const b = backends[0];
+    const pid = findPidByCmdline("redis-server", b.addr);
+    targets.push({ name: "direct", port: b.port, cpuPid: pid, command: `redis-server on ${b.addr} (backend 1 of 2)` });
+  }
+  const servers: Server[] = [];
+  if (opts.targets.includes("twemproxy")) {
+    log("starting twemproxy");
+    const s = await startTwemproxy({ backends: addrs, hash: opts.twemHash, distribution: opts.twemDist, dir });
+    servers.push(s);
+  }
+  const proxyNames: string[] = [];
+  if (opts.targets.includes("proxy")) {
+    const script = opts.proxyScript.startsWith("/") ? opts.proxyScript : `${ROOT}/${opts.proxyScript}`;
+    if (!(await exists(script))) {
+      notes.push(`codis-proxy skipped: ${opts.proxyScript} does not exist yet`);
+      log(notes[notes.length - 1]);
+    } else {
+      for (const workers of opts.proxyWorkers) {
+        const name = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+        log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
+        try {
+          const s = await startCodisProxy({
+            name,
+            backends: addrs,
+            workers: workers || undefined,
+            extraArgs: opts.proxyArgs,
+            dir,
+            deno: Deno.execPath(),
+            cwd: ROOT,
+            script: opts.proxyScript,
+          });
+          servers.push(s);
+          proxyNames.push(name);
+        } catch (e) {
+          notes.push(`${name} failed to start: ${(e as Error).message}`);
+          log(notes[notes.length - 1]);
+        }
+      }
+    }
+  }
+  for (const s of servers) targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command });
+  if (targets.length === 0) throw new HarnessError("no target could be started");
+  const names = targets.map((t) => t.name);
+  const peers = names.filter((n) => n === "direct" || n === "twemproxy");
+
+  // Warm-up: fills the keyspace (so GETs hit) and lets the proxy's JIT settle before anything is measured.
+  const warm = opts.quick ? 0.2 : 1;
+  for (const t of targets) {
+    for (const w of WORKLOADS.filter((x) => ["p1-set", "p16-get", "mset10"].includes(x.id))) {
+      const n = Math.round(w.calibrationN * 2 * warm);
+      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000 });
+      if (r.error) log(`warm-up ${w.label} on ${t.name} failed: ${r.error}`);
+    }
+  }
+
+  // Request counts: fixed, quick, or calibrated so a run on direct Redis lasts about --seconds.
+  const counts = new Map<string, number>();
+  for (const w of workloads) {
+    if (opts.n) counts.set(w.id, opts.n);
+    else if (opts.quick) counts.set(w.id, w.quickN);
+    else {
+      const t = targets[0];
+      const r = await runOnce(w, t.port, w.calibrationN, null, { ...settings, timeoutMs: 120_000 });
+      const n = r.line ? Math.max(w.calibrationN, roundN(r.line.rps * opts.seconds)) : w.calibrationN * 4;
+      counts.set(w.id, n);
+      log(`calibrated ${w.label} on ${t.name}: -n ${n}`);
+    }
+  }
+
+  const records: RunRecord[] = [];
+  for (let rep = 0; rep < opts.repeat; rep++) {
+    for (const w of workloads) {
+      // Rotating the order each repeat keeps any drift (thermal, page cache, key count) from favouring one target.
+      const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
+      for (const t of order) {
+        const n = counts.get(w.id)!;
+        const timeoutMs = Math.max(60_000, (opts.seconds * 30 + 30) * 1000);
+        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs });
+        records.push({ workload: w.id, target: t.name, rep, ...r });
+        const l = r.line;
+        log(
+          `[${rep + 1}/${opts.repeat}] ${w.label.padEnd(17)} ${t.name.padEnd(10)} ` +
+            (l
+              ? `${fmtK(l.rps).padStart(7)} ops/s  p50 ${l.p50Ms.toFixed(3)}  p99 ${l.p99Ms.toFixed(3)}  ` +
+                `cpu ${Number.isFinite(r.cpuUsPerReq) ? r.cpuUsPerReq.toFixed(1) : "-"} us/req`
+              : `ERROR ${r.error}`),
+        );
+      }
+    }
+  }
+
+  const out: string[] = [];
+  out.push(`# ${cmdline}`);
+  out.push(
+    `# ${env.date}  ${env.cpus} CPUs (${env.cpuModel})  deno ${env.deno}  redis ${env.redis}  ${env.nutcracker}  ` +
+      `git ${env.gitCommit}`,
+  );
+  out.push(`# medians of ${opts.repeat} run(s) per cell; ratios are ${proxyNames.join(",") || "proxy"}/peer`);
+  out.push("");
+  out.push(renderTable(workloads, names, proxyNames, peers, records));
+  out.push("");
+  out.push("Targets (2 backends: " + addrs.join(", ") + "):");
+  for (const t of targets) out.push(`  ${t.name.padEnd(10)} ${t.command}`);
+  out.push("redis-benchmark commands (PORT = the target's port):");
+  for (const w of workloads) {
+    out.push(`  ${w.id.padEnd(8)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
+  }
+  for (const n of notes) out.push(`NOTE: ${n}`);
+  console.log(out.join("\n"));
+
+  if (opts.json) {
+    const summaries = workloads.flatMap((w: Workload) => names.map((t) => summarise(records, w.id, t)));
+    const doc = {
+      command: cmdline,
+      env,
+      options: opts,
+      targets,
+      notes,
+      counts: Object.fromEntries(counts),
+      summaries,
+      runs: records,
+    };
+    await Deno.writeTextFile(opts.json, JSON.stringify(doc, (_k, v) => (Number.isNaN(v) ? null : v), 2) + "\n");
+    log(`wrote ${opts.json}`);
+  }
+  const failed = records.filter((r) => r.error).length;
+  return failed === records.length ? 1 : 0;
+}
+
+if (import.meta.main) {
+  let signalCode = 0;
+  const onSignal = (sig: Deno.Signal, code: number) => () => {
+    if (signalCode) return;
+    signalCode = code;
+    log(`${sig}: stopping all processes`);
+    stopAll().finally(() => Deno.exit(code));
+  };
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT", 130));
+  Deno.addSignalListener("SIGTERM", onSignal("SIGTERM", 143));
+  let code = 1;
+  try {
+    code = await main(Deno.args);
+  } catch (e) {
+    if (!(e instanceof ClosingError)) {
+      console.error(`bench: ${(e as Error).message}`);
+      if (!isPlainError(e)) console.error((e as Error).stack);
+    }
+  } finally {
+    await stopAll();
+  }
+  Deno.exit(signalCode || code);
+}
