@@ -512,3 +512,26 @@ export function parseProxyArgs(
   if (str("host-proxy") !== undefined) out.hostProxy = str("host-proxy");
   return out;
 }
+
+/** Keys whose values are secrets: never shown by the admin API or logged. */
+export const SECRET_CONFIG_KEYS: ReadonlySet<keyof ProxyConfig> = new Set<keyof ProxyConfig>([
+  "product_auth",
+  "session_auth",
+  "jodis_auth",
+  "metrics_report_influxdb_password",
+]);
+
+/**
+ * The config as the admin API shows it (Codis's JSON form): durations and sizes as "5s"/"128kb" strings, and the
+ * secret keys left out, as Codis hides them.
+ */
+export function configToJSON(cfg: ProxyConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const k of PROXY_CONFIG_KEYS) {
+    if (SECRET_CONFIG_KEYS.has(k)) continue;
+    const kind = KEYS[k].kind;
+    const v = cfg[k];
+    out[k] = kind === "duration" ? formatDuration(v as number) : kind === "size" ? formatSize(v as number) : v;
+  }
+  return out;
+}
