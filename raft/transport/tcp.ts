@@ -60,6 +60,8 @@ class Peer {
   queue: Message[] = [];
   queueBytes = 0;
   conn: Deno.Conn | undefined;
+  key: Uint8Array | undefined;
+  seq = 0;
   running = false;
   retryAt = 0;
   constructor(readonly id: NodeId, public addr: string) {}
@@ -177,15 +179,13 @@ export class TcpTransport {
 
   private async writeLoop(p: Peer): Promise<void> {
     try {
-      let key: Uint8Array | undefined;
-      let seq = 0;
       while (p.queue.length > 0 && !this.closed && this.peers.get(p.id) === p) {
         if (!p.conn) {
           try {
             const c = await this.dial(p);
             p.conn = c.conn;
-            key = c.key;
-            seq = 0;
+            p.key = c.key;
+            p.seq = 0;
           } catch (e) {
             log.debug(`cannot reach peer ${p.id} at ${p.addr}: ${(e as Error).message}`);
             p.retryAt = Date.now() + 200;
@@ -199,7 +199,7 @@ export class TcpTransport {
         const frames: Uint8Array[] = [];
         for (const m of batch) {
           const payload = encodeMessage(m);
-          frames.push(frameBytes(hmac(key!, seqBytes(seq++), payload), payload));
+          frames.push(frameBytes(hmac(p.key!, seqBytes(p.seq++), payload), payload));
         }
         try {
           await writeAll(p.conn!, frames.length === 1 ? frames[0] : concat(frames));
