@@ -1,6 +1,8 @@
 import { runConformance } from "../store/testing/conformance.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { FsStore } from "../store/fs.ts";
+import { EtcdClient } from "../store/etcd.ts";
+import { startEtcd } from "./support/etcd.ts";
 
 Deno.test("store conformance: memory", async (t) => {
   const store = new MemoryStore();
@@ -28,5 +30,19 @@ Deno.test("store conformance: filesystem", async (t) => {
     });
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("store conformance: etcd (real server)", async (t) => {
+  const etcd = await startEtcd();
+  try {
+    await runConformance(t, {
+      open: () => Promise.resolve(new EtcdClient({ endpoints: [etcd.endpoint] })),
+      sessions: true,
+      ttlMs: 1000,
+      exactlyOnce: true,
+    });
+  } finally {
+    await etcd.stop();
   }
 });

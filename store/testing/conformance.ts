@@ -180,7 +180,7 @@ export async function runConformance(t: Deno.TestContext, f: StoreFixture): Prom
         assert.ok((await c2.read(p)) !== undefined);
         const before = await c2.revision();
         s.stopRenewing();
-        const deadline = performance.now() + f.ttlMs * 4 + 3000;
+        const deadline = performance.now() + s.ttlMs * 4 + 3000;
         while (performance.now() < deadline && (await c2.read(p)) !== undefined) await sleep(100);
         assert.equal(await c2.read(p), undefined, "ephemeral node gone after TTL");
         assert.equal(await c2.read(a), undefined);
@@ -195,7 +195,7 @@ export async function runConformance(t: Deno.TestContext, f: StoreFixture): Prom
         const s = await c1.openSession({ ttlMs: f.ttlMs });
         const p = `${base}/keep/node`;
         await s.createEphemeral(p, bytes("k"));
-        await sleep(f.ttlMs * 2.5);
+        await sleep(s.ttlMs * 2.5);
         assert.ok((await c2.read(p)) !== undefined, "still there after 2.5 TTLs");
         await s.close();
         await s.lost;
