@@ -1,0 +1,34 @@
+// deno bench proxy/commands/lookup_bench.ts — cost of lookup + keyPositions per request.
+import { CommandTable } from "./mod.ts";
+
+const enc = new TextEncoder();
+const table = CommandTable.builtin();
+const out = new Int32Array(256);
+
+function req(...args: string[]): Uint8Array[] {
+  return args.map((a) => enc.encode(a));
+}
+
+const get = req("GET", "key:000000012345");
+const set = req("SET", "key:000000012345", "xxx");
+const mget = req("MGET", ...Array.from({ length: 10 }, (_, i) => `key:${i}`));
+const lower = req("get", "key:000000012345");
+const evalReq = req("EVAL", "return 1", "2", "a", "b", "x");
+const objEnc = req("OBJECT", "ENCODING", "k");
+
+let sink = 0;
+function run(argv: Uint8Array[]): void {
+  const info = table.lookup(argv, argv.length)!;
+  sink += table.keyPositions(info, argv, argv.length, out);
+}
+
+Deno.bench("lookup+keyPositions GET", { group: "lookup", baseline: true }, () => run(get));
+Deno.bench("lookup+keyPositions get (lower case)", { group: "lookup" }, () => run(lower));
+Deno.bench("lookup+keyPositions SET", { group: "lookup" }, () => run(set));
+Deno.bench("lookup+keyPositions MGET x10", { group: "lookup" }, () => run(mget));
+Deno.bench("lookup+keyPositions EVAL numkeys 2", { group: "lookup" }, () => run(evalReq));
+Deno.bench("lookup+keyPositions OBJECT ENCODING", { group: "lookup" }, () => run(objEnc));
+
+globalThis.addEventListener("unload", () => {
+  if (sink === -1) console.log(sink);
+});

@@ -1,0 +1,93 @@
+/**
+ * A tiny RESP2 client for scripts and tests (table generation, differential checks).
+ * Not for the hot path: it opens one connection per call and buffers whole replies.
+ * @module
+ */
+
+/** A decoded RESP2 value: bulk strings stay bytes, simple strings are strings, errors are `Error`s. */
+export type RespValue = Uint8Array | string | number | null | Error | RespValue[];
+
+const enc = new TextEncoder();
+
+/** Encodes a command as a RESP2 multibulk request. */
+export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
+  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = typeof a === "string" ? enc.encode(a) : a;
+    parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
+  }
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Parses one RESP2 value at `pos`; returns undefined when the buffer is incomplete. */
+export function decodeReply(buf: Uint8Array, pos = 0): { value: RespValue; end: number } | undefined {
+  const lineEnd = buf.indexOf(13, pos);
+  if (lineEnd < 0 || lineEnd + 1 >= buf.length) return undefined;
+  const type = buf[pos];
+  const line = new TextDecoder().decode(buf.subarray(pos + 1, lineEnd));
+  const next = lineEnd + 2;
+  switch (type) {
+    case 43: // +
+      return { value: line, end: next };
+    case 45: // -
+      return { value: new Error(line), end: next };
+    case 58: // :
+      return { value: Number(line), end: next };
+    case 36: { // $
+      const len = Number(line);
+      if (len < 0) return { value: null, end: next };
+      if (next + len + 2 > buf.length) return undefined;
+      return { value: buf.slice(next, next + len), end: next + len + 2 };
+    }
+    case 42: { // *
+      const n = Number(line);
+      if (n < 0) return { value: null, end: next };
+      const arr: RespValue[] = [];
+      let p = next;
+      for (let i = 0; i < n; i++) {
+        const r = decodeReply(buf, p);
+        if (!r) return undefined;
+        arr.push(r.value);
+        p = r.end;
+      }
+      return { value: arr, end: p };
+    }
+    default:
+      throw new Error(`unexpected RESP type byte ${type}`);
+  }
+}
+
+/** Sends one command to 127.0.0.1:port (or `hostname`) and returns the decoded reply. */
+export async function redisCall(
+  port: number,
+  args: (string | Uint8Array)[],
+  hostname = "127.0.0.1",
+): Promise<RespValue> {
+  const conn = await Deno.connect({ hostname, port });
+  try {
+    await conn.write(encodeCommand(args));
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 100_000; i++) {
+      const n = await conn.read(chunk);
+      if (n === null) throw new Error("connection closed before the reply was complete");
+      const grown = new Uint8Array(buf.length + n);
+      grown.set(buf);
+      grown.set(chunk.subarray(0, n), buf.length);
+      buf = grown;
+      const r = decodeReply(buf);
+      if (r) return r.value;
+    }
+    throw new Error("reply too large");
+  } finally {
+    conn.close();
+  }
+}
