@@ -9,245 +9,14 @@ import { parseArgs } from "node:util";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 import { formatDuration, formatSize, parseDuration, parseSize } from "../util/duration.ts";
+import { checkHostPort, type KeyDef, KEYS, type Kind, type ProxyConfig } from "./config_keys.ts";
 
-/** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
-export interface ProxyConfig {
-  product_name: string;
-  product_auth: string;
-  session_auth: string;
-  admin_addr: string;
-  proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
-  proxy_addr: string;
-  jodis_name: string;
-  jodis_addr: string;
-  jodis_auth: string;
-  jodis_timeout: number;
-  jodis_compatible: boolean;
-  proxy_datacenter: string;
-  proxy_max_clients: number;
-  proxy_workers: number;
-  proxy_allow_flush: boolean;
-  backend_ping_period: number;
-  backend_connect_timeout: number;
-  backend_recv_bufsize: number;
-  backend_recv_timeout: number;
-  backend_send_bufsize: number;
-  backend_send_timeout: number;
-  backend_max_pipeline: number;
-  backend_primary_only: boolean;
-  backend_primary_parallel: number;
-  backend_replica_parallel: number;
-  backend_keepalive_period: number;
-  backend_number_databases: number;
-  session_recv_bufsize: number;
-  session_recv_timeout: number;
-  session_send_bufsize: number;
-  session_send_timeout: number;
-  session_max_pipeline: number;
-  session_max_bulk_len: number;
-  session_max_args: number;
-  session_keepalive_period: number;
-  session_break_on_failure: boolean;
-  metrics_report_server: string;
-  metrics_report_period: number;
-  metrics_report_influxdb_server: string;
-  metrics_report_influxdb_period: number;
-  metrics_report_influxdb_username: string;
-  metrics_report_influxdb_password: string;
-  metrics_report_influxdb_database: string;
-  metrics_report_statsd_server: string;
-  metrics_report_statsd_period: number;
-  metrics_report_statsd_prefix: string;
-}
+export type { ProxyConfig } from "./config_keys.ts";
 
 /** A configuration error; its message is one line naming the offending key. */
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
-
-type Kind = "string" | "int" | "bool" | "duration" | "size";
-
-interface KeyDef {
-  kind: Kind;
-  /** Default in its TOML form (durations and sizes as strings like "5s"). */
-  def: string | number | boolean;
-  /** One or more comment lines printed above the key by defaultConfigToml(). */
-  doc: string;
-  /** Section header printed before this key. */
-  section?: string;
-  min?: number;
-  max?: number;
-  check?: (v: string) => string | undefined;
-}
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]*):(\d{1,5})$/;
-
-function checkHostPort(v: string): string | undefined {
-  const m = HOST_PORT.exec(v);
-  if (!m || Number(m[2]) > 65535) return `"${v}" is not a HOST:PORT address`;
-}
-
-/** Key table: drives defaults, validation, flags and the default TOML, so all four stay in step. */
-const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
-  product_name: {
-    section: "Product",
-    kind: "string",
-    def: "codis-demo",
-    doc: "Cluster (product) name; must match the dashboard's. Letters, digits, '_', '.', '-'.",
-    check: (v) => /^\w[\w.\-]*$/.test(v) ? undefined : `"${v}" must match ^\\w[\\w\\.\\-]*$`,
-  },
-  product_auth: {
-    kind: "string",
-    def: "",
-    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.",
-  },
-  session_auth: {
-    kind: "string",
-    def: "",
-    doc: "Password clients must AUTH with at this proxy (independent of product_auth). Empty: no AUTH needed.",
-  },
-  admin_addr: {
-    section: "Listeners",
-    kind: "string",
-    def: "0.0.0.0:11080",
-    doc: "Admin HTTP API listen address (HOST:PORT).",
-    check: checkHostPort,
-  },
-  proto_type: {
-    kind: "string",
-    def: "tcp4",
-    doc: "Client listener type: tcp, tcp4, tcp6, unix or unixpacket.",
-    check: (v) =>
-      ["tcp", "tcp4", "tcp6", "unix", "unixpacket"].includes(v)
-        ? undefined
-        : `"${v}" is not one of tcp, tcp4, tcp6, unix, unixpacket`,
-  },
-  proxy_addr: {
-    kind: "string",
-    def: "0.0.0.0:19000",
-    doc: "Client listen address (HOST:PORT, or a socket path for unix).",
-    check: (v) => v === "" ? "must not be empty" : undefined,
-  },
-  jodis_name: {
-    section: "Jodis registration (proxy discovery for Jodis clients)",
-    kind: "string",
-    def: "",
-    doc: "Coordinator type: zookeeper or etcd. Only used when jodis_addr is set.",
-    check: (v) => ["", "zookeeper", "zk", "etcd"].includes(v) ? undefined : `"${v}" is not zookeeper or etcd`,
-  },
-  jodis_addr: { kind: "string", def: "", doc: "Coordinator address list; empty disables Jodis registration." },
-  jodis_auth: { kind: "string", def: "", doc: "Coordinator credentials, user:password." },
-  jodis_timeout: { kind: "duration", def: "20s", doc: "Coordinator session timeout (zookeeper) or TTL (etcd)." },
-  jodis_compatible: {
-    kind: "bool",
-    def: false,
-    doc:
-      "Register under Codis 2's path /zk/codis/db_{product}/proxy/{token} instead of /jodis/{product}/proxy-{token}.",
-  },
-  proxy_datacenter: {
-    section: "Proxy",
-    kind: "string",
-    def: "",
-    doc: "Datacenter label, used to prefer nearby replicas for reads.",
-  },
-  proxy_max_clients: {
-    kind: "int",
-    def: 1000,
-    min: 0,
-    doc: "Maximum live client sessions; further clients get an error and are closed. 0 means no limit.",
-  },
-  proxy_workers: {
-    kind: "int",
-    def: 1,
-    min: 1,
-    max: 256,
-    doc: "Worker processes sharing the client listener (reusePort), each with its own backend connections.\n" +
-      "1 means a single process (no worker mode).",
-  },
-  proxy_allow_flush: {
-    kind: "bool",
-    def: false,
-    doc: "Allow FLUSHALL/FLUSHDB through the proxy. Refused by default, as in Codis.",
-  },
-  backend_ping_period: {
-    section: "Backends (Redis servers)",
-    kind: "duration",
-    def: "5s",
-    doc: "Keepalive PING period on idle backend connections. 0 disables.",
-  },
-  backend_connect_timeout: {
-    kind: "duration",
-    def: "5s",
-    doc: "Time allowed to connect (and AUTH/SELECT) to a backend before the attempt counts as failed.",
-  },
-  backend_recv_bufsize: { kind: "size", def: "128kb", doc: "Backend read buffer size." },
-  backend_recv_timeout: { kind: "duration", def: "30s", doc: "Backend read timeout. 0 disables." },
-  backend_send_bufsize: { kind: "size", def: "128kb", doc: "Backend write buffer size." },
-  backend_send_timeout: { kind: "duration", def: "30s", doc: "Backend write timeout. 0 disables." },
-  backend_max_pipeline: { kind: "int", def: 20480, min: 0, doc: "Maximum in-flight requests per backend connection." },
-  backend_primary_only: { kind: "bool", def: false, doc: "Never read from replica groups." },
-  backend_primary_parallel: { kind: "int", def: 1, min: 0, doc: "Connections per (master, database)." },
-  backend_replica_parallel: { kind: "int", def: 1, min: 0, doc: "Connections per (replica, database)." },
-  backend_keepalive_period: { kind: "duration", def: "75s", doc: "TCP keepalive period to backends. 0 disables." },
-  backend_number_databases: {
-    kind: "int",
-    def: 16,
-    min: 1,
-    doc: "Databases per backend accepted by SELECT, as in Codis (slot data itself lives in database = slot id).",
-  },
-  session_recv_bufsize: {
-    section: "Client sessions",
-    kind: "size",
-    def: "128kb",
-    doc: "Client read buffer size.",
-  },
-  session_recv_timeout: {
-    kind: "duration",
-    def: "30m",
-    doc: "Client idle timeout: a session that sends nothing for this long is closed. 0 disables.",
-  },
-  session_send_bufsize: { kind: "size", def: "64kb", doc: "Client write buffer size." },
-  session_send_timeout: { kind: "duration", def: "30s", doc: "Client write timeout. 0 disables." },
-  session_max_pipeline: {
-    kind: "int",
-    def: 10000,
-    min: 1,
-    doc: "Maximum requests queued per client (pipeline depth); beyond it the client gets an error and is closed.",
-  },
-  session_max_bulk_len: {
-    kind: "size",
-    def: "512mb",
-    min: 1,
-    doc: "Maximum length of one bulk string in a request (like Redis's proto-max-bulk-len).",
-  },
-  session_max_args: {
-    kind: "int",
-    def: 1048576,
-    min: 1,
-    doc: "Maximum number of arguments in one request, command name included.",
-  },
-  session_keepalive_period: { kind: "duration", def: "75s", doc: "TCP keepalive period to clients. 0 disables." },
-  session_break_on_failure: {
-    kind: "bool",
-    def: false,
-    doc: "Close the client connection instead of replying -ERR when a request fails.",
-  },
-  metrics_report_server: {
-    section: "Metrics reporting",
-    kind: "string",
-    def: "",
-    doc: "URL to POST the JSON overview to periodically. Empty disables.",
-  },
-  metrics_report_period: { kind: "duration", def: "1s", doc: "Period of metrics_report_server reports." },
-  metrics_report_influxdb_server: { kind: "string", def: "", doc: "InfluxDB URL. Empty disables." },
-  metrics_report_influxdb_period: { kind: "duration", def: "1s", doc: "Period of InfluxDB reports." },
-  metrics_report_influxdb_username: { kind: "string", def: "", doc: "InfluxDB user." },
-  metrics_report_influxdb_password: { kind: "string", def: "", doc: "InfluxDB password." },
-  metrics_report_influxdb_database: { kind: "string", def: "", doc: "InfluxDB database." },
-  metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
-  metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
-  metrics_report_statsd_prefix: { kind: "string", def: "", doc: "StatsD metric name prefix." },
-};
 
 /** Every configuration key, in file order. */
 export const PROXY_CONFIG_KEYS: readonly (keyof ProxyConfig)[] = Object.keys(KEYS) as (keyof ProxyConfig)[];
@@ -463,7 +232,15 @@ export function parseProxyArgs(
   try {
     values = parseArgs({ args: normalized, options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (e) {
-    throw new ConfigError(String((e as Error).message).split("\n")[0]);
+    const err = e as Error & { code?: string };
+    const m = /'(-[^']*)'/.exec(err.message);
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && m) {
+      throw new ConfigError(`unknown flag ${m[1]} (every proxy.toml key is a flag; see --default-config)`);
+    }
+    if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && m) {
+      throw new ConfigError(`flag ${m[1].split(" ")[0]} needs a value, as ${m[1].split(" ")[0]}=VALUE`);
+    }
+    throw new ConfigError(err.message.split("\n")[0]);
   }
   const str = (k: string) => values[k] as string | undefined;
 

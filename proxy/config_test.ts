@@ -154,7 +154,8 @@ Deno.test("config: flags override the file; standalone and CLI-only flags", () =
   }
 
   const bad: [string[], RegExp][] = [
-    [["--nope=1"], /Unknown option '--nope'/],
+    [["--nope=1"], /unknown flag --nope/],
+    [["--product_name"], /--product_name needs a value/],
     [["--proxy_max_clients=x"], /proxy_max_clients/],
     [["--backend=localhost"], /--backend/],
     [["--dashboard="], /--dashboard/],

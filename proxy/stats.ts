@@ -70,6 +70,18 @@ export interface RuntimeJSON {
   mem_offheap: number;
 }
 
+/** Plain copy of a {@link ProxyStats}' counters; see {@link ProxyStats.snapshot}. */
+export interface StatsSnapshot {
+  total: number;
+  fails: number;
+  redisErrors: number;
+  qps: number;
+  sessionsTotal: number;
+  sessionsAlive: number;
+  cpu: number;
+  cmds: { name: string; calls: number; usecs: number; fails: number; redisErrors: number; buckets: number[] }[];
+}
+
 /** State owned by the proxy, not by the counters, that the stats JSON reports. */
 export interface StatsExtra {
   online: boolean;
@@ -234,6 +246,57 @@ export class ProxyStats {
     this.#lastTotal = 0;
     this.sessionsTotal = this.sessionsAlive;
     this.#cmds.clear();
+  }
+
+  /** A plain, structured-clone/JSON-safe copy of the counters, e.g. to send from a worker to the primary. */
+  snapshot(): StatsSnapshot {
+    return {
+      total: this.total,
+      fails: this.fails,
+      redisErrors: this.redisErrors,
+      qps: this.qps,
+      sessionsTotal: this.sessionsTotal,
+      sessionsAlive: this.sessionsAlive,
+      cpu: this.cpu,
+      cmds: [...this.#cmds.values()].map((c) => ({
+        name: c.name,
+        calls: c.calls,
+        usecs: c.usecs,
+        fails: c.fails,
+        redisErrors: c.redisErrors,
+        buckets: [...c.buckets],
+      })),
+    };
+  }
+
+  /**
+   * A stats object summing several snapshots (worker mode: the primary reports the sum of its workers). Its
+   * sampling timer is not started; QPS and CPU are the sums of the snapshots' own figures.
+   */
+  static sum(snapshots: Iterable<StatsSnapshot>): ProxyStats {
+    const out = new ProxyStats();
+    for (const s of snapshots) {
+      out.total += s.total;
+      out.fails += s.fails;
+      out.redisErrors += s.redisErrors;
+      out.qps += s.qps;
+      out.sessionsTotal += s.sessionsTotal;
+      out.sessionsAlive += s.sessionsAlive;
+      out.cpu += s.cpu;
+      for (const c of s.cmds) {
+        let t = out.#cmds.get(c.name);
+        if (t === undefined) {
+          t = { name: c.name, calls: 0, usecs: 0, fails: 0, redisErrors: 0, buckets: new Float64Array(NUM_BUCKETS) };
+          out.#cmds.set(c.name, t);
+        }
+        t.calls += c.calls;
+        t.usecs += c.usecs;
+        t.fails += c.fails;
+        t.redisErrors += c.redisErrors;
+        for (let i = 0; i < NUM_BUCKETS && i < c.buckets.length; i++) t.buckets[i] += c.buckets[i];
+      }
+    }
+    return out;
   }
 
   /** Codis's stats JSON. `flags`: {@link STATS_CMDS} adds `ops.cmd`, {@link STATS_RUNTIME} adds `runtime`. */

@@ -106,3 +106,31 @@ Deno.test("stats: /proc/self/stat parsing", () => {
   const mem = Deno.memoryUsage().rss;
   assert.ok(Math.abs(raw.vm_rss - mem) < mem * 0.5, `${raw.vm_rss} vs ${mem}`);
 });
+
+Deno.test("stats: snapshots of workers sum up", () => {
+  const a = new ProxyStats();
+  const b = new ProxyStats();
+  a.record("get", 10, false, false);
+  a.record("set", 100, true, false);
+  a.sessionOpened();
+  b.record("get", 1000, false, true);
+  b.fail();
+  b.sessionOpened();
+  b.sessionOpened();
+  const wire = JSON.parse(JSON.stringify([a.snapshot(), b.snapshot()]));
+  const sum = ProxyStats.sum(wire);
+  const j = sum.toJSON(STATS_CMDS);
+  assert.deepEqual(j.ops, {
+    total: 3,
+    fails: 2,
+    redis: { errors: 1 },
+    qps: 0,
+    cmd: [
+      { opstr: "GET", calls: 2, usecs: 1010, usecs_percall: 505, fails: 0, redis_errtype: 1 },
+      { opstr: "SET", calls: 1, usecs: 100, usecs_percall: 100, fails: 1, redis_errtype: 0 },
+    ],
+  });
+  assert.deepEqual(j.sessions, { total: 3, alive: 3 });
+  const get = [...sum.commands()].find((c) => c.name === "get")!;
+  assert.equal(get.buckets.reduce((x, y) => x + y, 0), 2);
+});
