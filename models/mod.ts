@@ -5,3 +5,4 @@
 export * from "./slots.ts";
 export * from "./group.ts";
 export * from "./proxy.ts";
+export * from "./topom.ts";
