@@ -1,0 +1,88 @@
+/**
+ * codis-proxy: `deno run -A cli/codis-proxy.ts [--config=proxy.toml] [--backend=HOST:PORT ...] [--<key>=<value>]`.
+ *
+ * Standalone mode (`--backend`, repeatable, or `--fillslots=FILE`) needs no dashboard: group i is served by the i-th
+ * backend, and the 1024 slots are spread over the groups in even contiguous ranges.
+ * @module
+ */
+import { evenSlotRanges, type Slot } from "../models/slots.ts";
+import { startAdminServer } from "../proxy/admin/server.ts";
+import { checkBackend } from "../proxy/backend/check.ts";
+import { CommandTable } from "../proxy/commands/mod.ts";
+import { ConfigError, defaultConfigToml, parseProxyArgs, proxyUsage } from "../proxy/config.ts";
+import { Proxy, splitHostPort } from "../proxy/proxy.ts";
+import { logger, setLogLevel } from "../util/log.ts";
+
+const log = logger("codis-proxy");
+
+function fail(msg: string): never {
+  console.error(`codis-proxy: ${msg}`);
+  Deno.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseProxyArgs(Deno.args);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+  if (args.help) {
+    console.log(proxyUsage());
+    return;
+  }
+  if (args.printDefault) {
+    console.log(defaultConfigToml());
+    return;
+  }
+  if (args.logLevel && !setLogLevel(args.logLevel)) fail(`unknown log level '${args.logLevel}'`);
+  const config = args.config;
+
+  let slots: Slot[];
+  if (args.dashboard) {
+    fail("--dashboard is not available yet in this build; use --backend or --fillslots (standalone mode)");
+  } else if (args.fillslots) {
+    try {
+      slots = JSON.parse(await Deno.readTextFile(args.fillslots)) as Slot[];
+    } catch (e) {
+      fail(`cannot read --fillslots file ${args.fillslots}: ${(e as Error).message}`);
+    }
+  } else if (args.backends.length > 0) {
+    slots = evenSlotRanges(args.backends);
+  } else {
+    fail("nothing to serve: give --backend=HOST:PORT (repeatable) or --fillslots=FILE\n" + proxyUsage());
+  }
+
+  const addrs = [...new Set(slots.flatMap((s) => [s.backend_addr, s.migrate_from].filter((a): a is string => !!a)))];
+  const results = await Promise.allSettled(addrs.map((a) => checkBackend(a, config.product_auth)));
+  const errors = results.flatMap((r) => r.status === "rejected" ? [(r.reason as Error).message] : []);
+  if (errors.length > 0) fail(`start-up failed:\n  ${errors.join("\n  ")}`);
+  const facts = results.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  for (const f of facts) for (const w of f.warnings) log.warn(w);
+
+  const commands = CommandTable.builtin();
+  const proxy = new Proxy(config, commands);
+  if (facts[0]) proxy.setVersion(facts[0].version);
+  proxy.fillSlots(slots);
+  const bound = await proxy.listen();
+  const admin = splitHostPort(config.admin_addr);
+  const abort = new AbortController();
+  const server = startAdminServer(proxy, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
+  proxy.setAdminAddr(`${admin.host || "0.0.0.0"}:${server.addr.port}`);
+  proxy.start();
+  const stop = async () => {
+    await proxy.shutdown();
+  };
+  proxy.onShutdown(() => abort.abort());
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop());
+  console.log(
+    `codis-proxy ready: redis-cli -h ${bound.host} -p ${bound.port} | admin http://${
+      admin.host || "0.0.0.0"
+    }:${server.addr.port}/proxy | ${addrs.length} backend(s)`,
+  );
+  await server.finished;
+  Deno.exit(0);
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,247 @@
+/**
+ * One pipelined connection to a Redis server. Requests from many client sessions are written back to back, and
+ * replies are matched to them in order. `SELECT` is sent only when the next request's database differs from the
+ * connection's current one. On loss, every request in flight fails with a clear error, the connection reconnects
+ * with back-off, and requests fail fast while it is down.
+ * @module
+ */
+import net from "node:net";
+import { Fifo } from "../../util/fifo.ts";
+import { logger } from "../../util/log.ts";
+import { encodeCommand } from "../resp/encode.ts";
+import { ReplyFramer } from "../resp/reply_framer.ts";
+import { errorText, isErrorReply } from "../resp/decode.ts";
+
+const log = logger("backend");
+
+/** Something waiting for one reply. Exactly one of the two methods is called, once. */
+export interface PendingReply {
+  onReply(raw: Uint8Array): void;
+  onError(msg: string): void;
+}
+
+/** Connection state, as shown in stats. */
+export type BackendState = "connecting" | "connected" | "down" | "closed";
+
+/** Options shared by every backend connection of a proxy. */
+export interface BackendOptions {
+  /** Sent as `AUTH` on connect when non-empty. */
+  auth: string;
+  /** Largest number of requests in flight; more fail with an error instead of queueing without bound. */
+  maxPipeline: number;
+  /** Back-off bounds for reconnecting, in ms. */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  /** Connect timeout in ms. */
+  connectTimeoutMs: number;
+}
+
+/** Pre-encoded `SELECT n` for every database a slot can live in. */
+const SELECT_CMDS: Uint8Array[] = [];
+function selectCommand(db: number): Uint8Array {
+  return SELECT_CMDS[db] ??= encodeCommand(["SELECT", String(db)]);
+}
+
+class InternalReply implements PendingReply {
+  constructor(private readonly conn: BackendConn, private readonly what: string) {}
+  onReply(raw: Uint8Array): void {
+    if (isErrorReply(raw)) this.conn.fatal(`${this.what} failed: ${errorText(raw)}`);
+  }
+  onError(): void {}
+}
+
+class PromiseReply implements PendingReply {
+  constructor(readonly resolve: (raw: Uint8Array) => void, readonly reject: (e: Error) => void) {}
+  onReply(raw: Uint8Array): void {
+    this.resolve(raw);
+  }
+  onError(msg: string): void {
+    this.reject(new Error(msg));
+  }
+}
+
+/** A pipelined connection to one Redis server. */
+export class BackendConn {
+  readonly addr: string;
+  #host: string;
+  #port: number;
+  #opts: BackendOptions;
+  #socket: net.Socket | null = null;
+  #state: BackendState = "down";
+  #pending = new Fifo<PendingReply>(64);
+  #framer: ReplyFramer;
+  #db = 0;
+  #corked = false;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastError = "not connected yet";
+  #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  #uncork = () => {
+    this.#corked = false;
+    this.#socket?.uncork();
+  };
+
+  constructor(addr: string, opts: BackendOptions) {
+    this.addr = addr;
+    const i = addr.lastIndexOf(":");
+    this.#host = addr.slice(0, i);
+    this.#port = Number(addr.slice(i + 1));
+    this.#opts = opts;
+    this.#framer = new ReplyFramer((raw) => this.#onReply(raw));
+  }
+
+  /** Current state. */
+  get state(): BackendState {
+    return this.#state;
+  }
+
+  /** Requests written and not yet answered. */
+  get inflight(): number {
+    return this.#pending.length;
+  }
+
+  /** Why the connection is not connected, when it is not. */
+  get lastError(): string {
+    return this.#lastError;
+  }
+
+  /** Opens the connection; resolves once connected (and authenticated), rejects on the first failure. */
+  connect(): Promise<void> {
+    if (this.#state === "connected") return Promise.resolve();
+    if (this.#state === "closed") return Promise.reject(new Error(`backend ${this.addr} is closed`));
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      if (this.#socket === null) {
+        if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+        this.#open();
+      }
+    });
+  }
+
+  #settleWaiters(err: Error | null): void {
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) err ? w.reject(err) : w.resolve();
+  }
+
+  #open(): void {
+    if (this.#state === "closed") return;
+    this.#state = "connecting";
+    this.#db = 0;
+    this.#framer.reset();
+    const sock = net.connect({ host: this.#host, port: this.#port });
+    this.#socket = sock;
+    sock.setNoDelay(true);
+    sock.setTimeout(this.#opts.connectTimeoutMs);
+    if (this.#opts.auth) this.#write(encodeCommand(["AUTH", this.#opts.auth]), new InternalReply(this, "AUTH"));
+    // A PING after AUTH tells us when the server accepts commands: a wrong password fails the connect.
+    const ready = new PromiseReply((raw) => {
+      if (sock !== this.#socket) return;
+      if (isErrorReply(raw)) {
+        const msg = `backend ${this.addr} refused PING: ${errorText(raw)}`;
+        return this.fatal(msg);
+      }
+      sock.setTimeout(0);
+      this.#state = "connected";
+      this.#attempt = 0;
+      if (this.#lastError !== "not connected yet") log.info(`backend ${this.addr} is connected`);
+      this.#lastError = "";
+      this.#settleWaiters(null);
+    }, () => {});
+    this.#write(encodeCommand(["PING"]), ready);
+    sock.on("data", (chunk: Uint8Array) => {
+      if (sock !== this.#socket) return;
+      try {
+        this.#framer.feed(chunk);
+      } catch (e) {
+        this.fatal(`bad reply from backend: ${(e as Error).message}`);
+      }
+    });
+    sock.on("timeout", () => {
+      if (sock === this.#socket) this.fatal(`connect timeout after ${this.#opts.connectTimeoutMs} ms`);
+    });
+    sock.on("error", (e: Error) => {
+      if (sock === this.#socket) this.fatal((e as { code?: string }).code ?? e.message);
+    });
+    sock.on("close", () => {
+      if (sock === this.#socket) this.fatal("connection closed by the server");
+    });
+  }
+
+  /** Writes one request; `raw` must be a complete RESP command. */
+  send(db: number, raw: Uint8Array, reply: PendingReply): void {
+    if (this.#state !== "connected" && this.#state !== "connecting") {
+      reply.onError(`ERR backend ${this.addr} is unavailable (${this.#lastError}), retrying in the background`);
+      return;
+    }
+    if (this.#pending.length >= this.#opts.maxPipeline) {
+      reply.onError(`ERR backend ${this.addr} has too many requests in flight (backend_max_pipeline)`);
+      return;
+    }
+    if (db !== this.#db) {
+      this.#db = db;
+      this.#write(selectCommand(db), new InternalReply(this, `SELECT ${db}`));
+    }
+    this.#write(raw, reply);
+  }
+
+  /** Sends a command of the proxy's own and resolves with its raw reply. */
+  call(db: number, args: (string | Uint8Array)[]): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => this.send(db, encodeCommand(args), new PromiseReply(resolve, reject)));
+  }
+
+  #write(raw: Uint8Array, reply: PendingReply): void {
+    const sock = this.#socket!;
+    this.#pending.push(reply);
+    if (!this.#corked) {
+      this.#corked = true;
+      sock.cork();
+      queueMicrotask(this.#uncork);
+    }
+    sock.write(raw);
+  }
+
+  #onReply(raw: Uint8Array): void {
+    const p = this.#pending.shift();
+    if (p === undefined) {
+      this.fatal("backend sent a reply nobody asked for");
+      return;
+    }
+    p.onReply(raw);
+  }
+
+  /** Drops the connection: every request in flight fails, and a reconnect is scheduled. */
+  fatal(reason: string): void {
+    const sock = this.#socket;
+    if (sock === null) return;
+    this.#socket = null;
+    this.#corked = false;
+    sock.destroy();
+    const wasUp = this.#state === "connected";
+    this.#lastError = reason;
+    if (this.#state !== "closed") this.#state = "down";
+    if (wasUp) log.warn(`backend ${this.addr} lost: ${reason}`);
+    const msg = `ERR backend ${this.addr} connection lost (${reason})`;
+    for (let p = this.#pending.shift(); p !== undefined; p = this.#pending.shift()) p.onError(msg);
+    this.#settleWaiters(new Error(`backend ${this.addr}: ${reason}`));
+    this.#framer.reset();
+    if (this.#state === "closed") return;
+    const delay = this.#attempt === 0
+      ? 0
+      : Math.min(this.#opts.maxBackoffMs, this.#opts.minBackoffMs * 2 ** (this.#attempt - 1));
+    this.#attempt++;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#open();
+    }, delay);
+  }
+
+  /** Closes for good; requests in flight fail. */
+  close(): void {
+    this.#state = "closed";
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#socket) this.fatal("proxy is closing");
+  }
+}

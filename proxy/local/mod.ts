@@ -1,0 +1,88 @@
+/**
+ * Commands the proxy answers itself: connection commands (PING, ECHO, QUIT, AUTH, SELECT, HELLO, CLIENT ...),
+ * INFO, COMMAND, and Codis's slot commands (SLOTSMAPPING, SLOTSHASHKEY, SLOTSINFO, SLOTSSCAN).
+ * @module
+ */
+import type { CommandInfo } from "../commands/mod.ts";
+import type { ProxyCore } from "../core.ts";
+import type { Request } from "../request.ts";
+import { bulkReply, encodeCommand, errorReply, OK, PONG } from "../resp/encode.ts";
+import type { SessionState } from "../session.ts";
+import { clientCommand, helloCommand } from "./connection.ts";
+import { infoCommand } from "./info.ts";
+import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";
+
+const decoder = new TextDecoder();
+
+/** Runs a locally answered command and sets the request's reply (now or later). */
+export function runLocal(
+  core: ProxyCore,
+  session: SessionState,
+  info: CommandInfo,
+  argv: Uint8Array[],
+  req: Request,
+): void {
+  const name = info.name;
+  const slash = name.indexOf("|");
+  const base = slash < 0 ? name : name.slice(0, slash);
+  switch (base) {
+    case "ping":
+      return req.onReply(argv.length > 1 ? bulkReply(argv[1]) : PONG);
+    case "echo":
+      return req.onReply(bulkReply(argv[1]));
+    case "quit":
+      session.quitting = true;
+      return req.onReply(OK);
+    case "auth":
+      return req.onReply(auth(core, session, argv));
+    case "select":
+      return req.onReply(
+        decoder.decode(argv[1]) === "0"
+          ? OK
+          : errorReply("ERR invalid DB index, codis-proxy serves one database (0); slots map to backend databases"),
+      );
+    case "hello":
+      return req.onReply(helloCommand(core, session, argv));
+    case "client":
+      return req.onReply(clientCommand(session, argv));
+    case "info":
+      infoCommand(core, argv).then((r) => req.onReply(r), (e) => req.onError(`ERR ${e.message}`));
+      return;
+    case "command":
+      return forwardToAnyBackend(core, argv, req);
+    case "slotsmapping":
+      return req.onReply(slotsMapping(core, argv));
+    case "slotshashkey":
+      return req.onReply(slotsHashKey(argv));
+    case "slotsinfo":
+      slotsInfo(core, argv).then((r) => req.onReply(r), (e) => req.onError(`ERR ${e.message}`));
+      return;
+    case "slotsscan":
+      return slotsScan(core, argv, req);
+    default:
+      return req.onReply(errorReply(`ERR command '${name}' has no local handler in codis-proxy`));
+  }
+}
+
+/** AUTH [username] password, checked against `session_auth`. */
+export function auth(core: ProxyCore, session: SessionState, argv: Uint8Array[]): Uint8Array {
+  const want = core.config.session_auth;
+  if (want === "") {
+    return errorReply(
+      "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+    );
+  }
+  const user = argv.length > 2 ? decoder.decode(argv[1]) : "default";
+  const pass = decoder.decode(argv[argv.length - 1]);
+  session.authenticated = user === "default" && pass === want;
+  return session.authenticated ? OK : errorReply("WRONGPASS invalid username-password pair or user is disabled.");
+}
+
+/** Keyless informational commands (COMMAND and its subcommands) go to any connected backend. */
+function forwardToAnyBackend(core: ProxyCore, argv: Uint8Array[], req: Request): void {
+  for (const pool of core.router.pools.values()) {
+    const conn = pool.conns[0];
+    if (conn.state === "connected") return conn.send(0, encodeCommand(argv), req);
+  }
+  req.onReply(errorReply("ERR no backend is available to answer this command"));
+}

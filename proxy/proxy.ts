@@ -1,0 +1,207 @@
+/**
+ * The proxy process: the client listener, sessions, the slot router and the backend pools, and the controls the
+ * admin API drives.
+ * @module
+ */
+import net from "node:net";
+import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
+import { logger } from "../util/log.ts";
+import { proxyToken } from "../util/xauth.ts";
+import type { BackendInfo, ProxyControl } from "./admin/control.ts";
+import type { PendingReply } from "./backend/conn.ts";
+import { CommandTable } from "./commands/mod.ts";
+import type { ProxyConfig } from "./config.ts";
+import type { ProxyCore } from "./core.ts";
+import { Router } from "./router.ts";
+import { Session } from "./session.ts";
+import { ProxyStats } from "./stats.ts";
+import { errorReply } from "./resp/encode.ts";
+
+const log = logger("proxy");
+
+const MAX_CLIENTS = errorReply("ERR max number of clients reached");
+const NOT_ONLINE = errorReply("ERR codis-proxy is not online yet: it has no slot table");
+
+/** Splits "host:port"; the host may be empty (all interfaces). */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(":");
+  if (i < 0) throw new Error(`bad address '${addr}': expected HOST:PORT`);
+  const port = Number(addr.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port in address '${addr}'`);
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port };
+}
+
+/** A running codis-proxy. */
+export class Proxy implements ProxyCore, ProxyControl {
+  readonly config: ProxyConfig;
+  readonly commands: CommandTable;
+  readonly stats = new ProxyStats();
+  readonly router: Router;
+  readonly startTime = Date.now();
+  #server: net.Server | null = null;
+  #sessions = new Set<Session>();
+  #nextSessionId = 1;
+  #online = false;
+  #closed = false;
+  #token = "";
+  #proxyAddr = "";
+  #adminAddr = "";
+  #version = "7.0.0";
+  #sentinels: SentinelModel = { out_of_sync: false };
+  #shutdownHook: (() => void) | null = null;
+
+  constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
+    this.config = config;
+    this.commands = commands;
+    this.router = new Router(config.backend_primary_parallel, {
+      auth: config.product_auth,
+      maxPipeline: config.backend_max_pipeline,
+      minBackoffMs: 50,
+      maxBackoffMs: 5000,
+      connectTimeoutMs: config.backend_connect_timeout,
+    });
+  }
+
+  /** Starts listening for clients. Resolves with the bound address. */
+  listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = splitHostPort(this.config.proxy_addr);
+    const server = net.createServer({ noDelay: true }, (sock) => this.#accept(sock));
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: host || "0.0.0.0", port, reusePort: this.config.proxy_workers > 1 }, () => {
+        server.off("error", reject);
+        const a = server.address() as net.AddressInfo;
+        this.#proxyAddr = `${host || "0.0.0.0"}:${a.port}`;
+        this.stats.start();
+        resolve({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  /** Records the admin address (for the model and the token) once the admin server is bound. */
+  setAdminAddr(addr: string): void {
+    this.#adminAddr = addr;
+    this.#token = proxyToken(this.config.product_name, this.#proxyAddr, addr);
+  }
+
+  /** Called on shutdown through the admin API, so the process can exit. */
+  onShutdown(hook: () => void): void {
+    this.#shutdownHook = hook;
+  }
+
+  #accept(sock: net.Socket): void {
+    if (this.#closed) return void sock.destroy();
+    if (!this.#online) return void sock.end(NOT_ONLINE);
+    if (this.#sessions.size >= this.config.proxy_max_clients) {
+      this.stats.fail();
+      return void sock.end(MAX_CLIENTS);
+    }
+    const s = new Session(this, sock, this.#nextSessionId++);
+    this.#sessions.add(s);
+    this.stats.sessionOpened();
+  }
+
+  sessionClosed(s: Session): void {
+    if (this.#sessions.delete(s)) this.stats.sessionClosed();
+  }
+
+  sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  send(slot: number, raw: Uint8Array, reply: PendingReply): void {
+    const route = this.router.slots[slot];
+    const backend = route.backend;
+    if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+    backend.connFor(slot).send(slot, raw, reply);
+  }
+
+  info() {
+    return {
+      version: this.#version,
+      startTime: this.startTime,
+      token: this.#token,
+      productName: this.config.product_name,
+      proxyAddr: this.#proxyAddr,
+    };
+  }
+
+  /** Sets the Redis version INFO and HELLO report (the backends' own). */
+  setVersion(v: string): void {
+    this.#version = v;
+  }
+
+  // ---- ProxyControl ----
+
+  model(): ProxyModel {
+    return {
+      token: this.#token,
+      start_time: new Date(this.startTime).toISOString(),
+      admin_addr: this.#adminAddr,
+      proto_type: this.config.proto_type,
+      proxy_addr: this.#proxyAddr,
+      product_name: this.config.product_name,
+      pid: Deno.pid,
+      pwd: Deno.cwd(),
+      sys: `${Deno.build.os} ${Deno.build.arch}`,
+      hostname: Deno.hostname(),
+      datacenter: this.config.proxy_datacenter,
+    };
+  }
+
+  slots(): Slot[] {
+    return this.router.models();
+  }
+
+  fillSlots(slots: Slot[]): void {
+    this.router.fill(slots);
+  }
+
+  start(): void {
+    if (this.#closed) throw new Error("proxy is closed");
+    this.#online = true;
+  }
+
+  isOnline(): boolean {
+    return this.#online;
+  }
+
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  backends(): BackendInfo[] {
+    return [...this.router.pools.values()].map((p) => {
+      const states = p.conns.map((c) => c.state);
+      const state = states.every((s) => s === "connected")
+        ? "connected"
+        : states.some((s) => s === "connecting")
+        ? "connecting"
+        : "down";
+      return { addr: p.addr, state, conns: p.conns.length, pending: p.conns.reduce((n, c) => n + c.inflight, 0) };
+    });
+  }
+
+  setSentinels(s: SentinelModel): void {
+    this.#sentinels = s;
+  }
+
+  sentinelStats() {
+    return { servers: this.#sentinels.servers };
+  }
+
+  /** Stops accepting clients, closes every session and backend connection. */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#online = false;
+    this.stats.stop();
+    const server = this.#server;
+    for (const s of this.#sessions) s.close();
+    this.router.close();
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+    log.info("proxy closed");
+    this.#shutdownHook?.();
+  }
+}

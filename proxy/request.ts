@@ -1,0 +1,44 @@
+/**
+ * One client request on its way through the proxy. It waits in its session's queue until its reply is ready, so
+ * replies leave in request order whatever order backends answer in.
+ * @module
+ */
+import type { PendingReply } from "./backend/conn.ts";
+import { errorReply } from "./resp/encode.ts";
+
+/** Told when a request completes, so the session can flush the replies at the head of its queue. */
+export interface RequestOwner {
+  requestDone(req: Request): void;
+}
+
+/** A request waiting for its reply. */
+export class Request implements PendingReply {
+  /** The reply bytes, set exactly once. */
+  reply: Uint8Array | null = null;
+  /** True when the reply is an error the proxy made (a failure, as opposed to a Redis error reply). */
+  failed = false;
+  readonly owner: RequestOwner;
+  /** Command name for stats. */
+  readonly name: string;
+  /** performance.now() when parsed. */
+  readonly start: number;
+
+  constructor(owner: RequestOwner, name: string, start: number) {
+    this.owner = owner;
+    this.name = name;
+    this.start = start;
+  }
+
+  onReply(raw: Uint8Array): void {
+    if (this.reply !== null) return;
+    this.reply = raw;
+    this.owner.requestDone(this);
+  }
+
+  onError(msg: string): void {
+    if (this.reply !== null) return;
+    this.reply = errorReply(msg);
+    this.failed = true;
+    this.owner.requestDone(this);
+  }
+}

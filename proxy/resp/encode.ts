@@ -1,0 +1,84 @@
+/**
+ * RESP2 encoders for the replies the proxy makes itself and the commands it sends on its own behalf.
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** `+OK\r\n` */
+export const OK = encoder.encode("+OK\r\n");
+/** `+PONG\r\n` */
+export const PONG = encoder.encode("+PONG\r\n");
+/** `$-1\r\n` */
+export const NULL_BULK = encoder.encode("$-1\r\n");
+/** `*-1\r\n` */
+export const NULL_ARRAY = encoder.encode("*-1\r\n");
+
+/** `-<msg>\r\n`; CR and LF in `msg` are replaced by spaces so the reply stays one line. */
+export function errorReply(msg: string): Uint8Array {
+  return encoder.encode(`-${msg.replace(/[\r\n]+/g, " ")}\r\n`);
+}
+
+/** `+<msg>\r\n` */
+export function simpleReply(msg: string): Uint8Array {
+  return encoder.encode(`+${msg}\r\n`);
+}
+
+/** `:<n>\r\n` */
+export function integerReply(n: number | bigint): Uint8Array {
+  return encoder.encode(`:${n}\r\n`);
+}
+
+/** A bulk string reply, from text (UTF-8) or bytes; null gives the null bulk. */
+export function bulkReply(v: string | Uint8Array | null): Uint8Array {
+  if (v === null) return NULL_BULK;
+  const body = typeof v === "string" ? encoder.encode(v) : v;
+  const head = encoder.encode(`$${body.length}\r\n`);
+  const out = new Uint8Array(head.length + body.length + 2);
+  out.set(head, 0);
+  out.set(body, head.length);
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
+}
+
+/** A nested value the proxy can encode as a RESP2 reply. */
+export type ReplyValue = string | number | bigint | Uint8Array | null | ReplyValue[] | { raw: Uint8Array };
+
+/** Encodes a nested value: strings and bytes become bulk strings, numbers integers, `{raw}` is copied verbatim. */
+export function encodeValue(v: ReplyValue): Uint8Array {
+  const parts: Uint8Array[] = [];
+  collect(v, parts);
+  return concat(parts);
+}
+
+function collect(v: ReplyValue, parts: Uint8Array[]): void {
+  if (v === null) parts.push(NULL_BULK);
+  else if (typeof v === "number" || typeof v === "bigint") parts.push(integerReply(v));
+  else if (typeof v === "string" || v instanceof Uint8Array) parts.push(bulkReply(v));
+  else if (Array.isArray(v)) {
+    parts.push(encoder.encode(`*${v.length}\r\n`));
+    for (const e of v) collect(e, parts);
+  } else parts.push(v.raw);
+}
+
+/** Encodes a command as a RESP multibulk array. */
+export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
+  const parts: Uint8Array[] = [encoder.encode(`*${args.length}\r\n`)];
+  for (const a of args) parts.push(bulkReply(a));
+  return concat(parts);
+}
+
+/** Concatenates byte arrays into one. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,243 @@
+/**
+ * Streaming parser for client requests: RESP multibulk arrays and redis-cli style inline commands.
+ *
+ * Arguments are handed out as `subarray` views of the chunk they arrived in, so no argument is copied; a request
+ * split across chunks is joined once, when enough bytes for it have arrived. The parser never decodes strings.
+ * @module
+ */
+
+const CR = 13;
+const LF = 10;
+const STAR = 42; // *
+const DOLLAR = 36; // $
+
+/** Limits enforced while parsing; exceeding one is a protocol error that closes the session. */
+export interface RequestLimits {
+  /** Largest bulk argument, in bytes. */
+  maxBulkLen: number;
+  /** Most arguments in one request, the command name included. */
+  maxArgs: number;
+  /** Longest inline command line or multibulk header line. */
+  maxInlineLen: number;
+}
+
+/** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
+export interface RequestSink {
+  onRequest(argv: Uint8Array[], raw: Uint8Array | null): void;
+}
+
+/** Thrown by {@link RequestParser.feed} on malformed input; the message is the Redis-style error text. */
+export class ProtocolError extends Error {}
+
+const INCOMPLETE = -1;
+
+/** Incremental request parser; feed it every chunk read from a client connection, in order. */
+export class RequestParser {
+  #limits: RequestLimits;
+  #sink: RequestSink;
+  /** Unparsed bytes held back from earlier chunks. */
+  #parts: Uint8Array[] = [];
+  #partsLen = 0;
+  /** Bytes needed before another parse attempt can succeed. */
+  #need = 0;
+  #argv: Uint8Array[] = [];
+
+  constructor(limits: RequestLimits, sink: RequestSink) {
+    this.#limits = limits;
+    this.#sink = sink;
+  }
+
+  /** Number of bytes held back waiting for the rest of a request. */
+  get buffered(): number {
+    return this.#partsLen;
+  }
+
+  /** Parses as many complete requests as `chunk` (plus held-back bytes) holds. Throws {@link ProtocolError}. */
+  feed(chunk: Uint8Array): void {
+    let data: Uint8Array;
+    if (this.#partsLen > 0) {
+      this.#parts.push(chunk);
+      this.#partsLen += chunk.length;
+      if (this.#partsLen < this.#need) return;
+      data = join(this.#parts, this.#partsLen);
+      this.#parts = [];
+      this.#partsLen = 0;
+    } else {
+      data = chunk;
+    }
+    let pos = 0;
+    const end = data.length;
+    while (pos < end) {
+      const next = data[pos] === STAR ? this.#parseMultibulk(data, pos) : this.#parseInline(data, pos);
+      if (next === INCOMPLETE) {
+        const rest = data.subarray(pos);
+        this.#parts.push(rest);
+        this.#partsLen = rest.length;
+        return;
+      }
+      pos = next;
+    }
+    this.#need = 0;
+  }
+
+  /** Returns the position after the request, or INCOMPLETE (setting #need). */
+  #parseMultibulk(data: Uint8Array, start: number): number {
+    const limits = this.#limits;
+    let pos = start + 1;
+    const lineEnd = findCRLF(data, pos, limits.maxInlineLen);
+    if (lineEnd < 0) {
+      if (lineEnd === -2) throw new ProtocolError("Protocol error: too big mbulk count string");
+      this.#need = 0;
+      return INCOMPLETE;
+    }
+    const count = parseIntStrict(data, pos, lineEnd);
+    if (count === null || count > limits.maxArgs) {
+      throw new ProtocolError(
+        count === null
+          ? "Protocol error: invalid multibulk length"
+          : `Protocol error: too many arguments (limit ${limits.maxArgs})`,
+      );
+    }
+    pos = lineEnd + 2;
+    if (count <= 0) return pos;
+    const argv = this.#argv;
+    argv.length = 0;
+    for (let i = 0; i < count; i++) {
+      if (pos >= data.length) return this.#incomplete(start, pos + 1);
+      if (data[pos] !== DOLLAR) {
+        throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(data[pos])}'`);
+      }
+      const lenEnd = findCRLF(data, pos + 1, 32);
+      if (lenEnd < 0) {
+        if (lenEnd === -2) throw new ProtocolError("Protocol error: invalid bulk length");
+        return this.#incomplete(start, pos + 3);
+      }
+      const len = parseIntStrict(data, pos + 1, lenEnd);
+      if (len === null || len < 0) throw new ProtocolError("Protocol error: invalid bulk length");
+      if (len > limits.maxBulkLen) {
+        throw new ProtocolError(`Protocol error: bulk length ${len} exceeds the limit of ${limits.maxBulkLen}`);
+      }
+      const argStart = lenEnd + 2;
+      const argEnd = argStart + len;
+      if (argEnd + 2 > data.length) return this.#incomplete(start, argEnd + 2);
+      if (data[argEnd] !== CR || data[argEnd + 1] !== LF) {
+        throw new ProtocolError("Protocol error: bulk string is not terminated by CRLF");
+      }
+      argv.push(data.subarray(argStart, argEnd));
+      pos = argEnd + 2;
+    }
+    this.#argv = [];
+    this.#sink.onRequest(argv, data.subarray(start, pos));
+    return pos;
+  }
+
+  #incomplete(start: number, needAbs: number): number {
+    this.#need = needAbs - start;
+    return INCOMPLETE;
+  }
+
+  #parseInline(data: Uint8Array, start: number): number {
+    const limit = this.#limits.maxInlineLen;
+    let nl = -1;
+    const stop = Math.min(data.length, start + limit + 1);
+    for (let i = start; i < stop; i++) {
+      if (data[i] === LF) {
+        nl = i;
+        break;
+      }
+    }
+    if (nl < 0) {
+      if (data.length - start > limit) throw new ProtocolError("Protocol error: too big inline request");
+      this.#need = 0;
+      return INCOMPLETE;
+    }
+    const lineEnd = nl > start && data[nl - 1] === CR ? nl - 1 : nl;
+    const argv = splitInline(data, start, lineEnd);
+    if (argv.length > this.#limits.maxArgs) {
+      throw new ProtocolError(`Protocol error: too many arguments (limit ${this.#limits.maxArgs})`);
+    }
+    if (argv.length > 0) this.#sink.onRequest(argv, null);
+    return nl + 1;
+  }
+}
+
+/** Index of the CR of the next CRLF at or after `from`; -1 when not yet there; -2 when longer than `max`. */
+function findCRLF(data: Uint8Array, from: number, max: number): number {
+  const stop = Math.min(data.length - 1, from + max + 1);
+  for (let i = from; i < stop; i++) {
+    if (data[i] === CR) return data[i + 1] === LF ? i : -2;
+  }
+  return data.length - from > max + 1 ? -2 : -1;
+}
+
+/** Parses an optionally negative decimal integer from `data[from, to)`; null when it is not one. */
+export function parseIntStrict(data: Uint8Array, from: number, to: number): number | null {
+  if (from >= to || to - from > 18) return null;
+  let neg = false;
+  let i = from;
+  if (data[i] === 45) {
+    neg = true;
+    i++;
+    if (i === to) return null;
+  }
+  let v = 0;
+  for (; i < to; i++) {
+    const d = data[i] - 48;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
+/** Splits an inline command line on blanks, honouring double and single quotes as redis-cli and Redis do. */
+function splitInline(data: Uint8Array, from: number, to: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let i = from;
+  while (i < to) {
+    while (i < to && (data[i] === 32 || data[i] === 9)) i++;
+    if (i >= to) break;
+    const q = data[i];
+    if (q === 34 || q === 39) {
+      const bytes: number[] = [];
+      i++;
+      let closed = false;
+      while (i < to) {
+        const c = data[i];
+        if (c === 92 && q === 34 && i + 1 < to) {
+          const e = data[i + 1];
+          bytes.push(e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e);
+          i += 2;
+          continue;
+        }
+        if (c === q) {
+          closed = true;
+          i++;
+          break;
+        }
+        bytes.push(c);
+        i++;
+      }
+      if (!closed || (i < to && data[i] !== 32 && data[i] !== 9)) {
+        throw new ProtocolError("Protocol error: unbalanced quotes in request");
+      }
+      out.push(Uint8Array.from(bytes));
+    } else {
+      const s = i;
+      while (i < to && data[i] !== 32 && data[i] !== 9) i++;
+      out.push(data.subarray(s, i));
+    }
+  }
+  return out;
+}
+
+/** Concatenates `parts` (total length `len`) into one new array. */
+export function join(parts: Uint8Array[], len: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

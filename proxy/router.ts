@@ -1,0 +1,104 @@
+/**
+ * The proxy's routing table: for each of the 1024 slots, the backend that serves it (and, during a migration, the
+ * one it is moving from). Backend connections are shared by every slot on the same server and opened lazily.
+ * @module
+ */
+import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
+import { BackendConn, type BackendOptions } from "./backend/conn.ts";
+
+/** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
+export class BackendPool {
+  readonly addr: string;
+  readonly conns: BackendConn[];
+  /** Slots that currently route here (as target or migration source). */
+  refs = 0;
+
+  constructor(addr: string, parallel: number, opts: BackendOptions) {
+    this.addr = addr;
+    this.conns = [];
+    for (let i = 0; i < parallel; i++) this.conns.push(new BackendConn(addr, opts));
+  }
+
+  /** The connection that carries `slot`'s requests. */
+  connFor(slot: number): BackendConn {
+    const c = this.conns;
+    return c.length === 1 ? c[0] : c[slot % c.length];
+  }
+
+  /** Opens every connection; rejects with the first failure. */
+  async connect(): Promise<void> {
+    await Promise.all(this.conns.map((c) => c.connect()));
+  }
+
+  close(): void {
+    for (const c of this.conns) c.close();
+  }
+}
+
+/** One slot's routing state. */
+export interface SlotRoute {
+  readonly id: number;
+  backend: BackendPool | null;
+  migrateFrom: BackendPool | null;
+  locked: boolean;
+  model: Slot;
+}
+
+/** The slot table plus the backend pools it refers to. */
+export class Router {
+  readonly slots: SlotRoute[] = [];
+  readonly pools = new Map<string, BackendPool>();
+  #parallel: number;
+  #opts: BackendOptions;
+
+  constructor(parallel: number, opts: BackendOptions) {
+    this.#parallel = Math.max(1, parallel);
+    this.#opts = opts;
+    for (let id = 0; id < MAX_SLOT_NUM; id++) {
+      this.slots.push({ id, backend: null, migrateFrom: null, locked: false, model: { id } });
+    }
+  }
+
+  /** The pool for `addr`, created (not yet connected) when new. */
+  pool(addr: string): BackendPool {
+    let p = this.pools.get(addr);
+    if (!p) {
+      p = new BackendPool(addr, this.#parallel, this.#opts);
+      this.pools.set(addr, p);
+      for (const c of p.conns) c.connect().catch(() => {/* reported through the connection's state */});
+    }
+    return p;
+  }
+
+  /** Replaces the routing of the given slots, and closes pools no slot uses any more. */
+  fill(slots: Slot[]): void {
+    for (const s of slots) {
+      const route = this.slots[s.id];
+      if (route.backend) route.backend.refs--;
+      if (route.migrateFrom) route.migrateFrom.refs--;
+      route.backend = s.backend_addr ? this.pool(s.backend_addr) : null;
+      route.migrateFrom = s.migrate_from ? this.pool(s.migrate_from) : null;
+      if (route.backend) route.backend.refs++;
+      if (route.migrateFrom) route.migrateFrom.refs++;
+      route.locked = s.locked === true;
+      route.model = { ...s };
+    }
+    for (const [addr, p] of this.pools) {
+      if (p.refs <= 0) {
+        p.close();
+        this.pools.delete(addr);
+      }
+    }
+  }
+
+  /** The slot models, as Codis's `/proxy/slots` shows them. */
+  models(): Slot[] {
+    return this.slots.map((r) => r.model);
+  }
+
+  /** Closes every backend connection. */
+  close(): void {
+    for (const p of this.pools.values()) p.close();
+    this.pools.clear();
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * One client connection: parses its requests, routes each by slot, and writes the replies back in request order,
+ * gathering every reply ready in one event-loop turn into one corked write.
+ * @module
+ */
+import type net from "node:net";
+import { logger } from "../util/log.ts";
+import { Fifo } from "../util/fifo.ts";
+import { checkArity, type CommandInfo, formatUnknownCommand, isBlockingCall } from "./commands/mod.ts";
+import type { ProxyCore } from "./core.ts";
+import { slotOf } from "./hash.ts";
+import { runLocal } from "./local/mod.ts";
+import { Request, type RequestOwner } from "./request.ts";
+import { encodeCommand, errorReply } from "./resp/encode.ts";
+import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
+import { splitBySlot, type SplitKind } from "./split.ts";
+
+const log = logger("session");
+
+const NOAUTH = errorReply("NOAUTH Authentication required.");
+const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
+
+const SPLIT_KIND: Record<string, SplitKind> = {
+  mget: "mget",
+  mset: "mset",
+  del: "sum",
+  unlink: "sum",
+  exists: "sum",
+  touch: "sum",
+};
+
+/** Per-session state that local commands read and change. */
+export interface SessionState {
+  readonly id: number;
+  name: Uint8Array | null;
+  authenticated: boolean;
+  /** Set by QUIT: no more requests are read, and the socket closes once replies are flushed. */
+  quitting: boolean;
+  readonly remote: string;
+  readonly createdAt: number;
+}
+
+/** A client session. */
+export class Session implements RequestSink, RequestOwner, SessionState {
+  readonly id: number;
+  name: Uint8Array | null = null;
+  authenticated: boolean;
+  quitting = false;
+  readonly remote: string;
+  readonly createdAt = Date.now();
+  #core: ProxyCore;
+  #socket: net.Socket;
+  #parser: RequestParser;
+  #queue = new Fifo<Request>(16);
+  #flushScheduled = false;
+  #paused = false;
+  #closed = false;
+  #keyPos = new Int32Array(256);
+  #slots = new Int32Array(256);
+  #flush = () => this.#flushReplies();
+
+  constructor(core: ProxyCore, socket: net.Socket, id: number) {
+    this.#core = core;
+    this.#socket = socket;
+    this.id = id;
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const cfg = core.config;
+    this.authenticated = cfg.session_auth === "";
+    this.#parser = new RequestParser({
+      maxBulkLen: cfg.session_max_bulk_len,
+      maxArgs: cfg.session_max_args,
+      maxInlineLen: 64 * 1024,
+    }, this);
+    socket.setNoDelay(true);
+    if (cfg.session_recv_timeout > 0) socket.setTimeout(cfg.session_recv_timeout);
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on("timeout", () => this.#abort("ERR idle timeout (session_recv_timeout), closing the connection"));
+    socket.on("error", () => this.close());
+    socket.on("close", () => this.close());
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.quitting || this.#closed) return;
+    try {
+      this.#parser.feed(chunk);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.#core.stats.fail();
+      this.#abort(`ERR ${e.message}`);
+    }
+  }
+
+  /** Called by the parser for each request. */
+  onRequest(argv: Uint8Array[], raw: Uint8Array | null): void {
+    if (this.quitting || this.#closed) return;
+    const core = this.#core;
+    if (this.#queue.length >= core.config.session_max_pipeline && !this.#paused) {
+      // Backpressure instead of Codis's disconnect: stop reading until replies drain, so any depth streams.
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    const argc = argv.length;
+    const info = core.commands.lookup(argv, argc);
+    const req = new Request(this, info ? info.name : "unknown", performance.now());
+    this.#queue.push(req);
+    if (info === undefined) return req.onReply(errorReply(formatUnknownCommand(argv, argc)));
+    if (!checkArity(info, argc)) {
+      return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
+    }
+    if (!this.authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
+      return req.onReply(NOAUTH);
+    }
+    switch (info.policy) {
+      case "forward":
+        return this.#forward(info, argv, argc, raw, req);
+      case "split":
+        return this.#split(info, argv, argc, raw, req);
+      case "local":
+        return runLocal(core, this, info, argv, req);
+      default:
+        return req.onReply(
+          errorReply(`ERR command '${info.name}' is not supported by codis-proxy: ${info.reason ?? "refused"}`),
+        );
+    }
+  }
+
+  /** The common slot of all keys, -1 when there are none, -2 when they differ. */
+  #keysSlot(info: CommandInfo, argv: Uint8Array[], argc: number): number {
+    const pos = this.#keyPositionsFor(info, argv, argc);
+    if (pos <= 0) return pos === 0 ? -1 : -3;
+    const kp = this.#keyPos;
+    const slot = slotOf(argv[kp[0]]);
+    for (let i = 1; i < pos; i++) if (slotOf(argv[kp[i]]) !== slot) return -2;
+    return slot;
+  }
+
+  #keyPositionsFor(info: CommandInfo, argv: Uint8Array[], argc: number): number {
+    if (argc > this.#keyPos.length) this.#keyPos = new Int32Array(argc);
+    return this.#core.commands.keyPositions(info, argv, argc, this.#keyPos);
+  }
+
+  #forward(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
+    const slot = this.#keysSlot(info, argv, argc);
+    if (slot < 0) {
+      if (slot === -2) return req.onReply(CROSSSLOT);
+      if (slot === -3) return req.onReply(errorReply(`ERR syntax error in '${info.name}' command`));
+      return req.onReply(errorReply(`ERR command '${info.name}' has no key, so codis-proxy cannot route it`));
+    }
+    if (isBlockingCall(info, argv, argc)) {
+      return req.onReply(
+        errorReply(
+          `ERR command '${info.name}' with BLOCK is not supported by codis-proxy: it would stall other clients`,
+        ),
+      );
+    }
+    this.#core.send(slot, raw ?? encodeCommand(argv), req);
+  }
+
+  #split(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
+    const n = this.#keyPositionsFor(info, argv, argc);
+    if (n <= 0) return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
+    if (n > this.#slots.length) this.#slots = new Int32Array(n);
+    const kp = this.#keyPos;
+    const slots = this.#slots;
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      slots[i] = slotOf(argv[kp[i]]);
+      if (slots[i] !== slots[0]) same = false;
+    }
+    if (same) return this.#core.send(slots[0], raw ?? encodeCommand(argv), req);
+    const kind = SPLIT_KIND[info.name];
+    const step = kind === "mset" ? 2 : 1;
+    splitBySlot(kind, argv[0], argv, slots, n, step, req, (slot, sub, reply) => this.#core.send(slot, sub, reply));
+  }
+
+  /** Called when a request's reply is set. */
+  requestDone(_req: Request): void {
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #flushReplies(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    const q = this.#queue;
+    const stats = this.#core.stats;
+    const sock = this.#socket;
+    let head = q.peek();
+    if (head === undefined || head.reply === null) return;
+    const now = performance.now();
+    sock.cork();
+    while (head !== undefined && head.reply !== null) {
+      q.shift();
+      const reply = head.reply;
+      sock.write(reply);
+      stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
+      head = q.peek();
+    }
+    sock.uncork();
+    if (this.#paused && q.length <= this.#core.config.session_max_pipeline >> 1) {
+      this.#paused = false;
+      sock.resume();
+    }
+    if (this.quitting && q.length === 0) {
+      this.#closed = true;
+      sock.end();
+      this.#core.sessionClosed(this);
+    }
+  }
+
+  /** Answers with one error, then closes this session only. */
+  #abort(msg: string): void {
+    if (this.#closed) return;
+    log.debug(`session ${this.id} from ${this.remote} closed: ${msg}`);
+    this.#closed = true;
+    this.#socket.end(errorReply(msg));
+    this.#core.sessionClosed(this);
+  }
+
+  /** Closes the session; replies still in flight are dropped. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    this.#core.sessionClosed(this);
+  }
+}
