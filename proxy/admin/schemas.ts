@@ -3,7 +3,7 @@
  * @module
  */
 import { z } from "zod";
-import { MAX_SLOT_NUM } from "../../models/slots.ts";
+import { MAX_SLOT_NUM, type Slot } from "../../models/slots.ts";
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*):(\d{1,5})$/;
 
@@ -42,4 +42,17 @@ export function zodMessage(err: z.ZodError): string {
   const i = err.issues[0];
   const path = i.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("").replace(/^\./, "");
   return path ? `${path}: ${i.message}` : i.message;
+}
+
+/**
+ * Validates a parsed JSON slot list (a fillslots body or a `--fillslots` file) and returns it as Slot[], with Go's
+ * null slices dropped. Throws an Error whose message is one line naming the offending element.
+ */
+export function parseSlots(value: unknown): Slot[] {
+  const parsed = FillSlotsSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`invalid slots: ${zodMessage(parsed.error)}`);
+  return parsed.data.map((s) => {
+    const { replica_groups, ...rest } = s;
+    return replica_groups ? { ...rest, replica_groups } : rest;
+  });
 }

@@ -8,9 +8,9 @@ import { logger, setLogLevel } from "../../util/log.ts";
 import { proxyXAuth, xauthEqual } from "../../util/xauth.ts";
 import { configToJSON } from "../config.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../metrics.ts";
-import type { StatsJSON } from "../stats.ts";
-import type { ProxyControl } from "./control.ts";
-import { FillSlotsSchema, SentinelsSchema, zodMessage } from "./schemas.ts";
+import { STATS_SLOTS, type StatsJSON } from "../stats.ts";
+import type { ProxyControl, SentinelStats } from "./control.ts";
+import { parseSlots, SentinelsSchema, zodMessage } from "./schemas.ts";
 
 const log = logger("proxy-admin");
 
@@ -47,6 +47,29 @@ export function redactPath(path: string): string {
   return path.replace(/^(\/api\/proxy\/(?:stats\/reset|[a-z]+))\/[^/]+/, "$1/***");
 }
 
+/** The proxy's stats JSON; `fallbackSentinels` is used when the proxy does not report its own sentinel block. */
+export function statsJSON(ctl: ProxyControl, flags: number, fallbackSentinels: SentinelStats = {}): StatsJSON {
+  return ctl.stats.toJSON(flags, {
+    online: ctl.isOnline(),
+    closed: ctl.isClosed(),
+    primaryOnly: ctl.config.backend_primary_only,
+    sentinels: ctl.sentinelStats?.() ?? fallbackSentinels,
+  });
+}
+
+/** Codis's Overview JSON: `{version, compile, config, model, stats, slots}`; slots only with flag 2. */
+export function overview(ctl: ProxyControl, flags: number, stats: StatsJSON): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    version: PROXY_VERSION,
+    compile: `deno ${Deno.version.deno}, v8 ${Deno.version.v8}, typescript ${Deno.version.typescript}`,
+    config: configToJSON(ctl.config),
+    model: ctl.model(),
+    stats,
+  };
+  if (flags & STATS_SLOTS) out.slots = ctl.slots();
+  return out;
+}
+
 /** Builds the admin API router over a proxy. Exposed for tests and for embedding in another server. */
 export function adminRouter(ctl: ProxyControl): Router {
   let sentinels: SentinelModel = { servers: [], out_of_sync: false };
@@ -63,13 +86,7 @@ export function adminRouter(ctl: ProxyControl): Router {
       throw new HttpError(403, "invalid xauth, please check product_name & product_auth");
     }
   };
-  const stats = (flags: number): StatsJSON =>
-    ctl.stats.toJSON(flags, {
-      online: ctl.isOnline(),
-      closed: ctl.isClosed(),
-      primaryOnly: ctl.config.backend_primary_only,
-      sentinels: ctl.sentinelStats?.() ?? { servers: sentinels.servers ?? [] },
-    });
+  const stats = (flags: number): StatsJSON => statsJSON(ctl, flags, { servers: sentinels.servers ?? [] });
   const parseFlags = (s: string | undefined): number => {
     if (s === undefined) return 0;
     if (!/^\d{1,10}$/.test(s)) throw new HttpError(400, `invalid stats flags "${s}": expected a non-negative integer`);
@@ -79,15 +96,7 @@ export function adminRouter(ctl: ProxyControl): Router {
 
   const r = new Router();
   r.get("/", () => new Response(null, { status: 302, headers: { location: "/proxy" } }));
-  r.get("/proxy", () =>
-    jsonResponse({
-      version: PROXY_VERSION,
-      compile: `deno ${Deno.version.deno}, v8 ${Deno.version.v8}, typescript ${Deno.version.typescript}`,
-      config: configToJSON(ctl.config),
-      model: ctl.model(),
-      stats: stats(STATS_FULL),
-      slots: ctl.slots(),
-    }));
+  r.get("/proxy", () => jsonResponse(overview(ctl, STATS_FULL, stats(STATS_FULL))));
   r.get("/proxy/model", () => jsonResponse(ctl.model()));
   r.get("/proxy/stats", () => jsonResponse(stats(STATS_FULL)));
   r.get("/proxy/slots", () => jsonResponse(ctl.slots()));
@@ -133,12 +142,13 @@ export function adminRouter(ctl: ProxyControl): Router {
   });
   r.put("/api/proxy/fillslots/:xauth", async (req, p) => {
     auth(p);
-    const parsed = FillSlotsSchema.safeParse(await readJsonBody(req));
-    if (!parsed.success) throw new HttpError(400, `invalid slots: ${zodMessage(parsed.error)}`);
-    const slots: Slot[] = parsed.data.map((s) => {
-      const { replica_groups, ...rest } = s;
-      return replica_groups ? { ...rest, replica_groups } : rest;
-    });
+    let slots: Slot[];
+    try {
+      slots = parseSlots(await readJsonBody(req));
+    } catch (e) {
+      if (e instanceof HttpError) throw e;
+      throw new HttpError(400, (e as Error).message);
+    }
     if (ctl.isClosed()) throw new HttpError(409, "proxy is closed");
     await ctl.fillSlots(slots);
     return ok();
