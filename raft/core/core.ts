@@ -1,0 +1,474 @@
+/**
+ * The public face of the pure Raft core: ticks, messages, proposals and reads go in; {@link Ready} batches
+ * come out. No I/O, no clock, no randomness but the injected one.
+ * @module
+ */
+
+import type { ConfChange, ConfState, Message, NodeId, Ready, Role, Snapshot } from "../types.ts";
+import type { RaftConfig } from "./config.ts";
+import { ConfChangeError, NotLeaderError, ProposalDroppedError } from "./errors.ts";
+import { handleAppendEntries, handleHeartbeat, handleSnapshotChunk } from "./follower.ts";
+import { voteResult } from "./quorum.ts";
+import {
+  bcastAppend,
+  bcastHeartbeat,
+  handleAppendResponse,
+  handleHeartbeatResponse,
+  handleReadIndex,
+  handleSnapshotResponse,
+  releasePendingReads,
+  sendAppend,
+  sendTimeoutNow,
+} from "./replicate.ts";
+import { RaftState } from "./state.ts";
+import { bytesEqual, decodeConfChange, encodeConfChange, entrySize } from "./util.ts";
+
+/** Marks a vote request caused by leader transfer: it overrides the "leader is alive" vote rejection. */
+const TRANSFER_CONTEXT = new TextEncoder().encode("raft-transfer");
+
+/** Replication progress of one peer as reported by {@link RaftCore.status}. */
+export interface PeerStatus {
+  match: number;
+  next: number;
+  state: string;
+  recentActive: boolean;
+}
+
+/** A point-in-time view of a core. */
+export interface RaftStatus {
+  id: NodeId;
+  term: number;
+  vote: NodeId;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  firstIndex: number;
+  leader: NodeId;
+  role: Role;
+  conf: ConfState;
+  leadTransferee: NodeId;
+  progress?: Record<NodeId, PeerStatus>;
+}
+
+/** A deterministic Raft peer in the manner of etcd-io/raft. */
+export class RaftCore {
+  readonly #r: RaftState;
+  #prevHard: { term: number; vote: NodeId; commit: number };
+  #prevSoft: { leader: NodeId; role: Role };
+
+  constructor(cfg: RaftConfig) {
+    this.#r = new RaftState(cfg);
+    const r = this.#r;
+    this.#prevHard = { term: r.term, vote: r.vote, commit: r.log.committed };
+    this.#prevSoft = { leader: r.lead, role: r.reportedRole() };
+  }
+
+  /** One logical clock tick. */
+  tick(): void {
+    const r = this.#r;
+    if (r.role !== "leader") {
+      r.electionElapsed++;
+      if (r.promotable() && r.electionElapsed >= r.randomizedElectionTimeout) {
+        r.electionElapsed = 0;
+        this.#hup(false);
+      }
+      return;
+    }
+    r.heartbeatElapsed++;
+    r.electionElapsed++;
+    if (r.electionElapsed >= r.cfg.electionTick) {
+      r.electionElapsed = 0;
+      if (r.cfg.checkQuorum && !this.#quorumActive()) {
+        r.becomeFollower(r.term, 0);
+        return;
+      }
+      // A transfer that did not finish within an election timeout is abandoned.
+      r.leadTransferee = 0;
+    }
+    if (r.heartbeatElapsed >= r.cfg.heartbeatTick) {
+      r.heartbeatElapsed = 0;
+      bcastHeartbeat(r);
+    }
+  }
+
+  #quorumActive(): boolean {
+    const r = this.#r;
+    const votes = new Map<NodeId, boolean>();
+    for (const [id, pr] of r.prs) {
+      if (id === r.id || pr.recentActive) votes.set(id, true);
+      pr.recentActive = id === r.id;
+    }
+    return voteResult(r.voters, votes) === "won";
+  }
+
+  /** Starts an election now (bootstrapping and tests). */
+  campaign(): void {
+    this.#hup(false);
+  }
+
+  #hup(transfer: boolean): void {
+    const r = this.#r;
+    if (r.role === "leader" || !r.promotable()) return;
+    // Our membership may be about to change: do not campaign on a configuration we have not applied yet.
+    if (r.log.committed > r.log.applied) {
+      const pending = r.log.slice(r.log.applied + 1, r.log.committed + 1) ?? [];
+      if (pending.some((e) => e.type === "conf")) return;
+    }
+    this.#campaign(r.cfg.preVote && !transfer ? "preVote" : "vote", transfer);
+  }
+
+  #campaign(kind: "preVote" | "vote", transfer: boolean): void {
+    const r = this.#r;
+    let term: number;
+    if (kind === "preVote") {
+      r.becomePreCandidate();
+      term = r.term + 1;
+    } else {
+      r.becomeCandidate();
+      term = r.term;
+    }
+    r.votes.set(r.id, true);
+    if (voteResult(r.voters, r.votes) === "won") {
+      if (kind === "preVote") this.#campaign("vote", transfer);
+      else this.#becomeLeader();
+      return;
+    }
+    for (const id of r.voters) {
+      if (id === r.id) continue;
+      r.send({
+        type: kind,
+        from: r.id,
+        to: id,
+        term,
+        index: r.log.lastIndex(),
+        logTerm: r.log.lastTerm(),
+        ...(transfer ? { context: TRANSFER_CONTEXT } : {}),
+      });
+    }
+  }
+
+  #becomeLeader(): void {
+    this.#r.becomeLeader();
+    bcastAppend(this.#r);
+  }
+
+  /** Delivers one message from a peer (or a local "hup"/"beat"). */
+  step(m: Message): void {
+    const r = this.#r;
+    if (m.type === "hup") return this.#hup(false);
+    if (m.type === "beat") {
+      if (r.role === "leader") bcastHeartbeat(r);
+      return;
+    }
+    if (m.term > r.term) {
+      if (m.type === "vote" || m.type === "preVote") {
+        const force = bytesEqual(m.context, TRANSFER_CONTEXT);
+        const inLease = r.cfg.checkQuorum && r.lead !== 0 && r.electionElapsed < r.cfg.electionTick;
+        // A node that recently heard from a live leader neither updates its term nor votes (thesis §4.2.3).
+        if (!force && inLease) return;
+      }
+      if (m.type === "preVote") {
+        // A pre-vote never changes our term.
+      } else if (m.type === "preVoteResp" && !m.reject) {
+        // Granted pre-votes carry the future term; the term changes only if we win and campaign.
+      } else {
+        const leaderMsg = m.type === "app" || m.type === "heartbeat" || m.type === "snap";
+        r.becomeFollower(m.term, leaderMsg ? m.from : 0);
+      }
+    } else if (m.term < r.term) {
+      if ((r.cfg.checkQuorum || r.cfg.preVote) && (m.type === "heartbeat" || m.type === "app" || m.type === "snap")) {
+        // Tell a stale leader about the newer term so that it steps down.
+        r.send({ type: "appResp", from: r.id, to: m.from, term: r.term });
+      } else if (m.type === "preVote") {
+        r.send({ type: "preVoteResp", from: r.id, to: m.from, term: r.term, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === "vote" || m.type === "preVote") return this.#handleVote(m);
+    switch (r.role) {
+      case "leader":
+        return this.#stepLeader(m);
+      case "candidate":
+      case "preCandidate":
+        return this.#stepCandidate(m);
+      default:
+        return this.#stepFollower(m);
+    }
+  }
+
+  #handleVote(m: Message): void {
+    const r = this.#r;
+    const pre = m.type === "preVote";
+    const canVote = r.vote === m.from || (r.vote === 0 && r.lead === 0) || (pre && m.term > r.term);
+    const respType = pre ? "preVoteResp" : "voteResp";
+    if (canVote && r.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
+      r.send({ type: respType, from: r.id, to: m.from, term: m.term, reject: false });
+      if (!pre) {
+        r.electionElapsed = 0;
+        r.vote = m.from;
+      }
+    } else {
+      r.send({ type: respType, from: r.id, to: m.from, term: r.term, reject: true });
+    }
+  }
+
+  #stepLeader(m: Message): void {
+    const r = this.#r;
+    switch (m.type) {
+      case "appResp":
+        return handleAppendResponse(r, m);
+      case "heartbeatResp":
+        return handleHeartbeatResponse(r, m);
+      case "snapResp":
+        return handleSnapshotResponse(r, m);
+      case "readIndex":
+        return handleReadIndex(r, m);
+      case "transferLeader":
+        return this.#transfer(m.from);
+    }
+  }
+
+  #stepCandidate(m: Message): void {
+    const r = this.#r;
+    switch (m.type) {
+      case "app":
+      case "heartbeat":
+      case "snap":
+        r.becomeFollower(m.term, m.from);
+        return this.#stepFollower(m);
+      case "voteResp":
+      case "preVoteResp": {
+        if ((m.type === "voteResp") !== (r.role === "candidate")) return;
+        r.votes.set(m.from, !m.reject);
+        const res = voteResult(r.voters, r.votes);
+        if (res === "won") {
+          if (r.role === "preCandidate") this.#campaign("vote", false);
+          else this.#becomeLeader();
+        } else if (res === "lost") {
+          r.becomeFollower(r.term, 0);
+        }
+      }
+    }
+  }
+
+  #stepFollower(m: Message): void {
+    const r = this.#r;
+    switch (m.type) {
+      case "app":
+        r.electionElapsed = 0;
+        r.lead = m.from;
+        return handleAppendEntries(r, m);
+      case "heartbeat":
+        r.electionElapsed = 0;
+        r.lead = m.from;
+        return handleHeartbeat(r, m);
+      case "snap":
+        r.electionElapsed = 0;
+        r.lead = m.from;
+        return handleSnapshotChunk(r, m);
+      case "timeoutNow":
+        return this.#hup(true);
+      case "readIndexResp":
+        if (m.context) r.readStates.push({ index: m.index ?? 0, context: m.context });
+        return;
+    }
+  }
+
+  #checkProposal(): void {
+    const r = this.#r;
+    if (r.role !== "leader") throw new NotLeaderError(r.lead);
+    if (r.leadTransferee !== 0) throw new ProposalDroppedError(`leadership is moving to ${r.leadTransferee}`);
+    if (!r.prs.has(r.id)) throw new ProposalDroppedError("this node was removed");
+  }
+
+  /** Appends a normal entry; returns its index. Throws {@link NotLeaderError} or {@link ProposalDroppedError}. */
+  propose(data: Uint8Array): number {
+    this.#checkProposal();
+    const r = this.#r;
+    if (r.uncommittedSize + data.length > r.cfg.maxUncommittedSize) {
+      throw new ProposalDroppedError("too many uncommitted bytes (no quorum?)");
+    }
+    const idx = r.appendEntries([{ type: "normal", data }]);
+    bcastAppend(r);
+    return idx;
+  }
+
+  /** Appends a single-server membership change; returns its index. Throws {@link ConfChangeError}. */
+  proposeConfChange(cc: ConfChange): number {
+    this.#checkProposal();
+    const r = this.#r;
+    if (!r.committedInTerm()) throw new ConfChangeError("the leader has not committed an entry of its term yet");
+    if (r.pendingConfIndex > r.log.applied) throw new ConfChangeError("another change is pending");
+    const voter = r.voters.includes(cc.id), learner = r.learners.includes(cc.id);
+    if (!Number.isInteger(cc.id) || cc.id <= 0) throw new ConfChangeError(`bad node id ${cc.id}`);
+    switch (cc.type) {
+      case "addLearner":
+        if (voter || learner) throw new ConfChangeError(`${cc.id} is already a member`);
+        break;
+      case "addVoter":
+        if (voter) throw new ConfChangeError(`${cc.id} is already a voter`);
+        break;
+      case "promote":
+        if (!learner) throw new ConfChangeError(`${cc.id} is not a learner`);
+        break;
+      case "remove":
+        if (!voter && !learner) throw new ConfChangeError(`${cc.id} is not a member`);
+        if (voter && r.voters.length === 1) throw new ConfChangeError("cannot remove the last voter");
+        break;
+      default:
+        throw new ConfChangeError(`unknown change type`);
+    }
+    const idx = r.appendEntries([{ type: "conf", data: encodeConfChange(cc) }]);
+    r.pendingConfIndex = idx;
+    bcastAppend(r);
+    return idx;
+  }
+
+  /** Requests a linearizable read point; the answer arrives in Ready.readStates with the same context. */
+  readIndex(context: Uint8Array): void {
+    const r = this.#r;
+    const m: Message = { type: "readIndex", from: r.id, to: r.lead, term: r.term, context };
+    if (r.role === "leader") return handleReadIndex(r, m);
+    if (r.lead === 0) throw new NotLeaderError(0);
+    r.send(m);
+  }
+
+  /** Moves leadership to `to`: catch it up, then tell it to campaign at once. */
+  transferLeader(to: NodeId): void {
+    const r = this.#r;
+    if (r.role !== "leader") throw new NotLeaderError(r.lead);
+    this.#transfer(to);
+  }
+
+  #transfer(to: NodeId): void {
+    const r = this.#r;
+    const pr = r.prs.get(to);
+    if (!pr || pr.isLearner || to === r.id) return;
+    if (r.leadTransferee === to) return;
+    r.leadTransferee = to;
+    r.electionElapsed = 0;
+    if (pr.match === r.log.lastIndex()) sendTimeoutNow(r, to);
+    else sendAppend(r, to);
+  }
+
+  hasReady(): boolean {
+    const r = this.#r;
+    const hs = this.#prevHard, ss = this.#prevSoft;
+    return r.msgs.length > 0 || r.readStates.length > 0 || r.log.unstable.entries.length > 0 ||
+      r.log.unstable.snapshot !== undefined || r.log.hasNextCommitted() || hs.term !== r.term ||
+      hs.vote !== r.vote || hs.commit !== r.log.committed || ss.leader !== r.lead || ss.role !== r.reportedRole();
+  }
+
+  /** What to persist, send and apply since the last call. Call {@link advance} once it is done. */
+  ready(): Ready {
+    const r = this.#r;
+    const rd: Ready = {
+      entries: r.log.unstableEntries(),
+      committed: r.log.nextCommitted(r.cfg.maxCommittedSizePerReady),
+      messages: r.msgs,
+      readStates: r.readStates,
+    };
+    r.msgs = [];
+    r.readStates = [];
+    const hs = { term: r.term, vote: r.vote, commit: r.log.committed };
+    const p = this.#prevHard;
+    if (hs.term !== p.term || hs.vote !== p.vote || hs.commit !== p.commit) {
+      rd.hardState = hs;
+      this.#prevHard = hs;
+    }
+    const ss = { leader: r.lead, role: r.reportedRole() };
+    if (ss.leader !== this.#prevSoft.leader || ss.role !== this.#prevSoft.role) {
+      rd.softState = ss;
+      this.#prevSoft = ss;
+    }
+    if (r.log.unstable.snapshot) rd.snapshot = r.log.unstable.snapshot;
+    if (rd.committed.length) r.log.applying = rd.committed[rd.committed.length - 1].index;
+    return rd;
+  }
+
+  /** Acknowledges that `rd` was persisted, sent and applied. Applies committed membership changes. */
+  advance(rd: Ready): void {
+    const r = this.#r;
+    if (rd.snapshot) {
+      r.log.stableSnapTo(rd.snapshot.meta.index);
+      r.log.appliedTo(rd.snapshot.meta.index);
+    }
+    if (rd.entries.length) {
+      const last = rd.entries[rd.entries.length - 1];
+      r.log.stableTo(last.index, last.term);
+    }
+    if (rd.committed.length === 0) return;
+    let confChanged = false;
+    for (const e of rd.committed) {
+      if (e.type !== "conf") continue;
+      r.applyConfChange(decodeConfChange(e.data));
+      confChanged = true;
+    }
+    r.log.appliedTo(rd.committed[rd.committed.length - 1].index);
+    if (confChanged && r.role === "leader" && r.maybeCommit()) {
+      releasePendingReads(r);
+      bcastAppend(r);
+    }
+  }
+
+  /** The transport could not reach `id`: fall back to probing. */
+  reportUnreachable(id: NodeId): void {
+    const pr = this.#r.prs.get(id);
+    if (pr && pr.state === "replicate") pr.becomeProbe();
+  }
+
+  /** The runtime's own snapshot delivery finished (or failed); the core also tracks chunk acks itself. */
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    const pr = this.#r.prs.get(id);
+    if (!pr || pr.state !== "snapshot" || ok) return;
+    this.#r.snapSending.delete(id);
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  /** The runtime took a snapshot at `index` and may drop the log up to it; followers behind get this one. */
+  compact(index: number, snapshot: Snapshot): void {
+    const r = this.#r;
+    if (index > r.log.applied) throw new Error(`compact(${index}) beyond applied ${r.log.applied}`);
+    if (!r.localSnapshot || r.localSnapshot.meta.index < snapshot.meta.index) r.localSnapshot = snapshot;
+  }
+
+  /** The current state, for the runtime, tests and the simulator. */
+  status(): RaftStatus {
+    const r = this.#r;
+    const st: RaftStatus = {
+      id: r.id,
+      term: r.term,
+      vote: r.vote,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      firstIndex: r.log.firstIndex(),
+      leader: r.lead,
+      role: r.reportedRole(),
+      conf: r.conf(),
+      leadTransferee: r.leadTransferee,
+    };
+    if (r.role === "leader") {
+      st.progress = {};
+      for (const [id, pr] of r.prs) {
+        st.progress[id] = { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive };
+      }
+    }
+    return st;
+  }
+
+  /** Entries [lo, hi) of the log (tests and the simulator). */
+  entries(lo: number, hi: number): ReturnType<RaftState["log"]["slice"]> {
+    return this.#r.log.slice(lo, hi);
+  }
+
+  /** Term of `index`, if in the log. */
+  term(index: number): number | undefined {
+    return this.#r.log.term(index);
+  }
+
+  /** The size an entry counts for in flow control. */
+  static entrySize = entrySize;
+}
