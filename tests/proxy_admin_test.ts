@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { evenSlotRanges, type ProxyModel, type SentinelModel, type Slot } from "../models/mod.ts";
+import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
 import type { BackendInfo, ProxyControl } from "../proxy/admin/control.ts";
 import { expectedXAuth, redactPath, startAdminServer } from "../proxy/admin/server.ts";
 import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
 import { parseMetricsText } from "../proxy/metrics.ts";
 import { ProxyStats } from "../proxy/stats.ts";
 import { logLevel, setLogLevel } from "../util/log.ts";
+import { freePort } from "./support/ports.ts";
 import { macAddresses, newToken, newXAuth, proxyToken, proxyXAuth } from "../util/xauth.ts";
 
 const PRODUCT_AUTH = "s3cret-product-auth";
@@ -258,4 +260,52 @@ Deno.test("admin API: close() stops the server", async () => {
   await res.body?.cancel();
   await srv.close();
   await assert.rejects(fetch(`http://127.0.0.1:${srv.addr.port}/api/proxy/model`));
+});
+
+Deno.test("admin client: drives every route and reports errors with their cause", async () => {
+  const fake = new FakeProxy();
+  const srv = startAdminServer(fake, { hostname: "127.0.0.1", port: 0 });
+  const addr = `127.0.0.1:${srv.addr.port}`;
+  try {
+    const c = new ProxyAdminClient(addr, { productName: "demo", productAuth: PRODUCT_AUTH });
+    assert.equal((await c.model()).token, fake.model().token);
+    await c.xping();
+    await c.start();
+    assert.equal(fake.online, true);
+    fake.stats.record("get", 5, false, false);
+    assert.equal((await c.stats()).ops.total, 1);
+    assert.equal((await c.stats(1)).ops.cmd!.length, 1);
+    await c.resetStats();
+    assert.equal((await c.stats()).ops.total, 0);
+    await c.forceGC();
+    const level = logLevel();
+    try {
+      await c.logLevel("WARN");
+      assert.equal(logLevel(), "WARN");
+    } finally {
+      setLogLevel(level);
+    }
+    await c.fillSlots([{ id: 7, backend_addr: "127.0.0.1:7000" }]);
+    assert.equal((await c.slots())[7].backend_addr, "127.0.0.1:7000");
+    await c.setSentinels({ servers: ["127.0.0.1:26379"], out_of_sync: false });
+    await c.rewatchSentinels();
+    assert.equal(fake.rewatched, 1);
+    await assert.rejects(c.fillSlots([{ id: 9999 }]), (e) => {
+      assert.ok(e instanceof ProxyApiError);
+      assert.equal(e.status, 400);
+      assert.match(e.reason, /\[0\]\.id/);
+      assert.ok(!e.message.includes(expectedXAuth(fake)), "xauth redacted from the message");
+      return true;
+    });
+
+    const wrong = new ProxyAdminClient(addr, { productName: "demo", productAuth: "wrong" });
+    await assert.rejects(wrong.xping(), (e) => e instanceof ProxyApiError && e.status === 403);
+    const nobody = new ProxyAdminClient(`127.0.0.1:${freePort()}`, { productName: "demo", productAuth: "" });
+    await assert.rejects(nobody.model(), (e) => e instanceof ProxyApiError && e.status === 0);
+
+    await c.shutdown();
+    await fake.shutdownCalled;
+  } finally {
+    await srv.close();
+  }
 });
