@@ -17,10 +17,8 @@ function check(v: RespValue): RespValue {
   return v;
 }
 
-function serialize(commands: RawCommand[], version: string): string {
-  // One command per line keeps diffs between Redis versions readable.
-  const lines = commands.map((c) => "    " + JSON.stringify(c));
-  return `{\n  "redis_version": ${JSON.stringify(version)},\n  "commands": [\n${lines.join(",\n")}\n  ]\n}\n`;
+function serialize(commands: RawCommand[], version: string, help: string[]): string {
+  return JSON.stringify({ redis_version: version, command_help: help, commands }) + "\n";
 }
 
 async function main(): Promise<void> {
@@ -31,13 +29,14 @@ async function main(): Promise<void> {
     const reply = check(await redisCall(redis.port, ["COMMAND"])) as RespValue[];
     const commands = reply.map((e) => parseCommandEntry(e));
     commands.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const help = (check(await redisCall(redis.port, ["COMMAND", "HELP"])) as RespValue[]).map((l) => String(l));
     const docsReply = check(await redisCall(redis.port, ["COMMAND", "DOCS"])) as RespValue[];
     const docs: Record<string, DocEntry> = parseDocsReply(docsReply);
     const sortedDocs: Record<string, DocEntry> = {};
     for (const k of Object.keys(docs).sort()) sortedDocs[k] = docs[k];
     const cmdFile = new URL("redis_commands.json", outDir);
     const docFile = new URL("redis_docs.json", outDir);
-    await Deno.writeTextFile(cmdFile, serialize(commands, version));
+    await Deno.writeTextFile(cmdFile, serialize(commands, version, help));
     await Deno.writeTextFile(docFile, JSON.stringify({ redis_version: version, docs: sortedDocs }) + "\n");
     const fmt = new Deno.Command(Deno.execPath(), {
       args: ["fmt", "-q", cmdFile.pathname, docFile.pathname],

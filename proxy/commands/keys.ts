@@ -123,6 +123,7 @@ export function applyKeySpecs(
   argc: number,
   out: Int32Array,
   includeNotKeys: boolean,
+  outFlags?: Int32Array,
 ): number {
   let n = 0;
   for (let s = 0; s < specs.length; s++) {
@@ -176,6 +177,7 @@ export function applyKeySpecs(
     if (first >= argc || last >= argc || last < first) return -1;
     for (let i = first; i <= last; i += step) {
       if (n >= out.length) return -1;
+      if (outFlags !== undefined) outFlags[n] = spec.flags;
       out[n++] = i;
     }
   }

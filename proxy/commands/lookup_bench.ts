@@ -29,6 +29,21 @@ Deno.bench("lookup+keyPositions MGET x10", { group: "lookup" }, () => run(mget))
 Deno.bench("lookup+keyPositions EVAL numkeys 2", { group: "lookup" }, () => run(evalReq));
 Deno.bench("lookup+keyPositions OBJECT ENCODING", { group: "lookup" }, () => run(objEnc));
 
+// Per-iteration timer overhead dominates single calls; 1000 calls per iteration give ns per call = time / 1000.
+const mix = [get, set, mget, lower];
+Deno.bench("1000 × lookup+keyPositions GET", { group: "x1000" }, () => {
+  for (let i = 0; i < 1000; i++) run(get);
+});
+Deno.bench("1000 × lookup+keyPositions SET", { group: "x1000" }, () => {
+  for (let i = 0; i < 1000; i++) run(set);
+});
+Deno.bench("1000 × lookup+keyPositions MGET x10", { group: "x1000" }, () => {
+  for (let i = 0; i < 1000; i++) run(mget);
+});
+Deno.bench("1000 × lookup+keyPositions GET/SET/MGET/get mix", { group: "x1000" }, () => {
+  for (let i = 0; i < 1000; i++) run(mix[i & 3]);
+});
+
 globalThis.addEventListener("unload", () => {
   if (sink === -1) console.log(sink);
 });

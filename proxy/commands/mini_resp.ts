@@ -71,6 +71,15 @@ export async function redisCall(
   args: (string | Uint8Array)[],
   hostname = "127.0.0.1",
 ): Promise<RespValue> {
+  return decodeReply(await redisCallRaw(port, args, hostname))!.value;
+}
+
+/** Sends one command and returns the exact bytes of its reply frame. */
+export async function redisCallRaw(
+  port: number,
+  args: (string | Uint8Array)[],
+  hostname = "127.0.0.1",
+): Promise<Uint8Array> {
   const conn = await Deno.connect({ hostname, port });
   try {
     await conn.write(encodeCommand(args));
@@ -84,7 +93,7 @@ export async function redisCall(
       grown.set(chunk.subarray(0, n), buf.length);
       buf = grown;
       const r = decodeReply(buf);
-      if (r) return r.value;
+      if (r) return buf.slice(0, r.end);
     }
     throw new Error("reply too large");
   } finally {

@@ -353,3 +353,6 @@ function mergeRaw(old: RawCommand, live: RawCommand): RawCommand {
   if (JSON.stringify(candidate) === JSON.stringify(old)) return old;
   return candidate;
 }
+
+export { commandDocs, commandReply, writeCommandEntry } from "./reply.ts";
+export { RespWriter } from "./resp_writer.ts";

@@ -160,7 +160,9 @@ const DOC_MAP_LIST_FIELDS = new Set(["arguments"]);
 function docValue(field: string, v: unknown): DocValue {
   if (DOC_MAP_FIELDS.has(field)) {
     const o: DocEntry = {};
-    for (const [k, x] of mapEntries(v)) o[k] = parseDocEntry(x);
+    // Redis lists subcommands in hash order; sort them so regenerated files diff cleanly.
+    const entries = mapEntries(v).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    for (const [k, x] of entries) o[k] = parseDocEntry(x);
     return o;
   }
   if (DOC_MAP_LIST_FIELDS.has(field)) return arr(v).map(parseDocEntry);
