@@ -195,8 +195,6 @@ const KEY_FLAG_NAMES: readonly [number, string][] = [
 ];
 
 const GET = enc.encode("GET");
-const SET = enc.encode("SET");
-const INCRBY = enc.encode("INCRBY");
 const OVERFLOW = enc.encode("OVERFLOW");
 
 /** Key flags where Redis resolves variable_flags per call (SET ... GET, BITFIELD with writes). */
