@@ -190,6 +190,8 @@ export interface ProxyArgs {
   printDefault: boolean;
   /** `--help` / `-h`. */
   help: boolean;
+  /** `--version`: print the version and exit. */
+  printVersion: boolean;
 }
 
 /** Usage text for the proxy CLI. */
@@ -197,7 +199,7 @@ export function proxyUsage(): string {
   return [
     "usage: codis-proxy [--config=FILE] [--backend=HOST:PORT ...] [--fillslots=FILE] [--dashboard=ADDR[,ADDR]]",
     "                   [--log-level=LEVEL] [--host-admin=ADDR] [--host-proxy=ADDR] [--<key>=<value> ...]",
-    "       codis-proxy --default-config",
+    "       codis-proxy --default-config | --version | --help",
     "Every proxy.toml key can be given as --<key>=<value>; flags override the file. See --default-config.",
   ].join("\n");
 }
@@ -226,6 +228,7 @@ export function parseProxyArgs(
     "host-admin": { type: "string" },
     "host-proxy": { type: "string" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
   };
   for (const k of PROXY_CONFIG_KEYS) options[k] = { type: "string" };
   let values: Record<string, string | boolean | string[] | undefined>;
@@ -280,6 +283,7 @@ export function parseProxyArgs(
     backends,
     printDefault: values["default-config"] === true,
     help: values.help === true,
+    printVersion: values.version === true,
   };
   if (configFile !== undefined) out.configFile = configFile;
   if (str("fillslots") !== undefined) out.fillslots = str("fillslots");

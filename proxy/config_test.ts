@@ -143,6 +143,9 @@ Deno.test("config: flags override the file; standalone and CLI-only flags", () =
 
   const d = parseProxyArgs(["--default-config"], read);
   assert.equal(d.printDefault, true);
+  assert.equal(d.printVersion, false);
+  assert.equal(parseProxyArgs(["--version"], read).printVersion, true);
+  assert.equal(parseProxyArgs(["-h"], read).help, true);
   assert.deepEqual(d.config, defaultProxyConfig());
   assert.deepEqual(d.backends, []);
 
