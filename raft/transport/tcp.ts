@@ -186,6 +186,7 @@ export class TcpTransport {
             p.conn = c.conn;
             p.key = c.key;
             p.seq = 0;
+            this.track(this.watch(p, c.conn));
           } catch (e) {
             log.debug(`cannot reach peer ${p.id} at ${p.addr}: ${(e as Error).message}`);
             p.retryAt = Date.now() + 200;
@@ -219,6 +220,22 @@ export class TcpTransport {
         p.running = true;
         this.track(this.writeLoop(p));
       }
+    }
+  }
+
+  /**
+   * The listener never writes after the handshake, so a read returning means the peer closed or died: drop the
+   * connection at once rather than losing the next message into a dead socket.
+   */
+  private async watch(p: Peer, conn: Deno.Conn): Promise<void> {
+    try {
+      await conn.read(new Uint8Array(1));
+    } catch { /* reset or closed locally */ }
+    if (p.conn === conn) {
+      p.conn = undefined;
+      try {
+        conn.close();
+      } catch { /* already closed */ }
     }
   }
 
