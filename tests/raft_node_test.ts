@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { NotLeaderError, RaftNode } from "../raft/node.ts";
+import { KvStateMachine, putCmd } from "../raft/kvtest/kv.ts";
+import { freePort } from "./support/ports.ts";
+
+async function waitFor<T>(f: () => T | undefined, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = f();
+    if (v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("timed out");
+}
+
+Deno.test("raft node: three in-process nodes elect, replicate, read, restart and change membership", async () => {
+  const root = await Deno.makeTempDir();
+  const ids = [1, 2, 3];
+  const peers = new Map(ids.map((id) => [id, `127.0.0.1:${freePort()}`]));
+  const nodes = new Map<number, RaftNode>();
+  const sms = new Map<number, KvStateMachine>();
+  const start = async (id: number, join = false, addr = peers.get(id)!) => {
+    const sm = new KvStateMachine();
+    const n = await RaftNode.start({
+      id,
+      addr,
+      peers,
+      join,
+      dataDir: `${root}/n${id}`,
+      clusterId: "test",
+      clusterSecret: "secret",
+      tickMs: 20,
+      snapshotInterval: 50,
+      snapshotTrailing: 10,
+    }, sm);
+    nodes.set(id, n);
+    sms.set(id, sm);
+    return n;
+  };
+  const leader = () => [...nodes.values()].find((n) => n.status().role === "leader");
+  try {
+    for (const id of ids) await start(id);
+    const l = await waitFor(leader);
+    const r = await l.propose(putCmd("a", "1")) as { index: number };
+    assert.ok(r.index > 1);
+    const f = [...nodes.values()].find((n) => n !== l)!;
+    await assert.rejects(() => f.propose(putCmd("b", "2")), (e: Error) => {
+      assert.ok(e instanceof NotLeaderError);
+      assert.equal(e.leader, l.status().id);
+      assert.equal(e.leaderAddr, peers.get(e.leader));
+      return true;
+    });
+    await f.read();
+    assert.equal(sms.get(f.status().id)!.data.get("a"), "1");
+    // Enough writes for a few snapshots and compactions.
+    await Promise.all(Array.from({ length: 200 }, (_, i) => l.propose(putCmd(`k${i}`, `${i}`))));
+    await waitFor(() => l.status().snapshotIndex > 100);
+    // Restart a follower: it recovers from its snapshot and WAL.
+    const fid = f.status().id;
+    await f.close();
+    nodes.delete(fid);
+    await l.propose(putCmd("while-down", "x"));
+    const f2 = await start(fid);
+    await f2.read();
+    assert.equal(sms.get(fid)!.data.get("while-down"), "x");
+    assert.equal(sms.get(fid)!.data.get("k199"), "199");
+    // A new learner joins (from a snapshot), is promoted, then a node is removed.
+    const addr4 = `127.0.0.1:${freePort()}`;
+    await start(4, true, addr4);
+    await l.addLearner(4, addr4);
+    await l.promote(4);
+    await waitFor(() => sms.get(4)!.data.get("k199") === "199");
+    assert.equal(l.status().members.filter((m) => m.voter).length, 4);
+    await l.remove(fid);
+    await nodes.get(fid)!.close();
+    nodes.delete(fid);
+    await l.propose(putCmd("after-remove", "y"));
+    await nodes.get(4)!.read();
+    assert.equal(sms.get(4)!.data.get("after-remove"), "y");
+    // Leadership transfer.
+    await l.transferLeader(4);
+    await waitFor(() => nodes.get(4)!.status().role === "leader");
+    await nodes.get(4)!.propose(putCmd("on-4", "z"));
+  } finally {
+    for (const n of nodes.values()) await n.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
