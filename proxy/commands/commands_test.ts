@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  callRefusal,
   checkArity,
   CMD_BLOCKING,
   CMD_CONTAINER,
@@ -12,6 +13,7 @@ import {
   isUnknownSubcommand,
   REASONS,
 } from "./mod.ts";
+import { policyMarkdown } from "./describe.ts";
 
 const enc = new TextEncoder();
 const table = CommandTable.builtin();
@@ -269,6 +271,20 @@ Deno.test("keyed commands are forwarded unless a rule says otherwise", () => {
   }
 });
 
+Deno.test("callRefusal: per-call refusals of forwarded commands", () => {
+  const call = (line: string) => {
+    const a = argv(line);
+    return callRefusal(table.lookup(a, a.length)!, a, a.length);
+  };
+  assert.equal(call("GET a"), undefined);
+  assert.equal(call("COPY a b"), undefined);
+  assert.equal(call("COPY a b REPLACE"), undefined);
+  assert.equal(call("COPY a b db 3"), REASONS.copyDb);
+  assert.equal(call("XREAD STREAMS s 0"), undefined);
+  assert.equal(call("XREAD BLOCK 10 STREAMS s 0"), REASONS.blocking);
+  assert.equal(call("BLPOP a 0"), REASONS.blocking);
+});
+
 Deno.test("isBlockingCall", () => {
   const call = (line: string) => {
     const a = argv(line);
@@ -283,4 +299,14 @@ Deno.test("isBlockingCall", () => {
   assert.equal(call("XREAD STREAMS block 0"), false);
   assert.equal(call("XREADGROUP GROUP block c STREAMS s >"), false);
   assert.equal(call("XREADGROUP GROUP g c BLOCK 5 STREAMS s >"), true);
+});
+
+Deno.test("policyMarkdown names every refused command and reason", () => {
+  const md = policyMarkdown(table);
+  for (const info of table.allWithSubcommands()) {
+    if (info.policy !== "refused" || info.name === "host:" || info.name === "post") continue;
+    assert.ok(md.includes(info.reason!), info.name);
+    const top = info.parent ?? info;
+    assert.ok(md.includes(info.displayName) || md.includes(`${top.displayName} *`), info.name);
+  }
 });

@@ -263,3 +263,11 @@ export function xreadHasBlock(argv: Uint8Array[], argc: number): boolean {
   }
   return false;
 }
+
+const COPY_DB = enc.encode("DB");
+
+/** True when COPY src dst [DB n] [REPLACE] names a destination database. */
+export function copyHasDb(argv: Uint8Array[], argc: number): boolean {
+  for (let i = 3; i < argc; i++) if (equalsUpper(argv[i], COPY_DB)) return true;
+  return false;
+}

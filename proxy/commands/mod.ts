@@ -10,6 +10,7 @@ import {
   applyKeySpecs,
   BS_INDEX,
   compileKeySpecs,
+  copyHasDb,
   FK_RANGE,
   GETKEYS_PROCS,
   type GetKeysProc,
@@ -19,7 +20,7 @@ import {
 import { KS_NOT_KEY } from "./flags.ts";
 import { NameTable } from "./names.ts";
 import { parseCommandReply, type RawCommand } from "./parse.ts";
-import { decidePolicy, noKeysReason, type Policy } from "./policy.ts";
+import { decidePolicy, noKeysReason, type Policy, REASONS } from "./policy.ts";
 
 export * from "./flags.ts";
 export type { Policy, PolicyDecision } from "./policy.ts";
@@ -92,6 +93,8 @@ class Info implements CommandInfo {
   readonly rangeStep: number;
   readonly blockMode: number;
   readonly mandatory: boolean;
+  /** COPY: refused per call when it names another database. */
+  readonly copyLike: boolean;
 
   constructor(
     readonly raw: RawCommand,
@@ -129,6 +132,7 @@ class Info implements CommandInfo {
         }
       }
     }
+    this.copyLike = name === "copy";
     this.singleKey = single;
     this.rangeFirst = rangeFirst;
     this.rangeStep = rangeStep;
@@ -175,6 +179,17 @@ export function checkArity(info: CommandInfo, argc: number): boolean {
 /** True when lookup stopped at a container because argv[1] names no subcommand (answer unknownSubcommandReply). */
 export function isUnknownSubcommand(info: CommandInfo, argc: number): boolean {
   return (info.flags & CMD_CONTAINER) !== 0 && argc >= 2;
+}
+
+/**
+ * Why this particular call of a forwarded command must be refused although the command itself is allowed, or
+ * undefined: XREAD/XREADGROUP with BLOCK, COPY ... DB n. Cheap: one field test for every other command.
+ */
+export function callRefusal(info: CommandInfo, argv: Uint8Array[], argc: number): string | undefined {
+  const c = info as Info;
+  if (c.blockMode !== BLOCK_NEVER && isBlockingCall(info, argv, argc)) return REASONS.blocking;
+  if (c.copyLike && copyHasDb(argv, argc)) return REASONS.copyDb;
+  return undefined;
 }
 
 /** True when this call would block: BLPOP & co always, XREAD/XREADGROUP only with BLOCK. */

@@ -32,6 +32,7 @@ export const REASONS = {
   flush: "flushing every server through codis-proxy is not supported yet",
   scripts: "scripts and functions would have to be managed on every server; not supported yet",
   databases: "codis-proxy maps slots onto the backends' databases, so clients cannot use them",
+  copyDb: "COPY ... DB would write into another slot's database (codis-proxy maps slots onto databases)",
   cluster: "slot placement and migration are managed by codis-dashboard, not by clients",
   replication: "replication and monitoring are done on the backend servers directly",
   admin: "server administration is done on each backend server directly",
