@@ -3,6 +3,8 @@ import { MemoryStore } from "../store/memory.ts";
 import { FsStore } from "../store/fs.ts";
 import { EtcdClient } from "../store/etcd.ts";
 import { startEtcd } from "./support/etcd.ts";
+import { ZooKeeperClient } from "../store/zookeeper.ts";
+import { startZooKeeper } from "./support/zookeeper.ts";
 
 Deno.test("store conformance: memory", async (t) => {
   const store = new MemoryStore();
@@ -44,5 +46,19 @@ Deno.test("store conformance: etcd (real server)", async (t) => {
     });
   } finally {
     await etcd.stop();
+  }
+});
+
+Deno.test("store conformance: zookeeper (real server)", async (t) => {
+  const zk = await startZooKeeper();
+  try {
+    await runConformance(t, {
+      open: () => ZooKeeperClient.connect({ connect: zk.connect }),
+      sessions: true,
+      ttlMs: 1000,
+      exactlyOnce: true,
+    });
+  } finally {
+    await zk.stop();
   }
 });

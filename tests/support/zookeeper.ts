@@ -1,0 +1,98 @@
+import { freePort } from "./ports.ts";
+
+/** A standalone ZooKeeper child process on 127.0.0.1 with a temp data dir. */
+export interface ZooKeeperProcess {
+  /** Connect string, e.g. "127.0.0.1:21810". */
+  connect: string;
+  port: number;
+  dir: string;
+  /** Kills the JVM and removes its dirs. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The Debian package's jar; its manifest Class-Path names every dependency under /usr/share/java. */
+export const ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar";
+
+/**
+ * Starts `java ... ZooKeeperServerMain zoo.cfg` on a free loopback port (tickTime 200 ms, so session timeouts
+ * from 400 ms to 60 s are accepted) and waits until it answers `ruok` with `imok`.
+ */
+export async function startZooKeeper(): Promise<ZooKeeperProcess> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "codis-zk-" });
+  await Deno.mkdir(`${dir}/data`);
+  await Deno.mkdir(`${dir}/conf`);
+  await Deno.writeTextFile(
+    `${dir}/conf/zoo.cfg`,
+    [
+      "tickTime=200",
+      `clientPort=${port}`,
+      "clientPortAddress=127.0.0.1",
+      `dataDir=${dir}/data`,
+      "admin.enableServer=false",
+      "4lw.commands.whitelist=ruok,srvr",
+      "minSessionTimeout=400",
+      "maxSessionTimeout=60000",
+      "forceSync=no",
+      "",
+    ].join("\n"),
+  );
+  // A quiet log4j config in the conf dir, which comes first on the class path.
+  await Deno.writeTextFile(
+    `${dir}/conf/log4j.properties`,
+    "log4j.rootLogger=ERROR, N\nlog4j.appender.N=org.apache.log4j.varia.NullAppender\n",
+  );
+  const child = new Deno.Command("java", {
+    args: [
+      "-Xmx256m",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
+      "-Dzookeeper.jmx.log4j.disable=true",
+      "-cp",
+      `${dir}/conf:${ZOOKEEPER_JAR}`,
+      "org.apache.zookeeper.server.ZooKeeperServerMain",
+      `${dir}/conf/zoo.cfg`,
+    ],
+    stdout: "null",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await child.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!(await ruok(port))) {
+      if (Date.now() > deadline) throw new Error("ZooKeeper did not answer ruok within 30 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { connect: `127.0.0.1:${port}`, port, dir, stop };
+}
+
+async function ruok(port: number): Promise<boolean> {
+  let conn: Deno.TcpConn | undefined;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode("ruok"));
+    const buf = new Uint8Array(16);
+    const n = await conn.read(buf);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)) === "imok";
+  } catch {
+    return false;
+  } finally {
+    try {
+      conn?.close();
+    } catch { /* closed by the server */ }
+  }
+}
