@@ -5,7 +5,7 @@
 import { startRedis } from "../tests/support/redis.ts";
 import { HarnessError, isPlainError, parseOptions, USAGE } from "./lib/args.ts";
 import { findPidByCmdline } from "./lib/cpu.ts";
-import { envInfo } from "./lib/env.ts";
+import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
 import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
@@ -60,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
   };
   const env = envInfo(ROOT);
   const dir = await Deno.makeTempDir({ prefix: "codis-bench-" });
-  track(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+  if (opts.keepLogs) log(`keeping configs and logs in ${dir}`);
+  else track(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
   const notes: string[] = [];
 
   log(`starting 2 redis-server backends (databases 1024, hz 100)`);
@@ -143,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  const loadStart = loadAvg();
   const records: RunRecord[] = [];
   for (let rep = 0; rep < opts.repeat; rep++) {
     for (const w of workloads) {
@@ -165,12 +167,15 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  const load = { start: loadStart, end: loadAvg() };
   const out: string[] = [];
   out.push(`# ${cmdline}`);
   out.push(
     `# ${env.date}  ${env.cpus} CPUs (${env.cpuModel})  deno ${env.deno}  redis ${env.redis}  ${env.nutcracker}  ` +
       `git ${env.gitCommit}`,
   );
+  const busy = Math.max(load.start, load.end) > env.cpus / 2 ? "  (busy machine: figures are noisy)" : "";
+  out.push(`# load average ${load.start} at start, ${load.end} at end${busy}`);
   out.push(`# medians of ${opts.repeat} run(s) per cell; ratios are ${proxyNames.join(",") || "proxy"}/peer`);
   out.push("");
   out.push(renderTable(workloads, names, proxyNames, peers, records));

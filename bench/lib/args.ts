@@ -30,6 +30,8 @@ export interface BenchOptions {
   keyspace: number;
   valueSize: number;
   benchThreads: number;
+  /** Keep the temporary directory (configs, proxy and twemproxy logs) and print its path. */
+  keepLogs: boolean;
   help: boolean;
 }
 
@@ -51,6 +53,7 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --size=B             redis-benchmark -d value size in bytes (default 3)
   --bench-threads=T    redis-benchmark --threads (default: single-threaded)
   --json=FILE          write every run and the summaries as JSON
+  --keep-logs          keep the temporary directory with the configs and the proxies' logs
 `;
 
 function int(name: string, v: string | undefined, dflt: number, min: number): number {
@@ -85,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       size: { type: "string" },
       "bench-threads": { type: "string" },
       json: { type: "string" },
+      "keep-logs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -112,6 +116,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     keyspace: int("keyspace", v.keyspace, 100_000, 1),
     valueSize: int("size", v.size, 3, 1),
     benchThreads: int("bench-threads", v["bench-threads"], 0, 0),
+    keepLogs: v["keep-logs"] ?? false,
     help: v.help ?? false,
   };
 }

@@ -40,3 +40,12 @@ export function envInfo(root: string): EnvInfo {
     date: new Date().toISOString(),
   };
 }
+
+/** The 1-minute load average, or NaN off Linux. Other work on the machine skews every figure, so it is printed. */
+export function loadAvg(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}

@@ -89,26 +89,34 @@ export interface Server {
 
 /**
  * Waits for `port` to accept connections, failing early if `child` exits first; on failure the child is stopped and
- * the error names the log file.
+ * the error quotes the end of its log once `drained` (the log writer) settles.
  */
-async function awaitReady(child: Deno.ChildProcess, port: number, what: string, log: string, ms: number) {
+async function awaitReady(
+  child: Deno.ChildProcess,
+  port: number,
+  what: string,
+  log: string,
+  ms: number,
+  drained: Promise<unknown> = Promise.resolve(),
+) {
   let exited = false;
   child.status.then(() => exited = true);
   const ready = waitForPort(port, ms);
   const early = (async () => {
     const st = await child.status;
-    throw new Error(`${what} exited with code ${st.code} before listening; see ${log}`);
+    throw new Error(`${what} exited with code ${st.code} before listening`);
   })();
   early.catch(() => {});
   try {
     await Promise.race([ready, early]);
   } catch (e) {
     if (!exited) await terminate(child);
+    await drained;
     let tail = "";
     try {
       tail = (await Deno.readTextFile(log)).trim().split("\n").slice(-15).join("\n");
     } catch { /* no log */ }
-    throw new Error(`${(e as Error).message}${tail ? `\n--- last lines of ${log}:\n${tail}` : ""}`);
+    throw new Error(`${(e as Error).message}${tail ? `; last lines of its output:\n${tail}` : ""}`);
   }
 }
 
@@ -198,7 +206,14 @@ export async function startCodisProxy(o: ProxyOptions): Promise<Server> {
     ...o.extraArgs,
   ];
   const file = await Deno.open(log, { write: true, create: true, truncate: true });
-  const child = new Deno.Command(o.deno, { args, cwd: o.cwd, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  const child = new Deno.Command(o.deno, {
+    args,
+    cwd: o.cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
   const pump = Promise.all([copyTo(child.stdout, file), copyTo(child.stderr, file)]).finally(() => file.close());
   const stop = async () => {
     await terminate(child);
@@ -206,7 +221,7 @@ export async function startCodisProxy(o: ProxyOptions): Promise<Server> {
   };
   const untrack = track(stop);
   try {
-    await awaitReady(child, port, "codis-proxy", log, 60_000);
+    await awaitReady(child, port, "codis-proxy", log, 60_000, pump);
   } catch (e) {
     untrack();
     await stop();
