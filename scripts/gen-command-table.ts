@@ -3,7 +3,7 @@
  * redis-server reports through `COMMAND` and `COMMAND DOCS`, so that the proxy's key positions and flags are
  * Redis's own facts rather than a hand-written list.
  *
- * Usage: deno run -A scripts/gen-command-table.ts [--redis-server=PATH]
+ * Usage: deno run -A scripts/gen-command-table.ts   (uses the redis-server on PATH)
  * @module
  */
 import { startRedis } from "../tests/support/redis.ts";

@@ -47,8 +47,18 @@ export function decodeReply(buf: Uint8Array, pos = 0): { value: RespValue; end: 
       if (next + len + 2 > buf.length) return undefined;
       return { value: buf.slice(next, next + len), end: next + len + 2 };
     }
-    case 42: { // *
-      const n = Number(line);
+    case 95: // _ (RESP3 null)
+      return { value: null, end: next };
+    case 35: // # (RESP3 boolean)
+      return { value: line === "t" ? 1 : 0, end: next };
+    case 44: // , (RESP3 double)
+    case 40: // ( (RESP3 big number)
+      return { value: Number(line), end: next };
+    case 42: // *
+    case 126: // ~ (RESP3 set, decoded as an array)
+    case 62: // > (RESP3 push)
+    case 37: { // % (RESP3 map, decoded as a flat [k, v, ...] array)
+      const n = Number(line) * (type === 37 ? 2 : 1);
       if (n < 0) return { value: null, end: next };
       const arr: RespValue[] = [];
       let p = next;
@@ -74,17 +84,23 @@ export async function redisCall(
   return decodeReply(await redisCallRaw(port, args, hostname))!.value;
 }
 
-/** Sends one command and returns the exact bytes of its reply frame. */
+/**
+ * Sends one command and returns the exact bytes of its reply frame. `setup` commands (e.g. HELLO 3) go first on the
+ * same connection; their replies are skipped.
+ */
 export async function redisCallRaw(
   port: number,
   args: (string | Uint8Array)[],
   hostname = "127.0.0.1",
+  setup: (string | Uint8Array)[][] = [],
 ): Promise<Uint8Array> {
   const conn = await Deno.connect({ hostname, port });
   try {
+    for (const s of setup) await conn.write(encodeCommand(s));
     await conn.write(encodeCommand(args));
     let buf = new Uint8Array(0);
     const chunk = new Uint8Array(64 * 1024);
+    let skip = setup.length;
     for (let i = 0; i < 100_000; i++) {
       const n = await conn.read(chunk);
       if (n === null) throw new Error("connection closed before the reply was complete");
@@ -92,8 +108,11 @@ export async function redisCallRaw(
       grown.set(buf);
       grown.set(chunk.subarray(0, n), buf.length);
       buf = grown;
-      const r = decodeReply(buf);
-      if (r) return buf.slice(0, r.end);
+      for (let r = decodeReply(buf); r; r = decodeReply(buf)) {
+        if (skip === 0) return buf.slice(0, r.end);
+        skip--;
+        buf = buf.slice(r.end);
+      }
     }
     throw new Error("reply too large");
   } finally {

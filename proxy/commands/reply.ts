@@ -77,10 +77,12 @@ export function writeCommandEntry(w: RespWriter, raw: RawCommand): void {
   for (const c of raw.acl) w.status(c);
   w.set(raw.tips.length);
   for (const t of raw.tips) w.bulk(t);
-  w.array(raw.keySpecs.length);
+  // Redis 7.0 sends key specs as a set, and "no subcommands" as an empty set but a list of them as an array.
+  w.set(raw.keySpecs.length);
   for (const ks of raw.keySpecs) writeKeySpec(w, ks);
   const subs = raw.subcommands ?? [];
-  w.array(subs.length);
+  if (subs.length === 0) w.set(0);
+  else w.array(subs.length);
   for (const s of subs) writeCommandEntry(w, s);
 }
 
@@ -92,7 +94,8 @@ function writeDocValue(w: RespWriter, field: string, v: DocValue): void {
       w.set(v.length);
       for (const x of v) w.status(String(x));
     } else {
-      w.array(v.length);
+      if (field === "history") w.set(v.length);
+      else w.array(v.length);
       for (const x of v) writeDocValue(w, "", x);
     }
   } else writeDocMap(w, v);

@@ -67,6 +67,25 @@ Deno.test("COMMAND replies match a live redis-server", async (t) => {
       for (const c of cases) assert.equal(text(ours(table, c)), text(await theirs(c)), c.join(" "));
     });
 
+    await t.step("RESP3 replies (after HELLO 3) are byte-exact too", async () => {
+      const cases = [
+        ["COMMAND", "INFO", "get", "xread", "sort", "nosuch", "object|encoding"],
+        ["COMMAND", "DOCS", "get", "set", "slaveof", "nosuch"],
+        ["COMMAND", "GETKEYSANDFLAGS", "set", "a", "b", "get"],
+        ["COMMAND", "COUNT"],
+      ];
+      for (const c of cases) {
+        const a = c.map((s) => enc.encode(s));
+        const mine = commandReply(table, a, a.length, true);
+        const real = await redisCallRaw(redis.port, c, "127.0.0.1", [["HELLO", "3"]]);
+        if (c[1] === "COUNT") {
+          assert.equal(text(mine), `:${Number(text(real).slice(1)) + 4}\r\n`);
+          continue;
+        }
+        assert.equal(text(mine), text(real), c.join(" "));
+      }
+    });
+
     await t.step("COMMAND and COMMAND INFO list the same facts (subcommand order aside)", async () => {
       const mine = parseCommandReply(decoded(ours(table, ["COMMAND"])));
       const real = parseCommandReply(decoded(await theirs(["COMMAND"])));
