@@ -8,7 +8,7 @@
  * failover never expires a session that was being renewed.
  * @module
  */
-import { type ApplyResult, type Command, encodeCommand } from "./commands.ts";
+import type { ApplyResult, Command } from "./commands.ts";
 import type { AppliedCommand, NamespaceStateMachine } from "./state.ts";
 import { ClosedError } from "../errors.ts";
 
@@ -26,19 +26,6 @@ export interface NamespaceBackend {
 export interface HostOptions {
   /** How often the leader checks session deadlines (default 100 ms). */
   reapIntervalMs?: number;
-}
-
-/** Adapts a Raft node's `propose(data)` (resolving with the apply result) into a {@link NamespaceBackend}. */
-export function raftBackend(node: {
-  propose(data: Uint8Array): Promise<unknown>;
-  read(): Promise<void>;
-  isLeader(): boolean;
-}): NamespaceBackend {
-  return {
-    propose: async (cmd) => (await node.propose(encodeCommand(cmd))) as ApplyResult,
-    read: () => node.read(),
-    isLeader: () => node.isLeader(),
-  };
 }
 
 /** One member's namespace runtime. Clients (`NamespaceClient`) share it. */
@@ -116,7 +103,7 @@ export class NamespaceHost {
       this.sessionWatchers.delete(cmd.session);
       if (set) { for (const fn of set) fn(); }
     }
-    if (a.events.length) { for (const w of [...this.waiters]) w(); }
+    if (a.events.length || cmd.op === "compact") { for (const w of [...this.waiters]) w(); }
   }
 
   private reap(): void {

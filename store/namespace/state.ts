@@ -202,6 +202,14 @@ export class NamespaceStateMachine implements StateMachine {
       return e;
     });
     for (const [k, v] of s.dedupe) this.dedupe.set(k, v);
+    // Wake long-polls: their revision may now be compacted or already covered.
+    const note: AppliedCommand = {
+      index: this.appliedIndex,
+      cmd: { op: "compact", revision: this.compactRevision },
+      result: { ok: true, revision: this.revision },
+      events: [],
+    };
+    for (const fn of this.listeners) fn(note);
   }
 
   private execute(cmd: Command, events: WatchEvent[]): ApplyResult {
