@@ -24,9 +24,9 @@ async function cluster(root: string, extra: string[]): Promise<KvProc[]> {
   return procs;
 }
 
-async function put(p: KvProc, k: string): Promise<boolean> {
+async function put(p: KvProc, k: string, timeoutMs = 2000): Promise<boolean> {
   try {
-    return (await p.call(`/put?k=${k}&v=${"x".repeat(64)}`, "POST", 2000)).status === 200;
+    return (await p.call(`/put?k=${k}&v=${"x".repeat(64)}`, "POST", timeoutMs)).status === 200;
   } catch {
     return false;
   }
@@ -73,14 +73,17 @@ async function failover(procs: KvProc[], trials: number): Promise<number[]> {
     const others = procs.filter((p) => p !== leader);
     const t0 = performance.now();
     leader.child!.kill("SIGKILL");
-    let ok = false;
-    while (!ok && performance.now() - t0 < 15_000) {
-      // Try every surviving node; a write succeeds only on the new leader.
-      const res = await Promise.all(others.map((p) => put(p, `fo${t}`)));
-      ok = res.some((r) => r);
-      if (!ok) await sleep(5);
-    }
+    // Poll every survivor independently; the first accepted write ends the outage.
+    let done = false;
+    await Promise.race(others.map(async (p) => {
+      while (!done && performance.now() - t0 < 15_000) {
+        if (await put(p, `fo${t}-${p.id}`, 1000)) done = true;
+        else await sleep(5);
+      }
+    }));
+    done = true;
     times.push(performance.now() - t0);
+    await sleep(1100); // let the losing pollers finish
     await leader.exitCode();
     await leader.start(procs);
     await sleep(1500);

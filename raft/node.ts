@@ -27,6 +27,7 @@ import {
   UnknownOutcomeError,
 } from "./node_types.ts";
 import { Waiters } from "./node_waiters.ts";
+import { coalesceAppends } from "./node_batch.ts";
 import { logger } from "../util/log.ts";
 
 export * from "./node_types.ts";
@@ -377,7 +378,7 @@ export class RaftNode {
     if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot);
     }
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    if (rd.messages.length > 0) this.transport.send(coalesceAppends(rd.messages));
     if (rd.snapshot) {
       this.sm.restore(rd.snapshot.data);
       this.applied = this.snapIndex = rd.snapshot.meta.index;

@@ -86,3 +86,23 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("raft node: contiguous appends to one peer are merged, order to each peer kept", async () => {
+  const { coalesceAppends } = await import("../raft/node_batch.ts");
+  const e = (index: number) => ({ term: 2, index, type: "normal" as const, data: new Uint8Array([index]) });
+  const out = coalesceAppends([
+    { type: "app", from: 1, to: 2, term: 2, index: 4, logTerm: 2, entries: [e(5)], commit: 3 },
+    { type: "app", from: 1, to: 3, term: 2, index: 4, logTerm: 2, entries: [e(5)], commit: 3 },
+    { type: "app", from: 1, to: 2, term: 2, index: 5, logTerm: 2, entries: [e(6), e(7)], commit: 4 },
+    { type: "heartbeat", from: 1, to: 3, term: 2, commit: 4 },
+    { type: "app", from: 1, to: 3, term: 2, index: 5, logTerm: 2, entries: [e(6)], commit: 4 },
+    { type: "app", from: 1, to: 2, term: 2, index: 9, logTerm: 2, entries: [e(10)], commit: 4 },
+  ]);
+  assert.deepEqual(out.map((m) => [m.to, m.type, m.index, m.entries?.map((x) => x.index), m.commit]), [
+    [2, "app", 4, [5, 6, 7], 4],
+    [3, "app", 4, [5], 3],
+    [3, "heartbeat", undefined, undefined, 4],
+    [3, "app", 5, [6], 4],
+    [2, "app", 9, [10], 4],
+  ]);
+});
