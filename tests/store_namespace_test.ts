@@ -3,6 +3,7 @@ import { b64, type Command, decodeCommand, encodeCommand } from "../store/namesp
 import { NamespaceStateMachine } from "../store/namespace/state.ts";
 import type { Entry } from "../raft/types.ts";
 import * as paths from "../store/paths.ts";
+import { openCoordinator, watchInOrder } from "../store/mod.ts";
 
 const d = (s: string) => b64(new TextEncoder().encode(s));
 const entry = (index: number, cmd: Command): Entry => ({ term: 1, index, type: "normal", data: encodeCommand(cmd) });
@@ -136,4 +137,26 @@ Deno.test("paths: Codis layout helpers", () => {
   assert.equal(paths.idFromName("group-0001"), 1);
   assert.throws(() => paths.slotPath("demo", 10000), RangeError);
   assert.throws(() => paths.topomPath("a/b"), RangeError);
+});
+
+Deno.test("watchInOrder and openCoordinator (memory): children plus a one-shot change notification", async () => {
+  const c = await openCoordinator({ name: "memory", addr: "" });
+  try {
+    await c.update("/jodis/demo/proxy-b", new Uint8Array([1]));
+    await c.update("/jodis/demo/proxy-a", new Uint8Array([1]));
+    const w = await watchInOrder(c, "/jodis/demo");
+    assert.deepEqual(w.children, ["/jodis/demo/proxy-a", "/jodis/demo/proxy-b"]);
+    let fired = false;
+    w.changed.then(() => fired = true);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(fired, false);
+    await c.delete("/jodis/demo/proxy-a");
+    await w.changed;
+    const w2 = await watchInOrder(c, "/jodis/demo");
+    w2.cancel();
+    await w2.changed;
+    await assert.rejects(openCoordinator({ name: "nope", addr: "" }), /invalid coordinator name/);
+  } finally {
+    await c.close();
+  }
 });
