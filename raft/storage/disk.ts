@@ -248,7 +248,8 @@ export class DiskStorage implements LogStorage {
 
   /**
    * Persists, with a single fsync (group commit): a snapshot received from the leader (replaces the whole log),
-   * then `entries` (an entry at index i first drops every entry ≥ i), then the hard state.
+   * then `entries` (an entry at index i first drops every entry ≥ i), then the hard state. When only the commit
+   * index changed, the record is written without an fsync.
    */
   async save(hs: HardState | undefined, entries: Entry[], snapshot?: Snapshot): Promise<void> {
     const parts: Uint8Array[] = [];
@@ -264,14 +265,18 @@ export class DiskStorage implements LogStorage {
       parts.push(frame(RecType.entry, encodeEntry(e)));
       this.putEntry(e);
     }
+    // A change of the commit index alone need not be synced: it is re-learned from the leader after a crash,
+    // and the record can only survive a crash together with everything written before it.
+    let sync = parts.length > 0;
     if (hs) {
       parts.push(frame(RecType.hardState, encodeNums([hs.term, hs.vote, hs.commit])));
+      if (hs.term !== this.hs.term || hs.vote !== this.hs.vote) sync = true;
       this.hs = { ...hs };
     }
     if (parts.length === 0) return;
     const cur = this.segments[this.segments.length - 1];
     if (entries.length > 0) cur.maxIndex = Math.max(cur.maxIndex, entries[entries.length - 1].index);
-    await this.write(parts);
+    await this.write(parts, sync);
     if (snapshot) await this.removeStaleSnapshots();
     if (this.fileSize >= this.segmentBytes) await this.newSegment(cur.seq + 1);
   }
@@ -309,7 +314,7 @@ export class DiskStorage implements LogStorage {
     this.file = undefined;
   }
 
-  private async write(parts: Uint8Array[]): Promise<void> {
+  private async write(parts: Uint8Array[], sync = true): Promise<void> {
     if (!this.file) throw new Error("storage is closed");
     let total = 0;
     for (const p of parts) total += p.length;
@@ -323,7 +328,7 @@ export class DiskStorage implements LogStorage {
     }
     let off = 0;
     while (off < buf.length) off += await this.file.write(buf.subarray(off));
-    await this.file.syncData();
+    if (sync) await this.file.syncData();
     this.fileSize += buf.length;
   }
 
