@@ -6,6 +6,8 @@
  * @module
  */
 import { evenSlotRanges, type Slot } from "../models/slots.ts";
+import { startMetricsReporters } from "../proxy/admin/report.ts";
+import { parseSlots } from "../proxy/admin/schemas.ts";
 import { startAdminServer } from "../proxy/admin/server.ts";
 import { checkBackend } from "../proxy/backend/check.ts";
 import { CommandTable } from "../proxy/commands/mod.ts";
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
     fail("--dashboard is not available yet in this build; use --backend or --fillslots (standalone mode)");
   } else if (args.fillslots) {
     try {
-      slots = JSON.parse(await Deno.readTextFile(args.fillslots)) as Slot[];
+      slots = parseSlots(JSON.parse(await Deno.readTextFile(args.fillslots)));
     } catch (e) {
       fail(`cannot read --fillslots file ${args.fillslots}: ${(e as Error).message}`);
     }
@@ -71,7 +73,9 @@ async function main(): Promise<void> {
   const server = startAdminServer(proxy, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
   proxy.setAdminAddr(`${admin.host || "0.0.0.0"}:${server.addr.port}`);
   proxy.start();
+  const reporters = startMetricsReporters(proxy);
   const stop = async () => {
+    reporters.stop();
     await proxy.shutdown();
   };
   proxy.onShutdown(() => abort.abort());

@@ -40,6 +40,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly startTime = Date.now();
   #server: net.Server | null = null;
   #sessions = new Set<Session>();
+  #refused = new Set<net.Socket>();
   #nextSessionId = 1;
   #online = false;
   #closed = false;
@@ -92,14 +93,22 @@ export class Proxy implements ProxyCore, ProxyControl {
 
   #accept(sock: net.Socket): void {
     if (this.#closed) return void sock.destroy();
-    if (!this.#online) return void sock.end(NOT_ONLINE);
+    if (!this.#online) return this.#refuse(sock, NOT_ONLINE);
     if (this.#sessions.size >= this.config.proxy_max_clients) {
       this.stats.fail();
-      return void sock.end(MAX_CLIENTS);
+      return this.#refuse(sock, MAX_CLIENTS);
     }
     const s = new Session(this, sock, this.#nextSessionId++);
     this.#sessions.add(s);
     this.stats.sessionOpened();
+  }
+
+  /** Answers one error and closes; tracked so that shutdown never waits on a peer that keeps it open. */
+  #refuse(sock: net.Socket, reply: Uint8Array): void {
+    this.#refused.add(sock);
+    sock.on("error", () => {});
+    sock.on("close", () => this.#refused.delete(sock));
+    sock.end(reply, () => sock.destroy());
   }
 
   sessionClosed(s: Session): void {
@@ -199,6 +208,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.stats.stop();
     const server = this.#server;
     for (const s of this.#sessions) s.close();
+    for (const sock of this.#refused) sock.destroy();
     this.router.close();
     if (server) await new Promise<void>((r) => server.close(() => r()));
     log.info("proxy closed");

@@ -205,7 +205,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
     if (this.quitting && q.length === 0) {
       this.#closed = true;
-      sock.end();
+      sock.end(() => sock.destroy());
       this.#core.sessionClosed(this);
     }
   }
@@ -215,7 +215,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#closed) return;
     log.debug(`session ${this.id} from ${this.remote} closed: ${msg}`);
     this.#closed = true;
-    this.#socket.end(errorReply(msg));
+    const sock = this.#socket;
+    sock.end(errorReply(msg), () => sock.destroy());
     this.#core.sessionClosed(this);
   }
 

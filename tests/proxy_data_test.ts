@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { slotOf } from "../proxy/hash.ts";
-import { redisCli, startProxyFixture } from "./support/proxy.ts";
+import { readUntil, redisCli, startProxyFixture } from "./support/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -190,20 +190,3 @@ Deno.test("proxy: redis-cli, inline commands included", async () => {
     await f.stop();
   }
 });
-
-/** Reads from a raw connection until `done(text)` or the peer closes; bounded by time. */
-export async function readUntil(conn: Deno.Conn, done: (s: string) => boolean, timeoutMs = 5000): Promise<string> {
-  let text = "";
-  const buf = new Uint8Array(65536);
-  const deadline = Date.now() + timeoutMs;
-  while (!done(text) && Date.now() < deadline) {
-    const timer = new Promise<null>((r) => {
-      const t = setTimeout(() => r(null), Math.max(1, deadline - Date.now()));
-      Deno.unrefTimer(t);
-    });
-    const n = await Promise.race([conn.read(buf), timer]);
-    if (n === null) break;
-    text += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  return text;
-}

@@ -98,3 +98,23 @@ export async function redisCli(port: number, args: string[], stdin?: string): Pr
   const out = await child.output();
   return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
 }
+
+/** Reads from a raw connection until `done(text)` or the peer closes; bounded by time. */
+export async function readUntil(conn: Deno.Conn, done: (s: string) => boolean, timeoutMs = 5000): Promise<string> {
+  let text = "";
+  const buf = new Uint8Array(65536);
+  const deadline = Date.now() + timeoutMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    while (!done(text) && Date.now() < deadline) {
+      const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now())));
+      const n = await Promise.race([conn.read(buf).catch(() => null), timeout]);
+      clearTimeout(timer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return text;
+}
