@@ -39,6 +39,7 @@ export class RaftNode {
   private core!: RaftCore;
   private transport!: TcpTransport;
   private readonly addrs = new Map<NodeId, string>();
+  private readonly apiAddrs = new Map<NodeId, string>();
   private inbox: (() => void)[] = [];
   private running = false;
   private scheduled = false;
@@ -128,10 +129,12 @@ export class RaftNode {
       advertise: cfg.advertise,
       clusterId: cfg.clusterId,
       clusterSecret: cfg.clusterSecret,
+      meta: cfg.apiAddr,
       onMessage: (m) => this.enqueue(() => this.core.step(m)),
       onUnreachable: (id) => this.enqueue(() => this.core.reportUnreachable(id)),
       onSnapshotSent: (id, ok) => this.enqueue(() => this.core.reportSnapshot(id, ok)),
-      onPeerAddr: (id, a) => {
+      onPeerAddr: (id, a, meta) => {
+        if (meta) this.apiAddrs.set(id, meta);
         if (this.addrs.get(id) !== a) {
           this.addrs.set(id, a);
           this.transport.setPeer(id, a);
@@ -139,6 +142,7 @@ export class RaftNode {
       },
     });
     this.addrs.set(cfg.id, this.transport.addr);
+    if (cfg.apiAddr) this.apiAddrs.set(cfg.id, cfg.apiAddr);
     for (const [id, a] of this.addrs) this.transport.setPeer(id, a);
     this.ticker = setInterval(() =>
       this.enqueue(() => {
@@ -223,9 +227,10 @@ export class RaftNode {
     }
   }
 
-  /** The current leader's id (0 when unknown) and address. */
-  leaderInfo(): { id: NodeId; addr: string | undefined } {
-    return { id: this.leader, addr: this.leader ? this.addrs.get(this.leader) : undefined };
+  /** The current leader's id (0 when unknown), Raft address and service address (when announced). */
+  leaderInfo(): { id: NodeId; addr: string | undefined; apiAddr: string | undefined } {
+    const id = this.leader;
+    return { id, addr: id ? this.addrs.get(id) : undefined, apiAddr: id ? this.apiAddrs.get(id) : undefined };
   }
 
   /** A point-in-time status of this node and, on the leader, of every member's replication. */
@@ -234,6 +239,8 @@ export class RaftNode {
     const members: MemberStatus[] = [];
     const add = (id: NodeId, voter: boolean) => {
       const m: MemberStatus = { id, addr: this.addrs.get(id), voter };
+      const api = this.apiAddrs.get(id);
+      if (api) m.apiAddr = api;
       const pr = st.progress?.[id];
       if (pr) {
         Object.assign(m, { match: pr.match, state: pr.state, lag: st.lastIndex - pr.match, active: pr.recentActive });
@@ -250,6 +257,7 @@ export class RaftNode {
       term: st.term,
       leader: st.leader,
       leaderAddr: st.leader ? this.addrs.get(st.leader) : undefined,
+      leaderApiAddr: st.leader ? this.apiAddrs.get(st.leader) : undefined,
       commit: st.commit,
       applied: this.applied,
       firstIndex: st.firstIndex,
@@ -277,7 +285,8 @@ export class RaftNode {
   }
 
   private notLeader(): NotLeaderError {
-    return new NotLeaderError(this.leader, this.leader ? this.addrs.get(this.leader) : undefined);
+    const l = this.leaderInfo();
+    return new NotLeaderError(l.id, l.addr, l.apiAddr);
   }
 
   /** Issues one ReadIndex for every queued read; with no leader known, retries on the next tick. */

@@ -14,6 +14,11 @@ export interface RaftNodeConfig {
   /** Address announced to peers, when it differs from `addr` (default: the bound listen address). */
   advertise?: string;
   /**
+   * This node's service address (e.g. the dashboard API that forwarded writes go to). Announced to peers in the
+   * transport handshake, so followers learn the leader's from its heartbeats; reported in {@link NotLeaderError}.
+   */
+  apiAddr?: string;
+  /**
    * Founding members (id → peer address, this node included or not). Used only to bootstrap an empty data
    * directory; a node restarting with data ignores it.
    */
@@ -48,7 +53,14 @@ export interface RaftNodeConfig {
 /** Thrown when a request needs the leader; carries the leader's id and address when known (0 / undefined). */
 export class NotLeaderError extends Error {
   override name = "NotLeaderError";
-  constructor(readonly leader: NodeId, readonly leaderAddr: string | undefined, reason = "not the leader") {
+  constructor(
+    readonly leader: NodeId,
+    /** The leader's Raft peer address. */
+    readonly leaderAddr: string | undefined,
+    /** The leader's service address ({@link RaftNodeConfig.apiAddr}), when known. */
+    readonly leaderApiAddr: string | undefined = undefined,
+    reason = "not the leader",
+  ) {
     super(leader ? `${reason}; leader is ${leader} at ${leaderAddr ?? "unknown address"}` : `${reason}; no leader`);
   }
 }
@@ -72,6 +84,8 @@ export class NodeClosedError extends Error {
 export interface MemberStatus {
   id: NodeId;
   addr: string | undefined;
+  /** The member's service address, when it has announced one to this node. */
+  apiAddr?: string;
   voter: boolean;
   /** Leader only: highest index known replicated on the member. */
   match?: number;
@@ -92,6 +106,7 @@ export interface NodeStatus {
   term: number;
   leader: NodeId;
   leaderAddr: string | undefined;
+  leaderApiAddr: string | undefined;
   commit: number;
   applied: number;
   firstIndex: number;

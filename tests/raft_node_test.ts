@@ -24,6 +24,7 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
     const n = await RaftNode.start({
       id,
       addr,
+      apiAddr: `api-${id}`,
       peers,
       join,
       dataDir: `${root}/n${id}`,
@@ -48,6 +49,7 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
       assert.ok(e instanceof NotLeaderError);
       assert.equal(e.leader, l.status().id);
       assert.equal(e.leaderAddr, peers.get(e.leader));
+      assert.equal(e.leaderApiAddr, `api-${e.leader}`);
       return true;
     });
     await f.read();

@@ -112,9 +112,9 @@ Deno.test("raft transport: a frame replayed within or across connections is refu
       const hello = (await r.next())!;
       const nonceS = hello.subarray(5);
       const nonceC = new Uint8Array(16).fill(7);
-      const mac = hmac("s3cret", "hello", "c1", "1", "2", "127.0.0.1:9", nonceS, nonceC);
+      const mac = hmac("s3cret", "hello", JSON.stringify(["c1", 1, 2, "127.0.0.1:9", ""]), nonceS, nonceC);
       const b64 = (u: Uint8Array) => btoa(String.fromCharCode(...u));
-      const h = { cluster: "c1", from: 1, to: 2, addr: "127.0.0.1:9", nonceC: b64(nonceC), mac: b64(mac) };
+      const h = { cluster: "c1", from: 1, to: 2, addr: "127.0.0.1:9", meta: "", nonceC: b64(nonceC), mac: b64(mac) };
       await c.write(frameBytes(new TextEncoder().encode(JSON.stringify(h))));
       await r.next();
       return { c, key: hmac("s3cret", "key", nonceS, nonceC) };
@@ -132,6 +132,28 @@ Deno.test("raft transport: a frame replayed within or across connections is refu
     assert.equal(await c2.c.read(new Uint8Array(8)).catch(() => null), null);
     c2.c.close();
     assert.equal(gotB.length, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("raft transport: the listener learns the dialer's address and meta", async () => {
+  const seen: [number, string, string][] = [];
+  const base = { listen: "127.0.0.1:0", clusterId: "c1", clusterSecret: "s" };
+  const a = await TcpTransport.start({ ...base, id: 1, meta: "http://127.0.0.1:8080", onMessage: () => {} });
+  const got: Message[] = [];
+  const b = await TcpTransport.start({
+    ...base,
+    id: 2,
+    onMessage: (m) => got.push(m),
+    onPeerAddr: (id, addr, meta) => seen.push([id, addr, meta]),
+  });
+  try {
+    a.setPeer(2, b.addr);
+    a.send([{ type: "heartbeat", from: 1, to: 2, term: 1 }]);
+    await waitFor(() => got.length === 1);
+    assert.deepEqual(seen, [[1, a.addr, "http://127.0.0.1:8080"]]);
   } finally {
     await a.close();
     await b.close();

@@ -8,7 +8,7 @@
  *
  * HTTP (127.0.0.1): `POST /put?k=&v=`, `GET /get?k=` (linearizable), `GET /status`, `GET /dump`,
  * `POST /add-learner?id=&addr=`, `POST /promote?id=`, `POST /remove?id=`, `POST /transfer?id=`.
- * Errors are JSON `{error, leader?, leaderAddr?}` with status 421 for "not the leader".
+ * Errors are JSON `{error, leader?, leaderAddr?, leaderApi?}` with status 421 for "not the leader".
  *
  * @module
  */
@@ -51,6 +51,7 @@ try {
     dataDir: a.data!,
     clusterId: a.cluster!,
     clusterSecret: Deno.env.get("RAFT_SECRET") ?? "",
+    apiAddr: `127.0.0.1:${a.http}`,
     profile: a.profile === "fast" ? "fast" : "default",
     tickMs: a["tick-ms"] ? Number(a["tick-ms"]) : undefined,
     electionTick: a["election-tick"] ? Number(a["election-tick"]) : undefined,
@@ -68,7 +69,7 @@ function json(body: unknown, status = 200): Response {
 
 function fail(e: unknown): Response {
   if (e instanceof NotLeaderError) {
-    return json({ error: e.message, leader: e.leader, leaderAddr: e.leaderAddr }, 421);
+    return json({ error: e.message, leader: e.leader, leaderAddr: e.leaderAddr, leaderApi: e.leaderApiAddr }, 421);
   }
   return json({ error: (e as Error).message, kind: (e as Error).name }, 503);
 }

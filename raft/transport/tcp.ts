@@ -3,8 +3,8 @@
  *
  * Each node dials every peer it sends to; connections carry traffic one way (dialer → listener). Handshake:
  * 1. listener → dialer: `"RAFT1" | nonceS` (16 random bytes);
- * 2. dialer → listener: JSON `{cluster, from, to, addr, nonceC, mac}` with
- *    `mac = HMAC(secret, "hello" | cluster | from | to | addr | nonceS | nonceC)`;
+ * 2. dialer → listener: JSON `{cluster, from, to, addr, meta, nonceC, mac}` with
+ *    `mac = HMAC(secret, "hello" | JSON [cluster, from, to, addr, meta] | nonceS | nonceC)`;
  * 3. listener → dialer: `HMAC(secret, "ack" | nonceS | nonceC)`.
  * Every later frame is `HMAC(K, seq | payload) | payload` with the per-connection key
  * `K = HMAC(secret, "key" | nonceS | nonceC)` and a frame counter, so frames cannot be replayed on another
@@ -41,7 +41,9 @@ export interface TransportOptions {
   /** Called when the last chunk of a snapshot to `id` was written (ok) or dropped. */
   onSnapshotSent?: (id: NodeId, ok: boolean) => void;
   /** Called when an authenticated peer announces its address. */
-  onPeerAddr?: (id: NodeId, addr: string) => void;
+  onPeerAddr?: (id: NodeId, addr: string, meta: string) => void;
+  /** Opaque string announced to peers with the address (e.g. this node's service API address); ≤ 255 chars. */
+  meta?: string;
   /** Largest accepted frame (default 64 MiB). */
   maxFrame?: number;
   /** Largest backlog per peer before new messages are dropped (default 64 MiB). */
@@ -260,8 +262,9 @@ export class TcpTransport {
       const nonceC = nonce();
       const { clusterId: cluster, clusterSecret: secret, id: from } = this.opts;
       const addr = this.addr;
-      const mac = hmac(secret, "hello", cluster, `${from}`, `${p.id}`, addr, nonceS, nonceC);
-      const body = { cluster, from, to: p.id, addr, nonceC: b64(nonceC), mac: b64(mac) };
+      const meta = this.opts.meta ?? "";
+      const mac = hmac(secret, "hello", JSON.stringify([cluster, from, p.id, addr, meta]), nonceS, nonceC);
+      const body = { cluster, from, to: p.id, addr, meta, nonceC: b64(nonceC), mac: b64(mac) };
       await writeAll(conn, frameBytes(enc.encode(JSON.stringify(body))));
       const ack = await r.next();
       if (!ack || !macEqual(ack, hmac(secret, "ack", nonceS, nonceC))) {
@@ -339,20 +342,22 @@ export class TcpTransport {
       } catch {
         throw new ProtocolError("malformed handshake");
       }
-      const { cluster, from, to, addr } = h;
+      const { cluster, from, to, addr, meta } = h;
       if (
         typeof cluster !== "string" || typeof addr !== "string" || addr.length > 255 ||
+        typeof meta !== "string" || meta.length > 255 ||
         typeof from !== "number" || !Number.isSafeInteger(from) || from < 1 || typeof to !== "number" ||
         typeof h.nonceC !== "string" || typeof h.mac !== "string"
       ) throw new ProtocolError("malformed handshake");
       const nonceC = unb64(h.nonceC);
-      const want = hmac(this.opts.clusterSecret, "hello", cluster, `${from}`, `${to}`, addr, nonceS, nonceC);
+      const signed = JSON.stringify([cluster, from, to, addr, meta]);
+      const want = hmac(this.opts.clusterSecret, "hello", signed, nonceS, nonceC);
       if (!macEqual(unb64(h.mac), want)) throw new ProtocolError("authentication failed");
       if (cluster !== this.opts.clusterId) throw new ProtocolError(`peer is in cluster "${cluster}"`);
       if (to !== this.opts.id) throw new ProtocolError(`peer addressed node ${to}, this is ${this.opts.id}`);
       if (from === this.opts.id) throw new ProtocolError("peer claims this node's id");
       await writeAll(conn, frameBytes(hmac(this.opts.clusterSecret, "ack", nonceS, nonceC)));
-      this.opts.onPeerAddr?.(from, addr);
+      this.opts.onPeerAddr?.(from, addr, meta);
       return { from, key: hmac(this.opts.clusterSecret, "key", nonceS, nonceC) };
     } finally {
       clearTimeout(timer);
