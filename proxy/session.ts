@@ -6,7 +6,15 @@
 import type net from "node:net";
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
-import { checkArity, type CommandInfo, formatUnknownCommand, isBlockingCall } from "./commands/mod.ts";
+import {
+  callRefusal,
+  checkArity,
+  type CommandInfo,
+  formatRefused,
+  formatUnknownCommand,
+  formatUnknownSubcommand,
+  isUnknownSubcommand,
+} from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
 import { runLocal } from "./local/mod.ts";
@@ -104,6 +112,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const req = new Request(this, info ? info.name : "unknown", performance.now());
     this.#queue.push(req);
     if (info === undefined) return req.onReply(errorReply(formatUnknownCommand(argv, argc)));
+    if (isUnknownSubcommand(info, argc)) return req.onReply(errorReply(formatUnknownSubcommand(argv, argc)));
     if (!checkArity(info, argc)) {
       return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
     }
@@ -118,9 +127,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       case "local":
         return runLocal(core, this, info, argv, req);
       default:
-        return req.onReply(
-          errorReply(`ERR command '${info.name}' is not supported by codis-proxy: ${info.reason ?? "refused"}`),
-        );
+        if (info.closeConnection) return this.#abort(formatRefused(info));
+        return req.onReply(errorReply(formatRefused(info)));
     }
   }
 
@@ -144,15 +152,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (slot < 0) {
       if (slot === -2) return req.onReply(CROSSSLOT);
       if (slot === -3) return req.onReply(errorReply(`ERR syntax error in '${info.name}' command`));
-      return req.onReply(errorReply(`ERR command '${info.name}' has no key, so codis-proxy cannot route it`));
+      return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
     }
-    if (isBlockingCall(info, argv, argc)) {
-      return req.onReply(
-        errorReply(
-          `ERR command '${info.name}' with BLOCK is not supported by codis-proxy: it would stall other clients`,
-        ),
-      );
-    }
+    const refusal = callRefusal(info, argv, argc);
+    if (refusal !== undefined) return req.onReply(errorReply(formatRefused(info, refusal)));
     this.#core.send(slot, raw ?? encodeCommand(argv), req);
   }
 
