@@ -108,3 +108,36 @@ Deno.test("raft node: contiguous appends to one peer are merged, order to each p
     [2, "app", 9, [10], 4],
   ]);
 });
+
+Deno.test("raft node: a learner catches up from a snapshot sent in several chunks", async () => {
+  const root = await Deno.makeTempDir();
+  const peers = new Map([1, 2, 3].map((id) => [id, `127.0.0.1:${freePort()}`]));
+  const nodes: RaftNode[] = [];
+  const sms = new Map<number, KvStateMachine>();
+  const start = async (id: number, join = false) => {
+    const sm = new KvStateMachine();
+    sms.set(id, sm);
+    const addr = peers.get(id) ?? `127.0.0.1:${freePort()}`;
+    const cfg = { id, addr, peers, join, dataDir: `${root}/n${id}`, clusterId: "t", clusterSecret: "s", tickMs: 20 };
+    const n = await RaftNode.start({ ...cfg, snapshotInterval: 100, snapshotTrailing: 5 }, sm);
+    nodes.push(n);
+    return n;
+  };
+  try {
+    for (const id of [1, 2, 3]) await start(id);
+    const l = await waitFor(() => nodes.find((n) => n.status().role === "leader"));
+    const big = "v".repeat(4096);
+    for (let i = 0; i < 4; i++) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => l.propose(putCmd(`big${i}-${j}`, big))));
+    }
+    await waitFor(() => l.status().snapshotIndex > 300);
+    const n5 = await start(5, true);
+    await l.addLearner(5, n5.addr);
+    await waitFor(() => sms.get(5)!.data.size >= 400, 10_000);
+    assert.equal(sms.get(5)!.data.get("big3-99"), big);
+    assert.ok(n5.status().snapshotIndex > 300);
+  } finally {
+    for (const n of nodes) await n.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
