@@ -7,24 +7,10 @@
 import type { ConfChange, ConfState, Message, NodeId, Ready, Role, Snapshot } from "../types.ts";
 import type { RaftConfig } from "./config.ts";
 import { ConfChangeError, NotLeaderError, ProposalDroppedError } from "./errors.ts";
-import { handleAppendEntries, handleHeartbeat, handleSnapshotChunk } from "./follower.ts";
-import { voteResult } from "./quorum.ts";
-import {
-  bcastAppend,
-  bcastHeartbeat,
-  handleAppendResponse,
-  handleHeartbeatResponse,
-  handleReadIndex,
-  handleSnapshotResponse,
-  releasePendingReads,
-  sendAppend,
-  sendTimeoutNow,
-} from "./replicate.ts";
+import { bcastAppend, handleReadIndex, releasePendingReads } from "./replicate.ts";
 import { RaftState } from "./state.ts";
-import { bytesEqual, decodeConfChange, encodeConfChange, entrySize } from "./util.ts";
-
-/** Marks a vote request caused by leader transfer: it overrides the "leader is alive" vote rejection. */
-const TRANSFER_CONTEXT = new TextEncoder().encode("raft-transfer");
+import { hup, stepMessage, tick, transfer } from "./step.ts";
+import { decodeConfChange, encodeConfChange, entrySize } from "./util.ts";
 
 /** Replication progress of one peer as reported by {@link RaftCore.status}. */
 export interface PeerStatus {
@@ -65,214 +51,17 @@ export class RaftCore {
 
   /** One logical clock tick. */
   tick(): void {
-    const r = this.#r;
-    if (r.role !== "leader") {
-      r.electionElapsed++;
-      if (r.promotable() && r.electionElapsed >= r.randomizedElectionTimeout) {
-        r.electionElapsed = 0;
-        this.#hup(false);
-      }
-      return;
-    }
-    r.heartbeatElapsed++;
-    r.electionElapsed++;
-    if (r.electionElapsed >= r.cfg.electionTick) {
-      r.electionElapsed = 0;
-      if (r.cfg.checkQuorum && !this.#quorumActive()) {
-        r.becomeFollower(r.term, 0);
-        return;
-      }
-      // A transfer that did not finish within an election timeout is abandoned.
-      r.leadTransferee = 0;
-    }
-    if (r.heartbeatElapsed >= r.cfg.heartbeatTick) {
-      r.heartbeatElapsed = 0;
-      bcastHeartbeat(r);
-    }
-  }
-
-  #quorumActive(): boolean {
-    const r = this.#r;
-    const votes = new Map<NodeId, boolean>();
-    for (const [id, pr] of r.prs) {
-      if (id === r.id || pr.recentActive) votes.set(id, true);
-      pr.recentActive = id === r.id;
-    }
-    return voteResult(r.voters, votes) === "won";
+    tick(this.#r);
   }
 
   /** Starts an election now (bootstrapping and tests). */
   campaign(): void {
-    this.#hup(false);
-  }
-
-  #hup(transfer: boolean): void {
-    const r = this.#r;
-    if (r.role === "leader" || !r.promotable()) return;
-    // Our membership may be about to change: do not campaign on a configuration we have not applied yet.
-    if (r.log.committed > r.log.applied) {
-      const pending = r.log.slice(r.log.applied + 1, r.log.committed + 1) ?? [];
-      if (pending.some((e) => e.type === "conf")) return;
-    }
-    this.#campaign(r.cfg.preVote && !transfer ? "preVote" : "vote", transfer);
-  }
-
-  #campaign(kind: "preVote" | "vote", transfer: boolean): void {
-    const r = this.#r;
-    let term: number;
-    if (kind === "preVote") {
-      r.becomePreCandidate();
-      term = r.term + 1;
-    } else {
-      r.becomeCandidate();
-      term = r.term;
-    }
-    r.votes.set(r.id, true);
-    if (voteResult(r.voters, r.votes) === "won") {
-      if (kind === "preVote") this.#campaign("vote", transfer);
-      else this.#becomeLeader();
-      return;
-    }
-    for (const id of r.voters) {
-      if (id === r.id) continue;
-      r.send({
-        type: kind,
-        from: r.id,
-        to: id,
-        term,
-        index: r.log.lastIndex(),
-        logTerm: r.log.lastTerm(),
-        ...(transfer ? { context: TRANSFER_CONTEXT } : {}),
-      });
-    }
-  }
-
-  #becomeLeader(): void {
-    this.#r.becomeLeader();
-    bcastAppend(this.#r);
+    hup(this.#r, false);
   }
 
   /** Delivers one message from a peer (or a local "hup"/"beat"). */
   step(m: Message): void {
-    const r = this.#r;
-    if (m.type === "hup") return this.#hup(false);
-    if (m.type === "beat") {
-      if (r.role === "leader") bcastHeartbeat(r);
-      return;
-    }
-    if (m.term > r.term) {
-      if (m.type === "vote" || m.type === "preVote") {
-        const force = bytesEqual(m.context, TRANSFER_CONTEXT);
-        const inLease = r.cfg.checkQuorum && r.lead !== 0 && r.electionElapsed < r.cfg.electionTick;
-        // A node that recently heard from a live leader neither updates its term nor votes (thesis §4.2.3).
-        if (!force && inLease) return;
-      }
-      if (m.type === "preVote") {
-        // A pre-vote never changes our term.
-      } else if (m.type === "preVoteResp" && !m.reject) {
-        // Granted pre-votes carry the future term; the term changes only if we win and campaign.
-      } else {
-        const leaderMsg = m.type === "app" || m.type === "heartbeat" || m.type === "snap";
-        r.becomeFollower(m.term, leaderMsg ? m.from : 0);
-      }
-    } else if (m.term < r.term) {
-      if ((r.cfg.checkQuorum || r.cfg.preVote) && (m.type === "heartbeat" || m.type === "app" || m.type === "snap")) {
-        // Tell a stale leader about the newer term so that it steps down.
-        r.send({ type: "appResp", from: r.id, to: m.from, term: r.term });
-      } else if (m.type === "preVote") {
-        r.send({ type: "preVoteResp", from: r.id, to: m.from, term: r.term, reject: true });
-      }
-      return;
-    }
-
-    if (m.type === "vote" || m.type === "preVote") return this.#handleVote(m);
-    switch (r.role) {
-      case "leader":
-        return this.#stepLeader(m);
-      case "candidate":
-      case "preCandidate":
-        return this.#stepCandidate(m);
-      default:
-        return this.#stepFollower(m);
-    }
-  }
-
-  #handleVote(m: Message): void {
-    const r = this.#r;
-    const pre = m.type === "preVote";
-    const canVote = r.vote === m.from || (r.vote === 0 && r.lead === 0) || (pre && m.term > r.term);
-    const respType = pre ? "preVoteResp" : "voteResp";
-    if (canVote && r.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
-      r.send({ type: respType, from: r.id, to: m.from, term: m.term, reject: false });
-      if (!pre) {
-        r.electionElapsed = 0;
-        r.vote = m.from;
-      }
-    } else {
-      r.send({ type: respType, from: r.id, to: m.from, term: r.term, reject: true });
-    }
-  }
-
-  #stepLeader(m: Message): void {
-    const r = this.#r;
-    switch (m.type) {
-      case "appResp":
-        return handleAppendResponse(r, m);
-      case "heartbeatResp":
-        return handleHeartbeatResponse(r, m);
-      case "snapResp":
-        return handleSnapshotResponse(r, m);
-      case "readIndex":
-        return handleReadIndex(r, m);
-      case "transferLeader":
-        return this.#transfer(m.from);
-    }
-  }
-
-  #stepCandidate(m: Message): void {
-    const r = this.#r;
-    switch (m.type) {
-      case "app":
-      case "heartbeat":
-      case "snap":
-        r.becomeFollower(m.term, m.from);
-        return this.#stepFollower(m);
-      case "voteResp":
-      case "preVoteResp": {
-        if ((m.type === "voteResp") !== (r.role === "candidate")) return;
-        r.votes.set(m.from, !m.reject);
-        const res = voteResult(r.voters, r.votes);
-        if (res === "won") {
-          if (r.role === "preCandidate") this.#campaign("vote", false);
-          else this.#becomeLeader();
-        } else if (res === "lost") {
-          r.becomeFollower(r.term, 0);
-        }
-      }
-    }
-  }
-
-  #stepFollower(m: Message): void {
-    const r = this.#r;
-    switch (m.type) {
-      case "app":
-        r.electionElapsed = 0;
-        r.lead = m.from;
-        return handleAppendEntries(r, m);
-      case "heartbeat":
-        r.electionElapsed = 0;
-        r.lead = m.from;
-        return handleHeartbeat(r, m);
-      case "snap":
-        r.electionElapsed = 0;
-        r.lead = m.from;
-        return handleSnapshotChunk(r, m);
-      case "timeoutNow":
-        return this.#hup(true);
-      case "readIndexResp":
-        if (m.context) r.readStates.push({ index: m.index ?? 0, context: m.context });
-        return;
-    }
+    stepMessage(this.#r, m);
   }
 
   #checkProposal(): void {
@@ -338,18 +127,7 @@ export class RaftCore {
   transferLeader(to: NodeId): void {
     const r = this.#r;
     if (r.role !== "leader") throw new NotLeaderError(r.lead);
-    this.#transfer(to);
-  }
-
-  #transfer(to: NodeId): void {
-    const r = this.#r;
-    const pr = r.prs.get(to);
-    if (!pr || pr.isLearner || to === r.id) return;
-    if (r.leadTransferee === to) return;
-    r.leadTransferee = to;
-    r.electionElapsed = 0;
-    if (pr.match === r.log.lastIndex()) sendTimeoutNow(r, to);
-    else sendAppend(r, to);
+    transfer(r, to);
   }
 
   hasReady(): boolean {

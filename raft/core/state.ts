@@ -143,7 +143,11 @@ export class RaftState {
     this.lead = this.id;
     this.role = "leader";
     const last = this.log.lastIndex();
-    for (const id of [...this.voters, ...this.learners]) this.addProgress(id, last + 1);
+    for (const id of [...this.voters, ...this.learners]) {
+      this.addProgress(id, last + 1);
+      // Peers must prove they are alive within the first check-quorum window.
+      this.prs.get(id)!.recentActive = false;
+    }
     const self = this.prs.get(this.id);
     if (self) {
       self.match = last;

@@ -18,7 +18,10 @@ interface InFlight {
 }
 
 const ATTEMPT_TIMEOUT_MS = 300;
-const MAX_ATTEMPTS = 6;
+/** Reads give up after this many attempts (a read that never returns says nothing). Writes never give up: they
+ * retry with the same session sequence number until answered, so few outcomes stay unknown (which keeps the
+ * linearizability search small). */
+const MAX_READ_ATTEMPTS = 6;
 
 /** One sequential client. */
 export class Client {
@@ -60,7 +63,7 @@ export class Client {
     const op = this.#op;
     if (!op) return;
     const sim = this.#sim;
-    if (op.attempts >= MAX_ATTEMPTS) return this.#finish(undefined);
+    if (op.input.kind === "get" && op.attempts >= MAX_READ_ATTEMPTS) return this.#finish(undefined);
     op.attempts++;
     const token = op.token = ++this.#token;
     const live = sim.memberNodes();

@@ -23,12 +23,23 @@ const ACTIONS: [number, string, Action][] = [
   [12, "membership", membership],
   [7, "transfer", transfer],
 ];
-const TOTAL = ACTIONS.reduce((s, a) => s + a[0], 0);
+
+/** Weight multipliers per fault profile (chosen per seed). */
+export const PROFILES: Record<string, Record<string, number>> = {
+  mixed: {},
+  churn: { crash: 5, "isolate-leader": 3, transfer: 3, pause: 2, heal: 2 },
+  network: { partition: 3, asymmetric: 3, net: 3, crash: 0.3 },
+  membership: { membership: 5, transfer: 2 },
+};
 
 /** Runs one randomly chosen fault or admin action. */
 export function nemesisStep(sim: Simulation): void {
-  let r = sim.rng.int(0, TOTAL - 1);
-  for (const [w, name, f] of ACTIONS) {
+  const mult = PROFILES[sim.cfg.profile] ?? {};
+  const weights = ACTIONS.map(([w, name]) => Math.round(w * (mult[name] ?? 1)));
+  let r = sim.rng.int(0, weights.reduce((a, b) => a + b, 0) - 1);
+  for (let i = 0; i < ACTIONS.length; i++) {
+    const [, name, f] = ACTIONS[i];
+    const w = weights[i];
     if (r < w) {
       sim.log(`nemesis ${name}`);
       sim.mix(w, name.length);

@@ -33,6 +33,8 @@ export interface SimConfig {
   quietMs: number;
   faultEveryMs: number;
   maxDelayMs: number;
+  /** Fault profile: see PROFILES in nemesis.ts. */
+  profile: string;
   trace: boolean;
 }
 
@@ -74,8 +76,9 @@ export function configFor(opts: SimOptions): SimConfig {
     clients: rng.int(2, 5),
     durationMs: opts.durationMs ?? 6000,
     quietMs: opts.quietMs ?? 2500,
-    faultEveryMs: rng.pick([100, 250, 500]),
-    maxDelayMs: rng.pick([2, 5, 15]),
+    faultEveryMs: rng.pick([60, 100, 250, 500]),
+    maxDelayMs: rng.pick([2, 5, 15, 40]),
+    profile: rng.pick(["mixed", "mixed", "churn", "network", "membership"]),
     trace: opts.trace ?? false,
   };
 }
