@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   callRefusal,
   checkArity,
+  CLOSE_CONNECTION,
   CMD_BLOCKING,
   CMD_CONTAINER,
   CMD_READ,
@@ -11,7 +12,9 @@ import {
   formatWrongArity,
   isBlockingCall,
   isUnknownSubcommand,
+  precheckReply,
   REASONS,
+  refusedReply,
 } from "./mod.ts";
 import { policyMarkdown } from "./describe.ts";
 
@@ -309,4 +312,34 @@ Deno.test("policyMarkdown names every refused command and reason", () => {
     const top = info.parent ?? info;
     assert.ok(md.includes(info.displayName) || md.includes(`${top.displayName} *`), info.name);
   }
+});
+
+Deno.test("precheckReply: Redis's order and texts, then refusals", () => {
+  const dec = new TextDecoder();
+  const pre = (line: string) => {
+    const a = argv(line);
+    const r = precheckReply(table.lookup(a, a.length), a, a.length);
+    return r === null || r === CLOSE_CONNECTION ? r : dec.decode(r);
+  };
+  assert.equal(pre("GET k"), null);
+  assert.equal(pre("MGET a b"), null);
+  assert.equal(pre("nosuch a"), "-ERR unknown command 'nosuch', with args beginning with: 'a' \r\n");
+  assert.equal(pre("GET"), "-ERR wrong number of arguments for 'get' command\r\n");
+  assert.equal(pre("OBJECT"), "-ERR wrong number of arguments for 'object' command\r\n");
+  assert.equal(pre("object nope k"), "-ERR unknown subcommand 'nope'. Try OBJECT HELP.\r\n");
+  assert.equal(pre("OBJECT ENCODING"), "-ERR wrong number of arguments for 'object|encoding' command\r\n");
+  assert.equal(pre("KEYS *"), `-ERR command 'KEYS' is not supported by codis-proxy: ${REASONS.keyspace}\r\n`);
+  assert.equal(
+    pre("client kill x"),
+    `-ERR command 'CLIENT KILL' is not supported by codis-proxy: ${REASONS.client}\r\n`,
+  );
+  assert.equal(pre("POST /x HTTP/1.1"), CLOSE_CONNECTION);
+  assert.equal(pre("Host: example.com"), CLOSE_CONNECTION);
+  assert.equal(pre("COMMAND"), null);
+  assert.equal(pre("client setname x"), null);
+  const evalInfo = table.get("eval")!;
+  assert.equal(
+    new TextDecoder().decode(refusedReply(evalInfo, evalInfo.noKeysReason)),
+    `-ERR command 'EVAL' is not supported by codis-proxy: ${REASONS.evalNoKeys}\r\n`,
+  );
 });

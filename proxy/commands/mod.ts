@@ -371,3 +371,4 @@ function mergeRaw(old: RawCommand, live: RawCommand): RawCommand {
 
 export { commandDocs, commandReply, writeCommandEntry } from "./reply.ts";
 export { RespWriter } from "./resp_writer.ts";
+export { CLOSE_CONNECTION, precheckReply, refusedReply, wrongArityReply } from "./precheck.ts";
