@@ -141,3 +141,68 @@ Deno.test("raft storage: a data dir of another cluster or node id is refused", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const SEEDS = Number(Deno.env.get("RAFT_STORAGE_SEEDS") ?? "4");
+
+Deno.test("raft storage: random appends, conflicts, snapshots, compactions and reopens match a model", async () => {
+  for (let s0 = 1; s0 <= SEEDS; s0++) await modelRun(s0);
+});
+
+async function modelRun(s0: number): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  let seed = s0;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const o = { ...opts, segmentBytes: 2048 };
+  try {
+    let s = await DiskStorage.open(dir, o);
+    let model: Entry[] = []; // model[i] has index first + i
+    let first = 1;
+    let term = 1;
+    let commit = 0;
+    let snapIndex = 0;
+    await s.save({ term, vote: 1, commit }, []);
+    for (let step = 0; step < 400; step++) {
+      const last = first + model.length - 1;
+      const r = rnd(10);
+      if (r < 6) {
+        // Append, sometimes overwriting an uncommitted suffix with a new term.
+        let from = last + 1;
+        if (r === 0 && last > commit) {
+          from = commit + 1 + rnd(last - commit);
+          term++;
+        }
+        const add = ents(from, from + rnd(4), term);
+        model = model.slice(0, from - first).concat(add);
+        commit = Math.max(commit, Math.min(first + model.length - 1, commit + rnd(3)));
+        await s.save({ term, vote: 1, commit }, add);
+      } else if (r < 8 && commit > snapIndex) {
+        snapIndex = commit;
+        const t = model[snapIndex - first].term;
+        await s.createSnapshot({
+          meta: { index: snapIndex, term: t, conf: { voters: [1], learners: [] }, addrs: {} },
+          data: te.encode(`s${snapIndex}`),
+        });
+        const upTo = snapIndex - rnd(3);
+        if (upTo >= first) {
+          await s.compact(upTo);
+          model = model.slice(upTo + 1 - first);
+          first = upTo + 1;
+        }
+      } else {
+        s.close();
+        s = await DiskStorage.open(dir, o);
+      }
+      assert.equal(s.firstIndex(), first, `seed ${s0} step ${step}`);
+      assert.equal(s.lastIndex(), first + model.length - 1, `step ${step}`);
+      if (model.length > 0) assert.deepEqual(s.entries(first, first + model.length), model, `step ${step}`);
+      assert.deepEqual(s.hardState(), { term, vote: 1, commit });
+      assert.equal(s.snapshot()?.meta.index ?? 0, snapIndex);
+    }
+    s.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
