@@ -388,6 +388,13 @@ export class RaftNode {
       await this.storage.save(rd.hardState, rd.entries, rd.snapshot);
     }
     if (rd.messages.length > 0) this.transport.send(coalesceAppends(rd.messages));
+    if (rd.softState && this.cfg.onStateChange) {
+      try {
+        this.cfg.onStateChange({ leader: this.leader, role: this.role, term: this.core.status().term });
+      } catch (e) {
+        log.warn(`node ${this.cfg.id}: onStateChange threw: ${(e as Error).message}`);
+      }
+    }
     if (rd.snapshot) {
       this.sm.restore(rd.snapshot.data);
       this.applied = this.snapIndex = rd.snapshot.meta.index;

@@ -48,6 +48,8 @@ export interface RaftNodeConfig {
   segmentBytes?: number;
   /** Randomness for election timeouts (default Math.random). */
   random?: () => number;
+  /** Called (inside the node's loop; keep it quick) whenever the known leader or this node's role changes. */
+  onStateChange?: (s: { leader: NodeId; role: Role; term: number }) => void;
 }
 
 /** Thrown when a request needs the leader; carries the leader's id and address when known (0 / undefined). */

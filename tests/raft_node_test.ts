@@ -19,12 +19,14 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
   const peers = new Map(ids.map((id) => [id, `127.0.0.1:${freePort()}`]));
   const nodes = new Map<number, RaftNode>();
   const sms = new Map<number, KvStateMachine>();
+  const changes: [number, number, string][] = [];
   const start = async (id: number, join = false, addr = peers.get(id)!) => {
     const sm = new KvStateMachine();
     const n = await RaftNode.start({
       id,
       addr,
       apiAddr: `api-${id}`,
+      onStateChange: (s) => changes.push([id, s.leader, s.role]),
       peers,
       join,
       dataDir: `${root}/n${id}`,
@@ -43,6 +45,8 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
     for (const id of ids) await start(id);
     const l = await waitFor(leader);
     const r = await l.propose(putCmd("a", "1")) as { index: number };
+    const lid = l.status().id;
+    assert.ok(changes.some(([id, leader, role]) => id === lid && leader === lid && role === "leader"));
     assert.ok(r.index > 1);
     const f = [...nodes.values()].find((n) => n !== l)!;
     await assert.rejects(() => f.propose(putCmd("b", "2")), (e: Error) => {
