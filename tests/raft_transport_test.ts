@@ -159,3 +159,32 @@ Deno.test("raft transport: the listener learns the dialer's address and meta", a
     await b.close();
   }
 });
+
+Deno.test("raft transport: a peer of another cluster (same secret) is refused", async () => {
+  const got: Message[] = [];
+  const unreachable: number[] = [];
+  const a = await TcpTransport.start({
+    listen: "127.0.0.1:0",
+    clusterId: "other",
+    clusterSecret: "s",
+    id: 1,
+    onMessage: () => {},
+    onUnreachable: (id) => unreachable.push(id),
+  });
+  const b = await TcpTransport.start({
+    listen: "127.0.0.1:0",
+    clusterId: "c1",
+    clusterSecret: "s",
+    id: 2,
+    onMessage: (m) => got.push(m),
+  });
+  try {
+    a.setPeer(2, b.addr);
+    a.send([{ type: "vote", from: 1, to: 2, term: 9, index: 100, logTerm: 9 }]);
+    await waitFor(() => unreachable.length > 0);
+    assert.equal(got.length, 0);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
