@@ -18,7 +18,8 @@ export class FrameReader {
   private start = 0;
   private end = 0;
 
-  constructor(private readonly conn: Deno.Conn, private readonly maxFrame: number) {}
+  /** `maxFrame` bounds frame sizes; raise it once the peer is authenticated. */
+  constructor(private readonly conn: Deno.Conn, public maxFrame: number) {}
 
   /** The next frame body, or `null` at a clean end of stream. Throws {@link ProtocolError} on oversize frames. */
   async next(): Promise<Uint8Array | null> {

@@ -306,8 +306,9 @@ export class TcpTransport {
   private async serve(conn: Deno.Conn): Promise<void> {
     const remote = conn.remoteAddr as Deno.NetAddr;
     try {
-      const { from, key } = await this.accept(conn);
-      const r = new FrameReader(conn, this.maxFrame);
+      // Small frames only until the peer is authenticated.
+      const { from, key } = await this.accept(conn, r);
+      r.maxFrame = this.maxFrame;
       let seq = 0;
       while (!this.closed) {
         const f = await r.next();
@@ -328,12 +329,11 @@ export class TcpTransport {
     }
   }
 
-  private async accept(conn: Deno.Conn): Promise<{ from: NodeId; key: Uint8Array }> {
+  private async accept(conn: Deno.Conn, r: FrameReader): Promise<{ from: NodeId; key: Uint8Array }> {
     const timer = setTimeout(() => conn.close(), HANDSHAKE_MS);
     try {
       const nonceS = nonce();
       await writeAll(conn, frameBytes(MAGIC, nonceS));
-      const r = new FrameReader(conn, 4096);
       const f = await r.next();
       if (!f) throw new ProtocolError("closed during handshake");
       let h: Record<string, unknown>;
