@@ -307,6 +307,7 @@ export class TcpTransport {
     const remote = conn.remoteAddr as Deno.NetAddr;
     try {
       // Small frames only until the peer is authenticated.
+      const r = new FrameReader(conn, 4096);
       const { from, key } = await this.accept(conn, r);
       r.maxFrame = this.maxFrame;
       let seq = 0;
