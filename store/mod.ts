@@ -22,7 +22,9 @@ export { FsStore, openFsClient } from "./fs.ts";
 export { EtcdClient } from "./etcd.ts";
 export { ZooKeeperClient } from "./zookeeper.ts";
 export { MemoryStore } from "./memory.ts";
-export { RaftStore } from "./raft_client.ts";
+export { type Forwarder, RaftStore } from "./raft_client.ts";
+export { httpForwarder, STORE_BASE_PATH, storeHandler } from "./http.ts";
+export { HttpStoreClient } from "./http_client.ts";
 export { NamespaceStateMachine } from "./namespace/state.ts";
 export { watchInOrder } from "./watch_in_order.ts";
 

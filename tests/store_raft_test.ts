@@ -1,69 +1,16 @@
 import assert from "node:assert/strict";
-import { RaftNode } from "../raft/node.ts";
 import { sleep } from "../store/client.ts";
+import { startRaftGroup } from "../store/testing/raft_group.ts";
 import { NamespaceStateMachine } from "../store/namespace/state.ts";
 import { RaftStore } from "../store/raft_client.ts";
+import { NoQuorumError, NotLeaderError } from "../store/errors.ts";
 import { runConformance } from "../store/testing/conformance.ts";
-import { freePort } from "./support/ports.ts";
 
 const te = new TextEncoder();
 
-/** Three in-process Raft members over loopback, each with its own namespace; followers forward to the leader. */
-async function startGroup(root: string, n = 3) {
-  const ids = Array.from({ length: n }, (_, i) => i + 1);
-  const peers = new Map(ids.map((id) => [id, `127.0.0.1:${freePort()}`]));
-  const nodes = new Map<number, RaftNode>();
-  const stores = new Map<number, RaftStore>();
-  const start = async (id: number) => {
-    const sm = new NamespaceStateMachine({ maxHistory: 5000 });
-    const node = await RaftNode.start({
-      id,
-      addr: peers.get(id)!,
-      peers,
-      dataDir: `${root}/n${id}`,
-      clusterId: "store-test",
-      clusterSecret: "secret",
-      tickMs: 20,
-      snapshotInterval: 200,
-      snapshotTrailing: 50,
-    }, sm);
-    nodes.set(id, node);
-    stores.set(
-      id,
-      new RaftStore(node, sm, {
-        reapIntervalMs: 50,
-        forward: (cmd, leader) => {
-          const s = stores.get(leader.id);
-          return s ? s.proposeLocal(cmd) : Promise.reject(new Error(`leader ${leader.id} is not in this process`));
-        },
-      }),
-    );
-  };
-  for (const id of ids) await start(id);
-  const leader = async (ms = 5000) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      const l = [...nodes.entries()].find(([, node]) => node.status().role === "leader");
-      if (l) return l[0];
-      await sleep(20);
-    }
-    throw new Error("no leader");
-  };
-  const kill = async (id: number) => {
-    stores.get(id)!.close();
-    stores.delete(id);
-    await nodes.get(id)!.close();
-    nodes.delete(id);
-  };
-  const stop = async () => {
-    for (const id of [...nodes.keys()]) await kill(id);
-  };
-  return { nodes, stores, leader, kill, stop };
-}
-
 Deno.test("store conformance: raft (3 in-process members over loopback)", async (t) => {
   const root = await Deno.makeTempDir({ prefix: "codis-raft-store-" });
-  const g = await startGroup(root);
+  const g = await startRaftGroup(root);
   try {
     const l = await g.leader();
     const follower = [...g.stores.keys()].find((id) => id !== l)!;
@@ -83,7 +30,7 @@ Deno.test("store conformance: raft (3 in-process members over loopback)", async 
 
 Deno.test("raft store: sessions across a leader kill (renewing keeps nodes, silent ones expire)", async () => {
   const root = await Deno.makeTempDir({ prefix: "codis-raft-store-" });
-  const g = await startGroup(root);
+  const g = await startRaftGroup(root);
   try {
     const l = await g.leader();
     const survivor = [...g.stores.keys()].find((id) => id !== l)!;
@@ -114,5 +61,27 @@ Deno.test("raft store: sessions across a leader kill (renewing keeps nodes, sile
   } finally {
     await g.stop();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("raft store: Raft errors become typed store errors (not leader with address, unknown outcome)", async () => {
+  const sm = new NamespaceStateMachine();
+  let failWith = "NotLeaderError";
+  const fake = {
+    propose: () => Promise.reject(Object.assign(new Error("nope"), { name: failWith })),
+    read: () => Promise.resolve(),
+    status: () => ({ id: 1, role: "follower", leader: 2, leaderAddr: "127.0.0.1:28081" }),
+  };
+  const store = new RaftStore(fake, sm);
+  const c = store.client({ attempts: 2 });
+  try {
+    const err = await c.update("/a", te.encode("x")).catch((e) => e);
+    assert.ok(err instanceof NotLeaderError);
+    assert.deepEqual([err.leaderId, err.leaderAddr], [2, "127.0.0.1:28081"]);
+    failWith = "UnknownOutcomeError";
+    await assert.rejects(c.update("/a", te.encode("x")), NoQuorumError);
+  } finally {
+    await c.close();
+    store.close();
   }
 });

@@ -1,7 +1,9 @@
 /**
- * {@link CoordClient} over a {@link NamespaceHost}: the client side shared by the memory store and the Raft
- * store. Every write carries a request id (the caller's, or `${clientId}:${seq}`), so retrying a write after a
- * NotLeader/NoQuorum error is safe: the state machine applies it once and answers the retry from its table.
+ * {@link CoordClient}s over the namespace's commands: {@link CommandClient} holds everything that is the same
+ * whether the namespace is in this process or behind HTTP (writes, sessions, must/compaction checks), and
+ * {@link NamespaceClient} reads a local {@link NamespaceHost} (memory and Raft stores). Every write carries a
+ * request id (the caller's, or `${clientId}:${seq}`), so retrying a write after a NotLeader/NoQuorum error is
+ * safe: the state machine applies it once and answers the retry from its table.
  * @module
  */
 import {
@@ -37,17 +39,38 @@ export interface NamespaceClientOptions {
   attempts?: number;
 }
 
-/** The CoordClient of the memory and Raft stores. */
-export class NamespaceClient implements CoordClient {
+/** A node as the namespace reports it. */
+export type NodeView = StoreNode | undefined;
+
+/** The shared client logic; subclasses say how commands are proposed and how state is read. */
+export abstract class CommandClient implements CoordClient {
+  abstract readonly kind: StoreKind;
   private readonly clientId: string;
   private readonly attempts: number;
   private seq = 0;
-  private closed = false;
+  protected closed = false;
   private readonly sessions = new Set<NamespaceSession>();
 
-  constructor(readonly host: NamespaceHost, readonly kind: StoreKind, opts: NamespaceClientOptions = {}) {
+  constructor(opts: NamespaceClientOptions = {}) {
     this.clientId = opts.clientId ?? crypto.randomUUID();
     this.attempts = opts.attempts ?? 5;
+  }
+
+  /** Commits a command and returns its apply result. */
+  protected abstract propose(cmd: Command): Promise<ApplyResult>;
+  /** Linearizable read of one node. */
+  protected abstract readNode(path: string): Promise<NodeView>;
+  /** Linearizable children listing, and whether `path` itself exists. */
+  protected abstract listNode(path: string): Promise<{ children: string[]; exists: boolean }>;
+  /** Linearizable current revision. */
+  protected abstract currentRevision(): Promise<number>;
+  /** The long-poll itself (after the closed check). */
+  protected abstract changes(prefix: string, after: number, ms: number, signal?: AbortSignal): Promise<ChangeBatch>;
+  /** Whether a session is still alive (used after stopRenewing to notice the expiry). */
+  abstract sessionAlive(id: string): Promise<boolean>;
+  /** Subscribes to a session's expiry when the backend can push it; returns a canceller. */
+  onSessionGone(_id: string, _fn: () => void): () => void {
+    return () => {};
   }
 
   /** Proposes a write (with retries under one request id) and returns its successful result or throws. */
@@ -56,7 +79,7 @@ export class NamespaceClient implements CoordClient {
     const withRid: Command = { ...cmd, rid: opts?.requestId ?? `${this.clientId}:${++this.seq}` };
     for (let attempt = 1;; attempt++) {
       try {
-        const r = await this.host.propose(withRid);
+        const r = await this.propose(withRid);
         if (!r.ok) throw errorFromInfo(r.error);
         return r;
       } catch (e) {
@@ -91,43 +114,28 @@ export class NamespaceClient implements CoordClient {
   read(path: string, must?: boolean): Promise<StoreNode | undefined>;
   async read(path: string, must = false): Promise<StoreNode | undefined> {
     checkPath(path);
-    await this.barrier();
-    const n = this.host.sm.get(path);
-    if (!n) {
-      if (must) throw new NotFoundError(path);
-      return undefined;
-    }
-    const stat = { createRevision: n.create, modRevision: n.mod, version: n.version } as StoreNode["stat"];
-    if (n.session !== undefined) stat.session = n.session;
-    return { path, data: n.data, stat };
+    this.check();
+    const n = await this.readNode(path);
+    if (!n && must) throw new NotFoundError(path);
+    return n;
   }
 
   async list(path: string, must = false): Promise<string[]> {
     checkPath(path);
-    await this.barrier();
-    const kids = this.host.sm.children(path);
-    if (must && kids.length === 0 && !this.host.sm.get(path)) throw new NotFoundError(path);
-    return kids;
+    this.check();
+    const { children, exists } = await this.listNode(path);
+    if (must && children.length === 0 && !exists) throw new NotFoundError(path);
+    return children;
   }
 
   async revision(): Promise<number> {
-    await this.barrier();
-    return this.host.sm.revision;
+    this.check();
+    return await this.currentRevision();
   }
 
   async waitForChanges(prefix: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<ChangeBatch> {
-    await this.barrier();
-    const deadline = performance.now() + Math.max(0, timeoutMs);
-    for (let round = 0; round < 100_000; round++) {
-      const sm = this.host.sm;
-      if (after < sm.compactRevision) throw new CompactedError(after, sm.compactRevision);
-      const got = sm.eventsAfter(prefix, after);
-      if (got.events.length) return got;
-      const left = deadline - performance.now();
-      if (left <= 0 || signal?.aborted || this.closed) return { revision: Math.max(after, sm.revision), events: [] };
-      await this.host.waitForEvents(left, signal);
-    }
-    return { revision: Math.max(after, this.host.sm.revision), events: [] };
+    this.check();
+    return await this.changes(prefix, after, timeoutMs, signal);
   }
 
   watch(prefix: string, after: number, signal?: AbortSignal): AsyncIterable<WatchEvent> {
@@ -154,9 +162,67 @@ export class NamespaceClient implements CoordClient {
     this.closed = true;
   }
 
-  private async barrier(): Promise<void> {
+  protected check(): void {
     if (this.closed) throw new ClosedError();
+  }
+}
+
+/** The CoordClient of the memory and Raft stores: reads the local host after its read barrier. */
+export class NamespaceClient extends CommandClient {
+  constructor(readonly host: NamespaceHost, readonly kind: StoreKind, opts: NamespaceClientOptions = {}) {
+    super(opts);
+  }
+
+  protected propose(cmd: Command): Promise<ApplyResult> {
+    return this.host.propose(cmd);
+  }
+
+  protected async readNode(path: string): Promise<NodeView> {
     await this.host.read();
+    const n = this.host.sm.get(path);
+    if (!n) return undefined;
+    const stat: StoreNode["stat"] = { createRevision: n.create, modRevision: n.mod, version: n.version };
+    if (n.session !== undefined) stat.session = n.session;
+    return { path, data: n.data, stat };
+  }
+
+  protected async listNode(path: string): Promise<{ children: string[]; exists: boolean }> {
+    await this.host.read();
+    return { children: this.host.sm.children(path), exists: this.host.sm.get(path) !== undefined };
+  }
+
+  protected async currentRevision(): Promise<number> {
+    await this.host.read();
+    return this.host.sm.revision;
+  }
+
+  protected async changes(
+    prefix: string,
+    after: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ChangeBatch> {
+    await this.host.read();
+    const deadline = performance.now() + Math.max(0, timeoutMs);
+    for (let round = 0; round < 100_000; round++) {
+      const sm = this.host.sm;
+      if (after < sm.compactRevision) throw new CompactedError(after, sm.compactRevision);
+      const got = sm.eventsAfter(prefix, after);
+      if (got.events.length) return got;
+      const left = deadline - performance.now();
+      if (left <= 0 || signal?.aborted || this.closed) return { revision: Math.max(after, sm.revision), events: [] };
+      await this.host.waitForEvents(left, signal);
+    }
+    return { revision: Math.max(after, this.host.sm.revision), events: [] };
+  }
+
+  async sessionAlive(id: string): Promise<boolean> {
+    await this.host.read();
+    return this.host.sm.sessions.has(id);
+  }
+
+  override onSessionGone(id: string, fn: () => void): () => void {
+    return this.host.onSessionGone(id, fn);
   }
 }
 
@@ -167,9 +233,9 @@ class NamespaceSession implements Session {
   private gone = false;
   private readonly cancelWatch: () => void;
 
-  constructor(private readonly c: NamespaceClient, readonly id: string, readonly ttlMs: number, autoRenew: boolean) {
+  constructor(private readonly c: CommandClient, readonly id: string, readonly ttlMs: number, autoRenew: boolean) {
     this.lost = new Promise((r) => this.markLost = r);
-    this.cancelWatch = c.host.onSessionGone(id, () => this.finish());
+    this.cancelWatch = c.onSessionGone(id, () => this.finish());
     if (autoRenew) {
       this.timer = setInterval(() => this.renew().catch(() => {}), Math.max(10, Math.floor(ttlMs / 3)));
     }
@@ -204,11 +270,18 @@ class NamespaceSession implements Session {
   stopRenewing(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    // Nobody renews now: watch for the leader's expiry decision so that `lost` resolves.
+    if (!this.gone) {
+      this.timer = setInterval(() => {
+        this.c.sessionAlive(this.id).then((alive) => alive || this.finish(), () => {});
+      }, Math.max(50, Math.min(250, this.ttlMs / 4)));
+    }
   }
 
   async close(): Promise<void> {
     if (this.gone) return;
-    this.stopRenewing();
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
     try {
       await this.c.write({ op: "sessionExpire", session: this.id, reason: "closed" });
     } finally {
@@ -223,7 +296,8 @@ class NamespaceSession implements Session {
   private finish(): void {
     if (this.gone) return;
     this.gone = true;
-    this.stopRenewing();
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
     this.cancelWatch();
     this.markLost();
   }
