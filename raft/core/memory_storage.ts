@@ -93,16 +93,21 @@ export class MemoryLogStorage implements LogStorage {
     if (this.#hs.term < snap.meta.term) this.#hs = { ...this.#hs, term: snap.meta.term };
   }
 
-  /** Records a locally taken snapshot and drops the log up to and including its index. */
+  /**
+   * Records a locally taken snapshot (if given) and drops the log up to and including `index`. The snapshot may be
+   * newer than `index`: entries between are kept so that slightly lagging followers need no snapshot.
+   */
   compact(index: number, snapshot?: Snapshot): void {
     const off = this.#ents[0].index;
-    if (index <= off) return;
-    if (index > this.lastIndex()) throw new RangeError(`compact(${index}) beyond last index ${this.lastIndex()}`);
     if (snapshot) {
-      if (snapshot.meta.index !== index) throw new RangeError("compact: snapshot index mismatch");
+      if (snapshot.meta.index < index || snapshot.meta.index > this.lastIndex()) {
+        throw new RangeError("compact: snapshot must cover the compacted prefix and lie within the log");
+      }
       this.#snap = snapshot;
       this.#conf = { voters: [...snapshot.meta.conf.voters], learners: [...snapshot.meta.conf.learners] };
     }
+    if (index <= off) return;
+    if (index > this.lastIndex()) throw new RangeError(`compact(${index}) beyond last index ${this.lastIndex()}`);
     const dummy = this.#ents[index - off];
     this.#ents = [
       { term: dummy.term, index, type: "normal", data: new Uint8Array() },

@@ -62,7 +62,8 @@ export class RaftState {
     this.vote = init.hardState.vote;
     this.setConf(init.conf);
     // Conf entries between the storage's snapshot and the applied index were applied before the restart.
-    const from = storage.firstIndex();
+    // (Storage may keep entries before its snapshot index; those are already part of the snapshot's conf.)
+    const from = Math.max(storage.firstIndex(), (storage.snapshot()?.meta.index ?? 0) + 1);
     if (this.log.applied >= from) {
       for (const e of this.log.slice(from, this.log.applied + 1) ?? []) {
         if (e.type === "conf") this.applyConfChange(decodeConfChange(e.data), false);

@@ -45,6 +45,11 @@ export class Checker {
     return this.#applied.length - 1;
   }
 
+  /** Term of the entry applied at `index` anywhere, if any. */
+  committedTerm(index: number): number | undefined {
+    return this.#appliedTerm[index];
+  }
+
   leader(term: number, id: NodeId): void {
     const prev = this.#leaders.get(term);
     if (prev === undefined) this.#leaders.set(term, id);

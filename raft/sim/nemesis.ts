@@ -162,7 +162,7 @@ export function membership(sim: Simulation): void {
   for (const id of st.conf.learners) {
     const pr = st.progress?.[id];
     const n = sim.nodes.get(id);
-    if (pr && n?.alive && pr.match >= st.commit) {
+    if (pr && n?.alive && pr.match + 5 >= st.commit) {
       propose("promote", id);
       return;
     }

@@ -44,12 +44,14 @@ export class SimNode {
   lastTerm = 0;
   readonly #sim: Simulation;
   readonly #compactEvery: number;
+  readonly #keep: number;
 
-  constructor(sim: Simulation, id: NodeId, bootstrap: Snapshot | undefined, compactEvery: number) {
+  constructor(sim: Simulation, id: NodeId, bootstrap: Snapshot | undefined, compactEvery: number, keep: number) {
     this.#sim = sim;
     this.id = id;
     this.storage = new MemoryLogStorage(bootstrap);
     this.#compactEvery = compactEvery;
+    this.#keep = keep;
   }
 
   /** Starts (or restarts) the process from what is on its disk. */
@@ -206,7 +208,8 @@ export class SimNode {
   #maybeCompact(): void {
     const core = this.core!;
     const first = this.storage.firstIndex();
-    if (this.applied - first + 1 < this.#compactEvery) return;
+    const snapIndex = this.storage.snapshot()?.meta.index ?? 0;
+    if (this.applied - Math.max(first - 1, snapIndex) < this.#compactEvery) return;
     const st = core.status();
     const term = core.term(this.applied);
     if (term === undefined) return;
@@ -214,7 +217,8 @@ export class SimNode {
       meta: { index: this.applied, term, conf: st.conf, addrs: {} },
       data: this.kv.snapshot(),
     };
-    this.storage.compact(this.applied, snap);
+    // Like the real runtime, sometimes keep a few entries before the snapshot for slightly lagging followers.
+    this.storage.compact(Math.max(first - 1, this.applied - this.#keep), snap);
     core.compact(this.applied, snap);
   }
 

@@ -27,6 +27,8 @@ export interface SimConfig {
   maxSizePerMsg: number;
   maxSnapshotChunk: number;
   compactEvery: number;
+  /** Entries kept before the snapshot index when compacting. */
+  keepEntries: number;
   keys: string[];
   clients: number;
   durationMs: number;
@@ -72,6 +74,7 @@ export function configFor(opts: SimOptions): SimConfig {
     maxSizePerMsg: rng.pick([64, 1024, 1 << 20]),
     maxSnapshotChunk: rng.pick([16, 128, 4096]),
     compactEvery: rng.pick([8, 30, 120]),
+    keepEntries: rng.pick([0, 0, 5]),
     keys: ["a", "b", "c", "d"].slice(0, rng.int(1, 4)),
     clients: rng.int(2, 5),
     durationMs: opts.durationMs ?? 6000,
@@ -100,6 +103,7 @@ export class Simulation {
   #hash = 0x811c9dc5;
   #nextId: NodeId;
   #created = new Map<NodeId, number>();
+  #acked: number[] = [];
   #notMember = new Map<NodeId, number>();
   readonly #log: (line: string) => void;
 
@@ -112,7 +116,7 @@ export class Simulation {
     this.#nextId = ids.length + 1;
     const boot = initialSnapshot(ids);
     for (const id of ids) {
-      this.nodes.set(id, new SimNode(this, id, boot, this.cfg.compactEvery));
+      this.nodes.set(id, new SimNode(this, id, boot, this.cfg.compactEvery, this.cfg.keepEntries));
       this.#created.set(id, 0);
     }
   }
@@ -175,7 +179,7 @@ export class Simulation {
 
   addNode(): NodeId {
     const id = this.#nextId++;
-    const n = new SimNode(this, id, undefined, this.cfg.compactEvery);
+    const n = new SimNode(this, id, undefined, this.cfg.compactEvery, this.cfg.keepEntries);
     this.nodes.set(id, n);
     this.#created.set(id, this.now);
     n.start();
@@ -207,6 +211,7 @@ export class Simulation {
 
   ackedWrite(index: number): void {
     this.lastAck = this.now;
+    this.#acked.push(index);
     this.mix(index);
   }
 
@@ -230,6 +235,22 @@ export class Simulation {
       for (let j = i + 1; j < live.length; j++) {
         this.checker.logMatching(live[i].id, live[i].core!, live[j].id, live[j].core!);
       }
+    }
+  }
+
+  /** Every acknowledged write is in the final leader's log, at its index, with the committed term. */
+  #checkAckedWrites(): void {
+    const l = this.leader();
+    if (!l) return;
+    const core = l.core!;
+    const st = core.status();
+    for (const idx of this.#acked) {
+      if (idx > st.lastIndex) {
+        this.checker.fail(`acknowledged write at ${idx} missing on leader ${l.id} (last ${st.lastIndex})`);
+      }
+      if (idx < st.firstIndex) continue;
+      const want = this.checker.committedTerm(idx);
+      if (core.term(idx) !== want) this.checker.fail(`acknowledged write at ${idx} lost on leader ${l.id}`);
     }
   }
 
@@ -283,6 +304,7 @@ export class Simulation {
     this.#runUntil(durationMs + quietMs);
     for (const c of this.clients) c.stop();
     this.#fullLogMatching();
+    this.#checkAckedWrites();
     if (this.lastAck < durationMs + 200) {
       throw new Violation(`liveness: no write acknowledged after healing (last ack at ${this.lastAck} ms)`);
     }
