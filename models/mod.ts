@@ -6,3 +6,4 @@ export * from "./slots.ts";
 export * from "./group.ts";
 export * from "./proxy.ts";
 export * from "./topom.ts";
+export * from "./stats.ts";

@@ -154,6 +154,24 @@ export function barrierHolders(acks: readonly ProxyAck[], stepRevision: number):
   return acks.filter((a) => a.revision < stepRevision).map((a) => a.token).sort();
 }
 
+/**
+ * For stats: for each slot whose action is past `pending`, the proxies that have not applied the revision that
+ * stored its current state (`stepRevision(sid)`). Slots nobody holds are left out.
+ */
+export function actionHolders(
+  slots: readonly SlotMapping[],
+  acks: readonly ProxyAck[],
+  stepRevision: (sid: number) => number,
+): Record<number, string[]> {
+  const out: Record<number, string[]> = {};
+  for (const m of slots) {
+    if (!m.action?.state || m.action.state === "pending") continue;
+    const holders = barrierHolders(acks, stepRevision(m.id));
+    if (holders.length > 0) out[m.id] = holders;
+  }
+  return out;
+}
+
 /** Input of {@link nextSlotStep}. */
 export interface StepInput {
   /** Lowest model revision applied by every online proxy ({@link minAckedRevision}). */

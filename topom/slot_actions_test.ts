@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { applyWrites, type ClusterModel, Context, TopomError, type Write } from "./context.ts";
 import {
+  actionHolders,
   barrierHolders,
   clampActionInterval,
   createSlotAction,
@@ -210,4 +211,16 @@ Deno.test("slot actions: the executor runs only while migrating, enabled and no 
 Deno.test("slot actions: progress lines match Codis's format", () => {
   assert.equal(progressStatus(42, { db: 42, remaining: 123 }), "[OK] Slot[0042]@DB[42]=123");
   assert.equal(progressStatus(7, { error: "key too big" }), "[ERROR] Slot[0007]: key too big");
+});
+
+Deno.test("slot actions: stats name the proxies holding each running action", () => {
+  const slots: SlotMapping[] = [
+    { id: 1, group_id: 1, action: { index: 1, state: "prepared", target_id: 2 } },
+    { id: 2, group_id: 1, action: { index: 2, state: "pending", target_id: 2 } },
+    { id: 3, group_id: 3, action: { index: 3, state: "migrating", target_id: 4 } },
+    { id: 4, group_id: 3, action: {} },
+  ];
+  const acks = [{ token: "p1", revision: 10 }, { token: "p2", revision: 12 }];
+  const revs: Record<number, number> = { 1: 11, 2: 50, 3: 10 };
+  assert.deepEqual(actionHolders(slots, acks, (sid) => revs[sid] ?? 0), { 1: ["p1"] });
 });
