@@ -6,7 +6,7 @@
  * @module
  */
 
-import { findLeader, KvProc, stopAll, waitLeader } from "../raft/kvtest/harness.ts";
+import { KvProc, stopAll, waitLeader } from "../raft/kvtest/harness.ts";
 
 const quick = Deno.args.includes("--quick");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,7 +94,8 @@ async function failover(procs: KvProc[], trials: number): Promise<number[]> {
 const root = await Deno.makeTempDir({ prefix: "raft-bench-" });
 const all: KvProc[] = [];
 try {
-  console.log(`raft bench: 3 processes on loopback, fsync on, ${navigator.hardwareConcurrency} CPUs`);
+  const load = await Deno.readTextFile("/proc/loadavg").then((t) => t.split(" ")[0]).catch(() => "?");
+  console.log(`raft bench: 3 processes on loopback, fsync on, ${navigator.hardwareConcurrency} CPUs, load ${load}`);
   let procs = await cluster(`${root}/a`, []);
   all.push(...procs);
   let leader = await waitLeader(procs);
@@ -127,7 +128,6 @@ try {
       ff.map((x) => x.toFixed(0)).join(", ")
     }]`,
   );
-  void findLeader;
 } finally {
   await stopAll(all);
   await Deno.remove(root, { recursive: true }).catch(() => {});
