@@ -87,7 +87,10 @@ export class RaftNode {
 
   private async init(): Promise<void> {
     const { cfg, storage } = this;
-    if (storage.isEmpty() && !cfg.join) {
+    // A fresh node founds the cluster only when it is one of the initial peers (or there are none: a cluster of
+    // one); any other fresh node waits to be added, so restarting a joiner without `join` cannot fork a cluster.
+    const founder = cfg.peers.size === 0 || cfg.peers.has(cfg.id);
+    if (storage.isEmpty() && !cfg.join && founder) {
       const addrs: Record<string, string> = {};
       for (const [id, a] of cfg.peers) addrs[String(id)] = a;
       if (!cfg.peers.has(cfg.id)) addrs[String(cfg.id)] = cfg.advertise ?? cfg.addr;

@@ -19,11 +19,12 @@ export interface RaftNodeConfig {
    */
   apiAddr?: string;
   /**
-   * Founding members (id → peer address, this node included or not). Used only to bootstrap an empty data
-   * directory; a node restarting with data ignores it.
+   * Founding members (id → peer address, this node included). Used only to bootstrap an empty data directory,
+   * and only when this node is listed (an empty map founds a one-node cluster). A fresh node that is not listed
+   * starts empty and waits to be added (addLearner). A node restarting with data ignores it.
    */
   peers: Map<NodeId, string>;
-  /** Start empty and wait to be added by the leader (addLearner) instead of bootstrapping. */
+  /** Start empty and wait to be added by the leader even when listed in `peers`. */
   join?: boolean;
   dataDir: string;
   clusterId: string;
