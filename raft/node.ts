@@ -51,6 +51,9 @@ export class RaftNode {
   private appliedTerm = 0;
   private snapIndex = 0;
   private leader: NodeId = 0;
+  private lagMax = 0;
+  private lagPrevMax = 0;
+  private lagWindowStart = Date.now();
   private role: Role = "follower";
   private readonly w: Waiters;
   private readonly cfg: Required<Pick<RaftNodeConfig, "tickMs" | "electionTick" | "heartbeatTick">> & RaftNodeConfig;
@@ -147,8 +150,12 @@ export class RaftNode {
     this.addrs.set(cfg.id, this.transport.addr);
     if (cfg.apiAddr) this.apiAddrs.set(cfg.id, cfg.apiAddr);
     for (const [id, a] of this.addrs) this.transport.setPeer(id, a);
+    let lastTick = performance.now();
     this.ticker = setInterval(() =>
       this.enqueue(() => {
+        const now = performance.now();
+        this.noteLag(now - lastTick - this.cfg.tickMs);
+        lastTick = now;
         this.core.tick();
         this.flushReads();
       }), this.cfg.tickMs);
@@ -267,6 +274,16 @@ export class RaftNode {
       lastIndex: st.lastIndex,
       snapshotIndex: this.snapIndex,
       members,
+      metrics: (() => {
+        const st = this.storage.stats();
+        return {
+          fsyncs: st.fsyncs,
+          fsyncMsAvg: st.fsyncMsAvg,
+          fsyncMsMax: st.fsyncMsMax,
+          walSegments: st.segments,
+          loopLagMsMax: Math.max(this.lagMax, this.lagPrevMax),
+        };
+      })(),
     };
   }
 
@@ -282,6 +299,16 @@ export class RaftNode {
   }
 
   // --- internals ---
+
+  private noteLag(ms: number): void {
+    const now = Date.now();
+    if (now - this.lagWindowStart > 10_000) {
+      this.lagWindowStart = now;
+      this.lagPrevMax = this.lagMax;
+      this.lagMax = 0;
+    }
+    if (ms > this.lagMax) this.lagMax = ms;
+  }
 
   private timeoutMs(): number {
     return this.cfg.proposeTimeoutMs ?? 10_000;

@@ -116,4 +116,6 @@ export interface NodeStatus {
   lastIndex: number;
   snapshotIndex: number;
   members: MemberStatus[];
+  /** Runtime health: WAL fsync counters and the event-loop lag seen by the tick timer (max over the last 10 s). */
+  metrics: { fsyncs: number; fsyncMsAvg: number; fsyncMsMax: number; walSegments: number; loopLagMsMax: number };
 }

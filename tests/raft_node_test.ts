@@ -61,6 +61,8 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
     // Enough writes for a few snapshots and compactions.
     await Promise.all(Array.from({ length: 200 }, (_, i) => l.propose(putCmd(`k${i}`, `${i}`))));
     await waitFor(() => l.status().snapshotIndex > 100);
+    const m = l.status().metrics;
+    assert.ok(m.fsyncs > 0 && m.fsyncMsMax >= m.fsyncMsAvg && m.walSegments >= 1, JSON.stringify(m));
     // Restart a follower: it recovers from its snapshot and WAL.
     const fid = f.status().id;
     await f.close();

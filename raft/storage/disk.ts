@@ -58,6 +58,9 @@ export class DiskStorage implements LogStorage {
   private file: Deno.FsFile | undefined;
   private fileSize = 0;
   private readonly segmentBytes: number;
+  private fsyncs = 0;
+  private fsyncMsTotal = 0;
+  private fsyncMsMax = 0;
 
   private constructor(readonly dir: string, opts: DiskStorageOptions) {
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
@@ -308,6 +311,12 @@ export class DiskStorage implements LogStorage {
     this.segments = keep;
   }
 
+  /** WAL fsync counters since open: count, mean and max duration in ms. */
+  stats(): { fsyncs: number; fsyncMsAvg: number; fsyncMsMax: number; segments: number } {
+    const avg = this.fsyncs ? this.fsyncMsTotal / this.fsyncs : 0;
+    return { fsyncs: this.fsyncs, fsyncMsAvg: avg, fsyncMsMax: this.fsyncMsMax, segments: this.segments.length };
+  }
+
   /** Closes the open segment. */
   close(): void {
     this.file?.close();
@@ -328,7 +337,14 @@ export class DiskStorage implements LogStorage {
     }
     let off = 0;
     while (off < buf.length) off += await this.file.write(buf.subarray(off));
-    if (sync) await this.file.syncData();
+    if (sync) {
+      const t0 = performance.now();
+      await this.file.syncData();
+      const ms = performance.now() - t0;
+      this.fsyncs++;
+      this.fsyncMsTotal += ms;
+      if (ms > this.fsyncMsMax) this.fsyncMsMax = ms;
+    }
     this.fileSize += buf.length;
   }
 
