@@ -14,7 +14,7 @@
  *   renewing for longer than the TTL) or is closed.
  * @module
  */
-import { InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError, NoQuorumError, NotLeaderError } from "./errors.ts";
 
 export * from "./errors.ts";
 
@@ -171,6 +171,7 @@ export function directChildren(dir: string, paths: Iterable<string>): string[] {
 /**
  * A `watch()` built on `waitForChanges()`: long-polls in a loop, yielding events in order. Used by every
  * implementation so that the stream and the long-poll share one code path (and one set of guarantees).
+ * NoQuorum/NotLeader errors are retried from the same revision; other errors (CompactedError) end the stream.
  */
 export async function* watchByPolling(
   client: Pick<CoordClient, "waitForChanges">,
@@ -180,12 +181,19 @@ export async function* watchByPolling(
   pollMs = 5_000,
 ): AsyncGenerator<WatchEvent> {
   let after = afterRevision;
+  let failures = 0;
   while (!signal?.aborted) {
     let batch: ChangeBatch;
     try {
       batch = await client.waitForChanges(prefix, after, pollMs, signal);
+      failures = 0;
     } catch (e) {
       if (signal?.aborted) return;
+      // An election or a lost connection is transient: resume from the same revision, so nothing is missed.
+      if ((e instanceof NoQuorumError || e instanceof NotLeaderError) && ++failures < 1000) {
+        await sleep(Math.min(1000, 50 * failures), signal);
+        continue;
+      }
       throw e;
     }
     for (const ev of batch.events) yield ev;

@@ -68,7 +68,12 @@ export class RaftStore {
             try {
               return await forward(cmd, { id: err.leaderId, addr: err.leaderAddr });
             } catch (fe) {
-              throw mapRaftError(fe, node);
+              const m = mapRaftError(fe, node);
+              // An unreachable leader (e.g. it just died) is a retriable condition: the command carries its
+              // request id, so a retry that races with a late commit still applies once.
+              throw m instanceof StoreError && !(m instanceof ClosedError)
+                ? m
+                : new NoQuorumError(`forwarding to leader ${err.leaderId}: ${m}`);
             }
           }
           throw err;

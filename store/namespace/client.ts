@@ -35,7 +35,7 @@ import type { NamespaceHost } from "./host.ts";
 export interface NamespaceClientOptions {
   /** Identity used in generated request ids (default: a random UUID). */
   clientId?: string;
-  /** Attempts for a write that fails with NotLeader/NoQuorum (default 5). */
+  /** Attempts for a write that fails with NotLeader/NoQuorum (default 8, about 2 s of back-off in all). */
   attempts?: number;
 }
 
@@ -53,7 +53,7 @@ export abstract class CommandClient implements CoordClient {
 
   constructor(opts: NamespaceClientOptions = {}) {
     this.clientId = opts.clientId ?? crypto.randomUUID();
-    this.attempts = opts.attempts ?? 5;
+    this.attempts = opts.attempts ?? 8;
   }
 
   /** Commits a command and returns its apply result. */
@@ -85,7 +85,7 @@ export abstract class CommandClient implements CoordClient {
       } catch (e) {
         const retriable = e instanceof NotLeaderError || e instanceof NoQuorumError;
         if (!retriable || attempt >= this.attempts) throw e;
-        await sleep(50 * attempt);
+        await sleep(Math.min(500, 50 * attempt));
       }
     }
   }
@@ -177,8 +177,21 @@ export class NamespaceClient extends CommandClient {
     return this.host.propose(cmd);
   }
 
+  /** The read barrier, retried through elections (a read has no side effect). */
+  private async barrier(): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.host.read();
+      } catch (e) {
+        const retriable = e instanceof NotLeaderError || e instanceof NoQuorumError;
+        if (!retriable || attempt >= 3 || this.closed) throw e;
+        await sleep(100 * attempt);
+      }
+    }
+  }
+
   protected async readNode(path: string): Promise<NodeView> {
-    await this.host.read();
+    await this.barrier();
     const n = this.host.sm.get(path);
     if (!n) return undefined;
     const stat: StoreNode["stat"] = { createRevision: n.create, modRevision: n.mod, version: n.version };
@@ -187,12 +200,12 @@ export class NamespaceClient extends CommandClient {
   }
 
   protected async listNode(path: string): Promise<{ children: string[]; exists: boolean }> {
-    await this.host.read();
+    await this.barrier();
     return { children: this.host.sm.children(path), exists: this.host.sm.get(path) !== undefined };
   }
 
   protected async currentRevision(): Promise<number> {
-    await this.host.read();
+    await this.barrier();
     return this.host.sm.revision;
   }
 
@@ -202,7 +215,7 @@ export class NamespaceClient extends CommandClient {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<ChangeBatch> {
-    await this.host.read();
+    await this.barrier();
     const deadline = performance.now() + Math.max(0, timeoutMs);
     for (let round = 0; round < 100_000; round++) {
       const sm = this.host.sm;
@@ -217,7 +230,7 @@ export class NamespaceClient extends CommandClient {
   }
 
   async sessionAlive(id: string): Promise<boolean> {
-    await this.host.read();
+    await this.barrier();
     return this.host.sm.sessions.has(id);
   }
 

@@ -5,6 +5,7 @@
  */
 import { RaftNode } from "../../raft/node.ts";
 import { sleep } from "../client.ts";
+import { NoQuorumError } from "../errors.ts";
 import { httpForwarder, storeHandler } from "../http.ts";
 import { NamespaceStateMachine } from "../namespace/state.ts";
 import { type Forwarder, RaftStore } from "../raft_client.ts";
@@ -27,6 +28,8 @@ export interface RaftGroup {
   leader(ms?: number): Promise<number>;
   /** Stops one member (server, store timers, node). */
   kill(id: number): Promise<void>;
+  /** Starts a stopped member again on its data dir. */
+  restart(id: number): Promise<void>;
   /** Stops every member. */
   stop(): Promise<void>;
 }
@@ -42,10 +45,10 @@ export async function startRaftGroup(root: string, opts: { n?: number; http?: bo
   const secret = "store-test-secret";
   const inProcess: Forwarder = (cmd, leader) => {
     const s = stores.get(leader.id);
-    return s ? s.proposeLocal(cmd) : Promise.reject(new Error(`leader ${leader.id} is not in this process`));
+    return s ? s.proposeLocal(cmd) : Promise.reject(new NoQuorumError(`leader ${leader.id} is down`));
   };
   const forward = opts.http ? httpForwarder(secret, (l) => http.get(l.id)) : inProcess;
-  for (const id of ids) {
+  const start = async (id: number) => {
     const sm = new NamespaceStateMachine({ maxHistory: 5000 });
     const node = await RaftNode.start({
       id,
@@ -70,7 +73,8 @@ export async function startRaftGroup(root: string, opts: { n?: number; http?: bo
       servers.set(id, srv);
       http.set(id, `127.0.0.1:${srv.addr.port}`);
     }
-  }
+  };
+  for (const id of ids) await start(id);
   const leader = async (ms = 5000) => {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
@@ -92,5 +96,5 @@ export async function startRaftGroup(root: string, opts: { n?: number; http?: bo
   const stop = async () => {
     for (const id of [...nodes.keys()]) await kill(id);
   };
-  return { nodes, stores, http, secret, leader, kill, stop };
+  return { nodes, stores, http, secret, leader, kill, restart: start, stop };
 }
