@@ -10,7 +10,8 @@ import { type Context, TopomError, type Write } from "./context.ts";
 export interface SlotAssignment {
   id: number;
   group_id: number;
-  action?: SlotMapping["action"];
+  /** Must be empty; any state is refused ("invalid slot-[id] action = state"). */
+  action?: { index?: number; state?: string; target_id?: number };
 }
 
 function checkSlot(ctx: Context, a: SlotAssignment): SlotMapping {
