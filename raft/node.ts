@@ -18,7 +18,6 @@ import { DiskStorage } from "./storage/disk.ts";
 import { TcpTransport } from "./transport/tcp.ts";
 import type { ConfChange, Entry, NodeId, Ready, Role, Snapshot, StateMachine } from "./types.ts";
 import {
-  type MemberStatus,
   NodeClosedError,
   type NodeStatus,
   NotLeaderError,
@@ -28,6 +27,7 @@ import {
 } from "./node_types.ts";
 import { Waiters } from "./node_waiters.ts";
 import { coalesceAppends } from "./node_batch.ts";
+import { bootstrapIfFresh, buildStatus } from "./node_status.ts";
 import { logger } from "../util/log.ts";
 
 export * from "./node_types.ts";
@@ -90,22 +90,7 @@ export class RaftNode {
 
   private async init(): Promise<void> {
     const { cfg, storage } = this;
-    // A fresh node founds the cluster only when it is one of the initial peers (or there are none: a cluster of
-    // one); any other fresh node waits to be added, so restarting a joiner without `join` cannot fork a cluster.
-    const founder = cfg.peers.size === 0 || cfg.peers.has(cfg.id);
-    if (storage.isEmpty() && !cfg.join && founder) {
-      const addrs: Record<string, string> = {};
-      for (const [id, a] of cfg.peers) addrs[String(id)] = a;
-      if (!cfg.peers.has(cfg.id)) addrs[String(cfg.id)] = cfg.advertise ?? cfg.addr;
-      const voters = Object.keys(addrs).map(Number).sort((a, b) => a - b);
-      // Founding members start from the same snapshot at index 1 holding the membership; see core/bootstrap.ts.
-      const snap: Snapshot = {
-        meta: { index: 1, term: 1, conf: { voters, learners: [] }, addrs },
-        data: this.sm.snapshot(),
-      };
-      await storage.save({ term: 1, vote: 0, commit: 1 }, [], snap);
-      log.info(`node ${cfg.id}: bootstrapped cluster ${cfg.clusterId} with voters ${voters.join(",")}`);
-    }
+    await bootstrapIfFresh(cfg, storage, this.sm);
     const snap = storage.snapshot();
     if (snap) {
       this.sm.restore(snap.data);
@@ -245,46 +230,23 @@ export class RaftNode {
 
   /** A point-in-time status of this node and, on the leader, of every member's replication. */
   status(): NodeStatus {
-    const st = this.core.status();
-    const members: MemberStatus[] = [];
-    const add = (id: NodeId, voter: boolean) => {
-      const m: MemberStatus = { id, addr: this.addrs.get(id), voter };
-      const api = this.apiAddrs.get(id);
-      if (api) m.apiAddr = api;
-      const pr = st.progress?.[id];
-      if (pr) {
-        Object.assign(m, { match: pr.match, state: pr.state, lag: st.lastIndex - pr.match, active: pr.recentActive });
-      }
-      members.push(m);
-    };
-    for (const id of st.conf.voters) add(id, true);
-    for (const id of st.conf.learners) add(id, false);
-    return {
+    const st = this.storage.stats();
+    return buildStatus(this.core.status(), {
       id: this.cfg.id,
       clusterId: this.cfg.clusterId,
       addr: this.transport.addr,
-      role: st.role,
-      term: st.term,
-      leader: st.leader,
-      leaderAddr: st.leader ? this.addrs.get(st.leader) : undefined,
-      leaderApiAddr: st.leader ? this.apiAddrs.get(st.leader) : undefined,
-      commit: st.commit,
       applied: this.applied,
-      firstIndex: st.firstIndex,
-      lastIndex: st.lastIndex,
       snapshotIndex: this.snapIndex,
-      members,
-      metrics: (() => {
-        const st = this.storage.stats();
-        return {
-          fsyncs: st.fsyncs,
-          fsyncMsAvg: st.fsyncMsAvg,
-          fsyncMsMax: st.fsyncMsMax,
-          walSegments: st.segments,
-          loopLagMsMax: Math.max(this.lagMax, this.lagPrevMax),
-        };
-      })(),
-    };
+      addrs: this.addrs,
+      apiAddrs: this.apiAddrs,
+      metrics: {
+        fsyncs: st.fsyncs,
+        fsyncMsAvg: st.fsyncMsAvg,
+        fsyncMsMax: st.fsyncMsMax,
+        walSegments: st.segments,
+        loopLagMsMax: Math.max(this.lagMax, this.lagPrevMax),
+      },
+    });
   }
 
   /** Stops the node: timers, transport, storage. Pending requests are rejected. */
