@@ -8,230 +8,30 @@ import { parseArgs } from "node:util";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 import { formatDuration, formatSize, parseDuration, parseSize } from "../util/duration.ts";
+import {
+  checkHostPort,
+  DASHBOARD_CONFIG_KEYS,
+  type DashboardConfig,
+  type KeyDef,
+  KEYS,
+  type Kind,
+  parseRaftPeers,
+} from "./config_keys.ts";
 
-/** The parsed dashboard configuration. Durations are milliseconds, sizes are bytes. */
-export interface DashboardConfig {
-  coordinator_name: string;
-  coordinator_addr: string;
-  coordinator_auth: string;
-  product_name: string;
-  product_auth: string;
-  admin_addr: string;
-  migration_method: "sync" | "semi-async";
-  migration_parallel_slots: number;
-  migration_async_maxbulks: number;
-  migration_async_maxbytes: number;
-  migration_async_numkeys: number;
-  migration_timeout: number;
-  sentinel_client_timeout: number;
-  sentinel_quorum: number;
-  sentinel_parallel_syncs: number;
-  sentinel_down_after: number;
-  sentinel_failover_timeout: number;
-  sentinel_notification_script: string;
-  sentinel_client_reconfig_script: string;
-  raft_id: number;
-  raft_addr: string;
-  raft_peers: string;
-  data_dir: string;
-  cluster_secret: string;
-}
+export {
+  checkHostPort,
+  coordinatorKind,
+  COORDINATORS,
+  DASHBOARD_CONFIG_KEYS,
+  type DashboardConfig,
+  parseRaftPeers,
+  type RaftPeer,
+  raftPeers,
+} from "./config_keys.ts";
 
 /** A configuration error; its message is one line naming the offending key or flag. */
 export class ConfigError extends Error {
   override name = "ConfigError";
-}
-
-type Kind = "string" | "int" | "duration" | "size";
-
-interface KeyDef {
-  kind: Kind;
-  /** Default in TOML form (durations and sizes as strings). */
-  def: string | number;
-  doc: string;
-  section?: string;
-  /** Smallest accepted value for numbers (after conversion). */
-  min?: number;
-  check?: (v: string) => string | undefined;
-  /** Left out of the overview JSON (secrets). */
-  secret?: boolean;
-}
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]*):(\d{1,5})$/;
-
-/** Undefined when `v` is HOST:PORT (host may be empty, as in ":18080"), else the reason. */
-export function checkHostPort(v: string): string | undefined {
-  const m = HOST_PORT.exec(v);
-  if (!m || Number(m[2]) > 65535) return `"${v}" is not a HOST:PORT address`;
-  return undefined;
-}
-
-/** Coordinator names accepted by `coordinator_name`. */
-export const COORDINATORS = ["raft", "zookeeper", "zk", "etcd", "filesystem", "fs"] as const;
-
-const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
-  coordinator_name: {
-    section: "Coordinator",
-    kind: "string",
-    def: "raft",
-    doc: 'Where the cluster model lives: "raft" (embedded, replicated by the dashboards themselves),\n' +
-      '"zookeeper"/"zk", "etcd" or "filesystem"/"fs" (a single dashboard, as in Codis).',
-    check: (v) =>
-      (COORDINATORS as readonly string[]).includes(v) ? undefined : `"${v}" is not one of ${COORDINATORS.join(", ")}`,
-  },
-  coordinator_addr: {
-    kind: "string",
-    def: "/tmp/codis",
-    doc: "zookeeper/etcd address list, or the filesystem root directory. Unused with raft.",
-  },
-  coordinator_auth: { kind: "string", def: "", doc: "zookeeper/etcd credentials, user:password.", secret: true },
-  product_name: {
-    section: "Product",
-    kind: "string",
-    def: "codis-demo",
-    doc: "Cluster (product) name. Letters, digits, '_', '.', '-'.",
-    check: (v) => /^\w[\w.\-]*$/.test(v) ? undefined : `"${v}" must match ^\\w[\\w\\.\\-]*$`,
-  },
-  product_auth: {
-    kind: "string",
-    def: "",
-    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.",
-    secret: true,
-  },
-  admin_addr: {
-    section: "Admin",
-    kind: "string",
-    def: "0.0.0.0:18080",
-    doc: "HTTP API listen address (HOST:PORT).",
-    check: checkHostPort,
-  },
-  migration_method: {
-    section: "Slot migration",
-    kind: "string",
-    def: "semi-async",
-    doc: '"sync" or "semi-async"; also sent to proxies as forward_method.',
-    check: (v) => v === "sync" || v === "semi-async" ? undefined : `"${v}" is not sync or semi-async`,
-  },
-  migration_parallel_slots: {
-    kind: "int",
-    def: 100,
-    min: 1,
-    doc: "Most slots migrating at once (only across disjoint group pairs).",
-  },
-  migration_async_maxbulks: { kind: "int", def: 200, min: 1, doc: "Most elements per restore message." },
-  migration_async_maxbytes: { kind: "size", def: "32mb", min: 1, doc: "Most bytes in flight per slot." },
-  migration_async_numkeys: { kind: "int", def: 500, min: 1, doc: "Keys per migration batch." },
-  migration_timeout: {
-    kind: "duration",
-    def: "30s",
-    min: 1,
-    doc: "Time one migration command may take; a key too big to move within it pauses its slot.",
-  },
-  sentinel_client_timeout: {
-    section: "Redis Sentinel",
-    kind: "duration",
-    def: "10s",
-    min: 1,
-    doc: "Timeout of sentinel admin commands.",
-  },
-  sentinel_quorum: { kind: "int", def: 2, min: 1, doc: "SENTINEL MONITOR quorum." },
-  sentinel_parallel_syncs: { kind: "int", def: 1, min: 1, doc: "parallel-syncs." },
-  sentinel_down_after: { kind: "duration", def: "30s", min: 1, doc: "down-after-milliseconds." },
-  sentinel_failover_timeout: { kind: "duration", def: "5m", min: 1, doc: "failover-timeout." },
-  sentinel_notification_script: { kind: "string", def: "", doc: "notification-script (empty: none)." },
-  sentinel_client_reconfig_script: { kind: "string", def: "", doc: "client-reconfig-script (empty: none)." },
-  raft_id: {
-    section: 'Raft (coordinator_name = "raft")',
-    kind: "int",
-    def: 1,
-    min: 1,
-    doc: "This dashboard's member id.",
-  },
-  raft_addr: {
-    kind: "string",
-    def: "127.0.0.1:28080",
-    doc: "Listen address for Raft peer traffic (HOST:PORT).",
-    check: checkHostPort,
-  },
-  raft_peers: {
-    kind: "string",
-    def: "",
-    doc: 'Initial members, "ID=HOST:PORT,...", e.g. "1=127.0.0.1:28080,2=127.0.0.1:28081,3=127.0.0.1:28082".\n' +
-      "Empty: a single member, this one at raft_addr. A node that restarts with data ignores it.",
-    check: (v) => {
-      try {
-        parseRaftPeers(v);
-        return undefined;
-      } catch (e) {
-        return (e as Error).message;
-      }
-    },
-  },
-  data_dir: {
-    kind: "string",
-    def: "",
-    doc: "Directory of the Raft log and snapshots. Empty: /tmp/codis/raft/{product_name}/node-{raft_id}.",
-  },
-  cluster_secret: {
-    kind: "string",
-    def: "",
-    doc: "Shared secret authenticating Raft peer traffic between dashboards.",
-    secret: true,
-  },
-};
-
-/** Every configuration key, in file order. */
-export const DASHBOARD_CONFIG_KEYS: readonly (keyof DashboardConfig)[] = Object.keys(KEYS) as (keyof DashboardConfig)[];
-
-/** One initial Raft member. */
-export interface RaftPeer {
-  id: number;
-  addr: string;
-}
-
-/** Parses `raft_peers` ("1=HOST:PORT,2=HOST:PORT"), sorted by id. Throws an Error naming the bad entry. */
-export function parseRaftPeers(text: string): RaftPeer[] {
-  const peers: RaftPeer[] = [];
-  const ids = new Set<number>();
-  const addrs = new Set<string>();
-  for (const raw of text.split(",")) {
-    const part = raw.trim();
-    if (part === "") continue;
-    const m = /^(\d+)=(.+)$/.exec(part);
-    if (!m) throw new Error(`peer "${part}" is not ID=HOST:PORT`);
-    const id = Number(m[1]);
-    const addr = m[2].trim();
-    if (!Number.isSafeInteger(id) || id < 1) throw new Error(`peer "${part}": id must be a positive integer`);
-    const why = checkHostPort(addr);
-    if (why || addr.startsWith(":")) throw new Error(`peer "${part}": "${addr}" is not a HOST:PORT address`);
-    if (ids.has(id)) throw new Error(`peer id ${id} appears twice`);
-    if (addrs.has(addr)) throw new Error(`peer address ${addr} appears twice`);
-    ids.add(id);
-    addrs.add(addr);
-    peers.push({ id, addr });
-  }
-  return peers.sort((a, b) => a.id - b.id);
-}
-
-/** The initial Raft members of `cfg`: `raft_peers`, or this node alone at `raft_addr` when it is empty. */
-export function raftPeers(cfg: DashboardConfig): RaftPeer[] {
-  const peers = parseRaftPeers(cfg.raft_peers);
-  return peers.length > 0 ? peers : [{ id: cfg.raft_id, addr: cfg.raft_addr }];
-}
-
-/** The store kind behind `coordinator_name` (aliases folded: zk → zookeeper, filesystem → fs). */
-export function coordinatorKind(cfg: DashboardConfig): "raft" | "zookeeper" | "etcd" | "fs" {
-  switch (cfg.coordinator_name) {
-    case "zk":
-    case "zookeeper":
-      return "zookeeper";
-    case "filesystem":
-    case "fs":
-      return "fs";
-    case "etcd":
-      return "etcd";
-  }
-  return "raft";
 }
 
 function convert(kind: Kind, raw: unknown): string | number {
