@@ -184,9 +184,23 @@ export class RaftCore {
       confChanged = true;
     }
     r.log.appliedTo(rd.committed[rd.committed.length - 1].index);
-    if (confChanged && r.role === "leader" && r.maybeCommit()) {
+    if (r.transferCampaignTerm === r.term && r.role === "follower") {
+      r.transferCampaignTerm = 0;
+      hup(r, true);
+    }
+    if (!confChanged || r.role !== "leader") return;
+    if (r.maybeCommit()) {
       releasePendingReads(r);
       bcastAppend(r);
+    }
+    if (!r.voters.includes(r.id) && r.leadTransferee === 0) {
+      // We removed ourselves: hand over to the most up-to-date remaining voter.
+      let best = 0, bestMatch = -1;
+      for (const id of r.voters) {
+        const m = r.prs.get(id)?.match ?? -1;
+        if (m > bestMatch) [best, bestMatch] = [id, m];
+      }
+      if (best) transfer(r, best);
     }
   }
 

@@ -44,6 +44,8 @@ export class RaftState {
   /** Leader only: read requests waiting for the first commit of the leader's term. */
   pendingReadIndex: Message[] = [];
   leadTransferee: NodeId = 0;
+  /** Follower: a TimeoutNow of this term arrived while a conf change was pending; campaign once it is applied. */
+  transferCampaignTerm = 0;
   /** Index of the last conf change appended by this leader (or its no-op): no new change until applied. */
   pendingConfIndex = 0;
   /** Leader only: bytes of proposed but not yet committed entries. */
@@ -109,6 +111,7 @@ export class RaftState {
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = 0;
+    this.transferCampaignTerm = 0;
     this.votes.clear();
     this.prs.clear();
     this.snapSending.clear();
@@ -218,11 +221,9 @@ export class RaftState {
       this.prs.delete(id);
       this.snapSending.delete(id);
       if (this.leadTransferee === id) this.leadTransferee = 0;
-      if (id === this.id) {
-        // Removed leaders step down once the change is committed (thesis §4.2.2).
-        this.becomeFollower(this.term, 0);
-        return;
-      }
+      // A leader that removed itself keeps leading without counting itself, refuses proposals, and hands
+      // leadership to a remaining voter (see RaftCore.advance); it steps down within an election timeout.
+      if (id === this.id && this.voters.length === 0) this.becomeFollower(this.term, 0);
     } else {
       this.addProgress(id, this.log.lastIndex() + 1);
       const pr = this.prs.get(id);

@@ -41,6 +41,11 @@ export function tick(r: RaftState): void {
       r.becomeFollower(r.term, 0);
       return;
     }
+    if (!r.voters.includes(r.id)) {
+      // Removed (thesis §4.2.2): the hand-over had its chance; step down.
+      r.becomeFollower(r.term, 0);
+      return;
+    }
     // A transfer that did not finish within an election timeout is abandoned.
     r.leadTransferee = 0;
   }
@@ -65,7 +70,11 @@ export function hup(r: RaftState, transfer: boolean): void {
   // Our membership may be about to change: do not campaign on a configuration we have not applied yet.
   if (r.log.committed > r.log.applied) {
     const pending = r.log.slice(r.log.applied + 1, r.log.committed + 1) ?? [];
-    if (pending.some((e) => e.type === "conf")) return;
+    if (pending.some((e) => e.type === "conf")) {
+      // A transfer request is honoured once the pending change is applied (RaftCore.advance).
+      if (transfer) r.transferCampaignTerm = r.term;
+      return;
+    }
   }
   campaign(r, r.cfg.preVote && !transfer ? "preVote" : "vote", transfer);
 }

@@ -95,9 +95,17 @@ export class Checker {
     }
   }
 
-  /** A node just became leader: its log must hold every entry applied anywhere (leader completeness). */
+  #maxLeaderTerm = 0;
+
+  /**
+   * A node just became leader: if its term is the highest yet, every entry committed so far was committed in a
+   * lower term, so its log must hold them all (leader completeness). A leader of an older term (elected late by
+   * delayed votes) is not bound by commits of newer terms.
+   */
   newLeader(id: NodeId, core: RaftCore): void {
     const st = core.status();
+    if (st.term <= this.#maxLeaderTerm) return;
+    this.#maxLeaderTerm = st.term;
     const max = this.maxCommitted();
     if (st.lastIndex < max) {
       this.fail(`leader completeness: leader ${id} (term ${st.term}) ends at ${st.lastIndex} < ${max}`);

@@ -174,10 +174,9 @@ export function membership(sim: Simulation): void {
     if (!propose("addLearner", id)) sim.retire(id);
     return;
   }
-  if (st.conf.voters.length > 3 || (st.conf.learners.length > 0 && sim.rng.chance(0.5))) {
-    const victim = sim.rng.pick(st.conf.learners.length && sim.rng.chance(0.5) ? st.conf.learners : st.conf.voters);
-    propose("remove", victim);
-  }
+  // Voters never drop below 3: removing one of two voters can wedge the group (reference §10.8, etcd README).
+  const pool = [...(st.conf.voters.length > 3 ? st.conf.voters : []), ...st.conf.learners];
+  if (pool.length) propose("remove", sim.rng.pick(pool));
 }
 
 /** Stops, for good, processes that are no longer members (after a grace period for those joining). */
