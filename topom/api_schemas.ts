@@ -63,6 +63,10 @@ const X = { xauth };
 
 /** Path-parameter schemas by route name. */
 export const PARAMS = {
+  "topom": z.object({}),
+  "topom/model": z.object({}),
+  "topom/stats": z.object({}),
+  "topom/slots": z.object({}),
   "model": z.object({}),
   "xping": z.object(X),
   "stats": z.object(X),
@@ -122,8 +126,15 @@ export interface Route {
 }
 
 const A = "/api/topom";
-/** Every `/api/topom/*` route, in Codis's order. Optional segments (`group/add`'s datacenter) appear twice. */
+/**
+ * Every route, in Codis's order: the unauthenticated overview (`GET /topom...`; `GET /` redirects to `/topom`)
+ * and `/api/topom/*`. Optional segments (`group/add`'s datacenter) appear twice.
+ */
 export const ROUTES: readonly Route[] = [
+  { method: "GET", path: "/topom", name: "topom" },
+  { method: "GET", path: "/topom/model", name: "topom/model" },
+  { method: "GET", path: "/topom/stats", name: "topom/stats" },
+  { method: "GET", path: "/topom/slots", name: "topom/slots" },
   { method: "GET", path: `${A}/model`, name: "model" },
   { method: "GET", path: `${A}/xping/:xauth`, name: "xping" },
   { method: "GET", path: `${A}/stats/:xauth`, name: "stats" },

@@ -33,7 +33,7 @@ Deno.test("api: every route has a params schema and paths are unique per method"
     assert.ok(!seen.has(key), key);
     seen.add(key);
   }
-  assert.equal(ROUTES.length, 38);
+  assert.equal(ROUTES.length, 42);
 });
 
 Deno.test("api: routes match with decoded params, optional datacenter and 405", () => {
@@ -47,6 +47,7 @@ Deno.test("api: routes match with decoded params, optional datacenter and 405", 
   assert.equal(match("PUT", "/api/topom/slots/assign/x").route.name, "slots/assign");
   assert.equal(match("GET", "/api/topom/sentinels/info/h:1/monitored").route.name, "sentinels/info/monitored");
   assert.equal(match("get", "/api/topom/model/").route.name, "model");
+  assert.equal(match("GET", "/topom/stats").route.name, "topom/stats");
   assert.deepEqual(matchRoute("GET", "/api/topom/group/create/x/1"), { methodNotAllowed: true });
   assert.equal(matchRoute("PUT", "/api/topom/nothing/here"), undefined);
   assert.equal(matchRoute("PUT", "/api/topom/group/create/x/%E0%A4%A"), undefined);
