@@ -157,6 +157,26 @@ export class ModelCache {
     return this.#groups.get(gid)?.rev ?? 0;
   }
 
+  /** Revision of the write that last changed the sentinel node (0 when absent). */
+  sentinelRevision(): number {
+    return this.#sentinel?.rev ?? 0;
+  }
+
+  /**
+   * Slots whose view may have changed after `sinceRevision`: the slot itself changed, or its group or its
+   * action's target group did (master, replicas, promotion). For incremental answers to a proxy's long-poll.
+   */
+  changedSlotIds(sinceRevision: number): number[] {
+    const out: number[] = [];
+    for (let sid = 0; sid < 1024; sid++) {
+      const e = this.#slots.get(sid);
+      if (!e) continue;
+      const gids = [e.m.group_id, e.m.action.target_id ?? 0];
+      if (e.rev > sinceRevision || gids.some((g) => g !== 0 && this.groupRevision(g) > sinceRevision)) out.push(sid);
+    }
+    return out;
+  }
+
   /** A snapshot of the model (copies). */
   model(): ClusterModel {
     const slots: SlotMapping[] = [];

@@ -85,3 +85,23 @@ Deno.test("model cache: unrelated paths, bad JSON and deleted slots", () => {
   assert.equal(cache.model().slots[3].group_id, 0);
   assert.equal(cache.slotRevision(3), 13);
 });
+
+Deno.test("model cache: slots changed since a revision include those of changed groups", () => {
+  const enc = new TextEncoder();
+  const cache = new ModelCache("demo");
+  const slot = (id: number, gid: number, target?: number) =>
+    enc.encode(
+      JSON.stringify({ id, group_id: gid, action: target ? { index: 1, state: "pending", target_id: target } : {} }),
+    );
+  const group = (id: number) => enc.encode(JSON.stringify({ id, servers: [], promoting: {}, out_of_sync: false }));
+  cache.apply("put", "/codis3/demo/group/group-0001", 1, group(1));
+  cache.apply("put", "/codis3/demo/group/group-0002", 2, group(2));
+  cache.apply("put", "/codis3/demo/slots/slot-0000", 3, slot(0, 1));
+  cache.apply("put", "/codis3/demo/slots/slot-0001", 4, slot(1, 2));
+  cache.apply("put", "/codis3/demo/slots/slot-0002", 5, slot(2, 1, 2));
+  assert.deepEqual(cache.changedSlotIds(4), [2]);
+  cache.apply("put", "/codis3/demo/group/group-0002", 6, group(2));
+  assert.deepEqual(cache.changedSlotIds(5), [1, 2]);
+  assert.deepEqual(cache.changedSlotIds(0), [0, 1, 2]);
+  assert.equal(cache.sentinelRevision(), 0);
+});
