@@ -12,7 +12,7 @@ Deno.test("store conformance: memory", async (t) => {
     await runConformance(t, {
       open: () => Promise.resolve(store.client()),
       sessions: true,
-      ttlMs: 400,
+      ttlMs: 1000,
       exactlyOnce: true,
     });
   } finally {
@@ -55,7 +55,7 @@ Deno.test("store conformance: zookeeper (real server)", async (t) => {
     await runConformance(t, {
       open: () => ZooKeeperClient.connect({ connect: zk.connect }),
       sessions: true,
-      ttlMs: 1500,
+      ttlMs: 3000,
       exactlyOnce: true,
     });
   } finally {

@@ -21,7 +21,7 @@ Deno.test("store conformance: raft over HTTP (3 members, one client on every mem
           }),
         ),
       sessions: true,
-      ttlMs: 1000,
+      ttlMs: 2000,
       exactlyOnce: true,
     });
     await t.step("requests without the cluster secret are refused", async () => {

@@ -19,7 +19,7 @@ Deno.test("store conformance: raft (3 in-process members over loopback)", async 
       // One client on the leader, one on a follower (its writes are forwarded, its reads use ReadIndex).
       open: () => Promise.resolve(g.stores.get(turn++ % 2 ? follower : l)!.client()),
       sessions: true,
-      ttlMs: 1000,
+      ttlMs: 2000,
       exactlyOnce: true,
     });
   } finally {
@@ -35,8 +35,8 @@ Deno.test("raft store: sessions across a leader kill (renewing keeps nodes, sile
     const l = await g.leader();
     const survivor = [...g.stores.keys()].find((id) => id !== l)!;
     const c = g.stores.get(survivor)!.client();
-    const keep = await c.openSession({ ttlMs: 1000 });
-    const silent = await c.openSession({ ttlMs: 1000 });
+    const keep = await c.openSession({ ttlMs: 2000 });
+    const silent = await c.openSession({ ttlMs: 2000 });
     await keep.createEphemeral("/jodis/demo/proxy-keep", te.encode("k"));
     await silent.createEphemeral("/jodis/demo/proxy-silent", te.encode("s"));
     const before = await c.revision();
@@ -48,7 +48,7 @@ Deno.test("raft store: sessions across a leader kill (renewing keeps nodes, sile
     const deadline = Date.now() + 8000;
     while (Date.now() < deadline && (await c.read("/jodis/demo/proxy-silent")) !== undefined) await sleep(100);
     assert.equal(await c.read("/jodis/demo/proxy-silent"), undefined, "silent session expired after failover");
-    await sleep(2000);
+    await sleep(2500);
     assert.ok((await c.read("/jodis/demo/proxy-keep")) !== undefined, "renewing session survived failover");
     // Watchers on any member see the expiry, exactly once.
     const seen = await c.waitForChanges("/jodis/demo/", before, 1000);

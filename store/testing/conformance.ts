@@ -198,8 +198,8 @@ export async function runConformance(t: Deno.TestContext, f: StoreFixture): Prom
         const s = await c1.openSession({ ttlMs: f.ttlMs });
         const p = `${base}/keep/node`;
         await s.createEphemeral(p, bytes("k"));
-        await sleep(s.ttlMs * 2.5);
-        assert.ok((await c2.read(p)) !== undefined, "still there after 2.5 TTLs");
+        await sleep(s.ttlMs * 1.6);
+        assert.ok((await c2.read(p)) !== undefined, "still there after 1.6 TTLs");
         await s.close();
         await s.lost;
         assert.equal(await c2.read(p), undefined, "closing the session removes its nodes");
