@@ -127,7 +127,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       case "local":
         return runLocal(core, this, info, argv, req);
       default:
-        if (info.closeConnection) return this.#abort(formatRefused(info));
+        if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
         return req.onReply(errorReply(formatRefused(info)));
     }
   }
@@ -151,7 +151,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const slot = this.#keysSlot(info, argv, argc);
     if (slot < 0) {
       if (slot === -2) return req.onReply(CROSSSLOT);
-      if (slot === -3) return req.onReply(errorReply(`ERR syntax error in '${info.name}' command`));
+      // Malformed key arguments (a bad numkeys...): Redis itself rejects them without running anything.
+      if (slot === -3) return this.#core.send(0, raw ?? encodeCommand(argv), req);
       return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
     }
     const refusal = callRefusal(info, argv, argc);

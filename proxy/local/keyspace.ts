@@ -34,11 +34,14 @@ export async function slotKeyCounts(core: ProxyCore): Promise<Map<number, DbKeys
       }),
     );
   }
+  // Settle all of them before reading any, so that one failure leaves no other rejection unhandled.
+  const settled = new Map<string, Map<number, DbKeys>>();
+  await Promise.all([...byAddr].map(async ([addr, p]) => settled.set(addr, await p)));
   const out = new Map<number, DbKeys>();
   for (const route of core.router.slots) {
     const addr = route.backend?.addr;
     if (!addr) continue;
-    const counts = await byAddr.get(addr)!;
+    const counts = settled.get(addr)!;
     const c = counts.get(route.id);
     if (c) out.set(route.id, c);
   }

@@ -3,10 +3,10 @@
  * INFO, COMMAND, and Codis's slot commands (SLOTSMAPPING, SLOTSHASHKEY, SLOTSINFO, SLOTSSCAN).
  * @module
  */
-import type { CommandInfo } from "../commands/mod.ts";
+import { type CommandInfo, commandReply } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { bulkReply, encodeCommand, errorReply, OK, PONG } from "../resp/encode.ts";
+import { bulkReply, errorReply, OK, PONG } from "../resp/encode.ts";
 import type { SessionState } from "../session.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";
@@ -49,7 +49,7 @@ export function runLocal(
       infoCommand(core, argv).then((r) => req.onReply(r), (e) => req.onError(`ERR ${e.message}`));
       return;
     case "command":
-      return forwardToAnyBackend(core, argv, req);
+      return req.onReply(commandReply(core.commands, argv, argv.length));
     case "slotsmapping":
       return req.onReply(slotsMapping(core, argv));
     case "slotshashkey":
@@ -76,13 +76,4 @@ export function auth(core: ProxyCore, session: SessionState, argv: Uint8Array[])
   const pass = decoder.decode(argv[argv.length - 1]);
   session.authenticated = user === "default" && pass === want;
   return session.authenticated ? OK : errorReply("WRONGPASS invalid username-password pair or user is disabled.");
-}
-
-/** Keyless informational commands (COMMAND and its subcommands) go to any connected backend. */
-function forwardToAnyBackend(core: ProxyCore, argv: Uint8Array[], req: Request): void {
-  for (const pool of core.router.pools.values()) {
-    const conn = pool.conns[0];
-    if (conn.state === "connected") return conn.send(0, encodeCommand(argv), req);
-  }
-  req.onReply(errorReply("ERR no backend is available to answer this command"));
 }

@@ -68,7 +68,13 @@ export async function startProxyFixture(
         return c;
       },
       direct(i, db = 0) {
-        const c = new Redis({ port: backends[i].port, host: "127.0.0.1", db, maxRetriesPerRequest: 0 });
+        const c = new Redis({
+          port: backends[i].port,
+          host: "127.0.0.1",
+          db,
+          maxRetriesPerRequest: 0,
+          password: redisOpts?.requirepass,
+        });
         c.on("error", () => {});
         clients.push(c);
         return c;
