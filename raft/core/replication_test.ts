@@ -22,15 +22,23 @@ Deno.test("replication: stale and duplicated appends never truncate matching ent
     entries: ents,
     commit,
   });
-  core.step(app(1, [ent(2, 2), ent(3, 2), ent(4, 2)], 3));
+  core.step(app(1, [ent(2, 2), ent(3, 2), ent(4, 2)], 1));
   assert.equal(core.status().lastIndex, 4);
-  assert.equal(core.status().commit, 3);
   core.step(app(1, [ent(2, 2)])); // an older append arrives late
   core.step(app(2, [ent(3, 2)])); // … and a duplicate
   assert.equal(core.status().lastIndex, 4, "matching suffix kept");
+  core.step(app(4, [], 3));
+  assert.equal(core.status().commit, 3);
+  core.step(app(2, [ent(3, 2)], 1));
   assert.equal(core.status().commit, 3, "commit never goes back");
   const rd = core.ready();
-  assert.deepEqual(rd.messages.map((m) => [m.index, m.reject ?? false]), [[4, false], [3, false], [3, false]]);
+  assert.deepEqual(rd.messages.map((m) => [m.index, m.reject ?? false]), [[4, false], [2, false], [3, false], [
+    4,
+    false,
+  ], [
+    3,
+    false,
+  ]]);
   // A real conflict after the commit point truncates from the conflict only.
   storage.append(rd.entries);
   core.advance(rd);
@@ -180,4 +188,26 @@ Deno.test("replication: fast back-off skips a divergent term in few round trips"
   assert.ok(rejects.length <= 3, `${rejects.length} rejections`);
   assert.equal(c.core(3).status().lastIndex, c.core(1).status().lastIndex);
   assert.ok(c.appliedData(3).includes("fresh4") && !c.appliedData(3).some((d) => d.startsWith("stale")));
+});
+
+Deno.test("durability: a proposal not yet persisted is lost by a crash, and nothing about it was sent (§7.16)", () => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.core(1).propose(bytes("volatile")); // not processed: no fsync, no message
+  c.crash(1);
+  c.restart(1);
+  c.stabilize();
+  assert.equal(c.queue.length, 0);
+  c.tickAll(40);
+  c.stabilize();
+  for (const id of [1, 2, 3]) assert.ok(!c.appliedData(id).includes("volatile"));
+  // All nodes crash at once after a write was acknowledged (applied on the leader): it survives.
+  const [l] = c.leaders();
+  c.propose(l, "acked");
+  c.stabilize();
+  assert.ok(c.appliedData(l).includes("acked"));
+  for (const id of [1, 2, 3]) c.crash(id);
+  for (const id of [1, 2, 3]) c.restart(id);
+  c.tickAll(40);
+  for (const id of [1, 2, 3]) assert.ok(c.appliedData(id).includes("acked"), `node ${id} after power failure`);
 });

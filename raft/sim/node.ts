@@ -63,6 +63,8 @@ export class SimNode {
       id: this.id,
       electionTick: this.#sim.cfg.electionTick,
       heartbeatTick: this.#sim.cfg.heartbeatTick,
+      checkQuorum: this.#sim.cfg.checkQuorum,
+      preVote: this.#sim.cfg.preVote,
       maxInflightMsgs: this.#sim.cfg.maxInflight,
       maxSizePerMsg: this.#sim.cfg.maxSizePerMsg,
       maxSnapshotChunk: this.#sim.cfg.maxSnapshotChunk,

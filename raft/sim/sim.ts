@@ -35,6 +35,9 @@ export interface SimConfig {
   quietMs: number;
   faultEveryMs: number;
   maxDelayMs: number;
+  /** Mostly on (the default); off in some seeds so that stale leaders live longer and read bugs show. */
+  checkQuorum: boolean;
+  preVote: boolean;
   /** Fault profile: see PROFILES in nemesis.ts. */
   profile: string;
   trace: boolean;
@@ -81,6 +84,8 @@ export function configFor(opts: SimOptions): SimConfig {
     quietMs: opts.quietMs ?? 2500,
     faultEveryMs: rng.pick([60, 100, 250, 500]),
     maxDelayMs: rng.pick([2, 5, 15, 40]),
+    checkQuorum: rng.chance(0.8),
+    preVote: rng.chance(0.8),
     profile: rng.pick(["mixed", "mixed", "churn", "network", "membership"]),
     trace: opts.trace ?? false,
   };
@@ -321,7 +326,16 @@ export function runSimulation(opts: SimOptions): SimResult {
     const r = checkOperations(kvModel, sim.history, { budgetPerPartition: 500_000 });
     lincheck = r.result;
     if (r.result === "illegal") {
-      violation = `linearizability: history of key partition ${r.failingPartition} is not linearizable`;
+      const part = r.partitions[r.failingPartition!];
+      violation = `linearizability: the history of key "${part[0].input.key}" is not linearizable`;
+      if (sim.cfg.trace) {
+        for (const op of [...part].sort((a, b) => a.call - b.call)) {
+          sim.log(
+            `history c${op.client} [${op.call}, ${op.ret}] ${JSON.stringify(op.input)} -> ${JSON.stringify(op.output)}`,
+          );
+        }
+        sim.log(`longest linearizable prefix: ${r.longest!.length} of ${part.length} operations`);
+      }
     }
   } catch (e) {
     violation = e instanceof Violation ? e.message : `exception: ${(e as Error).stack ?? e}`;
