@@ -15,6 +15,7 @@ const { values } = parseArgs({
     trace: { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     duration: { type: "string" },
+    profile: { type: "string" },
   },
 });
 const n = Number(values.seeds), start = Number(values.start);
@@ -30,6 +31,7 @@ for (let seed = start; seed < start + n; seed++) {
     seed,
     trace: values.trace,
     ...(values.duration ? { durationMs: Number(values.duration) } : {}),
+    ...(values.profile ? { profile: values.profile } : {}),
   });
   if (r.stats.lincheck === "unknown") unknown++;
   if (values.verbose || values.trace) {

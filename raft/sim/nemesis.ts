@@ -30,6 +30,19 @@ export const PROFILES: Record<string, Record<string, number>> = {
   churn: { crash: 5, "isolate-leader": 3, transfer: 3, pause: 2, heal: 2 },
   network: { partition: 3, asymmetric: 3, net: 3, crash: 0.3 },
   membership: { membership: 5, transfer: 2 },
+  /** Only message loss (20-50%), duplication and delay: reference §7.13. Not drawn at random. */
+  lossy: {
+    partition: 0,
+    asymmetric: 0,
+    "isolate-leader": 0,
+    crash: 0,
+    "crash-all": 0,
+    pause: 0,
+    "clock-jump": 0,
+    membership: 0,
+    transfer: 0,
+    heal: 0,
+  },
 };
 
 /** Runs one randomly chosen fault or admin action. */
@@ -121,7 +134,7 @@ function clockJump(sim: Simulation): void {
 
 function netConditions(sim: Simulation): void {
   sim.network.cond = {
-    drop: sim.rng.pick([0, 0, 0.02, 0.1, 0.3, 0.5]),
+    drop: sim.rng.pick(sim.cfg.profile === "lossy" ? [0.2, 0.3, 0.5] : [0, 0, 0.02, 0.1, 0.3, 0.5]),
     dup: sim.rng.pick([0, 0, 0.05, 0.2]),
   };
 }

@@ -60,6 +60,13 @@ export interface SimOptions {
   log?: (line: string) => void;
   durationMs?: number;
   quietMs?: number;
+  /** Force a fault profile (see PROFILES in nemesis.ts) instead of the seed's. */
+  profile?: string;
+}
+
+function pickProfile(rng: Rng, forced: string | undefined): string {
+  const drawn = rng.pick(["mixed", "mixed", "churn", "network", "membership"]);
+  return forced ?? drawn;
 }
 
 /** Derives a configuration from the seed. */
@@ -86,7 +93,7 @@ export function configFor(opts: SimOptions): SimConfig {
     maxDelayMs: rng.pick([2, 5, 15, 40]),
     checkQuorum: rng.chance(0.8),
     preVote: rng.chance(0.8),
-    profile: rng.pick(["mixed", "mixed", "churn", "network", "membership"]),
+    profile: pickProfile(rng, opts.profile),
     trace: opts.trace ?? false,
   };
 }
