@@ -68,6 +68,8 @@ export interface EtcdOptions {
   endpoints: string[];
   /** Dial timeout in ms (default 3000). */
   dialTimeoutMs?: number;
+  /** "user:password" (Codis's `--etcd-auth`). */
+  auth?: string;
 }
 
 /** CoordClient over etcd v3. */
@@ -80,7 +82,9 @@ export class EtcdClient implements CoordClient {
 
   constructor(opts: EtcdOptions) {
     const hosts = opts.endpoints.map((e) => e.includes("://") ? e : `http://${e}`);
-    this.etcd = new Etcd3({ hosts, dialTimeout: opts.dialTimeoutMs ?? 3000 });
+    const i = opts.auth?.indexOf(":") ?? -1;
+    const auth = opts.auth && i > 0 ? { username: opts.auth.slice(0, i), password: opts.auth.slice(i + 1) } : undefined;
+    this.etcd = new Etcd3({ hosts, dialTimeout: opts.dialTimeoutMs ?? 3000, auth });
   }
 
   /** Runs `ops` if every compare holds; with a request id, also records/consults the exactly-once marker. */

@@ -36,13 +36,19 @@ export interface CoordinatorSpec {
   addr: string;
   /** Timeout for connecting/session setup, ms (default 10 s). */
   timeoutMs?: number;
+  /** "user:password" for etcd or ZooKeeper (Codis's `--etcd-auth` / `--zookeeper-auth`). */
+  auth?: string;
 }
 
 /** Opens a client for a non-Raft coordinator. */
 export async function openCoordinator(spec: CoordinatorSpec): Promise<CoordClient> {
   switch (spec.name) {
     case "etcd": {
-      const c = new EtcdClient({ endpoints: spec.addr.split(",").filter(Boolean), dialTimeoutMs: spec.timeoutMs });
+      const c = new EtcdClient({
+        endpoints: spec.addr.split(",").filter(Boolean),
+        dialTimeoutMs: spec.timeoutMs,
+        auth: spec.auth,
+      });
       try {
         await c.revision();
       } catch (e) {
@@ -53,7 +59,7 @@ export async function openCoordinator(spec: CoordinatorSpec): Promise<CoordClien
     }
     case "zk":
     case "zookeeper":
-      return await ZooKeeperClient.connect({ connect: spec.addr, connectTimeoutMs: spec.timeoutMs });
+      return await ZooKeeperClient.connect({ connect: spec.addr, connectTimeoutMs: spec.timeoutMs, auth: spec.auth });
     case "fs":
     case "filesystem":
       return await openFsClient(spec.addr);

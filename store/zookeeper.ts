@@ -53,6 +53,8 @@ export interface ZooKeeperOptions {
   sessionTimeoutMs?: number;
   /** How long to wait for a session (default 10 s). */
   connectTimeoutMs?: number;
+  /** "user:password" (Codis's `--zookeeper-auth`): digest authentication, nodes readable by that user only. */
+  auth?: string;
 }
 
 type WriteResult = { code: number; zxid: number; paths: (string | undefined)[]; replay?: ZkStat };
@@ -68,7 +70,7 @@ export class ZooKeeperClient implements CoordClient {
 
   /** Connects a client. */
   static async connect(opts: ZooKeeperOptions): Promise<ZooKeeperClient> {
-    const zk = await ZkConn.open(opts.connect, opts.sessionTimeoutMs ?? 30_000, opts.connectTimeoutMs);
+    const zk = await ZkConn.open(opts.connect, opts.sessionTimeoutMs ?? 30_000, opts.connectTimeoutMs, opts.auth);
     return new ZooKeeperClient(opts, zk);
   }
 
@@ -219,7 +221,7 @@ export class ZooKeeperClient implements CoordClient {
 
   async openSession(opts: SessionOptions): Promise<Session> {
     this.check();
-    const conn = await ZkConn.open(this.opts.connect, opts.ttlMs, this.opts.connectTimeoutMs);
+    const conn = await ZkConn.open(this.opts.connect, opts.ttlMs, this.opts.connectTimeoutMs, this.opts.auth);
     const s = new ZkSession(this, conn);
     if (opts.autoRenew === false) s.stopRenewing();
     this.sessions.add(s);

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import zookeeper from "node-zookeeper-client";
-import { NoQuorumError, SessionExpiredError } from "./errors.ts";
+import { NoQuorumError, SessionExpiredError, StoreError } from "./errors.ts";
 
 /** ZooKeeper's node metadata (zxids are 8-byte big-endian buffers). */
 export interface ZkStat {
@@ -34,7 +34,7 @@ export type ZkOp =
   | { op: "check"; path: string; version: number };
 
 interface ZkTxn {
-  create(path: string, data: Buffer, mode: number): ZkTxn;
+  create(path: string, data: Buffer, acls: unknown[], mode: number): ZkTxn;
   setData(path: string, data: Buffer, version: number): ZkTxn;
   remove(path: string, version: number): ZkTxn;
   check(path: string, version: number): ZkTxn;
@@ -51,7 +51,8 @@ interface RawClient {
   getData(path: string, ...rest: unknown[]): void;
   getChildren(path: string, ...rest: unknown[]): void;
   exists(path: string, ...rest: unknown[]): void;
-  mkdirp(path: string, cb: (err: ZkError | null) => void): void;
+  mkdirp(path: string, acls: unknown[], cb: (err: ZkError | null) => void): void;
+  addAuthInfo(scheme: string, auth: Buffer): void;
   transaction(): ZkTxn;
   connectionManager: { zxid: Buffer; onSocketTimeout: () => void };
 }
@@ -59,6 +60,7 @@ interface RawClient {
 /** ZooKeeper error codes used here. */
 export const ZK = {
   NO_NODE: -101,
+  NO_AUTH: -102,
   BAD_VERSION: -103,
   NO_CHILDREN_FOR_EPHEMERALS: -108,
   NODE_EXISTS: -110,
@@ -83,7 +85,7 @@ export class ZkConn {
   private markGone!: () => void;
   private closed = false;
 
-  private constructor(private readonly raw: RawClient) {
+  private constructor(private readonly raw: RawClient, private readonly acls: unknown[]) {
     this.gone = new Promise((r) => this.markGone = r);
     raw.on("expired", () => this.markGone());
     raw.on("disconnected", () => {
@@ -91,14 +93,20 @@ export class ZkConn {
     });
   }
 
-  /** Connects and waits for the session (or throws NoQuorumError after `timeoutMs`). */
-  static async open(connect: string, sessionTimeoutMs: number, timeoutMs = 10_000): Promise<ZkConn> {
+  /**
+   * Connects and waits for the session (or throws NoQuorumError after `timeoutMs`). With `auth` ("user:password",
+   * Codis's `--zookeeper-auth`), the session authenticates with the digest scheme and creates nodes that only
+   * that user can access (ZooKeeper's CREATOR_ALL_ACL).
+   */
+  static async open(connect: string, sessionTimeoutMs: number, timeoutMs = 10_000, auth?: string): Promise<ZkConn> {
     const raw = zookeeper.createClient(connect, {
       sessionTimeout: sessionTimeoutMs,
       spinDelay: 100,
       retries: 0,
     }) as unknown as RawClient;
-    const c = new ZkConn(raw);
+    const acl = zookeeper.ACL as unknown as { CREATOR_ALL_ACL: unknown[]; OPEN_ACL_UNSAFE: unknown[] };
+    const c = new ZkConn(raw, auth ? acl.CREATOR_ALL_ACL : acl.OPEN_ACL_UNSAFE);
+    if (auth) raw.addAuthInfo("digest", Buffer.from(auth));
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
         c.close().finally(() => reject(new NoQuorumError(`zookeeper ${connect}: no session within ${timeoutMs} ms`)));
@@ -164,7 +172,11 @@ export class ZkConn {
   mkdirp(path: string): Promise<void> {
     if (path === "/") return Promise.resolve();
     return new Promise((resolve, reject) =>
-      this.raw.mkdirp(path, (err) => err && err.code !== ZK.NODE_EXISTS ? reject(mapZkError(err)) : resolve())
+      this.raw.mkdirp(
+        path,
+        this.acls,
+        (err) => err && err.code !== ZK.NODE_EXISTS ? reject(mapZkError(err)) : resolve(),
+      )
     );
   }
 
@@ -176,7 +188,7 @@ export class ZkConn {
     return new Promise((resolve, reject) => {
       let tx = this.raw.transaction();
       for (const o of ops) {
-        if (o.op === "create") tx = tx.create(o.path, Buffer.from(o.data), o.mode);
+        if (o.op === "create") tx = tx.create(o.path, Buffer.from(o.data), this.acls, o.mode);
         else if (o.op === "set") tx = tx.setData(o.path, Buffer.from(o.data), o.version);
         else if (o.op === "remove") tx = tx.remove(o.path, o.version);
         else tx = tx.check(o.path, o.version);
@@ -214,6 +226,7 @@ export class ZkConn {
 
 /** Maps connection-level failures to NoQuorumError/SessionExpiredError. */
 export function mapZkError(err: ZkError): Error {
+  if (err.code === ZK.NO_AUTH) return new StoreError("invalid", `zookeeper: not authorized (${err.message})`);
   if (err.code === ZK.SESSION_EXPIRED) return new SessionExpiredError("zookeeper session");
   if (err.code === ZK.CONNECTION_LOSS) return new NoQuorumError(`zookeeper: ${err.message}`);
   return err;
