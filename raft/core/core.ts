@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ConfChange, ConfState, Message, NodeId, Ready, Role, Snapshot } from "../types.ts";
+import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, Role, Snapshot } from "../types.ts";
 import type { RaftConfig } from "./config.ts";
 import { ConfChangeError, NotLeaderError, ProposalDroppedError } from "./errors.ts";
 import { bcastAppend, handleReadIndex, releasePendingReads } from "./replicate.ts";
@@ -130,6 +130,7 @@ export class RaftCore {
     transfer(r, to);
   }
 
+  /** Whether there is anything to persist, send or apply (then call {@link ready}). */
   hasReady(): boolean {
     const r = this.#r;
     const hs = this.#prevHard, ss = this.#prevSoft;
@@ -252,7 +253,7 @@ export class RaftCore {
   }
 
   /** Entries [lo, hi) of the log (tests and the simulator). */
-  entries(lo: number, hi: number): ReturnType<RaftState["log"]["slice"]> {
+  entries(lo: number, hi: number): Entry[] | undefined {
     return this.#r.log.slice(lo, hi);
   }
 
