@@ -7,6 +7,7 @@ import type { PendingReply } from "./backend/conn.ts";
 import type { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { Router } from "./router.ts";
+import type { KeyRef } from "./slot_forward.ts";
 import type { Session } from "./session.ts";
 import type { ProxyStats } from "./stats.ts";
 
@@ -16,8 +17,11 @@ export interface ProxyCore {
   readonly commands: CommandTable;
   readonly stats: ProxyStats;
   readonly router: Router;
-  /** Sends one complete command to the master serving `slot`, in database `slot`. */
-  send(slot: number, raw: Uint8Array, reply: PendingReply): void;
+  /**
+   * Sends one complete command to the master serving `slot`, in database `slot`. `keys` locates the command's keys,
+   * needed only while the slot migrates (they are moved from the source first).
+   */
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys?: KeyRef | null): void;
   /** Live sessions. */
   sessionCount(): number;
   sessionClosed(s: Session): void;

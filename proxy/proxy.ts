@@ -12,7 +12,8 @@ import type { PendingReply } from "./backend/conn.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
-import { Router } from "./router.ts";
+import { Router, type SlotRoute } from "./router.ts";
+import { copyKeys, drain, type KeyRef, type MigrateOptions, releaseHeld, sendSpecial } from "./slot_forward.ts";
 import { Session } from "./session.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "./resp/encode.ts";
@@ -50,10 +51,12 @@ export class Proxy implements ProxyCore, ProxyControl {
   #version = "7.0.0";
   #sentinels: SentinelModel = { out_of_sync: false };
   #shutdownHook: (() => void) | null = null;
+  #migrateOpts: MigrateOptions;
 
   constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
     this.config = config;
     this.commands = commands;
+    this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     this.router = new Router(config.backend_primary_parallel, {
       auth: config.product_auth,
       maxPipeline: config.backend_max_pipeline,
@@ -119,11 +122,20 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
-  send(slot: number, raw: Uint8Array, reply: PendingReply): void {
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+    if (route.locked || route.migrateFrom !== null) {
+      return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
+    }
     backend.connFor(slot).send(slot, raw, reply);
+  }
+
+  #redispatch(route: SlotRoute, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[]): void {
+    if (route.backend === null) return reply.onError(`ERR slot ${route.id} is not ready, may be offline`);
+    if (route.locked || route.migrateFrom !== null) return sendSpecial(route, raw, reply, keys, this.#migrateOpts);
+    route.backend.connFor(route.id).send(route.id, raw, reply);
   }
 
   info() {
@@ -163,8 +175,19 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.router.models();
   }
 
-  fillSlots(slots: Slot[]): void {
-    this.router.fill(slots);
+  /**
+   * Replaces the routing of the given slots and resolves once requests in flight to their previous backends have
+   * completed, so that acknowledging the revision tells the dashboard no old route is still in use.
+   */
+  async fillSlots(slots: Slot[]): Promise<void> {
+    const res = this.router.fill(slots);
+    for (const id of res.changed) {
+      const route = this.router.slots[id];
+      releaseHeld(route, (raw, reply, keys) => this.#redispatch(route, raw, reply, keys));
+    }
+    if (res.changed.length === 0) return;
+    await drain(res, this.router.slots);
+    for (const p of res.retired) if (p.refs <= 0) p.close();
   }
 
   start(): void {

@@ -4,7 +4,7 @@
  * @module
  */
 import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
-import { BackendConn, type BackendOptions } from "./backend/conn.ts";
+import { BackendConn, type BackendOptions, type PendingReply } from "./backend/conn.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {
@@ -35,6 +35,13 @@ export class BackendPool {
   }
 }
 
+/** A request held while its slot is locked, re-dispatched when a later model revision unlocks it. */
+export interface HeldRequest {
+  raw: Uint8Array;
+  reply: PendingReply;
+  keys: Uint8Array[];
+}
+
 /** One slot's routing state. */
 export interface SlotRoute {
   readonly id: number;
@@ -42,6 +49,20 @@ export interface SlotRoute {
   migrateFrom: BackendPool | null;
   locked: boolean;
   model: Slot;
+  /** Requests waiting for the slot to unlock; null when none. */
+  held: HeldRequest[] | null;
+  /** Requests on the migration path (keys being moved, or the command running on the target afterwards). */
+  migrating: number;
+}
+
+/** What a {@link Router.fill} changed. */
+export interface FillResult {
+  /** Slots whose routing changed. */
+  changed: number[];
+  /** Pools that served a changed slot before: requests in flight there must finish before an acknowledgement. */
+  previous: Set<BackendPool>;
+  /** Pools no slot uses any more: close them once drained. */
+  retired: BackendPool[];
 }
 
 /** The slot table plus the backend pools it refers to. */
@@ -55,7 +76,7 @@ export class Router {
     this.#parallel = Math.max(1, parallel);
     this.#opts = opts;
     for (let id = 0; id < MAX_SLOT_NUM; id++) {
-      this.slots.push({ id, backend: null, migrateFrom: null, locked: false, model: { id } });
+      this.slots.push({ id, backend: null, migrateFrom: null, locked: false, model: { id }, held: null, migrating: 0 });
     }
   }
 
@@ -70,12 +91,28 @@ export class Router {
     return p;
   }
 
-  /** Replaces the routing of the given slots, and closes pools no slot uses any more. */
-  fill(slots: Slot[]): void {
+  /** Replaces the routing of the given slots. Pools no slot uses any more are returned, not closed. */
+  fill(slots: Slot[]): FillResult {
+    const res: FillResult = { changed: [], previous: new Set(), retired: [] };
     for (const s of slots) {
       const route = this.slots[s.id];
-      if (route.backend) route.backend.refs--;
-      if (route.migrateFrom) route.migrateFrom.refs--;
+      const before = route.model;
+      if (
+        before.backend_addr === s.backend_addr && before.migrate_from === s.migrate_from &&
+        (before.locked === true) === (s.locked === true)
+      ) {
+        route.model = { ...s };
+        continue;
+      }
+      res.changed.push(s.id);
+      if (route.backend) {
+        res.previous.add(route.backend);
+        route.backend.refs--;
+      }
+      if (route.migrateFrom) {
+        res.previous.add(route.migrateFrom);
+        route.migrateFrom.refs--;
+      }
       route.backend = s.backend_addr ? this.pool(s.backend_addr) : null;
       route.migrateFrom = s.migrate_from ? this.pool(s.migrate_from) : null;
       if (route.backend) route.backend.refs++;
@@ -85,10 +122,11 @@ export class Router {
     }
     for (const [addr, p] of this.pools) {
       if (p.refs <= 0) {
-        p.close();
         this.pools.delete(addr);
+        res.retired.push(p);
       }
     }
+    return res;
   }
 
   /** The slot models, as Codis's `/proxy/slots` shows them. */

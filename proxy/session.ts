@@ -21,6 +21,7 @@ import { runLocal } from "./local/mod.ts";
 import { Request, type RequestOwner } from "./request.ts";
 import { encodeCommand, errorReply } from "./resp/encode.ts";
 import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
+import type { KeyRef } from "./slot_forward.ts";
 import { splitBySlot, type SplitKind } from "./split.ts";
 
 const log = logger("session");
@@ -64,6 +65,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #paused = false;
   #closed = false;
   #keyPos = new Int32Array(256);
+  /** Where the current request's keys are, for the migration path; reuses #keyPos. */
+  #keyRef: KeyRef = { argv: [], pos: this.#keyPos, n: 0 };
   #slots = new Int32Array(256);
   #flush = () => this.#flushReplies();
 
@@ -132,9 +135,12 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
   }
 
-  /** The common slot of all keys, -1 when there are none, -2 when they differ. */
+  /** The common slot of all keys, -1 when there are none, -2 when they differ, -3 when they cannot be found. */
   #keysSlot(info: CommandInfo, argv: Uint8Array[], argc: number): number {
     const pos = this.#keyPositionsFor(info, argv, argc);
+    const ref = this.#keyRef;
+    ref.argv = argv;
+    ref.n = pos;
     if (pos <= 0) return pos === 0 ? -1 : -3;
     const kp = this.#keyPos;
     const slot = slotOf(argv[kp[0]]);
@@ -143,7 +149,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   }
 
   #keyPositionsFor(info: CommandInfo, argv: Uint8Array[], argc: number): number {
-    if (argc > this.#keyPos.length) this.#keyPos = new Int32Array(argc);
+    if (argc > this.#keyPos.length) this.#keyRef.pos = this.#keyPos = new Int32Array(argc);
     return this.#core.commands.keyPositions(info, argv, argc, this.#keyPos);
   }
 
@@ -157,7 +163,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
     const refusal = callRefusal(info, argv, argc);
     if (refusal !== undefined) return req.onReply(errorReply(formatRefused(info, refusal)));
-    this.#core.send(slot, raw ?? encodeCommand(argv), req);
+    this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef);
   }
 
   #split(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
@@ -171,10 +177,23 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       slots[i] = slotOf(argv[kp[i]]);
       if (slots[i] !== slots[0]) same = false;
     }
-    if (same) return this.#core.send(slots[0], raw ?? encodeCommand(argv), req);
+    if (same) {
+      this.#keyRef.argv = argv;
+      this.#keyRef.n = n;
+      return this.#core.send(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
+    }
     const kind = SPLIT_KIND[info.name];
     const step = kind === "mset" ? 2 : 1;
-    splitBySlot(kind, argv[0], argv, slots, n, step, req, (slot, sub, reply) => this.#core.send(slot, sub, reply));
+    splitBySlot(
+      kind,
+      argv[0],
+      argv,
+      slots,
+      n,
+      step,
+      req,
+      (slot, sub, reply, keys) => this.#core.send(slot, sub, reply, keys),
+    );
   }
 
   /** Called when a request's reply is set. */

@@ -8,6 +8,7 @@ import type { PendingReply } from "./backend/conn.ts";
 import { arrayElements, integerOf, isErrorReply } from "./resp/decode.ts";
 import { concat, encodeCommand, integerReply, OK } from "./resp/encode.ts";
 import type { Request } from "./request.ts";
+import type { KeyRef } from "./slot_forward.ts";
 
 const encoder = new TextEncoder();
 
@@ -15,7 +16,7 @@ const encoder = new TextEncoder();
 export type SplitKind = "mget" | "mset" | "sum";
 
 /** Sends one sub-command to the slot's backend (or fails it). */
-export type SlotSender = (slot: number, raw: Uint8Array, reply: PendingReply) => void;
+export type SlotSender = (slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef) => void;
 
 /**
  * Splits `argv` by the slots of its keys. `slots[i]` is the slot of key i (for MSET, of pair i).
@@ -41,11 +42,13 @@ export function splitBySlot(
   const join = new SplitJoin(kind, nkeys, groups.size, req);
   for (const [slot, idx] of groups) {
     const args: Uint8Array[] = [name];
-    for (const i of idx) {
-      const a = 1 + i * step;
+    const pos = new Int32Array(idx.length);
+    for (let j = 0; j < idx.length; j++) {
+      const a = 1 + idx[j] * step;
+      pos[j] = args.length;
       for (let k = 0; k < step; k++) args.push(argv[a + k]);
     }
-    send(slot, encodeCommand(args), new SplitPart(join, idx));
+    send(slot, encodeCommand(args), new SplitPart(join, idx), { argv: args, pos, n: idx.length });
   }
 }
 
