@@ -12,6 +12,7 @@ import { startAdminServer } from "../proxy/admin/server.ts";
 import { checkBackend } from "../proxy/backend/check.ts";
 import { CommandTable } from "../proxy/commands/mod.ts";
 import { ConfigError, defaultConfigToml, parseProxyArgs, proxyUsage } from "../proxy/config.ts";
+import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy, splitHostPort } from "../proxy/proxy.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 
@@ -41,9 +42,9 @@ async function main(): Promise<void> {
   if (args.logLevel && !setLogLevel(args.logLevel)) fail(`unknown log level '${args.logLevel}'`);
   const config = args.config;
 
-  let slots: Slot[];
+  let slots: Slot[] = [];
   if (args.dashboard) {
-    fail("--dashboard is not available yet in this build; use --backend or --fillslots (standalone mode)");
+    // The dashboard checked the servers when they were added; the model arrives by long-poll.
   } else if (args.fillslots) {
     try {
       slots = parseSlots(JSON.parse(await Deno.readTextFile(args.fillslots)));
@@ -66,13 +67,33 @@ async function main(): Promise<void> {
   const commands = CommandTable.builtin();
   const proxy = new Proxy(config, commands);
   if (facts[0]) proxy.setVersion(facts[0].version);
-  proxy.fillSlots(slots);
+  await proxy.fillSlots(slots);
   const bound = await proxy.listen();
   const admin = splitHostPort(config.admin_addr);
   const abort = new AbortController();
   const server = startAdminServer(proxy, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
-  proxy.setAdminAddr(`${admin.host || "0.0.0.0"}:${server.addr.port}`);
-  proxy.start();
+  const adminAddr = `${admin.host || "0.0.0.0"}:${server.addr.port}`;
+  proxy.setAdminAddr(adminAddr);
+  if (args.dashboard) {
+    const advertised = args.hostAdmin ??
+      (admin.host && admin.host !== "0.0.0.0" ? adminAddr : `127.0.0.1:${server.addr.port}`);
+    const follower = new DashboardClient(proxy, {
+      addrs: args.dashboard,
+      productName: config.product_name,
+      productAuth: config.product_auth,
+      adminAddr: advertised,
+    });
+    proxy.dashboard = follower;
+    proxy.onShutdown(() => void follower.stop());
+    try {
+      await follower.start();
+    } catch (e) {
+      await proxy.shutdown();
+      fail((e as Error).message);
+    }
+  } else {
+    proxy.start();
+  }
   const reporters = startMetricsReporters(proxy);
   const stop = async () => {
     reporters.stop();

@@ -50,7 +50,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   #adminAddr = "";
   #version = "7.0.0";
   #sentinels: SentinelModel = { out_of_sync: false };
-  #shutdownHook: (() => void) | null = null;
+  #shutdownHooks: (() => void)[] = [];
   #migrateOpts: MigrateOptions;
 
   constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
@@ -91,7 +91,7 @@ export class Proxy implements ProxyCore, ProxyControl {
 
   /** Called on shutdown through the admin API, so the process can exit. */
   onShutdown(hook: () => void): void {
-    this.#shutdownHook = hook;
+    this.#shutdownHooks.push(hook);
   }
 
   #accept(sock: net.Socket): void {
@@ -215,6 +215,13 @@ export class Proxy implements ProxyCore, ProxyControl {
     });
   }
 
+  /** Set when the proxy follows a dashboard; its state shows in stats. */
+  dashboard: { status(): object } | null = null;
+
+  dashboardStats(): Record<string, unknown> | undefined {
+    return this.dashboard?.status() as Record<string, unknown> | undefined;
+  }
+
   setSentinels(s: SentinelModel): void {
     this.#sentinels = s;
   }
@@ -235,6 +242,6 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.router.close();
     if (server) await new Promise<void>((r) => server.close(() => r()));
     log.info("proxy closed");
-    this.#shutdownHook?.();
+    for (const hook of this.#shutdownHooks) hook();
   }
 }

@@ -46,4 +46,6 @@ export interface ProxyControl {
   rewatchSentinels?(): void | Promise<void>;
   /** Optional: the sentinel block of the stats (default: the servers last given to PUT /api/proxy/sentinels). */
   sentinelStats?(): SentinelStats;
+  /** Optional: the dashboard connection block of the stats (proxies that follow a dashboard). */
+  dashboardStats?(): Record<string, unknown> | undefined;
 }

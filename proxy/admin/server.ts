@@ -49,12 +49,14 @@ export function redactPath(path: string): string {
 
 /** The proxy's stats JSON; `fallbackSentinels` is used when the proxy does not report its own sentinel block. */
 export function statsJSON(ctl: ProxyControl, flags: number, fallbackSentinels: SentinelStats = {}): StatsJSON {
-  return ctl.stats.toJSON(flags, {
+  const stats = ctl.stats.toJSON(flags, {
     online: ctl.isOnline(),
     closed: ctl.isClosed(),
     primaryOnly: ctl.config.backend_primary_only,
     sentinels: ctl.sentinelStats?.() ?? fallbackSentinels,
   });
+  const dashboard = ctl.dashboardStats?.();
+  return dashboard ? { ...stats, dashboard } as StatsJSON : stats;
 }
 
 /** Codis's Overview JSON: `{version, compile, config, model, stats, slots}`; slots only with flag 2. */

@@ -1,0 +1,193 @@
+/**
+ * The proxy's side of the dashboard protocol: register (online), then long-poll the leader for model changes and
+ * report the revision applied. A proxy that loses every dashboard keeps serving with the model it has.
+ * @module
+ */
+import type { Slot } from "../models/slots.ts";
+import { logger } from "../util/log.ts";
+import { newXAuth } from "../util/xauth.ts";
+
+const log = logger("dashboard-client");
+
+/** What the client drives: the proxy's routing and its online switch. */
+export interface FollowingProxy {
+  fillSlots(slots: Slot[]): Promise<void> | void;
+  start(): void;
+  isOnline(): boolean;
+  isClosed(): boolean;
+  setSentinels?(s: { servers?: string[]; out_of_sync: boolean }): void;
+  /** The proxy's token, known once its admin server is bound. */
+  model(): { token: string };
+}
+
+/** Options of {@link DashboardClient}. */
+export interface DashboardClientOptions {
+  /** Admin addresses of the dashboards (any node of the group). */
+  addrs: string[];
+  productName: string;
+  productAuth: string;
+  /** The proxy's admin address, as the dashboard should reach it. */
+  adminAddr: string;
+  /** Long-poll timeout asked of the dashboard, ms. */
+  pollTimeoutMs?: number;
+}
+
+/** Connection state for stats. */
+export interface DashboardStatus {
+  connected: boolean;
+  dashboard: string;
+  revision: number;
+  last_contact: string;
+  last_error: string;
+}
+
+interface WatchAnswer {
+  revision: number;
+  full?: boolean;
+  slots?: Slot[];
+  sentinels?: { servers?: string[] };
+}
+
+/** Follows the dashboard leader. */
+export class DashboardClient {
+  #opts: Required<DashboardClientOptions>;
+  #proxy: FollowingProxy;
+  #xauth: string;
+  #current = 0;
+  #addr: string;
+  #applied = 0;
+  #connected = false;
+  #lastContact = 0;
+  #lastError = "";
+  #abort = new AbortController();
+  #loop: Promise<void> | null = null;
+
+  constructor(proxy: FollowingProxy, opts: DashboardClientOptions) {
+    if (opts.addrs.length === 0) throw new Error("at least one dashboard address is needed");
+    this.#opts = { pollTimeoutMs: 30_000, ...opts };
+    this.#proxy = proxy;
+    this.#xauth = newXAuth(opts.productName, opts.productAuth);
+    this.#addr = opts.addrs[0];
+  }
+
+  /** Stats block: whether the dashboard is reachable, and the revision applied. */
+  status(): DashboardStatus {
+    return {
+      connected: this.#connected,
+      dashboard: this.#addr,
+      revision: this.#applied,
+      last_contact: this.#lastContact ? new Date(this.#lastContact).toISOString() : "",
+      last_error: this.#lastError,
+    };
+  }
+
+  /** Registers and starts following; resolves once the first model is applied (or rejects after `timeoutMs`). */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const first = Promise.withResolvers<void>();
+    this.#loop = this.#run(first.resolve);
+    const timer = setTimeout(
+      () => first.reject(new Error(`no dashboard answered within ${timeoutMs} ms: ${this.#lastError}`)),
+      timeoutMs,
+    );
+    try {
+      await first.promise;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops following. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop?.catch(() => {});
+  }
+
+  async #run(onFirstModel: () => void): Promise<void> {
+    let registered = false;
+    let since = 0;
+    let backoff = 50;
+    const signal = this.#abort.signal;
+    while (!signal.aborted && !this.#proxy.isClosed()) {
+      try {
+        if (!registered) {
+          await this.#call("PUT", `/api/topom/proxy/online/${this.#xauth}/${this.#opts.adminAddr}`);
+          registered = true;
+          since = 0;
+          log.info(`registered with dashboard ${this.#addr}`);
+        }
+        const token = this.#proxy.model().token;
+        const q = `applied=${this.#applied}&since=${since}&timeout=${this.#opts.pollTimeoutMs}`;
+        const ans = await this.#call("GET", `/api/topom/proxy/watch/${this.#xauth}/${token}?${q}`) as WatchAnswer;
+        if (ans.slots && ans.slots.length > 0) await this.#proxy.fillSlots(ans.slots);
+        if (ans.sentinels && this.#proxy.setSentinels) {
+          this.#proxy.setSentinels({ servers: ans.sentinels.servers, out_of_sync: false });
+        }
+        since = ans.revision;
+        this.#applied = ans.revision;
+        if (!this.#proxy.isOnline() && !this.#proxy.isClosed()) {
+          this.#proxy.start();
+          onFirstModel();
+        }
+        backoff = 50;
+      } catch (e) {
+        if (signal.aborted) break;
+        const err = e as Error & { status?: number; leader?: string };
+        if (err.status === 404) {
+          registered = false;
+          continue;
+        }
+        if (err.status === 421) {
+          this.#addr = err.leader || this.#nextAddr();
+          continue;
+        }
+        if (this.#connected) log.warn(`lost dashboard ${this.#addr}: ${err.message}; serving the model we have`);
+        this.#connected = false;
+        this.#lastError = err.message;
+        this.#addr = this.#nextAddr();
+        await sleep(backoff, signal);
+        backoff = Math.min(2000, backoff * 2);
+      }
+    }
+  }
+
+  #nextAddr(): string {
+    this.#current = (this.#current + 1) % this.#opts.addrs.length;
+    return this.#opts.addrs[this.#current];
+  }
+
+  async #call(method: string, path: string): Promise<unknown> {
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort();
+    this.#abort.signal.addEventListener("abort", onAbort);
+    const timer = setTimeout(() => ctl.abort(), this.#opts.pollTimeoutMs + 5000);
+    try {
+      const res = await fetch(`http://${this.#addr}${path}`, { method, signal: ctl.signal });
+      const text = await res.text();
+      this.#connected = true;
+      this.#lastContact = Date.now();
+      if (res.ok) return text ? JSON.parse(text) : null;
+      let body: { Cause?: string; leader?: string } = {};
+      try {
+        body = JSON.parse(text);
+      } catch { /* not JSON */ }
+      const err = new Error(`dashboard ${this.#addr} answered ${res.status}: ${body.Cause ?? text.slice(0, 200)}`);
+      Object.assign(err, { status: res.status, leader: body.leader });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.#abort.signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
+}
