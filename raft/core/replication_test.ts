@@ -211,3 +211,30 @@ Deno.test("durability: a proposal not yet persisted is lost by a crash, and noth
   c.tickAll(40);
   for (const id of [1, 2, 3]) assert.ok(c.appliedData(id).includes("acked"), `node ${id} after power failure`);
 });
+
+Deno.test("snapshot: a follower restarting in the middle of a chunked transfer is sent the snapshot from the start", () => {
+  const c = new TestCluster([1, 2, 3], { maxSnapshotChunk: 4 });
+  c.elect(1);
+  c.crash(3);
+  for (let i = 0; i < 10; i++) c.propose(1, `v${i}`);
+  c.stabilize();
+  const snap = c.compact(1, bytes("0123456789abcdef0123"));
+  c.restart(3);
+  let restarted = false;
+  for (let i = 0; i < 80 && c.node(3).storage.snapshot()?.meta.index !== snap.meta.index; i++) {
+    c.tick(1);
+    c.tick(3);
+    c.stabilize((m) => {
+      if (!restarted && m.type === "snap" && m.snapshot!.offset === 8) {
+        c.crash(3);
+        c.restart(3); // the partial assembly is lost
+        restarted = true;
+      }
+      return false;
+    });
+  }
+  assert.ok(restarted);
+  assert.deepEqual(c.node(3).storage.snapshot()?.data, snap.data);
+  const offsets = c.sent.filter((m) => m.type === "snap").map((m) => m.snapshot!.offset);
+  assert.ok(offsets.lastIndexOf(0) > offsets.indexOf(8), "the transfer restarted from offset 0");
+});

@@ -1,6 +1,10 @@
 /**
- * CLI: `deno task sim --seeds N --start S [--trace]` runs seeds S … S+N-1 and prints
- * `sim: N seeds, V violations`, plus the replay command of each violating seed.
+ * CLI: `deno task sim --seeds N --start S` runs seeds S … S+N-1 and prints one line
+ * `sim: N seeds, V violations`, preceded by each violating seed and the command that replays it.
+ *
+ * Flags: `--trace` prints every message, fault and leader change (and, on a linearizability failure, the
+ * offending history); `--verbose` prints one line of figures per seed; `--profile mixed|churn|network|membership|
+ * lossy` forces a fault profile; `--duration MS` sets the faulty phase's virtual length (default 6000).
  * @module
  */
 
