@@ -197,7 +197,7 @@ export class BackendConn {
     if (!this.#corked) {
       this.#corked = true;
       sock.cork();
-      queueMicrotask(this.#uncork);
+      setImmediate(this.#uncork);
     }
     sock.write(raw);
   }

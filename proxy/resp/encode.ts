@@ -62,11 +62,52 @@ function collect(v: ReplyValue, parts: Uint8Array[]): void {
   } else parts.push(v.raw);
 }
 
-/** Encodes a command as a RESP multibulk array. */
+/** Encodes a command as a RESP multibulk array, into one allocation. */
 export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
-  const parts: Uint8Array[] = [encoder.encode(`*${args.length}\r\n`)];
-  for (const a of args) parts.push(bulkReply(a));
-  return concat(parts);
+  const n = args.length;
+  const bytes: Uint8Array[] = new Array(n);
+  let size = 1 + digits(n) + 2;
+  for (let i = 0; i < n; i++) {
+    const a = args[i];
+    const b = typeof a === "string" ? encoder.encode(a) : a;
+    bytes[i] = b;
+    size += 1 + digits(b.length) + 2 + b.length + 2;
+  }
+  const out = new Uint8Array(size);
+  out[0] = 42; // *
+  let off = writeUint(out, 1, n);
+  out[off++] = 13;
+  out[off++] = 10;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i];
+    out[off++] = 36; // $
+    off = writeUint(out, off, b.length);
+    out[off++] = 13;
+    out[off++] = 10;
+    out.set(b, off);
+    off += b.length;
+    out[off++] = 13;
+    out[off++] = 10;
+  }
+  return out;
+}
+
+function digits(v: number): number {
+  let d = 1;
+  while (v >= 10) {
+    v = Math.floor(v / 10);
+    d++;
+  }
+  return d;
+}
+
+function writeUint(out: Uint8Array, off: number, v: number): number {
+  const d = digits(v);
+  for (let i = off + d - 1; i >= off; i--) {
+    out[i] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return off + d;
 }
 
 /** Concatenates byte arrays into one. */
