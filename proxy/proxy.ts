@@ -17,6 +17,7 @@ import { copyKeys, drain, type KeyRef, type MigrateOptions, releaseHeld, sendSpe
 import { Session } from "./session.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "./resp/encode.ts";
+import { decodeReply, errorText, isErrorReply } from "./resp/decode.ts";
 
 const log = logger("proxy");
 
@@ -52,6 +53,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   #sentinels: SentinelModel = { out_of_sync: false };
   #shutdownHooks: (() => void)[] = [];
   #migrateOpts: MigrateOptions;
+  #commandsMerged = false;
 
   constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
     this.config = config;
@@ -148,6 +150,24 @@ export class Proxy implements ProxyCore, ProxyControl {
     };
   }
 
+  /**
+   * Merges a backend's own `COMMAND` reply into the table once, so that commands the built-in snapshot lacks
+   * (modules, newer servers) get their real arity and key positions.
+   */
+  #mergeBackendCommands(): void {
+    const pool = this.router.pools.values().next().value;
+    if (!pool) return;
+    this.#commandsMerged = true;
+    pool.conns[0].call(0, ["COMMAND"]).then((raw) => {
+      if (isErrorReply(raw)) throw new Error(errorText(raw));
+      const r = this.commands.mergeCommandReply(decodeReply(raw));
+      if (r.added.length > 0) log.info(`command table: ${r.added.length} command(s) learned from ${pool.addr}`);
+    }).catch((e) => {
+      this.#commandsMerged = false;
+      log.warn(`could not read COMMAND from ${pool.addr}: ${(e as Error).message}`);
+    });
+  }
+
   /** Sets the Redis version INFO and HELLO report (the backends' own). */
   setVersion(v: string): void {
     this.#version = v;
@@ -186,6 +206,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       releaseHeld(route, (raw, reply, keys) => this.#redispatch(route, raw, reply, keys));
     }
     if (res.changed.length === 0) return;
+    if (!this.#commandsMerged) this.#mergeBackendCommands();
     await drain(res, this.router.slots);
     for (const p of res.retired) if (p.refs <= 0) p.close();
   }
