@@ -1,0 +1,385 @@
+/**
+ * The data move of one migrating slot: SCAN database `slot` on the source master and move the keys in batches with
+ * `MIGRATE host port "" slot timeout [AUTH pw] KEYS ...` (never REPLACE) until the database is empty.
+ *
+ * Why no REPLACE: once a slot is `migrating`, proxies move a key to the target before touching it there, so a key
+ * that already exists on the target is at least as new as the source's copy. The batch then fails with BUSYKEY for
+ * that key (Redis still moves the others), and the executor deletes the stale source copy instead.
+ * A key that cannot be moved within `migration_timeout` (IOERR) pauses the slot and is reported by name.
+ * @module
+ */
+import type { BackendConn } from "../../proxy/backend/conn.ts";
+import { decodeReply, errorText, integerOf, isErrorReply, textOf } from "../../proxy/resp/decode.ts";
+import { newConn, splitAddr, withConn } from "./conn.ts";
+
+/** Options of one slot's move. */
+export interface SlotMigrationOptions {
+  slot: number;
+  /** Source master, host:port. */
+  from: string;
+  /** Target master, host:port. */
+  to: string;
+  /** product_auth: used to log in to the source and passed to MIGRATE for the target. */
+  auth?: string;
+  /** Keys per SCAN and per MIGRATE batch (default 500); batches shrink by themselves when they get slow. */
+  batchKeys?: number;
+  /** `migration_timeout` in ms, passed to MIGRATE as its I/O timeout (default 30000). */
+  timeoutMs?: number;
+  /** MIGRATE batches in flight on the source connection (default 2). */
+  pipeline?: number;
+  /** A batch slower than this halves the batch size, so big values do not hold the source for long (default 50). */
+  slowBatchMs?: number;
+  /** Stops the move between batches; the result then has state "aborted". */
+  signal?: AbortSignal;
+}
+
+/** Where a slot's move stands. */
+export type SlotMigrationState = "starting" | "running" | "done" | "paused" | "failed" | "aborted";
+
+/** A snapshot of one slot's move, for stats. */
+export interface SlotMigrationProgress {
+  slot: number;
+  from: string;
+  to: string;
+  state: SlotMigrationState;
+  /** Keys moved by this executor (sent in batches the target accepted). */
+  moved: number;
+  /** Stale source copies deleted because the target already had the key (BUSYKEY). */
+  deleted: number;
+  /** Keys in database `slot` on the source at the last look (DBSIZE), -1 before the first look. */
+  keysLeft: number;
+  /** moved / elapsed seconds. */
+  keysPerSec: number;
+  elapsedMs: number;
+  /** MIGRATE commands sent. */
+  batches: number;
+  /** Paused: the key that could not be moved. */
+  key?: string;
+  /** Paused / failed: why. */
+  reason?: string;
+}
+
+/** The outcome of {@link runSlotMigration}: the final progress plus two shortcuts. */
+export interface SlotMigrationResult extends SlotMigrationProgress {
+  /** True when database `slot` on the source is empty. */
+  done: boolean;
+  /** True when a key could not be moved within the timeout; `key` and `reason` say which and why. */
+  paused: boolean;
+}
+
+type Stop = { kind: "paused"; key: string; reason: string } | { kind: "failed"; reason: string } | {
+  kind: "aborted";
+};
+
+const MAX_PASSES = 64;
+const STALLED_PASSES = 3;
+const PROGRESS_REFRESH_MS = 200;
+const decoder = new TextDecoder();
+
+function keyName(k: Uint8Array): string {
+  return decoder.decode(k);
+}
+
+/** Moves one slot's keys; safe to run several at once for different slots (each has its own connections). */
+export class SlotMigrator {
+  readonly slot: number;
+  readonly from: string;
+  readonly to: string;
+  #auth: string;
+  #timeoutMs: number;
+  #pipeline: number;
+  #maxBatch: number;
+  #batch: number;
+  #slowMs: number;
+  #signal?: AbortSignal;
+  #host: string;
+  #port: string;
+  #conn: BackendConn | null = null;
+  #state: SlotMigrationState = "starting";
+  #moved = 0;
+  #deleted = 0;
+  #keysLeft = -1;
+  #batches = 0;
+  #startedAt = 0;
+  #endedAt = 0;
+  #key?: string;
+  #reason?: string;
+  #stop: Stop | null = null;
+  #lastReplyAt = 0;
+  #lastRefresh = 0;
+  #running: Promise<SlotMigrationResult> | null = null;
+
+  constructor(opts: SlotMigrationOptions) {
+    if (!Number.isInteger(opts.slot) || opts.slot < 0 || opts.slot > 1023) throw new Error(`bad slot ${opts.slot}`);
+    this.slot = opts.slot;
+    this.from = opts.from;
+    this.to = opts.to;
+    [this.#host, this.#port] = splitAddr(opts.to);
+    splitAddr(opts.from);
+    this.#auth = opts.auth ?? "";
+    this.#timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? 30_000));
+    this.#pipeline = Math.max(1, opts.pipeline ?? 2);
+    this.#maxBatch = Math.max(1, opts.batchKeys ?? 500);
+    this.#batch = this.#maxBatch;
+    this.#slowMs = opts.slowBatchMs ?? 50;
+    this.#signal = opts.signal;
+  }
+
+  /** The current progress (cheap; safe to call at any time). */
+  progress(): SlotMigrationProgress {
+    const end = this.#endedAt || Date.now();
+    const elapsedMs = this.#startedAt ? end - this.#startedAt : 0;
+    const p: SlotMigrationProgress = {
+      slot: this.slot,
+      from: this.from,
+      to: this.to,
+      state: this.#state,
+      moved: this.#moved,
+      deleted: this.#deleted,
+      keysLeft: this.#keysLeft,
+      keysPerSec: elapsedMs > 0 ? Math.round(this.#moved * 1000 / elapsedMs) : 0,
+      elapsedMs,
+      batches: this.#batches,
+    };
+    if (this.#key !== undefined) p.key = this.#key;
+    if (this.#reason !== undefined) p.reason = this.#reason;
+    return p;
+  }
+
+  /** Runs the move once (a second call returns the same promise). Never rejects. */
+  run(): Promise<SlotMigrationResult> {
+    return this.#running ??= this.#run();
+  }
+
+  async #run(): Promise<SlotMigrationResult> {
+    this.#startedAt = Date.now();
+    const conn = newConn(this.from, this.#auth, Math.min(this.#timeoutMs + 1000, 10_000), 1 << 16);
+    this.#conn = conn;
+    try {
+      await conn.connect();
+      this.#state = "running";
+      await this.#refreshLeft();
+      let stalled = 0;
+      for (let pass = 0; pass < MAX_PASSES && this.#keysLeft > 0; pass++) {
+        const before = this.#keysLeft;
+        await this.#scanPass();
+        if (this.#stop) break;
+        await this.#refreshLeft();
+        // Keys that SCAN keeps returning but MIGRATE neither moves nor reports would loop forever.
+        stalled = this.#keysLeft >= before ? stalled + 1 : 0;
+        if (stalled >= STALLED_PASSES) {
+          this.#stop = {
+            kind: "failed",
+            reason: `${this.#keysLeft} keys stay in db ${this.slot} after ${pass + 1} passes`,
+          };
+          break;
+        }
+      }
+      if (!this.#stop && this.#keysLeft > 0) {
+        this.#stop = { kind: "failed", reason: `${this.#keysLeft} keys left after ${MAX_PASSES} passes` };
+      }
+    } catch (e) {
+      this.#stop ??= { kind: "failed", reason: (e as Error).message };
+    } finally {
+      conn.close();
+      this.#conn = null;
+    }
+    this.#endedAt = Date.now();
+    const s = this.#stop as Stop | null;
+    if (s === null) this.#state = "done";
+    else {
+      this.#state = s.kind;
+      if (s.kind === "paused") this.#key = s.key;
+      if (s.kind !== "aborted") this.#reason = s.reason;
+    }
+    return { ...this.progress(), done: this.#state === "done", paused: this.#state === "paused" };
+  }
+
+  async #refreshLeft(): Promise<void> {
+    const raw = await this.#conn!.call(this.slot, ["DBSIZE"]);
+    if (isErrorReply(raw)) throw new Error(`DBSIZE in db ${this.slot} on ${this.from}: ${errorText(raw)}`);
+    this.#keysLeft = integerOf(raw);
+    this.#lastRefresh = Date.now();
+  }
+
+  #aborted(): boolean {
+    if (this.#signal?.aborted && !this.#stop) this.#stop = { kind: "aborted" };
+    return this.#stop !== null;
+  }
+
+  /** One full SCAN of the slot's database, with the next SCAN always sent ahead of the MIGRATEs it feeds. */
+  async #scanPass(): Promise<void> {
+    const conn = this.#conn!;
+    const inflight: Promise<void>[] = [];
+    const scanFrom = (cursor: string) => {
+      const p = conn.call(this.slot, ["SCAN", cursor, "COUNT", String(this.#maxBatch)]);
+      p.catch(() => {}); // awaited later; a loss meanwhile must not count as unhandled
+      return p;
+    };
+    let scan: Promise<Uint8Array> | null = scanFrom("0");
+    try {
+      while (scan !== null) {
+        const raw: Uint8Array = await scan;
+        scan = null;
+        if (isErrorReply(raw)) throw new Error(`SCAN in db ${this.slot} on ${this.from}: ${errorText(raw)}`);
+        if (this.#aborted()) break;
+        const v = decodeReply(raw) as [Uint8Array, Uint8Array[]];
+        const cursor = textOf(v[0]);
+        const keys = v[1];
+        if (cursor !== "0") scan = scanFrom(cursor);
+        for (let i = 0; i < keys.length; i += this.#batch) {
+          inflight.push(this.#migrateBatch(keys.slice(i, i + this.#batch)));
+          while (inflight.length > this.#pipeline) await inflight.shift();
+        }
+        if (Date.now() - this.#lastRefresh > PROGRESS_REFRESH_MS) {
+          this.#lastRefresh = Date.now();
+          conn.call(this.slot, ["DBSIZE"]).then((r) => {
+            if (!isErrorReply(r)) this.#keysLeft = integerOf(r);
+          }, () => {});
+        }
+      }
+    } finally {
+      for (const p of inflight) await p;
+    }
+  }
+
+  #migrateArgs(keys: Uint8Array[]): (string | Uint8Array)[] {
+    const args: (string | Uint8Array)[] = ["MIGRATE", this.#host, this.#port, "", String(this.slot)];
+    args.push(String(this.#timeoutMs));
+    if (this.#auth) args.push("AUTH", this.#auth);
+    args.push("KEYS", ...keys);
+    return args;
+  }
+
+  /** Moves one batch; never rejects (a failure stops the move with the reason). */
+  async #migrateBatch(keys: Uint8Array[]): Promise<void> {
+    try {
+      await this.#migrateBatchOnce(keys);
+    } catch (e) {
+      this.#stop ??= { kind: "failed", reason: (e as Error).message };
+    }
+  }
+
+  async #migrateBatchOnce(keys: Uint8Array[]): Promise<void> {
+    if (keys.length === 0) return;
+    const sentAt = Date.now();
+    this.#batches++;
+    const raw = await this.#conn!.call(this.slot, this.#migrateArgs(keys));
+    const now = Date.now();
+    this.#adapt(now - Math.max(sentAt, this.#lastReplyAt), keys.length);
+    this.#lastReplyAt = now;
+    if (!isErrorReply(raw)) {
+      // +OK or +NOKEY (every key already gone: moved by a proxy or expired).
+      if (raw[1] === 79) this.#moved += keys.length;
+      return;
+    }
+    const err = errorText(raw);
+    if (this.#stop) return;
+    if (/BUSYKEY/.test(err)) return await this.#busyFallback(keys);
+    if (/IOERR|timeout/i.test(err)) return await this.#oneByOne(keys);
+    this.#stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
+  }
+
+  /** Halves the batch after a slow one; grows it back after fast ones. */
+  #adapt(ms: number, n: number): void {
+    if (ms > this.#slowMs && n > 1) this.#batch = Math.max(1, n >> 1);
+    else if (ms * 4 < this.#slowMs && this.#batch < this.#maxBatch) {
+      this.#batch = Math.min(this.#maxBatch, this.#batch * 2);
+    }
+  }
+
+  /**
+   * Redis moved every key of the batch that the target did not have; the rest still sit on the source. Each is
+   * retried alone (pipelined: keys already moved answer NOKEY at once), and a BUSYKEY one is deleted here.
+   */
+  async #busyFallback(keys: Uint8Array[]): Promise<void> {
+    const conn = this.#conn!;
+    const replies = await Promise.all(keys.map((k) => conn.call(this.slot, this.#migrateArgs([k]))));
+    const busy: Uint8Array[] = [];
+    const slow: Uint8Array[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const raw = replies[i];
+      if (!isErrorReply(raw)) {
+        if (raw[1] === 79) this.#moved++;
+        continue;
+      }
+      const err = errorText(raw);
+      if (/BUSYKEY/.test(err)) busy.push(keys[i]);
+      else if (/IOERR|timeout/i.test(err)) slow.push(keys[i]);
+      else if (!this.#stop) {
+        this.#stop = { kind: "failed", reason: `MIGRATE ${keyName(keys[i])} to ${this.to}: ${err}` };
+      }
+    }
+    if (busy.length > 0) await this.#dropStale(busy);
+    if (slow.length > 0) await this.#oneByOne(slow);
+  }
+
+  /** Deletes source copies of keys the target already holds (UNLINK: a big stale value is freed off-thread). */
+  async #dropStale(keys: Uint8Array[]): Promise<void> {
+    const raw = await this.#conn!.call(this.slot, ["UNLINK", ...keys]);
+    if (isErrorReply(raw)) throw new Error(`UNLINK in db ${this.slot} on ${this.from}: ${errorText(raw)}`);
+    this.#deleted += integerOf(raw);
+  }
+
+  /**
+   * After an I/O error or timeout, moves the keys one at a time, in sequence, so that at most one MIGRATE holds the
+   * source at a time; the first key that still fails alone pauses the slot (or fails it when the target is down).
+   */
+  async #oneByOne(keys: Uint8Array[]): Promise<void> {
+    const conn = this.#conn!;
+    for (const k of keys) {
+      if (this.#aborted()) return;
+      const raw = await conn.call(this.slot, this.#migrateArgs([k]));
+      if (!isErrorReply(raw)) {
+        if (raw[1] === 79) this.#moved++;
+        continue;
+      }
+      const err = errorText(raw);
+      if (/BUSYKEY/.test(err)) {
+        await this.#dropStale([k]);
+        continue;
+      }
+      if (this.#stop) return;
+      const name = keyName(k);
+      const targetDown = await this.#targetProblem();
+      if (targetDown) {
+        this.#stop = { kind: "failed", reason: `target ${this.to}: ${targetDown}` };
+        return;
+      }
+      if (/IOERR|timeout/i.test(err)) {
+        const size = await this.#keySize(k);
+        this.#stop = {
+          kind: "paused",
+          key: name,
+          reason: `key ${JSON.stringify(name)}${size} cannot be moved within migration_timeout ` +
+            `(${this.#timeoutMs} ms): ${err}`,
+        };
+      } else {
+        this.#stop = { kind: "failed", reason: `MIGRATE ${JSON.stringify(name)} to ${this.to}: ${err}` };
+      }
+      return;
+    }
+  }
+
+  /** Why the target cannot take keys, or "" when it answers PING. */
+  async #targetProblem(): Promise<string> {
+    try {
+      await withConn(this.to, this.#auth, Math.min(this.#timeoutMs + 1000, 5000), (c) => c.call(0, ["PING"]));
+      return "";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
+  async #keySize(k: Uint8Array): Promise<string> {
+    const raw = await this.#conn!.call(this.slot, ["MEMORY", "USAGE", k]).catch(() => null);
+    if (raw === null || isErrorReply(raw)) return "";
+    const n = integerOf(raw);
+    return Number.isFinite(n) ? ` (about ${n} bytes)` : "";
+  }
+}
+
+/** Moves one slot's keys from `from` to `to`; resolves with the outcome (never rejects). */
+export function runSlotMigration(opts: SlotMigrationOptions): Promise<SlotMigrationResult> {
+  return new SlotMigrator(opts).run();
+}
