@@ -8,6 +8,7 @@ import type { Group, ProxyModel } from "../models/mod.ts";
 import { type CoordClient, HttpStoreClient, openCoordinator, paths } from "../store/mod.ts";
 import { configDump, restoreWrites, validateConfigV3 } from "../topom/config_dump.ts";
 import { ModelCache, writeToOp } from "../topom/model_cache.ts";
+import { newXAuth } from "../util/xauth.ts";
 import { type Args, onlyOne, type OptionName } from "./args.ts";
 import type { Out } from "./dashboard_cmd.ts";
 import { prettyJson } from "./format.ts";
@@ -43,7 +44,7 @@ export async function openStore(a: Args): Promise<CoordClient> {
       case "raft":
         return new HttpStoreClient({
           endpoints: a.need("raft").split(",").map((s) => s.trim()).filter(Boolean),
-          secret: a.need("cluster-secret"),
+          secret: raftSecret(a),
         });
       default:
         throw new AdminError("invalid coordinator: give --zookeeper, --etcd, --filesystem or --raft");
@@ -54,9 +55,20 @@ export async function openStore(a: Args): Promise<CoordClient> {
   }
 }
 
+/**
+ * The Raft store's secret: --cluster-secret, or the dashboard's default when its `cluster_secret` is empty,
+ * derived from product name and product_auth (topom/server/coord.ts).
+ */
+function raftSecret(a: Args): string {
+  const s = a.str("cluster-secret");
+  if (s) return s;
+  if (!a.has("product")) throw new AdminError("option --cluster-secret (or --product and --auth) is required");
+  return newXAuth("raft", productArg(a), a.str("auth") ?? "");
+}
+
 function productArg(a: Args): string {
   const p = a.need("product");
-  if (!/^[A-Za-z0-9_-]+$/.test(p)) throw new AdminError(`invalid product name = ${JSON.stringify(p)}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(p)) throw new AdminError(`invalid product name = ${JSON.stringify(p)}`);
   return p;
 }
 
