@@ -1,0 +1,139 @@
+/**
+ * codis-dashboard child processes for tests: a Raft group of N dashboards started from the CLI, with helpers to
+ * call their API and find the leader.
+ * @module
+ */
+import { newXAuth } from "../../util/xauth.ts";
+import { freePort, waitForPort } from "./ports.ts";
+
+const DENO = Deno.execPath();
+const CLI = new URL("../../cli/codis-dashboard.ts", import.meta.url).pathname;
+
+/** One dashboard process. */
+export interface DashboardProcess {
+  id: number;
+  admin: string;
+  raft: string;
+  kill(signal?: Deno.Signal): Promise<void>;
+  alive(): boolean;
+}
+
+/** Spawns one dashboard with the test's Raft settings (not waiting for it to listen). */
+export function spawnDashboard(
+  s: { id: number; admin: string; raft: string },
+  o: { product: string; auth: string; root: string; peers: string; extra?: string[] },
+): DashboardProcess {
+  const child = new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-A",
+      CLI,
+      `--product_name=${o.product}`,
+      `--product_auth=${o.auth}`,
+      `--admin_addr=${s.admin}`,
+      `--raft_id=${s.id}`,
+      `--raft_addr=${s.raft}`,
+      `--raft_peers=${o.peers}`,
+      `--data_dir=${o.root}/n${s.id}`,
+      "--cluster_secret=test-secret",
+      "--log-level=WARN",
+      ...(o.extra ?? []),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  let alive = true;
+  const status = child.status.then((st) => {
+    alive = false;
+    return st;
+  });
+  return {
+    ...s,
+    alive: () => alive,
+    async kill(signal: Deno.Signal = "SIGKILL") {
+      if (!alive) return;
+      try {
+        child.kill(signal);
+      } catch { /* gone */ }
+      await status;
+    },
+  };
+}
+
+/** A running group. */
+export interface DashboardGroup {
+  product: string;
+  auth: string;
+  xauth: string;
+  root: string;
+  /** `raft_peers` of the founding members. */
+  peers: string;
+  nodes: DashboardProcess[];
+  /** Waits until some live node reports itself Raft leader; returns it. */
+  leader(ms?: number): Promise<DashboardProcess>;
+  /** Calls the API of `addr`; returns status and parsed JSON. */
+  // deno-lint-ignore no-explicit-any
+  call(addr: string, method: "GET" | "PUT", path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  stop(): Promise<void>;
+}
+
+/** Starts `n` dashboards forming one Raft group (extra flags appended to each). */
+export async function startDashboards(
+  opts: { n?: number; product?: string; auth?: string; extra?: string[] } = {},
+): Promise<DashboardGroup> {
+  const n = opts.n ?? 3;
+  const product = opts.product ?? "test-product";
+  const auth = opts.auth ?? "";
+  const root = await Deno.makeTempDir({ prefix: "codis-dash-" });
+  const specs = Array.from(
+    { length: n },
+    (_, i) => ({ id: i + 1, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` }),
+  );
+  const peers = specs.map((s) => `${s.id}=${s.raft}`).join(",");
+  const nodes: DashboardProcess[] = [];
+  for (const s of specs) nodes.push(spawnDashboard(s, { product, auth, root, peers, extra: opts.extra }));
+  for (const s of specs) await waitForPort(Number(s.admin.split(":")[1]), 30_000);
+  const call = async (addr: string, method: "GET" | "PUT", path: string, body?: unknown) => {
+    const res = await fetch(`http://${addr}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+    });
+    const text = await res.text();
+    // deno-lint-ignore no-explicit-any
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, json };
+  };
+  const group: DashboardGroup = {
+    product,
+    auth,
+    xauth: newXAuth(product, auth),
+    root,
+    peers,
+    nodes,
+    call,
+    async leader(ms = 15_000) {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        for (const d of nodes) {
+          if (!d.alive()) continue;
+          const r = await call(d.admin, "GET", "/api/topom/raft/status").catch(() => undefined);
+          if (r?.status === 200 && r.json.role === "leader") return d;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("no dashboard leader");
+    },
+    async stop() {
+      for (const d of nodes) await d.kill("SIGKILL");
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    },
+  };
+  return group;
+}

@@ -1,0 +1,245 @@
+/**
+ * The dashboard's HTTP API: Codis's `/topom*` and `/api/topom/*` routes (api_schemas.ts), the proxies' long-poll
+ * (`/api/topom/proxy/watch`), the Raft operator endpoints and, in Raft mode, the store routes that followers use
+ * to forward writes. Followers answer reads from their cache and forward every PUT to the leader.
+ * @module
+ */
+import type { ProxyModel } from "../../models/mod.ts";
+import { ProxyAdminClient, ProxyApiError } from "../../proxy/admin/client.ts";
+import { errorResponse, HttpError, jsonResponse } from "../../util/http.ts";
+import { logger, setLogLevel } from "../../util/log.ts";
+import { newXAuth, xauthEqual } from "../../util/xauth.ts";
+import { BadRequestError, matchRoute, type RouteName, validateParams } from "../api_schemas.ts";
+import { configJson } from "../config.ts";
+import { TopomError } from "../context.ts";
+import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
+import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
+import { isPureRoute, runPureRoute } from "../pure_routes.ts";
+import { clampActionInterval } from "../slot_actions.ts";
+import type { Topom } from "../topom.ts";
+import { forwardToLeader } from "./forward.ts";
+import { handleRaftApi } from "./raft_api.ts";
+import { parseInfo, redisCall, serverInfo } from "./redis.ts";
+import { checkServer } from "./server_check.ts";
+
+const log = logger("api");
+const VERSION = "codis-deno 3.2-compatible";
+const WATCH = /^\/api\/topom\/proxy\/watch\/([^/]+)\/([^/]+)$/;
+const STATS_ROUTES = new Set<RouteName>(["topom", "topom/stats", "stats"]);
+
+/** Options of {@link dashboardHandler}. */
+export interface ApiOptions {
+  /** Called after answering `shutdown`. */
+  onShutdown?: () => void;
+}
+
+/** The xauth of this product's dashboard API (product_auth included, unlike Codis). */
+export function dashboardXAuth(product: string, auth: string): string {
+  return newXAuth(product, auth);
+}
+
+function fail(e: unknown): Response {
+  if (e instanceof TopomError || e instanceof BadRequestError || e instanceof HttpError) {
+    return errorResponse(e.status, e.message);
+  }
+  if (e instanceof ProxyApiError) return errorResponse(502, e.message);
+  return errorResponse(500, (e as Error)?.message ?? String(e));
+}
+
+/** Builds the request handler of one dashboard. */
+export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request) => Promise<Response> {
+  const xauth = dashboardXAuth(t.config.product_name, t.config.product_auth);
+  const storeHandler = t.coord.storeHandler;
+  return async (req) => {
+    try {
+      if (storeHandler) {
+        const r = await storeHandler(req);
+        if (r) return r;
+      }
+      const url = new URL(req.url);
+      if (url.pathname === "/" && req.method === "GET") {
+        return new Response(null, { status: 302, headers: { location: "/topom" } });
+      }
+      const body = req.method === "PUT" || req.method === "POST" ? await req.text() : "";
+      const forward = (again = false) => forwardToLeader(req, body, t.coord.leaderAdminAddr(), { again });
+      const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
+      if (raft) return raft;
+      const w = WATCH.exec(url.pathname);
+      if (w) return await proxyWatch(t, req, xauth, decodeURIComponent(w[1]), decodeURIComponent(w[2]));
+      const m = matchRoute(req.method === "HEAD" ? "GET" : req.method, url.pathname);
+      if (!m) return errorResponse(404, `no route for ${req.method} ${url.pathname}`);
+      if ("methodNotAllowed" in m) return errorResponse(405, `method ${req.method} not allowed on ${url.pathname}`);
+      const name = m.route.name;
+      const params = validateParams(name, m.params) as Record<string, unknown>;
+      if (typeof params.xauth === "string" && !xauthEqual(params.xauth, xauth)) {
+        throw new HttpError(401, "invalid xauth, please check product name & auth");
+      }
+      if (!t.isLeader() && (m.route.method === "PUT" || STATS_ROUTES.has(name))) {
+        const r = await forward();
+        if (m.route.method === "PUT" || r.status < 500) return r;
+      }
+      return await dispatch(t, name, params, body, opts);
+    } catch (e) {
+      return fail(e);
+    }
+  };
+}
+
+async function proxyWatch(t: Topom, req: Request, xauth: string, x: string, token: string): Promise<Response> {
+  if (req.method !== "GET") return errorResponse(405, `method ${req.method} not allowed`);
+  if (!xauthEqual(x, xauth)) return errorResponse(401, "invalid xauth, please check product name & auth");
+  if (!t.isLeader()) {
+    return jsonResponse({ Cause: "not leader", Stack: [], leader: t.coord.leaderAdminAddr() }, 421);
+  }
+  const q = new URL(req.url).searchParams;
+  const num = (k: string, def: number) => {
+    const v = q.get(k);
+    if (v === null || v === "") return def;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `invalid ${k} "${v}": expected an integer ≥ 0`);
+    return n;
+  };
+  const timeout = Math.min(60_000, num("timeout", 30_000));
+  return jsonResponse(await t.watchProxy(token, num("applied", 0), num("since", 0), timeout, req.signal));
+}
+
+async function fetchProxy(t: Topom, addr: string): Promise<ProxyModel> {
+  const c = new ProxyAdminClient(addr, {
+    productName: t.config.product_name,
+    productAuth: t.config.product_auth,
+    timeoutMs: 5000,
+  });
+  let p: ProxyModel;
+  try {
+    p = await c.model();
+  } catch (e) {
+    throw new HttpError(502, `proxy-[${addr}] model: ${(e as ProxyApiError).reason ?? (e as Error).message}`);
+  }
+  if (p?.product_name !== t.config.product_name) {
+    throw new HttpError(400, `proxy-[${addr}] belongs to product "${p?.product_name}", not "${t.config.product_name}"`);
+  }
+  c.setToken(p.token);
+  try {
+    await c.xping();
+  } catch (e) {
+    // A proxy without xping (404) is accepted; any other refusal means another product_auth.
+    if (!(e instanceof ProxyApiError && e.status === 404)) {
+      throw new HttpError(400, `proxy-[${addr}] xping failed (product_auth mismatch?): ${(e as ProxyApiError).reason}`);
+    }
+  }
+  return p;
+}
+
+async function dispatch(
+  t: Topom,
+  name: RouteName,
+  p: Record<string, unknown>,
+  body: string,
+  opts: ApiOptions,
+): Promise<Response> {
+  const ok = () => jsonResponse("OK");
+  const cfg = t.config;
+  if (isPureRoute(name)) {
+    return await t.exclusive(async () => {
+      const ctx = t.context();
+      const out = runPureRoute(name, ctx, p as never, { executorsRunning: t.executor.running(), bodyText: body });
+      let warning: string | undefined;
+      if (name === "group/add") warning = await checkServer(p.addr as string, cfg.product_auth);
+      await t.write(out.writes);
+      if (warning) {
+        log.warn(warning);
+        return jsonResponse({ warning });
+      }
+      return out.result === null || out.result === undefined ? ok() : jsonResponse(out.result);
+    });
+  }
+  switch (name) {
+    case "topom":
+      return jsonResponse({
+        version: VERSION,
+        compile: "deno",
+        config: configJson(cfg),
+        model: t.model,
+        stats: t.stats.json(),
+      });
+    case "topom/model":
+    case "model":
+      return jsonResponse(t.model);
+    case "topom/stats":
+    case "stats":
+      return jsonResponse(t.stats.json());
+    case "topom/slots":
+    case "slots":
+      return jsonResponse(t.context().toSlots());
+    case "xping":
+      return ok();
+    case "reload":
+      await t.reload();
+      return ok();
+    case "shutdown":
+      setTimeout(() => opts.onShutdown?.(), 50);
+      return ok();
+    case "loglevel":
+      setLogLevel(p.value as string);
+      return ok();
+    case "proxy/create":
+    case "proxy/online": {
+      const model = await fetchProxy(t, p.addr as string);
+      return await t.exclusive(async () => {
+        const ctx = t.context();
+        await t.write(name === "proxy/create" ? createProxy(ctx, model) : onlineProxy(ctx, model));
+        t.acks.delete(model.token);
+        return ok();
+      });
+    }
+    case "proxy/reinit":
+      t.context().getProxy(p.token as string);
+      return ok();
+    case "proxy/remove":
+      return await t.exclusive(async () => {
+        await t.write(removeProxy(t.context(), p.token as string, p.force as boolean, false));
+        t.acks.delete(p.token as string);
+        t.kick();
+        return ok();
+      });
+    case "group/info":
+      return jsonResponse(
+        await serverInfo(p.addr as string, cfg.product_auth).catch((e) => {
+          throw new HttpError(502, `server-[${p.addr}]: ${(e as Error).message}`);
+        }),
+      );
+    case "slots/action/interval":
+      t.interval = clampActionInterval(p.value as number);
+      return ok();
+    case "slots/action/disabled":
+      t.disabled = p.value as boolean;
+      t.kick();
+      return ok();
+    case "sentinels/add":
+      return await t.exclusive(async () => {
+        await t.write(addSentinel(t.context(), p.addr as string));
+        return ok();
+      });
+    case "sentinels/del":
+      return await t.exclusive(async () => {
+        const d = delSentinel(t.context(), p.addr as string);
+        await t.write(d.before);
+        await t.write(d.after);
+        return ok();
+      });
+    case "sentinels/resync-all":
+      return await t.exclusive(async () => {
+        await t.write(sentinelSync(t.context(), true));
+        return ok();
+      });
+    case "sentinels/info": {
+      const info = await redisCall(p.addr as string, "", ["INFO"]).catch((e) => {
+        throw new HttpError(502, `sentinel-[${p.addr}]: ${(e as Error).message}`);
+      });
+      return jsonResponse(parseInfo(String(info instanceof Uint8Array ? new TextDecoder().decode(info) : info)));
+    }
+    case "sentinels/info/monitored":
+      return jsonResponse({});
+  }
+  throw new HttpError(404, `route ${name} is not implemented`);
+}

@@ -1,0 +1,406 @@
+/**
+ * The Topom: one dashboard's live state. It loads the cluster model from the coordinator into a
+ * {@link ModelCache} and follows the store's changes; the active dashboard (Raft leader or lock holder) also
+ * runs the scheduler (slot steps through the proxy ack barrier, executors, promotions, sync actions), records
+ * proxies' long-poll acknowledgements and polls stats. Followers keep the cache for reads.
+ * @module
+ */
+import type { ProxyAckStats, Slot, TopomModel } from "../models/mod.ts";
+import { CompactedError, RevisionConflictError } from "../store/errors.ts";
+import { groupDir, productDir, proxyDir, sentinelPath, slotsDir, topomPath } from "../store/paths.ts";
+import { logger } from "../util/log.ts";
+import type { DashboardConfig } from "./config_keys.ts";
+import { type Context, parseForwardMethod, TopomError, type Write } from "./context.ts";
+import { syncActionComplete, syncActionPrepare } from "./group_ops.ts";
+import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
+import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
+import type { Coordinator } from "./server/coord.ts";
+import type { SlotExecutor } from "./server/executor.ts";
+import { replicaOf } from "./server/redis.ts";
+import { StatsPoller } from "./server/stats.ts";
+
+const log = logger("topom");
+
+/** Options of a {@link Topom}. */
+export interface TopomOptions {
+  config: DashboardConfig;
+  coord: Coordinator;
+  model: TopomModel;
+  executor: SlotExecutor;
+  /** Scheduler period (ms); it also runs on every model change and acknowledgement. Default 50. */
+  tickMs?: number;
+  /** Stats polling period (ms). Default 1000. */
+  statsMs?: number;
+}
+
+/** A long-poll answer (see /tmp/dashapi.md §2). */
+export interface WatchAnswer {
+  revision: number;
+  full: boolean;
+  slots: Slot[];
+  sentinels?: { servers: string[] };
+  online?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The dashboard's state and loops. */
+export class Topom {
+  readonly config: DashboardConfig;
+  readonly coord: Coordinator;
+  readonly model: TopomModel;
+  readonly executor: SlotExecutor;
+  readonly stats: StatsPoller;
+  cache: ModelCache;
+  /** Revision of the last change to slots, groups or the sentinel: what proxies follow. */
+  routingRevision = 0;
+  /** Per proxy token: the revision it reported applied, and when. */
+  readonly acks = new Map<string, ProxyAckStats>();
+  /** `slots/action/interval` (µs) and `slots/action/disabled`. */
+  interval = 0;
+  disabled = false;
+  /** Last scheduler view, for stats: slot id → proxies holding it; group id → proxies holding its promotion. */
+  holders: Record<number, string[]> = {};
+  promoteHolders: Record<number, string[]> = {};
+  lastProgress = "";
+  readonly #tickMs: number;
+  readonly #ac = new AbortController();
+  readonly #waiters = new Set<() => void>();
+  readonly #running = new Set<number>();
+  #lock: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticking = false;
+  #again = false;
+  #wasLeader = false;
+  #syncing = false;
+  #watchDone: Promise<void> = Promise.resolve();
+  #closed = false;
+  /** API writes in progress: long-polls wait for them to complete. */
+  #writing = 0;
+
+  constructor(opts: TopomOptions) {
+    this.config = opts.config;
+    this.coord = opts.coord;
+    this.model = opts.model;
+    this.executor = opts.executor;
+    this.cache = new ModelCache(opts.config.product_name);
+    this.#tickMs = opts.tickMs ?? 50;
+    this.stats = new StatsPoller(this, opts.statsMs ?? 1000);
+  }
+
+  get product(): string {
+    return this.config.product_name;
+  }
+
+  /** Loads the model, then follows changes and starts the loops. */
+  async start(): Promise<void> {
+    const rev = await this.#load();
+    this.#watchDone = this.#watchLoop(rev);
+    this.coord.onChange(() => this.kick());
+    this.#timer = setInterval(() => this.kick(), this.#tickMs);
+    this.stats.start();
+    this.kick();
+  }
+
+  /** Stops the loops and wakes every long-poll. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#ac.abort();
+    this.stats.stop();
+    this.#notify();
+    await this.#watchDone;
+    await this.#lock.catch(() => {});
+    await this.executor.close();
+  }
+
+  /** Whether this dashboard is the active one. */
+  isLeader(): boolean {
+    return this.coord.isLeader();
+  }
+
+  /** A context over the current model. */
+  context(): Context {
+    return this.cache.context({ forwardMethod: parseForwardMethod(this.config.migration_method) });
+  }
+
+  /** Runs `fn` with the model lock held (API mutations and scheduler passes never interleave). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+
+  /** Drops the cache and reads everything again (`reload`). */
+  async reload(): Promise<void> {
+    await this.#load();
+    this.#notify();
+  }
+
+  async #load(): Promise<number> {
+    const c = this.coord.client;
+    const rev = await c.revision();
+    const fresh = new ModelCache(this.product);
+    for (const dir of [slotsDir(this.product), groupDir(this.product), proxyDir(this.product)]) {
+      const paths = await c.list(dir);
+      const nodes = await Promise.all(paths.map((p) => c.read(p)));
+      fresh.load(nodes.filter((n) => n !== undefined));
+    }
+    const s = await c.read(sentinelPath(this.product));
+    if (s) fresh.load([s]);
+    fresh.load([], rev);
+    let routing = fresh.sentinelRevision();
+    for (let sid = 0; sid < 1024; sid++) routing = Math.max(routing, fresh.slotRevision(sid));
+    for (const g of fresh.model().groups) routing = Math.max(routing, fresh.groupRevision(g.id));
+    this.cache = fresh;
+    this.routingRevision = Math.max(this.routingRevision, routing);
+    return rev;
+  }
+
+  async #watchLoop(after: number): Promise<void> {
+    const prefix = productDir(this.product) + "/";
+    const proxyPrefix = proxyDir(this.product) + "/";
+    const signal = this.#ac.signal;
+    while (!signal.aborted) {
+      try {
+        const b = await this.coord.client.waitForChanges(prefix, after, 10_000, signal);
+        for (const e of b.events) {
+          if (this.cache.applyEvent(e) && !e.path.startsWith(proxyPrefix)) {
+            this.routingRevision = Math.max(this.routingRevision, e.revision);
+          }
+          after = Math.max(after, e.revision);
+        }
+        after = Math.max(after, b.revision);
+        if (b.events.length > 0) this.#notify();
+      } catch (e) {
+        if (signal.aborted) break;
+        if (e instanceof CompactedError) {
+          after = await this.#load().catch(() => after);
+          this.#notify();
+        } else {
+          log.debug(`watch: ${(e as Error).message}`);
+          await sleep(200);
+        }
+      }
+    }
+  }
+
+  #notify(): void {
+    const ws = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of ws) w();
+    this.kick();
+  }
+
+  /** Waits for the next model change or acknowledgement, at most `ms`. */
+  #waitChange(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(t);
+        this.#waiters.delete(finish);
+        signal?.removeEventListener("abort", finish);
+        resolve();
+      };
+      const t = setTimeout(finish, ms);
+      this.#waiters.add(finish);
+      signal?.addEventListener("abort", finish, { once: true });
+      if (this.#closed) finish();
+    });
+  }
+
+  /** Waits until the cache has applied `revision` (at most 5 s). */
+  async waitApplied(revision: number): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (this.cache.revision < revision && Date.now() < deadline && !this.#closed) {
+      await this.#waitChange(deadline - Date.now());
+    }
+  }
+
+  /**
+   * Stores `writes` in order and waits until the cache reflects them. Consecutive slot writes are independent
+   * nodes and go out in parallel chunks. Long-polls do not answer until the whole list is stored, so a proxy
+   * never sees half of one operation.
+   */
+  async write(writes: readonly Write[]): Promise<void> {
+    if (writes.length === 0) return;
+    let rev = 0;
+    const put = async (w: Write) => {
+      const op = writeToOp(this.product, w);
+      const r = op.op === "put"
+        ? await this.coord.client.update(op.path, op.data)
+        : await this.coord.client.delete(op.path);
+      rev = Math.max(rev, r);
+    };
+    this.#writing++;
+    try {
+      for (let i = 0; i < writes.length;) {
+        let j = i + 1;
+        if (writes[i].kind === "slot") { while (j < writes.length && j - i < 128 && writes[j].kind === "slot") j++; }
+        await Promise.all(writes.slice(i, j).map(put));
+        i = j;
+      }
+      if (rev) await this.waitApplied(rev);
+    } finally {
+      this.#writing--;
+      this.#notify();
+    }
+  }
+
+  /** Stores one write if its node is still at the expected revision; false when someone changed it. */
+  async casWrite(g: GuardedWrite): Promise<boolean> {
+    const op = writeToOp(this.product, g.write);
+    try {
+      const rev = await this.coord.client.cas(op.path, op.op === "put" ? op.data : null, g.expectRevision);
+      await this.waitApplied(rev);
+      return true;
+    } catch (e) {
+      if (e instanceof RevisionConflictError) return false;
+      throw e;
+    }
+  }
+
+  /** Records a proxy's acknowledgement (its long-poll's `applied`). */
+  ack(token: string, revision: number): void {
+    const old = this.acks.get(token);
+    this.acks.set(token, { revision: Math.max(0, revision), last_seen: Date.now() });
+    if (!old || old.revision !== revision) this.kick();
+  }
+
+  /**
+   * A proxy's long-poll: record `applied`, then answer once the routing model is newer than `since` (or at
+   * `timeoutMs`). Throws TopomError 404 for an unknown token.
+   */
+  async watchProxy(token: string, applied: number, since: number, timeoutMs: number, signal?: AbortSignal) {
+    if (!this.cache.context().proxies.has(token)) throw new TopomError(`proxy-[${token}] doesn't exist`, 404);
+    this.ack(token, applied);
+    const deadline = Date.now() + timeoutMs;
+    const ready = () => this.routingRevision > since && this.#writing === 0;
+    while (!ready() && Date.now() < deadline && !signal?.aborted && !this.#closed) {
+      await this.#waitChange(deadline - Date.now(), signal);
+    }
+    const ctx = this.context();
+    const p = ctx.proxies.get(token);
+    if (!p) throw new TopomError(`proxy-[${token}] doesn't exist`, 404);
+    const revision = this.routingRevision;
+    if (revision <= since) return { revision: since, full: false, slots: [] } as WatchAnswer;
+    const full = since <= 0;
+    const ids = full ? ctx.slots.map((m) => m.id) : this.cache.changedSlotIds(since);
+    const out: WatchAnswer = { revision, full, slots: ids.map((sid) => ctx.toSlot(ctx.slots[sid], p)), online: true };
+    if (full || this.cache.sentinelRevision() > since) out.sentinels = { servers: [...(ctx.sentinel.servers ?? [])] };
+    return out;
+  }
+
+  /** Asks for a scheduler pass soon (coalesced). */
+  kick(): void {
+    if (this.#closed) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    this.#ticking = true;
+    (async () => {
+      try {
+        do {
+          this.#again = false;
+          await this.exclusive(() => this.#tick());
+        } while (this.#again && !this.#closed);
+      } catch (e) {
+        log.warn(`scheduler: ${(e as Error).message}`);
+      } finally {
+        this.#ticking = false;
+      }
+    })();
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.isLeader()) {
+      if (this.#wasLeader) {
+        log.info("lost leadership: stopping executors");
+        this.#wasLeader = false;
+        for (const sid of this.#running) this.executor.stop(sid);
+        this.#running.clear();
+      }
+      return;
+    }
+    if (!this.#wasLeader) {
+      this.#wasLeader = true;
+      log.info(`active dashboard at ${this.model.admin_addr}; resuming from revision ${this.cache.revision}`);
+      await this.reload();
+      if (this.coord.kind === "raft") {
+        await this.coord.client.update(topomPath(this.product), encodeJson(this.model)).catch(() => 0);
+      }
+    }
+    const ctx = this.context();
+    const acks = [...ctx.proxies.keys()].map((token) => ({ token, revision: this.acks.get(token)?.revision ?? 0 }));
+    const plan = schedulerTick(ctx, {
+      parallel: this.config.migration_parallel_slots,
+      disabled: this.disabled,
+      acks,
+      slotRevision: (sid) => this.cache.slotRevision(sid),
+      groupRevision: (gid) => this.cache.groupRevision(gid),
+      executorDone: (sid) => this.executor.done(sid),
+    });
+    this.holders = plan.holders;
+    this.promoteHolders = plan.promoteHolders;
+    for (const sid of this.#running) {
+      if (ctx.slots[sid].action.state !== "migrating") {
+        this.executor.stop(sid);
+        this.#running.delete(sid);
+      }
+    }
+    for (const { slot, reason } of plan.blockedExecutors) {
+      if (this.#running.delete(slot.id)) this.executor.stop(slot.id);
+      this.lastProgress = `[PAUSED] Slot[${String(slot.id).padStart(4, "0")}]: ${reason}`;
+    }
+    for (const m of plan.runExecutors) {
+      this.executor.start(m.id, ctx.getGroupMaster(m.group_id), ctx.getGroupMaster(m.action.target_id ?? 0));
+      this.#running.add(m.id);
+    }
+    for (const w of plan.slotWrites) {
+      if (w.write.kind === "slot") {
+        const s = w.write.slot;
+        this.lastProgress = `[OK] Slot[${String(s.id).padStart(4, "0")}] ${s.action.state || "done"}`;
+      }
+      await this.casWrite(w);
+    }
+    for (const p of plan.promotions) {
+      if (p.step.kind === "advance") {
+        const [first, ...rest] = p.step.writes;
+        if (first && await this.casWrite({ write: first, expectRevision: p.expectRevision })) await this.write(rest);
+      } else {
+        await this.write(p.step.before);
+        await replicaOf(p.step.newMaster, this.config.product_auth, "NO:ONE").catch((e) =>
+          log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
+        );
+        const [first, ...rest] = p.step.writes;
+        if (first && await this.casWrite({ write: first, expectRevision: p.expectRevision })) await this.write(rest);
+      }
+    }
+    if (!this.#syncing) await this.#startSyncAction(ctx);
+  }
+
+  async #startSyncAction(ctx: Context): Promise<void> {
+    const s = syncActionPrepare(ctx);
+    if (!s) return;
+    await this.write(s.writes);
+    this.#syncing = true;
+    (async () => {
+      let failed = false;
+      try {
+        await replicaOf(s.addr, this.config.product_auth, s.master, 30_000);
+      } catch (e) {
+        failed = true;
+        log.warn(`sync action ${s.addr}: ${(e as Error).message}`);
+      }
+      await this.exclusive(() => this.write(syncActionComplete(this.context(), s.addr, failed)));
+    })().catch((e) => log.warn(`sync action ${s.addr}: ${(e as Error).message}`)).finally(() => {
+      this.#syncing = false;
+      this.kick();
+    });
+  }
+}
