@@ -107,6 +107,14 @@ const RAFT_STATUS = {
   metrics: {},
 };
 
+/** Runs `fn` over `items`, at most `n` at a time. */
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
 async function withFake(fn: (d: FakeDashboard) => Promise<void>, extra: { failures?: Record<string, string> } = {}) {
   const d = await startFakeDashboard({
     product: "demo",
@@ -179,21 +187,26 @@ Deno.test("codis-admin dashboard commands send Codis's routes with xauth(product
       [["--raft-remove", "--id=2"], ["/api/topom/raft/remove/X/2"]],
       [["--raft-transfer", "--id=2"], ["/api/topom/raft/transfer/X/2"]],
     ];
-    // One command at a time, so that each one's requests can be told apart.
-    for (const [args, puts] of cases) {
-      const before = d.requests.length;
-      const r = await admin(...D, ...args);
-      okRun(r);
-      const seen = d.requests.slice(before);
-      const paths = seen.map((q) => q.path.replace(d.xauth, "X"));
-      equal(paths[0], "/api/topom/model", args.join(" "));
-      equal(paths[1], "/api/topom/xping/X", args.join(" "));
-      deepEqual(seen.filter((q) => q.method === "PUT").map((q) => q.path.replace(d.xauth, "X")), puts, args.join(" "));
-    }
-    const assign = d.requests.find((q) => q.path.endsWith("/slots/assign/" + d.xauth))!;
-    deepEqual(JSON.parse(assign.body), [0, 1, 2].map((id) => ({ id, group_id: 1, action: {} })));
-    const offline = d.requests.find((q) => q.path.endsWith("/offline"))!;
-    deepEqual(JSON.parse(offline.body), [{ id: 5, group_id: 0, action: {} }]);
+    // Each command gets its own fake dashboard, so that its requests can be told apart while all run at once.
+    const bodies = new Map<string, string>();
+    await pool(cases, 8, async ([args, puts]) => {
+      await withFake(async (d) => {
+        okRun(await admin(`--dashboard=${d.addr}`, "--auth=secret", ...args));
+        const paths = d.requests.map((q) => q.path.replace(d.xauth, "X"));
+        equal(paths[0], "/api/topom/model", args.join(" "));
+        equal(paths[1], "/api/topom/xping/X", args.join(" "));
+        deepEqual(d.paths("PUT"), puts, args.join(" "));
+        for (const q of d.requests) if (q.body) bodies.set(q.path.replace(d.xauth, "X"), q.body);
+      });
+    });
+    deepEqual(
+      JSON.parse(bodies.get("/api/topom/slots/assign/X")!),
+      [0, 1, 2].map((id) => ({ id, group_id: 1, action: {} })),
+    );
+    deepEqual(JSON.parse(bodies.get("/api/topom/slots/assign/X/offline")!), [{ id: 5, group_id: 0, action: {} }]);
+    // With --product_name the model is not asked for.
+    okRun(await admin(...D, "--product_name=demo", "--reload"));
+    deepEqual(d.paths(), ["/api/topom/xping/X", "/api/topom/reload/X"]);
   });
 });
 
