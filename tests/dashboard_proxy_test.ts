@@ -15,6 +15,11 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
   throw new Error(`timed out waiting for ${what}`);
 }
 
+async function redisCli(port: number, db: number, args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", { args: ["-p", String(port), "-n", String(db), ...args] }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 /** A fake proxy: only `GET /api/proxy/model` (xping and the rest answer 404). */
 function fakeProxy(product: string, token: string) {
   const srv = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
@@ -43,12 +48,15 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
   const redis: RedisProcess[] = [];
   let g: DashboardGroup | undefined;
   const proxy = fakeProxy("dash-proxy", "fake-token-1");
+  let stop = false;
+  let poller: Promise<void> = Promise.resolve();
   try {
     g = await startDashboards({ product: "dash-proxy" });
     const x = g.xauth;
     const leader = await g.leader();
     const f = g.nodes.find((d) => d !== leader)!;
-    redis.push(await startRedis(), await startRedis());
+    const debug = { extraArgs: ["--enable-debug-command", "yes"] };
+    redis.push(await startRedis(debug), await startRedis(debug));
     for (const [i, r] of redis.entries()) {
       assert.equal((await g.call(f.admin, "PUT", `/api/topom/group/create/${x}/${i + 1}`)).status, 200);
       assert.equal((await g.call(f.admin, "PUT", `/api/topom/group/add/${x}/${i + 1}/${r.addr}`)).status, 200);
@@ -128,8 +136,8 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
 
     // End to end with an acking proxy: from slots/action/create to the slot's final mapping.
     assert.equal((await g.call(f.admin, "PUT", `/api/topom/proxy/online/${x}/${proxy.addr}`)).status, 200);
-    let stop = false;
-    const poller = (async () => {
+    stop = false;
+    poller = (async () => {
       let since = 0;
       for (let i = 0; i < 10_000 && !stop; i++) {
         const r = await watch(leader.admin, since, since, 200);
@@ -145,11 +153,28 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
       return s.slots[6].group_id === 2 && !s.slots[6].action.state ? true : undefined;
     });
     const ms = performance.now() - t0;
-    stop = true;
-    await poller;
     console.log(`empty slot: slots/action/create → finished and cleared in ${ms.toFixed(0)} ms (one acking proxy)`);
     assert.ok(ms < 3000, `end to end ${ms} ms`);
+
+    // A slot with 50,101 small keys (Codis's benchmark slot), moved by the executor through every step.
+    const N = 50_101;
+    await redisCli(redis[0].port, 7, ["DEBUG", "POPULATE", String(N), "k", "10"]);
+    assert.equal(await redisCli(redis[0].port, 7, ["DBSIZE"]), String(N));
+    const t1 = performance.now();
+    assert.equal((await g.call(leader.admin, "PUT", `/api/topom/slots/action/create/${x}/7/2`)).status, 200);
+    await until("slot 7 moved", 30_000, async () => {
+      const s = await slotState();
+      return s.slots[7].group_id === 2 && !s.slots[7].action.state ? true : undefined;
+    });
+    const ms7 = performance.now() - t1;
+    stop = true;
+    await poller;
+    console.log(`slot of ${N} keys: slots/action/create → finished and cleared in ${ms7.toFixed(0)} ms`);
+    assert.equal(await redisCli(redis[0].port, 7, ["DBSIZE"]), "0");
+    assert.equal(await redisCli(redis[1].port, 7, ["DBSIZE"]), String(N));
   } finally {
+    stop = true;
+    await poller;
     await g?.stop();
     await proxy.close();
     for (const r of redis) await r.stop();

@@ -84,6 +84,18 @@ Deno.test("dashboard: 3 CLI dashboards form a Raft group; any node serves the AP
     const r2info = await g.call(f1.admin, "GET", `/api/topom/group/info/${r2.addr}`);
     assert.equal(r2info.json.master_addr, r1.addr);
 
+    // Manual promote through the barrier (no proxies registered: nothing holds it).
+    const master = await g.call(f2.admin, "PUT", `/api/topom/group/promote/${x}/1/${r1.addr}`);
+    assert.equal(master.status, 409);
+    assert.match(master.json.Cause, /can't promote master/);
+    assert.equal((await g.call(f2.admin, "PUT", `/api/topom/group/promote/${x}/1/${r2.addr}`)).status, 200);
+    await until("promotion finished", 10_000, async () => {
+      const r = await g!.call(f1.admin, "GET", `/topom/stats`);
+      const g1 = r.json.group.models[0];
+      return g1.servers[0].server === r2.addr && !g1.promoting.state ? true : undefined;
+    });
+    assert.equal((await g.call(f1.admin, "GET", `/api/topom/group/info/${r2.addr}`)).json.role, "master");
+
     // Slots assign + remove server/group rules.
     const assign = await g.call(f2.admin, "PUT", `/api/topom/slots/assign/${x}`, [{ id: 0, group_id: 1 }]);
     assert.equal(assign.status, 200);

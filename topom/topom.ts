@@ -16,7 +16,7 @@ import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
-import { replicaOf } from "./server/redis.ts";
+import { promoteToMaster, replicaOf } from "./executor/mod.ts";
 import { StatsPoller } from "./server/stats.ts";
 
 const log = logger("topom");
@@ -69,6 +69,8 @@ export class Topom {
   readonly #running = new Set<number>();
   #lock: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
+  #doneTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #doneSeen = new Set<number>();
   #ticking = false;
   #again = false;
   #wasLeader = false;
@@ -98,6 +100,16 @@ export class Topom {
     this.#watchDone = this.#watchLoop(rev);
     this.coord.onChange(() => this.kick());
     this.#timer = setInterval(() => this.kick(), this.#tickMs);
+    // The executor has no completion callback: look for finished slots often (a map lookup each), so that
+    // `migrating → finished` does not wait for the next full scheduler pass.
+    this.#doneTimer = setInterval(() => {
+      for (const sid of this.#running) {
+        if (this.executor.done(sid) && !this.#doneSeen.has(sid)) {
+          this.#doneSeen.add(sid);
+          this.kick();
+        }
+      }
+    }, 5);
     this.stats.start();
     this.kick();
   }
@@ -107,6 +119,7 @@ export class Topom {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearInterval(this.#doneTimer);
     this.#ac.abort();
     this.stats.stop();
     this.#notify();
@@ -351,6 +364,7 @@ export class Topom {
       if (ctx.slots[sid].action.state !== "migrating") {
         this.executor.stop(sid);
         this.#running.delete(sid);
+        this.#doneSeen.delete(sid);
       }
     }
     for (const { slot, reason } of plan.blockedExecutors) {
@@ -365,6 +379,7 @@ export class Topom {
       if (w.write.kind === "slot") {
         const s = w.write.slot;
         this.lastProgress = `[OK] Slot[${String(s.id).padStart(4, "0")}] ${s.action.state || "done"}`;
+        log.debug(`slot-[${s.id}] → ${s.action.state || "done"}`);
       }
       await this.casWrite(w);
     }
@@ -374,7 +389,7 @@ export class Topom {
         if (first && await this.casWrite({ write: first, expectRevision: p.expectRevision })) await this.write(rest);
       } else {
         await this.write(p.step.before);
-        await replicaOf(p.step.newMaster, this.config.product_auth, "NO:ONE").catch((e) =>
+        await promoteToMaster(p.step.newMaster, this.config.product_auth).catch((e) =>
           log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
         );
         const [first, ...rest] = p.step.writes;
@@ -392,7 +407,7 @@ export class Topom {
     (async () => {
       let failed = false;
       try {
-        await replicaOf(s.addr, this.config.product_auth, s.master, 30_000);
+        await replicaOf(s.addr, s.master, this.config.product_auth, { timeoutMs: 30_000 });
       } catch (e) {
         failed = true;
         log.warn(`sync action ${s.addr}: ${(e as Error).message}`);

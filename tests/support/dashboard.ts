@@ -36,7 +36,7 @@ export function spawnDashboard(
       `--raft_peers=${o.peers}`,
       `--data_dir=${o.root}/n${s.id}`,
       "--cluster_secret=test-secret",
-      "--log-level=WARN",
+      "--log-level=" + (Deno.env.get("DASH_LOG") ?? "WARN"),
       ...(o.extra ?? []),
     ],
     stdin: "null",

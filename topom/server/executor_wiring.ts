@@ -1,12 +1,19 @@
 /**
- * Chooses the slot migration executor: the real one from `topom/executor/` when present, else the stand-in that
- * only finishes empty slots.
+ * The slot migration executor of a dashboard: `topom/executor`'s MigrationExecutor (SCAN + MIGRATE KEYS batches,
+ * BUSYKEY → the source's stale copy is dropped, a key too big for migration_timeout pauses its slot).
  * @module
  */
 import type { DashboardConfig } from "../config_keys.ts";
-import { EmptySlotExecutor, type SlotExecutor } from "./executor.ts";
+import { MigrationExecutor } from "../executor/mod.ts";
+import type { SlotExecutor } from "./executor.ts";
 
 /** The executor for a dashboard with `cfg`. */
 export function createExecutor(cfg: DashboardConfig): Promise<SlotExecutor> {
-  return Promise.resolve(new EmptySlotExecutor(cfg.product_auth));
+  return Promise.resolve(
+    new MigrationExecutor({
+      auth: cfg.product_auth,
+      timeoutMs: cfg.migration_timeout,
+      batchKeys: cfg.migration_async_numkeys,
+    }),
+  );
 }

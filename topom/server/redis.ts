@@ -92,20 +92,3 @@ export async function serverInfo(addr: string, auth: string, timeoutMs = 2000): 
   if (m.master_host) m.master_addr = `${m.master_host}:${m.master_port}`;
   return m;
 }
-
-/**
- * Makes `addr` a replica of `master` ("NO:ONE" for a master) as Codis's sync action does: `masterauth`,
- * `REPLICAOF`, `CONFIG REWRITE` (best effort: a server started without a config file cannot rewrite), and
- * `CLIENT KILL TYPE normal` so clients reconnect to the right role.
- */
-export async function replicaOf(addr: string, auth: string, master: string, timeoutMs = 5000): Promise<void> {
-  const [host, port] = master === "NO:ONE"
-    ? ["NO", "ONE"]
-    : [master.slice(0, master.lastIndexOf(":")), master.slice(master.lastIndexOf(":") + 1)];
-  const r = await redisCalls(addr, auth, [
-    { args: ["CONFIG", "SET", "masterauth", auth] },
-    { args: ["REPLICAOF", host, port] },
-  ], timeoutMs);
-  for (const x of r) if (x instanceof Error) throw new Error(`server-[${addr}]: ${x.message}`);
-  await redisCalls(addr, auth, [{ args: ["CONFIG", "REWRITE"] }], timeoutMs).catch(() => {});
-}

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { newXAuth } from "../util/xauth.ts";
+import { type DashboardProcess, spawnDashboard } from "./support/dashboard.ts";
+import { startEtcd } from "./support/etcd.ts";
+import { freePort, waitForPort } from "./support/ports.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function call(addr: string, method: "GET" | "PUT", path: string) {
+  const res = await fetch(`http://${addr}${path}`, { method });
+  return { status: res.status, json: await res.json() };
+}
+
+function spawn(product: string, root: string, extra: string[]): DashboardProcess {
+  const spec = { id: 1, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` };
+  return spawnDashboard(spec, { product, auth: "", root, peers: "", extra });
+}
+
+async function exited(d: DashboardProcess, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && d.alive()) await sleep(50);
+  return !d.alive();
+}
+
+Deno.test("dashboard on the filesystem coordinator: Codis's lock file, --remove-lock after a crash", async () => {
+  const root = await Deno.makeTempDir({ prefix: "codis-dash-fs-" });
+  const flags = ["--coordinator_name=filesystem", `--coordinator_addr=${root}/fs`];
+  const x = newXAuth("dash-fs", "");
+  const procs: DashboardProcess[] = [];
+  try {
+    const a = spawn("dash-fs", root, flags);
+    procs.push(a);
+    await waitForPort(Number(a.admin.split(":")[1]), 30_000);
+    let created = 0;
+    for (let i = 0; i < 200 && created !== 200; i++) {
+      created = (await call(a.admin, "PUT", `/api/topom/group/create/${x}/1`).catch(() => ({ status: 0 }))).status;
+      if (created !== 200) await sleep(50);
+    }
+    assert.equal(created, 200);
+    // A second dashboard for the same product refuses to start while the lock is held.
+    const b = spawn("dash-fs", root, flags);
+    procs.push(b);
+    assert.ok(await exited(b, 20_000), "second dashboard exits");
+    // A crash leaves the lock; --remove-lock takes it over, with the model.
+    await a.kill("SIGKILL");
+    const c = spawn("dash-fs", root, [...flags, "--remove-lock"]);
+    procs.push(c);
+    await waitForPort(Number(c.admin.split(":")[1]), 30_000);
+    let groups: number[] = [];
+    for (let i = 0; i < 200 && groups.length === 0; i++) {
+      const r = await call(c.admin, "GET", "/topom/stats").catch(() => undefined);
+      groups = r?.status === 200 ? r.json.group.models.map((g: { id: number }) => g.id) : [];
+      if (groups.length === 0) await sleep(50);
+    }
+    assert.deepEqual(groups, [1]);
+  } finally {
+    for (const p of procs) await p.kill();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("dashboards on etcd: one active (ephemeral topom node), the standby forwards and takes over after kill -9", async () => {
+  const etcd = await startEtcd();
+  const root = await Deno.makeTempDir({ prefix: "codis-dash-etcd-" });
+  const flags = ["--coordinator_name=etcd", `--coordinator_addr=${etcd.endpoint}`];
+  const x = newXAuth("dash-etcd", "");
+  const procs: DashboardProcess[] = [];
+  try {
+    const a = spawn("dash-etcd", root, flags);
+    procs.push(a);
+    await waitForPort(Number(a.admin.split(":")[1]), 30_000);
+    await sleep(500);
+    const b = spawn("dash-etcd", root, flags);
+    procs.push(b);
+    await waitForPort(Number(b.admin.split(":")[1]), 30_000);
+    let st = 0;
+    for (let i = 0; i < 200 && st !== 200; i++) {
+      st = (await call(b.admin, "PUT", `/api/topom/group/create/${x}/1`).catch(() => ({ status: 0 }))).status;
+      if (st !== 200) await sleep(50);
+    }
+    assert.equal(st, 200, "write through the standby");
+    await a.kill("SIGKILL");
+    const t0 = Date.now();
+    st = 0;
+    for (let i = 0; i < 400 && st !== 200; i++) {
+      st = (await call(b.admin, "PUT", `/api/topom/group/create/${x}/2`).catch(() => ({ status: 0 }))).status;
+      if (st !== 200) await sleep(50);
+    }
+    assert.equal(st, 200, "standby took over");
+    console.log(`etcd: standby active ${Date.now() - t0} ms after kill -9 (session TTL 5 s)`);
+    const r = await call(b.admin, "GET", "/topom/stats");
+    assert.deepEqual(r.json.group.models.map((g: { id: number }) => g.id), [1, 2]);
+  } finally {
+    for (const p of procs) await p.kill();
+    await etcd.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+});
