@@ -69,6 +69,13 @@ export interface WriteOptions {
   requestId?: string;
 }
 
+/** One operation of an atomic {@link CoordClient.batch}. Per path: at most one check and one change. */
+export type BatchOp =
+  | { op: "create"; path: string; data: Uint8Array }
+  | { op: "update"; path: string; data: Uint8Array }
+  | { op: "delete"; path: string }
+  | { op: "check"; path: string; expected: number };
+
 /** Options of {@link CoordClient.openSession}. */
 export interface SessionOptions {
   /** How long the session survives without a renewal. */
@@ -114,6 +121,12 @@ export interface CoordClient {
    * Throws RevisionConflictError on mismatch. Returns the new revision.
    */
   cas(path: string, data: Uint8Array | null, expected: number, opts?: WriteOptions): Promise<number>;
+  /**
+   * Applies every op or none, at one revision: `create` fails when the node exists, `check` when its modRevision
+   * is not `expected` (0: must be absent), `delete` of an absent node is a no-op. Throws the first failing op's
+   * ExistsError/RevisionConflictError. Returns the revision of the batch (the current one if nothing changed).
+   */
+  batch(ops: BatchOp[], opts?: WriteOptions): Promise<number>;
   /** Reads a node; undefined when absent, or NotFoundError with `must`. Linearizable. */
   read(path: string, must: true): Promise<StoreNode>;
   read(path: string, must?: boolean): Promise<StoreNode | undefined>;
@@ -148,6 +161,17 @@ export function checkPath(path: string): void {
 export function parentOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/** Validates a batch: paths well-formed; at most one check and one change per path. */
+export function checkBatch(ops: BatchOp[]): void {
+  const seen = new Set<string>();
+  for (const o of ops) {
+    checkPath(o.path);
+    const k = `${o.op === "check" ? "check" : "change"} ${o.path}`;
+    if (seen.has(k)) throw new InvalidArgumentError(`batch: more than one ${k.split(" ")[0]} of ${o.path}`);
+    seen.add(k);
+  }
 }
 
 /** Formats the counter of an in-order node like ZooKeeper does (10 digits, zero-padded). */

@@ -15,7 +15,8 @@
  */
 import { Buffer } from "node:buffer";
 import { Etcd3, type IKeyValue, type IRequestOp, type Lease } from "etcd3";
-import { type ChangeBatch, checkPath, type CoordClient, directChildren, parentOf, sequenceSuffix } from "./client.ts";
+import { type BatchOp, type ChangeBatch, checkBatch, checkPath, type CoordClient, directChildren } from "./client.ts";
+import { parentOf, sequenceSuffix } from "./client.ts";
 import type { Session, SessionOptions, StoreNode, WatchEvent, WriteOptions } from "./client.ts";
 import { sleep, watchByPolling } from "./client.ts";
 import {
@@ -146,6 +147,35 @@ export class EtcdClient implements CoordClient {
     );
     if (r.ok) return r.revision;
     return r.replay ? Number(r.replay.mod_revision) : 0;
+  }
+
+  async batch(ops: BatchOp[], opts?: WriteOptions): Promise<number> {
+    checkBatch(ops);
+    const compare: Parameters<EtcdClient["txn"]>[0] = [];
+    const success: IRequestOp[] = [];
+    for (const o of ops) {
+      if (o.op === "create") {
+        compare.push({ key: key(o.path), target: "Create", result: "Equal", create_revision: 0 });
+        success.push({ request_put: { key: key(o.path), value: Buffer.from(o.data) } });
+      } else if (o.op === "update") success.push({ request_put: { key: key(o.path), value: Buffer.from(o.data) } });
+      else if (o.op === "delete") success.push({ request_delete_range: { key: key(o.path) } });
+      else compare.push({ key: key(o.path), target: "Mod", result: "Equal", mod_revision: o.expected });
+    }
+    const guarded = ops.filter((o) => o.op === "create" || o.op === "check");
+    const r = await this.txn(
+      compare,
+      success,
+      guarded.map((o) => ({ request_range: { key: key(o.path) } })),
+      opts?.requestId,
+    );
+    if (r.ok) return r.revision;
+    if (r.replay) return Number(r.replay.mod_revision);
+    guarded.forEach((o, i) => {
+      const actual = Number(r.failure[i]?.[0]?.mod_revision ?? 0);
+      if (o.op === "create" && actual) throw new ExistsError(o.path);
+      if (o.op === "check" && actual !== o.expected) throw new RevisionConflictError(o.path, o.expected, actual);
+    });
+    throw new RevisionConflictError(guarded[0]?.path ?? "?", 0, 0);
   }
 
   async cas(path: string, data: Uint8Array | null, expected: number, opts?: WriteOptions): Promise<number> {

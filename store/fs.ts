@@ -14,7 +14,9 @@
  * @module
  */
 import {
+  type BatchOp,
   type ChangeBatch,
+  checkBatch,
   checkPath,
   type CoordClient,
   directChildren,
@@ -128,7 +130,7 @@ export class FsStore {
   }
 
   /** Writes `data` at `path` with a new revision (the caller holds the write queue). */
-  async put(path: string, data: Uint8Array, events: WatchEvent[]): Promise<number> {
+  async put(path: string, data: Uint8Array, events: WatchEvent[], at?: number): Promise<number> {
     const file = this.file(path);
     const dir = file.slice(0, file.lastIndexOf("/"));
     try {
@@ -141,7 +143,8 @@ export class FsStore {
     const tmp = `${this.root}/temp/${crypto.randomUUID()}`;
     await Deno.writeFile(tmp, data);
     await Deno.rename(tmp, file);
-    const rev = ++this.revision;
+    const rev = at ?? this.revision + 1;
+    this.revision = Math.max(this.revision, rev);
     const cur = this.stats.get(path);
     this.stats.set(path, cur ? [cur[0], rev, cur[2] + 1] : [rev, rev, 1]);
     events.push({ type: "put", path, revision: rev, data });
@@ -149,11 +152,12 @@ export class FsStore {
   }
 
   /** Deletes the node at `path` (and empty parent directories). Returns 0 when absent. */
-  async remove(path: string, events: WatchEvent[]): Promise<number> {
+  async remove(path: string, events: WatchEvent[], at?: number): Promise<number> {
     if (!this.stats.has(path)) return 0;
     await Deno.remove(this.file(path)).catch(() => {});
     this.stats.delete(path);
-    const rev = ++this.revision;
+    const rev = at ?? this.revision + 1;
+    this.revision = Math.max(this.revision, rev);
     events.push({ type: "delete", path, revision: rev });
     for (let p = path.slice(0, path.lastIndexOf("/")); p.length > 0; p = p.slice(0, p.lastIndexOf("/"))) {
       try {
@@ -302,6 +306,29 @@ class FsClient implements CoordClient {
   async delete(path: string, opts?: WriteOptions): Promise<number> {
     this.check(path);
     return await this.s.write(opts?.requestId, (ev) => this.s.remove(path, ev));
+  }
+
+  /** Applied under the store's write queue; the files of a batch are written one by one (not crash-atomic). */
+  async batch(ops: BatchOp[], opts?: WriteOptions): Promise<number> {
+    this.check();
+    checkBatch(ops);
+    return await this.s.write(opts?.requestId, async (ev) => {
+      for (const o of ops) {
+        const actual = this.s.stat(o.path)?.[1] ?? 0;
+        if (o.op === "create" && actual) throw new ExistsError(o.path);
+        if (o.op === "check" && actual !== o.expected) throw new RevisionConflictError(o.path, o.expected, actual);
+      }
+      const mutates = ops.some((o) =>
+        o.op === "create" || o.op === "update" || (o.op === "delete" && this.s.stat(o.path))
+      );
+      if (!mutates) return this.s.current();
+      const rev = this.s.current() + 1;
+      for (const o of ops) {
+        if (o.op === "create" || o.op === "update") await this.s.put(o.path, o.data, ev, rev);
+        else if (o.op === "delete") await this.s.remove(o.path, ev, rev);
+      }
+      return rev;
+    });
   }
 
   async cas(path: string, data: Uint8Array | null, expected: number, opts?: WriteOptions): Promise<number> {

@@ -83,6 +83,7 @@ class MemoryClientOwner implements CoordClient {
   update: CoordClient["update"] = (...a) => this.c.update(...a);
   delete: CoordClient["delete"] = (...a) => this.c.delete(...a);
   cas: CoordClient["cas"] = (...a) => this.c.cas(...a);
+  batch: CoordClient["batch"] = (...a) => this.c.batch(...a);
   read = ((path: string, must?: boolean) => this.c.read(path, must)) as CoordClient["read"];
   list: CoordClient["list"] = (...a) => this.c.list(...a);
   revision: CoordClient["revision"] = () => this.c.revision();

@@ -18,7 +18,9 @@
  * @module
  */
 import {
+  type BatchOp,
   type ChangeBatch,
+  checkBatch,
   checkPath,
   type CoordClient,
   parentOf,
@@ -131,6 +133,47 @@ export class ZooKeeperClient implements CoordClient {
     if (r.code === 0) return r.zxid;
     if (r.code === ZK.NO_NODE) return 0;
     throw zkFailure(r.code, path);
+  }
+
+  /**
+   * One MULTI. "check" of a present node compares the mzxid and then pins the znode version in the MULTI; "check"
+   * of absence is expressed as create+remove of the path inside the MULTI (it succeeds only if the path is free).
+   */
+  async batch(ops: BatchOp[], opts?: WriteOptions): Promise<number> {
+    checkBatch(ops);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const multi: ZkOp[] = [];
+      for (const o of ops) {
+        const cur = await this.zk.exists(o.path);
+        if (o.op === "create") {
+          if (cur) throw new ExistsError(o.path);
+          multi.push({ op: "create", path: o.path, data: o.data, mode: ZK.PERSISTENT });
+        } else if (o.op === "update") {
+          multi.push(
+            cur
+              ? { op: "set", path: o.path, data: o.data, version: cur.version }
+              : { op: "create", path: o.path, data: o.data, mode: ZK.PERSISTENT },
+          );
+        } else if (o.op === "delete") {
+          if (cur) multi.push({ op: "remove", path: o.path, version: cur.version });
+        } else {
+          const actual = zxid(cur?.mzxid);
+          if (actual !== o.expected) throw new RevisionConflictError(o.path, o.expected, actual);
+          if (cur) multi.push({ op: "check", path: o.path, version: cur.version });
+          else {
+            multi.push({ op: "create", path: o.path, data: new Uint8Array(), mode: ZK.PERSISTENT });
+            multi.push({ op: "remove", path: o.path, version: -1 });
+          }
+        }
+      }
+      if (multi.length === 0) return await this.revision();
+      const r = await this.run(this.zk, multi, opts?.requestId);
+      if (r.replay) return zxid(r.replay.czxid);
+      if (r.code === 0) return r.zxid;
+      if (![ZK.NODE_EXISTS, ZK.NO_NODE, ZK.BAD_VERSION].includes(r.code as never)) throw zkFailure(r.code, ops[0].path);
+      // Something changed between our reads and the MULTI: re-evaluate (the checks above throw typed errors).
+    }
+    throw new StoreError("conflict", "zookeeper: batch kept racing with other writers");
   }
 
   async cas(path: string, data: Uint8Array | null, expected: number, opts?: WriteOptions): Promise<number> {

@@ -7,7 +7,9 @@
  * @module
  */
 import {
+  type BatchOp,
   type ChangeBatch,
+  checkBatch,
   checkPath,
   type CoordClient,
   type Session,
@@ -28,7 +30,7 @@ import {
   NotLeaderError,
   SessionExpiredError,
 } from "../errors.ts";
-import { type ApplyResult, b64, type Command } from "./commands.ts";
+import { type ApplyResult, b64, type BatchCommandOp, type Command } from "./commands.ts";
 import type { NamespaceHost } from "./host.ts";
 
 /** Options of a {@link NamespaceClient}. */
@@ -103,6 +105,14 @@ export abstract class CommandClient implements CoordClient {
   async delete(path: string, opts?: WriteOptions): Promise<number> {
     checkPath(path);
     return (await this.write({ op: "delete", path }, opts)).revision;
+  }
+
+  async batch(ops: BatchOp[], opts?: WriteOptions): Promise<number> {
+    checkBatch(ops);
+    const wire: BatchCommandOp[] = ops.map((o) =>
+      o.op === "create" || o.op === "update" ? { op: o.op, path: o.path, data: b64(o.data) } : o
+    );
+    return (await this.write({ op: "batch", ops: wire }, opts)).revision;
   }
 
   async cas(path: string, data: Uint8Array | null, expected: number, opts?: WriteOptions): Promise<number> {

@@ -24,7 +24,14 @@ export type Command =
     | { op: "keepAlive"; session: string }
     | { op: "sessionExpire"; session: string; reason: "expired" | "closed" }
     | { op: "compact"; revision: number }
+    | { op: "batch"; ops: BatchCommandOp[] }
   );
+
+/** One op of a batch command (data in base64). */
+export type BatchCommandOp =
+  | { op: "create" | "update"; path: string; data: string }
+  | { op: "delete"; path: string }
+  | { op: "check"; path: string; expected: number };
 
 /** The result of applying one command; identical on every member. */
 export type ApplyResult =

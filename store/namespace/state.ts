@@ -275,14 +275,34 @@ export class NamespaceStateMachine implements StateMachine {
       case "compact":
         this.compactTo(Math.min(cmd.revision, this.revision));
         return { ok: true, revision: this.revision };
+      case "batch": {
+        // Validate everything against the state before the batch, then apply at one revision.
+        for (const o of cmd.ops) {
+          const cur = this.nodes.get(o.path);
+          if (o.op === "create" && cur) return fail({ code: "exists", path: o.path });
+          if (o.op === "check" && (cur?.mod ?? 0) !== o.expected) {
+            return fail({ code: "conflict", path: o.path, expected: o.expected, actual: cur?.mod ?? 0 });
+          }
+        }
+        const mutates = cmd.ops.some((o) =>
+          o.op === "create" || o.op === "update" || (o.op === "delete" && this.nodes.has(o.path))
+        );
+        if (!mutates) return { ok: true, revision: this.revision };
+        const rev = ++this.revision;
+        for (const o of cmd.ops) {
+          if (o.op === "create" || o.op === "update") this.put(o.path, unb64(o.data), events, undefined, rev);
+          else if (o.op === "delete") this.remove(o.path, events);
+        }
+        return { ok: true, revision: rev };
+      }
       default:
         return fail({ code: "invalid", message: `unknown op ${(cmd as { op: string }).op}` });
     }
   }
 
   /** Writes a node at a new revision; returns that revision. */
-  private put(path: string, data: Uint8Array, events: WatchEvent[], session?: string): number {
-    const rev = ++this.revision;
+  private put(path: string, data: Uint8Array, events: WatchEvent[], session?: string, at?: number): number {
+    const rev = at ?? ++this.revision;
     const cur = this.nodes.get(path);
     if (cur) {
       cur.data = data;

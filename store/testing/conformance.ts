@@ -8,6 +8,7 @@ import {
   CompactedError,
   type CoordClient,
   ExistsError,
+  InvalidArgumentError,
   NotFoundError,
   RevisionConflictError,
   sleep,
@@ -92,6 +93,43 @@ export async function runConformance(t: Deno.TestContext, f: StoreFixture): Prom
       await assert.rejects(c1.cas(p, null, r1), RevisionConflictError);
       await c1.cas(p, null, cur.stat.modRevision);
       assert.equal(await c1.read(p), undefined);
+    });
+
+    await t.step("atomic batches: all or nothing, one revision", async () => {
+      const a = `${base}/batch/a`, b = `${base}/batch/b`, c = `${base}/batch/c`;
+      const r1 = await c1.batch([{ op: "create", path: a, data: bytes("a1") }, {
+        op: "create",
+        path: b,
+        data: bytes("b1"),
+      }]);
+      const [na, nb] = [await c2.read(a, true), await c2.read(b, true)];
+      assert.deepEqual([na.stat.modRevision, nb.stat.modRevision], [r1, r1]);
+      // A failing create aborts the whole batch.
+      await assert.rejects(
+        c1.batch([{ op: "update", path: a, data: bytes("lost") }, { op: "create", path: b, data: bytes("dup") }]),
+        ExistsError,
+      );
+      assert.equal(text((await c2.read(a, true)).data), "a1");
+      // Compare-and-set over several nodes.
+      const r2 = await c2.batch([
+        { op: "check", path: a, expected: r1 },
+        { op: "update", path: a, data: bytes("a2") },
+        { op: "delete", path: b },
+        { op: "check", path: c, expected: 0 },
+        { op: "create", path: c, data: bytes("c") },
+      ]);
+      assert.ok(r2 > r1);
+      assert.equal(await c1.read(b), undefined);
+      assert.equal((await c1.read(a, true)).stat.modRevision, r2);
+      const err = await c1.batch([{ op: "check", path: a, expected: r1 }, { op: "delete", path: c }]).catch((e) => e);
+      assert.ok(err instanceof RevisionConflictError, String(err));
+      assert.equal(err.actual, r2);
+      assert.ok(await c1.read(c), "nothing applied");
+      await assert.rejects(c1.batch([{ op: "check", path: c, expected: 0 }]), RevisionConflictError);
+      await assert.rejects(
+        c1.batch([{ op: "delete", path: a }, { op: "update", path: a, data: bytes("x") }]),
+        InvalidArgumentError,
+      );
     });
 
     await t.step("watch resume after N writes: ordered, no gaps, no duplicates", async () => {

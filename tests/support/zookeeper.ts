@@ -15,7 +15,7 @@ export const ZOOKEEPER_JAR = "/usr/share/java/zookeeper.jar";
 
 /**
  * Starts `java ... ZooKeeperServerMain zoo.cfg` on a free loopback port (tickTime 200 ms, so session timeouts
- * from 400 ms to 60 s are accepted) and waits until it answers `ruok` with `imok`.
+ * from 400 ms to 60 s are accepted) and waits until `srvr` reports it serving.
  */
 export async function startZooKeeper(): Promise<ZooKeeperProcess> {
   const port = freePort();
@@ -69,8 +69,9 @@ export async function startZooKeeper(): Promise<ZooKeeperProcess> {
   };
   try {
     const deadline = Date.now() + 30_000;
-    while (!(await ruok(port))) {
-      if (Date.now() > deadline) throw new Error("ZooKeeper did not answer ruok within 30 s");
+    // `ruok` answers as soon as the port is open; `srvr` reports a mode only once the server serves sessions.
+    while (!(await fourLetter(port, "srvr")).includes("Mode: standalone")) {
+      if (Date.now() > deadline) throw new Error("ZooKeeper did not start serving within 30 s");
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (e) {
@@ -80,19 +81,32 @@ export async function startZooKeeper(): Promise<ZooKeeperProcess> {
   return { connect: `127.0.0.1:${port}`, port, dir, stop };
 }
 
-async function ruok(port: number): Promise<boolean> {
+async function fourLetter(port: number, cmd: string): Promise<string> {
   let conn: Deno.TcpConn | undefined;
+  // A server that is still starting may keep the connection open without answering: bound the wait.
+  const timer = setTimeout(() => {
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
+    conn = undefined;
+  }, 1000);
+  let out = "";
   try {
     conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(new TextEncoder().encode("ruok"));
-    const buf = new Uint8Array(16);
-    const n = await conn.read(buf);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)) === "imok";
+    await conn.write(new TextEncoder().encode(cmd));
+    const buf = new Uint8Array(4096);
+    for (let i = 0; i < 64 && conn; i++) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      out += new TextDecoder().decode(buf.subarray(0, n));
+    }
   } catch {
-    return false;
+    // refused, reset or closed by the timer
   } finally {
+    clearTimeout(timer);
     try {
       conn?.close();
     } catch { /* closed by the server */ }
   }
+  return out;
 }
