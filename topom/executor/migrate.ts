@@ -5,7 +5,9 @@
  * Why no REPLACE: once a slot is `migrating`, proxies move a key to the target before touching it there, so a key
  * that already exists on the target is at least as new as the source's copy. The batch then fails with BUSYKEY for
  * that key (Redis still moves the others), and the executor deletes the stale source copy instead.
- * A key that cannot be moved within `migration_timeout` (IOERR) pauses the slot and is reported by name.
+ * MIGRATE's timeout bounds how long the source waits on the target; a key that still fails when moved alone after
+ * the target has caught up (a timeout twice, or a target error such as OOM or NOPERM) pauses the slot and is
+ * reported by name. Auth errors and an unreachable source or target fail the run instead (the caller retries).
  * @module
  */
 import type { BackendConn } from "../../proxy/backend/conn.ts";
@@ -72,6 +74,11 @@ type Stop = { kind: "paused"; key: string; reason: string } | { kind: "failed"; 
 };
 
 const MAX_PASSES = 64;
+/** Errors about logging in to the target: every key would fail alike. */
+const AUTH_ERR = /NOAUTH|WRONGPASS|invalid password|without any password|invalid username/i;
+const IO_ERR = /IOERR|timeout/i;
+/** Batch errors after which Redis has moved the keys it could: the rest are looked at one by one. */
+const KEY_ERR = /BUSYKEY|IOERR|timeout|Target instance replied with error/i;
 const STALLED_PASSES = 3;
 const PROGRESS_REFRESH_MS = 200;
 const decoder = new TextDecoder();
@@ -120,7 +127,8 @@ export class SlotMigrator {
     this.#timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? 30_000));
     this.#pipeline = Math.max(1, opts.pipeline ?? 2);
     this.#maxBatch = Math.max(1, opts.batchKeys ?? 500);
-    this.#batch = this.#maxBatch;
+    // Slow start: values may be big, so the first batches are small and grow while they stay fast.
+    this.#batch = Math.min(this.#maxBatch, 32);
     this.#slowMs = opts.slowBatchMs ?? 50;
     this.#signal = opts.signal;
   }
@@ -275,9 +283,13 @@ export class SlotMigrator {
     }
     const err = errorText(raw);
     if (this.#stop) return;
-    if (/BUSYKEY/.test(err)) return await this.#busyFallback(keys);
-    if (/IOERR|timeout/i.test(err)) return await this.#oneByOne(keys);
-    this.#stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
+    if (AUTH_ERR.test(err) || !KEY_ERR.test(err)) {
+      this.#stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
+      return;
+    }
+    // Redis moved every key it could and left the others on the source; look at those one at a time.
+    if (IO_ERR.test(err)) return await this.#oneByOne(keys);
+    await this.#busyFallback(keys);
   }
 
   /** Halves the batch after a slow one; grows it back after fast ones. */
@@ -289,29 +301,23 @@ export class SlotMigrator {
   }
 
   /**
-   * Redis moved every key of the batch that the target did not have; the rest still sit on the source. Each is
-   * retried alone (pipelined: keys already moved answer NOKEY at once), and a BUSYKEY one is deleted here.
+   * After a batch error that was not an I/O error (typically BUSYKEY), retries each key alone, pipelined: keys
+   * already moved answer NOKEY at once, and BUSYKEY ones are deleted here. Anything else is looked at in sequence.
    */
   async #busyFallback(keys: Uint8Array[]): Promise<void> {
     const conn = this.#conn!;
     const replies = await Promise.all(keys.map((k) => conn.call(this.slot, this.#migrateArgs([k]))));
     const busy: Uint8Array[] = [];
-    const slow: Uint8Array[] = [];
+    const rest: Uint8Array[] = [];
     for (let i = 0; i < keys.length; i++) {
       const raw = replies[i];
       if (!isErrorReply(raw)) {
         if (raw[1] === 79) this.#moved++;
-        continue;
-      }
-      const err = errorText(raw);
-      if (/BUSYKEY/.test(err)) busy.push(keys[i]);
-      else if (/IOERR|timeout/i.test(err)) slow.push(keys[i]);
-      else if (!this.#stop) {
-        this.#stop = { kind: "failed", reason: `MIGRATE ${keyName(keys[i])} to ${this.to}: ${err}` };
-      }
+      } else if (/BUSYKEY/.test(errorText(raw))) busy.push(keys[i]);
+      else rest.push(keys[i]);
     }
     if (busy.length > 0) await this.#dropStale(busy);
-    if (slow.length > 0) await this.#oneByOne(slow);
+    if (rest.length > 0) await this.#oneByOne(rest);
   }
 
   /** Deletes source copies of keys the target already holds (UNLINK: a big stale value is freed off-thread). */
@@ -322,49 +328,60 @@ export class SlotMigrator {
   }
 
   /**
-   * After an I/O error or timeout, moves the keys one at a time, in sequence, so that at most one MIGRATE holds the
-   * source at a time; the first key that still fails alone pauses the slot (or fails it when the target is down).
+   * Moves keys one at a time, in sequence, so that at most one MIGRATE holds the source at a time.
+   * A key that times out is retried once after the target has caught up (it answers PING): Redis finishes a RESTORE
+   * whose reply the source stopped waiting for, so a big value usually lands on the target anyway and the retry
+   * sees BUSYKEY (the same value: the source copy is dropped). A key that fails again, or that the target refuses,
+   * pauses the slot with its name; a target that does not answer fails the run (retried later).
    */
   async #oneByOne(keys: Uint8Array[]): Promise<void> {
-    const conn = this.#conn!;
+    if (!(await this.#targetReady())) return;
     for (const k of keys) {
       if (this.#aborted()) return;
-      const raw = await conn.call(this.slot, this.#migrateArgs([k]));
-      if (!isErrorReply(raw)) {
-        if (raw[1] === 79) this.#moved++;
-        continue;
-      }
-      const err = errorText(raw);
-      if (/BUSYKEY/.test(err)) {
-        await this.#dropStale([k]);
-        continue;
-      }
-      if (this.#stop) return;
-      const name = keyName(k);
-      const targetDown = await this.#targetProblem();
-      if (targetDown) {
-        this.#stop = { kind: "failed", reason: `target ${this.to}: ${targetDown}` };
-        return;
-      }
-      if (/IOERR|timeout/i.test(err)) {
-        const size = await this.#keySize(k);
-        this.#stop = {
-          kind: "paused",
-          key: name,
-          reason: `key ${JSON.stringify(name)}${size} cannot be moved within migration_timeout ` +
-            `(${this.#timeoutMs} ms): ${err}`,
-        };
-      } else {
-        this.#stop = { kind: "failed", reason: `MIGRATE ${JSON.stringify(name)} to ${this.to}: ${err}` };
-      }
+      await this.#moveAlone(k);
+    }
+  }
+
+  async #moveAlone(k: Uint8Array): Promise<void> {
+    const conn = this.#conn!;
+    let raw = await conn.call(this.slot, this.#migrateArgs([k]));
+    let timedOut = false;
+    if (isErrorReply(raw) && IO_ERR.test(errorText(raw))) {
+      timedOut = true;
+      if (!(await this.#targetReady())) return;
+      raw = await conn.call(this.slot, this.#migrateArgs([k]));
+    }
+    if (!isErrorReply(raw)) {
+      if (raw[1] === 79) this.#moved++;
       return;
     }
+    const err = errorText(raw);
+    if (/BUSYKEY/.test(err)) return await this.#dropStale([k]);
+    if (this.#stop) return;
+    const name = JSON.stringify(keyName(k));
+    if (AUTH_ERR.test(err)) {
+      this.#stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
+      return;
+    }
+    if (!(await this.#targetReady())) return;
+    const size = await this.#keySize(k);
+    const why = IO_ERR.test(err)
+      ? `cannot be moved within migration_timeout (${this.#timeoutMs} ms${timedOut ? ", twice" : ""})`
+      : `is refused by the target ${this.to}`;
+    this.#stop = { kind: "paused", key: keyName(k), reason: `key ${name}${size} ${why}: ${err}` };
+  }
+
+  /** Waits until the target answers PING; false (and the run failed) when it does not. */
+  async #targetReady(): Promise<boolean> {
+    const problem = await this.#targetProblem();
+    if (problem) this.#stop ??= { kind: "failed", reason: `target ${this.to}: ${problem}` };
+    return problem === "";
   }
 
   /** Why the target cannot take keys, or "" when it answers PING. */
   async #targetProblem(): Promise<string> {
     try {
-      await withConn(this.to, this.#auth, Math.min(this.#timeoutMs + 1000, 5000), (c) => c.call(0, ["PING"]));
+      await withConn(this.to, this.#auth, Math.max(this.#timeoutMs + 1000, 10_000), (c) => c.call(0, ["PING"]));
       return "";
     } catch (e) {
       return (e as Error).message;
