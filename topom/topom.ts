@@ -71,6 +71,7 @@ export class Topom {
   #timer: ReturnType<typeof setInterval> | undefined;
   #doneTimer: ReturnType<typeof setInterval> | undefined;
   readonly #doneSeen = new Set<number>();
+  readonly #stepAt = new Map<number, number>();
   #ticking = false;
   #again = false;
   #wasLeader = false;
@@ -290,6 +291,10 @@ export class Topom {
   async watchProxy(token: string, applied: number, since: number, timeoutMs: number, signal?: AbortSignal) {
     if (!this.cache.context().proxies.has(token)) throw new TopomError(`proxy-[${token}] doesn't exist`, 404);
     this.ack(token, applied);
+    if (since > this.routingRevision && since > (await this.coord.client.revision())) {
+      // The proxy holds a revision this store never reached (the store was recreated): start it over.
+      since = 0;
+    }
     const deadline = Date.now() + timeoutMs;
     const ready = () => this.routingRevision > since && this.#writing === 0;
     while (!ready() && Date.now() < deadline && !signal?.aborted && !this.#closed) {
@@ -375,8 +380,14 @@ export class Topom {
       this.executor.start(m.id, ctx.getGroupMaster(m.group_id), ctx.getGroupMaster(m.action.target_id ?? 0));
       this.#running.add(m.id);
     }
+    const now = Date.now();
     for (const w of plan.slotWrites) {
       if (w.write.kind === "slot") {
+        // slots/action/interval: the least time between two steps of one slot.
+        const sid = w.write.slot.id;
+        if (this.interval > 0 && now - (this.#stepAt.get(sid) ?? 0) < this.interval / 1000) continue;
+        if (this.interval > 0) this.#stepAt.set(sid, now);
+        else this.#stepAt.delete(sid);
         const s = w.write.slot;
         this.lastProgress = `[OK] Slot[${String(s.id).padStart(4, "0")}] ${s.action.state || "done"}`;
         log.debug(`slot-[${s.id}] → ${s.action.state || "done"}`);
