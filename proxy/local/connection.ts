@@ -55,7 +55,7 @@ export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8
   ]);
 }
 
-/** CLIENT SETNAME / GETNAME / ID / INFO; other subcommands are refused by the command table. */
+/** CLIENT SETNAME / GETNAME / ID / INFO / SETINFO / NO-EVICT; other subcommands are refused by the command table. */
 export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8Array {
   const sub = decoder.decode(argv[1]).toLowerCase();
   switch (sub) {
@@ -73,6 +73,9 @@ export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8A
       return session.name === null ? NULL_BULK : bulkReply(session.name);
     case "id":
       return integerReply(session.id);
+    case "setinfo": // Redis 7.2+ clients send it on connect; accepted and ignored
+    case "no-evict":
+      return OK;
     case "info": {
       const name = session.name ? decoder.decode(session.name) : "";
       const age = Math.floor((Date.now() - session.createdAt) / 1000);

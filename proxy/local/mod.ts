@@ -11,6 +11,19 @@ import type { SessionState } from "../session.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";
 import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";
+import {
+  configGetCommand,
+  dbsizeCommand,
+  flushCommand,
+  functionCommand,
+  keysCommand,
+  lastsaveCommand,
+  randomkeyCommand,
+  roleReply,
+  scriptCommand,
+  timeCommand,
+} from "../keyspace/commands.ts";
+import { scanCommand } from "../keyspace/scan.ts";
 
 const decoder = new TextDecoder();
 
@@ -59,9 +72,40 @@ export function runLocal(
       return;
     case "slotsscan":
       return slotsScan(core, argv, req);
+    case "keys":
+      return answer(req, keysCommand(core, argv[1]));
+    case "scan":
+      return answer(req, scanCommand(core, argv));
+    case "dbsize":
+      return answer(req, dbsizeCommand(core));
+    case "randomkey":
+      return answer(req, randomkeyCommand(core));
+    case "flushall":
+    case "flushdb":
+      return answer(req, flushCommand(core, argv));
+    case "script":
+      return answer(req, scriptCommand(core, argv));
+    case "function":
+      return answer(req, functionCommand(core, argv));
+    case "config":
+      return answer(req, configGetCommand(core, argv));
+    case "time":
+      return answer(req, timeCommand(core));
+    case "lastsave":
+      return answer(req, lastsaveCommand(core));
+    case "role":
+      return req.onReply(roleReply());
     default:
       return req.onReply(errorReply(`ERR command '${name}' has no local handler in codis-proxy`));
   }
+}
+
+/** Sets the request's reply from an async handler; a failure becomes one `-ERR` line. */
+function answer(req: Request, p: Promise<Uint8Array>): void {
+  p.then(
+    (r) => req.onReply(r),
+    (e: Error) => req.onError(e.message.startsWith("ERR") ? e.message : `ERR ${e.message}`),
+  );
 }
 
 /** AUTH [username] password, checked against `session_auth`. */

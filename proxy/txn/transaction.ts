@@ -1,0 +1,219 @@
+/**
+ * MULTI / EXEC / DISCARD / WATCH / UNWATCH for one session, with Redis Cluster's rule: every key of the transaction
+ * (WATCHed keys included) must be in one slot.
+ *
+ * Commands between MULTI and EXEC are checked and queued by the proxy (`+QUEUED`); EXEC sends `MULTI`, the queued
+ * commands and `EXEC` back to back to the master of the transaction's slot and answers the backend's EXEC reply.
+ * - Without WATCH, they go on the slot's shared connection: written in one event-loop turn, nothing interleaves.
+ * - After WATCH, the WATCH and the EXEC must use one connection, so the session pins a connection dedicated to it,
+ *   to the master of the watched slot, until EXEC, DISCARD, UNWATCH or RESET.
+ * A command in another slot answers CROSSSLOT and makes EXEC answer EXECABORT. If the slot starts migrating, is
+ * locked or moves to another group during the transaction, EXEC aborts with an error rather than run anywhere.
+ * @module
+ */
+import type { BackendConn, PendingReply } from "../backend/conn.ts";
+import type { ProxyCore } from "../core.ts";
+import type { Request } from "../request.ts";
+import { encodeCommand, errorReply, OK } from "../resp/encode.ts";
+import type { BackendPool } from "../router.ts";
+
+const enc = new TextEncoder();
+const QUEUED = enc.encode("+QUEUED\r\n");
+const MULTI = encodeCommand(["MULTI"]);
+const EXEC = encodeCommand(["EXEC"]);
+const UNWATCH = encodeCommand(["UNWATCH"]);
+const EXECABORT = errorReply("EXECABORT Transaction discarded because of previous errors.");
+const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
+
+/** What the session gives its transaction state. */
+export interface TxnHost {
+  readonly core: ProxyCore;
+  /** The session's dedicated connection to `addr` (opened on first use). */
+  dedicated(addr: string): BackendConn;
+  /** Runs `start` once every earlier request of the session is answered; later requests wait for `release`. */
+  gate(req: Request, start: () => void): void;
+  /** Ends the gate: the session dispatches the requests that waited. */
+  release(): void;
+  /** Called when the MULTI state may have changed. */
+  modeChanged(): void;
+}
+
+const IGNORE: PendingReply = { onReply() {}, onError() {} };
+
+/** One session's transaction state. */
+export class Transaction {
+  #host: TxnHost;
+  /** Between MULTI and EXEC/DISCARD. */
+  inMulti = false;
+  #dirty = false;
+  #queued: Uint8Array[] = [];
+  /** The transaction's slot (from WATCH or the first keyed command), -1 when none yet. */
+  #slot = -1;
+  /** The master serving the slot when it was chosen: EXEC aborts if that changed. */
+  #pool: BackendPool | null = null;
+  /** WATCH sent on the dedicated connection to #pool. */
+  #watching = false;
+
+  constructor(host: TxnHost) {
+    this.#host = host;
+  }
+
+  /** True while the session is in MULTI or holds WATCHed keys. */
+  get active(): boolean {
+    return this.inMulti || this.#watching;
+  }
+
+  /** Pins the slot; an error reply when it is another slot or cannot be used now. */
+  #pin(slot: number): Uint8Array | null {
+    if (this.#slot >= 0) return this.#slot === slot ? null : CROSSSLOT;
+    const route = this.#host.core.router.slots[slot];
+    if (route.backend === null) return errorReply(`ERR slot ${slot} is not ready, may be offline`);
+    if (route.locked || route.migrateFrom !== null) {
+      return errorReply(`TRYAGAIN slot ${slot} is migrating between groups; retry the transaction in a moment`);
+    }
+    this.#slot = slot;
+    this.#pool = route.backend;
+    return null;
+  }
+
+  /** MULTI. */
+  multi(req: Request): void {
+    if (this.inMulti) return req.onReply(errorReply("ERR MULTI calls can not be nested"));
+    this.inMulti = true;
+    this.#host.modeChanged();
+    req.onReply(OK);
+  }
+
+  /** A command inside MULTI whose keys are all in `slot` (-1: no key). */
+  queue(raw: Uint8Array, slot: number, req: Request): void {
+    if (slot >= 0) {
+      const err = this.#pin(slot);
+      if (err !== null) return this.fail(req, err);
+    }
+    this.#queued.push(raw);
+    req.onReply(QUEUED);
+  }
+
+  /** A command inside MULTI that cannot be queued: answered with `err`, and EXEC will abort. */
+  fail(req: Request, err: Uint8Array): void {
+    if (this.inMulti) this.#dirty = true;
+    req.onReply(err);
+  }
+
+  /** WATCH keys, all in `slot`. */
+  watch(slot: number, raw: Uint8Array, req: Request): void {
+    if (this.inMulti) return req.onReply(errorReply("ERR WATCH inside MULTI is not allowed"));
+    const err = this.#pin(slot);
+    if (err !== null) return req.onReply(err);
+    const pool = this.#pool!;
+    this.#watching = true;
+    this.#host.modeChanged();
+    this.#host.gate(req, () => {
+      this.#host.dedicated(pool.addr).send(slot, raw, {
+        onReply: (r) => {
+          req.onReply(r);
+          this.#host.release();
+        },
+        onError: (m) => {
+          req.onError(m);
+          this.#host.release();
+        },
+      });
+    });
+  }
+
+  /** UNWATCH outside MULTI. */
+  unwatch(req: Request): void {
+    if (!this.#watching) {
+      if (!this.inMulti) this.#clear();
+      return req.onReply(OK);
+    }
+    this.#unwatchBackend();
+    this.#clear();
+    req.onReply(OK);
+  }
+
+  /** Sends UNWATCH on the dedicated connection; it keeps the order with what the session sent there before. */
+  #unwatchBackend(): void {
+    if (this.#watching && this.#pool !== null) this.#host.dedicated(this.#pool.addr).send(this.#slot, UNWATCH, IGNORE);
+  }
+
+  #clear(): void {
+    this.inMulti = false;
+    this.#dirty = false;
+    this.#queued = [];
+    this.#slot = -1;
+    this.#pool = null;
+    this.#watching = false;
+    this.#host.modeChanged();
+  }
+
+  /** DISCARD. */
+  discard(req: Request): void {
+    if (!this.inMulti) return req.onReply(errorReply("ERR DISCARD without MULTI"));
+    this.#unwatchBackend();
+    this.#clear();
+    req.onReply(OK);
+  }
+
+  /** RESET: forget everything (the dedicated connection is unwatched). */
+  reset(): void {
+    this.#unwatchBackend();
+    this.#clear();
+  }
+
+  /** EXEC. */
+  exec(req: Request): void {
+    if (!this.inMulti) return req.onReply(errorReply("ERR EXEC without MULTI"));
+    const queued = this.#queued;
+    const watching = this.#watching;
+    const slot = this.#slot >= 0 ? this.#slot : 0;
+    const pinned = this.#pool;
+    if (this.#dirty) {
+      this.#unwatchBackend();
+      this.#clear();
+      return req.onReply(EXECABORT);
+    }
+    const route = this.#host.core.router.slots[slot];
+    const moved = pinned !== null && route.backend !== pinned;
+    if (route.backend === null || moved || route.locked || route.migrateFrom !== null) {
+      this.#unwatchBackend();
+      this.#clear();
+      return req.onReply(errorReply(
+        `EXECABORT Transaction discarded because slot ${slot} ${
+          route.backend === null ? "is offline" : moved ? "moved to another group" : "started migrating"
+        } during the transaction; retry it`,
+      ));
+    }
+    this.#clear();
+    const pool = route.backend;
+    if (!watching) {
+      const conn = pool.connFor(slot);
+      // Nothing may fail half way on a shared connection, or it would be left inside MULTI for other clients.
+      if (
+        conn.state !== "connected" || conn.inflight + queued.length + 3 > this.#host.core.config.backend_max_pipeline
+      ) {
+        return req.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
+      }
+      return sendTransaction(conn, slot, queued, req);
+    }
+    this.#host.gate(req, () => {
+      sendTransaction(this.#host.dedicated(pool.addr), slot, queued, {
+        onReply: (r) => {
+          req.onReply(r);
+          this.#host.release();
+        },
+        onError: (m) => {
+          req.onError(m);
+          this.#host.release();
+        },
+      });
+    });
+  }
+}
+
+function sendTransaction(conn: BackendConn, slot: number, queued: Uint8Array[], reply: PendingReply): void {
+  conn.send(slot, MULTI, IGNORE);
+  for (const raw of queued) conn.send(slot, raw, IGNORE);
+  conn.send(slot, EXEC, reply);
+}

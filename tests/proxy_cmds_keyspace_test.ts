@@ -1,0 +1,154 @@
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { createClient } from "redis";
+import { slotOf } from "../proxy/hash.ts";
+import { redisCli, startProxyFixture } from "./support/proxy.ts";
+import { startRedis } from "./support/redis.ts";
+import { diffCommands, sortedArray } from "./support/resp_diff.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const KEYS = Array.from({ length: 300 }, (_, i) => `ks:${i}`);
+
+Deno.test("keyspace: KEYS, SCAN, DBSIZE, RANDOMKEY over 2 groups (ioredis)", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const c = f.client();
+    const p = c.pipeline();
+    for (const k of KEYS) p.set(k, "v");
+    p.hset("ks:hash", "f", "v");
+    await p.exec();
+    const all = [...KEYS, "ks:hash"].sort();
+    // Both groups hold some of the keys.
+    ok(KEYS.some((k) => slotOf(enc(k)) < 512) && KEYS.some((k) => slotOf(enc(k)) >= 512));
+    deepEqual((await c.keys("ks:*")).sort(), all);
+    deepEqual(await c.keys("nomatch*"), []);
+    equal(await c.dbsize(), all.length);
+    ok(all.includes((await c.randomkey())!));
+    // A full SCAN iteration returns every key; COUNT bounds each batch loosely, as in Redis.
+    const seen = new Set<string>();
+    let cursor = "0";
+    let calls = 0;
+    do {
+      const [next, keys] = await c.scan(cursor, "COUNT", 50);
+      for (const k of keys) seen.add(k);
+      cursor = next;
+      calls++;
+    } while (cursor !== "0" && calls < 1000);
+    deepEqual([...seen].sort(), all);
+    ok(calls > 3, `${calls} calls`);
+    const hashes: string[] = [];
+    cursor = "0";
+    do {
+      const [next, keys] = await c.scan(cursor, "COUNT", 100, "TYPE", "hash");
+      hashes.push(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+    deepEqual(hashes, ["ks:hash"]);
+    const streamed: string[] = [];
+    for await (const batch of c.scanStream({ match: "ks:1*", count: 100 })) streamed.push(...batch);
+    deepEqual([...new Set(streamed)].sort(), all.filter((k) => k.startsWith("ks:1")));
+    await rejects(c.scan("abc"), /invalid cursor/);
+    await rejects(c.scan("0", "COUNT", 0), /syntax error/);
+    // Flushing is off unless proxy_allow_flush.
+    await rejects(c.flushall(), /proxy_allow_flush/);
+    await rejects(c.flushdb(), /proxy_allow_flush/);
+    equal(await c.dbsize(), all.length);
+  } finally {
+    await f.stop();
+  }
+});
+
+Deno.test("keyspace: FLUSHALL/FLUSHDB with proxy_allow_flush, SCRIPT and FUNCTION on every master", async () => {
+  const f = await startProxyFixture(2, { proxy_allow_flush: true });
+  try {
+    const c = f.client();
+    const a = "foo", b = "qux";
+    ok((slotOf(enc(a)) < 512) !== (slotOf(enc(b)) < 512), "keys in different groups");
+    const sha = await c.script("LOAD", "return redis.call('incr', KEYS[1])") as string;
+    equal(await c.evalsha(sha, 1, a), 1);
+    equal(await c.evalsha(sha, 1, b), 1);
+    deepEqual(await c.script("EXISTS", sha, "0".repeat(40)), [1, 0]);
+    equal(
+      await c.call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function(k) return 7 end)"),
+      "lib",
+    );
+    equal(await c.fcall("f", 1, a), 7);
+    equal(await c.fcall("f", 1, b), 7);
+    equal(await c.call("FUNCTION", "DELETE", "lib"), "OK");
+    await rejects(c.fcall("f", 1, b), /Function not found/);
+    equal(await c.script("FLUSH"), "OK");
+    deepEqual(await c.script("EXISTS", sha), [0]);
+    equal(await c.dbsize(), 2);
+    equal(await c.flushdb("ASYNC"), "OK");
+    equal(await c.flushall(), "OK");
+    equal(await c.dbsize(), 0);
+    equal(await c.randomkey(), null);
+    // The server commands a client may send, answered for the cluster.
+    const [sec] = await c.time();
+    ok(Math.abs(Number(sec) - Date.now() / 1000) < 5);
+    ok((await c.lastsave()) > 0);
+    deepEqual(await c.role(), ["master", 0, []]);
+    deepEqual(await c.config("GET", "databases"), ["databases", "1"]);
+    equal(await c.call("CLIENT", "NO-EVICT", "on"), "OK");
+    await rejects(c.call("CLIENT", "TRACKING", "on"), /CLIENT TRACKING/);
+  } finally {
+    await f.stop();
+  }
+});
+
+Deno.test("keyspace: node-redis and redis-cli", async () => {
+  const f = await startProxyFixture(2);
+  const nr = createClient({ socket: { port: f.port, host: "127.0.0.1" } });
+  nr.on("error", () => {});
+  try {
+    await nr.connect();
+    for (let i = 0; i < 40; i++) await nr.set(`nr:${i}`, String(i));
+    const seen = new Set<string>();
+    for await (const k of nr.scanIterator({ MATCH: "nr:*", COUNT: 7 })) seen.add(k);
+    equal(seen.size, 40);
+    equal((await nr.keys("nr:*")).length, 40);
+    equal(await nr.dbSize(), 40);
+    equal((await nr.time()) instanceof Date, true);
+    const cliScan = await redisCli(f.port, ["--scan", "--pattern", "nr:*"]);
+    equal(cliScan.trim().split("\n").length, 40);
+    equal((await redisCli(f.port, ["DBSIZE"])).trim(), "40");
+    match(await redisCli(f.port, ["FLUSHALL"]), /proxy_allow_flush/);
+    match(await redisCli(f.port, ["ROLE"]), /master/);
+  } finally {
+    await nr.disconnect().catch(() => {});
+    await f.stop();
+  }
+});
+
+Deno.test("keyspace: differential against one Redis holding the same keys", async () => {
+  const f = await startProxyFixture(2, { proxy_allow_flush: true });
+  const r = await startRedis();
+  try {
+    const setup: string[][] = [];
+    for (let i = 0; i < 60; i++) setup.push(["SET", `d:${i}`, String(i)]);
+    setup.push(["RPUSH", "d:list", "a", "b"], ["SADD", "d:set", "x"]);
+    await diffCommands(f.port, r.port, [
+      ...setup,
+      ["DBSIZE"],
+      { cmd: ["KEYS", "d:*"], norm: sortedArray },
+      { cmd: ["KEYS", "d:1?"], norm: sortedArray },
+      ["KEYS", "none:*"],
+      ["SCRIPT", "LOAD", "return KEYS[1]"],
+      ["SCRIPT", "EXISTS", "4f0b3dca1a2b7a0a8e2dd1c0d1d0e1f9f0a0a0a0"],
+      ["EVALSHA", "4f0b3dca1a2b7a0a8e2dd1c0d1d0e1f9f0a0a0a0", "1", "x"],
+      ["SCAN", "abc"],
+      ["SCAN", "0", "COUNT", "0"],
+      ["SCAN", "0", "COUNT", "x"],
+      ["SCAN", "0", "BOGUS", "1"],
+      ["FLUSHALL", "NOW"],
+      ["FLUSHDB"],
+      ["DBSIZE"],
+      ["RANDOMKEY"],
+      ["KEYS", "*"],
+      ["SCAN", "0"],
+      ["CONFIG", "GET", "maxmemory-policy"],
+    ]);
+  } finally {
+    await r.stop();
+    await f.stop();
+  }
+});
