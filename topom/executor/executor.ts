@@ -4,7 +4,10 @@
  * after a pause (a key too big for migration_timeout needs the operator).
  * @module
  */
+import { logger } from "../../util/log.ts";
 import { type SlotMigrationProgress, type SlotMigrationResult, SlotMigrator } from "./migrate.ts";
+
+const log = logger("executor");
 
 /** Settings shared by every slot's move; the dashboard.toml names are in the comments. */
 export interface MigrationExecutorOptions {
@@ -41,6 +44,8 @@ interface Job {
   migrator: SlotMigrator;
   abort: AbortController;
   result?: SlotMigrationResult;
+  /** Why the previous run of this slot failed, shown until this run ends. */
+  lastError?: string;
   retry?: ReturnType<typeof setTimeout>;
   promise: Promise<void>;
 }
@@ -66,7 +71,7 @@ export class MigrationExecutor {
     this.#launch(sid, fromAddr, toAddr);
   }
 
-  #launch(sid: number, from: string, to: string): void {
+  #launch(sid: number, from: string, to: string, lastError?: string): void {
     const abort = new AbortController();
     const migrator = new SlotMigrator({
       slot: sid,
@@ -78,13 +83,17 @@ export class MigrationExecutor {
       pipeline: this.#opts.pipeline,
       signal: abort.signal,
     });
-    const job: Job = { from, to, migrator, abort, promise: Promise.resolve() };
+    const job: Job = { from, to, migrator, abort, lastError, promise: Promise.resolve() };
     job.promise = migrator.run().then((r) => {
       job.result = r;
+      const what = `slot ${sid} ${from} → ${to}`;
+      if (r.state === "paused") log.warn(`${what} paused: ${r.reason}`);
+      else if (r.state === "failed" && r.reason !== lastError) log.warn(`${what} failed (retrying): ${r.reason}`);
+      else if (r.state === "done") log.info(`${what} moved ${r.moved} keys in ${r.elapsedMs} ms`);
       if (r.state !== "failed" || this.#jobs.get(sid) !== job || this.#closed) return;
       job.retry = setTimeout(() => {
         job.retry = undefined;
-        if (this.#jobs.get(sid) === job && !this.#closed) this.#launch(sid, from, to);
+        if (this.#jobs.get(sid) === job && !this.#closed) this.#launch(sid, from, to, r.reason);
       }, this.#opts.retryMs ?? 1000);
     });
     this.#jobs.set(sid, job);
@@ -124,7 +133,8 @@ export class MigrationExecutor {
       keys_per_sec: p.keysPerSec,
     };
     if (p.keysLeft >= 0) out.keys_left = p.keysLeft;
-    if (p.reason) out.error = p.reason;
+    const error = p.reason ?? (j.result ? undefined : j.lastError);
+    if (error) out.error = error;
     if (p.key !== undefined) out.key = p.key;
     return out;
   }
