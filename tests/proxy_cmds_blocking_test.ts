@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, rejects } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, startProxyFixture } from "./support/proxy.ts";
