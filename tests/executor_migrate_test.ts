@@ -279,5 +279,8 @@ Deno.test("executor: a wrong product_auth fails the move with the reason, and st
     assert.match(ex.progress(9)?.error ?? "", /AUTH|password/i);
     ex.stop(9);
     await ex.close();
+    const same = await runSlotMigration({ slot: 9, from: src.addr, to: src.addr });
+    assert.equal(same.state, "failed");
+    assert.match(same.reason ?? "", /same server/);
   });
 });

@@ -164,6 +164,8 @@ export class SlotMigrator {
     const conn = newConn(this.from, this.#auth, Math.min(this.#timeoutMs + 1000, 10_000), 1 << 16);
     this.#conn = conn;
     try {
+      // MIGRATE to itself would hold the server until the timeout, every batch.
+      if (this.from === this.to) throw new Error(`source and target are the same server ${this.from}`);
       await conn.connect();
       this.#state = "running";
       await this.#refreshLeft();
