@@ -114,7 +114,18 @@ interface Row {
   batches: number;
 }
 
+function loadAvg(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
 async function main(): Promise<void> {
+  console.log(
+    `cpus ${navigator.hardwareConcurrency}, load average ${loadAvg()} (other work on the machine skews the figures)`,
+  );
   const src = await startRedis();
   const dst = await startRedis();
   const rows: Row[] = [];
@@ -161,6 +172,7 @@ async function main(): Promise<void> {
           `${(KEYS / med).toFixed(3)} s for ${KEYS} keys (Codis 3.2 semi-async: ~170k keys/s, 0.29 s)`,
       );
     }
+    console.log(`load average at the end ${loadAvg()}`);
     if (flags.json) console.log(JSON.stringify(rows));
   } finally {
     await stopLoad(loads);
