@@ -85,7 +85,8 @@ export abstract class CommandClient implements CoordClient {
         if (!r.ok) throw errorFromInfo(r.error);
         return r;
       } catch (e) {
-        const retriable = e instanceof NotLeaderError || e instanceof NoQuorumError;
+        // A known leader elsewhere will not change by waiting here: let the caller redirect at once.
+        const retriable = (e instanceof NotLeaderError && !e.leaderAddr) || e instanceof NoQuorumError;
         if (!retriable || attempt >= this.attempts) throw e;
         await sleep(Math.min(500, 50 * attempt));
       }
