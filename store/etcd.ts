@@ -14,9 +14,9 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { Etcd3, type IKeyValue, type IRequestOp, type Lease } from "etcd3";
+import { Etcd3, type IKeyValue, type IRequestOp } from "etcd3";
+import { EtcdSession } from "./etcd_session.ts";
 import { type BatchOp, type ChangeBatch, checkBatch, checkPath, type CoordClient, directChildren } from "./client.ts";
-import { parentOf, sequenceSuffix } from "./client.ts";
 import type { Session, SessionOptions, StoreNode, WatchEvent, WriteOptions } from "./client.ts";
 import { sleep, watchByPolling } from "./client.ts";
 import {
@@ -26,10 +26,10 @@ import {
   NoQuorumError,
   NotFoundError,
   RevisionConflictError,
-  SessionExpiredError,
 } from "./errors.ts";
 
-const key = (s: string) => Buffer.from(s);
+/** An etcd key from a path. */
+export const key = (s: string): Buffer => Buffer.from(s);
 const ridKey = (rid: string) => key(`\0rid/${rid}`);
 const RID_LEASE_SEC = 600;
 
@@ -57,7 +57,7 @@ function toNode(path: string, kv: IKeyValue): StoreNode {
 }
 
 /** Maps transport failures to NoQuorumError so callers see one "retry later" error. */
-function mapError(e: unknown): unknown {
+export function mapError(e: unknown): unknown {
   const msg = String((e as Error)?.message ?? e);
   if (/unavailable|no connection|deadline|ECONNREFUSED|leader/i.test(msg)) return new NoQuorumError(`etcd: ${msg}`);
   return e;
@@ -330,105 +330,6 @@ export class EtcdClient implements CoordClient {
       else lo = mid;
     }
     return new CompactedError(after, h - 1);
-  }
-}
-
-class EtcdSession implements Session {
-  readonly lost: Promise<void>;
-  private markLost!: () => void;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private gone = false;
-
-  constructor(
-    private readonly c: EtcdClient,
-    private readonly lease: Lease,
-    readonly id: string,
-    readonly ttlMs: number,
-    autoRenew: boolean,
-  ) {
-    this.lost = new Promise((r) => this.markLost = r);
-    if (autoRenew) this.timer = setInterval(() => this.renew().catch(() => {}), Math.max(100, ttlMs / 3));
-  }
-
-  async createEphemeral(path: string, data: Uint8Array, opts?: WriteOptions): Promise<number> {
-    this.check();
-    return await this.c.create(path, data, opts, this.id);
-  }
-
-  async createEphemeralInOrder(prefix: string, data: Uint8Array, opts?: WriteOptions): Promise<string> {
-    this.check();
-    checkPath(prefix + "0");
-    const ctr = key(`\0seq${parentOf(prefix + "0")}`);
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const cur = (await this.c.etcd.kv.range({ key: ctr })).kvs[0];
-      const n = cur ? Number(cur.value.toString()) : 0;
-      const path = prefix + sequenceSuffix(n);
-      const r = await this.c.txn(
-        [
-          { key: ctr, target: "Mod", result: "Equal", mod_revision: cur ? Number(cur.mod_revision) : 0 },
-          { key: key(path), target: "Create", result: "Equal", create_revision: 0 },
-        ],
-        [
-          { request_put: { key: ctr, value: Buffer.from(String(n + 1)) } },
-          { request_put: { key: key(path), value: Buffer.from(data), lease: this.id } },
-        ],
-        [],
-        opts?.requestId,
-        path,
-      );
-      if (r.ok) return path;
-      if (r.replay) return r.replay.value.toString();
-      // Lost a race on the counter (or the name was taken): bump past it and retry.
-      if (!cur || (await this.c.read(path)) !== undefined) {
-        await this.c.etcd.kv.txn({
-          compare: [{ key: ctr, target: "Mod", result: "Equal", mod_revision: cur ? Number(cur.mod_revision) : 0 }],
-          success: [{ request_put: { key: ctr, value: Buffer.from(String(n + 1)) } }],
-        });
-      }
-    }
-    throw new NoQuorumError(`etcd: could not allocate an in-order name under ${prefix}`);
-  }
-
-  async renew(): Promise<void> {
-    this.check();
-    const res = await this.lease.keepaliveOnce().catch((e) => Promise.reject(mapError(e)));
-    if (Number(res.TTL) <= 0) {
-      this.finish();
-      throw new SessionExpiredError(this.id);
-    }
-  }
-
-  stopRenewing(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    // Nobody renews now; watch for the server-side expiry so that `lost` still resolves.
-    if (!this.gone) {
-      this.timer = setInterval(() => {
-        this.c.leaseAlive(this.id).then((alive) => alive || this.finish(), () => {});
-      }, 250);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.gone) return;
-    try {
-      await this.lease.revoke();
-    } finally {
-      this.finish();
-    }
-  }
-
-  private check(): void {
-    if (this.gone) throw new SessionExpiredError(this.id);
-  }
-
-  private finish(): void {
-    if (this.gone) return;
-    this.gone = true;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    this.lease.release();
-    this.markLost();
   }
 }
 
