@@ -64,7 +64,7 @@ export class Topom {
   promoteHolders: Record<number, string[]> = {};
   lastProgress = "";
   readonly #tickMs: number;
-  readonly #ac = new AbortController();
+  #watchAc = new AbortController();
   readonly #waiters = new Set<() => void>();
   readonly #running = new Set<number>();
   #lock: Promise<unknown> = Promise.resolve();
@@ -97,8 +97,7 @@ export class Topom {
 
   /** Loads the model, then follows changes and starts the loops. */
   async start(): Promise<void> {
-    const rev = await this.#load();
-    this.#watchDone = this.#watchLoop(rev);
+    await this.#restartWatch();
     this.coord.onChange(() => this.kick());
     this.#timer = setInterval(() => this.kick(), this.#tickMs);
     // The executor has no completion callback: look for finished slots often (a map lookup each), so that
@@ -121,7 +120,7 @@ export class Topom {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#doneTimer);
-    this.#ac.abort();
+    this.#watchAc.abort();
     this.stats.stop();
     this.#notify();
     await this.#watchDone;
@@ -146,10 +145,23 @@ export class Topom {
     return run;
   }
 
-  /** Drops the cache and reads everything again (`reload`). */
+  /** Drops the cache and reads everything again (`reload`); call it with the model lock held ({@link exclusive}). */
   async reload(): Promise<void> {
-    await this.#load();
+    await this.#restartWatch();
     this.#notify();
+  }
+
+  /**
+   * Stops following the store, reads everything, and follows again from the read's revision. Restarting the
+   * watch with the load keeps an older event from being applied over a fresher read, and replaces a long-poll
+   * that may be stuck behind a leadership change.
+   */
+  async #restartWatch(): Promise<void> {
+    this.#watchAc.abort();
+    await this.#watchDone;
+    this.#watchAc = new AbortController();
+    const rev = await this.#load();
+    this.#watchDone = this.#watchLoop(rev, this.#watchAc.signal);
   }
 
   async #load(): Promise<number> {
@@ -172,13 +184,13 @@ export class Topom {
     return rev;
   }
 
-  async #watchLoop(after: number): Promise<void> {
+  async #watchLoop(after: number, signal: AbortSignal): Promise<void> {
     const prefix = productDir(this.product) + "/";
     const proxyPrefix = proxyDir(this.product) + "/";
-    const signal = this.#ac.signal;
-    while (!signal.aborted) {
+    while (!signal.aborted && !this.#closed) {
       try {
         const b = await this.coord.client.waitForChanges(prefix, after, 10_000, signal);
+        if (signal.aborted) break;
         for (const e of b.events) {
           if (this.cache.applyEvent(e) && !e.path.startsWith(proxyPrefix)) {
             this.routingRevision = Math.max(this.routingRevision, e.revision);

@@ -61,7 +61,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
         return new Response(null, { status: 302, headers: { location: "/topom" } });
       }
       const body = req.method === "PUT" || req.method === "POST" ? await req.text() : "";
-      const forward = (again = false) => forwardToLeader(req, body, t.coord.leaderAdminAddr(), { again });
+      const forward = (again = false) => forwardToLeader(req, body, () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
       const w = WATCH.exec(url.pathname);
@@ -174,7 +174,7 @@ async function dispatch(
     case "xping":
       return ok();
     case "reload":
-      await t.reload();
+      await t.exclusive(() => t.reload());
       return ok();
     case "shutdown":
       setTimeout(() => opts.onShutdown?.(), 50);

@@ -53,6 +53,22 @@ function memberId(s: string): number {
   return id;
 }
 
+/** Runs a membership change, retrying for a few seconds while a new leader has not committed in its term yet. */
+async function confChange(op: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (let i = 0; i < 100; i++) {
+    try {
+      return await op();
+    } catch (e) {
+      const msg = (e as Error).message ?? "";
+      if (!/not committed an entry of its term|pending conf/i.test(msg) || Date.now() > deadline) {
+        throw new HttpError(/refused|pending/i.test(msg) ? 503 : 500, msg);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** Handles `/api/topom/raft/*`; undefined for other paths. */
 export async function handleRaftApi(req: Request, env: RaftApiEnv): Promise<Response | undefined> {
   const url = new URL(req.url);
@@ -86,15 +102,15 @@ export async function handleRaftApi(req: Request, env: RaftApiEnv): Promise<Resp
         if (!(await reachable(addr))) {
           throw new HttpError(400, `raft address ${addr} is unreachable: start the new dashboard first`);
         }
-        await node.addLearner(id, addr);
+        await confChange(() => node.addLearner(id, addr));
         const learner = ["1", "true"].includes(url.searchParams.get("learner") ?? "");
-        if (!learner) await node.promote(id);
+        if (!learner) await confChange(() => node.promote(id));
         return jsonResponse("OK");
       }
       case "promote":
         if (!member) throw new HttpError(404, `raft member ${id} doesn't exist`);
         if (member.voter) throw new HttpError(409, `raft member ${id} is already a voter`);
-        await node.promote(id);
+        await confChange(() => node.promote(id));
         return jsonResponse("OK");
       case "remove": {
         if (!member) throw new HttpError(404, `raft member ${id} doesn't exist`);
@@ -106,7 +122,7 @@ export async function handleRaftApi(req: Request, env: RaftApiEnv): Promise<Resp
           await node.transferLeader(next.id);
           return await env.forward(true);
         }
-        await node.remove(id);
+        await confChange(() => node.remove(id));
         return jsonResponse("OK");
       }
       case "transfer":
