@@ -50,3 +50,34 @@ Deno.test("store conformance: raft over HTTP (3 members, one client on every mem
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("raft over HTTP: a client moves past a dead member and its session survives a leader kill", async () => {
+  const root = await Deno.makeTempDir({ prefix: "codis-raft-http-" });
+  const g = await startRaftGroup(root, { http: true });
+  try {
+    const l = await g.leader();
+    const others = [...g.http.keys()].filter((id) => id !== l);
+    // The dead follower first in the list, then the leader, then the other follower.
+    const c = new HttpStoreClient({
+      endpoints: [g.http.get(others[0])!, g.http.get(l)!, g.http.get(others[1])!],
+      secret: g.secret,
+    });
+    try {
+      await g.kill(others[0]);
+      const s = await c.openSession({ ttlMs: 2000 });
+      await s.createEphemeral("/jodis/demo/proxy-x", new TextEncoder().encode("x"));
+      await g.kill(l); // one member left: bring the first one back for a quorum of two
+      await g.restart(others[0]);
+      await g.leader(10_000);
+      await new Promise((r) => setTimeout(r, 3000)); // longer than the TTL: renewals must have gone through
+      assert.ok(await c.read("/jodis/demo/proxy-x"), "the renewing session kept its node across the failover");
+      await s.close();
+      assert.equal(await c.read("/jodis/demo/proxy-x"), undefined);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await g.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
