@@ -77,7 +77,15 @@ export class Network {
           (m.entries?.length ? ` n${m.entries.length}` : "") + (m.reject ? " reject" : ""),
       );
     }
-    if (this.blocked(m.from, m.to) || sim.rng.chance(this.cond.drop)) return;
+    if (this.blocked(m.from, m.to)) {
+      // A cut link looks like a connection error to the sender's transport, which tells the core.
+      if (sim.rng.chance(0.3)) {
+        const from = sim.nodes.get(m.from);
+        sim.schedule(1, () => from?.transportError(m.to, m.type === "snap"));
+      }
+      return;
+    }
+    if (sim.rng.chance(this.cond.drop)) return;
     const copies = sim.rng.chance(this.cond.dup) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       const copy: Message = { ...m, ...(m.entries ? { entries: m.entries.slice() } : {}) };

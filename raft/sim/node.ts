@@ -128,6 +128,15 @@ export class SimNode {
     else f();
   }
 
+  /** The transport could not reach `to` (and the message was a snapshot chunk if `snapshot`). */
+  transportError(to: NodeId, snapshot: boolean): void {
+    this.#deliver(() => {
+      if (snapshot) this.core!.reportSnapshot(to, false);
+      else this.core!.reportUnreachable(to);
+      this.kick();
+    });
+  }
+
   receive(m: Parameters<RaftCore["step"]>[0]): void {
     this.#deliver(() => {
       this.core!.step(m);
