@@ -3,6 +3,30 @@ import { type DashboardGroup, spawnDashboard, startDashboards } from "./support/
 import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 
+/** A redis-sentinel on a free port (config in a temp dir); kill() stops it. */
+async function startSentinel(): Promise<{ addr: string; kill(): Promise<void> }> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
+  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
+  const child = new Deno.Command("redis-server", {
+    args: [`${dir}/sentinel.conf`, "--sentinel"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitForPort(port);
+  return {
+    addr: `127.0.0.1:${port}`,
+    async kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
@@ -71,6 +95,27 @@ Deno.test("dashboard: 3 CLI dashboards form a Raft group; any node serves the AP
       });
       assert.deepEqual(groups[0].servers.map((s) => s.server), [r1.addr, r2.addr]);
     }
+    // Sentinels: probed with SENTINEL FLUSHCONFIG, stored, polled.
+    const sentinel = await startSentinel();
+    try {
+      const notSentinel = await g.call(f1.admin, "PUT", `/api/topom/sentinels/add/${x}/${r16.addr}`);
+      assert.equal(notSentinel.status, 400);
+      assert.match(notSentinel.json.Cause, /FLUSHCONFIG/);
+      assert.equal((await g.call(f1.admin, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+      assert.equal((await g.call(f2.admin, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 409);
+      const sinfo = await g.call(f1.admin, "GET", `/api/topom/sentinels/info/${sentinel.addr}`);
+      assert.equal(sinfo.json.redis_mode, "sentinel");
+      assert.deepEqual(
+        (await g.call(f1.admin, "GET", `/api/topom/sentinels/info/${sentinel.addr}/monitored`)).json,
+        {},
+      );
+      const model = (await g.call(f2.admin, "GET", `/topom/stats`)).json.sentinels.model;
+      assert.deepEqual(model, { servers: [sentinel.addr], out_of_sync: true });
+      assert.equal((await g.call(f2.admin, "PUT", `/api/topom/sentinels/del/${x}/${sentinel.addr}/0`)).status, 200);
+    } finally {
+      await sentinel.kill();
+    }
+
     const info = await g.call(f1.admin, "GET", `/api/topom/group/info/${r1.addr}`);
     assert.equal(info.status, 200);
     assert.equal(info.json.tcp_port, String(r1.port));

@@ -19,7 +19,8 @@ import { clampActionInterval } from "../slot_actions.ts";
 import type { Topom } from "../topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { handleRaftApi } from "./raft_api.ts";
-import { parseInfo, redisCall, serverInfo } from "./redis.ts";
+import { serverInfo } from "./redis.ts";
+import { probeSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 import { checkServer } from "./server_check.ts";
 
 const log = logger("api");
@@ -216,6 +217,10 @@ async function dispatch(
       t.kick();
       return ok();
     case "sentinels/add":
+      addSentinel(t.context(), p.addr as string); // refuse a duplicate before probing
+      await probeSentinel(p.addr as string).catch((e) => {
+        throw new HttpError(400, `sentinel-[${p.addr}] probe (SENTINEL FLUSHCONFIG) failed: ${(e as Error).message}`);
+      });
       return await t.exclusive(async () => {
         await t.write(addSentinel(t.context(), p.addr as string));
         return ok();
@@ -232,14 +237,18 @@ async function dispatch(
         await t.write(sentinelSync(t.context(), true));
         return ok();
       });
-    case "sentinels/info": {
-      const info = await redisCall(p.addr as string, "", ["INFO"]).catch((e) => {
-        throw new HttpError(502, `sentinel-[${p.addr}]: ${(e as Error).message}`);
-      });
-      return jsonResponse(parseInfo(String(info instanceof Uint8Array ? new TextDecoder().decode(info) : info)));
-    }
+    case "sentinels/info":
+      return jsonResponse(
+        await sentinelInfo(p.addr as string).catch((e) => {
+          throw new HttpError(502, `sentinel-[${p.addr}]: ${(e as Error).message}`);
+        }),
+      );
     case "sentinels/info/monitored":
-      return jsonResponse({});
+      return jsonResponse(
+        await sentinelMonitored(p.addr as string, cfg.product_name).catch((e) => {
+          throw new HttpError(502, `sentinel-[${p.addr}]: ${(e as Error).message}`);
+        }),
+      );
   }
   throw new HttpError(404, `route ${name} is not implemented`);
 }

@@ -8,11 +8,13 @@ import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../
 import { ProxyAdminClient } from "../../proxy/admin/client.ts";
 import type { Topom } from "../topom.ts";
 import { serverInfo } from "./redis.ts";
+import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 
 /** Polls proxies and servers while this dashboard is active, and assembles the Stats JSON. */
 export class StatsPoller {
   proxies: Record<string, ProxyStats> = {};
   servers: Record<string, RedisStats> = {};
+  sentinels: Record<string, RedisStats> = {};
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy = false;
 
@@ -39,7 +41,20 @@ export class StatsPoller {
     const err = (e: unknown) => ({ Cause: (e as Error).message ?? String(e), Stack: [] as string[] });
     const proxies: Record<string, ProxyStats> = {};
     const servers: Record<string, RedisStats> = {};
+    const sentinels: Record<string, RedisStats> = {};
     await Promise.all([
+      ...(ctx.sentinel.servers ?? []).map(async (addr) => {
+        try {
+          const [stats, sentinel] = await Promise.all([
+            sentinelInfo(addr, timeoutMs),
+            sentinelMonitored(addr, cfg.product_name, timeoutMs),
+          ]);
+          sentinels[addr] = { stats, sentinel, unixtime: unixtime() };
+        } catch (e) {
+          const timeout = /timed out/.test((e as Error).message);
+          sentinels[addr] = { error: err(e), unixtime: unixtime(), ...(timeout ? { timeout } : {}) };
+        }
+      }),
       ...[...ctx.proxies.values()].map(async (p) => {
         const c = new ProxyAdminClient(p.admin_addr, {
           productName: cfg.product_name,
@@ -65,6 +80,7 @@ export class StatsPoller {
     ]);
     this.proxies = proxies;
     this.servers = servers;
+    this.sentinels = sentinels;
   }
 
   /** The Stats JSON (`GET /topom/stats`, `/api/topom/stats/:xauth`). */
@@ -87,7 +103,19 @@ export class StatsPoller {
       if (t.holders[s.id]?.length) p.held_by = [...t.holders[s.id]];
       slots[String(s.id)] = p;
     }
+    // Per group, the master address most sentinels agree on (from their last answers).
+    const votes = new Map<string, Map<string, number>>();
+    for (const st of Object.values(this.sentinels)) {
+      for (const [name, info] of Object.entries(st.sentinel ?? {})) {
+        const gid = name.slice(t.product.length + 1);
+        const addr = `${info.master.ip}:${info.master.port}`;
+        const v = votes.get(gid) ?? new Map<string, number>();
+        v.set(addr, (v.get(addr) ?? 0) + 1);
+        votes.set(gid, v);
+      }
+    }
     const masters: Record<string, string> = {};
+    for (const [gid, v] of votes) masters[gid] = [...v.entries()].sort((a, b) => b[1] - a[1])[0][0];
     return {
       closed: false,
       slots: m.slots,
@@ -100,7 +128,11 @@ export class StatsPoller {
         executor: t.executor.running(),
         slots,
       },
-      sentinels: { model: m.sentinel ?? { servers: [], out_of_sync: false }, stats: {}, masters },
+      sentinels: {
+        model: m.sentinel ?? { servers: [], out_of_sync: false },
+        stats: pick(this.sentinels, m.sentinel?.servers ?? []),
+        masters,
+      },
       revision: t.routingRevision,
     };
   }

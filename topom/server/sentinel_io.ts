@@ -1,0 +1,45 @@
+/**
+ * The dashboard's calls to redis-sentinel: the `sentinels/add` probe, `INFO`, and the masters and replicas this
+ * product's groups have on one sentinel (`sentinels/info/:addr/monitored`).
+ * @module
+ */
+import type { SentinelGroupInfo } from "../../models/mod.ts";
+import { type RespValue, textOf } from "../../proxy/resp/decode.ts";
+import { parseSentinelGroupName } from "../sentinel_plan.ts";
+import { parseInfo, redisCall, redisCalls } from "./redis.ts";
+
+function pairs(v: RespValue): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(v)) return out;
+  for (let i = 0; i + 1 < v.length; i += 2) out[textOf(v[i])] = textOf(v[i + 1]);
+  return out;
+}
+
+/** Codis's probe before adding a sentinel: `SENTINEL FLUSHCONFIG` must succeed. */
+export async function probeSentinel(addr: string, timeoutMs = 2000): Promise<void> {
+  await redisCall(addr, "", ["SENTINEL", "FLUSHCONFIG"], 0, timeoutMs);
+}
+
+/** A sentinel's `INFO` as a map. */
+export async function sentinelInfo(addr: string, timeoutMs = 2000): Promise<Record<string, string>> {
+  return parseInfo(textOf(await redisCall(addr, "", ["INFO"], 0, timeoutMs)));
+}
+
+/** `{"{product}-{gid}": {master, slaves}}` for the groups of `product` that sentinel `addr` monitors. */
+export async function sentinelMonitored(
+  addr: string,
+  product: string,
+  timeoutMs = 2000,
+): Promise<Record<string, SentinelGroupInfo>> {
+  const masters = await redisCall(addr, "", ["SENTINEL", "MASTERS"], 0, timeoutMs);
+  const mine = (Array.isArray(masters) ? masters : []).map(pairs).filter((m) =>
+    parseSentinelGroupName(product, m.name ?? "") !== undefined
+  );
+  const slaves = await redisCalls(addr, "", mine.map((m) => ({ args: ["SENTINEL", "SLAVES", m.name] })), timeoutMs);
+  const out: Record<string, SentinelGroupInfo> = {};
+  mine.forEach((m, i) => {
+    const s = slaves[i];
+    out[m.name] = { master: m, slaves: s instanceof Error || !Array.isArray(s) ? [] : s.map(pairs) };
+  });
+  return out;
+}
