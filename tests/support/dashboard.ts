@@ -137,3 +137,27 @@ export async function startDashboards(
   };
   return group;
 }
+
+/** A redis-sentinel on a free port (config in a temp dir); kill() stops it. */
+export async function startSentinel(): Promise<{ addr: string; kill(): Promise<void> }> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
+  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
+  const child = new Deno.Command("redis-server", {
+    args: [`${dir}/sentinel.conf`, "--sentinel"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await waitForPort(port);
+  return {
+    addr: `127.0.0.1:${port}`,
+    async kill() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}

@@ -20,7 +20,8 @@ import type { Topom } from "../topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { handleRaftApi } from "./raft_api.ts";
 import { serverInfo } from "./redis.ts";
-import { probeSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
+import { probeSentinel, removeProductMasters, resyncSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
+import { sentinelMonitorPlan } from "../sentinel_plan.ts";
 import { checkServer } from "./server_check.ts";
 
 const log = logger("api");
@@ -229,11 +230,25 @@ async function dispatch(
       return await t.exclusive(async () => {
         const d = delSentinel(t.context(), p.addr as string);
         await t.write(d.before);
+        try {
+          await removeProductMasters(p.addr as string, cfg.product_name);
+        } catch (e) {
+          if (!p.force) throw new HttpError(502, `remove sentinel ${p.addr} failed: ${(e as Error).message}`);
+        }
         await t.write(d.after);
         return ok();
       });
     case "sentinels/resync-all":
       return await t.exclusive(async () => {
+        const ctx = t.context();
+        const plan = sentinelMonitorPlan(ctx, cfg);
+        await t.write(sentinelSync(ctx, false));
+        const servers = ctx.sentinel.servers ?? [];
+        const results = await Promise.allSettled(servers.map((a) => resyncSentinel(a, cfg.product_name, plan)));
+        const failed = results.flatMap((r, i) =>
+          r.status === "rejected" ? [`${servers[i]}: ${r.reason?.message}`] : []
+        );
+        if (failed.length > 0) throw new HttpError(502, `resync sentinels failed: ${failed.join("; ")}`);
         await t.write(sentinelSync(t.context(), true));
         return ok();
       });

@@ -5,7 +5,7 @@
  */
 import type { SentinelGroupInfo } from "../../models/mod.ts";
 import { type RespValue, textOf } from "../../proxy/resp/decode.ts";
-import { parseSentinelGroupName } from "../sentinel_plan.ts";
+import { parseSentinelGroupName, type SentinelMonitor } from "../sentinel_plan.ts";
 import { parseInfo, redisCall, redisCalls } from "./redis.ts";
 
 function pairs(v: RespValue): Record<string, string> {
@@ -42,4 +42,26 @@ export async function sentinelMonitored(
     out[m.name] = { master: m, slaves: s instanceof Error || !Array.isArray(s) ? [] : s.map(pairs) };
   });
   return out;
+}
+
+/** `SENTINEL REMOVE` of every master of `product` on sentinel `addr`. */
+export async function removeProductMasters(addr: string, product: string, timeoutMs = 2000): Promise<void> {
+  const masters = await redisCall(addr, "", ["SENTINEL", "MASTERS"], 0, timeoutMs);
+  const names = (Array.isArray(masters) ? masters : []).map((m) => pairs(m).name ?? "").filter((n) =>
+    parseSentinelGroupName(product, n) !== undefined
+  );
+  const r = await redisCalls(addr, "", names.map((n) => ({ args: ["SENTINEL", "REMOVE", n] })), timeoutMs);
+  for (const x of r) if (x instanceof Error) throw x;
+}
+
+/** Makes sentinel `addr` watch exactly `plan`'s masters: remove this product's, then MONITOR and SET each. */
+export async function resyncSentinel(
+  addr: string,
+  product: string,
+  plan: readonly SentinelMonitor[],
+  timeoutMs = 5000,
+): Promise<void> {
+  await removeProductMasters(addr, product, timeoutMs);
+  const r = await redisCalls(addr, "", plan.flatMap((m) => [{ args: m.monitor }, { args: m.set }]), timeoutMs);
+  for (const x of r) if (x instanceof Error) throw new Error(`sentinel-[${addr}]: ${x.message}`);
 }

@@ -8,6 +8,7 @@ import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../
 import { ProxyAdminClient } from "../../proxy/admin/client.ts";
 import type { Topom } from "../topom.ts";
 import { serverInfo } from "./redis.ts";
+import { followSentinelMasters } from "./ha.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 
 /** Polls proxies and servers while this dashboard is active, and assembles the Stats JSON. */
@@ -81,6 +82,10 @@ export class StatsPoller {
     this.proxies = proxies;
     this.servers = servers;
     this.sentinels = sentinels;
+    const addrs = ctx.sentinel.servers ?? [];
+    if (addrs.length > 0 && this.t.isLeader()) {
+      await followSentinelMasters(this.t, addrs.map((a) => sentinels[a]?.sentinel ?? null));
+    }
   }
 
   /** The Stats JSON (`GET /topom/stats`, `/api/topom/stats/:xauth`). */
