@@ -17,6 +17,8 @@ import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
 import { promoteToMaster, replicaOf } from "./executor/mod.ts";
+import { sentinelGroupName } from "./sentinel_plan.ts";
+import { redisCall } from "./server/redis.ts";
 import { StatsPoller } from "./server/stats.ts";
 
 const log = logger("topom");
@@ -412,6 +414,13 @@ export class Topom {
         if (first && await this.casWrite({ write: first, expectRevision: p.expectRevision })) await this.write(rest);
       } else {
         await this.write(p.step.before);
+        if (p.step.removeSentinelGroup) {
+          // Sentinels must not fail the group over under the manual promotion (best effort, as Codis).
+          const name = sentinelGroupName(this.product, p.gid);
+          await Promise.allSettled(
+            (ctx.sentinel.servers ?? []).map((a) => redisCall(a, "", ["SENTINEL", "REMOVE", name], 0, 2000)),
+          );
+        }
         await promoteToMaster(p.step.newMaster, this.config.product_auth).catch((e) =>
           log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
         );
