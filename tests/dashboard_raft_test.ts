@@ -213,6 +213,9 @@ Deno.test("dashboard: Raft operator endpoints (status, add learner, promote, tra
       return m === "1,2,3" ? m : undefined;
     });
     assert.equal(after, "1,2,3");
+    // shutdown stops the process it is sent to (never forwarded).
+    assert.equal((await g.call(spec.admin, "PUT", `/api/topom/shutdown/${x}`)).status, 200);
+    await until("node 4 exits", 10_000, () => Promise.resolve(d4.alive() ? undefined : true));
   } finally {
     for (const e of extra) await e.kill();
     await g?.stop();

@@ -28,6 +28,8 @@ const log = logger("api");
 const VERSION = "codis-deno 3.2-compatible";
 const WATCH = /^\/api\/topom\/proxy\/watch\/([^/]+)\/([^/]+)$/;
 const STATS_ROUTES = new Set<RouteName>(["topom", "topom/stats", "stats"]);
+/** PUTs about the addressed process itself, never forwarded. */
+const LOCAL_ROUTES = new Set<RouteName>(["shutdown", "loglevel", "reload"]);
 
 /** Options of {@link dashboardHandler}. */
 export interface ApiOptions {
@@ -76,7 +78,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       if (typeof params.xauth === "string" && !xauthEqual(params.xauth, xauth)) {
         throw new HttpError(401, "invalid xauth, please check product name & auth");
       }
-      if (!t.isLeader() && (m.route.method === "PUT" || STATS_ROUTES.has(name))) {
+      if (!t.isLeader() && !LOCAL_ROUTES.has(name) && (m.route.method === "PUT" || STATS_ROUTES.has(name))) {
         const r = await forward();
         if (m.route.method === "PUT" || r.status < 500) return r;
       }
