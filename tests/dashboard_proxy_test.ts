@@ -122,9 +122,10 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
     assert.equal(locked.json.slots[0].locked, true);
     assert.equal(locked.json.slots[0].backend_addr, redis[1].addr);
     assert.equal(locked.json.slots[0].migrate_from, redis[0].addr);
+    await until("prepared", 5000, async () => (await slotState()).slots[5].action.state === "prepared" || undefined);
     await sleep(300);
     st = await slotState();
-    assert.equal(st.slots[5].action.state, "prepared");
+    assert.equal(st.slots[5].action.state, "prepared", "held again: the proxy has not acked the prepared step");
 
     // The proxy goes silent: removing it with force releases the action, which finishes (empty slot).
     assert.equal((await g.call(f.admin, "PUT", `/api/topom/proxy/remove/${x}/${proxy.token}/1`)).status, 200);
