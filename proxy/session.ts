@@ -19,6 +19,7 @@ import {
 } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
+import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { runLocal } from "./local/mod.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
@@ -36,7 +37,6 @@ const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same s
 const OK_REPLY = new TextEncoder().encode("+OK\r\n");
 const RESET_REPLY = new TextEncoder().encode("+RESET\r\n");
 const SETINFO = new TextEncoder().encode("SETINFO");
-const EXISTS = new TextEncoder().encode("EXISTS");
 
 /** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
 function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
@@ -128,6 +128,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #dedicated: BackendConn | null = null;
   #txn: Transaction | null = null;
   #pubsub: PubSub | null = null;
+  #blockingHost: BlockingHost | null = null;
 
   constructor(core: ProxyCore, socket: net.Socket, id: number) {
     this.#core = core;
@@ -456,38 +457,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
   }
 
-  /**
-   * A blocking command whose keys are all in `slot`: it runs on the session's dedicated connection to the slot's
-   * master once the session's earlier requests are answered, and the session's later requests wait behind it, as
-   * in Redis. In a locked or migrating slot, an EXISTS on the shared path first waits for the lock and moves the
-   * keys to the target.
-   */
+  /** A blocking command whose keys are all in `slot`: see proxy/blocking; the session's later requests wait. */
   #blocking(slot: number, raw: Uint8Array, req: Request): void {
-    const route = this.#core.router.slots[slot];
     const keys = copyKeys(this.#keyRef);
-    this.#gate(req, () => {
-      const run = () => {
-        const b = route.backend;
-        if (b === null) {
-          req.onError(`ERR slot ${slot} is not ready, may be offline`);
-          return this.#openGate();
-        }
-        this.#dedicatedConn(b.addr).send(slot, raw, {
-          onReply: (r) => {
-            req.onReply(r);
-            this.#openGate();
-          },
-          onError: (m) => {
-            req.onError(m);
-            this.#openGate();
-          },
-        });
-      };
-      if (!route.locked && route.migrateFrom === null) return run();
-      const args = [EXISTS, ...keys];
-      const keyRef = { argv: args, pos: Int32Array.from(keys, (_, i) => i + 1), n: keys.length };
-      this.#core.send(slot, encodeCommand(args), { onReply: run, onError: run }, keyRef);
-    });
+    const host = this.#blockingHost ??= { core: this.#core, dedicated: (addr) => this.#dedicatedConn(addr) };
+    this.#gate(req, () => runBlocking(host, slot, raw, keys, req, () => this.#openGate()));
   }
 
   /** Called when a request's reply is set. */

@@ -107,6 +107,27 @@ Deno.test("blocking: the blocking family with ioredis, node-redis and redis-cli"
   }
 });
 
+Deno.test("blocking: a BLPOP follows its slot when the slot moves to another group", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const a = f.client();
+    const b = f.client();
+    const slot = 289; // "foo", in group 0
+    const [src, dst] = f.backends.map((x) => x.addr);
+    const popped = a.blpop("foo", 0);
+    await sleep(50);
+    await f.proxy.fillSlots([{ id: slot, backend_addr: dst, migrate_from: src }]);
+    await sleep(250); // the blocked command notices, is unblocked on the source and runs again on the target
+    await f.proxy.fillSlots([{ id: slot, backend_addr: dst }]);
+    equal(await b.rpush("foo", "moved"), 1);
+    deepEqual(await popped, ["foo", "moved"]);
+    equal(await f.direct(1, slot).exists("foo"), 0);
+    equal(await blockedClients(f), 0);
+  } finally {
+    await f.stop();
+  }
+});
+
 Deno.test("blocking: differential against one Redis", async () => {
   const f = await startProxyFixture(2);
   const r = await startRedis();
