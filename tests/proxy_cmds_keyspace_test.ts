@@ -152,3 +152,45 @@ Deno.test("keyspace: differential against one Redis holding the same keys", asyn
     await f.stop();
   }
 });
+
+Deno.test("keyspace: a full SCAN returns every key while slots migrate between groups", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const c = f.client();
+    const keys = Array.from({ length: 400 }, (_, i) => `mig:${i}`);
+    const p = c.pipeline();
+    for (const k of keys) p.set(k, "v");
+    await p.exec();
+    const [a, b] = f.backends.map((x) => x.addr);
+    const moving = [...new Set(keys.map((k) => slotOf(enc(k))))].filter((s) => s < 512);
+    // The executor's job, done by hand: move one slot's keys from the source to the target.
+    const moveKeys = async (slot: number) => {
+      const src = f.direct(0, slot);
+      const ks = await src.keys("*");
+      if (ks.length > 0) await src.migrate("127.0.0.1", f.backends[1].port, "", slot, 5000, "KEYS", ...ks);
+    };
+    const seen = new Set<string>();
+    let cursor = "0";
+    let step = 0;
+    do {
+      const [next, batch] = await c.scan(cursor, "COUNT", 15);
+      for (const k of batch) seen.add(k);
+      cursor = next;
+      step++;
+      if (step === 3) await f.proxy.fillSlots(moving.map((id) => ({ id, backend_addr: b, migrate_from: a })));
+      if (step === 5 || step === 9) {
+        for (
+          const s of moving.slice(step === 5 ? 0 : moving.length >> 1, step === 5 ? moving.length >> 1 : undefined)
+        ) {
+          await moveKeys(s);
+        }
+      }
+      if (step === 12) await f.proxy.fillSlots(moving.map((id) => ({ id, backend_addr: b })));
+    } while (cursor !== "0" && step < 2000);
+    ok(step > 12, `${step} SCAN calls`);
+    deepEqual([...seen].sort(), [...keys].sort());
+    equal(await c.dbsize(), keys.length);
+  } finally {
+    await f.stop();
+  }
+});
