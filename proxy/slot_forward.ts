@@ -57,7 +57,7 @@ class MigrateThenRun implements PendingReply {
 
   onReply(raw: Uint8Array): void {
     // +OK: moved; +NOKEY: nothing on the source. -BUSYKEY: the target already holds a newer copy.
-    if (isErrorReply(raw) && !errorText(raw).startsWith("BUSYKEY")) {
+    if (isErrorReply(raw) && !errorText(raw).includes("BUSYKEY")) {
       return this.onError(`migrating slot ${this.route.id} from ${this.source.addr} failed: ${errorText(raw)}`);
     }
     this.target.connFor(this.route.id).send(this.route.id, this.raw, new CountedReply(this.route, this.reply));

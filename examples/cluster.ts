@@ -1,0 +1,294 @@
+/**
+ * Starts a whole local codis-deno cluster from the command-line entry points, as an operator would: Redis groups
+ * (a master and replicas each, `databases 1024`, `hz 100`), a Raft group of dashboards, and proxies that follow
+ * them. Group setup goes through `codis-admin`. Used by `examples/local-cluster.ts` and the end-to-end tests.
+ * @module
+ */
+import { freePort, waitForPort } from "../tests/support/ports.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Cluster shape and ports. Ports default to free ones. */
+export interface ClusterOptions {
+  groups?: number;
+  replicas?: number;
+  dashboards?: number;
+  proxies?: number;
+  productName?: string;
+  productAuth?: string;
+  clusterSecret?: string;
+  dataDir?: string;
+  /** First port of each kind; consecutive ports are used. Free ports when absent. */
+  redisPort?: number;
+  dashboardPort?: number;
+  raftPort?: number;
+  proxyPort?: number;
+  proxyAdminPort?: number;
+  /** Where child output goes: "inherit" (the example) or "null" (tests; logs go to files in dataDir). */
+  output?: "inherit" | "files";
+}
+
+/** A child process the cluster started. */
+export interface Child {
+  name: string;
+  addr: string;
+  proc: Deno.ChildProcess | null;
+  args: string[];
+  cmd: string;
+}
+
+/** A running cluster. */
+export interface Cluster {
+  dataDir: string;
+  productName: string;
+  productAuth: string;
+  /** group id → [master, replicas...] */
+  groups: Map<number, string[]>;
+  redis: Child[];
+  dashboards: Child[];
+  proxies: Child[];
+  /** Proxy client addresses. */
+  proxyAddrs: string[];
+  /** Dashboard admin addresses, comma-joined, as `--dashboard=` takes them. */
+  dashboardList: string;
+  /** Runs codis-admin with `--dashboard=<first live dashboard>` and the product auth; throws on a non-zero exit. */
+  admin(args: string[], dashboard?: string): Promise<string>;
+  /** SIGKILLs a child. */
+  kill(c: Child): Promise<void>;
+  /** Starts a killed child again with the same arguments. */
+  restart(c: Child): void;
+  /** Stops every child and removes the data dir unless `keep`. */
+  stop(keep?: boolean): Promise<void>;
+}
+
+function ports(first: number | undefined, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => first !== undefined ? first + i : freePort());
+}
+
+/** Starts the cluster; on failure everything started so far is stopped. */
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const nGroups = opts.groups ?? 4;
+  const nReplicas = opts.replicas ?? 1;
+  const nDash = opts.dashboards ?? 3;
+  const nProxy = opts.proxies ?? 2;
+  const productName = opts.productName ?? "codis-demo";
+  const productAuth = opts.productAuth ?? "";
+  const secret = opts.clusterSecret ?? crypto.randomUUID();
+  const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "codis-cluster-" });
+  const toFiles = opts.output === "files";
+  const children: Child[] = [];
+
+  const spawn = (c: Child) => {
+    c.proc = new Deno.Command(c.cmd, {
+      args: c.args,
+      stdin: "null",
+      stdout: toFiles ? "null" : "inherit",
+      stderr: toFiles ? "piped" : "inherit",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    if (toFiles) {
+      // Our processes log to stderr; keep each child's log in a file of its own for post-mortems.
+      const file = Deno.openSync(`${dataDir}/${c.name}.log`, { append: true, create: true });
+      c.proc.stderr.pipeTo(file.writable).catch(() => {});
+    }
+  };
+  const cluster: Cluster = {
+    dataDir,
+    productName,
+    productAuth,
+    groups: new Map(),
+    redis: [],
+    dashboards: [],
+    proxies: [],
+    proxyAddrs: [],
+    dashboardList: "",
+    async admin(args, dashboard) {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${ROOT}cli/codis-admin.ts`,
+          `--dashboard=${dashboard ?? cluster.dashboards[0].addr}`,
+          ...(
+            productAuth ? [`--auth=${productAuth}`] : []
+          ),
+          ...args,
+        ],
+        stdin: "null",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      if (!out.success) {
+        throw new Error(`codis-admin ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+      }
+      return text;
+    },
+    async kill(c) {
+      const p = c.proc;
+      if (!p) return;
+      c.proc = null;
+      try {
+        p.kill("SIGKILL");
+      } catch { /* gone */ }
+      await p.status;
+    },
+    restart(c) {
+      spawn(c);
+    },
+    async stop(keep = false) {
+      for (const c of [...children].reverse()) {
+        try {
+          c.proc?.kill("SIGTERM");
+        } catch { /* gone */ }
+      }
+      const deadline = Date.now() + 5000;
+      for (const c of children) {
+        if (!c.proc) continue;
+        const done = await Promise.race([
+          c.proc.status.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(1, deadline - Date.now()))),
+        ]);
+        if (!done) {
+          try {
+            c.proc.kill("SIGKILL");
+          } catch { /* gone */ }
+          await c.proc.status;
+        }
+        c.proc = null;
+      }
+      if (!keep) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+
+  try {
+    // Redis groups.
+    const redisPorts = ports(opts.redisPort, nGroups * (1 + nReplicas));
+    let k = 0;
+    for (let g = 1; g <= nGroups; g++) {
+      const members: string[] = [];
+      for (let r = 0; r <= nReplicas; r++) {
+        const port = redisPorts[k++];
+        const dir = `${dataDir}/redis-${port}`;
+        await Deno.mkdir(dir, { recursive: true });
+        const args = [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--databases",
+          "1024",
+          "--hz",
+          "100",
+          "--dir",
+          dir,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--loglevel",
+          "warning",
+          "--logfile",
+          `${dir}/redis.log`,
+        ];
+        if (productAuth) args.push("--requirepass", productAuth, "--masterauth", productAuth);
+        const c: Child = { name: `redis-${port}`, addr: `127.0.0.1:${port}`, proc: null, args, cmd: "redis-server" };
+        children.push(c);
+        cluster.redis.push(c);
+        spawn(c);
+        members.push(c.addr);
+      }
+      cluster.groups.set(g, members);
+    }
+    for (const c of cluster.redis) await waitForPort(Number(c.addr.split(":")[1]));
+
+    // Dashboards: one Raft group.
+    const dashPorts = ports(opts.dashboardPort, nDash);
+    const raftPorts = ports(opts.raftPort, nDash);
+    const peers = raftPorts.map((p, i) => `${i + 1}=127.0.0.1:${p}`).join(",");
+    for (let i = 0; i < nDash; i++) {
+      const args = [
+        "run",
+        "-A",
+        `${ROOT}cli/codis-dashboard.ts`,
+        `--product_name=${productName}`,
+        `--product_auth=${productAuth}`,
+        `--admin_addr=127.0.0.1:${dashPorts[i]}`,
+        `--raft_id=${i + 1}`,
+        `--raft_addr=127.0.0.1:${raftPorts[i]}`,
+        `--raft_peers=${peers}`,
+        `--data_dir=${dataDir}/dashboard-${i + 1}`,
+        `--cluster_secret=${secret}`,
+      ];
+      const c: Child = {
+        name: `dashboard-${i + 1}`,
+        addr: `127.0.0.1:${dashPorts[i]}`,
+        proc: null,
+        args,
+        cmd: Deno.execPath(),
+      };
+      children.push(c);
+      cluster.dashboards.push(c);
+      spawn(c);
+    }
+    cluster.dashboardList = cluster.dashboards.map((d) => d.addr).join(",");
+    for (const d of cluster.dashboards) await waitForPort(Number(d.addr.split(":")[1]), 30_000);
+
+    // Groups, servers, replication and slots, through codis-admin.
+    for (const [gid, members] of cluster.groups) {
+      await retry(() => cluster.admin(["--create-group", `--gid=${gid}`]), 15_000);
+      for (const addr of members) await cluster.admin(["--group-add", `--gid=${gid}`, `--addr=${addr}`]);
+      for (const addr of members.slice(1)) await cluster.admin(["--sync-action", "--create", `--addr=${addr}`]);
+    }
+    const per = Math.ceil(1024 / nGroups);
+    for (let g = 1; g <= nGroups; g++) {
+      const beg = (g - 1) * per;
+      const end = Math.min(1023, g * per - 1);
+      await cluster.admin(["--slots-assign", `--beg=${beg}`, `--end=${end}`, `--gid=${g}`, "--confirm"]);
+    }
+
+    // Proxies follow the dashboards.
+    const proxyPorts = ports(opts.proxyPort, nProxy);
+    const proxyAdminPorts = ports(opts.proxyAdminPort, nProxy);
+    for (let i = 0; i < nProxy; i++) {
+      const args = [
+        "run",
+        "-A",
+        `${ROOT}cli/codis-proxy.ts`,
+        `--dashboard=${cluster.dashboardList}`,
+        `--product_name=${productName}`,
+        `--product_auth=${productAuth}`,
+        `--proxy_addr=127.0.0.1:${proxyPorts[i]}`,
+        `--admin_addr=127.0.0.1:${proxyAdminPorts[i]}`,
+        "--proxy_allow_flush=true",
+      ];
+      const c: Child = {
+        name: `proxy-${i + 1}`,
+        addr: `127.0.0.1:${proxyPorts[i]}`,
+        proc: null,
+        args,
+        cmd: Deno.execPath(),
+      };
+      children.push(c);
+      cluster.proxies.push(c);
+      cluster.proxyAddrs.push(c.addr);
+      spawn(c);
+    }
+    for (const p of cluster.proxies) await waitForPort(Number(p.addr.split(":")[1]), 30_000);
+    return cluster;
+  } catch (e) {
+    await cluster.stop(true);
+    throw new Error(`${(e as Error).message} (logs in ${dataDir})`);
+  }
+}
+
+async function retry<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
