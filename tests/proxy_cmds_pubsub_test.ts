@@ -102,6 +102,27 @@ Deno.test("pubsub: node-redis subscriber, redis-cli publisher", async () => {
   }
 });
 
+Deno.test("pubsub: a subscription follows its channel's slot to another group", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const sub = f.client();
+    const pub = f.client();
+    const got: string[] = [];
+    sub.on("message", (_ch: string, m: string) => got.push(m));
+    equal(await sub.subscribe("foo"), 1); // slot 289, group 0
+    equal(await pub.publish("foo", "before"), 1);
+    await f.proxy.fillSlots([{ id: 289, backend_addr: f.backends[1].addr }]);
+    for (let i = 0; i < 100 && (await pub.publish("foo", "probe")) === 0; i++) await sleep(20);
+    equal(await pub.publish("foo", "after"), 1);
+    await waitFor(got, 3);
+    equal(got[0], "before");
+    equal(got.at(-1), "after");
+    equal(Number((await f.direct(0).pubsub("NUMSUB", "foo"))[1]), 0, "unsubscribed from the old master");
+  } finally {
+    await f.stop();
+  }
+});
+
 Deno.test("pubsub: differential against one Redis", async () => {
   const f = await startProxyFixture(2);
   const r = await startRedis();

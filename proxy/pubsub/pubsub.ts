@@ -8,8 +8,11 @@
  * - a pattern may match channels of every slot, so PSUBSCRIBE subscribes on every master. A message is published on
  *   exactly one master, so each pattern subscriber receives it once: no duplicates to remove.
  * - each session opens one subscriber connection per master it needs, closed when its last subscription ends or
- *   the session closes. A slot that moves to another group keeps its subscribers on the old master until they
- *   resubscribe (a known limit, see README).
+ *   the session closes.
+ * - while subscribed, the session checks every 200 ms that each subscription lives where the routing says: when a
+ *   slot moves to another group (or a group is added or removed, for patterns), or a subscriber connection is lost,
+ *   it subscribes on the new master first and then unsubscribes from the old one. Messages published to the new
+ *   master before that subscription is made are missed, as with any reconnecting Redis subscriber.
  * @module
  */
 import type { ProxyCore } from "../core.ts";
@@ -18,6 +21,8 @@ import { concat, encodeValue, errorReply, type ReplyValue } from "../resp/encode
 import { SubConn } from "./subscriber.ts";
 
 const latin1 = new TextDecoder("latin1");
+/** How often a subscribed session checks that its subscriptions live where the routing says. */
+const REROUTE_MS = 200;
 
 /** What the session gives its pub/sub state. */
 export interface PubSubHost {
@@ -51,9 +56,45 @@ export class PubSub {
   #host: PubSubHost;
   #subs: Record<Kind, Map<string, Sub>> = { channel: new Map(), pattern: new Map(), shard: new Map() };
   #conns = new Map<string, SubConn>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #rerouting = false;
 
   constructor(host: PubSubHost) {
     this.#host = host;
+  }
+
+  /** Starts or stops the routing check with the subscribed state. */
+  #watchRoutes(): void {
+    const on = this.active;
+    if (on && this.#timer === undefined) this.#timer = setInterval(() => this.#reroute(), REROUTE_MS);
+    if (!on && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** Moves subscriptions whose master changed (or whose connection was lost) to where the routing says now. */
+  #reroute(): void {
+    if (this.#rerouting) return;
+    const acks: Promise<unknown>[] = [];
+    for (const kind of ["channel", "pattern", "shard"] as Kind[]) {
+      for (const sub of this.#subs[kind].values()) {
+        const want = this.#targets(kind, sub.name);
+        const have = new Set(sub.conns.map((c) => c.addr));
+        if (want.length === 0 || (want.length === have.size && want.every((a) => have.has(a)))) continue;
+        const stale = sub.conns.filter((c) => !want.includes(c.addr));
+        const added = want.filter((a) => !have.has(a)).map((a) => this.#conn(a));
+        sub.conns = sub.conns.filter((c) => want.includes(c.addr)).concat(added);
+        for (const c of added) acks.push(c.command([SUB_CMD[kind][0], sub.name], 1).catch(() => {}));
+        for (const c of stale) acks.push(c.command([SUB_CMD[kind][1], sub.name], 1).catch(() => {}));
+      }
+    }
+    if (acks.length === 0) return;
+    this.#rerouting = true;
+    Promise.all(acks).then(() => {
+      this.#rerouting = false;
+      this.#closeIdle();
+    });
   }
 
   /** True while the session has any subscription (Redis's subscribed state). */
@@ -84,18 +125,12 @@ export class PubSub {
     return c;
   }
 
-  /** A lost subscriber connection: its subscriptions are gone (the client sees no more messages for them). */
+  /** A lost subscriber connection: its subscriptions stay, and the routing check makes them again. */
   #dropConn(addr: string): void {
     const c = this.#conns.get(addr);
     if (c === undefined) return;
     this.#conns.delete(addr);
-    for (const m of Object.values(this.#subs)) {
-      for (const [id, s] of m) {
-        s.conns = s.conns.filter((x) => x !== c);
-        if (s.conns.length === 0) m.delete(id);
-      }
-    }
-    this.#host.modeChanged();
+    for (const m of Object.values(this.#subs)) for (const s of m.values()) s.conns = s.conns.filter((x) => x !== c);
   }
 
   /** The masters a subscription lives on. */
@@ -123,6 +158,7 @@ export class PubSub {
       frames.push([REPLY_KIND[kind][0], name, this.#countFor(kind)]);
     }
     this.#host.modeChanged();
+    this.#watchRoutes();
     await Promise.all(acks);
     return concat(frames.map((f) => encodeValue(f)));
   }
@@ -146,6 +182,7 @@ export class PubSub {
     await Promise.all(acks);
     this.#closeIdle();
     this.#host.modeChanged();
+    this.#watchRoutes();
     return concat(frames.map((f) => encodeValue(f)));
   }
 
@@ -164,6 +201,7 @@ export class PubSub {
   /** Drops every subscription at once (RESET, or the session closing). */
   close(): void {
     for (const m of Object.values(this.#subs)) m.clear();
+    this.#watchRoutes();
     for (const c of this.#conns.values()) c.close();
     this.#conns.clear();
   }
