@@ -78,7 +78,8 @@ export class Topom {
   #again = false;
   #wasLeader = false;
   #syncing = false;
-  #watchDone: Promise<void> = Promise.resolve();
+  readonly #watchLoops = new Set<Promise<void>>();
+  #watchGen = 0;
   #closed = false;
   /** API writes in progress: long-polls wait for them to complete. */
   #writing = 0;
@@ -125,7 +126,13 @@ export class Topom {
     this.#watchAc.abort();
     this.stats.stop();
     this.#notify();
-    await this.#watchDone;
+    // Bounded: a loop stuck in the store client's back-off ends on its own.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all([...this.#watchLoops]),
+      new Promise((r) => timer = setTimeout(r, 1000)),
+    ]);
+    clearTimeout(timer);
     await this.#lock.catch(() => {});
     await this.executor.close();
   }
@@ -159,14 +166,20 @@ export class Topom {
    * that may be stuck behind a leadership change.
    */
   async #restartWatch(): Promise<void> {
+    // The old loop may sit in the store client's retry back-off for seconds: do not wait for it, just make it
+    // stop applying (its generation is no longer current).
     this.#watchAc.abort();
-    await this.#watchDone;
     this.#watchAc = new AbortController();
-    const rev = await this.#load();
-    this.#watchDone = this.#watchLoop(rev, this.#watchAc.signal);
+    const gen = ++this.#watchGen;
+    const rev = await this.#load(gen);
+    if (gen !== this.#watchGen) return;
+    const done = this.#watchLoop(rev, this.#watchAc.signal, gen);
+    this.#watchLoops.add(done);
+    done.finally(() => this.#watchLoops.delete(done));
   }
 
-  async #load(): Promise<number> {
+  /** Reads the whole model; installs it only while watch generation `gen` is current. */
+  async #load(gen: number): Promise<number> {
     const c = this.coord.client;
     const rev = await c.revision();
     const fresh = new ModelCache(this.product);
@@ -181,18 +194,20 @@ export class Topom {
     let routing = fresh.sentinelRevision();
     for (let sid = 0; sid < 1024; sid++) routing = Math.max(routing, fresh.slotRevision(sid));
     for (const g of fresh.model().groups) routing = Math.max(routing, fresh.groupRevision(g.id));
+    if (gen !== this.#watchGen) return rev;
     this.cache = fresh;
     this.routingRevision = Math.max(this.routingRevision, routing);
     return rev;
   }
 
-  async #watchLoop(after: number, signal: AbortSignal): Promise<void> {
+  async #watchLoop(after: number, signal: AbortSignal, gen: number): Promise<void> {
     const prefix = productDir(this.product) + "/";
     const proxyPrefix = proxyDir(this.product) + "/";
-    while (!signal.aborted && !this.#closed) {
+    const current = () => !signal.aborted && !this.#closed && gen === this.#watchGen;
+    while (current()) {
       try {
         const b = await this.coord.client.waitForChanges(prefix, after, 10_000, signal);
-        if (signal.aborted) break;
+        if (!current()) break;
         for (const e of b.events) {
           if (this.cache.applyEvent(e) && !e.path.startsWith(proxyPrefix)) {
             this.routingRevision = Math.max(this.routingRevision, e.revision);
@@ -202,9 +217,10 @@ export class Topom {
         after = Math.max(after, b.revision);
         if (b.events.length > 0) this.#notify();
       } catch (e) {
-        if (signal.aborted) break;
+        if (!current()) break;
         if (e instanceof CompactedError) {
-          after = await this.#load().catch(() => after);
+          after = await this.#load(gen).catch(() => after);
+          if (!current()) break;
           this.#notify();
         } else {
           log.debug(`watch: ${(e as Error).message}`);
@@ -294,6 +310,7 @@ export class Topom {
   /** Records a proxy's acknowledgement (its long-poll's `applied`). */
   ack(token: string, revision: number): void {
     const old = this.acks.get(token);
+    if (!old || old.revision !== revision) log.debug(`proxy-[${token}] applied ${revision}`);
     this.acks.set(token, { revision: Math.max(0, revision), last_seen: Date.now() });
     if (!old || old.revision !== revision) this.kick();
   }
@@ -362,7 +379,9 @@ export class Topom {
     if (!this.#wasLeader) {
       this.#wasLeader = true;
       log.info(`active dashboard at ${this.model.admin_addr}; resuming from revision ${this.cache.revision}`);
+      const t0 = performance.now();
       await this.reload();
+      log.debug(`model reloaded in ${(performance.now() - t0).toFixed(0)} ms, revision ${this.cache.revision}`);
       if (this.coord.kind === "raft") {
         await this.coord.client.update(topomPath(this.product), encodeJson(this.model)).catch(() => 0);
       }
