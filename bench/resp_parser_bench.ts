@@ -4,7 +4,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-// @ts-types="npm:@types/node@*"
 import RedisParser from "redis-parser";
 import { encodeCommand } from "../proxy/resp/encode.ts";
 import { RequestParser } from "../proxy/resp/request_parser.ts";

@@ -115,7 +115,7 @@ export class ReplyFramer {
         need[0] -= pos;
         return;
       }
-      this.#onReply(data.subarray(pos, end));
+      this.#onReply(new Uint8Array(data.buffer, data.byteOffset + pos, end - pos));
       pos = end;
     }
   }
