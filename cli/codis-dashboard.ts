@@ -86,7 +86,17 @@ async function main(): Promise<void> {
     Deno.exit(code);
   };
   app.handler = dashboardHandler(topom, { onShutdown: () => stop(0) });
-  await topom.start();
+  // A member waiting to be added (or without quorum) cannot read yet: keep trying until it can, or is stopped.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await topom.start();
+      break;
+    } catch (e) {
+      if (stopping) return;
+      log.warn(`loading the model (attempt ${attempt}): ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   if (args.pidFile) await Deno.writeTextFile(args.pidFile, `${Deno.pid}\n`);
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => stop(0));
   log.info(`dashboard ${adminAddr} (product ${cfg.product_name}, coordinator ${coord.kind}) started`);

@@ -65,6 +65,8 @@ export class Topom {
   holders: Record<number, string[]> = {};
   promoteHolders: Record<number, string[]> = {};
   lastProgress = "";
+  /** Set once the model is loaded: until then the API answers 503 (but the store and Raft routes work). */
+  ready = false;
   readonly #tickMs: number;
   #watchAc = new AbortController();
   readonly #waiters = new Set<() => void>();
@@ -101,6 +103,7 @@ export class Topom {
   /** Loads the model, then follows changes and starts the loops. */
   async start(): Promise<void> {
     await this.#restartWatch();
+    this.ready = true;
     this.coord.onChange(() => this.kick());
     this.#timer = setInterval(() => this.kick(), this.#tickMs);
     // The executor has no completion callback: look for finished slots often (a map lookup each), so that

@@ -110,6 +110,15 @@ export async function startDashboards(
     }
     return { status: res.status, json };
   };
+  // Every node has loaded the model (the API answers 503 until then).
+  for (const d of nodes) {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const m = await call(d.admin, "GET", "/api/topom/model").catch(() => undefined);
+      if (m?.status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   const group: DashboardGroup = {
     product,
     auth,
@@ -124,7 +133,9 @@ export async function startDashboards(
         for (const d of nodes) {
           if (!d.alive()) continue;
           const r = await call(d.admin, "GET", "/api/topom/raft/status").catch(() => undefined);
-          if (r?.status === 200 && r.json.role === "leader") return d;
+          if (r?.status !== 200 || r.json.role !== "leader") continue;
+          const m = await call(d.admin, "GET", "/api/topom/model").catch(() => undefined);
+          if (m?.status === 200) return d;
         }
         await new Promise((r) => setTimeout(r, 100));
       }

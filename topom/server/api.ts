@@ -68,6 +68,11 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       const forward = (again = false) => forwardToLeader(req, body, () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
+      if (!t.ready) {
+        // Loading takes milliseconds once the store has a leader: hold the request briefly rather than fail it.
+        for (let i = 0; i < 100 && !t.ready; i++) await new Promise((r) => setTimeout(r, 50));
+        if (!t.ready) return errorResponse(503, "dashboard is loading the model");
+      }
       const w = WATCH.exec(url.pathname);
       if (w) return await proxyWatch(t, req, xauth, decodeURIComponent(w[1]), decodeURIComponent(w[2]));
       const m = matchRoute(req.method === "HEAD" ? "GET" : req.method, url.pathname);

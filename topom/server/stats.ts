@@ -7,9 +7,12 @@
 import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../../models/mod.ts";
 import { ProxyAdminClient } from "../../proxy/admin/client.ts";
 import type { Topom } from "../topom.ts";
+import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";
 import { followSentinelMasters } from "./ha.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
+
+const log = logger("stats");
 
 /** Polls proxies and servers while this dashboard is active, and assembles the Stats JSON. */
 export class StatsPoller {
@@ -25,7 +28,7 @@ export class StatsPoller {
     this.#timer = setInterval(() => {
       if (this.#busy || !this.t.isLeader()) return;
       this.#busy = true;
-      this.poll().finally(() => this.#busy = false);
+      this.poll().catch((e) => log.debug(`stats: ${(e as Error).message}`)).finally(() => this.#busy = false);
     }, this.periodMs);
   }
 
