@@ -87,6 +87,14 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
     const idle = await watch(leader.admin, rev, rev, 200);
     assert.deepEqual([idle.json.revision, idle.json.slots.length], [rev, 0]);
 
+    // proxy/reinit: the pending poll answers with every slot.
+    const waiting = watch(leader.admin, rev, rev, 10_000);
+    await sleep(50);
+    assert.equal((await g.call(f.admin, "PUT", `/api/topom/proxy/reinit/${x}/${proxy.token}`)).status, 200);
+    const again = await waiting;
+    assert.deepEqual([again.json.full, again.json.slots.length], [true, 1024]);
+    rev = again.json.revision;
+
     // slots/assign → an incremental answer with exactly those slots.
     const pending = watch(leader.admin, rev, rev, 10_000);
     await sleep(50);

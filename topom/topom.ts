@@ -76,6 +76,7 @@ export class Topom {
   #doneTimer: ReturnType<typeof setInterval> | undefined;
   readonly #doneSeen = new Set<number>();
   readonly #stepAt = new Map<number, number>();
+  readonly #reinit = new Set<string>();
   #ticking = false;
   #again = false;
   #wasLeader = false;
@@ -310,6 +311,12 @@ export class Topom {
     }
   }
 
+  /** `proxy/reinit`: the proxy's next (or pending) poll gets every slot. */
+  reinitProxy(token: string): void {
+    this.#reinit.add(token);
+    this.#notify();
+  }
+
   /** Records a proxy's acknowledgement (its long-poll's `applied`). */
   ack(token: string, revision: number): void {
     const old = this.acks.get(token);
@@ -330,16 +337,21 @@ export class Topom {
       since = 0;
     }
     const deadline = Date.now() + timeoutMs;
-    const ready = () => this.routingRevision > since && this.#writing === 0;
+    // A proxy without a model (since 0, or reinit) gets every slot at once, even before any slot was written:
+    // at the store's revision, which is at least every routing revision it contains.
+    const fullNow = () => since <= 0 || this.#reinit.has(token);
+    const current = () => fullNow() ? Math.max(this.routingRevision, this.cache.revision) : this.routingRevision;
+    const ready = () => this.#writing === 0 && (fullNow() ? current() > 0 : current() > since);
     while (!ready() && Date.now() < deadline && !signal?.aborted && !this.#closed) {
       await this.#waitChange(deadline - Date.now(), signal);
     }
     const ctx = this.context();
     const p = ctx.proxies.get(token);
     if (!p) throw new TopomError(`proxy-[${token}] doesn't exist`, 404);
-    const revision = this.routingRevision;
-    if (revision <= since) return { revision: since, full: false, slots: [] } as WatchAnswer;
-    const full = since <= 0;
+    if (!ready()) return { revision: since, full: false, slots: [] } as WatchAnswer;
+    const full = fullNow();
+    this.#reinit.delete(token);
+    const revision = current();
     const ids = full ? ctx.slots.map((m) => m.id) : this.cache.changedSlotIds(since);
     const out: WatchAnswer = { revision, full, slots: ids.map((sid) => ctx.toSlot(ctx.slots[sid], p)), online: true };
     if (full || this.cache.sentinelRevision() > since) out.sentinels = { servers: [...(ctx.sentinel.servers ?? [])] };

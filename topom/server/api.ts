@@ -203,6 +203,7 @@ async function dispatch(
     }
     case "proxy/reinit":
       t.context().getProxy(p.token as string);
+      t.reinitProxy(p.token as string);
       return ok();
     case "proxy/remove":
       return await t.exclusive(async () => {
