@@ -10,7 +10,7 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | undefined
   for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
     const v = await f().catch(() => undefined);
     if (v !== undefined) return v;
-    await sleep(20);
+    await sleep(50);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
