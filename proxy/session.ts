@@ -21,6 +21,8 @@ import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { runLocal } from "./local/mod.ts";
+import { helloCommand } from "./local/connection.ts";
+import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
 import { Transaction } from "./txn/transaction.ts";
@@ -92,6 +94,8 @@ export interface SessionState {
   quitting: boolean;
   readonly remote: string;
   readonly createdAt: number;
+  /** The protocol the client chose with HELLO: 2 (default) or 3. */
+  protover: 2 | 3;
 }
 
 /** A client session. */
@@ -100,6 +104,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   name: Uint8Array | null = null;
   authenticated: boolean;
   quitting = false;
+  protover: 2 | 3 = 2;
   readonly remote: string;
   readonly createdAt = Date.now();
   #core: ProxyCore;
@@ -129,6 +134,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #txn: Transaction | null = null;
   #pubsub: PubSub | null = null;
   #blockingHost: BlockingHost | null = null;
+  /** The backend connections of a RESP3 session (HELLO 3); null for RESP2. */
+  #own: OwnConns | null = null;
 
   constructor(core: ProxyCore, socket: net.Socket, id: number) {
     this.#core = core;
@@ -287,18 +294,25 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #modal(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
     const name = info.name;
     const ps = this.#pubsub;
-    if (ps !== null && ps.active && !SUBSCRIBED_OK.has(name)) {
+    const resp3 = this.#own !== null;
+    if (ps !== null && ps.active && !resp3 && !SUBSCRIBED_OK.has(name)) {
       return req.onReply(errorReply(
         `ERR Can't execute '${
           name.replace("|", " ")
         }': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       ));
     }
-    if (ps !== null && ps.active && name === "ping") {
+    if (ps !== null && ps.active && !resp3 && name === "ping") {
       return req.onReply(encodeValue(["pong", argc > 1 ? argv[1] : ""]));
     }
     const txn = this.#txn;
     if (txn === null || !txn.inMulti || TXN_CONTROL.has(name)) {
+      if (resp3 && (info.policy === "forward" || info.policy === "split")) {
+        return routeResp3(this.#core, this.#own!, info, argv, raw, req, (slot, bytes, keys) => {
+          const host = this.#blockingHost ??= { core: this.#core, dedicated: (addr) => this.#dedicatedConn(addr) };
+          this.#gate(req, () => runBlocking(host, slot, bytes, keys, req, () => this.#openGate()));
+        });
+      }
       switch (info.policy) {
         case "forward":
           return this.#forward(info, argv, argc, raw, req);
@@ -357,11 +371,26 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         return this.#subscription(req, this.#pubs().unsubscribe(PUBSUB_KIND[info.name], argv.slice(1)));
       case "publish":
         return publish(this.#core, argv, raw, req);
+      case "hello": {
+        const before = this.protover;
+        const reply = helloCommand(this.#core, this, argv);
+        if (this.protover === before) return req.onReply(reply);
+        // Earlier requests answer in the old protocol; the switch happens once they have.
+        return this.#gate(req, () => {
+          this.#switchProtocol();
+          req.onReply(reply);
+          this.#openGate();
+        });
+      }
       case "reset":
         this.#txn?.reset();
         this.#pubsub?.close();
         this.name = null;
         this.authenticated = this.#core.config.session_auth === "";
+        if (this.protover === 3) {
+          this.protover = 2;
+          this.#switchProtocol();
+        }
         this.#modeChanged();
         return req.onReply(RESET_REPLY);
     }
@@ -382,6 +411,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       dedicated: (addr) => this.#dedicatedConn(addr),
       gate: (req, start) => this.#gate(req, start),
       release: () => this.#openGate(),
+      shared: (pool, slot) => this.#own !== null ? this.#own.conn(pool.addr) : pool.connFor(slot),
       modeChanged: () => this.#modeChanged(),
     });
   }
@@ -390,6 +420,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     return this.#pubsub ??= new PubSub({
       core: this.#core,
       push: (raw) => this.#push(raw),
+      resp3: () => this.#own !== null,
       modeChanged: () => this.#modeChanged(),
     });
   }
@@ -399,16 +430,30 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#closed) return;
     const r = new Request(this, "pubsub-message", performance.now());
     this.#queue.push(r);
+    if (this.#own !== null) {
+      raw = raw.slice();
+      raw[0] = 62; // RESP3: a push, not an array
+    }
     r.onReply(raw);
   }
 
   #modeChanged(): void {
-    this.#special = this.#gateReq !== null || (this.#txn !== null && this.#txn.inMulti) ||
+    this.#special = this.#gateReq !== null || this.#own !== null || (this.#txn !== null && this.#txn.inMulti) ||
       (this.#pubsub !== null && this.#pubsub.active);
+  }
+
+  /** Follows `protover`: RESP3 sessions use connections of their own (see proxy/resp3). */
+  #switchProtocol(): void {
+    this.#dedicated?.close();
+    this.#dedicated = null;
+    this.#own?.close();
+    this.#own = this.protover === 3 ? new OwnConns(this.#core) : null;
+    this.#modeChanged();
   }
 
   /** The session's dedicated backend connection to `addr`, replacing one to another server. */
   #dedicatedConn(addr: string): BackendConn {
+    if (this.#own !== null) return this.#own.conn(addr);
     const d = this.#dedicated;
     if (d !== null && d.addr === addr && d.state !== "closed") return d;
     d?.close();
@@ -529,6 +574,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#dedicated = null;
     this.#pubsub?.close();
     this.#pubsub = null;
+    this.#own?.close();
+    this.#own = null;
     this.#deferred = [];
   }
 }

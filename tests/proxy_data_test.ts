@@ -156,7 +156,7 @@ Deno.test("proxy: locally answered commands", async () => {
     ok(Number(await c.client("ID")) > 0);
     const hello = (await c.call("HELLO", "2")) as unknown[];
     equal(hello[0], "server");
-    await rejects(c.call("HELLO", "3"), /NOPROTO/);
+    await rejects(c.call("HELLO", "4"), /NOPROTO/);
     await c.set("k1", "v");
     const info = (await c.info()) as string;
     match(info, /# Server/);

@@ -3,20 +3,22 @@
  * @module
  */
 import type { ProxyCore } from "../core.ts";
-import { bulkReply, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../resp/encode.ts";
+import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../resp/encode.ts";
 import type { SessionState } from "../session.ts";
 import { auth } from "./mod.ts";
 
 const decoder = new TextDecoder();
 
-/** HELLO [protover [AUTH username password] [SETNAME clientname]]; RESP2 only for now. */
+/**
+ * HELLO [protover [AUTH username password] [SETNAME clientname]]. Sets `session.protover` (the session switches its
+ * backend connections when it changed) and answers in the new protocol: a map in RESP3.
+ */
 export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8Array[]): Uint8Array {
+  let proto = session.protover;
   if (argv.length > 1) {
     const ver = decoder.decode(argv[1]);
-    if (ver === "3") {
-      return errorReply("NOPROTO sorry, codis-proxy speaks RESP2 only for now (HELLO 3 is not supported)");
-    }
-    if (ver !== "2") return errorReply("NOPROTO sorry, this protocol version is not supported.");
+    if (ver !== "2" && ver !== "3") return errorReply("NOPROTO sorry, this protocol version is not supported.");
+    proto = ver === "3" ? 3 : 2;
     for (let i = 2; i < argv.length; i++) {
       const opt = decoder.decode(argv[i]).toUpperCase();
       if (opt === "AUTH" && i + 2 < argv.length) {
@@ -36,14 +38,15 @@ export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8
       "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
     );
   }
+  session.protover = proto;
   const info = core.info();
-  return encodeValue([
+  const fields = encodeValue([
     "server",
     "redis",
     "version",
     info.version,
     "proto",
-    2,
+    proto,
     "id",
     session.id,
     "mode",
@@ -53,6 +56,10 @@ export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8
     "modules",
     [],
   ]);
+  if (proto === 2) return fields;
+  // RESP3: the same pairs as a map (`%7` instead of `*14`).
+  const head = fields.indexOf(10) + 1;
+  return concat([new TextEncoder().encode("%7\r\n"), fields.subarray(head)]);
 }
 
 /** CLIENT SETNAME / GETNAME / ID / INFO / SETINFO / NO-EVICT; other subcommands are refused by the command table. */

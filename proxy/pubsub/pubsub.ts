@@ -31,6 +31,8 @@ export interface PubSubHost {
   push(raw: Uint8Array): void;
   /** Called when the subscribed state may have changed. */
   modeChanged(): void;
+  /** True for a RESP3 session: confirmations are pushes. */
+  resp3(): boolean;
 }
 
 type Kind = "channel" | "pattern" | "shard";
@@ -160,7 +162,7 @@ export class PubSub {
     this.#host.modeChanged();
     this.#watchRoutes();
     await Promise.all(acks);
-    return concat(frames.map((f) => encodeValue(f)));
+    return concat(frames.map((f) => this.#frame(f)));
   }
 
   /** UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE; no names: all of that kind. */
@@ -183,7 +185,14 @@ export class PubSub {
     this.#closeIdle();
     this.#host.modeChanged();
     this.#watchRoutes();
-    return concat(frames.map((f) => encodeValue(f)));
+    return concat(frames.map((f) => this.#frame(f)));
+  }
+
+  /** A confirmation frame: an array in RESP2, a push in RESP3. */
+  #frame(v: ReplyValue): Uint8Array {
+    const b = encodeValue(v);
+    if (this.#host.resp3()) b[0] = 62;
+    return b;
   }
 
   /** Closes subscriber connections no subscription uses any more. */

@@ -36,6 +36,8 @@ export interface TxnHost {
   release(): void;
   /** Called when the MULTI state may have changed. */
   modeChanged(): void;
+  /** The connection a transaction without WATCH runs on: the slot's shared one (RESP3 sessions: their own). */
+  shared(pool: BackendPool, slot: number): BackendConn;
 }
 
 const IGNORE: PendingReply = { onReply() {}, onError() {} };
@@ -188,10 +190,11 @@ export class Transaction {
     this.#clear();
     const pool = route.backend;
     if (!watching) {
-      const conn = pool.connFor(slot);
+      const conn = this.#host.shared(pool, slot);
       // Nothing may fail half way on a shared connection, or it would be left inside MULTI for other clients.
       if (
-        conn.state !== "connected" || conn.inflight + queued.length + 3 > this.#host.core.config.backend_max_pipeline
+        (conn.state !== "connected" && conn.state !== "connecting") ||
+        conn.inflight + queued.length + 3 > this.#host.core.config.backend_max_pipeline
       ) {
         return req.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
       }

@@ -1,0 +1,140 @@
+/**
+ * RESP3 sessions (`HELLO 3`). The shared backend connections speak RESP2, and converting RESP2 replies to RESP3
+ * would need every command's reply schema, so a RESP3 session gets backend connections of its own, one per master,
+ * each switched to RESP3 with `HELLO 3`: the backends then answer in the protocol the client asked for, and the
+ * replies still pass through as raw bytes. RESP2 sessions (the common case) are not affected at all.
+ *
+ * Such a connection is never silently reconnected (it would come back in RESP2): when it is lost, it is dropped and
+ * the next request opens a new one.
+ * @module
+ */
+import { BackendConn, type PendingReply } from "../backend/conn.ts";
+import { callRefusal, type CommandInfo, formatRefused, REASONS } from "../commands/mod.ts";
+import type { ProxyCore } from "../core.ts";
+import { slotOf } from "../hash.ts";
+import type { Request } from "../request.ts";
+import { encodeCommand, errorReply } from "../resp/encode.ts";
+import { copyKeys } from "../slot_forward.ts";
+import { splitBySlot, type SplitKind } from "../split.ts";
+
+const HELLO3 = encodeCommand(["HELLO", "3"]);
+const EXISTS = new TextEncoder().encode("EXISTS");
+
+interface Own {
+  conn: BackendConn;
+  /** HELLO 3 answered: from then on a state other than "connected" means the connection was lost. */
+  ready: boolean;
+}
+
+/** One RESP3 session's backend connections. */
+export class OwnConns {
+  #core: ProxyCore;
+  #conns = new Map<string, Own>();
+
+  constructor(core: ProxyCore) {
+    this.#core = core;
+  }
+
+  /** The session's RESP3 connection to `addr`. */
+  conn(addr: string): BackendConn {
+    const o = this.#conns.get(addr);
+    if (o !== undefined) {
+      const s = o.conn.state;
+      if (s === "connected" || (!o.ready && s === "connecting")) return o.conn;
+      o.conn.close();
+    }
+    const cfg = this.#core.config;
+    const conn = new BackendConn(addr, {
+      auth: cfg.product_auth,
+      maxPipeline: cfg.backend_max_pipeline,
+      minBackoffMs: 50,
+      maxBackoffMs: 1000,
+      connectTimeoutMs: cfg.backend_connect_timeout,
+    });
+    const own: Own = { conn, ready: false };
+    this.#conns.set(addr, own);
+    conn.connect().catch(() => {});
+    conn.send(0, HELLO3, {
+      onReply: () => own.ready = true,
+      onError: () => conn.close(),
+    });
+    return conn;
+  }
+
+  /**
+   * Sends a request for `slot` on the connection to its master. In a locked or migrating slot, an EXISTS of the keys
+   * on the shared path first waits for the lock and moves them to the target, as any request there would.
+   */
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[]): void {
+    const route = this.#core.router.slots[slot];
+    const run = () => {
+      const b = route.backend;
+      if (b === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+      this.conn(b.addr).send(slot, raw, reply);
+    };
+    if (!route.locked && route.migrateFrom === null) return run();
+    const args = [EXISTS, ...keys];
+    const keyRef = { argv: args, pos: Int32Array.from(keys, (_, i) => i + 1), n: keys.length };
+    this.#core.send(slot, encodeCommand(args), { onReply: run, onError: run }, keyRef);
+  }
+
+  /** Closes every connection (HELLO 2, RESET, or the session closing). */
+  close(): void {
+    for (const o of this.#conns.values()) o.conn.close();
+    this.#conns.clear();
+  }
+}
+
+/** Routes a forwarded or split command of a RESP3 session over its own connections (see {@link OwnConns}). */
+export function routeResp3(
+  core: ProxyCore,
+  own: OwnConns,
+  info: CommandInfo,
+  argv: Uint8Array[],
+  raw: Uint8Array | null,
+  req: Request,
+  blocking: (slot: number, raw: Uint8Array, keys: Uint8Array[]) => void,
+): void {
+  const argc = argv.length;
+  const pos = new Int32Array(argc);
+  const n = core.commands.keyPositions(info, argv, argc, pos);
+  const bytes = raw ?? encodeCommand(argv);
+  if (n < 0) return own.send(0, bytes, req, []); // malformed: the backend answers Redis's own error
+  if (n === 0) {
+    if (info.policy === "split") {
+      return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
+    }
+    return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
+  }
+  const slots = new Int32Array(n);
+  const keys: Uint8Array[] = [];
+  let same = true;
+  for (let i = 0; i < n; i++) {
+    keys.push(argv[pos[i]]);
+    slots[i] = slotOf(argv[pos[i]]);
+    if (slots[i] !== slots[0]) same = false;
+  }
+  if (!same) {
+    if (info.policy !== "split") return req.onReply(CROSSSLOT);
+    const kind = SPLIT_KIND[info.name];
+    return splitBySlot(kind, argv[0], argv, slots, n, kind === "mset" ? 2 : 1, req, (slot, sub, reply, k) => {
+      own.send(slot, sub, reply, copyKeys(k));
+    });
+  }
+  const refusal = callRefusal(info, argv, argc);
+  if (refusal !== undefined) {
+    if (refusal === REASONS.blocking) return blocking(slots[0], bytes, keys);
+    return req.onReply(errorReply(formatRefused(info, refusal)));
+  }
+  own.send(slots[0], bytes, req, keys);
+}
+
+const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
+const SPLIT_KIND: Record<string, SplitKind> = {
+  mget: "mget",
+  mset: "mset",
+  del: "sum",
+  unlink: "sum",
+  exists: "sum",
+  touch: "sum",
+};
