@@ -10,7 +10,7 @@ import { CompactedError, RevisionConflictError } from "../store/errors.ts";
 import { groupDir, productDir, proxyDir, sentinelPath, slotsDir, topomPath } from "../store/paths.ts";
 import { logger } from "../util/log.ts";
 import type { DashboardConfig } from "./config_keys.ts";
-import { type Context, parseForwardMethod, TopomError, type Write } from "./context.ts";
+import { cloneGroup, type Context, parseForwardMethod, TopomError, type Write } from "./context.ts";
 import { syncActionComplete, syncActionPrepare } from "./group_ops.ts";
 import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
@@ -397,6 +397,7 @@ export class Topom {
       const t0 = performance.now();
       await this.reload();
       log.debug(`model reloaded in ${(performance.now() - t0).toFixed(0)} ms, revision ${this.cache.revision}`);
+      if (!this.#syncing) await this.#requeueSyncing();
       if (this.coord.kind === "raft") {
         await this.coord.client.update(topomPath(this.product), encodeJson(this.model)).catch(() => 0);
       }
@@ -463,6 +464,18 @@ export class Topom {
       }
     }
     if (!this.#syncing) await this.#startSyncAction(ctx);
+  }
+
+  /** Sync actions a previous leader left `syncing` (it died mid-REPLICAOF) run again. */
+  async #requeueSyncing(): Promise<void> {
+    const ctx = this.context();
+    let index = ctx.maxSyncActionIndex();
+    for (const g of ctx.groups.values()) {
+      if (g.promoting.state || !g.servers.some((x) => x.action.state === "syncing")) continue;
+      const group = cloneGroup(g);
+      for (const x of group.servers) if (x.action.state === "syncing") x.action = { index: ++index, state: "pending" };
+      await this.write([{ kind: "group", group }]);
+    }
   }
 
   async #startSyncAction(ctx: Context): Promise<void> {
