@@ -5,7 +5,6 @@
  */
 import type net from "node:net";
 import { logger } from "../util/log.ts";
-import { BackendConn } from "./backend/conn.ts";
 import { Fifo } from "../util/fifo.ts";
 import {
   callRefusal,
@@ -19,15 +18,10 @@ import {
 } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
-import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { runLocal } from "./local/mod.ts";
-import { helloCommand } from "./local/connection.ts";
-import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
-import { publish, pubsubCommand } from "./pubsub/commands.ts";
-import { PubSub } from "./pubsub/pubsub.ts";
-import { Transaction } from "./txn/transaction.ts";
+import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./request.ts";
-import { encodeCommand, encodeValue, errorReply } from "./resp/encode.ts";
+import { encodeCommand, errorReply, OK } from "./resp/encode.ts";
 import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
 import { splitBySlot, type SplitKind } from "./split.ts";
@@ -36,8 +30,6 @@ const log = logger("session");
 
 const NOAUTH = errorReply("NOAUTH Authentication required.");
 const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
-const OK_REPLY = new TextEncoder().encode("+OK\r\n");
-const RESET_REPLY = new TextEncoder().encode("+RESET\r\n");
 const SETINFO = new TextEncoder().encode("SETINFO");
 
 /** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
@@ -46,35 +38,6 @@ function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
   for (let i = 0; i < SETINFO.length; i++) if ((argv[1][i] & 0xdf) !== SETINFO[i]) return false;
   return true;
 }
-
-/** Transaction commands handled as such even inside MULTI. */
-const TXN_CONTROL = new Set(["multi", "exec", "discard", "watch", "quit", "reset"]);
-
-const PUBSUB_KIND: Record<string, "channel" | "pattern" | "shard"> = {
-  subscribe: "channel",
-  unsubscribe: "channel",
-  psubscribe: "pattern",
-  punsubscribe: "pattern",
-  ssubscribe: "shard",
-  sunsubscribe: "shard",
-};
-
-function errText(e: Error): string {
-  return e.message.startsWith("ERR") ? e.message : `ERR ${e.message}`;
-}
-
-/** Commands Redis accepts from a subscribed RESP2 client. */
-const SUBSCRIBED_OK = new Set([
-  "subscribe",
-  "ssubscribe",
-  "psubscribe",
-  "unsubscribe",
-  "sunsubscribe",
-  "punsubscribe",
-  "ping",
-  "quit",
-  "reset",
-]);
 
 const SPLIT_KIND: Record<string, SplitKind> = {
   mget: "mget",
@@ -129,13 +92,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #gateStart: (() => void) | null = null;
   /** Requests read while the gate is held, dispatched in order when it opens. */
   #deferred: [Uint8Array[], Uint8Array | null][] = [];
-  /** A backend connection of this session alone (blocking commands, WATCH). */
-  #dedicated: BackendConn | null = null;
-  #txn: Transaction | null = null;
-  #pubsub: PubSub | null = null;
-  #blockingHost: BlockingHost | null = null;
-  /** The backend connections of a RESP3 session (HELLO 3); null for RESP2. */
-  #own: OwnConns | null = null;
+  /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
+  #modes: SessionModes | null = null;
 
   constructor(core: ProxyCore, socket: net.Socket, id: number) {
     this.#core = core;
@@ -188,7 +146,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#queue.push(req);
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
-      if (isClientSetinfo(info, argv)) return req.onReply(OK_REPLY);
+      if (isClientSetinfo(info, argv)) return req.onReply(OK);
       return this.#reject(req, errorReply(formatUnknownSubcommand(argv, argc)));
     }
     if (!checkArity(info, argc)) {
@@ -197,7 +155,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (!this.authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
       return req.onReply(NOAUTH);
     }
-    if (this.#special) return this.#modal(info, argv, argc, raw, req);
+    if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
     switch (info.policy) {
       case "forward":
         return this.#forward(info, argv, argc, raw, req);
@@ -239,7 +197,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
     const refusal = callRefusal(info, argv, argc);
     if (refusal !== undefined) {
-      if (refusal === REASONS.blocking) return this.#blocking(slot, raw ?? encodeCommand(argv), req);
+      if (refusal === REASONS.blocking) {
+        return this.#sessionModes().blocking(slot, raw ?? encodeCommand(argv), copyKeys(this.#keyRef), req);
+      }
       return req.onReply(errorReply(formatRefused(info, refusal)));
     }
     this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef);
@@ -277,7 +237,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */
   #reject(req: Request, err: Uint8Array): void {
-    if (this.#special && this.#txn !== null && this.#txn.inMulti) return this.#txn.fail(req, err);
+    if (this.#special && this.#modes !== null && this.#modes.failInMulti(req, err)) return;
     req.onReply(err);
   }
 
@@ -290,138 +250,25 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
   }
 
-  /** Requests of a session in MULTI or subscribed. */
-  #modal(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
-    const name = info.name;
-    const ps = this.#pubsub;
-    const resp3 = this.#own !== null;
-    if (ps !== null && ps.active && !resp3 && !SUBSCRIBED_OK.has(name)) {
-      return req.onReply(errorReply(
-        `ERR Can't execute '${
-          name.replace("|", " ")
-        }': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
-      ));
-    }
-    if (ps !== null && ps.active && !resp3 && name === "ping") {
-      return req.onReply(encodeValue(["pong", argc > 1 ? argv[1] : ""]));
-    }
-    const txn = this.#txn;
-    if (txn === null || !txn.inMulti || TXN_CONTROL.has(name)) {
-      if (resp3 && (info.policy === "forward" || info.policy === "split")) {
-        return routeResp3(this.#core, this.#own!, info, argv, raw, req, (slot, bytes, keys) => {
-          const host = this.#blockingHost ??= { core: this.#core, dedicated: (addr) => this.#dedicatedConn(addr) };
-          this.#gate(req, () => runBlocking(host, slot, bytes, keys, req, () => this.#openGate()));
-        });
-      }
-      switch (info.policy) {
-        case "forward":
-          return this.#forward(info, argv, argc, raw, req);
-        case "split":
-          return this.#split(info, argv, argc, raw, req);
-        case "local":
-          return this.#local(info, argv, argc, raw, req);
-        default:
-          if (info.closeConnection) return this.close();
-          return req.onReply(errorReply(formatRefused(info)));
-      }
-    }
-    // Inside MULTI: check and queue.
-    const bytes = raw ?? encodeCommand(argv);
-    if (info.policy === "refused") return txn.fail(req, errorReply(formatRefused(info)));
-    if (info.policy === "local") {
-      if (name === "ping" || name === "echo") return txn.queue(bytes, -1, req);
-      return txn.fail(req, errorReply(`ERR command '${info.displayName}' cannot be used inside MULTI on codis-proxy`));
-    }
-    const slot = this.#keysSlot(info, argv, argc);
-    if (slot === -2) return txn.fail(req, CROSSSLOT);
-    if (slot === -1) return txn.fail(req, errorReply(formatRefused(info, info.noKeysReason)));
-    if (slot >= 0) {
-      const refusal = callRefusal(info, argv, argc);
-      if (refusal !== undefined && refusal !== REASONS.blocking) {
-        return txn.fail(req, errorReply(formatRefused(info, refusal)));
-      }
-    }
-    txn.queue(bytes, slot, req); // slot -3: malformed keys, the backend answers the error at EXEC
-  }
-
-  /** Commands answered by the proxy: the session's own (transactions, pub/sub, RESET), then runLocal. */
+  /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */
   #local(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
-    switch (info.name) {
-      case "multi":
-        return this.#transaction().multi(req);
-      case "exec":
-        return this.#txn === null ? req.onReply(errorReply("ERR EXEC without MULTI")) : this.#txn.exec(req);
-      case "discard":
-        return this.#txn === null ? req.onReply(errorReply("ERR DISCARD without MULTI")) : this.#txn.discard(req);
-      case "unwatch":
-        return this.#txn === null ? req.onReply(OK_REPLY) : this.#txn.unwatch(req);
-      case "watch": {
-        const slot = this.#keysSlot(info, argv, argc);
-        if (slot === -2) return req.onReply(CROSSSLOT);
-        if (slot < 0) return req.onReply(errorReply("ERR wrong number of arguments for 'watch' command"));
-        return this.#transaction().watch(slot, raw ?? encodeCommand(argv), req);
-      }
-      case "subscribe":
-      case "psubscribe":
-      case "ssubscribe":
-        return this.#subscription(req, this.#pubs().subscribe(PUBSUB_KIND[info.name], argv.slice(1)));
-      case "unsubscribe":
-      case "punsubscribe":
-      case "sunsubscribe":
-        return this.#subscription(req, this.#pubs().unsubscribe(PUBSUB_KIND[info.name], argv.slice(1)));
-      case "publish":
-        return publish(this.#core, argv, raw, req);
-      case "hello": {
-        const before = this.protover;
-        const reply = helloCommand(this.#core, this, argv);
-        if (this.protover === before) return req.onReply(reply);
-        // Earlier requests answer in the old protocol; the switch happens once they have.
-        return this.#gate(req, () => {
-          this.#switchProtocol();
-          req.onReply(reply);
-          this.#openGate();
-        });
-      }
-      case "reset":
-        this.#txn?.reset();
-        this.#pubsub?.close();
-        this.name = null;
-        this.authenticated = this.#core.config.session_auth === "";
-        if (this.protover === 3) {
-          this.protover = 2;
-          this.#switchProtocol();
-        }
-        this.#modeChanged();
-        return req.onReply(RESET_REPLY);
-    }
-    if (info.name.startsWith("pubsub|")) {
-      pubsubCommand(this.#core, argv).then((r) => req.onReply(r), (e: Error) => req.onError(errText(e)));
-      return;
-    }
+    if (SESSION_COMMANDS.has(info.name)) return this.#sessionModes().command(info, argv, argc, raw, req);
     runLocal(this.#core, this, info, argv, req);
   }
 
-  #subscription(req: Request, p: Promise<Uint8Array>): void {
-    p.then((r) => req.onReply(r), (e: Error) => req.onError(errText(e)));
-  }
-
-  #transaction(): Transaction {
-    return this.#txn ??= new Transaction({
+  #sessionModes(): SessionModes {
+    return this.#modes ??= new SessionModes({
       core: this.#core,
-      dedicated: (addr) => this.#dedicatedConn(addr),
+      state: this,
       gate: (req, start) => this.#gate(req, start),
-      release: () => this.#openGate(),
-      shared: (pool, slot) => this.#own !== null ? this.#own.conn(pool.addr) : pool.connFor(slot),
-      modeChanged: () => this.#modeChanged(),
-    });
-  }
-
-  #pubs(): PubSub {
-    return this.#pubsub ??= new PubSub({
-      core: this.#core,
+      openGate: () => this.#openGate(),
+      keysSlot: (info, argv, argc) => this.#keysSlot(info, argv, argc),
+      forward: (info, argv, argc, raw, req) => this.#forward(info, argv, argc, raw, req),
+      split: (info, argv, argc, raw, req) => this.#split(info, argv, argc, raw, req),
+      local: (info, argv, argc, raw, req) => this.#local(info, argv, argc, raw, req),
       push: (raw) => this.#push(raw),
-      resp3: () => this.#own !== null,
       modeChanged: () => this.#modeChanged(),
+      close: () => this.close(),
     });
   }
 
@@ -430,44 +277,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#closed) return;
     const r = new Request(this, "pubsub-message", performance.now());
     this.#queue.push(r);
-    if (this.#own !== null) {
-      raw = raw.slice();
-      raw[0] = 62; // RESP3: a push, not an array
-    }
     r.onReply(raw);
   }
 
   #modeChanged(): void {
-    this.#special = this.#gateReq !== null || this.#own !== null || (this.#txn !== null && this.#txn.inMulti) ||
-      (this.#pubsub !== null && this.#pubsub.active);
-  }
-
-  /** Follows `protover`: RESP3 sessions use connections of their own (see proxy/resp3). */
-  #switchProtocol(): void {
-    this.#dedicated?.close();
-    this.#dedicated = null;
-    this.#own?.close();
-    this.#own = this.protover === 3 ? new OwnConns(this.#core) : null;
-    this.#modeChanged();
-  }
-
-  /** The session's dedicated backend connection to `addr`, replacing one to another server. */
-  #dedicatedConn(addr: string): BackendConn {
-    if (this.#own !== null) return this.#own.conn(addr);
-    const d = this.#dedicated;
-    if (d !== null && d.addr === addr && d.state !== "closed") return d;
-    d?.close();
-    const cfg = this.#core.config;
-    const c = new BackendConn(addr, {
-      auth: cfg.product_auth,
-      maxPipeline: cfg.backend_max_pipeline,
-      minBackoffMs: 50,
-      maxBackoffMs: 1000,
-      connectTimeoutMs: cfg.backend_connect_timeout,
-    });
-    c.connect().catch(() => {/* the request sent next fails with the reason */});
-    this.#dedicated = c;
-    return c;
+    this.#special = this.#gateReq !== null || (this.#modes !== null && this.#modes.special);
   }
 
   /** Holds the session for `req`: `start` runs once every earlier request is answered; later ones wait. */
@@ -500,13 +314,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       this.#paused = false;
       this.#socket.resume();
     }
-  }
-
-  /** A blocking command whose keys are all in `slot`: see proxy/blocking; the session's later requests wait. */
-  #blocking(slot: number, raw: Uint8Array, req: Request): void {
-    const keys = copyKeys(this.#keyRef);
-    const host = this.#blockingHost ??= { core: this.#core, dedicated: (addr) => this.#dedicatedConn(addr) };
-    this.#gate(req, () => runBlocking(host, slot, raw, keys, req, () => this.#openGate()));
   }
 
   /** Called when a request's reply is set. */
@@ -570,12 +377,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Frees what only this session used: its dedicated connection (a blocked command ends) and subscriptions. */
   #release(): void {
-    this.#dedicated?.close();
-    this.#dedicated = null;
-    this.#pubsub?.close();
-    this.#pubsub = null;
-    this.#own?.close();
-    this.#own = null;
+    this.#modes?.close();
     this.#deferred = [];
   }
 }
