@@ -79,6 +79,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("shutting down");
+    // A store call stuck behind a lost quorum must not keep the process alive.
+    setTimeout(() => Deno.exit(code), 5000);
     await topom.close().catch(() => {});
     await coord.close().catch(() => {});
     await server.shutdown().catch(() => {});

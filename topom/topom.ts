@@ -137,7 +137,8 @@ export class Topom {
       new Promise((r) => timer = setTimeout(r, 1000)),
     ]);
     clearTimeout(timer);
-    await this.#lock.catch(() => {});
+    await Promise.race([this.#lock.catch(() => {}), new Promise((r) => timer = setTimeout(r, 2000))]);
+    clearTimeout(timer);
     await this.executor.close();
   }
 
