@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { newXAuth } from "../util/xauth.ts";
 import { type DashboardProcess, spawnDashboard } from "./support/dashboard.ts";
 import { startEtcd } from "./support/etcd.ts";
+import { startZooKeeper } from "./support/zookeeper.ts";
 import { freePort, waitForPort } from "./support/ports.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,22 +60,22 @@ Deno.test("dashboard on the filesystem coordinator: Codis's lock file, --remove-
   }
 });
 
-Deno.test("dashboards on etcd: one active (ephemeral topom node), the standby forwards and takes over after kill -9", async () => {
-  const etcd = await startEtcd();
-  const root = await Deno.makeTempDir({ prefix: "codis-dash-etcd-" });
-  const flags = ["--coordinator_name=etcd", `--coordinator_addr=${etcd.endpoint}`];
-  const x = newXAuth("dash-etcd", "");
+async function standbyTakeover(kind: "etcd" | "zookeeper", endpoint: string): Promise<void> {
+  const product = `dash-${kind}`;
+  const root = await Deno.makeTempDir({ prefix: `codis-dash-${kind}-` });
+  const flags = [`--coordinator_name=${kind}`, `--coordinator_addr=${endpoint}`];
+  const x = newXAuth(product, "");
   const procs: DashboardProcess[] = [];
   try {
-    const a = spawn("dash-etcd", root, flags);
+    const a = spawn(product, root, flags);
     procs.push(a);
     await waitForPort(Number(a.admin.split(":")[1]), 30_000);
     await sleep(500);
-    const b = spawn("dash-etcd", root, flags);
+    const b = spawn(product, root, flags);
     procs.push(b);
     await waitForPort(Number(b.admin.split(":")[1]), 30_000);
     let st = 0;
-    for (let i = 0; i < 200 && st !== 200; i++) {
+    for (let i = 0; i < 300 && st !== 200; i++) {
       st = (await call(b.admin, "PUT", `/api/topom/group/create/${x}/1`).catch(() => ({ status: 0 }))).status;
       if (st !== 200) await sleep(50);
     }
@@ -82,17 +83,34 @@ Deno.test("dashboards on etcd: one active (ephemeral topom node), the standby fo
     await a.kill("SIGKILL");
     const t0 = Date.now();
     st = 0;
-    for (let i = 0; i < 400 && st !== 200; i++) {
+    for (let i = 0; i < 600 && st !== 200; i++) {
       st = (await call(b.admin, "PUT", `/api/topom/group/create/${x}/2`).catch(() => ({ status: 0 }))).status;
       if (st !== 200) await sleep(50);
     }
     assert.equal(st, 200, "standby took over");
-    console.log(`etcd: standby active ${Date.now() - t0} ms after kill -9 (session TTL 5 s)`);
+    console.log(`${kind}: standby active ${Date.now() - t0} ms after kill -9 (session TTL 5 s)`);
     const r = await call(b.admin, "GET", "/topom/stats");
     assert.deepEqual(r.json.group.models.map((g: { id: number }) => g.id), [1, 2]);
   } finally {
     for (const p of procs) await p.kill();
-    await etcd.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test("dashboards on etcd: one active (ephemeral topom node), the standby forwards and takes over after kill -9", async () => {
+  const etcd = await startEtcd();
+  try {
+    await standbyTakeover("etcd", etcd.endpoint);
+  } finally {
+    await etcd.stop();
+  }
+});
+
+Deno.test("dashboards on ZooKeeper: one active (ephemeral topom node), the standby takes over after kill -9", async () => {
+  const zk = await startZooKeeper();
+  try {
+    await standbyTakeover("zookeeper", zk.connect);
+  } finally {
+    await zk.stop();
   }
 });
