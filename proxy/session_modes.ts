@@ -6,6 +6,7 @@
  */
 import { BackendConn } from "./backend/conn.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
+import { waitCommand } from "./blocking/wait.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { helloCommand } from "./local/connection.ts";
@@ -44,6 +45,7 @@ export const SESSION_COMMANDS: ReadonlySet<string> = new Set([
   "pubsub|help",
   "hello",
   "reset",
+  "wait",
 ]);
 
 /** Transaction commands handled as such even inside MULTI. */
@@ -106,6 +108,8 @@ export class SessionModes {
   /** The backend connections of a RESP3 session; null for RESP2. */
   #own: OwnConns | null = null;
   #blockingHost: BlockingHost;
+  /** WAIT's temporary connections, dropped if the session closes first. */
+  #waitConns = new Set<BackendConn>();
 
   constructor(host: ModesHost) {
     this.#host = host;
@@ -224,6 +228,14 @@ export class SessionModes {
           host.openGate();
         });
       }
+      case "wait":
+        return host.gate(req, () => {
+          waitCommand(host.core, argv, this.#waitConns).then(
+            (r) => req.onReply(r),
+            (e: Error) => req.onError(errText(e)),
+          )
+            .finally(() => host.openGate());
+        });
       case "reset": {
         const s = host.state;
         this.#txn?.reset();
@@ -308,6 +320,8 @@ export class SessionModes {
 
   /** Frees what only this session used: its own connections (a blocked command ends) and subscriptions. */
   close(): void {
+    for (const c of this.#waitConns) c.close();
+    this.#waitConns.clear();
     this.#dedicated?.close();
     this.#dedicated = null;
     this.#pubsub?.close();

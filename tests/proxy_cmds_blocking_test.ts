@@ -1,4 +1,4 @@
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, startProxyFixture } from "./support/proxy.ts";
@@ -128,6 +128,33 @@ Deno.test("blocking: a BLPOP follows its slot when the slot moves to another gro
   }
 });
 
+Deno.test("blocking: WAIT counts the replicas that acknowledged in every group", async () => {
+  const f = await startProxyFixture(2, {}, { extraArgs: ["--repl-diskless-sync-delay", "0"] });
+  const replicas = [];
+  try {
+    const c = f.client();
+    equal(await c.call("WAIT", "1", "50"), 0, "no replicas yet");
+    for (const b of f.backends) {
+      replicas.push(await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(b.port)] }));
+    }
+    for (let i = 0; i < 300; i++) {
+      const infos = await Promise.all([0, 1].map((i) => f.direct(i).info("replication")));
+      if (infos.every((t) => /connected_slaves:1/.test(t) && /state=online/.test(t))) break;
+      await sleep(20);
+    }
+    await c.set("foo", "1");
+    await c.set("qux", "2");
+    equal(await c.call("WAIT", "1", "2000"), 1);
+    const t0 = Date.now();
+    equal(await c.call("WAIT", "2", "100"), 1, "only one replica per group");
+    ok(Date.now() - t0 >= 90);
+    await rejects(c.call("WAIT", "1", "-1"), /timeout is negative/);
+  } finally {
+    for (const r of replicas) await r.stop();
+    await f.stop();
+  }
+});
+
 Deno.test("blocking: differential against one Redis", async () => {
   const f = await startProxyFixture(2);
   const r = await startRedis();
@@ -150,6 +177,9 @@ Deno.test("blocking: differential against one Redis", async () => {
       ["XADD", "xs", "1-1", "f", "v"],
       ["XREAD", "BLOCK", "10", "STREAMS", "xs", "0"],
       ["XREAD", "BLOCK", "10", "STREAMS", "xs", "$"],
+      ["WAIT", "0", "0"],
+      ["WAIT", "1", "20"],
+      ["WAIT", "x", "0"],
     ]);
   } finally {
     await r.stop();

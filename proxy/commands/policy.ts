@@ -34,7 +34,7 @@ export const REASONS = {
   replication: "replication and monitoring are done on the backend servers directly",
   admin: "server administration is done on each backend server directly",
   client: "only CLIENT SETNAME, GETNAME, ID, INFO, SETINFO and NO-EVICT are supported by codis-proxy",
-  wait: "WAIT is not supported by codis-proxy yet",
+  waitaof: "WAITAOF is not supported by codis-proxy yet",
   slotsInternal: "slot migration commands are internal to codis-dashboard and codis-server",
   http: "looks like an HTTP request sent to a Redis port (cross-protocol attack guard)",
   unlocatableKeys: "the command's keys cannot be located from its arguments, so codis-proxy cannot route it",
@@ -81,6 +81,7 @@ export const LOCAL_COMMANDS: readonly string[] = [
   "time",
   "lastsave",
   "role",
+  "wait", // on a connection of its own to every master (proxy/blocking/wait.ts)
   // Handled by the session: transactions (proxy/txn) and pub/sub (proxy/pubsub).
   "multi",
   "exec",
@@ -136,7 +137,7 @@ export const REFUSED_COMMANDS: readonly (readonly [reason: string, names: readon
     "pfselftest",
   ]],
   [REASONS.client, ["client"]],
-  [REASONS.wait, ["wait", "waitaof"]],
+  [REASONS.waitaof, ["waitaof"]],
   [REASONS.keyless, ["lolwut"]],
   [REASONS.slotsInternal, [
     "slotscheck",
