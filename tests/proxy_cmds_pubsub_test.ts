@@ -123,6 +123,24 @@ Deno.test("pubsub: a subscription follows its channel's slot to another group", 
   }
 });
 
+Deno.test("pubsub: a client that goes away leaves no subscription on the backends", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const sub = f.client();
+    const pub = f.client();
+    await sub.subscribe("foo", "qux");
+    await sub.psubscribe("*");
+    equal(await pub.publish("foo", "x"), 2);
+    sub.disconnect();
+    for (let i = 0; i < 100 && (await pub.publish("foo", "x")) > 0; i++) await sleep(10);
+    equal(await pub.publish("foo", "x"), 0);
+    equal(await pub.publish("qux", "x"), 0);
+    equal(await pub.pubsub("NUMPAT"), 0);
+  } finally {
+    await f.stop();
+  }
+});
+
 Deno.test("pubsub: differential against one Redis", async () => {
   const f = await startProxyFixture(2);
   const r = await startRedis();
