@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { redisCli, startProxyFixture } from "./support/proxy.ts";
 import { startRedis } from "./support/redis.ts";
-import { diffCommands } from "./support/resp_diff.ts";
+import { diffCommands, RawClient } from "./support/resp_diff.ts";
 import { startSecondProxy } from "./support/second_proxy.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -183,6 +183,35 @@ Deno.test("blocking: differential against one Redis", async () => {
     ]);
   } finally {
     await r.stop();
+    await f.stop();
+  }
+});
+
+Deno.test("session connections authenticate with product_auth (blocking, WATCH, pub/sub, RESP3, WAIT)", async () => {
+  const f = await startProxyFixture(2, { product_auth: "pw" }, { requirepass: "pw" });
+  try {
+    const a = f.client();
+    const b = f.client();
+    const popped = a.blpop("qux", 1);
+    await sleep(30);
+    await b.rpush("qux", "v");
+    deepEqual(await popped, ["qux", "v"]);
+    equal(await a.watch("foo"), "OK");
+    deepEqual(await a.multi().set("foo", "1").exec(), [[null, "OK"]]);
+    const sub = f.client();
+    const got: string[] = [];
+    sub.on("message", (_c: string, m: string) => got.push(m));
+    await sub.subscribe("foo");
+    equal(await b.publish("foo", "m"), 1);
+    equal(await b.call("WAIT", "0", "0"), 0);
+    const raw = await RawClient.connect(f.port);
+    try {
+      await raw.call(["HELLO", "3"]);
+      equal(await raw.call(["HGETALL", "nohash"]), "%0\r\n");
+    } finally {
+      raw.close();
+    }
+  } finally {
     await f.stop();
   }
 });

@@ -119,6 +119,18 @@ Deno.test("keyspace: node-redis and redis-cli", async () => {
   }
 });
 
+Deno.test("keyspace: CONFIG GET never shows the backends' password", async () => {
+  const f = await startProxyFixture(2, { product_auth: "s3cret" }, { requirepass: "s3cret" });
+  try {
+    const c = f.client();
+    deepEqual(await c.config("GET", "requirepass"), ["requirepass", ""]);
+    deepEqual(await c.config("GET", "masterauth"), ["masterauth", ""]);
+    ok(!JSON.stringify(await c.config("GET", "*")).includes("s3cret"));
+  } finally {
+    await f.stop();
+  }
+});
+
 Deno.test("keyspace: differential against one Redis holding the same keys", async () => {
   const f = await startProxyFixture(2, { proxy_allow_flush: true });
   const r = await startRedis();

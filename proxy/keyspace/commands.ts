@@ -144,6 +144,8 @@ export async function functionCommand(core: ProxyCore, argv: Uint8Array[]): Prom
   return await pools[0].connFor(0).call(0, argv);
 }
 
+const SECRET_CONFIG = new Set(["requirepass", "masterauth", "masteruser"]);
+
 /** CONFIG GET: the first master's values, with what differs behind the proxy (one database). */
 export async function configGetCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
   const pools = masters(core);
@@ -156,6 +158,7 @@ export async function configGetCommand(core: ProxyCore, argv: Uint8Array[]): Pro
     const name = dec.decode(decodeReply(parts[i]) as Uint8Array);
     out.push(parts[i]);
     if (name === "databases") out.push(bulkReply("1"));
+    else if (SECRET_CONFIG.has(name)) out.push(bulkReply("")); // the backends' product_auth is not the client's
     else if (name === "maxclients") out.push(bulkReply(String(core.config.proxy_max_clients)));
     else out.push(parts[i + 1]);
   }
