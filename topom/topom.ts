@@ -5,20 +5,17 @@
  * proxies' long-poll acknowledgements and polls stats. Followers keep the cache for reads.
  * @module
  */
-import type { ProxyAckStats, Slot, TopomModel } from "../models/mod.ts";
+import type { ProxyAckStats, TopomModel } from "../models/mod.ts";
 import { CompactedError, RevisionConflictError } from "../store/errors.ts";
 import { groupDir, productDir, proxyDir, sentinelPath, slotsDir, topomPath } from "../store/paths.ts";
 import { logger } from "../util/log.ts";
 import type { DashboardConfig } from "./config_keys.ts";
-import { cloneGroup, type Context, parseForwardMethod, TopomError, type Write } from "./context.ts";
-import { syncActionComplete, syncActionPrepare } from "./group_ops.ts";
+import { type Context, parseForwardMethod, type Write } from "./context.ts";
 import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
-import { promoteToMaster, replicaOf } from "./executor/mod.ts";
-import { sentinelGroupName } from "./sentinel_plan.ts";
-import { redisCall } from "./server/redis.ts";
+import { runPromotion, SyncActions } from "./server/group_actions.ts";
 import { StatsPoller } from "./server/stats.ts";
 
 const log = logger("topom");
@@ -33,15 +30,6 @@ export interface TopomOptions {
   tickMs?: number;
   /** Stats polling period (ms). Default 1000. */
   statsMs?: number;
-}
-
-/** A long-poll answer (see /tmp/dashapi.md §2). */
-export interface WatchAnswer {
-  revision: number;
-  full: boolean;
-  slots: Slot[];
-  sentinels?: { servers: string[] };
-  online?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,11 +64,12 @@ export class Topom {
   #doneTimer: ReturnType<typeof setInterval> | undefined;
   readonly #doneSeen = new Set<number>();
   readonly #stepAt = new Map<number, number>();
-  readonly #reinit = new Set<string>();
+  /** Proxies whose next long-poll answer carries every slot (`proxy/reinit`). */
+  readonly reinitPending = new Set<string>();
+  readonly sync = new SyncActions(this);
   #ticking = false;
   #again = false;
   #wasLeader = false;
-  #syncing = false;
   readonly #watchLoops = new Set<Promise<void>>();
   #watchGen = 0;
   #closed = false;
@@ -99,6 +88,16 @@ export class Topom {
 
   get product(): string {
     return this.config.product_name;
+  }
+
+  /** API writes in progress (long-polls wait for them). */
+  get writing(): number {
+    return this.#writing;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Loads the model, then follows changes and starts the loops. */
@@ -243,7 +242,7 @@ export class Topom {
   }
 
   /** Waits for the next model change or acknowledgement, at most `ms`. */
-  #waitChange(ms: number, signal?: AbortSignal): Promise<void> {
+  waitChange(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -265,7 +264,7 @@ export class Topom {
   async waitApplied(revision: number): Promise<void> {
     const deadline = Date.now() + 5000;
     while (this.cache.revision < revision && Date.now() < deadline && !this.#closed) {
-      await this.#waitChange(deadline - Date.now());
+      await this.waitChange(deadline - Date.now());
     }
   }
 
@@ -314,7 +313,7 @@ export class Topom {
 
   /** `proxy/reinit`: the proxy's next (or pending) poll gets every slot. */
   reinitProxy(token: string): void {
-    this.#reinit.add(token);
+    this.reinitPending.add(token);
     this.#notify();
   }
 
@@ -324,39 +323,6 @@ export class Topom {
     if (!old || old.revision !== revision) log.debug(`proxy-[${token}] applied ${revision}`);
     this.acks.set(token, { revision: Math.max(0, revision), last_seen: Date.now() });
     if (!old || old.revision !== revision) this.kick();
-  }
-
-  /**
-   * A proxy's long-poll: record `applied`, then answer once the routing model is newer than `since` (or at
-   * `timeoutMs`). Throws TopomError 404 for an unknown token.
-   */
-  async watchProxy(token: string, applied: number, since: number, timeoutMs: number, signal?: AbortSignal) {
-    if (!this.cache.context().proxies.has(token)) throw new TopomError(`proxy-[${token}] doesn't exist`, 404);
-    this.ack(token, applied);
-    if (since > this.routingRevision && since > (await this.coord.client.revision())) {
-      // The proxy holds a revision this store never reached (the store was recreated): start it over.
-      since = 0;
-    }
-    const deadline = Date.now() + timeoutMs;
-    // A proxy without a model (since 0, or reinit) gets every slot at once, even before any slot was written:
-    // at the store's revision, which is at least every routing revision it contains.
-    const fullNow = () => since <= 0 || this.#reinit.has(token);
-    const current = () => fullNow() ? Math.max(this.routingRevision, this.cache.revision) : this.routingRevision;
-    const ready = () => this.#writing === 0 && (fullNow() ? current() > 0 : current() > since);
-    while (!ready() && Date.now() < deadline && !signal?.aborted && !this.#closed) {
-      await this.#waitChange(deadline - Date.now(), signal);
-    }
-    const ctx = this.context();
-    const p = ctx.proxies.get(token);
-    if (!p) throw new TopomError(`proxy-[${token}] doesn't exist`, 404);
-    if (!ready()) return { revision: since, full: false, slots: [] } as WatchAnswer;
-    const full = fullNow();
-    this.#reinit.delete(token);
-    const revision = current();
-    const ids = full ? ctx.slots.map((m) => m.id) : this.cache.changedSlotIds(since);
-    const out: WatchAnswer = { revision, full, slots: ids.map((sid) => ctx.toSlot(ctx.slots[sid], p)), online: true };
-    if (full || this.cache.sentinelRevision() > since) out.sentinels = { servers: [...(ctx.sentinel.servers ?? [])] };
-    return out;
   }
 
   /** Asks for a scheduler pass soon (coalesced). */
@@ -398,7 +364,7 @@ export class Topom {
       const t0 = performance.now();
       await this.reload();
       log.debug(`model reloaded in ${(performance.now() - t0).toFixed(0)} ms, revision ${this.cache.revision}`);
-      if (!this.#syncing) await this.#requeueSyncing();
+      await this.sync.requeue();
       if (this.coord.kind === "raft") {
         await this.coord.client.update(topomPath(this.product), encodeJson(this.model)).catch(() => 0);
       }
@@ -444,58 +410,7 @@ export class Topom {
       }
       await this.casWrite(w);
     }
-    for (const p of plan.promotions) {
-      if (p.step.kind === "advance") {
-        const [first, ...rest] = p.step.writes;
-        if (first && await this.casWrite({ write: first, expectRevision: p.expectRevision })) await this.write(rest);
-      } else {
-        await this.write(p.step.before);
-        if (p.step.removeSentinelGroup) {
-          // Sentinels must not fail the group over under the manual promotion (best effort, as Codis).
-          const name = sentinelGroupName(this.product, p.gid);
-          await Promise.allSettled(
-            (ctx.sentinel.servers ?? []).map((a) => redisCall(a, "", ["SENTINEL", "REMOVE", name], 0, 2000)),
-          );
-        }
-        await promoteToMaster(p.step.newMaster, this.config.product_auth).catch((e) =>
-          log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
-        );
-        const [first, ...rest] = p.step.writes;
-        if (first && await this.casWrite({ write: first, expectRevision: p.expectRevision })) await this.write(rest);
-      }
-    }
-    if (!this.#syncing) await this.#startSyncAction(ctx);
-  }
-
-  /** Sync actions a previous leader left `syncing` (it died mid-REPLICAOF) run again. */
-  async #requeueSyncing(): Promise<void> {
-    const ctx = this.context();
-    let index = ctx.maxSyncActionIndex();
-    for (const g of ctx.groups.values()) {
-      if (g.promoting.state || !g.servers.some((x) => x.action.state === "syncing")) continue;
-      const group = cloneGroup(g);
-      for (const x of group.servers) if (x.action.state === "syncing") x.action = { index: ++index, state: "pending" };
-      await this.write([{ kind: "group", group }]);
-    }
-  }
-
-  async #startSyncAction(ctx: Context): Promise<void> {
-    const s = syncActionPrepare(ctx);
-    if (!s) return;
-    await this.write(s.writes);
-    this.#syncing = true;
-    (async () => {
-      let failed = false;
-      try {
-        await replicaOf(s.addr, s.master, this.config.product_auth, { timeoutMs: 30_000 });
-      } catch (e) {
-        failed = true;
-        log.warn(`sync action ${s.addr}: ${(e as Error).message}`);
-      }
-      await this.exclusive(() => this.write(syncActionComplete(this.context(), s.addr, failed)));
-    })().catch((e) => log.warn(`sync action ${s.addr}: ${(e as Error).message}`)).finally(() => {
-      this.#syncing = false;
-      this.kick();
-    });
+    for (const p of plan.promotions) await runPromotion(this, ctx, p);
+    await this.sync.startNext(ctx);
   }
 }

@@ -18,6 +18,7 @@ import { isPureRoute, runPureRoute } from "../pure_routes.ts";
 import { clampActionInterval } from "../slot_actions.ts";
 import type { Topom } from "../topom.ts";
 import { forwardToLeader } from "./forward.ts";
+import { watchProxy } from "./proxy_watch.ts";
 import { handleRaftApi } from "./raft_api.ts";
 import { serverInfo } from "./redis.ts";
 import { probeSentinel, removeProductMasters, resyncSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
@@ -109,7 +110,7 @@ async function proxyWatch(t: Topom, req: Request, xauth: string, x: string, toke
     return n;
   };
   const timeout = Math.min(60_000, num("timeout", 30_000));
-  return jsonResponse(await t.watchProxy(token, num("applied", 0), num("since", 0), timeout, req.signal));
+  return jsonResponse(await watchProxy(t, token, num("applied", 0), num("since", 0), timeout, req.signal));
 }
 
 async function fetchProxy(t: Topom, addr: string): Promise<ProxyModel> {

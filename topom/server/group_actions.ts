@@ -1,0 +1,77 @@
+/**
+ * The leader's group I/O steps: promotions that reached their switch (the replica becomes master between two
+ * stored states) and sync actions (REPLICAOF with masterauth, one at a time, Codis's `ProcessSyncAction`).
+ * @module
+ */
+import { logger } from "../../util/log.ts";
+import { cloneGroup, type Context } from "../context.ts";
+import { promoteToMaster, replicaOf } from "../executor/mod.ts";
+import { syncActionComplete, syncActionPrepare } from "../group_ops.ts";
+import type { TickPlan } from "../scheduler.ts";
+import { sentinelGroupName } from "../sentinel_plan.ts";
+import type { Topom } from "../topom.ts";
+import { redisCall } from "./redis.ts";
+
+const log = logger("topom");
+
+/** Runs one promotion step of the scheduler's plan (under the model lock). */
+export async function runPromotion(t: Topom, ctx: Context, p: TickPlan["promotions"][number]): Promise<void> {
+  if (p.step.kind === "switch") {
+    await t.write(p.step.before);
+    if (p.step.removeSentinelGroup) {
+      // Sentinels must not fail the group over under the manual promotion (best effort, as Codis).
+      const name = sentinelGroupName(t.product, p.gid);
+      await Promise.allSettled(
+        (ctx.sentinel.servers ?? []).map((a) => redisCall(a, "", ["SENTINEL", "REMOVE", name], 0, 2000)),
+      );
+    }
+    await promoteToMaster(p.step.newMaster, t.config.product_auth).catch((e) =>
+      log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
+    );
+  }
+  const [first, ...rest] = p.step.writes;
+  if (first && await t.casWrite({ write: first, expectRevision: p.expectRevision })) await t.write(rest);
+}
+
+/** Sync actions: at most one REPLICAOF in flight. */
+export class SyncActions {
+  running = false;
+
+  constructor(private readonly t: Topom) {}
+
+  /** Sync actions a previous leader left `syncing` (it died mid-REPLICAOF) run again. */
+  async requeue(): Promise<void> {
+    if (this.running) return;
+    const ctx = this.t.context();
+    let index = ctx.maxSyncActionIndex();
+    for (const g of ctx.groups.values()) {
+      if (g.promoting.state || !g.servers.some((x) => x.action.state === "syncing")) continue;
+      const group = cloneGroup(g);
+      for (const x of group.servers) if (x.action.state === "syncing") x.action = { index: ++index, state: "pending" };
+      await this.t.write([{ kind: "group", group }]);
+    }
+  }
+
+  /** Starts the next pending sync action, if none runs (under the model lock). */
+  async startNext(ctx: Context): Promise<void> {
+    if (this.running) return;
+    const s = syncActionPrepare(ctx);
+    if (!s) return;
+    const t = this.t;
+    await t.write(s.writes);
+    this.running = true;
+    (async () => {
+      let failed = false;
+      try {
+        await replicaOf(s.addr, s.master, t.config.product_auth, { timeoutMs: 30_000 });
+      } catch (e) {
+        failed = true;
+        log.warn(`sync action ${s.addr}: ${(e as Error).message}`);
+      }
+      await t.exclusive(() => t.write(syncActionComplete(t.context(), s.addr, failed)));
+    })().catch((e) => log.warn(`sync action ${s.addr}: ${(e as Error).message}`)).finally(() => {
+      this.running = false;
+      t.kick();
+    });
+  }
+}
