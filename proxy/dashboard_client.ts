@@ -145,7 +145,8 @@ export class DashboardClient {
         this.#lastError = err.message;
         this.#addr = this.#nextAddr();
         await sleep(backoff, signal);
-        backoff = Math.min(2000, backoff * 2);
+        // Stay quick while cycling: a new leader is usually elected within an election timeout.
+        backoff = Math.min(500, backoff * 2);
       }
     }
   }
