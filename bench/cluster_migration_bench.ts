@@ -223,7 +223,8 @@ async function main(): Promise<void> {
 }
 
 function report(rows: Row[], load0: number): void {
-  const steps = ["pending", "preparing", "prepared", "migrating", "finished", "done"];
+  // "executor-done" is the executor's `moved K keys in X ms` line: the data transfer's end.
+  const steps = ["pending", "preparing", "prepared", "migrating", "executor-done", "finished", "done"];
   console.log(`# load average ${load0} at start, ${loadAvg()} at end (2 CPUs shared by every process: noisy)`);
   console.log(`# slot of ${KEYS} keys, group ${SOURCE_GID} → ${TARGET_GID}; times in ms from the create request`);
   console.log(
@@ -234,7 +235,7 @@ function report(rows: Row[], load0: number): void {
     "mode",
     "slot",
     "create",
-    ...steps.slice(1).map((s) => `→${s}`),
+    ...steps.slice(1).map((s) => (s === "executor-done" ? "xfer end" : `→${s}`)),
     "seen done",
     "xfer ms",
     "moved",
