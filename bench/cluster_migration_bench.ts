@@ -240,6 +240,10 @@ function report(rows: Row[], load0: number): void {
     "xfer ms",
     "moved",
     "xfer keys/s",
+    "CPU ms: dash",
+    "src",
+    "dst",
+    "proxies",
   ];
   const table: string[][] = [head];
   for (const r of rows) {
@@ -252,6 +256,7 @@ function report(rows: Row[], load0: number): void {
       fmt(r.t.executorMs),
       fmt(r.t.executorMoved),
       kps(r.t.keys, r.t.executorMs),
+      ...["leader", "src", "dst", "proxies"].map((k) => fmt(r.t.cpuMs[k])),
     ]);
   }
   for (const mode of ["idle", "load"] as const) {
@@ -267,6 +272,7 @@ function report(rows: Row[], load0: number): void {
       fmt(med((r) => r.t.executorMs)),
       "",
       kps(KEYS, med((r) => r.t.executorMs)),
+      ...["leader", "src", "dst", "proxies"].map((k) => fmt(med((r) => r.t.cpuMs[k]))),
     ]);
   }
   printTable(table);

@@ -9,6 +9,7 @@ import type { Cluster } from "../../examples/cluster.ts";
 import { slotOf } from "../../proxy/hash.ts";
 import { newXAuth } from "../../util/xauth.ts";
 import { connectRedis } from "./client_load.ts";
+import { clockTicks, treeTicks } from "./cpu.ts";
 
 /** A hash tag whose keys `{tag}:i` all land in `slot`. */
 export function tagForSlot(slot: number): string {
@@ -87,6 +88,8 @@ export interface MoveTimes {
   seen: Record<string, number>;
   /** The dashboard that led when the action was created (its name in the cluster: its log file's name). */
   leader: string;
+  /** CPU ms used from the create request to done by: leader (dashboard), src and dst (masters), proxies (all). */
+  cpuMs: Record<string, number>;
   /** When the leader logged each step write (`slot-[S] → state`, debug level); see {@link addLogTimes}. */
   logged: Record<string, number>;
   /** The executor's own figures: keys it moved and its elapsed time. */
@@ -110,6 +113,19 @@ export async function moveSlot(
 ): Promise<MoveTimes> {
   const leader = c.dashboards[await leaderIndex(c)];
   const seen: Record<string, number> = {};
+  // CPU time of the processes that do the move, from /proc (10 ms ticks): where the transfer's time goes.
+  const pids: Record<string, number | undefined> = {
+    leader: leader.proc?.pid,
+    src: c.redis.find((r) => r.addr === c.groups.get(o.gid === 1 ? 2 : 1)![0])?.proc?.pid,
+    dst: c.redis.find((r) => r.addr === c.groups.get(o.gid)![0])?.proc?.pid,
+  };
+  const ticks = () => {
+    const t: Record<string, number> = {};
+    for (const [k, pid] of Object.entries(pids)) if (pid) t[k] = treeTicks(pid);
+    t.proxies = c.proxies.reduce((a, p) => a + (p.proc ? treeTicks(p.proc.pid) : 0), 0);
+    return t;
+  };
+  const ticks0 = ticks();
   const wallStart = Date.now();
   const perfStart = performance.now();
   if (o.via === "http") {
@@ -131,6 +147,9 @@ export async function moveSlot(
     }
     await new Promise((r) => setTimeout(r, o.pollMs));
   }
+  const ticks1 = ticks();
+  const cpuMs: Record<string, number> = {};
+  for (const k of Object.keys(ticks1)) cpuMs[k] = ((ticks1[k] - ticks0[k]) * 1000) / clockTicks();
   if (Number.isNaN(perfEnd)) {
     throw new Error(`slot ${o.slot} not moved within ${o.timeoutMs} ms: ${JSON.stringify(seen)}`);
   }
@@ -142,6 +161,7 @@ export async function moveSlot(
     totalMs: perfEnd - perfStart,
     seen,
     leader: leader.name,
+    cpuMs,
     logged: {},
     executorMoved: NaN,
     executorMs: NaN,
