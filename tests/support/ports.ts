@@ -1,9 +1,18 @@
-/** Returns a free TCP port on 127.0.0.1, chosen by the kernel. */
+/** Ports this process handed out already: the kernel may offer a released port again before its user binds it. */
+const handedOut = new Set<number>();
+
+/** Returns a free TCP port on 127.0.0.1, chosen by the kernel, never the same one twice in this process. */
 export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no fresh free port after 100 attempts");
 }
 
 /** Waits until a TCP connect to 127.0.0.1:port succeeds, or throws after `timeoutMs`. */
