@@ -154,9 +154,9 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "int",
     def: 1,
     min: 1,
-    max: 256,
-    doc: "Worker processes sharing the client listener (reusePort), each with its own backend connections.\n" +
-      "1 means a single process (no worker mode).",
+    max: 1,
+    doc: "Worker processes sharing the client listener (reusePort). Only 1 is accepted for now: worker mode is\n" +
+      "not implemented yet, and a key that silently did nothing would mislead.",
   },
   proxy_allow_flush: {
     kind: "bool",
