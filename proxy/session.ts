@@ -75,6 +75,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #parser: RequestParser;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
+  /** Scratch list of the replies one flush writes. */
+  #ready: Uint8Array[] = [];
   #paused = false;
   #closed = false;
   #keyPos = new Int32Array(256);
@@ -333,15 +335,34 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     let head = q.peek();
     if (head === undefined || head.reply === null) return;
     const now = performance.now();
-    sock.cork();
+    // Gather the ready replies and write them at once: one socket.write() per flush, since each call walks node:net's
+    // stream machinery; big replies are handed over as they are.
+    const ready = this.#ready;
+    let total = 0;
     while (head !== undefined && head.reply !== null) {
       q.shift();
       const reply = head.reply;
-      sock.write(reply);
+      ready.push(reply);
+      total += reply.length;
       stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
       head = q.peek();
     }
-    sock.uncork();
+    if (ready.length === 1) {
+      sock.write(ready[0]);
+    } else if (total > 1 << 20) {
+      sock.cork();
+      for (const r of ready) sock.write(r);
+      sock.uncork();
+    } else {
+      const buf = new Uint8Array(total);
+      let off = 0;
+      for (const r of ready) {
+        buf.set(r, off);
+        off += r.length;
+      }
+      sock.write(buf);
+    }
+    ready.length = 0;
     if (this.#gateStart !== null && q.peek() === this.#gateReq) this.#startGate();
     if (this.#paused && q.length <= this.#core.config.session_max_pipeline >> 1 && this.#gateReq === null) {
       this.#paused = false;

@@ -71,14 +71,42 @@ export class BackendConn {
   #pending = new Fifo<PendingReply>(64);
   #framer: ReplyFramer;
   #db = 0;
-  #corked = false;
+  /** Requests written since the last flush, sent as one socket write per event-loop turn. */
+  #out: Uint8Array[] = [];
+  #outLen = 0;
+  #flushScheduled = false;
   #attempt = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError = "not connected yet";
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  #uncork = () => {
-    this.#corked = false;
-    this.#socket?.uncork();
+  #flush = () => {
+    this.#flushScheduled = false;
+    const out = this.#out;
+    const sock = this.#socket;
+    if (out.length === 0 || sock === null) return;
+    // One write of one buffer: each socket.write() walks node:net's stream machinery, which costs more than the copy.
+    let buf: Uint8Array;
+    if (out.length === 1) {
+      buf = out[0];
+    } else if (this.#outLen > 1 << 20) {
+      // Big values: let the socket gather them rather than copying megabytes.
+      sock.cork();
+      for (const part of out) sock.write(part);
+      sock.uncork();
+      this.#out = [];
+      this.#outLen = 0;
+      return;
+    } else {
+      buf = new Uint8Array(this.#outLen);
+      let off = 0;
+      for (const part of out) {
+        buf.set(part, off);
+        off += part.length;
+      }
+    }
+    this.#out = [];
+    this.#outLen = 0;
+    sock.write(buf);
   };
 
   constructor(addr: string, opts: BackendOptions) {
@@ -192,14 +220,13 @@ export class BackendConn {
   }
 
   #write(raw: Uint8Array, reply: PendingReply): void {
-    const sock = this.#socket!;
     this.#pending.push(reply);
-    if (!this.#corked) {
-      this.#corked = true;
-      sock.cork();
-      setImmediate(this.#uncork);
+    this.#out.push(raw);
+    this.#outLen += raw.length;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
     }
-    sock.write(raw);
   }
 
   #onReply(raw: Uint8Array): void {
@@ -216,7 +243,8 @@ export class BackendConn {
     const sock = this.#socket;
     if (sock === null) return;
     this.#socket = null;
-    this.#corked = false;
+    this.#out = [];
+    this.#outLen = 0;
     sock.destroy();
     const wasUp = this.#state === "connected";
     this.#lastError = reason;
