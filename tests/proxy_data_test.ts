@@ -189,3 +189,21 @@ Deno.test("proxy: redis-cli, inline commands included", async () => {
     await f.stop();
   }
 });
+
+Deno.test("proxy: large values pass through whole, alone and pipelined", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const c = f.client();
+    const big = "x".repeat(3 * 1024 * 1024);
+    equal(await c.set("big", big), "OK");
+    equal((await c.get("big"))?.length, big.length);
+    const p = c.pipeline();
+    const vals = Array.from({ length: 6 }, (_, i) => String(i).repeat(600 * 1024));
+    vals.forEach((v, i) => p.set(`mid:${i}`, v));
+    vals.forEach((_, i) => p.get(`mid:${i}`));
+    const res = await p.exec();
+    vals.forEach((v, i) => equal(res![6 + i][1], v));
+  } finally {
+    await f.stop();
+  }
+});
