@@ -89,7 +89,17 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     if (toFiles) {
       // Our processes log to stderr; keep each child's log in a file of its own for post-mortems.
       const file = Deno.openSync(`${dataDir}/${c.name}.log`, { append: true, create: true });
-      c.proc.stderr.pipeTo(file.writable).catch(() => {});
+      // A plain loop: pipeTo(file.writable) held everything back until the child exited.
+      const stderr = c.proc.stderr;
+      (async () => {
+        try {
+          for await (const chunk of stderr) file.writeSync(chunk);
+        } catch {
+          /* the child is gone */
+        } finally {
+          file.close();
+        }
+      })();
     }
   };
   const cluster: Cluster = {
