@@ -6,17 +6,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parse as parseToml, TomlError } from "smol-toml";
-import { z } from "zod";
-import { formatDuration, formatSize, parseDuration, parseSize } from "../util/duration.ts";
-import { checkHostPort, type KeyDef, KEYS, type Kind, type ProxyConfig } from "./config_keys.ts";
+import { formatDuration, formatSize } from "../util/duration.ts";
+import { ConfigError, configSchema, parseTomlText, validateConfig } from "../util/config_table.ts";
+import { checkHostPort, type KeyDef, KEYS, type ProxyConfig } from "./config_keys.ts";
 
 export type { ProxyConfig } from "./config_keys.ts";
-
-/** A configuration error; its message is one line naming the offending key. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+export { ConfigError };
 
 /** Every configuration key, in file order. */
 export const PROXY_CONFIG_KEYS: readonly (keyof ProxyConfig)[] = Object.keys(KEYS) as (keyof ProxyConfig)[];
@@ -24,89 +19,20 @@ export const PROXY_CONFIG_KEYS: readonly (keyof ProxyConfig)[] = Object.keys(KEY
 /** Codis keys that only make sense for the Go runtime: accepted in files and ignored. */
 const IGNORED_KEYS = new Set(["proxy_max_offheap_size", "proxy_heap_placeholder"]);
 
-function fieldSchema(def: KeyDef): z.ZodType {
-  return z.unknown().transform((raw, ctx) => {
-    const fail = (message: string) => {
-      ctx.addIssue({ code: "custom", message });
-      return z.NEVER;
-    };
-    let v: unknown;
-    try {
-      v = convert(def.kind, raw);
-    } catch (e) {
-      return fail((e as Error).message);
-    }
-    if (typeof v === "number") {
-      if (def.min !== undefined && v < def.min) return fail(`${raw} is below the minimum ${def.min}`);
-      if (def.max !== undefined && v > def.max) return fail(`${raw} is above the maximum ${def.max}`);
-    }
-    if (typeof v === "string" && def.check) {
-      const why = def.check(v);
-      if (why) return fail(why);
-    }
-    return v;
-  });
-}
-
-function convert(kind: Kind, raw: unknown): string | number | boolean {
-  switch (kind) {
-    case "string":
-      if (typeof raw !== "string") throw new Error(`expected a string, got ${JSON.stringify(raw)}`);
-      return raw;
-    case "int": {
-      const n = typeof raw === "string" && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
-      if (typeof n !== "number" || !Number.isSafeInteger(n)) {
-        throw new Error(`expected an integer, got ${JSON.stringify(raw)}`);
-      }
-      return n;
-    }
-    case "bool":
-      if (typeof raw === "boolean") return raw;
-      if (raw === "true" || raw === "1") return true;
-      if (raw === "false" || raw === "0") return false;
-      throw new Error(`expected true or false, got ${JSON.stringify(raw)}`);
-    case "duration":
-      if (typeof raw === "bigint") throw new Error(`duration ${raw} needs a unit`);
-      if (typeof raw !== "string" && typeof raw !== "number") {
-        throw new Error(`expected a duration like "5s", got ${JSON.stringify(raw)}`);
-      }
-      return parseDuration(raw);
-    case "size":
-      if (typeof raw !== "string" && typeof raw !== "number") {
-        throw new Error(`expected a size like "128kb", got ${JSON.stringify(raw)}`);
-      }
-      return parseSize(raw);
-  }
-}
-
-const SCHEMA = z.strictObject(
-  Object.fromEntries(PROXY_CONFIG_KEYS.map((k) => [k, fieldSchema(KEYS[k])])) as Record<string, z.ZodType>,
-);
-
-function formatIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") return `unknown config key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  const key = issue.path.length > 0 ? issue.path.join(".") : "(config)";
-  return `invalid config key ${key}: ${issue.message}`;
-}
+const SCHEMA = configSchema(KEYS);
 
 /**
  * Validates raw values (TOML values or flag strings) merged over the defaults and returns the parsed config.
  * Throws a {@link ConfigError} with one line naming the first offending key.
  */
 export function validateProxyConfig(raw: Record<string, unknown>): ProxyConfig {
-  const merged: Record<string, unknown> = { ...rawDefaults() };
-  for (const [k, v] of Object.entries(raw)) if (!IGNORED_KEYS.has(k)) merged[k] = v;
-  const r = SCHEMA.safeParse(merged);
-  if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0]));
-  const cfg = r.data as unknown as ProxyConfig;
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!IGNORED_KEYS.has(k)) kept[k] = v;
+  const cfg = validateConfig(KEYS, SCHEMA, kept) as unknown as ProxyConfig;
   if (cfg.jodis_addr !== "" && cfg.jodis_name === "") {
     throw new ConfigError("invalid config key jodis_name: must be zookeeper or etcd when jodis_addr is set");
   }
   return cfg;
-}
-
-function rawDefaults(): Record<string, unknown> {
-  return Object.fromEntries(PROXY_CONFIG_KEYS.map((k) => [k, KEYS[k].def]));
 }
 
 /** Codis's defaults plus ours, in parsed form. */
@@ -116,16 +42,7 @@ export function defaultProxyConfig(): ProxyConfig {
 
 /** Parses proxy.toml text (keys at top level, as in Codis) over the defaults. */
 export function parseProxyToml(text: string, source = "config"): ProxyConfig {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseToml(text) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof TomlError) {
-      const first = e.message.split("\n")[0];
-      throw new ConfigError(`${source}: TOML syntax error at line ${e.line}, column ${e.column}: ${first}`);
-    }
-    throw e;
-  }
+  const doc = parseTomlText(text, source);
   try {
     return validateProxyConfig(doc);
   } catch (e) {
@@ -257,7 +174,7 @@ export function parseProxyArgs(
       throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message.split("\n")[0]}`);
     }
     parseProxyToml(text, configFile); // reports file errors against the file name
-    fileRaw = parseToml(text) as Record<string, unknown>;
+    fileRaw = parseTomlText(text, configFile);
   }
   const flagRaw: Record<string, unknown> = {};
   for (const k of PROXY_CONFIG_KEYS) if (values[k] !== undefined) flagRaw[k] = values[k];

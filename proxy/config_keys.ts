@@ -3,6 +3,9 @@
  * proxy/config.ts derives defaults, validation, flags and the default TOML from it.
  * @module
  */
+import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
+
+export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
 export interface ProxyConfig {
@@ -52,33 +55,6 @@ export interface ProxyConfig {
   metrics_report_statsd_server: string;
   metrics_report_statsd_period: number;
   metrics_report_statsd_prefix: string;
-}
-
-/** How a key's value is written and parsed. */
-export type Kind = "string" | "int" | "bool" | "duration" | "size";
-
-/** One key of the table. */
-export interface KeyDef {
-  kind: Kind;
-  /** Default in its TOML form (durations and sizes as strings like "5s"). */
-  def: string | number | boolean;
-  /** One or more comment lines printed above the key by defaultConfigToml(). */
-  doc: string;
-  /** Section header printed before this key. */
-  section?: string;
-  /** Bounds for numeric kinds (in parsed units). */
-  min?: number;
-  max?: number;
-  /** Extra check of a string value; returns the reason it is invalid. */
-  check?: (v: string) => string | undefined;
-}
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]*):(\d{1,5})$/;
-
-/** Returns why `v` is not HOST:PORT (the host may be empty, meaning all interfaces), or undefined. */
-export function checkHostPort(v: string): string | undefined {
-  const m = HOST_PORT.exec(v);
-  if (!m || Number(m[2]) > 65535) return `"${v}" is not a HOST:PORT address`;
 }
 
 /** Key table: drives defaults, validation, flags and the default TOML, so all four stay in step. */

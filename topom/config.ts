@@ -5,19 +5,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { parse as parseToml, TomlError } from "smol-toml";
-import { z } from "zod";
-import { formatDuration, formatSize, parseDuration, parseSize } from "../util/duration.ts";
-import {
-  checkHostPort,
-  DASHBOARD_CONFIG_KEYS,
-  type DashboardConfig,
-  type KeyDef,
-  KEYS,
-  type Kind,
-  parseRaftPeers,
-} from "./config_keys.ts";
+import { formatDuration, formatSize } from "../util/duration.ts";
+import { ConfigError, type ConfigKind, configSchema, parseTomlText, validateConfig } from "../util/config_table.ts";
+import { checkHostPort, DASHBOARD_CONFIG_KEYS, type DashboardConfig, KEYS, parseRaftPeers } from "./config_keys.ts";
 
+export { ConfigError };
 export {
   checkHostPort,
   coordinatorKind,
@@ -29,77 +21,14 @@ export {
   raftPeers,
 } from "./config_keys.ts";
 
-/** A configuration error; its message is one line naming the offending key or flag. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-function convert(kind: Kind, raw: unknown): string | number {
-  switch (kind) {
-    case "string":
-      if (typeof raw !== "string") throw new Error(`expected a string, got ${JSON.stringify(String(raw))}`);
-      return raw;
-    case "int": {
-      const n = typeof raw === "string" && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
-      if (typeof n === "bigint" || typeof n !== "number" || !Number.isSafeInteger(n)) {
-        throw new Error(`expected an integer, got ${JSON.stringify(String(raw))}`);
-      }
-      return n;
-    }
-    case "duration":
-      if (typeof raw !== "string" && typeof raw !== "number") throw new Error(`expected a duration like "5s"`);
-      return parseDuration(raw);
-    case "size":
-      if (typeof raw !== "string" && typeof raw !== "number") throw new Error(`expected a size like "32mb"`);
-      return parseSize(raw);
-  }
-}
-
-function fieldSchema(def: KeyDef): z.ZodType {
-  return z.unknown().transform((raw, ctx) => {
-    const fail = (message: string) => {
-      ctx.addIssue({ code: "custom", message });
-      return z.NEVER;
-    };
-    let v: string | number;
-    try {
-      v = convert(def.kind, raw);
-    } catch (e) {
-      return fail((e as Error).message);
-    }
-    if (typeof v === "number" && def.min !== undefined && v < def.min) {
-      return fail(
-        def.kind === "int" ? `${raw} is below the minimum ${def.min}` : `${JSON.stringify(raw)} must be positive`,
-      );
-    }
-    if (typeof v === "string" && def.check) {
-      const why = def.check(v);
-      if (why) return fail(why);
-    }
-    return v;
-  });
-}
-
-const SCHEMA = z.strictObject(
-  Object.fromEntries(DASHBOARD_CONFIG_KEYS.map((k) => [k, fieldSchema(KEYS[k])])) as Record<string, z.ZodType>,
-);
-
-function formatIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") return `unknown config key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  const key = issue.path.length > 0 ? issue.path.join(".") : "(config)";
-  return `invalid config key ${key}: ${issue.message}`;
-}
+const SCHEMA = configSchema(KEYS);
 
 /**
  * Validates raw values (TOML values or flag strings) merged over the defaults. Fills an empty `data_dir`.
  * Throws a {@link ConfigError} naming the first offending key.
  */
 export function validateDashboardConfig(raw: Record<string, unknown>): DashboardConfig {
-  const merged: Record<string, unknown> = Object.fromEntries(DASHBOARD_CONFIG_KEYS.map((k) => [k, KEYS[k].def]));
-  Object.assign(merged, raw);
-  const r = SCHEMA.safeParse(merged);
-  if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0]));
-  const cfg = r.data as unknown as DashboardConfig;
+  const cfg = validateConfig(KEYS, SCHEMA, raw) as unknown as DashboardConfig;
   if (cfg.coordinator_name !== "raft" && cfg.coordinator_addr === "") {
     throw new ConfigError("invalid config key coordinator_addr: must not be empty");
   }
@@ -116,19 +45,6 @@ export function defaultDashboardConfig(): DashboardConfig {
   return validateDashboardConfig({});
 }
 
-function parseTomlText(text: string, source: string): Record<string, unknown> {
-  try {
-    return parseToml(text) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof TomlError) {
-      throw new ConfigError(
-        `${source}: TOML syntax error at line ${e.line}, column ${e.column}: ${e.message.split("\n")[0]}`,
-      );
-    }
-    throw e;
-  }
-}
-
 /** Parses dashboard.toml text (keys at top level, as in Codis) over the defaults. */
 export function parseDashboardToml(text: string, source = "config"): DashboardConfig {
   try {
@@ -141,7 +57,7 @@ export function parseDashboardToml(text: string, source = "config"): DashboardCo
   }
 }
 
-function tomlValue(kind: Kind, v: string | number): string {
+function tomlValue(kind: ConfigKind, v: string | number | boolean): string {
   if (kind === "duration") return JSON.stringify(typeof v === "number" ? formatDuration(v) : v);
   if (kind === "size") return JSON.stringify(typeof v === "number" ? formatSize(v) : v);
   return typeof v === "string" ? JSON.stringify(v) : String(v);

@@ -3,6 +3,9 @@
  * the parsing of `raft_peers`. Drives defaults, validation, flags and `--default-config` in config.ts.
  * @module
  */
+import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
+
+export { checkHostPort, type KeyDef, type Kind };
 /** The parsed dashboard configuration. Durations are milliseconds, sizes are bytes. */
 export interface DashboardConfig {
   coordinator_name: string;
@@ -29,32 +32,6 @@ export interface DashboardConfig {
   raft_peers: string;
   data_dir: string;
   cluster_secret: string;
-}
-
-/** How a key's value is written and parsed. */
-export type Kind = "string" | "int" | "duration" | "size";
-
-/** One key: kind, default (TOML form), doc lines and checks. */
-export interface KeyDef {
-  kind: Kind;
-  /** Default in TOML form (durations and sizes as strings). */
-  def: string | number;
-  doc: string;
-  section?: string;
-  /** Smallest accepted value for numbers (after conversion). */
-  min?: number;
-  check?: (v: string) => string | undefined;
-  /** Left out of the overview JSON (secrets). */
-  secret?: boolean;
-}
-
-const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]*):(\d{1,5})$/;
-
-/** Undefined when `v` is HOST:PORT (host may be empty, as in ":18080"), else the reason. */
-export function checkHostPort(v: string): string | undefined {
-  const m = HOST_PORT.exec(v);
-  if (!m || Number(m[2]) > 65535) return `"${v}" is not a HOST:PORT address`;
-  return undefined;
 }
 
 /** Coordinator names accepted by `coordinator_name`. */

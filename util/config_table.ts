@@ -1,0 +1,139 @@
+/**
+ * The machinery behind the proxy's and the dashboard's configuration: a table of keys (kind, default, doc, bounds)
+ * drives validation of TOML values and `--key=value` flags with zod, so both roles report errors the same way.
+ * @module
+ */
+import { parse as parseToml, TomlError } from "smol-toml";
+import { z } from "zod";
+import { parseDuration, parseSize } from "./duration.ts";
+
+/** How a key's value is written and parsed. Durations parse to milliseconds, sizes to bytes. */
+export type ConfigKind = "string" | "int" | "bool" | "duration" | "size";
+
+/** One key of a configuration table. */
+export interface ConfigKeyDef {
+  kind: ConfigKind;
+  /** Default in its TOML form (durations and sizes as strings like "5s"). */
+  def: string | number | boolean;
+  /** One or more comment lines printed above the key in the default config. */
+  doc: string;
+  /** Section header printed before this key. */
+  section?: string;
+  /** Bounds for numeric kinds (in parsed units). */
+  min?: number;
+  max?: number;
+  /** Extra check of a string value; returns the reason it is invalid. */
+  check?: (v: string) => string | undefined;
+  /** Left out of JSON overviews (secrets). */
+  secret?: boolean;
+}
+
+/** A configuration error; its message is one line naming the offending key or flag. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]*):(\d{1,5})$/;
+
+/** Undefined when `v` is HOST:PORT (the host may be empty, as in ":18080"), else the reason. */
+export function checkHostPort(v: string): string | undefined {
+  const m = HOST_PORT.exec(v);
+  if (!m || Number(m[2]) > 65535) return `"${v}" is not a HOST:PORT address`;
+  return undefined;
+}
+
+/** Converts a TOML value or flag string to the key's kind; throws with the reason. */
+export function convertConfigValue(kind: ConfigKind, raw: unknown): string | number | boolean {
+  switch (kind) {
+    case "string":
+      if (typeof raw !== "string") throw new Error(`expected a string, got ${JSON.stringify(String(raw))}`);
+      return raw;
+    case "int": {
+      const n = typeof raw === "string" && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : raw;
+      if (typeof n !== "number" || !Number.isSafeInteger(n)) {
+        throw new Error(`expected an integer, got ${JSON.stringify(String(raw))}`);
+      }
+      return n;
+    }
+    case "bool":
+      if (typeof raw === "boolean") return raw;
+      if (raw === "true" || raw === "1") return true;
+      if (raw === "false" || raw === "0") return false;
+      throw new Error(`expected true or false, got ${JSON.stringify(raw)}`);
+    case "duration":
+      if (typeof raw === "bigint") throw new Error(`duration ${raw} needs a unit`);
+      if (typeof raw !== "string" && typeof raw !== "number") {
+        throw new Error(`expected a duration like "5s", got ${JSON.stringify(raw)}`);
+      }
+      return parseDuration(raw);
+    case "size":
+      if (typeof raw !== "string" && typeof raw !== "number") {
+        throw new Error(`expected a size like "128kb", got ${JSON.stringify(raw)}`);
+      }
+      return parseSize(raw);
+  }
+}
+
+function fieldSchema(def: ConfigKeyDef): z.ZodType {
+  return z.unknown().transform((raw, ctx) => {
+    const fail = (message: string) => {
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    };
+    let v: string | number | boolean;
+    try {
+      v = convertConfigValue(def.kind, raw);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    if (typeof v === "number") {
+      if (def.min !== undefined && v < def.min) {
+        return fail(
+          def.kind === "int" ? `${raw} is below the minimum ${def.min}` : `${JSON.stringify(raw)} must be positive`,
+        );
+      }
+      if (def.max !== undefined && v > def.max) return fail(`${raw} is above the maximum ${def.max}`);
+    }
+    if (typeof v === "string" && def.check) {
+      const why = def.check(v);
+      if (why) return fail(why);
+    }
+    return v;
+  });
+}
+
+/** A strict zod schema over every key of a table: unknown keys are refused. */
+export function configSchema(keys: Record<string, ConfigKeyDef>): z.ZodType<Record<string, unknown>> {
+  return z.strictObject(
+    Object.fromEntries(Object.entries(keys).map(([k, def]) => [k, fieldSchema(def)])) as Record<string, z.ZodType>,
+  ) as unknown as z.ZodType<Record<string, unknown>>;
+}
+
+/** Validates `raw` merged over the table's defaults; throws a one-line {@link ConfigError} for the first problem. */
+export function validateConfig(keys: Record<string, ConfigKeyDef>, schema: z.ZodType, raw: Record<string, unknown>) {
+  const merged: Record<string, unknown> = Object.fromEntries(Object.entries(keys).map(([k, d]) => [k, d.def]));
+  Object.assign(merged, raw);
+  const r = schema.safeParse(merged);
+  if (!r.success) throw new ConfigError(formatIssue(r.error.issues[0]));
+  return r.data as Record<string, unknown>;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return `unknown config key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  const key = issue.path.length > 0 ? issue.path.join(".") : "(config)";
+  return `invalid config key ${key}: ${issue.message}`;
+}
+
+/** Parses TOML text; a syntax error becomes a {@link ConfigError} naming `source`, the line and the column. */
+export function parseTomlText(text: string, source: string): Record<string, unknown> {
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      throw new ConfigError(
+        `${source}: TOML syntax error at line ${e.line}, column ${e.column}: ${e.message.split("\n")[0]}`,
+      );
+    }
+    throw e;
+  }
+}
