@@ -9,32 +9,21 @@
  */
 
 import { Buffer } from "node:buffer";
-import type { ConfState, Entry, Message, MessageType, SnapshotMeta } from "./types.ts";
+import {
+  type ConfState,
+  type Entry,
+  type Message,
+  MESSAGE_TYPES,
+  type MessageType,
+  type SnapshotMeta,
+} from "./types.ts";
 
 /** Thrown when bytes do not decode to a well-formed message. */
 export class CodecError extends Error {
   override name = "CodecError";
 }
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
-  "hup",
-  "beat",
-  "prop",
-  "app",
-  "appResp",
-  "vote",
-  "voteResp",
-  "preVote",
-  "preVoteResp",
-  "snap",
-  "snapResp",
-  "heartbeat",
-  "heartbeatResp",
-  "readIndex",
-  "readIndexResp",
-  "transferLeader",
-  "timeoutNow",
-]);
+const KNOWN_TYPES: ReadonlySet<string> = new Set<string>(MESSAGE_TYPES);
 
 /** Local-only message types that must never arrive from the network. */
 const LOCAL_ONLY: ReadonlySet<string> = new Set(["hup", "beat"]);
@@ -143,7 +132,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     throw new CodecError("message: not JSON");
   }
   const o = obj(raw, "message");
-  if (typeof o.type !== "string" || !MESSAGE_TYPES.has(o.type) || LOCAL_ONLY.has(o.type)) {
+  if (typeof o.type !== "string" || !KNOWN_TYPES.has(o.type) || LOCAL_ONLY.has(o.type)) {
     throw new CodecError("message: bad type");
   }
   const m: Message = {

@@ -78,6 +78,27 @@ export type MessageType =
   | "transferLeader"
   | "timeoutNow";
 
+/** Every message type, in a fixed order (the simulator indexes its counters by it). */
+export const MESSAGE_TYPES: readonly MessageType[] = [
+  "hup",
+  "beat",
+  "prop",
+  "app",
+  "appResp",
+  "vote",
+  "voteResp",
+  "preVote",
+  "preVoteResp",
+  "snap",
+  "snapResp",
+  "heartbeat",
+  "heartbeatResp",
+  "readIndex",
+  "readIndexResp",
+  "transferLeader",
+  "timeoutNow",
+];
+
 /** One Raft message. Unused fields are omitted. */
 export interface Message {
   type: MessageType;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Message, NodeId } from "../types.ts";
+import { type Message, MESSAGE_TYPES, type NodeId } from "../types.ts";
 import type { Simulation } from "./sim.ts";
 
 /** Message loss/duplication knobs, changed by the nemesis. */
@@ -13,25 +13,7 @@ export interface NetConditions {
   dup: number;
 }
 
-const TYPES = [
-  "hup",
-  "beat",
-  "prop",
-  "app",
-  "appResp",
-  "vote",
-  "voteResp",
-  "preVote",
-  "preVoteResp",
-  "snap",
-  "snapResp",
-  "heartbeat",
-  "heartbeatResp",
-  "readIndex",
-  "readIndexResp",
-  "transferLeader",
-  "timeoutNow",
-];
+const TYPES = MESSAGE_TYPES;
 
 /** Links between simulated nodes. */
 export class Network {
