@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { runSimulation } from "./sim.ts";
 
-const SEEDS = 200;
+const SEEDS = 300;
 
 Deno.test(`sim: ${SEEDS} seeds of faults and workload show no violation`, () => {
   const bad: string[] = [];
