@@ -19,9 +19,10 @@ export interface ProxyCore {
   readonly router: Router;
   /**
    * Sends one complete command to the master serving `slot`, in database `slot`. `keys` locates the command's keys,
-   * needed only while the slot migrates (they are moved from the source first).
+   * needed only while the slot migrates (they are moved from the source first). `replicaOk`: a read that may be
+   * served by the slot's replica groups (Codis's replica reads), unless `backend_primary_only`.
    */
-  send(slot: number, raw: Uint8Array, reply: PendingReply, keys?: KeyRef | null): void;
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys?: KeyRef | null, replicaOk?: boolean): void;
   /** Live sessions. */
   sessionCount(): number;
   sessionClosed(s: Session): void;

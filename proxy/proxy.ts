@@ -8,11 +8,11 @@ import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
-import type { PendingReply } from "./backend/conn.ts";
+import type { BackendConn, PendingReply } from "./backend/conn.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
-import { Router, type SlotRoute } from "./router.ts";
+import { type BackendPool, Router, type SlotRoute } from "./router.ts";
 import { copyKeys, drain, type KeyRef, type MigrateOptions, releaseHeld, sendSpecial } from "./slot_forward.ts";
 import { Session } from "./session.ts";
 import { ProxyStats } from "./stats.ts";
@@ -124,14 +124,33 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
-  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null): void {
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
     if (route.locked || route.migrateFrom !== null) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
     }
+    if (replicaOk && route.replicas !== null && !this.config.backend_primary_only) {
+      const conn = this.#replicaConn(route.replicas, slot);
+      if (conn !== null) return conn.send(slot, raw, reply);
+    }
     backend.connFor(slot).send(slot, raw, reply);
+  }
+
+  #rr = 0;
+
+  /** A connected replica of the nearest group that has one, round-robin inside the group; null: use the master. */
+  #replicaConn(groups: BackendPool[][], slot: number): BackendConn | null {
+    for (const group of groups) {
+      const n = group.length;
+      const start = this.#rr++ % n;
+      for (let i = 0; i < n; i++) {
+        const conn = group[(start + i) % n].connFor(slot);
+        if (conn.state === "connected") return conn;
+      }
+    }
+    return null;
   }
 
   #redispatch(route: SlotRoute, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[]): void {

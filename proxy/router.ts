@@ -53,6 +53,8 @@ export interface SlotRoute {
   held: HeldRequest[] | null;
   /** Requests on the migration path (keys being moved, or the command running on the target afterwards). */
   migrating: number;
+  /** Replica groups in priority order (nearest first), for reads; null when the slot has none. */
+  replicas: BackendPool[][] | null;
 }
 
 /** What a {@link Router.fill} changed. */
@@ -76,7 +78,16 @@ export class Router {
     this.#parallel = Math.max(1, parallel);
     this.#opts = opts;
     for (let id = 0; id < MAX_SLOT_NUM; id++) {
-      this.slots.push({ id, backend: null, migrateFrom: null, locked: false, model: { id }, held: null, migrating: 0 });
+      this.slots.push({
+        id,
+        backend: null,
+        migrateFrom: null,
+        locked: false,
+        model: { id },
+        held: null,
+        migrating: 0,
+        replicas: null,
+      });
     }
   }
 
@@ -97,6 +108,7 @@ export class Router {
     for (const s of slots) {
       const route = this.slots[s.id];
       const before = route.model;
+      this.#setReplicas(route, s.replica_groups, res.previous);
       if (
         before.backend_addr === s.backend_addr && before.migrate_from === s.migrate_from &&
         (before.locked === true) === (s.locked === true)
@@ -127,6 +139,28 @@ export class Router {
       }
     }
     return res;
+  }
+
+  /** Points the slot's reads at its replica groups; replaced pools join `previous`, to be drained before closing. */
+  #setReplicas(route: SlotRoute, groups: string[][] | undefined, previous: Set<BackendPool>): void {
+    if (route.replicas) {
+      for (const g of route.replicas) {
+        for (const p of g) {
+          p.refs--;
+          previous.add(p);
+        }
+      }
+    }
+    route.replicas = null;
+    const wanted = (groups ?? []).filter((g) => g.length > 0);
+    if (wanted.length === 0) return;
+    route.replicas = wanted.map((g) =>
+      g.map((addr) => {
+        const p = this.pool(addr);
+        p.refs++;
+        return p;
+      })
+    );
   }
 
   /** The slot models, as Codis's `/proxy/slots` shows them. */

@@ -6,6 +6,7 @@
 import type net from "node:net";
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
+import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import {
   callRefusal,
   checkArity,
@@ -29,6 +30,7 @@ import { splitBySlot, type SplitKind } from "./split.ts";
 const log = logger("session");
 
 const NOAUTH = errorReply("NOAUTH Authentication required.");
+const READ_WRITE = CMD_READ | CMD_WRITE;
 const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
 const SETINFO = new TextEncoder().encode("SETINFO");
 
@@ -204,7 +206,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       }
       return req.onReply(errorReply(formatRefused(info, refusal)));
     }
-    this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef);
+    // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
+    const replicaOk = (info.flags & READ_WRITE) === CMD_READ && !info.name.endsWith("scan");
+    this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, replicaOk);
   }
 
   #split(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {

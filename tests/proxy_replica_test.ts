@@ -1,0 +1,41 @@
+import { equal } from "node:assert/strict";
+import { Redis } from "ioredis";
+import { slotOf } from "../proxy/hash.ts";
+import { startProxyFixture } from "./support/proxy.ts";
+import { startRedis } from "./support/redis.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("proxy: reads go to a slot's replica group when it has one; writes and SCANs stay on the master", async () => {
+  const f = await startProxyFixture(1);
+  const replica = await startRedis({ extraArgs: ["--replica-read-only", "no"] });
+  const direct = new Redis({ port: replica.port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+  try {
+    const c = f.client();
+    const key = "rr-key";
+    const slot = slotOf(enc(key));
+    equal(await c.set(key, "master-value"), "OK");
+    // A value only the replica holds tells which server answered a read.
+    await direct.select(slot);
+    equal(await direct.set(key, "replica-value"), "OK");
+    const master = f.backends[0].addr;
+    await f.proxy.fillSlots([{ id: slot, backend_addr: master, replica_groups: [[replica.addr]] }]);
+    for (const p of f.proxy.router.pools.values()) await p.connect();
+    equal(await c.get(key), "replica-value");
+    equal(await c.strlen(key), "replica-value".length);
+    // Writes, and read-write commands, go to the master.
+    equal(await c.append(key, "!"), "master-value!".length);
+    equal(await f.direct(0, slot).get(key), "master-value!");
+    // backend_primary_only turns replica reads off.
+    f.proxy.config.backend_primary_only = true;
+    equal(await c.get(key), "master-value!");
+    f.proxy.config.backend_primary_only = false;
+    // Without replica groups, reads go back to the master.
+    await f.proxy.fillSlots([{ id: slot, backend_addr: master }]);
+    equal(await c.get(key), "master-value!");
+  } finally {
+    direct.disconnect();
+    await f.stop();
+    await replica.stop();
+  }
+});
