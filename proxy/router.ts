@@ -71,6 +71,8 @@ export interface FillResult {
 export class Router {
   readonly slots: SlotRoute[] = [];
   readonly pools = new Map<string, BackendPool>();
+  /** Slots with replica groups; while 0, the per-request replica check is skipped. */
+  replicaSlots = 0;
   #parallel: number;
   #opts: BackendOptions;
 
@@ -151,9 +153,11 @@ export class Router {
         }
       }
     }
+    if (route.replicas) this.replicaSlots--;
     route.replicas = null;
     const wanted = (groups ?? []).filter((g) => g.length > 0);
     if (wanted.length === 0) return;
+    this.replicaSlots++;
     route.replicas = wanted.map((g) =>
       g.map((addr) => {
         const p = this.pool(addr);

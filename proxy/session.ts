@@ -207,7 +207,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       return req.onReply(errorReply(formatRefused(info, refusal)));
     }
     // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
-    const replicaOk = (info.flags & READ_WRITE) === CMD_READ && !info.name.endsWith("scan");
+    const replicaOk = this.#core.router.replicaSlots > 0 && (info.flags & READ_WRITE) === CMD_READ &&
+      !info.name.endsWith("scan");
     this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, replicaOk);
   }
 
