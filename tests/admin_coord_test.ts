@@ -1,18 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "cli/codis-admin.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+import { admin } from "./support/admin_cli.ts";
 
 const server = (addr: string) => ({ server: addr, datacenter: "", action: {}, replica_group: false });
 

@@ -1,20 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { admin } from "./support/admin_cli.ts";
 import { ProxyAdminClient } from "../proxy/admin/client.ts";
 import { startProxyFixture } from "./support/proxy.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "cli/codis-admin.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
 
 Deno.test("codis-admin --proxy against a live proxy: overview parts, fillslots --locked, xauth errors", async () => {
   const f = await startProxyFixture(2, { product_name: "adm", product_auth: "pa" }, { requirepass: "pa" });

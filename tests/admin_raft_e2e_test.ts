@@ -1,25 +1,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { admin, must } from "./support/admin_cli.ts";
 import { freePort } from "./support/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "cli/codis-admin.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
-
-async function must(...args: string[]): Promise<string> {
-  const r = await admin(...args);
-  equal(r.code, 0, `codis-admin ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const HAVE_DASHBOARD = (() => {
   try {
