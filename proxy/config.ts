@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { formatDuration, formatSize } from "../util/duration.ts";
-import { ConfigError, configSchema, parseTomlText, validateConfig } from "../util/config_table.ts";
+import { ConfigError, configSchema, parseTomlText, readConfigFile, validateConfig } from "../util/config_table.ts";
 import { checkHostPort, type KeyDef, KEYS, type ProxyConfig } from "./config_keys.ts";
 
 export type { ProxyConfig } from "./config_keys.ts";
@@ -166,16 +166,7 @@ export function parseProxyArgs(
 
   let fileRaw: Record<string, unknown> = {};
   const configFile = str("config");
-  if (configFile !== undefined) {
-    let text: string;
-    try {
-      text = readFile(configFile);
-    } catch (e) {
-      throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message.split("\n")[0]}`);
-    }
-    parseProxyToml(text, configFile); // reports file errors against the file name
-    fileRaw = parseTomlText(text, configFile);
-  }
+  if (configFile !== undefined) fileRaw = readConfigFile(configFile, readFile, parseProxyToml);
   const flagRaw: Record<string, unknown> = {};
   for (const k of PROXY_CONFIG_KEYS) if (values[k] !== undefined) flagRaw[k] = values[k];
   const config = validateProxyConfig({ ...fileRaw, ...flagRaw });

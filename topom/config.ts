@@ -6,7 +6,14 @@
  */
 import { parseArgs } from "node:util";
 import { formatDuration, formatSize } from "../util/duration.ts";
-import { ConfigError, type ConfigKind, configSchema, parseTomlText, validateConfig } from "../util/config_table.ts";
+import {
+  ConfigError,
+  type ConfigKind,
+  configSchema,
+  parseTomlText,
+  readConfigFile,
+  validateConfig,
+} from "../util/config_table.ts";
 import { checkHostPort, DASHBOARD_CONFIG_KEYS, type DashboardConfig, KEYS, parseRaftPeers } from "./config_keys.ts";
 
 export { ConfigError };
@@ -160,16 +167,7 @@ export function parseDashboardArgs(
   const str = (k: string) => values[k] as string | undefined;
   let raw: Record<string, unknown> = {};
   const configFile = str("config");
-  if (configFile !== undefined) {
-    let text: string;
-    try {
-      text = readFile(configFile);
-    } catch (e) {
-      throw new ConfigError(`cannot read config file ${configFile}: ${(e as Error).message.split("\n")[0]}`);
-    }
-    parseDashboardToml(text, configFile); // reports file errors against the file name
-    raw = parseTomlText(text, configFile);
-  }
+  if (configFile !== undefined) raw = readConfigFile(configFile, readFile, parseDashboardToml);
   const coordFlags = (["zookeeper", "etcd", "filesystem"] as const).filter((k) => str(k) !== undefined);
   if (coordFlags.length > 1) throw new ConfigError("use only one of --zookeeper, --etcd, --filesystem");
   for (const k of coordFlags) raw = { ...raw, coordinator_name: k, coordinator_addr: str(k) };

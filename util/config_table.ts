@@ -137,3 +137,23 @@ export function parseTomlText(text: string, source: string): Record<string, unkn
     throw e;
   }
 }
+
+/**
+ * Reads a config file for `--config=FILE`: an unreadable file or a bad value is a {@link ConfigError} naming the
+ * file. `check` validates the text in full (so errors name the file); the raw TOML values are returned for merging
+ * with flags.
+ */
+export function readConfigFile(
+  path: string,
+  readFile: (path: string) => string,
+  check: (text: string, source: string) => unknown,
+): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  check(text, path);
+  return parseTomlText(text, path);
+}
