@@ -1,3 +1,4 @@
+import { killerFor } from "./process.ts";
 import { freePort, waitForPort } from "./ports.ts";
 
 /** A single-member etcd child process on 127.0.0.1 with a temp data dir. */
@@ -33,16 +34,7 @@ export async function startEtcd(): Promise<EtcdProcess> {
     stderr: "null",
     stdin: "null",
   }).spawn();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
+  const stop = killerFor(child, dir);
   try {
     await waitForPort(port, 15_000);
     const deadline = Date.now() + 15_000;

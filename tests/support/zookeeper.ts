@@ -1,3 +1,4 @@
+import { killerFor } from "./process.ts";
 import { freePort } from "./ports.ts";
 
 /** A standalone ZooKeeper child process on 127.0.0.1 with a temp data dir. */
@@ -57,16 +58,7 @@ export async function startZooKeeper(): Promise<ZooKeeperProcess> {
     stderr: "null",
     stdin: "null",
   }).spawn();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
+  const stop = killerFor(child, dir);
   try {
     const deadline = Date.now() + 30_000;
     // `ruok` answers as soon as the port is open; `srvr` reports a mode only once the server serves sessions.
