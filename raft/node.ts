@@ -11,6 +11,7 @@
  * @module
  */
 
+import { LagWindow } from "./lag_window.ts";
 import { RaftCore } from "./core/mod.ts";
 import { ConfChangeError, NotLeaderError as CoreNotLeader, ProposalDroppedError } from "./core/mod.ts";
 import { decodeConfChange } from "./core/mod.ts";
@@ -51,9 +52,7 @@ export class RaftNode {
   private appliedTerm = 0;
   private snapIndex = 0;
   private leader: NodeId = 0;
-  private lagMax = 0;
-  private lagPrevMax = 0;
-  private lagWindowStart = Date.now();
+  private readonly lag = new LagWindow();
   private role: Role = "follower";
   private readonly w: Waiters;
   private readonly cfg: Required<Pick<RaftNodeConfig, "tickMs" | "electionTick" | "heartbeatTick">> & RaftNodeConfig;
@@ -139,7 +138,7 @@ export class RaftNode {
     this.ticker = setInterval(() =>
       this.enqueue(() => {
         const now = performance.now();
-        this.noteLag(now - lastTick - this.cfg.tickMs);
+        this.lag.note(now - lastTick - this.cfg.tickMs);
         lastTick = now;
         this.core.tick();
         this.flushReads();
@@ -244,7 +243,7 @@ export class RaftNode {
         fsyncMsAvg: st.fsyncMsAvg,
         fsyncMsMax: st.fsyncMsMax,
         walSegments: st.segments,
-        loopLagMsMax: Math.max(this.lagMax, this.lagPrevMax),
+        loopLagMsMax: this.lag.max(),
       },
     });
   }
@@ -261,16 +260,6 @@ export class RaftNode {
   }
 
   // --- internals ---
-
-  private noteLag(ms: number): void {
-    const now = Date.now();
-    if (now - this.lagWindowStart > 10_000) {
-      this.lagWindowStart = now;
-      this.lagPrevMax = this.lagMax;
-      this.lagMax = 0;
-    }
-    if (ms > this.lagMax) this.lagMax = ms;
-  }
 
   private timeoutMs(): number {
     return this.cfg.proposeTimeoutMs ?? 10_000;
