@@ -89,7 +89,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   },
   migration_async_maxbulks: { kind: "int", def: 200, min: 1, doc: "Most elements per restore message." },
   migration_async_maxbytes: { kind: "size", def: "32mb", min: 1, doc: "Most bytes in flight per slot." },
-  migration_async_numkeys: { kind: "int", def: 500, min: 1, doc: "Keys per migration batch." },
+  migration_async_numkeys: { kind: "int", def: 1000, min: 1, doc: "Keys per MIGRATE batch (Codis: 500)." },
   migration_timeout: {
     kind: "duration",
     def: "30s",

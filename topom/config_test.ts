@@ -24,7 +24,7 @@ Deno.test("dashboard config: Codis's defaults plus raft", () => {
   assert.equal(c.migration_parallel_slots, 100);
   assert.equal(c.migration_async_maxbulks, 200);
   assert.equal(c.migration_async_maxbytes, 32 * 1024 * 1024);
-  assert.equal(c.migration_async_numkeys, 500);
+  assert.equal(c.migration_async_numkeys, 1000);
   assert.equal(c.migration_timeout, 30_000);
   assert.equal(c.sentinel_client_timeout, 10_000);
   assert.equal(c.sentinel_quorum, 2);
