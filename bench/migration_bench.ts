@@ -3,7 +3,7 @@
  * dashboard's executor (topom/executor), without and with a concurrent client load, and prints keys/s and the time.
  * Codis 3.2's figure for the same slot: 0.29 s of transfer, about 170k keys/s (semi-async).
  *
- *   deno run -A bench/migration_bench.ts [--keys=50101] [--runs=3] [--batch=500] [--pipeline=2] [--size=16]
+ *   deno run -A bench/migration_bench.ts [--keys=50101] [--runs=3] [--batch=1000] [--pipeline=2] [--size=16]
  *                                        [--load-clients=20] [--no-load] [--json]
  * @module
  */
@@ -18,7 +18,7 @@ const { values: flags } = parseArgs({
   options: {
     keys: { type: "string", default: "50101" },
     runs: { type: "string", default: "3" },
-    batch: { type: "string", default: "500" },
+    batch: { type: "string", default: "1000" },
     pipeline: { type: "string", default: "2" },
     size: { type: "string", default: "16" },
     slot: { type: "string", default: "423" },

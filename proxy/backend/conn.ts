@@ -216,7 +216,12 @@ export class BackendConn {
 
   /** Sends a command of the proxy's own and resolves with its raw reply. */
   call(db: number, args: (string | Uint8Array)[]): Promise<Uint8Array> {
-    return new Promise((resolve, reject) => this.send(db, encodeCommand(args), new PromiseReply(resolve, reject)));
+    return this.callEncoded(db, encodeCommand(args));
+  }
+
+  /** Like {@link call}, for a command already encoded as RESP. */
+  callEncoded(db: number, raw: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => this.send(db, raw, new PromiseReply(resolve, reject)));
   }
 
   #write(raw: Uint8Array, reply: PendingReply): void {

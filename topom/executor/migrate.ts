@@ -11,8 +11,9 @@
  * @module
  */
 import type { BackendConn } from "../../proxy/backend/conn.ts";
-import { decodeReply, errorText, integerOf, isErrorReply, textOf } from "../../proxy/resp/decode.ts";
+import { errorText, integerOf, isErrorReply } from "../../proxy/resp/decode.ts";
 import { newConn, splitAddr, withConn } from "./conn.ts";
+import { MigrateEncoder, pageKeys, parseScanPage, type ScanPage } from "./scan_batch.ts";
 
 /** Options of one slot's move. */
 export interface SlotMigrationOptions {
@@ -23,7 +24,7 @@ export interface SlotMigrationOptions {
   to: string;
   /** product_auth: used to log in to the source and passed to MIGRATE for the target. */
   auth?: string;
-  /** Keys per SCAN and per MIGRATE batch (default 500); batches shrink by themselves when they get slow. */
+  /** Keys per SCAN and per MIGRATE batch (default 1000); batches shrink by themselves when they get slow. */
   batchKeys?: number;
   /** `migration_timeout` in ms, passed to MIGRATE as its I/O timeout (default 30000). */
   timeoutMs?: number;
@@ -115,6 +116,9 @@ export class SlotMigrator {
   #lastReplyAt = 0;
   #lastRefresh = 0;
   #running: Promise<SlotMigrationResult> | null = null;
+  /** `MIGRATE host port "" db timeout [AUTH pw] KEYS`: every argument before the keys. */
+  #migrateHead: string[];
+  #encoder: MigrateEncoder;
 
   constructor(opts: SlotMigrationOptions) {
     if (!Number.isInteger(opts.slot) || opts.slot < 0 || opts.slot > 1023) throw new Error(`bad slot ${opts.slot}`);
@@ -126,11 +130,15 @@ export class SlotMigrator {
     this.#auth = opts.auth ?? "";
     this.#timeoutMs = Math.max(1, Math.round(opts.timeoutMs ?? 30_000));
     this.#pipeline = Math.max(1, opts.pipeline ?? 2);
-    this.#maxBatch = Math.max(1, opts.batchKeys ?? 500);
+    this.#maxBatch = Math.max(1, opts.batchKeys ?? 1000);
     // Slow start: values may be big, so the first batches are small and grow while they stay fast.
     this.#batch = Math.min(this.#maxBatch, 32);
     this.#slowMs = opts.slowBatchMs ?? 50;
     this.#signal = opts.signal;
+    this.#migrateHead = ["MIGRATE", this.#host, this.#port, "", String(this.slot), String(this.#timeoutMs)];
+    if (this.#auth) this.#migrateHead.push("AUTH", this.#auth);
+    this.#migrateHead.push("KEYS");
+    this.#encoder = new MigrateEncoder(this.#migrateHead);
   }
 
   /** The current progress (cheap; safe to call at any time). */
@@ -217,7 +225,10 @@ export class SlotMigrator {
     return this.#stop !== null;
   }
 
-  /** One full SCAN of the slot's database, with the next SCAN always sent ahead of the MIGRATEs it feeds. */
+  /**
+   * One full SCAN of the slot's database, with the next SCAN always sent ahead of the MIGRATEs it feeds. Each
+   * MIGRATE carries a byte range of a SCAN reply as its key list (scan_batch.ts), so no key is decoded here.
+   */
   async #scanPass(): Promise<void> {
     const conn = this.#conn!;
     const inflight: Promise<void>[] = [];
@@ -233,12 +244,11 @@ export class SlotMigrator {
         scan = null;
         if (isErrorReply(raw)) throw new Error(`SCAN in db ${this.slot} on ${this.from}: ${errorText(raw)}`);
         if (this.#aborted()) break;
-        const v = decodeReply(raw) as [Uint8Array, Uint8Array[]];
-        const cursor = textOf(v[0]);
-        const keys = v[1];
-        if (cursor !== "0") scan = scanFrom(cursor);
-        for (let i = 0; i < keys.length; i += this.#batch) {
-          inflight.push(this.#migrateBatch(keys.slice(i, i + this.#batch)));
+        const page = parseScanPage(raw);
+        if (page.cursor !== "0") scan = scanFrom(page.cursor);
+        const n = page.bounds.length - 1;
+        for (let i = 0; i < n; i += this.#batch) {
+          inflight.push(this.#migrateBatch(page, i, Math.min(n, i + this.#batch)));
           while (inflight.length > this.#pipeline) await inflight.shift();
         }
         if (Date.now() - this.#lastRefresh > PROGRESS_REFRESH_MS) {
@@ -254,33 +264,30 @@ export class SlotMigrator {
   }
 
   #migrateArgs(keys: Uint8Array[]): (string | Uint8Array)[] {
-    const args: (string | Uint8Array)[] = ["MIGRATE", this.#host, this.#port, "", String(this.slot)];
-    args.push(String(this.#timeoutMs));
-    if (this.#auth) args.push("AUTH", this.#auth);
-    args.push("KEYS", ...keys);
-    return args;
+    return [...this.#migrateHead, ...keys];
   }
 
-  /** Moves one batch; never rejects (a failure stops the move with the reason). */
-  async #migrateBatch(keys: Uint8Array[]): Promise<void> {
+  /** Moves keys `from`..`to` of a SCAN page; never rejects (a failure stops the move with the reason). */
+  async #migrateBatch(page: ScanPage, from: number, to: number): Promise<void> {
     try {
-      await this.#migrateBatchOnce(keys);
+      await this.#migrateBatchOnce(page, from, to);
     } catch (e) {
       this.#stop ??= { kind: "failed", reason: (e as Error).message };
     }
   }
 
-  async #migrateBatchOnce(keys: Uint8Array[]): Promise<void> {
-    if (keys.length === 0) return;
+  async #migrateBatchOnce(page: ScanPage, from: number, to: number): Promise<void> {
+    const count = to - from;
+    if (count <= 0) return;
     const sentAt = Date.now();
     this.#batches++;
-    const raw = await this.#conn!.call(this.slot, this.#migrateArgs(keys));
+    const raw = await this.#conn!.callEncoded(this.slot, this.#encoder.encode(page, from, to));
     const now = Date.now();
-    this.#adapt(now - Math.max(sentAt, this.#lastReplyAt), keys.length);
+    this.#adapt(now - Math.max(sentAt, this.#lastReplyAt), count);
     this.#lastReplyAt = now;
     if (!isErrorReply(raw)) {
       // +OK or +NOKEY (every key already gone: moved by a proxy or expired).
-      if (raw[1] === 79) this.#moved += keys.length;
+      if (raw[1] === 79) this.#moved += count;
       return;
     }
     const err = errorText(raw);
@@ -290,6 +297,7 @@ export class SlotMigrator {
       return;
     }
     // Redis moved every key it could and left the others on the source; look at those one at a time.
+    const keys = pageKeys(page, from, to);
     if (IO_ERR.test(err)) return await this.#oneByOne(keys);
     await this.#busyFallback(keys);
   }
