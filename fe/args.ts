@@ -1,0 +1,141 @@
+/**
+ * codis-fe's command line: Codis's flags (`--listen`, `--dashboard-list`, `--zookeeper`, `--etcd`, `--filesystem`,
+ * `--assets-dir`, `--log-level`, `--pidfile`) plus `--dashboard=ADDR[,ADDR]` for one product whose dashboards
+ * form our embedded Raft group.
+ * @module
+ */
+
+/** Where the FE finds products and their dashboards. */
+export type DiscoverySpec =
+  | { kind: "file"; file: string }
+  | { kind: "store"; name: "filesystem" | "etcd" | "zookeeper"; addr: string; auth?: string }
+  | { kind: "dashboard"; addrs: string[] };
+
+/** Parsed flags. */
+export interface FeArgs {
+  listen: string;
+  discovery: DiscoverySpec;
+  assetsDir?: string;
+  logLevel?: string;
+  pidFile?: string;
+}
+
+/** A bad command line; the message is one line meant for the operator. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Usage text of `cli/codis-fe.ts`. */
+export const FE_USAGE =
+  `usage: codis-fe [--listen=ADDR] [--assets-dir=PATH] [--log-level=LEVEL] [--pidfile=FILE] DISCOVERY
+
+DISCOVERY is exactly one of:
+  --dashboard-list=FILE                     Codis's JSON list [{"name": PRODUCT, "dashboard": ADDR[,ADDR]}]
+                                            (codis-admin --dashboard-list writes it; re-read at most every 5 s)
+  --dashboard=ADDR[,ADDR...]                the dashboards of one product (our embedded Raft coordinator);
+                                            the product name is asked from the dashboards
+  --filesystem=ROOT                         list products from a filesystem store
+  --etcd=ADDR[,ADDR] [--etcd-auth=USR:PWD]  list products from etcd
+  --zookeeper=ADDR [--zookeeper-auth=USR:PWD] list products from ZooKeeper
+
+Options:
+  --listen=ADDR        HTTP address to serve on (default 127.0.0.1:9090)
+  --assets-dir=PATH    static files (default: fe/assets next to this program)
+  --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
+  --pidfile=FILE       write the process id there; removed on exit
+  -h, --help           print this text
+
+The page asks for each product's product_auth and computes the dashboard's xauth in the browser; the FE itself
+keeps no credentials.`;
+
+const VALUED = new Set([
+  "listen",
+  "dashboard-list",
+  "dashboard",
+  "filesystem",
+  "etcd",
+  "etcd-auth",
+  "zookeeper",
+  "zookeeper-auth",
+  "assets-dir",
+  "log-level",
+  "pidfile",
+]);
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
+
+/** Checks a HOST:PORT address (an empty host means every interface for `--listen`). */
+export function isHostPort(s: string, allowEmptyHost = false): boolean {
+  const m = HOST_PORT.exec(s);
+  return !!m && Number(m[2]) <= 65535 && (allowEmptyHost || m[1] !== "");
+}
+
+/** Parses codis-fe's flags; returns `"help"` for `--help`. Throws {@link UsageError} on bad input. */
+export function parseFeArgs(argv: string[]): FeArgs | "help" {
+  const v = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h" || a === "--help") return "help";
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(a);
+    if (!m) throw new UsageError(`unexpected argument "${a}"`);
+    const name = m[1];
+    if (!VALUED.has(name)) throw new UsageError(`unknown option --${name}`);
+    let value = m[2];
+    if (value === undefined) {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) throw new UsageError(`option --${name} needs a value`);
+      value = argv[++i];
+    }
+    if (v.has(name)) throw new UsageError(`option --${name} given twice`);
+    v.set(name, value);
+  }
+  const listen = v.get("listen") ?? "127.0.0.1:9090";
+  if (!isHostPort(listen, true)) throw new UsageError(`invalid --listen address "${listen}": expected HOST:PORT`);
+  const sources = ["dashboard-list", "dashboard", "filesystem", "etcd", "zookeeper"].filter((k) => v.has(k));
+  if (sources.length === 0) {
+    throw new UsageError("give one of --dashboard-list, --dashboard, --filesystem, --etcd or --zookeeper");
+  }
+  if (sources.length > 1) throw new UsageError(`options --${sources.join(" and --")} cannot be used together`);
+  const src = sources[0];
+  const value = v.get(src)!;
+  if (value === "") throw new UsageError(`option --${src} needs a value`);
+  let discovery: DiscoverySpec;
+  switch (src) {
+    case "dashboard-list":
+      discovery = { kind: "file", file: value };
+      break;
+    case "dashboard": {
+      const addrs = splitAddrs(value);
+      const bad = addrs.find((a) => !isHostPort(a));
+      if (bad !== undefined || addrs.length === 0) {
+        throw new UsageError(`invalid --dashboard address "${bad ?? value}": expected HOST:PORT[,HOST:PORT]`);
+      }
+      discovery = { kind: "dashboard", addrs };
+      break;
+    }
+    default:
+      discovery = {
+        kind: "store",
+        name: src as "filesystem" | "etcd" | "zookeeper",
+        addr: value,
+        auth: v.get(`${src}-auth`),
+      };
+  }
+  for (const k of ["etcd-auth", "zookeeper-auth"]) {
+    if (v.has(k) && src !== k.slice(0, -5)) throw new UsageError(`option --${k} needs --${k.slice(0, -5)}`);
+  }
+  const logLevel = v.get("log-level")?.toUpperCase();
+  if (logLevel !== undefined && !["DEBUG", "INFO", "WARN", "WARNING", "ERROR"].includes(logLevel)) {
+    throw new UsageError(`invalid --log-level "${v.get("log-level")}": expected DEBUG, INFO, WARN or ERROR`);
+  }
+  return {
+    listen,
+    discovery,
+    assetsDir: v.get("assets-dir"),
+    logLevel: logLevel === "WARNING" ? "WARN" : logLevel,
+    pidFile: v.get("pidfile"),
+  };
+}
+
+/** Splits "a,b , c" into addresses, dropping empty items and duplicates. */
+export function splitAddrs(s: string): string[] {
+  return [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))];
+}
