@@ -71,6 +71,8 @@ export const OPTIONS = {
   "num-slots": S,
   interval: S,
   disabled: S,
+  resume: B,
+  status: B,
   rebalance: B,
   "sentinel-add": B,
   "sentinel-del": B,
@@ -200,6 +202,8 @@ export const USAGE = `Usage:
       --slot-action    --create-range --beg=ID --end=ID --gid=ID
       --slot-action    --interval=VALUE
       --slot-action    --disabled=VALUE
+      --slot-action    --resume --sid=ID      (ours: retry a slot paused on a key)
+      --slot-action    --status               (ours: switches, progress, paused slots)
       --rebalance     [--confirm]
       --sentinel-add   --addr=ADDR
       --sentinel-del   --addr=ADDR [--force]

@@ -181,6 +181,10 @@ export class DashboardClient {
   async setSlotActionDisabled(disabled: boolean): Promise<void> {
     await this.#put(`slots/action/disabled/${this.#x}/${disabled ? 1 : 0}`);
   }
+  /** PUT /api/topom/slots/action/resume/:xauth/:sid (ours). */
+  async slotResumeAction(sid: number): Promise<void> {
+    await this.#put(`slots/action/resume/${this.#x}/${sid}`);
+  }
   /** PUT /api/topom/slots/assign/:xauth with `[{id, group_id}]`. */
   async slotsAssignGroup(slots: SlotAssignment[]): Promise<void> {
     await this.#put(`slots/assign/${this.#x}`, slots);

@@ -13,6 +13,7 @@ import {
   proxyStatusLines,
   raftStatusLines,
   rebalanceLines,
+  slotActionStatusLines,
 } from "./format.ts";
 import { AdminError, JsonHttp } from "./http.ts";
 
@@ -144,7 +145,7 @@ export async function runDashboard(a: Args, out: Out, debug?: (l: string) => voi
     case "sync-action":
       return await syncAction(c, a);
     case "slot-action":
-      return await slotAction(c, a);
+      return await slotAction(c, a, out);
     case "rebalance":
       return rebalanceLines(await c.slotsRebalance(a.has("confirm"))).forEach((l) => out(l));
     case "sentinel-add":
@@ -239,8 +240,17 @@ async function syncAction(c: DashboardClient, a: Args): Promise<void> {
   else await c.syncRemoveAction(a.need("addr"));
 }
 
-async function slotAction(c: DashboardClient, a: Args): Promise<void> {
-  const op = onlyOne(a, ["create", "remove", "create-some", "create-range", "interval", "disabled"]);
+async function slotAction(c: DashboardClient, a: Args, out: Out): Promise<void> {
+  const op = onlyOne(a, [
+    "create",
+    "remove",
+    "create-some",
+    "create-range",
+    "interval",
+    "disabled",
+    "resume",
+    "status",
+  ]);
   switch (op) {
     case "create":
       return await c.slotCreateAction(sidArg(a), gidArg(a));
@@ -261,9 +271,14 @@ async function slotAction(c: DashboardClient, a: Args): Promise<void> {
       return await c.setSlotActionInterval(a.int("interval", 0, 1_000_000));
     case "disabled":
       return await c.setSlotActionDisabled(a.int("disabled", -(2 ** 31), 2 ** 31) !== 0);
+    case "resume":
+      return await c.slotResumeAction(sidArg(a));
+    case "status":
+      return slotActionStatusLines(await c.stats()).forEach((l) => out(l));
     default:
       throw new AdminError(
-        "--slot-action needs one of --create, --remove, --create-some, --create-range, --interval, --disabled",
+        "--slot-action needs one of --create, --remove, --create-some, --create-range, --interval, --disabled, " +
+          "--resume, --status",
       );
   }
 }

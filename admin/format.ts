@@ -165,3 +165,41 @@ export function raftStatusLines(s: RaftStatusView): string[] {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return [head, ...rows.map((r) => r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]))).join("  "))];
 }
+
+/** A slot's entry in the stats `slot_action.slots` (with our `paused` flag). */
+interface SlotActionView {
+  state?: string;
+  keys_left?: number;
+  error?: string;
+  paused?: boolean;
+  held_by?: string[];
+}
+
+/**
+ * `--slot-action --status` (ours): the switches, Codis's progress line, then one line per slot with an action in
+ * the order they run, `[ ] slot-0042 1 => 2 migrating keys_left=10`; `[P]` paused on a key (resume it once the
+ * cause is fixed), `[E]` the last run failed (retried by itself), each followed by `==> reason`.
+ */
+export function slotActionStatusLines(s: TopomStats): string[] {
+  const sa = s.slot_action;
+  const out = [
+    `slot-action: disabled = ${sa?.disabled ?? false}, interval = ${sa?.interval ?? 0} us, ` +
+    `executors = ${sa?.executor ?? 0}`,
+  ];
+  if (sa?.progress?.status) out.push(`progress: ${sa.progress.status}`);
+  const views = (sa?.slots ?? {}) as Record<string, SlotActionView>;
+  const slots = (s.slots ?? []).filter((m) => m.action?.state)
+    .sort((a, b) => (a.action.index ?? 0) - (b.action.index ?? 0) || a.id - b.id);
+  if (slots.length === 0) out.push("no slot actions");
+  for (const m of slots) {
+    const v = views[String(m.id)] ?? {};
+    const mark = v.paused ? "[P]" : v.error ? "[E]" : "[ ]";
+    let line = `${mark} slot-${zeroPad(m.id, 4)} ${m.group_id} => ${m.action.target_id ?? 0} ${m.action.state}`;
+    if (v.keys_left !== undefined) line += ` keys_left=${v.keys_left}`;
+    if (v.held_by?.length) line += ` held_by=${v.held_by.join(",")}`;
+    out.push(line);
+    if (v.paused) out.push(`      ==> paused: ${v.error ?? "?"} (then: --slot-action --resume --sid=${m.id})`);
+    else if (v.error) out.push(`      ==> ${v.error}`);
+  }
+  return out;
+}

@@ -103,6 +103,7 @@ export const PARAMS = {
   "slots/action/remove": z.object({ ...X, sid }),
   "slots/action/interval": z.object({ ...X, value: intParam("interval (µs)", -(2 ** 31), 2 ** 31) }),
   "slots/action/disabled": z.object({ ...X, value: boolParam("value") }),
+  "slots/action/resume": z.object({ ...X, sid }),
   "slots/assign": z.object(X),
   "slots/assign/offline": z.object(X),
   "slots/rebalance": z.object({ ...X, confirm: boolParam("confirm") }),
@@ -128,7 +129,7 @@ export interface Route {
 const A = "/api/topom";
 /**
  * Every route, in Codis's order: the unauthenticated overview (`GET /topom...`; `GET /` redirects to `/topom`)
- * and `/api/topom/*`. Optional segments (`group/add`'s datacenter) appear twice.
+ * and `/api/topom/*`, plus our `slots/action/resume`. Optional segments (`group/add`'s datacenter) appear twice.
  */
 export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/topom", name: "topom" },
@@ -165,6 +166,8 @@ export const ROUTES: readonly Route[] = [
   { method: "PUT", path: `${A}/slots/action/remove/:xauth/:sid`, name: "slots/action/remove" },
   { method: "PUT", path: `${A}/slots/action/interval/:xauth/:value`, name: "slots/action/interval" },
   { method: "PUT", path: `${A}/slots/action/disabled/:xauth/:value`, name: "slots/action/disabled" },
+  // Ours: run a slot whose move paused on a key again, once the operator has fixed the cause.
+  { method: "PUT", path: `${A}/slots/action/resume/:xauth/:sid`, name: "slots/action/resume" },
   { method: "PUT", path: `${A}/slots/assign/:xauth`, name: "slots/assign" },
   { method: "PUT", path: `${A}/slots/assign/:xauth/offline`, name: "slots/assign/offline" },
   { method: "PUT", path: `${A}/slots/rebalance/:xauth/:confirm`, name: "slots/rebalance" },

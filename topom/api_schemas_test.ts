@@ -33,7 +33,7 @@ Deno.test("api: every route has a params schema and paths are unique per method"
     assert.ok(!seen.has(key), key);
     seen.add(key);
   }
-  assert.equal(ROUTES.length, 42);
+  assert.equal(ROUTES.length, 43);
 });
 
 Deno.test("api: routes match with decoded params, optional datacenter and 405", () => {

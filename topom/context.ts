@@ -15,6 +15,7 @@ import {
   type Slot,
   type SlotMapping,
 } from "../models/mod.ts";
+import { DEFAULT_SLOT_ACTION, type SlotActionSettings } from "./slot_action_settings.ts";
 
 /** The stored cluster model, as read from the coordinator. Missing slots are offline (`group_id` 0). */
 export interface ClusterModel {
@@ -22,6 +23,8 @@ export interface ClusterModel {
   groups: Group[];
   proxies: ProxyModel[];
   sentinel?: SentinelModel;
+  /** `slots/action/interval` and `disabled` (absent: Codis's start-up state, interval 0 and enabled). */
+  slot_action?: SlotActionSettings;
 }
 
 /** One store write produced by a transition; apply a list of them in order. */
@@ -31,7 +34,8 @@ export type Write =
   | { kind: "group-remove"; gid: number }
   | { kind: "sentinel"; sentinel: SentinelModel }
   | { kind: "proxy"; proxy: ProxyModel }
-  | { kind: "proxy-remove"; token: string };
+  | { kind: "proxy-remove"; token: string }
+  | { kind: "slot-action"; settings: SlotActionSettings };
 
 /**
  * A refused operation. `status` is the HTTP status the API should answer with: 400 bad input, 404 unknown
@@ -124,6 +128,8 @@ export class Context {
   /** Proxies by token. */
   readonly proxies: ReadonlyMap<string, ProxyModel>;
   readonly sentinel: SentinelModel;
+  /** The operator's slot-action switches (slot_action_settings.ts). */
+  readonly slotAction: SlotActionSettings;
   /** `forward_method` put in every Slot. */
   readonly method: number;
   readonly #resolve: (host: string) => string | undefined;
@@ -146,6 +152,7 @@ export class Context {
     this.proxies = proxies;
     const s = model.sentinel;
     this.sentinel = { servers: [...(s?.servers ?? [])], out_of_sync: s?.out_of_sync ?? false };
+    this.slotAction = { ...(model.slot_action ?? DEFAULT_SLOT_ACTION) };
     this.method = opts.forwardMethod ?? FORWARD_SEMI_ASYNC;
     this.#resolve = opts.resolveHost ?? literalHost;
   }
@@ -345,6 +352,7 @@ export function applyWrites(model: ClusterModel, writes: readonly Write[]): Clus
   const groups = new Map(model.groups.map((g) => [g.id, cloneGroup(g)]));
   const proxies = new Map(model.proxies.map((p) => [p.token, { ...p }]));
   let sentinel = model.sentinel ? { ...model.sentinel, servers: [...(model.sentinel.servers ?? [])] } : undefined;
+  let slotAction = model.slot_action ? { ...model.slot_action } : undefined;
   for (const w of writes) {
     switch (w.kind) {
       case "slot":
@@ -365,6 +373,9 @@ export function applyWrites(model: ClusterModel, writes: readonly Write[]): Clus
       case "proxy-remove":
         proxies.delete(w.token);
         break;
+      case "slot-action":
+        slotAction = { ...w.settings };
+        break;
     }
   }
   const out: ClusterModel = {
@@ -373,5 +384,6 @@ export function applyWrites(model: ClusterModel, writes: readonly Write[]): Clus
     proxies: [...proxies.values()],
   };
   if (sentinel) out.sentinel = sentinel;
+  if (slotAction) out.slot_action = slotAction;
   return out;
 }

@@ -14,6 +14,12 @@ import {
   type ContextOptions,
   type Write,
 } from "./context.ts";
+import {
+  decodeSlotActionSettings,
+  DEFAULT_SLOT_ACTION,
+  slotActionPath,
+  type SlotActionSettings,
+} from "./slot_action_settings.ts";
 
 /** One operation for the store, from a {@link Write}. */
 export type StoreOp = { op: "put"; path: string; data: Uint8Array } | { op: "delete"; path: string };
@@ -56,12 +62,17 @@ export function writeToOp(product: string, w: Write): StoreOp {
       return { op: "put", path: proxyPath(product, w.proxy.token), data: encodeJson(w.proxy) };
     case "proxy-remove":
       return { op: "delete", path: proxyPath(product, w.token) };
+    case "slot-action":
+      return { op: "put", path: slotActionPath(product), data: encodeJson(decodeSlotActionSettings(w.settings)) };
   }
 }
 
-type Kind = { kind: "slot"; id: number } | { kind: "group"; id: number } | { kind: "proxy"; token: string } | {
-  kind: "sentinel";
-};
+type Kind =
+  | { kind: "slot"; id: number }
+  | { kind: "group"; id: number }
+  | { kind: "proxy"; token: string }
+  | { kind: "sentinel" }
+  | { kind: "slot-action" };
 
 /**
  * The in-memory model of one product, fed with nodes and watch events. Tracks the revision of the write that
@@ -73,6 +84,7 @@ export class ModelCache {
   readonly #groups = new Map<number, { g: Group; rev: number }>();
   readonly #proxies = new Map<string, { p: ProxyModel; rev: number }>();
   #sentinel: { s: SentinelModel; rev: number } | undefined;
+  #slotAction: SlotActionSettings | undefined;
   /** Highest revision applied. */
   revision = 0;
 
@@ -84,6 +96,7 @@ export class ModelCache {
     if (!path.startsWith(this.#prefix)) return undefined;
     const rest = path.slice(this.#prefix.length);
     if (rest === "sentinel") return { kind: "sentinel" };
+    if (rest === "slot-action") return { kind: "slot-action" };
     const m = /^(slots|group|proxy)\/(.+)$/.exec(rest);
     if (!m || m[2].includes("/")) return undefined;
     if (m[1] === "proxy") return m[2].startsWith("proxy-") ? { kind: "proxy", token: m[2].slice(6) } : undefined;
@@ -131,7 +144,24 @@ export class ModelCache {
           }
           : undefined;
         return true;
+      case "slot-action":
+        this.#slotAction = put ? decodeSlotActionSettings(v) : undefined;
+        return true;
     }
+  }
+
+  /**
+   * Whether a change at `path` can change what proxies are told (slots, groups, the sentinel), as opposed to
+   * proxies' own registrations and the dashboard's settings.
+   */
+  isRoutingPath(path: string): boolean {
+    const k = this.#classify(path);
+    return k?.kind === "slot" || k?.kind === "group" || k?.kind === "sentinel";
+  }
+
+  /** The stored slot-action switches, or the defaults while none are stored. */
+  slotAction(): SlotActionSettings {
+    return { ...(this.#slotAction ?? DEFAULT_SLOT_ACTION) };
   }
 
   /** Loads nodes from a full read (revision from each node's modRevision, else `atRevision`). */
@@ -189,6 +219,7 @@ export class ModelCache {
       proxies: [...this.#proxies.values()].map((x) => ({ ...x.p })),
     };
     if (this.#sentinel) out.sentinel = { ...this.#sentinel.s, servers: [...(this.#sentinel.s.servers ?? [])] };
+    if (this.#slotAction) out.slot_action = { ...this.#slotAction };
     return out;
   }
 

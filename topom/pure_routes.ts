@@ -22,6 +22,7 @@ import {
 import { promoteStart } from "./promote.ts";
 import { slotsRebalance } from "./rebalance.ts";
 import { createSlotAction, createSlotActionRange, createSlotActionSome, removeSlotAction } from "./slot_actions.ts";
+import { setSlotActionDisabled, setSlotActionInterval } from "./slot_action_settings.ts";
 import { slotsAssignGroup, slotsAssignOffline } from "./slots_assign.ts";
 
 /** What the caller supplies besides the route parameters. */
@@ -59,6 +60,8 @@ const HANDLERS: { [N in RouteName]?: Handler<N> } = {
   "slots/action/create-some": (ctx, p) => createSlotActionSome(ctx, p.src, p.dst, p.num),
   "slots/action/create-range": (ctx, p) => createSlotActionRange(ctx, p.beg, p.end, p.gid, true),
   "slots/action/remove": (ctx, p) => removeSlotAction(ctx, p.sid),
+  "slots/action/interval": (ctx, p) => setSlotActionInterval(ctx, p.value),
+  "slots/action/disabled": (ctx, p) => setSlotActionDisabled(ctx, p.value),
   "slots/assign": (ctx, _p, env) => slotsAssignGroup(ctx, parseJsonBody(slotsAssignBody, env.bodyText ?? "")),
   "slots/assign/offline": (ctx, _p, env) => slotsAssignOffline(ctx, parseJsonBody(slotsAssignBody, env.bodyText ?? "")),
   "slots/rebalance": (ctx, p) => {

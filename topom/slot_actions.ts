@@ -11,8 +11,7 @@
 import { MAX_SLOT_NUM, type SlotActionState, type SlotMapping } from "../models/mod.ts";
 import { cleanSlotMapping, type Context, TopomError, type Write } from "./context.ts";
 
-/** Largest accepted `slots/action/interval` value, in microseconds (Codis clamps to 0..1s). */
-export const MAX_ACTION_INTERVAL_US = 1_000_000;
+export { clampActionInterval, MAX_ACTION_INTERVAL_US } from "./slot_action_settings.ts";
 
 function checkTarget(ctx: Context, gid: number) {
   const g = ctx.getGroup(gid);
@@ -87,12 +86,6 @@ export function removeSlotAction(ctx: Context, sid: number): Write[] {
   if (!m.action.state) throw new TopomError(`slot-[${sid}] action doesn't exist`, 404);
   if (m.action.state !== "pending") throw new TopomError(`slot-[${sid}] action isn't pending`);
   return [{ kind: "slot", slot: { id: m.id, group_id: m.group_id, action: {} } }];
-}
-
-/** Clamps `slots/action/interval` to 0..1 000 000 µs, as Codis does. */
-export function clampActionInterval(us: number): number {
-  if (!Number.isFinite(us)) return 0;
-  return Math.min(MAX_ACTION_INTERVAL_US, Math.max(0, Math.trunc(us)));
 }
 
 /** Options of {@link pickSlotActions}. */
@@ -241,4 +234,18 @@ export function progressStatus(sid: number, result: { db: number; remaining: num
   return "error" in result
     ? `[ERROR] Slot[${id}]: ${result.error}`
     : `[OK] Slot[${id}]@DB[${result.db}]=${result.remaining}`;
+}
+
+/**
+ * `slots/action/resume`: checks that slot `m`'s move is paused and may run again; throws TopomError otherwise.
+ * A paused slot stays `migrating` and its executor is not retried by itself (the cause — a key too big for
+ * migration_timeout, or one the target refuses — needs the operator), so this is the operator's way back.
+ * While actions are disabled no executor runs; enabling them starts every migrating slot afresh.
+ */
+export function checkResumable(m: SlotMapping, progress: { paused?: boolean } | undefined, disabled: boolean): void {
+  const state = m.action?.state ?? "";
+  if (!state) throw new TopomError(`slot-[${m.id}] action doesn't exist`, 404);
+  if (state !== "migrating") throw new TopomError(`slot-[${m.id}] action isn't migrating (state ${state})`);
+  if (disabled) throw new TopomError("slot actions are disabled: enabling them restarts every migrating slot");
+  if (!progress?.paused) throw new TopomError(`slot-[${m.id}] migration isn't paused`);
 }

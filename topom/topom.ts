@@ -12,7 +12,9 @@ import { logger } from "../util/log.ts";
 import type { DashboardConfig } from "./config_keys.ts";
 import { type Context, parseForwardMethod, type Write } from "./context.ts";
 import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
+import { slotActionPath } from "./slot_action_settings.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
+import { checkResumable, progressStatus } from "./slot_actions.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
 import { runPromotion, SyncActions } from "./server/group_actions.ts";
@@ -46,9 +48,6 @@ export class Topom {
   routingRevision = 0;
   /** Per proxy token: the revision it reported applied, and when. */
   readonly acks = new Map<string, ProxyAckStats>();
-  /** `slots/action/interval` (µs) and `slots/action/disabled`. */
-  interval = 0;
-  disabled = false;
   /** Last scheduler view, for stats: slot id → proxies holding it; group id → proxies holding its promotion. */
   holders: Record<number, string[]> = {};
   promoteHolders: Record<number, string[]> = {};
@@ -64,6 +63,8 @@ export class Topom {
   #doneTimer: ReturnType<typeof setInterval> | undefined;
   readonly #doneSeen = new Set<number>();
   readonly #stepAt = new Map<number, number>();
+  /** Paused slots already reported in `lastProgress`. */
+  readonly #pausedSeen = new Set<number>();
   /** Proxies whose next long-poll answer carries every slot (`proxy/reinit`). */
   readonly reinitPending = new Set<string>();
   readonly sync = new SyncActions(this);
@@ -88,6 +89,16 @@ export class Topom {
 
   get product(): string {
     return this.config.product_name;
+  }
+
+  /** `slots/action/interval` (µs), as stored in the product's `slot-action` node (followed like the model). */
+  get interval(): number {
+    return this.cache.slotAction().interval;
+  }
+
+  /** `slots/action/disabled`, as stored in the product's `slot-action` node. */
+  get disabled(): boolean {
+    return this.cache.slotAction().disabled;
   }
 
   /** API writes in progress (long-polls wait for them). */
@@ -192,8 +203,10 @@ export class Topom {
       const nodes = await Promise.all(paths.map((p) => c.read(p)));
       fresh.load(nodes.filter((n) => n !== undefined));
     }
-    const s = await c.read(sentinelPath(this.product));
-    if (s) fresh.load([s]);
+    for (const path of [sentinelPath(this.product), slotActionPath(this.product)]) {
+      const n = await c.read(path);
+      if (n) fresh.load([n]);
+    }
     fresh.load([], rev);
     let routing = fresh.sentinelRevision();
     for (let sid = 0; sid < 1024; sid++) routing = Math.max(routing, fresh.slotRevision(sid));
@@ -206,14 +219,13 @@ export class Topom {
 
   async #watchLoop(after: number, signal: AbortSignal, gen: number): Promise<void> {
     const prefix = productDir(this.product) + "/";
-    const proxyPrefix = proxyDir(this.product) + "/";
     const current = () => !signal.aborted && !this.#closed && gen === this.#watchGen;
     while (current()) {
       try {
         const b = await this.coord.client.waitForChanges(prefix, after, 10_000, signal);
         if (!current()) break;
         for (const e of b.events) {
-          if (this.cache.applyEvent(e) && !e.path.startsWith(proxyPrefix)) {
+          if (this.cache.applyEvent(e) && this.cache.isRoutingPath(e.path)) {
             this.routingRevision = Math.max(this.routingRevision, e.revision);
           }
           after = Math.max(after, e.revision);
@@ -311,6 +323,20 @@ export class Topom {
     }
   }
 
+  /**
+   * `slots/action/resume`: runs slot `sid`'s paused move again (after the operator fixed the cause). Call it on the
+   * active dashboard with the model lock held ({@link exclusive}); throws TopomError when the slot is not paused.
+   */
+  resumeSlot(sid: number): void {
+    const m = this.context().getSlotMapping(sid);
+    checkResumable(m, this.executor.progress(sid), this.disabled);
+    log.info(`slot-[${sid}] resumed by the operator`);
+    this.executor.resume(sid);
+    this.#pausedSeen.delete(sid);
+    this.lastProgress = `[OK] Slot[${String(sid).padStart(4, "0")}] resumed`;
+    this.kick();
+  }
+
   /** `proxy/reinit`: the proxy's next (or pending) poll gets every slot. */
   reinitProxy(token: string): void {
     this.reinitPending.add(token);
@@ -355,6 +381,7 @@ export class Topom {
         this.#wasLeader = false;
         for (const sid of this.#running) this.executor.stop(sid);
         this.#running.clear();
+        this.#pausedSeen.clear();
       }
       return;
     }
@@ -386,15 +413,23 @@ export class Topom {
         this.executor.stop(sid);
         this.#running.delete(sid);
         this.#doneSeen.delete(sid);
+        this.#pausedSeen.delete(sid);
       }
     }
     for (const { slot, reason } of plan.blockedExecutors) {
       if (this.#running.delete(slot.id)) this.executor.stop(slot.id);
+      this.#pausedSeen.delete(slot.id);
       this.lastProgress = `[PAUSED] Slot[${String(slot.id).padStart(4, "0")}]: ${reason}`;
     }
     for (const m of plan.runExecutors) {
       this.executor.start(m.id, ctx.getGroupMaster(m.group_id), ctx.getGroupMaster(m.action.target_id ?? 0));
       this.#running.add(m.id);
+      // A paused move is not retried by start(): it waits for slots/action/resume. Say so once, Codis-style.
+      const p = this.executor.progress(m.id);
+      if (p?.paused && !this.#pausedSeen.has(m.id)) {
+        this.#pausedSeen.add(m.id);
+        this.lastProgress = progressStatus(m.id, { error: `paused: ${p.error ?? "unknown reason"}` });
+      }
     }
     const now = Date.now();
     for (const w of plan.slotWrites) {

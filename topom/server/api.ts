@@ -15,7 +15,6 @@ import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
-import { clampActionInterval } from "../slot_actions.ts";
 import type { Topom } from "../topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { watchProxy } from "./proxy_watch.ts";
@@ -219,12 +218,8 @@ async function dispatch(
           throw new HttpError(502, `server-[${p.addr}]: ${(e as Error).message}`);
         }),
       );
-    case "slots/action/interval":
-      t.interval = clampActionInterval(p.value as number);
-      return ok();
-    case "slots/action/disabled":
-      t.disabled = p.value as boolean;
-      t.kick();
+    case "slots/action/resume":
+      await t.exclusive(() => Promise.resolve(t.resumeSlot(p.sid as number)));
       return ok();
     case "sentinels/add":
       addSentinel(t.context(), p.addr as string); // refuse a duplicate before probing

@@ -9,8 +9,13 @@ export interface SlotProgressInfo {
   /** Keys still in database `sid` on the source at the last look. */
   keys_left?: number;
   keys_per_sec?: number;
-  /** Set when the executor paused the slot (e.g. a key too big to move within migration_timeout). */
+  /** Why the slot is paused, or why its last run failed (it is then retried by itself). */
   error?: string;
+  /**
+   * The executor stopped on a key it cannot move (too big for migration_timeout, refused by the target) and will
+   * not try again by itself: the operator fixes the cause, then resumes the slot ({@link SlotExecutor.resume}).
+   */
+  paused?: boolean;
 }
 
 /** What the scheduler needs from a migration executor. */
@@ -21,6 +26,8 @@ export interface SlotExecutor {
   done(sid: number): boolean;
   /** Progress of slot `sid`, when known. */
   progress(sid: number): SlotProgressInfo | undefined;
+  /** Runs a paused slot again from the start of its database (a no-op for a slot that is not paused or failed). */
+  resume(sid: number): void;
   /** Stops working on `sid` (the action left `migrating` or this dashboard lost leadership). */
   stop(sid: number): void;
   /** Number of slots being moved. */

@@ -103,11 +103,13 @@ export class StatsPoller {
     const slots: Record<string, SlotActionProgress> = {};
     for (const s of m.slots) {
       if (!s.action.state) continue;
-      const p: SlotActionProgress = { state: s.action.state };
+      // `paused` is ours: the move stopped on a key and waits for slots/action/resume.
+      const p: SlotActionProgress & { paused?: boolean } = { state: s.action.state };
       const ex = s.action.state === "migrating" ? t.executor.progress(s.id) : undefined;
       if (ex?.keys_left !== undefined) p.keys_left = ex.keys_left;
       if (ex?.keys_per_sec !== undefined) p.keys_per_sec = ex.keys_per_sec;
       if (ex?.error) p.error = ex.error;
+      if (ex?.paused) p.paused = true;
       if (t.holders[s.id]?.length) p.held_by = [...t.holders[s.id]];
       slots[String(s.id)] = p;
     }
