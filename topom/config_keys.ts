@@ -27,6 +27,7 @@ export interface DashboardConfig {
   sentinel_failover_timeout: number;
   sentinel_notification_script: string;
   sentinel_client_reconfig_script: string;
+  sentinel_poll_period: number;
   raft_id: number;
   raft_addr: string;
   raft_peers: string;
@@ -109,6 +110,13 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   sentinel_failover_timeout: { kind: "duration", def: "5m", min: 1, doc: "failover-timeout." },
   sentinel_notification_script: { kind: "string", def: "", doc: "notification-script (empty: none)." },
   sentinel_client_reconfig_script: { kind: "string", def: "", doc: "client-reconfig-script (empty: none)." },
+  sentinel_poll_period: {
+    kind: "duration",
+    def: "10s",
+    min: 1,
+    doc: "How often the active dashboard also asks the sentinels for the masters, in case a +switch-master\n" +
+      "event was missed (failovers are followed at once through the sentinels' +switch-master events).",
+  },
   raft_id: {
     section: 'Raft (coordinator_name = "raft")',
     kind: "int",

@@ -119,3 +119,47 @@ export function switchGroupMaster(
   [g.servers[0], g.servers[index]] = [g.servers[index], g.servers[0]];
   return [{ kind: "group", group: { ...g, out_of_sync: true } }];
 }
+
+/** A `+switch-master` event of one of this product's groups: the sentinel now sees `to` as the master. */
+export interface SwitchMasterEvent {
+  name: string;
+  gid: number;
+  from: string;
+  to: string;
+}
+
+/** What one `+switch-master` payload means to this product: an event, another product's master, or garbage. */
+export type SwitchMasterParse = { event: SwitchMasterEvent } | { otherMaster: string } | { error: string };
+
+const HOST = /^[A-Za-z0-9._:%\-]{1,255}$/;
+
+function endpoint(host: string, port: string): string | undefined {
+  if (!HOST.test(host) || !/^\d{1,5}$/.test(port)) return undefined;
+  const p = Number(port);
+  return p >= 1 && p <= 65535 ? `${host}:${p}` : undefined;
+}
+
+/**
+ * Parses a `+switch-master` message, `<master-name> <old-ip> <old-port> <new-ip> <new-port>`. A name outside
+ * this product is `otherMaster` (sentinels are often shared); anything not of that shape is an `error` whose
+ * text quotes the payload escaped and cut short, so a log line stays one short line.
+ */
+export function parseSwitchMaster(product: string, payload: string): SwitchMasterParse {
+  const parts = payload.split(" ");
+  const bad = (why: string) => ({ error: `${why}: ${quotePayload(payload)}` });
+  if (parts.length !== 5) return bad(`expected 5 fields, got ${parts.length}`);
+  const [name, oldHost, oldPort, newHost, newPort] = parts;
+  if (name === "") return bad("empty master name");
+  const gid = parseSentinelGroupName(product, name);
+  if (gid === undefined) return { otherMaster: quotePayload(name) };
+  const from = endpoint(oldHost, oldPort);
+  const to = endpoint(newHost, newPort);
+  if (!from || !to) return bad("bad address");
+  return { event: { name, gid, from, to } };
+}
+
+/** A payload fit for a log line: JSON-escaped, at most 120 characters of it. */
+export function quotePayload(payload: string): string {
+  const cut = payload.length > 120 ? payload.slice(0, 120) + "…" : payload;
+  return JSON.stringify(cut);
+}

@@ -25,16 +25,25 @@ export async function sentinelInfo(addr: string, timeoutMs = 2000): Promise<Reco
   return parseInfo(textOf(await redisCall(addr, "", ["INFO"], 0, timeoutMs)));
 }
 
+/** `SENTINEL MASTERS` of sentinel `addr`, only the masters of `product`'s groups, each as a field map. */
+export async function sentinelMasters(
+  addr: string,
+  product: string,
+  timeoutMs = 2000,
+): Promise<Record<string, string>[]> {
+  const masters = await redisCall(addr, "", ["SENTINEL", "MASTERS"], 0, timeoutMs);
+  return (Array.isArray(masters) ? masters : []).map(pairs).filter((m) =>
+    parseSentinelGroupName(product, m.name ?? "") !== undefined
+  );
+}
+
 /** `{"{product}-{gid}": {master, slaves}}` for the groups of `product` that sentinel `addr` monitors. */
 export async function sentinelMonitored(
   addr: string,
   product: string,
   timeoutMs = 2000,
 ): Promise<Record<string, SentinelGroupInfo>> {
-  const masters = await redisCall(addr, "", ["SENTINEL", "MASTERS"], 0, timeoutMs);
-  const mine = (Array.isArray(masters) ? masters : []).map(pairs).filter((m) =>
-    parseSentinelGroupName(product, m.name ?? "") !== undefined
-  );
+  const mine = await sentinelMasters(addr, product, timeoutMs);
   const slaves = await redisCalls(addr, "", mine.map((m) => ({ args: ["SENTINEL", "SLAVES", m.name] })), timeoutMs);
   const out: Record<string, SentinelGroupInfo> = {};
   mine.forEach((m, i) => {
