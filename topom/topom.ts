@@ -18,6 +18,7 @@ import { checkResumable, progressStatus } from "./slot_actions.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
 import { runPromotion, SyncActions } from "./server/group_actions.ts";
+import { SentinelHa, topomHaHost } from "./server/ha.ts";
 import { StatsPoller } from "./server/stats.ts";
 
 const log = logger("topom");
@@ -43,6 +44,8 @@ export class Topom {
   readonly model: TopomModel;
   readonly executor: SlotExecutor;
   readonly stats: StatsPoller;
+  /** Follows sentinel failovers while active (`+switch-master` subscriptions and a slow poll). */
+  readonly ha: SentinelHa;
   cache: ModelCache;
   /** Revision of the last change to slots, groups or the sentinel: what proxies follow. */
   routingRevision = 0;
@@ -85,6 +88,7 @@ export class Topom {
     this.cache = new ModelCache(opts.config.product_name);
     this.#tickMs = opts.tickMs ?? 50;
     this.stats = new StatsPoller(this, opts.statsMs ?? 1000);
+    this.ha = new SentinelHa(topomHaHost(this), { pollMs: opts.config.sentinel_poll_period });
   }
 
   get product(): string {
@@ -128,6 +132,7 @@ export class Topom {
       }
     }, 5);
     this.stats.start();
+    this.ha.start();
     this.kick();
   }
 
@@ -139,6 +144,7 @@ export class Topom {
     clearInterval(this.#doneTimer);
     this.#watchAc.abort();
     this.stats.stop();
+    const haClosed = this.ha.close();
     this.#notify();
     // Bounded: a loop stuck in the store client's back-off ends on its own.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -149,6 +155,7 @@ export class Topom {
     clearTimeout(timer);
     await Promise.race([this.#lock.catch(() => {}), new Promise((r) => timer = setTimeout(r, 2000))]);
     clearTimeout(timer);
+    await haClosed;
     await this.executor.close();
   }
 

@@ -9,7 +9,6 @@ import { ProxyAdminClient } from "../../proxy/admin/client.ts";
 import type { Topom } from "../topom.ts";
 import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";
-import { followSentinelMasters } from "./ha.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 
 const log = logger("stats");
@@ -85,10 +84,6 @@ export class StatsPoller {
     this.proxies = proxies;
     this.servers = servers;
     this.sentinels = sentinels;
-    const addrs = ctx.sentinel.servers ?? [];
-    if (addrs.length > 0 && this.t.isLeader()) {
-      await followSentinelMasters(this.t, addrs.map((a) => sentinels[a]?.sentinel ?? null));
-    }
   }
 
   /** The Stats JSON (`GET /topom/stats`, `/api/topom/stats/:xauth`). */
