@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type DashboardGroup, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { SentinelSubscriber } from "../topom/server/sentinel_subscriber.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
@@ -46,6 +47,7 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
   let g: DashboardGroup | undefined;
   let sentinel: { addr: string; kill(): Promise<void> } | undefined;
   let proxy: Deno.ChildProcess | undefined;
+  let probe: SentinelSubscriber | undefined;
   try {
     g = await startDashboards({
       n: 1,
@@ -106,6 +108,15 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
     );
     assert.equal(await cli(port, ["SET", "{}before", "1"]), "OK");
 
+    // The test's own subscriber dates the sentinel's +switch-master, to tell the sentinel's share of the time.
+    let eventAt = 0;
+    probe = new SentinelSubscriber(sentinel.addr, {
+      onSubscribed() {},
+      onMessage: () => eventAt ||= performance.now(),
+      onMalformed() {},
+      onDown() {},
+    }, { timeoutMs: 2000 });
+    await until("probe subscribed", 5000, () => Promise.resolve(probe!.subscribed ? true : undefined), 20);
     // The sentinel may still be collecting the replica's INFO: FAILOVER answers NOGOODSLAVE until then.
     const t0 = await until("sentinel accepts FAILOVER", 15_000, async () => {
       const t = performance.now();
@@ -118,7 +129,11 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
       10,
     );
     const ms = performance.now() - t0;
-    console.log(`SENTINEL FAILOVER → proxy routes to the new master: ${ms.toFixed(0)} ms (poll period ${POLL_PERIOD})`);
+    const sentinelMs = eventAt ? (eventAt - t0).toFixed(0) : "?";
+    console.log(
+      `SENTINEL FAILOVER → proxy routes to the new master: ${ms.toFixed(0)} ms ` +
+        `(+switch-master after ${sentinelMs} ms; poll period ${POLL_PERIOD})`,
+    );
 
     const model = (await g.call(d, "GET", "/topom/stats")).json.group.models[0];
     assert.equal(model.servers[0].server, r2.addr);
@@ -127,6 +142,7 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
     assert.equal(await cli(port, ["SET", "{}after", "2"]), "OK");
     assert.equal(await cli(r2.port, ["GET", "{}after"]), "2");
   } finally {
+    probe?.close();
     try {
       proxy?.kill("SIGKILL");
     } catch { /* gone */ }
@@ -134,5 +150,86 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
     await g?.stop();
     await sentinel?.kill();
     for (const r of redis) await r.stop();
+  }
+});
+
+/** A redis-sentinel that can be restarted on the same port. */
+async function sentinelProcess() {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
+  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
+  let child: Deno.ChildProcess | undefined;
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    try {
+      c?.kill("SIGKILL");
+    } catch { /* gone */ }
+    await c?.status;
+  };
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: [`${dir}/sentinel.conf`, "--sentinel"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitForPort(port);
+  };
+  await start();
+  return {
+    port,
+    addr: `127.0.0.1:${port}`,
+    kill,
+    restart: start,
+    async stop() {
+      await kill();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** The names of the dashboards' subscriber connections on the sentinel (CLIENT LIST). */
+async function dashboardSubscribers(port: number): Promise<string[]> {
+  const list = await cli(port, ["CLIENT", "LIST"]);
+  return list.split("\n").filter((l) => / sub=1 /.test(l)).map((l) => / name=(\S*)/.exec(l)?.[1] ?? "");
+}
+
+Deno.test("dashboard HA events: only the leader subscribes; the subscription follows leadership, survives a sentinel restart, ends on sentinels/del", async () => {
+  let g: DashboardGroup | undefined;
+  let sentinel: Awaited<ReturnType<typeof sentinelProcess>> | undefined;
+  try {
+    g = await startDashboards({ product: "dash-ha-sub", extra: ["--sentinel_poll_period=10m"] });
+    const x = g.xauth;
+    const leader = await g.leader();
+    sentinel = await sentinelProcess();
+    const sport = sentinel.port;
+    assert.equal((await g.call(leader.admin, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    const only = (d: { admin: string }) => async () => {
+      const subs = await dashboardSubscribers(sport);
+      return subs.length === 1 && subs[0] === `codis-dashboard:${d.admin}` ? true : undefined;
+    };
+    await until("the leader subscribes", 10_000, only(leader));
+
+    const next = g.nodes.find((d) => d !== leader)!;
+    const tr = await g.call(leader.admin, "PUT", `/api/topom/raft/transfer/${x}/${next.id}`);
+    assert.equal(tr.status, 200, JSON.stringify(tr.json));
+    await until("the new leader alone subscribes", 10_000, only(next));
+
+    await sentinel.kill();
+    await sleep(300);
+    await sentinel.restart();
+    await until("subscribed again after the sentinel restarted", 15_000, only(next));
+
+    const del = await g.call(next.admin, "PUT", `/api/topom/sentinels/del/${x}/${sentinel.addr}/0`);
+    assert.equal(del.status, 200, JSON.stringify(del.json));
+    await until(
+      "no subscriber once the sentinel is removed",
+      10_000,
+      async () => (await dashboardSubscribers(sport)).length === 0 ? true : undefined,
+    );
+  } finally {
+    await g?.stop();
+    await sentinel?.stop();
   }
 });

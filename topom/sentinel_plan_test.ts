@@ -3,6 +3,7 @@ import { applyWrites, Context } from "./context.ts";
 import {
   chooseSentinelMasters,
   parseSentinelGroupName,
+  parseSwitchMaster,
   sentinelGroupName,
   sentinelMonitorPlan,
   switchGroupMaster,
@@ -108,4 +109,33 @@ Deno.test("sentinel: a failover swaps the new master to index 0 and marks the gr
     () => switchGroupMaster(new Context(m), 1, "z:9", (x) => x === "z:9" ? "r9" : undefined),
     /group-\[1\] doesn't have server z:9 with runid = 'r9'/,
   );
+});
+
+Deno.test("sentinel: +switch-master payloads", () => {
+  assert.deepEqual(parseSwitchMaster("demo", "demo-2 127.0.0.1 6379 10.0.0.5 6380"), {
+    event: { name: "demo-2", gid: 2, from: "127.0.0.1:6379", to: "10.0.0.5:6380" },
+  });
+  // Sentinels are often shared by products: another product's master is not an error.
+  assert.deepEqual(parseSwitchMaster("demo", "other-1 127.0.0.1 6379 127.0.0.1 6380"), { otherMaster: '"other-1"' });
+  assert.deepEqual(parseSwitchMaster("demo", "demo-x 127.0.0.1 6379 127.0.0.1 6380"), { otherMaster: '"demo-x"' });
+  for (
+    const bad of [
+      "",
+      "demo-2",
+      "demo-2 127.0.0.1 6379 127.0.0.1",
+      "demo-2 127.0.0.1 6379 127.0.0.1 6380 extra",
+      "demo-2  127.0.0.1 6379 127.0.0.1 6380",
+      "demo-2 127.0.0.1 6379 127.0.0.1 0",
+      "demo-2 127.0.0.1 6379 127.0.0.1 65536",
+      "demo-2 127.0.0.1 6379 127.0.0.1 63x0",
+      "demo-2 127.0.0.1 6379 bad/host 6380",
+      "demo-2 127.0.0.1 6379 a\r\nb 6380",
+    ]
+  ) {
+    const r = parseSwitchMaster("demo", bad);
+    assert.ok("error" in r, `${JSON.stringify(bad)} → ${JSON.stringify(r)}`);
+  }
+  // The error quotes the payload escaped and cut short.
+  const long = parseSwitchMaster("demo", "x".repeat(5000) + "\n");
+  assert.ok("error" in long && long.error.length < 200 && !long.error.includes("\n"), JSON.stringify(long));
 });

@@ -53,6 +53,8 @@ export async function followSentinelMasters(
 /** What {@link SentinelHa} needs from the dashboard (a {@link Topom} through {@link topomHaHost}). */
 export interface HaHost {
   readonly product: string;
+  /** Name of the subscription connections on the sentinels (`CLIENT LIST`). */
+  readonly clientName?: string;
   /** This dashboard is the active one and not closing. */
   active(): boolean;
   /** The sentinels of the model. */
@@ -69,6 +71,7 @@ export function topomHaHost(t: Topom): HaHost {
   const timeoutMs = () => Math.min(t.config.sentinel_client_timeout, 5000);
   return {
     product: t.product,
+    clientName: `codis-dashboard:${t.model.admin_addr}`,
     active: () => t.isLeader() && !t.closed && t.ready,
     sentinels() {
       // The model is copied to read it: do so only when the sentinel node changed.
@@ -131,7 +134,7 @@ export class SentinelHa {
       timeoutMs: opts.timeoutMs ?? 2000,
     };
     this.#subscribe = opts.subscribe ??
-      ((addr, h) => new SentinelSubscriber(addr, h, { timeoutMs: this.#opts.timeoutMs }));
+      ((addr, h) => new SentinelSubscriber(addr, h, { timeoutMs: this.#opts.timeoutMs, clientName: host.clientName }));
   }
 
   /** The sentinels with an open subscription (connected or reconnecting). */
@@ -199,7 +202,7 @@ export class SentinelHa {
 
   /** Handles one message from sentinel `addr` (public for tests). */
   onEvent(addr: string, channel: string, payload: string): void {
-    if (this.#closed || channel !== "+switch-master") return;
+    if (this.#closed || channel !== "+switch-master" || !this.#host.active()) return;
     const p = parseSwitchMaster(this.#host.product, payload);
     if ("error" in p) return log.warn(`sentinel-[${addr}]: ignoring malformed +switch-master: ${p.error}`);
     if ("otherMaster" in p) return log.debug(`sentinel-[${addr}]: +switch-master of ${p.otherMaster}: not ours`);

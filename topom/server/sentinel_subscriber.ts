@@ -33,6 +33,8 @@ export interface SubscriberOptions {
   maxBackoffMs?: number;
   /** Health PING period on the subscribed connection. Default 5000. */
   pingMs?: number;
+  /** `CLIENT SETNAME` of the connection, so that operators see who holds it (CLIENT LIST). */
+  clientName?: string;
 }
 
 /** A message frame's channel and payload, or why it is not a well-formed `message`. */
@@ -62,6 +64,7 @@ export class SentinelSubscriber {
   readonly #minBackoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #pingMs: number;
+  readonly #clientName: string | undefined;
   #backoffMs: number;
   #conn: SubConn | undefined;
   /** Bumped on every new connection and on loss: callbacks of an older connection are ignored. */
@@ -78,6 +81,7 @@ export class SentinelSubscriber {
     this.#minBackoffMs = opts.minBackoffMs ?? 200;
     this.#maxBackoffMs = opts.maxBackoffMs ?? 5000;
     this.#pingMs = opts.pingMs ?? 5000;
+    this.#clientName = opts.clientName?.replace(/[^\w.:@\-]/g, "_");
     this.#backoffMs = this.#minBackoffMs;
     this.#connect();
   }
@@ -108,6 +112,8 @@ export class SentinelSubscriber {
       (reason) => this.#lost(gen, reason),
     );
     this.#conn = conn;
+    // A name is a courtesy: a sentinel refusing it still serves the subscription.
+    if (this.#clientName) conn.command(["CLIENT", "SETNAME", this.#clientName], 1).catch(() => {});
     this.#ask(gen, conn, ["SUBSCRIBE", ...SENTINEL_CHANNELS], SENTINEL_CHANNELS.length, (frames) => {
       const refused = frames.find(isErrorReply);
       if (refused) return this.#lost(gen, `SUBSCRIBE refused: ${errorText(refused)}`);
