@@ -66,14 +66,39 @@ export async function listStoreProducts(store: CoordClient): Promise<ProductMap>
   return m;
 }
 
-/** Opens an external store (failing fast on a filesystem root that does not exist) and lists from it. */
+/**
+ * Lists the products of a filesystem store by reading its files (`{root}/data/codis3/{product}/topom`): opening
+ * the store would take its lock, which its dashboard holds.
+ */
+export async function listFsProducts(root: string): Promise<ProductMap> {
+  const m: ProductMap = new Map();
+  const dir = `${root}/data${paths.CODIS_ROOT}`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return m; // no product yet
+    throw new Error(`read ${dir}: ${(e as Error).message}`);
+  }
+  for (const e of entries) {
+    if (!e.isDirectory || !PRODUCT_NAME.test(e.name)) continue;
+    const text = await Deno.readTextFile(`${dir}/${e.name}/topom`).catch(() => "");
+    try {
+      const addr = text ? String(JSON.parse(text).admin_addr ?? "") : "";
+      if (isHostPort(addr)) addDashboards(m, e.name, [addr]);
+    } catch { /* a topom file we cannot decode: no dashboard to forward to */ }
+  }
+  return m;
+}
+
+/** Opens an external store (a filesystem root is only read, never locked) and lists from it. */
 export async function storeLoader(
   spec: { name: "filesystem" | "etcd" | "zookeeper"; addr: string; auth?: string },
 ): Promise<{ loader: ProductLoader; close(): Promise<void> }> {
   if (spec.name === "filesystem") {
-    // Opening a filesystem store creates its root: a mistyped path must be an error, not an empty list.
     const st = await Deno.stat(spec.addr).catch(() => undefined);
     if (!st?.isDirectory) throw new Error(`filesystem root ${spec.addr} is not a directory`);
+    return { loader: () => listFsProducts(spec.addr), close: async () => {} };
   }
   const store = await openCoordinator({ name: spec.name, addr: spec.addr, auth: spec.auth });
   return { loader: () => listStoreProducts(store), close: () => store.close() };
