@@ -50,6 +50,32 @@ export async function followSentinelMasters(
   return true;
 }
 
+/**
+ * Each promise's value, or null for one that failed or is still pending once a majority has settled and `graceMs`
+ * more have passed: a sentinel that stopped answering (its query runs into the timeout) does not hold up a switch
+ * that the others already agree on. Waits for all of them until a majority has settled.
+ */
+export function gatherMajority<T>(ps: readonly Promise<T>[], graceMs: number): Promise<(T | null)[]> {
+  const out: (T | null)[] = ps.map(() => null);
+  if (ps.length === 0) return Promise.resolve(out);
+  const majority = 1 + Math.floor(ps.length / 2);
+  return new Promise((resolve) => {
+    let settled = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      resolve(out.slice());
+    };
+    ps.forEach((p, i) => {
+      p.then((v) => out[i] = v, () => {}).finally(() => {
+        settled++;
+        if (settled === ps.length) done();
+        else if (settled === majority) timer = setTimeout(done, graceMs);
+      });
+    });
+  });
+}
+
 /** What {@link SentinelHa} needs from the dashboard (a {@link Topom} through {@link topomHaHost}). */
 export interface HaHost {
   readonly product: string;
@@ -85,7 +111,7 @@ export function topomHaHost(t: Topom): HaHost {
     async check() {
       const addrs = [...this.sentinels()];
       if (addrs.length === 0) return true;
-      const replies = await Promise.all(addrs.map((a) => sentinelMasters(a, t.product, timeoutMs()).catch(() => null)));
+      const replies = await gatherMajority(addrs.map((a) => sentinelMasters(a, t.product, timeoutMs())), 200);
       return await followSentinelMasters(t, replies);
     },
   };

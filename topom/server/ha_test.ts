@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type HaHost, SentinelHa } from "./ha.ts";
+import { gatherMajority, type HaHost, SentinelHa } from "./ha.ts";
 import type { SubscriberHandlers } from "./sentinel_subscriber.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,4 +116,21 @@ Deno.test("sentinel HA: no check while another dashboard is active", async () =>
   } finally {
     await ha.close();
   }
+});
+
+Deno.test("sentinel HA: the majority query does not wait long for a sentinel that stopped answering", async () => {
+  let release = () => {};
+  const hung = new Promise<string>((r) => release = () => r("late"));
+  const got = await gatherMajority([
+    Promise.resolve("a"),
+    Promise.reject(new Error("refused")),
+    hung,
+    Promise.resolve("d"),
+  ], 20);
+  assert.deepEqual(got, ["a", null, null, "d"]);
+  // (Had it waited for the hung one, the await above would never have returned.)
+  release();
+  // Everyone answering is not held up by the grace period.
+  assert.deepEqual(await gatherMajority([Promise.resolve(1), Promise.resolve(2)], 60_000), [1, 2]);
+  assert.deepEqual(await gatherMajority([], 10), []);
 });
