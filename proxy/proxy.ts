@@ -3,7 +3,6 @@
  * admin API drives.
  * @module
  */
-import net from "node:net";
 import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
@@ -15,6 +14,7 @@ import type { ProxyCore } from "./core.ts";
 import { type BackendPool, Router, type SlotRoute } from "./router.ts";
 import { copyKeys, drain, type KeyRef, type MigrateOptions, releaseHeld, sendSpecial } from "./slot_forward.ts";
 import { Session } from "./session.ts";
+import { NetSocket } from "./net/socket.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "./resp/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "./resp/decode.ts";
@@ -40,9 +40,10 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly stats = new ProxyStats();
   readonly router: Router;
   readonly startTime = Date.now();
-  #server: net.Server | null = null;
+  #listener: Deno.TcpListener | null = null;
+  #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
-  #refused = new Set<net.Socket>();
+  #refused = new Set<NetSocket>();
   #nextSessionId = 1;
   #online = false;
   #closed = false;
@@ -71,18 +72,37 @@ export class Proxy implements ProxyCore, ProxyControl {
   /** Starts listening for clients. Resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }> {
     const { host, port } = splitHostPort(this.config.proxy_addr);
-    const server = net.createServer({ noDelay: true }, (sock) => this.#accept(sock));
-    this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host: host || "0.0.0.0", port, reusePort: this.config.proxy_workers > 1 }, () => {
-        server.off("error", reject);
-        const a = server.address() as net.AddressInfo;
-        this.#proxyAddr = `${host || "0.0.0.0"}:${a.port}`;
-        this.stats.start();
-        resolve({ host: a.address, port: a.port });
-      });
-    });
+    const listener = Deno.listen({ hostname: host || "0.0.0.0", port, transport: "tcp" });
+    this.#listener = listener;
+    const a = listener.addr as Deno.NetAddr;
+    this.#proxyAddr = `${host || "0.0.0.0"}:${a.port}`;
+    this.stats.start();
+    this.#acceptLoop(listener);
+    const idleMs = this.config.session_recv_timeout;
+    if (idleMs > 0) {
+      // One sweep for every session instead of a timer re-armed on every read.
+      this.#idleSweep = setInterval(() => {
+        const now = performance.now();
+        for (const s of this.#sessions) s.checkIdle(now, idleMs);
+      }, Math.max(10, Math.min(1000, idleMs >> 2)));
+    }
+    return Promise.resolve({ host: a.hostname, port: a.port });
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (e) {
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: wait a little rather than spin.
+        log.warn(`accept failed: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      this.#accept(new NetSocket(conn));
+    }
   }
 
   /** Records the admin address (for the model and the token) once the admin server is bound. */
@@ -96,7 +116,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#shutdownHooks.push(hook);
   }
 
-  #accept(sock: net.Socket): void {
+  #accept(sock: NetSocket): void {
     if (this.#closed) return void sock.destroy();
     if (!this.#online) return this.#refuse(sock, NOT_ONLINE);
     if (this.#sessions.size >= this.config.proxy_max_clients) {
@@ -109,11 +129,10 @@ export class Proxy implements ProxyCore, ProxyControl {
   }
 
   /** Answers one error and closes; tracked so that shutdown never waits on a peer that keeps it open. */
-  #refuse(sock: net.Socket, reply: Uint8Array): void {
+  #refuse(sock: NetSocket, reply: Uint8Array): void {
     this.#refused.add(sock);
-    sock.on("error", () => {});
-    sock.on("close", () => this.#refused.delete(sock));
-    sock.end(reply, () => sock.destroy());
+    sock.start({ onData: () => {}, onEnd: () => sock.destroy(), onClose: () => this.#refused.delete(sock) });
+    sock.end(reply);
   }
 
   sessionClosed(s: Session): void {
@@ -276,11 +295,16 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#closed = true;
     this.#online = false;
     this.stats.stop();
-    const server = this.#server;
+    if (this.#idleSweep !== null) clearInterval(this.#idleSweep);
+    try {
+      this.#listener?.close();
+    } catch {
+      // already closed
+    }
     for (const s of this.#sessions) s.close();
     for (const sock of this.#refused) sock.destroy();
     this.router.close();
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    await Promise.resolve();
     log.info("proxy closed");
     for (const hook of this.#shutdownHooks) hook();
   }

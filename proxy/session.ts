@@ -1,11 +1,11 @@
 /**
  * One client connection: parses its requests, routes each by slot, and writes the replies back in request order,
- * gathering every reply ready in one event-loop turn into one corked write.
+ * gathering every reply ready in one event-loop turn into one write.
  * @module
  */
-import type net from "node:net";
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
+import type { NetSocket } from "./net/socket.ts";
 import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import {
   callRefusal,
@@ -73,7 +73,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   readonly remote: string;
   readonly createdAt = Date.now();
   #core: ProxyCore;
-  #socket: net.Socket;
+  #socket: NetSocket;
   #parser: RequestParser;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
@@ -99,11 +99,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
-  constructor(core: ProxyCore, socket: net.Socket, id: number) {
+  constructor(core: ProxyCore, socket: NetSocket, id: number) {
     this.#core = core;
     this.#socket = socket;
     this.id = id;
-    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.remote = socket.remote;
     const cfg = core.config;
     this.authenticated = cfg.session_auth === "";
     this.#parser = new RequestParser({
@@ -111,12 +111,28 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       maxArgs: cfg.session_max_args,
       maxInlineLen: 64 * 1024,
     }, this);
-    socket.setNoDelay(true);
-    if (cfg.session_recv_timeout > 0) socket.setTimeout(cfg.session_recv_timeout);
-    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
-    socket.on("timeout", () => this.#abort("ERR idle timeout (session_recv_timeout), closing the connection"));
-    socket.on("error", () => this.close());
-    socket.on("close", () => this.close());
+    socket.start({ onData: (chunk) => this.#onData(chunk), onEnd: () => this.#onEnd(), onClose: () => this.close() });
+  }
+
+  /**
+   * Closes the session when nothing was read or written for `timeoutMs` (session_recv_timeout); the proxy calls
+   * this from one periodic sweep instead of arming a timer per read.
+   */
+  checkIdle(now: number, timeoutMs: number): void {
+    if (now - this.#socket.lastActive >= timeoutMs) {
+      this.#abort("ERR idle timeout (session_recv_timeout), closing the connection");
+    }
+  }
+
+  /**
+   * The client sent EOF: like QUIT, the replies to what it sent still go out before the connection closes. A session
+   * that is blocked, subscribed or in a transaction closes at once, as Redis does, so its backend connection is freed.
+   */
+  #onEnd(): void {
+    if (this.#closed) return;
+    if (this.#special) return this.close();
+    this.quitting = true;
+    if (this.#queue.length === 0) this.#finishQuit();
   }
 
   #onData(chunk: Uint8Array): void {
@@ -340,8 +356,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     let head = q.peek();
     if (head === undefined || head.reply === null) return;
     const now = performance.now();
-    // Gather the ready replies and write them at once: one socket.write() per flush, since each call walks node:net's
-    // stream machinery; big replies are handed over as they are.
+    // Gather the ready replies and write them at once: one socket write per flush, since each one is a syscall;
+    // big replies are handed over as they are.
     const ready = this.#ready;
     let total = 0;
     while (head !== undefined && head.reply !== null) {
@@ -355,9 +371,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (ready.length === 1) {
       sock.write(ready[0]);
     } else if (total > 1 << 20) {
-      sock.cork();
       for (const r of ready) sock.write(r);
-      sock.uncork();
     } else {
       const buf = new Uint8Array(total);
       let off = 0;
@@ -373,12 +387,14 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       this.#paused = false;
       sock.resume();
     }
-    if (this.quitting && q.length === 0) {
-      this.#closed = true;
-      sock.end(() => sock.destroy());
-      this.#release();
-      this.#core.sessionClosed(this);
-    }
+    if (this.quitting && q.length === 0) this.#finishQuit();
+  }
+
+  #finishQuit(): void {
+    this.#closed = true;
+    this.#socket.end();
+    this.#release();
+    this.#core.sessionClosed(this);
   }
 
   /** Answers with one error, then closes this session only. */
@@ -387,7 +403,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     log.debug(`session ${this.id} from ${this.remote} closed: ${msg}`);
     this.#closed = true;
     const sock = this.#socket;
-    sock.end(errorReply(msg), () => sock.destroy());
+    sock.end(errorReply(msg));
     this.#release();
     this.#core.sessionClosed(this);
   }

@@ -5,14 +5,16 @@
  * with back-off, and requests fail fast while it is down.
  * @module
  */
-import net from "node:net";
 import { Fifo } from "../../util/fifo.ts";
 import { logger } from "../../util/log.ts";
 import { encodeCommand } from "../resp/encode.ts";
 import { ReplyFramer } from "../resp/reply_framer.ts";
 import { errorText, isErrorReply } from "../resp/decode.ts";
+import { NetSocket } from "../net/socket.ts";
 
 const log = logger("backend");
+/** Backend reads carry the replies of many sessions at once. */
+const READ_SLAB = 64 * 1024;
 
 /** Something waiting for one reply. Exactly one of the two methods is called, once. */
 export interface PendingReply {
@@ -66,7 +68,11 @@ export class BackendConn {
   #host: string;
   #port: number;
   #opts: BackendOptions;
-  #socket: net.Socket | null = null;
+  /** The live connection; null while connecting (requests queue in #out meanwhile) or down. */
+  #socket: NetSocket | null = null;
+  /** Bumped on every open and loss, so that a connect that finishes late is recognised as stale. */
+  #generation = 0;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #state: BackendState = "down";
   #pending = new Fifo<PendingReply>(64);
   #framer: ReplyFramer;
@@ -84,29 +90,23 @@ export class BackendConn {
     const out = this.#out;
     const sock = this.#socket;
     if (out.length === 0 || sock === null) return;
-    // One write of one buffer: each socket.write() walks node:net's stream machinery, which costs more than the copy.
-    let buf: Uint8Array;
+    // One write of one buffer per event-loop turn: a write is a syscall, and a copy of small requests is cheaper.
     if (out.length === 1) {
-      buf = out[0];
+      sock.write(out[0]);
     } else if (this.#outLen > 1 << 20) {
-      // Big values: let the socket gather them rather than copying megabytes.
-      sock.cork();
+      // Big values: queue them as they are rather than copying megabytes.
       for (const part of out) sock.write(part);
-      sock.uncork();
-      this.#out = [];
-      this.#outLen = 0;
-      return;
     } else {
-      buf = new Uint8Array(this.#outLen);
+      const buf = new Uint8Array(this.#outLen);
       let off = 0;
       for (const part of out) {
         buf.set(part, off);
         off += part.length;
       }
+      sock.write(buf);
     }
     this.#out = [];
     this.#outLen = 0;
-    sock.write(buf);
   };
 
   constructor(addr: string, opts: BackendOptions) {
@@ -158,19 +158,20 @@ export class BackendConn {
     this.#state = "connecting";
     this.#db = 0;
     this.#framer.reset();
-    const sock = net.connect({ host: this.#host, port: this.#port });
-    this.#socket = sock;
-    sock.setNoDelay(true);
-    sock.setTimeout(this.#opts.connectTimeoutMs);
+    const gen = ++this.#generation;
+    // Covers the TCP connect, AUTH and the PING: a server that accepts but never answers is as down as a dead one.
+    this.#connectTimer = setTimeout(() => {
+      if (gen === this.#generation) this.fatal(`connect timeout after ${this.#opts.connectTimeoutMs} ms`);
+    }, this.#opts.connectTimeoutMs);
     if (this.#opts.auth) this.#write(encodeCommand(["AUTH", this.#opts.auth]), new InternalReply(this, "AUTH"));
     // A PING after AUTH tells us when the server accepts commands: a wrong password fails the connect.
     const ready = new PromiseReply((raw) => {
-      if (sock !== this.#socket) return;
+      if (gen !== this.#generation) return;
       if (isErrorReply(raw)) {
         const msg = `backend ${this.addr} refused PING: ${errorText(raw)}`;
         return this.fatal(msg);
       }
-      sock.setTimeout(0);
+      clearTimeout(this.#connectTimer);
       this.#state = "connected";
       this.#attempt = 0;
       if (this.#lastError !== "not connected yet") log.info(`backend ${this.addr} is connected`);
@@ -178,22 +179,29 @@ export class BackendConn {
       this.#settleWaiters(null);
     }, () => {});
     this.#write(encodeCommand(["PING"]), ready);
-    sock.on("data", (chunk: Uint8Array) => {
-      if (sock !== this.#socket) return;
-      try {
-        this.#framer.feed(chunk);
-      } catch (e) {
-        this.fatal(`bad reply from backend: ${(e as Error).message}`);
-      }
-    });
-    sock.on("timeout", () => {
-      if (sock === this.#socket) this.fatal(`connect timeout after ${this.#opts.connectTimeoutMs} ms`);
-    });
-    sock.on("error", (e: Error) => {
-      if (sock === this.#socket) this.fatal((e as { code?: string }).code ?? e.message);
-    });
-    sock.on("close", () => {
-      if (sock === this.#socket) this.fatal("connection closed by the server");
+    Deno.connect({ hostname: this.#host, port: this.#port }).then((conn) => {
+      if (gen !== this.#generation) return void conn.close();
+      const sock = new NetSocket(conn, READ_SLAB);
+      this.#socket = sock;
+      sock.start({
+        onData: (chunk) => {
+          if (sock !== this.#socket) return;
+          try {
+            this.#framer.feed(chunk);
+          } catch (e) {
+            this.fatal(`bad reply from backend: ${(e as Error).message}`);
+          }
+        },
+        onEnd: () => {
+          if (sock === this.#socket) this.fatal("connection closed by the server");
+        },
+        onClose: () => {
+          if (sock === this.#socket) this.fatal("connection closed");
+        },
+      });
+      this.#flush();
+    }, (e: Error) => {
+      if (gen === this.#generation) this.fatal(connectErrorText(e));
     });
   }
 
@@ -245,21 +253,23 @@ export class BackendConn {
 
   /** Drops the connection: every request in flight fails, and a reconnect is scheduled. */
   fatal(reason: string): void {
+    // Only a connection that is up or being opened can be lost; a second report of the same loss is ignored.
+    if (this.#state !== "connecting" && this.#state !== "connected") return;
     const sock = this.#socket;
-    if (sock === null) return;
     this.#socket = null;
+    this.#generation++;
+    clearTimeout(this.#connectTimer);
     this.#out = [];
     this.#outLen = 0;
-    sock.destroy();
+    sock?.destroy();
     const wasUp = this.#state === "connected";
     this.#lastError = reason;
-    if (this.#state !== "closed") this.#state = "down";
+    this.#state = "down";
     if (wasUp) log.warn(`backend ${this.addr} lost: ${reason}`);
     const msg = `ERR backend ${this.addr} connection lost (${reason})`;
     for (let p = this.#pending.shift(); p !== undefined; p = this.#pending.shift()) p.onError(msg);
     this.#settleWaiters(new Error(`backend ${this.addr}: ${reason}`));
     this.#framer.reset();
-    if (this.#state === "closed") return;
     const delay = this.#attempt === 0
       ? 0
       : Math.min(this.#opts.maxBackoffMs, this.#opts.minBackoffMs * 2 ** (this.#attempt - 1));
@@ -272,9 +282,19 @@ export class BackendConn {
 
   /** Closes for good; requests in flight fail. */
   close(): void {
+    this.fatal("proxy is closing");
     this.#state = "closed";
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    if (this.#socket) this.fatal("proxy is closing");
+    this.#settleWaiters(new Error(`backend ${this.addr} is closed`));
   }
+}
+
+/** The error code of a failed connect (ECONNREFUSED and the like), as node:net reported it, or the message. */
+function connectErrorText(e: Error): string {
+  if (e instanceof Deno.errors.ConnectionRefused) return "ECONNREFUSED";
+  if (e instanceof Deno.errors.TimedOut) return "ETIMEDOUT";
+  if (e instanceof Deno.errors.ConnectionReset) return "ECONNRESET";
+  if (e instanceof Deno.errors.AddrNotAvailable) return "EADDRNOTAVAIL";
+  return e.message;
 }

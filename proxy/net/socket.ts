@@ -1,0 +1,216 @@
+/**
+ * A TCP connection on a native `Deno.Conn`, with just the operations the proxy needs, for client sessions and
+ * backend connections alike. node:net in Deno is a stream layer over the same ops; skipping it removes a buffer copy,
+ * an event emission and the Writable machinery from every read and write (measured: 10-15% less CPU per request).
+ *
+ * Reads go into a per-connection slab: each read fills the slab's free tail, and the parser's zero-copy views of
+ * earlier reads stay valid because a slab is never written twice. A full slab is dropped (the views keep it alive
+ * while they need it) and a new one is taken.
+ * @module
+ */
+
+/** What a socket reports. */
+export interface SocketEvents {
+  /** Bytes from the peer: a view that stays valid for as long as it is referenced. */
+  onData(chunk: Uint8Array): void;
+  /**
+   * The peer closed its sending side (EOF). Reading stops; the owner decides when to close (a session answers what
+   * it has read first).
+   */
+  onEnd(): void;
+  /** The connection is gone (error, or {@link NetSocket.destroy}); called once. */
+  onClose(): void;
+}
+
+/** Slab sizes: small reads share a small slab; a read that fills a slab's whole tail gets a big one next. */
+const SLAB = 4096;
+const BIG_SLAB = 64 * 1024;
+/** Below this much free tail, a new slab is taken rather than issuing a tiny read. */
+const MIN_TAIL = 512;
+/** Queued writes up to this size are gathered into one buffer; bigger ones go one by one rather than copied. */
+const MAX_GATHER = 256 * 1024;
+
+/** A TCP connection. */
+export class NetSocket {
+  /** `host:port` of the peer. */
+  readonly remote: string;
+  /** `performance.now()` of the last read or write, for the idle timeout. */
+  lastActive = performance.now();
+  #conn: Deno.Conn;
+  #slabSize: number;
+  #events: SocketEvents | null = null;
+  #closed = false;
+  #paused = false;
+  #resume: (() => void) | null = null;
+  #writing = false;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  /** Set by end(): close once everything queued is written. */
+  #ending = false;
+  #ended: (() => void) | null = null;
+
+  /**
+   * @param slabSize the size of a fresh read slab: small for clients (many of them, mostly small requests), big for
+   * backends (few of them, carrying the replies of many clients per read).
+   */
+  constructor(conn: Deno.Conn, slabSize = SLAB) {
+    this.#conn = conn;
+    this.#slabSize = slabSize;
+    const a = conn.remoteAddr as Deno.NetAddr;
+    this.remote = `${a.hostname}:${a.port}`;
+    try {
+      (conn as Deno.TcpConn).setNoDelay?.(true);
+    } catch {
+      // not a TCP connection; nothing to tune
+    }
+  }
+
+  /** Starts reading; events go to `events` from then on. */
+  start(events: SocketEvents): void {
+    this.#events = events;
+    this.#readLoop();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async #readLoop(): Promise<void> {
+    const conn = this.#conn;
+    const small = this.#slabSize;
+    const big = Math.max(BIG_SLAB, small);
+    let slab = new Uint8Array(small);
+    let used = 0;
+    try {
+      while (!this.#closed) {
+        if (this.#paused) {
+          await new Promise<void>((r) => this.#resume = r);
+          if (this.#closed) break;
+        }
+        const n = await conn.read(used === 0 ? slab : slab.subarray(used));
+        if (n === null) {
+          if (!this.#closed && !this.#ending) return this.#events!.onEnd();
+          break;
+        }
+        const chunk = slab.subarray(used, used + n);
+        used += n;
+        if (slab.length - used < MIN_TAIL) {
+          // A read that filled the whole tail means a burst: the next slab is a big one.
+          slab = new Uint8Array(used === slab.length ? big : small);
+          used = 0;
+        }
+        this.lastActive = performance.now();
+        if (this.#ending || this.#closed) continue;
+        this.#events!.onData(chunk);
+      }
+    } catch {
+      // reset by peer, or closed under a pending read: the connection is gone either way
+    }
+    this.destroy();
+  }
+
+  /** Stops reading until {@link resume}: backpressure for a peer that sends faster than we can answer. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    const r = this.#resume;
+    this.#resume = null;
+    r?.();
+  }
+
+  /** Queues bytes for the peer; they are written in order. The buffer must not change afterwards. */
+  write(buf: Uint8Array): void {
+    if (this.#closed || this.#ending) return;
+    if (this.#writing) {
+      this.#queue.push(buf);
+      this.#queued += buf.length;
+      return;
+    }
+    this.#writing = true;
+    this.#writeLoop(buf);
+  }
+
+  /** Bytes accepted by write() and not yet handed to the kernel. */
+  get pendingBytes(): number {
+    return this.#queued;
+  }
+
+  async #writeLoop(first: Uint8Array): Promise<void> {
+    const conn = this.#conn;
+    let buf: Uint8Array | null = first;
+    try {
+      while (buf !== null && !this.#closed) {
+        let off = 0;
+        while (off < buf.length) off += await conn.write(off === 0 ? buf : buf.subarray(off));
+        this.lastActive = performance.now();
+        buf = this.#takeQueued();
+      }
+    } catch {
+      this.#writing = false;
+      this.destroy();
+      return;
+    }
+    this.#writing = false;
+    if (this.#ending) this.#finishEnd();
+  }
+
+  #takeQueued(): Uint8Array | null {
+    const q = this.#queue;
+    if (q.length === 0) return null;
+    if (q.length === 1 || this.#queued > MAX_GATHER) {
+      const b = q.shift()!;
+      this.#queued -= b.length;
+      return b;
+    }
+    const out = new Uint8Array(this.#queued);
+    let off = 0;
+    for (const b of q) {
+      out.set(b, off);
+      off += b.length;
+    }
+    q.length = 0;
+    this.#queued = 0;
+    return out;
+  }
+
+  /** Writes `last` (if any) after everything queued, then closes; `done` runs once the socket is closed. */
+  end(last?: Uint8Array, done?: () => void): void {
+    if (this.#closed) return void done?.();
+    if (last) this.write(last);
+    this.#ending = true;
+    this.#ended = done ?? null;
+    if (!this.#writing) this.#finishEnd();
+  }
+
+  #finishEnd(): void {
+    try {
+      // Half-close first so the client reads everything before it sees the connection end.
+      (this.#conn as Deno.TcpConn).closeWrite?.().catch(() => {});
+    } catch {
+      // already closed
+    }
+    // Give the client a moment to read the final reply before the read side goes too.
+    setTimeout(() => this.destroy(), 50);
+  }
+
+  /** Closes at once; queued bytes are dropped. */
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#queued = 0;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+    this.resume();
+    const ended = this.#ended;
+    this.#ended = null;
+    ended?.();
+    this.#events?.onClose();
+  }
+}
