@@ -106,3 +106,58 @@ Deno.test("fe page helpers: overview sums, statuses, replication, plans", () => 
   assert.equal(ranges([5, 1, 2, 3, 9]), "1-3, 5, 9");
   assert.deepEqual(describePlan({ "0": 2, "1": 2, "7": 1 }), ["group 1 ← 1 slot (7)", "group 2 ← 2 slots (0-1)"]);
 });
+
+Deno.test("fe forward: skips dead, loading and not-leader dashboards; never replays a write that may have run", async () => {
+  const hits: string[] = [];
+  const serve = (name: string, answer: (req: Request) => Response) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      hits.push(`${name} ${req.method} ${new URL(req.url).pathname}${new URL(req.url).search}`);
+      return answer(req);
+    });
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  const good = serve("good", (req) => json(req.method === "PUT" ? "OK" : { ok: 1 }));
+  const loading = serve("loading", () => json({ Cause: "dashboard is loading the model", Stack: [] }, 503));
+  const lost = serve("lost", () => json({ Cause: "forwarding to leader h:1: timed out", Stack: [] }, 503));
+  const follower = serve("follower", () => json({ Cause: "not leader", Stack: [], leader: addr(good) }, 421));
+  const dead = `127.0.0.1:${
+    (() => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const p = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return p;
+    })()
+  }`;
+  function addr(s: Deno.HttpServer<Deno.NetAddr>): string {
+    return `127.0.0.1:${s.addr.port}`;
+  }
+  try {
+    const { Forwarder } = await import("./forward.ts");
+    const f = new Forwarder();
+    const put = (dashboards: string[]) =>
+      f.forward(new Request("http://fe/api/topom/x/y?forward=p", { method: "PUT", body: "{}" }), "p", dashboards);
+    let r = await put([dead, addr(loading), addr(good)]);
+    assert.equal(r.status, 200);
+    assert.equal(await r.json(), "OK");
+    assert.deepEqual(hits.splice(0), ["loading PUT /api/topom/x/y", "good PUT /api/topom/x/y"]);
+
+    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower)]);
+    assert.deepEqual(await r.json(), { ok: 1 });
+    assert.deepEqual(hits.splice(0), ["follower GET /topom?x=1", "good GET /topom?x=1"]);
+
+    r = await new Forwarder().forward(
+      new Request("http://fe/api/topom/x/y?forward=p", { method: "PUT", body: "{}" }),
+      "p",
+      [addr(lost), addr(good)],
+    );
+    assert.equal(r.status, 503);
+    assert.match((await r.json()).Cause, /timed out/);
+    assert.deepEqual(hits.splice(0), ["lost PUT /api/topom/x/y"]);
+
+    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p"), "p", [dead]);
+    assert.equal(r.status, 502);
+    assert.match((await r.json()).Cause, /no dashboard reachable/);
+  } finally {
+    for (const s of [good, loading, lost, follower]) await s.shutdown();
+  }
+});

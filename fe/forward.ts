@@ -12,6 +12,8 @@ const log = logger("fe-forward");
 
 /** Request headers passed on to the dashboard; cookies and the like never are. */
 const PASS_REQUEST = ["content-type", "accept"];
+/** 503 causes of our dashboards that mean the request did not run there. */
+const SURELY_NOT_RUN = /loading the model|dashboard is starting|leader unknown|not leader|refused|os error 111/i;
 /** Largest request body forwarded (slots/assign of 1024 slots is ~40 KB). */
 export const MAX_BODY = 4 << 20;
 
@@ -45,6 +47,13 @@ async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer> | undefin
     off += c.length;
   }
   return out;
+}
+
+/** A fetch failure with its cause ("fetch failed" alone says nothing: the cause names refused, DNS, ...). */
+export function fetchError(e: unknown): string {
+  const err = e as Error & { cause?: { message?: string } };
+  const cause = err?.cause?.message;
+  return cause ? `${err.message}: ${cause}` : String(err?.message ?? e);
 }
 
 function surelyNotSent(msg: string): boolean {
@@ -90,7 +99,7 @@ export class Forwarder {
           signal: AbortSignal.timeout(timeout),
         });
       } catch (e) {
-        const msg = (e as Error).name === "TimeoutError" ? `timed out after ${timeout} ms` : (e as Error).message;
+        const msg = (e as Error).name === "TimeoutError" ? `timed out after ${timeout} ms` : fetchError(e);
         failures.push(`${addr}: ${msg}`);
         log.warn(`${method} ${redactPath(target)} (product ${product}) via ${addr}: ${msg}`);
         if (write && !surelyNotSent(msg)) {
@@ -98,7 +107,7 @@ export class Forwarder {
         }
         continue;
       }
-      const next = await this.#nextHop(res, addr, product);
+      const next = await this.#nextHop(res, addr, product, write);
       if (next === "retry") {
         lastAnswer = await copyResponse(res);
         failures.push(`${addr}: HTTP ${res.status}`);
@@ -107,7 +116,9 @@ export class Forwarder {
       if (!(next instanceof Response)) {
         queue.unshift(...next.hosts.filter((h) => !tried.has(h)));
         lastAnswer = next.answer;
-        failures.push(`${addr}: HTTP ${res.status}, pointing to ${next.hosts.join(", ")}`);
+        failures.push(
+          `${addr}: HTTP ${res.status}${next.hosts.length ? `, pointing to ${next.hosts.join(", ")}` : ""}`,
+        );
         continue;
       }
       this.#preferred.set(product, addr);
@@ -119,15 +130,23 @@ export class Forwarder {
   }
 
   /**
-   * What to do with a dashboard's answer: pass it on (a Response), try the next dashboard ("retry": 503), or try
-   * the dashboards it points to first (421 `{leader}` or a redirect to another host).
+   * What to do with a dashboard's answer: pass it on (a Response), try the next dashboard ("retry": 503 to a read,
+   * or `hosts: []` for a write that surely did not run), or try the dashboards it points to first (421 `{leader}`
+   * or a redirect to another host).
    */
   async #nextHop(
     res: Response,
     addr: string,
     product: string,
+    write: boolean,
   ): Promise<Response | "retry" | { hosts: string[]; answer: Response }> {
-    if (res.status === 503) return "retry";
+    if (res.status === 503) {
+      if (!write) return "retry";
+      // A write is passed on again only when this dashboard surely did not run it (still loading, or no leader
+      // to forward to); a 503 after a forwarding timeout may mean it ran.
+      const answer = await copyResponse(res);
+      return SURELY_NOT_RUN.test(await answer.clone().text()) ? { hosts: [], answer } : answer;
+    }
     if (res.status === 421) {
       const answer = await copyResponse(res);
       const leader = await answer.clone().json().then((j) => String(j?.leader ?? "")).catch(() => "");

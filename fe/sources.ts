@@ -6,6 +6,7 @@
  */
 import { type CoordClient, openCoordinator, paths } from "../store/mod.ts";
 import { isHostPort, splitAddrs } from "./args.ts";
+import { fetchError } from "./forward.ts";
 import { addDashboards, type ProductLoader, type ProductMap } from "./directory.ts";
 
 const decoder = new TextDecoder();
@@ -108,7 +109,7 @@ async function getJson(addr: string, path: string, timeoutMs: number): Promise<u
   const res = await fetch(`http://${addr}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) {
     await res.body?.cancel();
-    throw new Error(`${addr}${path}: HTTP ${res.status}`);
+    throw new Error(`${path}: HTTP ${res.status}`);
   }
   return await res.json();
 }
@@ -127,7 +128,7 @@ export function dashboardLoader(addrs: string[], timeoutMs = 3000): ProductLoade
       try {
         const model = await getJson(addr, "/topom/model", timeoutMs) as { product_name?: unknown };
         const name = String(model?.product_name ?? "");
-        if (!PRODUCT_NAME.test(name)) throw new Error(`${addr}: no product name in /topom/model`);
+        if (!PRODUCT_NAME.test(name)) throw new Error("no product name in /topom/model");
         known = name;
         const st = await getJson(addr, "/api/topom/raft/status", timeoutMs).catch(() => undefined) as
           | { members?: { apiAddr?: unknown }[] }
@@ -139,7 +140,7 @@ export function dashboardLoader(addrs: string[], timeoutMs = 3000): ProductLoade
         addDashboards(m, name, [addr, ...addrs, ...peers]);
         return m;
       } catch (e) {
-        errors.push((e as Error).message);
+        errors.push(`${addr}: ${fetchError(e)}`);
       }
     }
     // Every dashboard down: keep offering the product (the page shows the forwarding error) once its name is known.
