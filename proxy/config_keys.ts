@@ -150,15 +150,38 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: "5s",
     doc: "Time allowed to connect (and AUTH/SELECT) to a backend before the attempt counts as failed.",
   },
-  backend_recv_bufsize: { kind: "size", def: "128kb", doc: "Backend read buffer size." },
-  backend_recv_timeout: { kind: "duration", def: "30s", doc: "Backend read timeout. 0 disables." },
-  backend_send_bufsize: { kind: "size", def: "128kb", doc: "Backend write buffer size." },
-  backend_send_timeout: { kind: "duration", def: "30s", doc: "Backend write timeout. 0 disables." },
+  backend_recv_bufsize: {
+    kind: "size",
+    def: "128kb",
+    doc: "Accepted for Codis compatibility; backend reads use 64 KiB slabs.",
+  },
+  backend_recv_timeout: {
+    kind: "duration",
+    def: "30s",
+    doc: "A backend connection with requests in flight that reads nothing for this long is dropped: its requests\n" +
+      "fail with an error and it reconnects. 0 disables.",
+  },
+  backend_send_bufsize: { kind: "size", def: "128kb", doc: "Accepted for Codis compatibility; no effect." },
+  backend_send_timeout: {
+    kind: "duration",
+    def: "30s",
+    doc: "Accepted for Codis compatibility: a write that cannot complete gets no reply, which\n" +
+      "backend_recv_timeout catches.",
+  },
   backend_max_pipeline: { kind: "int", def: 20480, min: 0, doc: "Maximum in-flight requests per backend connection." },
   backend_primary_only: { kind: "bool", def: false, doc: "Never read from replica groups." },
-  backend_primary_parallel: { kind: "int", def: 1, min: 0, doc: "Connections per (master, database)." },
-  backend_replica_parallel: { kind: "int", def: 1, min: 0, doc: "Connections per (replica, database)." },
-  backend_keepalive_period: { kind: "duration", def: "75s", doc: "TCP keepalive period to backends. 0 disables." },
+  backend_primary_parallel: {
+    kind: "int",
+    def: 1,
+    min: 0,
+    doc: "Connections per master; a slot always uses the same one, so its requests stay in order.",
+  },
+  backend_replica_parallel: { kind: "int", def: 1, min: 0, doc: "Connections per replica that reads go to." },
+  backend_keepalive_period: {
+    kind: "duration",
+    def: "75s",
+    doc: "Non-zero turns TCP keepalive on for backend connections (the probe period is the OS's). 0 disables.",
+  },
   backend_number_databases: {
     kind: "int",
     def: 16,

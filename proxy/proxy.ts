@@ -66,7 +66,10 @@ export class Proxy implements ProxyCore, ProxyControl {
       minBackoffMs: 50,
       maxBackoffMs: 5000,
       connectTimeoutMs: config.backend_connect_timeout,
-    });
+      pingPeriodMs: config.backend_ping_period,
+      recvTimeoutMs: config.backend_recv_timeout,
+      keepAlive: config.backend_keepalive_period > 0,
+    }, config.backend_replica_parallel);
   }
 
   /** Starts listening for clients. Resolves with the bound address. */

@@ -74,10 +74,16 @@ export class Router {
   /** Slots with replica groups; while 0, the per-request replica check is skipped. */
   replicaSlots = 0;
   #parallel: number;
+  #replicaParallel: number;
   #opts: BackendOptions;
 
-  constructor(parallel: number, opts: BackendOptions) {
+  /**
+   * @param parallel connections per master (backend_primary_parallel)
+   * @param replicaParallel connections per replica read from (backend_replica_parallel)
+   */
+  constructor(parallel: number, opts: BackendOptions, replicaParallel = parallel) {
     this.#parallel = Math.max(1, parallel);
+    this.#replicaParallel = Math.max(1, replicaParallel);
     this.#opts = opts;
     for (let id = 0; id < MAX_SLOT_NUM; id++) {
       this.slots.push({
@@ -93,11 +99,14 @@ export class Router {
     }
   }
 
-  /** The pool for `addr`, created (not yet connected) when new. */
-  pool(addr: string): BackendPool {
+  /**
+   * The pool for `addr`, created (not yet connected) when new, with `parallel` connections (a pool keeps the size it
+   * was created with when a replica becomes a master).
+   */
+  pool(addr: string, parallel = this.#parallel): BackendPool {
     let p = this.pools.get(addr);
     if (!p) {
-      p = new BackendPool(addr, this.#parallel, this.#opts);
+      p = new BackendPool(addr, parallel, this.#opts);
       this.pools.set(addr, p);
       for (const c of p.conns) c.connect().catch(() => {/* reported through the connection's state */});
     }
@@ -160,7 +169,7 @@ export class Router {
     this.replicaSlots++;
     route.replicas = wanted.map((g) =>
       g.map((addr) => {
-        const p = this.pool(addr);
+        const p = this.pool(addr, this.#replicaParallel);
         p.refs++;
         return p;
       })

@@ -39,3 +39,23 @@ Deno.test("proxy: reads go to a slot's replica group when it has one; writes and
     await replica.stop();
   }
 });
+
+Deno.test("proxy: backend_replica_parallel sets the connections to each replica, backend_primary_parallel to masters", async () => {
+  const f = await startProxyFixture(1, { backend_primary_parallel: 2, backend_replica_parallel: 3 });
+  const replica = await startRedis();
+  const direct = new Redis({ port: replica.port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+  try {
+    const master = f.backends[0].addr;
+    await f.proxy.fillSlots([{ id: 7, backend_addr: master, replica_groups: [[replica.addr]] }]);
+    for (const p of f.proxy.router.pools.values()) await p.connect();
+    equal(f.proxy.router.pools.get(master)!.conns.length, 2);
+    equal(f.proxy.router.pools.get(replica.addr)!.conns.length, 3);
+    // The replica really holds that many connections from the proxy (plus this test's own).
+    const lines = String(await direct.call("CLIENT", "LIST")).trim().split("\n");
+    equal(lines.length, 3 + 1);
+  } finally {
+    direct.disconnect();
+    await f.stop();
+    await replica.stop();
+  }
+});

@@ -36,7 +36,18 @@ export interface BackendOptions {
   maxBackoffMs: number;
   /** Connect timeout in ms. */
   connectTimeoutMs: number;
+  /** An idle connection sends PING this often (backend_ping_period), so that a dead peer is noticed; 0: never. */
+  pingPeriodMs?: number;
+  /**
+   * A connection that has requests in flight and reads nothing for this long is dropped (backend_recv_timeout):
+   * a server that hangs, or a partition that sends no reset, must not hold clients forever. 0: never.
+   */
+  recvTimeoutMs?: number;
+  /** TCP keepalive on the socket (backend_keepalive_period > 0); the probe period is the OS's. */
+  keepAlive?: boolean;
 }
+
+const PING = encodeCommand(["PING"]);
 
 /** Pre-encoded `SELECT n` for every database a slot can live in. */
 const SELECT_CMDS: Uint8Array[] = [];
@@ -85,6 +96,11 @@ export class BackendConn {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError = "not connected yet";
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** performance.now() of the last read and the last write, and since when requests have been waiting. */
+  #lastRead = 0;
+  #lastWrite = 0;
+  #busySince = 0;
+  #healthTimer: ReturnType<typeof setInterval> | undefined;
   #flush = () => {
     this.#flushScheduled = false;
     const out = this.#out;
@@ -107,6 +123,7 @@ export class BackendConn {
     }
     this.#out = [];
     this.#outLen = 0;
+    if (this.#healthTimer !== undefined) this.#lastWrite = performance.now();
   };
 
   constructor(addr: string, opts: BackendOptions) {
@@ -176,16 +193,19 @@ export class BackendConn {
       this.#attempt = 0;
       if (this.#lastError !== "not connected yet") log.info(`backend ${this.addr} is connected`);
       this.#lastError = "";
+      this.#startHealthChecks();
       this.#settleWaiters(null);
     }, () => {});
     this.#write(encodeCommand(["PING"]), ready);
     Deno.connect({ hostname: this.#host, port: this.#port }).then((conn) => {
       if (gen !== this.#generation) return void conn.close();
+      if (this.#opts.keepAlive) conn.setKeepAlive(true);
       const sock = new NetSocket(conn, READ_SLAB);
       this.#socket = sock;
       sock.start({
         onData: (chunk) => {
           if (sock !== this.#socket) return;
+          if (this.#healthTimer !== undefined) this.#lastRead = performance.now();
           try {
             this.#framer.feed(chunk);
           } catch (e) {
@@ -233,6 +253,7 @@ export class BackendConn {
   }
 
   #write(raw: Uint8Array, reply: PendingReply): void {
+    if (this.#pending.length === 0 && this.#healthTimer !== undefined) this.#busySince = performance.now();
     this.#pending.push(reply);
     this.#out.push(raw);
     this.#outLen += raw.length;
@@ -251,6 +272,30 @@ export class BackendConn {
     p.onReply(raw);
   }
 
+  /** Runs the keepalive PING and the reply-timeout check, when configured, while the connection is up. */
+  #startHealthChecks(): void {
+    const ping = this.#opts.pingPeriodMs ?? 0;
+    const recv = this.#opts.recvTimeoutMs ?? 0;
+    if (ping <= 0 && recv <= 0) return;
+    const now = performance.now();
+    this.#lastRead = this.#lastWrite = this.#busySince = now;
+    const every = Math.max(10, Math.min(1000, ping > 0 ? ping : Infinity, recv > 0 ? recv / 4 : Infinity));
+    this.#healthTimer = setInterval(() => this.#checkHealth(ping, recv), every);
+    Deno.unrefTimer(this.#healthTimer as unknown as number);
+  }
+
+  #checkHealth(ping: number, recv: number): void {
+    const now = performance.now();
+    if (this.#pending.length > 0) {
+      const quiet = now - Math.max(this.#lastRead, this.#busySince);
+      if (recv > 0 && quiet > recv) {
+        this.fatal(`no reply for ${Math.round(quiet)} ms (backend_recv_timeout)`);
+      }
+    } else if (ping > 0 && now - Math.max(this.#lastRead, this.#lastWrite) >= ping) {
+      this.#write(PING, new InternalReply(this, "keepalive PING"));
+    }
+  }
+
   /** Drops the connection: every request in flight fails, and a reconnect is scheduled. */
   fatal(reason: string): void {
     // Only a connection that is up or being opened can be lost; a second report of the same loss is ignored.
@@ -259,6 +304,8 @@ export class BackendConn {
     this.#socket = null;
     this.#generation++;
     clearTimeout(this.#connectTimer);
+    clearInterval(this.#healthTimer);
+    this.#healthTimer = undefined;
     this.#out = [];
     this.#outLen = 0;
     sock?.destroy();
