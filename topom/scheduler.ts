@@ -72,12 +72,15 @@ export function schedulerTick(ctx: Context, input: TickInput): TickPlan {
   };
   for (const m of pickSlotActions(ctx.slots, { parallel: input.parallel, disabled: input.disabled })) {
     const stepRevision = input.slotRevision(m.id);
-    if (m.action.state === "migrating") {
+    // An offline slot (group 0) has no server and so no keys: assigning it through an action moves nothing.
+    const offline = m.group_id === 0;
+    const executorDone = offline || input.executorDone(m.id);
+    if (m.action.state === "migrating" && !offline) {
       const reason = executorBlocked(ctx, m, input.disabled);
       if (reason) plan.blockedExecutors.push({ slot: m, reason });
-      else if (!input.executorDone(m.id)) plan.runExecutors.push(m);
+      else if (!executorDone) plan.runExecutors.push(m);
     }
-    const step = nextSlotStep(m, { ackedRevision: acked, stepRevision, executorDone: input.executorDone(m.id) });
+    const step = nextSlotStep(m, { ackedRevision: acked, stepRevision, executorDone });
     if (step.kind === "advance") {
       plan.slotWrites.push({ write: { kind: "slot", slot: step.slot }, expectRevision: stepRevision });
     }

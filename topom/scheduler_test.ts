@@ -124,3 +124,29 @@ Deno.test("scheduler: disabled blocks executors; promotions advance with acks an
   assert.equal(plan.promotions[0].step.kind, "advance");
   assert.equal(plan.promotions[0].expectRevision, store.cache.groupRevision(1));
 });
+
+Deno.test("scheduler: an action on an offline slot moves no data and finishes; no executor runs", () => {
+  const store = new FakeStore(buildModel({ groups: { 1: ["a:1"] }, assign: [[0, 511, 1]], proxies: [{}] }));
+  store.put(createSlotActionRange(store.cache.context(), 600, 601, 1));
+  const acks = [{ token: "t1", revision: store.rev }];
+  for (let round = 0; round < 40; round++) {
+    const plan = schedulerTick(store.cache.context(), {
+      parallel: 100,
+      disabled: false,
+      acks,
+      slotRevision: (sid) => store.cache.slotRevision(sid),
+      groupRevision: (gid) => store.cache.groupRevision(gid),
+      executorDone: () => false, // an executor asked to move an offline slot would never finish
+    });
+    assert.deepEqual(plan.runExecutors, []);
+    assert.deepEqual(plan.blockedExecutors, []);
+    for (const g of plan.slotWrites) store.cas(g.write, g.expectRevision);
+    acks[0].revision = store.rev;
+    if (store.cache.model().slots.every((s) => !s.action.state)) break;
+  }
+  const model = store.cache.model();
+  assert.deepEqual([600, 601].map((s) => [model.slots[s].group_id, model.slots[s].action.state ?? ""]), [
+    [1, ""],
+    [1, ""],
+  ]);
+});
