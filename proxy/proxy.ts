@@ -7,7 +7,7 @@ import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
-import type { BackendConn, PendingReply } from "./backend/conn.ts";
+import { type BackendConn, isStaleError, type PendingReply } from "./backend/conn.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
@@ -31,6 +31,31 @@ export function splitHostPort(addr: string): { host: string; port: number } {
   const port = Number(addr.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port in address '${addr}'`);
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port };
+}
+
+/**
+ * A read sent to a replica. A replica that cannot serve it (MASTERDOWN: cut off from its master with
+ * replica-serve-stale-data off; LOADING) answers with an error; the read is then sent to the master instead, so the
+ * client never sees a replica's trouble. The replica connection marks itself stale and later reads skip it.
+ */
+class ReplicaRead implements PendingReply {
+  constructor(
+    private readonly route: SlotRoute,
+    private readonly raw: Uint8Array,
+    private readonly inner: PendingReply,
+  ) {}
+
+  onReply(raw: Uint8Array): void {
+    const r = this.route;
+    if (raw[0] === 45 && isStaleError(raw) && r.backend !== null && !r.locked && r.migrateFrom === null) {
+      return r.backend.connFor(r.id).send(r.id, this.raw, this.inner);
+    }
+    this.inner.onReply(raw);
+  }
+
+  onError(msg: string): void {
+    this.inner.onError(msg);
+  }
 }
 
 /** A running codis-proxy. */
@@ -155,7 +180,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     }
     if (replicaOk && route.replicas !== null && !this.config.backend_primary_only) {
       const conn = this.#replicaConn(route.replicas, slot);
-      if (conn !== null) return conn.send(slot, raw, reply);
+      if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));
     }
     backend.connFor(slot).send(slot, raw, reply);
   }
@@ -169,7 +194,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       const start = this.#rr++ % n;
       for (let i = 0; i < n; i++) {
         const conn = group[(start + i) % n].connFor(slot);
-        if (conn.state === "connected") return conn;
+        if (conn.state === "connected" && !conn.stale) return conn;
       }
     }
     return null;

@@ -59,3 +59,36 @@ Deno.test("proxy: backend_replica_parallel sets the connections to each replica,
     await replica.stop();
   }
 });
+
+Deno.test("proxy: a replica that answers MASTERDOWN is skipped (DataStale) and the read goes to the master", async () => {
+  const f = await startProxyFixture(1, { backend_ping_period: 100 });
+  const replica = await startRedis({ extraArgs: ["--replica-serve-stale-data", "no"] });
+  const direct = new Redis({ port: replica.port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+  try {
+    const c = f.client();
+    const key = "stale-key";
+    const slot = slotOf(enc(key));
+    equal(await c.set(key, "master-value"), "OK");
+    const master = f.backends[0].addr;
+    await f.proxy.fillSlots([{ id: slot, backend_addr: master, replica_groups: [[replica.addr]] }]);
+    for (const p of f.proxy.router.pools.values()) await p.connect();
+    const replicaConn = f.proxy.router.pools.get(replica.addr)!.conns[0];
+    equal(replicaConn.stale, false);
+    // It becomes a replica of a master that does not exist, refusing stale reads: every read gets -MASTERDOWN.
+    equal(await direct.call("REPLICAOF", "127.0.0.1", "1"), "OK");
+    equal(await c.get(key), "master-value", "the MASTERDOWN read is retried on the master");
+    equal(replicaConn.stale, true);
+    equal(await c.get(key), "master-value");
+    // The replica recovers (here: it becomes a master of its own); the keepalive's INFO clears the mark.
+    equal(await direct.call("REPLICAOF", "NO", "ONE"), "OK");
+    await direct.select(slot);
+    equal(await direct.set(key, "replica-value"), "OK");
+    for (let i = 0; i < 50 && replicaConn.stale; i++) await new Promise((r) => setTimeout(r, 50));
+    equal(replicaConn.stale, false);
+    equal(await c.get(key), "replica-value");
+  } finally {
+    direct.disconnect();
+    await f.stop();
+    await replica.stop();
+  }
+});

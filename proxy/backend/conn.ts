@@ -48,6 +48,30 @@ export interface BackendOptions {
 }
 
 const PING = encodeCommand(["PING"]);
+const INFO = encodeCommand(["INFO"]);
+const MASTERDOWN = new TextEncoder().encode("-MASTERDOWN");
+const LOADING = new TextEncoder().encode("-LOADING");
+
+function startsWith(raw: Uint8Array, prefix: Uint8Array): boolean {
+  if (raw.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (raw[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** A `-MASTERDOWN` or `-LOADING` error: the server is a replica cut off from its master, or still loading its data. */
+export function isStaleError(raw: Uint8Array): boolean {
+  return startsWith(raw, MASTERDOWN) || startsWith(raw, LOADING);
+}
+
+class StaleProbe implements PendingReply {
+  constructor(private readonly conn: BackendConn) {}
+  onReply(raw: Uint8Array): void {
+    this.conn.probed(raw[0] === 36 ? new TextDecoder().decode(raw) : null);
+  }
+  onError(): void {
+    this.conn.probed(null);
+  }
+}
 
 /** Pre-encoded `SELECT n` for every database a slot can live in. */
 const SELECT_CMDS: Uint8Array[] = [];
@@ -101,6 +125,12 @@ export class BackendConn {
   #lastWrite = 0;
   #busySince = 0;
   #healthTimer: ReturnType<typeof setInterval> | undefined;
+  #probing = false;
+  /**
+   * Set when the server answered MASTERDOWN or LOADING (Codis's DataStale): replica reads skip this connection until
+   * an INFO, sent every backend_ping_period, shows the server loaded and its master link up.
+   */
+  stale = false;
   #flush = () => {
     this.#flushScheduled = false;
     const out = this.#out;
@@ -184,7 +214,9 @@ export class BackendConn {
     // A PING after AUTH tells us when the server accepts commands: a wrong password fails the connect.
     const ready = new PromiseReply((raw) => {
       if (gen !== this.#generation) return;
-      if (isErrorReply(raw)) {
+      // A replica cut off from its master, or a server still loading, is up but cannot serve reads yet.
+      const stale = isErrorReply(raw) && isStaleError(raw);
+      if (isErrorReply(raw) && !stale) {
         const msg = `backend ${this.addr} refused PING: ${errorText(raw)}`;
         return this.fatal(msg);
       }
@@ -194,6 +226,7 @@ export class BackendConn {
       if (this.#lastError !== "not connected yet") log.info(`backend ${this.addr} is connected`);
       this.#lastError = "";
       this.#startHealthChecks();
+      this.stale = stale;
       this.#settleWaiters(null);
     }, () => {});
     this.#write(encodeCommand(["PING"]), ready);
@@ -269,6 +302,10 @@ export class BackendConn {
       this.fatal("backend sent a reply nobody asked for");
       return;
     }
+    if (raw[0] === 45 && !this.stale && isStaleError(raw)) {
+      this.stale = true;
+      log.warn(`backend ${this.addr} cannot serve reads (${errorText(raw)}); replica reads skip it`);
+    }
     p.onReply(raw);
   }
 
@@ -286,6 +323,10 @@ export class BackendConn {
 
   #checkHealth(ping: number, recv: number): void {
     const now = performance.now();
+    if (this.stale && !this.#probing && ping > 0) {
+      this.#probing = true;
+      this.#write(INFO, new StaleProbe(this));
+    }
     if (this.#pending.length > 0) {
       const quiet = now - Math.max(this.#lastRead, this.#busySince);
       if (recv > 0 && quiet > recv) {
@@ -294,6 +335,14 @@ export class BackendConn {
     } else if (ping > 0 && now - Math.max(this.#lastRead, this.#lastWrite) >= ping) {
       this.#write(PING, new InternalReply(this, "keepalive PING"));
     }
+  }
+
+  /** The answer to a DataStale probe: the INFO text, or null when the probe failed. */
+  probed(info: string | null): void {
+    this.#probing = false;
+    if (info === null || /^master_link_status:down\r?$/m.test(info) || /^loading:1\r?$/m.test(info)) return;
+    this.stale = false;
+    log.info(`backend ${this.addr} serves reads again`);
   }
 
   /** Drops the connection: every request in flight fails, and a reconnect is scheduled. */
@@ -306,6 +355,8 @@ export class BackendConn {
     clearTimeout(this.#connectTimer);
     clearInterval(this.#healthTimer);
     this.#healthTimer = undefined;
+    this.#probing = false;
+    this.stale = false;
     this.#out = [];
     this.#outLen = 0;
     sock?.destroy();
