@@ -343,7 +343,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   requestDone(_req: Request): void {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      queueMicrotask(this.#flush);
+      // After this turn's I/O, not in a microtask: a pipeline's replies often come from several backends' reads in
+      // one turn, and waiting for all of them makes one write where a microtask made one per backend (measured at
+      // -P16: about 5% less CPU per request and 5-10% more ops/s).
+      setImmediate(this.#flush);
     }
   }
 

@@ -48,6 +48,7 @@ export interface BackendOptions {
 }
 
 const PING = encodeCommand(["PING"]);
+const CLOSING = "proxy is closing";
 const INFO = encodeCommand(["INFO"]);
 const MASTERDOWN = new TextEncoder().encode("-MASTERDOWN");
 const LOADING = new TextEncoder().encode("-LOADING");
@@ -363,7 +364,7 @@ export class BackendConn {
     const wasUp = this.#state === "connected";
     this.#lastError = reason;
     this.#state = "down";
-    if (wasUp) log.warn(`backend ${this.addr} lost: ${reason}`);
+    if (wasUp && reason !== CLOSING) log.warn(`backend ${this.addr} lost: ${reason}`);
     const msg = `ERR backend ${this.addr} connection lost (${reason})`;
     for (let p = this.#pending.shift(); p !== undefined; p = this.#pending.shift()) p.onError(msg);
     this.#settleWaiters(new Error(`backend ${this.addr}: ${reason}`));
@@ -380,7 +381,7 @@ export class BackendConn {
 
   /** Closes for good; requests in flight fail. */
   close(): void {
-    this.fatal("proxy is closing");
+    this.fatal(CLOSING);
     this.#state = "closed";
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
