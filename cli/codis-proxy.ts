@@ -14,6 +14,7 @@ import { CommandTable } from "../proxy/commands/mod.ts";
 import { ConfigError, defaultConfigToml, parseProxyArgs, proxyUsage } from "../proxy/config.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy, splitHostPort } from "../proxy/proxy.ts";
+import { ProxyWorkers, WorkerModeProxy } from "../proxy/worker/group.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 
 const log = logger("codis-proxy");
@@ -65,19 +66,48 @@ async function main(): Promise<void> {
   for (const f of facts) for (const w of f.warnings) log.warn(w);
 
   const commands = CommandTable.builtin();
-  const proxy = new Proxy(config, commands);
-  if (facts[0]) proxy.setVersion(facts[0].version);
+  const threads = config.proxy_workers;
+  // In worker mode each thread enforces its share of proxy_max_clients.
+  const threadConfig = threads > 1 && config.proxy_max_clients > 0
+    ? { ...config, proxy_max_clients: Math.ceil(config.proxy_max_clients / threads) }
+    : config;
+  const proxy = new Proxy(threadConfig, commands);
+  const version = facts[0]?.version;
+  if (version) proxy.setVersion(version);
   await proxy.fillSlots(slots);
-  const bound = await proxy.listen();
+  let bound: { host: string; port: number };
+  try {
+    bound = await proxy.listen();
+  } catch (e) {
+    fail(`cannot listen on ${config.proxy_addr}: ${(e as Error).message}`);
+  }
+  let ctl: Proxy | WorkerModeProxy = proxy;
+  if (threads > 1) {
+    proxy.setSessionIds(1, threads);
+    const workerConfig = { ...threadConfig, proxy_addr: `${splitHostPort(config.proxy_addr).host}:${bound.port}` };
+    try {
+      const workers = await ProxyWorkers.start(workerConfig, threads - 1, {
+        slots: args.dashboard ? [] : slots,
+        version: version ?? "7.0.0",
+        online: false,
+        threads,
+      });
+      ctl = new WorkerModeProxy(config, proxy, workers);
+    } catch (e) {
+      await proxy.shutdown();
+      fail(`cannot start ${threads - 1} proxy worker(s): ${(e as Error).message}`);
+    }
+    log.info(`worker mode: ${threads} threads share ${config.proxy_addr} (SO_REUSEPORT)`);
+  }
   const admin = splitHostPort(config.admin_addr);
   const abort = new AbortController();
-  const server = startAdminServer(proxy, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
+  const server = startAdminServer(ctl, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
   const adminAddr = `${admin.host || "0.0.0.0"}:${server.addr.port}`;
   proxy.setAdminAddr(adminAddr);
   if (args.dashboard) {
     const advertised = args.hostAdmin ??
       (admin.host && admin.host !== "0.0.0.0" ? adminAddr : `127.0.0.1:${server.addr.port}`);
-    const follower = new DashboardClient(proxy, {
+    const follower = new DashboardClient(ctl, {
       addrs: args.dashboard,
       productName: config.product_name,
       productAuth: config.product_auth,
@@ -88,16 +118,16 @@ async function main(): Promise<void> {
     try {
       await follower.start();
     } catch (e) {
-      await proxy.shutdown();
+      await ctl.shutdown();
       fail((e as Error).message);
     }
   } else {
-    proxy.start();
+    await ctl.start();
   }
-  const reporters = startMetricsReporters(proxy);
+  const reporters = startMetricsReporters(ctl);
   const stop = async () => {
     reporters.stop();
-    await proxy.shutdown();
+    await ctl.shutdown();
   };
   proxy.onShutdown(() => abort.abort());
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop());

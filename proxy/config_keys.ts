@@ -130,9 +130,9 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "int",
     def: 1,
     min: 1,
-    max: 1,
-    doc: "Worker processes sharing the client listener (reusePort). Only 1 is accepted for now: worker mode is\n" +
-      "not implemented yet, and a key that silently did nothing would mislead.",
+    max: 256,
+    doc: "Threads serving clients, each with its own event loop and backend connections, sharing the listener\n" +
+      "(SO_REUSEPORT); set it to the cores the proxy may use. The admin API and stats cover all of them.",
   },
   proxy_allow_flush: {
     kind: "bool",

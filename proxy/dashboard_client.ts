@@ -12,10 +12,10 @@ const log = logger("dashboard-client");
 /** What the client drives: the proxy's routing and its online switch. */
 export interface FollowingProxy {
   fillSlots(slots: Slot[]): Promise<void> | void;
-  start(): void;
+  start(): void | Promise<void>;
   isOnline(): boolean;
   isClosed(): boolean;
-  setSentinels?(s: { servers?: string[]; out_of_sync: boolean }): void;
+  setSentinels?(s: { servers?: string[]; out_of_sync: boolean }): void | Promise<void>;
   /** The proxy's token, known once its admin server is bound. */
   model(): { token: string };
 }
@@ -120,12 +120,12 @@ export class DashboardClient {
         const ans = await this.#call("GET", `/api/topom/proxy/watch/${this.#xauth}/${token}?${q}`) as WatchAnswer;
         if (ans.slots && ans.slots.length > 0) await this.#proxy.fillSlots(ans.slots);
         if (ans.sentinels && this.#proxy.setSentinels) {
-          this.#proxy.setSentinels({ servers: ans.sentinels.servers, out_of_sync: false });
+          await this.#proxy.setSentinels({ servers: ans.sentinels.servers, out_of_sync: false });
         }
         since = ans.revision;
         this.#applied = ans.revision;
         if (!this.#proxy.isOnline() && !this.#proxy.isClosed()) {
-          this.#proxy.start();
+          await this.#proxy.start();
           onFirstModel();
         }
         backoff = 50;

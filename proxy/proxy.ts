@@ -70,6 +70,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   #sessions = new Set<Session>();
   #refused = new Set<NetSocket>();
   #nextSessionId = 1;
+  #sessionIdStep = 1;
   #online = false;
   #closed = false;
   #token = "";
@@ -100,7 +101,18 @@ export class Proxy implements ProxyCore, ProxyControl {
   /** Starts listening for clients. Resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }> {
     const { host, port } = splitHostPort(this.config.proxy_addr);
-    const listener = Deno.listen({ hostname: host || "0.0.0.0", port, transport: "tcp" });
+    const reusePort = this.config.proxy_workers > 1;
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: host || "0.0.0.0", port, transport: "tcp", reusePort });
+    } catch (e) {
+      if (reusePort && /unstable/i.test((e as Error).message)) {
+        throw new Error(
+          "proxy_workers > 1 shares the listener with SO_REUSEPORT, which needs `deno run --unstable-net`",
+        );
+      }
+      throw e;
+    }
     this.#listener = listener;
     const a = listener.addr as Deno.NetAddr;
     this.#proxyAddr = `${host || "0.0.0.0"}:${a.port}`;
@@ -151,7 +163,8 @@ export class Proxy implements ProxyCore, ProxyControl {
       this.stats.fail();
       return this.#refuse(sock, MAX_CLIENTS);
     }
-    const s = new Session(this, sock, this.#nextSessionId++);
+    const s = new Session(this, sock, this.#nextSessionId);
+    this.#nextSessionId += this.#sessionIdStep;
     this.#sessions.add(s);
     this.stats.sessionOpened();
   }
@@ -232,6 +245,12 @@ export class Proxy implements ProxyCore, ProxyControl {
       this.#commandsMerged = false;
       log.warn(`could not read COMMAND from ${pool.addr}: ${(e as Error).message}`);
     });
+  }
+
+  /** Worker mode: this thread's session ids are `first`, `first + step`, ... so that ids are unique per process. */
+  setSessionIds(first: number, step: number): void {
+    this.#nextSessionId = first;
+    this.#sessionIdStep = step;
   }
 
   /** Sets the Redis version INFO and HELLO report (the backends' own). */

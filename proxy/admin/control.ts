@@ -46,6 +46,8 @@ export interface ProxyControl {
   rewatchSentinels?(): void | Promise<void>;
   /** Optional: the sentinel block of the stats (default: the servers last given to PUT /api/proxy/sentinels). */
   sentinelStats?(): SentinelStats;
+  /** Optional: resets the stats (default: `stats.reset()`); worker mode resets every thread's. */
+  resetStats?(): void | Promise<void>;
   /** Optional: the dashboard connection block of the stats (proxies that follow a dashboard). */
   dashboardStats?(): Record<string, unknown> | undefined;
 }

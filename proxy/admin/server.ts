@@ -116,9 +116,10 @@ export function adminRouter(ctl: ProxyControl): Router {
     await ctl.start();
     return ok();
   });
-  r.put("/api/proxy/stats/reset/:xauth", (_q, p) => {
+  r.put("/api/proxy/stats/reset/:xauth", async (_q, p) => {
     auth(p);
-    ctl.stats.reset();
+    if (ctl.resetStats) await ctl.resetStats();
+    else ctl.stats.reset();
     return ok();
   });
   r.put("/api/proxy/forcegc/:xauth", (_q, p) => {

@@ -1,0 +1,224 @@
+/**
+ * Worker mode (`proxy_workers = N > 1`): the primary thread runs one full proxy and N - 1 worker threads run one each,
+ * all listening on the same address with SO_REUSEPORT, so the kernel spreads client connections over N event loops
+ * (N cores). {@link WorkerModeProxy} is what the admin API and the dashboard client see: one proxy, whose model
+ * changes reach every thread before they count as applied, and whose stats are the sum of the threads'.
+ * @module
+ */
+import type { SentinelModel, Slot } from "../../models/mod.ts";
+import { logger } from "../../util/log.ts";
+import type { BackendInfo, ProxyControl } from "../admin/control.ts";
+import type { ProxyConfig } from "../config.ts";
+import type { Proxy } from "../proxy.ts";
+import { ProxyStats, type StatsSnapshot } from "../stats.ts";
+import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
+
+const log = logger("workers");
+
+/** Longest a worker may take to answer a request before the proxy gives up on it (e.g. a drain that never ends). */
+const REQUEST_TIMEOUT_MS = 120_000;
+
+type Request = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
+
+interface WorkerHandle {
+  worker: Worker;
+  stats: StatsSnapshot | null;
+  backends: BackendInfo[];
+  waiting: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+}
+
+/** The worker threads of a proxy, and a request/answer channel to each. */
+export class ProxyWorkers {
+  #handles: WorkerHandle[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  /** Starts `count` workers, each serving `slots` on `config.proxy_addr`; resolves once every one listens. */
+  static async start(
+    config: ProxyConfig,
+    count: number,
+    init: { slots: Slot[]; version: string; online: boolean; threads: number },
+  ): Promise<ProxyWorkers> {
+    const w = new ProxyWorkers();
+    for (let i = 0; i < count; i++) w.#spawn();
+    try {
+      await Promise.all(w.#handles.map((h, i) =>
+        w.#ask(h, {
+          op: "init",
+          config,
+          slots: init.slots,
+          version: init.version,
+          online: init.online,
+          index: i + 1,
+          count: init.threads,
+        })
+      ));
+    } catch (e) {
+      w.terminate();
+      throw e;
+    }
+    return w;
+  }
+
+  #spawn(): void {
+    const worker = new Worker(new URL("./worker_main.ts", import.meta.url), { type: "module" });
+    const h: WorkerHandle = { worker, stats: null, backends: [], waiting: new Map() };
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      const m = e.data;
+      if (m.op === "report") {
+        h.stats = m.stats;
+        h.backends = m.backends;
+        return;
+      }
+      const w = h.waiting.get(m.id);
+      if (w === undefined) return;
+      h.waiting.delete(m.id);
+      if (m.error !== undefined) w.reject(new Error(m.error));
+      else w.resolve();
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      log.error(`proxy worker failed: ${e.message}`);
+      for (const w of h.waiting.values()) w.reject(new Error(`proxy worker failed: ${e.message}`));
+      h.waiting.clear();
+    };
+    this.#handles.push(h);
+  }
+
+  #ask(h: WorkerHandle, req: Request): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("proxy workers are closed"));
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        h.waiting.delete(id);
+        reject(new Error(`proxy worker did not answer ${req.op} within ${REQUEST_TIMEOUT_MS / 1000} s`));
+      }, REQUEST_TIMEOUT_MS);
+      h.waiting.set(id, {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      h.worker.postMessage({ ...req, id } as WorkerRequest);
+    });
+  }
+
+  /** Sends `req` to every worker; resolves when all have done it. */
+  async all(req: Request): Promise<void> {
+    await Promise.all(this.#handles.map((h) => this.#ask(h, req)));
+  }
+
+  /** The latest stats each worker reported (every second). */
+  snapshots(): StatsSnapshot[] {
+    return this.#handles.flatMap((h) => h.stats ? [h.stats] : []);
+  }
+
+  /** The backend states each worker last reported. */
+  backends(): BackendInfo[][] {
+    return this.#handles.map((h) => h.backends);
+  }
+
+  /** Asks every worker to shut down, then ends the threads. */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    await Promise.race([
+      this.all({ op: "shutdown" }).catch(() => {}),
+      new Promise((r) => setTimeout(r, 2000)),
+    ]);
+    this.terminate();
+  }
+
+  terminate(): void {
+    this.#closed = true;
+    for (const h of this.#handles) h.worker.terminate();
+  }
+}
+
+/** Sums the backend rows of several threads by address. */
+function mergeBackends(lists: BackendInfo[][]): BackendInfo[] {
+  const out = new Map<string, BackendInfo>();
+  for (const list of lists) {
+    for (const b of list) {
+      const o = out.get(b.addr);
+      if (o === undefined) {
+        out.set(b.addr, { ...b });
+        continue;
+      }
+      o.conns += b.conns;
+      o.pending += b.pending;
+      if (o.state !== b.state) o.state = o.state === "down" || b.state === "down" ? "down" : "connecting";
+    }
+  }
+  return [...out.values()];
+}
+
+/** The proxy as the admin API and the dashboard client see it in worker mode: the primary plus its workers. */
+export class WorkerModeProxy implements ProxyControl {
+  constructor(
+    readonly config: ProxyConfig,
+    readonly primary: Proxy,
+    readonly workers: ProxyWorkers,
+  ) {}
+
+  /** The sum of every thread's stats (the workers' as of their last report, at most a second old). */
+  get stats(): ProxyStats {
+    return ProxyStats.sum([this.primary.stats.snapshot(), ...this.workers.snapshots()]);
+  }
+
+  async resetStats(): Promise<void> {
+    this.primary.stats.reset();
+    await this.workers.all({ op: "resetStats" });
+  }
+
+  model() {
+    return this.primary.model();
+  }
+
+  slots(): Slot[] {
+    return this.primary.slots();
+  }
+
+  /** Applies the change on every thread: it counts as applied (and may be acknowledged) only once all have drained. */
+  async fillSlots(slots: Slot[]): Promise<void> {
+    await Promise.all([this.primary.fillSlots(slots), this.workers.all({ op: "fillSlots", slots })]);
+  }
+
+  async start(): Promise<void> {
+    await this.workers.all({ op: "start" });
+    this.primary.start();
+  }
+
+  isOnline(): boolean {
+    return this.primary.isOnline();
+  }
+
+  isClosed(): boolean {
+    return this.primary.isClosed();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.workers.shutdown();
+    await this.primary.shutdown();
+  }
+
+  backends(): BackendInfo[] {
+    return mergeBackends([this.primary.backends(), ...this.workers.backends()]);
+  }
+
+  async setSentinels(s: SentinelModel): Promise<void> {
+    this.primary.setSentinels(s);
+    await this.workers.all({ op: "setSentinels", sentinels: s });
+  }
+
+  sentinelStats() {
+    return this.primary.sentinelStats();
+  }
+
+  dashboardStats(): Record<string, unknown> | undefined {
+    return this.primary.dashboardStats();
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Messages between the primary thread of a proxy in worker mode and its worker threads. Every request carries an
+ * id and gets exactly one `done` answer; workers also post a `report` with their stats every second.
+ * @module
+ */
+import type { SentinelModel, Slot } from "../../models/mod.ts";
+import type { BackendInfo } from "../admin/control.ts";
+import type { ProxyConfig } from "../config.ts";
+import type { StatsSnapshot } from "../stats.ts";
+
+/** What the primary asks of a worker. */
+export type WorkerRequest =
+  | {
+    op: "init";
+    id: number;
+    /** The worker's config: the primary's, with the listener address it bound and its share of max clients. */
+    config: ProxyConfig;
+    slots: Slot[];
+    version: string;
+    online: boolean;
+    /** Session ids are `index + 1 + k * count`, unique across the threads (the primary is index 0). */
+    index: number;
+    count: number;
+  }
+  | { op: "fillSlots"; id: number; slots: Slot[] }
+  | { op: "start"; id: number }
+  | { op: "setSentinels"; id: number; sentinels: SentinelModel }
+  | { op: "resetStats"; id: number }
+  | { op: "shutdown"; id: number };
+
+/** What a worker tells the primary. */
+export type WorkerMessage =
+  | { op: "done"; id: number; error?: string }
+  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[] };

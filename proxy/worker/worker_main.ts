@@ -1,0 +1,62 @@
+/**
+ * Entry point of a proxy worker thread (worker mode, `proxy_workers > 1`): a full data path — its own listener on
+ * the shared address (SO_REUSEPORT), sessions and backend connections — driven by the primary thread, which keeps
+ * the admin API and the dashboard connection and fans every model change out to the workers.
+ * @module
+ */
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+import { Proxy } from "../proxy.ts";
+import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
+
+let proxy: Proxy | null = null;
+let reporter: ReturnType<typeof setInterval> | undefined;
+
+function post(m: WorkerMessage): void {
+  self.postMessage(m);
+}
+
+function report(): void {
+  if (proxy !== null) post({ op: "report", stats: proxy.stats.snapshot(), backends: proxy.backends() });
+}
+
+async function handle(m: WorkerRequest): Promise<void> {
+  if (m.op === "init") {
+    const p = new Proxy(m.config);
+    proxy = p;
+    p.setVersion(m.version);
+    p.setSessionIds(m.index + 1, m.count);
+    await p.fillSlots(m.slots);
+    await p.listen();
+    if (m.online) p.start();
+    reporter = setInterval(report, 1000);
+    return;
+  }
+  const p = proxy;
+  if (p === null) throw new Error("worker is not initialised");
+  switch (m.op) {
+    case "fillSlots":
+      return await p.fillSlots(m.slots);
+    case "start":
+      return p.start();
+    case "setSentinels":
+      return p.setSentinels(m.sentinels);
+    case "resetStats":
+      p.stats.reset();
+      return report();
+    case "shutdown":
+      clearInterval(reporter);
+      await p.shutdown();
+      return;
+  }
+}
+
+self.onmessage = (e: MessageEvent<WorkerRequest>) => {
+  const m = e.data;
+  handle(m).then(
+    () => post({ op: "done", id: m.id }),
+    (err) => post({ op: "done", id: m.id, error: (err as Error).message }),
+  ).finally(() => {
+    if (m.op === "shutdown") self.close();
+  });
+};

@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { ProxyAdminClient } from "../proxy/admin/client.ts";
+import { slotOf } from "../proxy/hash.ts";
+import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
+import { freePort, waitForPort } from "./support/ports.ts";
+import { type RedisProcess, startRedis } from "./support/redis.ts";
+
+const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
+const enc = (s: string) => new TextEncoder().encode(s);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `codis-proxy --proxy_workers=N` as a real process; resolves with its ports and a stop function. */
+async function startWorkerProxy(args: string[]) {
+  const port = freePort();
+  const adminPort = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      PROXY_CLI,
+      `--proxy_addr=127.0.0.1:${port}`,
+      `--admin_addr=127.0.0.1:${adminPort}`,
+      "--log-level=WARN",
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+  };
+  try {
+    await waitForPort(adminPort, 30_000);
+    await waitForPort(port, 30_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port, adminPort, stop };
+}
+
+Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fillslots cover every thread", async () => {
+  const backends: RedisProcess[] = [];
+  const clients: Redis[] = [];
+  let stop = async () => {};
+  try {
+    backends.push(await startRedis(), await startRedis());
+    const p = await startWorkerProxy([
+      ...backends.map((b) => `--backend=${b.addr}`),
+      "--proxy_workers=3",
+      "--product_name=wk",
+      "--product_auth=",
+    ]);
+    stop = p.stop;
+    for (let i = 0; i < 30; i++) clients.push(new Redis({ port: p.port, host: "127.0.0.1", maxRetriesPerRequest: 0 }));
+    const ids = await Promise.all(clients.map((c) => c.call("CLIENT", "ID") as Promise<number>));
+    assert.equal(new Set(ids).size, 30, "session ids are unique across threads");
+    const threads = new Set(ids.map((id) => id % 3));
+    assert.ok(threads.size >= 2, `30 connections all landed on one thread: ids ${ids.join(",")}`);
+    for (const [i, c] of clients.entries()) {
+      assert.equal(await c.set(`wk:${i}`, `v${i}`), "OK");
+      assert.equal(await c.get(`wk:${i}`), `v${i}`);
+    }
+
+    const admin = new ProxyAdminClient(`127.0.0.1:${p.adminPort}`, { productName: "wk", productAuth: "" });
+    admin.setToken((await admin.model()).token);
+    await sleep(1200); // workers report their stats every second
+    let stats = await admin.stats(0);
+    assert.equal(stats.sessions.alive, 30);
+    assert.ok(stats.ops.total >= 90, `ops.total ${stats.ops.total}`);
+
+    // A slot moved through the admin API moves on every thread before the call returns.
+    const key = "wk:moving";
+    const slot = slotOf(enc(key));
+    const from = slot < 512 ? 0 : 1;
+    const to = 1 - from;
+    await admin.fillSlots([{ id: slot, backend_addr: backends[to].addr, backend_addr_group_id: to + 1 }]);
+    for (const [i, c] of clients.entries()) assert.equal(await c.set(key, `c${i}`), "OK");
+    const direct = new Redis({ port: backends[to].port, host: "127.0.0.1", db: slot, maxRetriesPerRequest: 0 });
+    clients.push(direct);
+    assert.equal(await direct.get(key), "c29");
+    const old = new Redis({ port: backends[from].port, host: "127.0.0.1", db: slot, maxRetriesPerRequest: 0 });
+    clients.push(old);
+    assert.equal(await old.exists(key), 0, "no thread still writes to the old backend");
+
+    await admin.resetStats();
+    stats = await admin.stats(0);
+    assert.ok(stats.ops.total < 30, `after a reset, ops.total ${stats.ops.total}`);
+  } finally {
+    for (const c of clients) c.disconnect();
+    await stop();
+    for (const b of backends) await b.stop();
+  }
+});
+
+Deno.test("proxy worker mode follows the dashboard: slots migrate with data through a 2-thread proxy", async () => {
+  const redis: RedisProcess[] = [];
+  let g: DashboardGroup | undefined;
+  let stop = async () => {};
+  const clients: Redis[] = [];
+  try {
+    g = await startDashboards({ product: "wk-dash" });
+    const x = g.xauth;
+    const leader = await g.leader();
+    redis.push(await startRedis(), await startRedis());
+    for (const [i, r] of redis.entries()) {
+      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/create/${x}/${i + 1}`)).status, 200);
+      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/add/${x}/${i + 1}/${r.addr}`)).status, 200);
+    }
+    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
+    assert.equal((await g.call(leader.admin, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
+    const p = await startWorkerProxy([
+      `--dashboard=${g.nodes.map((d) => d.admin).join(",")}`,
+      "--product_name=wk-dash",
+      "--proxy_workers=2",
+    ]);
+    stop = p.stop;
+    for (let i = 0; i < 8; i++) clients.push(new Redis({ port: p.port, host: "127.0.0.1", maxRetriesPerRequest: 0 }));
+    for (let i = 0; i < 200 && (await clients[0].ping().catch(() => "")) !== "PONG"; i++) await sleep(50);
+    const N = 800;
+    for (let i = 0; i < N; i++) await clients[i % 8].set(`key:${i}`, `v${i}`);
+
+    // Writers on every connection (so on both threads) while 16 slots move: each acknowledged write must survive.
+    let writing = true;
+    const last = new Map<string, string>();
+    const writers = clients.map(async (c, w) => {
+      for (let n = 0; writing && n < 100_000; n++) {
+        const k = `key:${(n * 8 + w) % N}`;
+        const v = `w${w}-${n}`;
+        if ((await c.set(k, v)) === "OK") last.set(k, v);
+      }
+    });
+    const create = await g.call(leader.admin, "PUT", `/api/topom/slots/action/create-range/${x}/0/15/2`);
+    assert.equal(create.status, 200);
+    const deadline = Date.now() + 60_000;
+    let left = 16;
+    while (Date.now() < deadline && left > 0) {
+      const st = (await g.call(leader.admin, "GET", "/topom/stats")).json;
+      left = st.slots.filter((s: { id: number; group_id: number; action: { state?: string } }) =>
+        s.id < 16 && (s.action.state || s.group_id !== 2)
+      ).length;
+      if (left > 0) {
+        await sleep(100);
+      }
+    }
+    writing = false;
+    await Promise.all(writers);
+    assert.equal(left, 0, "every slot migrated");
+    for (let i = 0; i < N; i++) {
+      const k = `key:${i}`;
+      assert.equal(await clients[i % 8].get(k), last.get(k) ?? `v${i}`, k);
+    }
+  } finally {
+    for (const c of clients) c.disconnect();
+    await stop();
+    await g?.stop();
+    for (const r of redis) await r.stop();
+  }
+});
