@@ -25,7 +25,7 @@ import { Request, type RequestOwner } from "./request.ts";
 import { encodeCommand, errorReply, OK } from "./resp/encode.ts";
 import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
-import { splitBySlot, type SplitKind } from "./split.ts";
+import { type SlotSender, splitBySlot, type SplitKind } from "./split.ts";
 
 const log = logger("session");
 
@@ -86,6 +86,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #keyRef: KeyRef = { argv: [], pos: this.#keyPos, n: 0 };
   #slots = new Int32Array(256);
   #flush = () => this.#flushReplies();
+  #splitSend: SlotSender = (slot, sub, reply, keys) => this.#core.send(slot, sub, reply, keys);
   /**
    * True while a request holds the session (a blocking command, a WATCH or EXEC on the dedicated connection), or the
    * session is in MULTI or subscribed: the one field the hot path tests.
@@ -254,7 +255,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       n,
       step,
       req,
-      (slot, sub, reply, keys) => this.#core.send(slot, sub, reply, keys),
+      this.#splitSend,
     );
   }
 

@@ -6,7 +6,7 @@
  */
 import type { PendingReply } from "./backend/conn.ts";
 import { arrayElements, integerOf, isErrorReply } from "./resp/decode.ts";
-import { concat, encodeCommand, integerReply, OK } from "./resp/encode.ts";
+import { concat, integerReply, OK } from "./resp/encode.ts";
 import type { Request } from "./request.ts";
 import type { KeyRef } from "./slot_forward.ts";
 
@@ -18,11 +18,63 @@ export type SplitKind = "mget" | "mset" | "sum";
 /** Sends one sub-command to the slot's backend (or fails it). */
 export type SlotSender = (slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef) => void;
 
+/** Above this many keys, keys are grouped by slot with a Map; below, a scan per group is cheaper than the Map. */
+const SCAN_GROUPING_MAX = 32;
+
+/** Reused by every split: the positions of one part's keys in `argv` (the send path copies what it keeps). */
+let scratchPos = new Int32Array(64);
+const scratchRef: KeyRef = { argv: [], pos: scratchPos, n: 0 };
+
 /**
  * Splits `argv` by the slots of its keys. `slots[i]` is the slot of key i (for MSET, of pair i).
- * `step` is 1 for key lists and 2 for key/value pairs.
+ * `step` is 1 for key lists and 2 for key/value pairs. Each part is encoded straight from the client's argument
+ * views, with no intermediate argument list.
  */
 export function splitBySlot(
+  kind: SplitKind,
+  name: Uint8Array,
+  argv: Uint8Array[],
+  slots: Int32Array,
+  nkeys: number,
+  step: number,
+  req: Request,
+  send: SlotSender,
+): void {
+  if (scratchPos.length < nkeys) scratchRef.pos = scratchPos = new Int32Array(nkeys * 2);
+  scratchRef.argv = argv;
+  if (nkeys > SCAN_GROUPING_MAX) return splitByMap(kind, name, argv, slots, nkeys, step, req, send);
+  // Few keys: find each group by scanning forward from its first key; `taken` marks keys already sent.
+  let taken = 0;
+  let parts = 0;
+  for (let i = 0; i < nkeys; i++) {
+    let first = true;
+    for (let j = 0; j < i; j++) {
+      if (slots[j] === slots[i]) {
+        first = false;
+        break;
+      }
+    }
+    if (first) parts++;
+  }
+  const join = new SplitJoin(kind, nkeys, parts, req);
+  for (let i = 0; i < nkeys && taken < nkeys; i++) {
+    const slot = slots[i];
+    let seen = false;
+    for (let j = 0; j < i; j++) {
+      if (slots[j] === slot) {
+        seen = true;
+        break;
+      }
+    }
+    if (seen) continue;
+    let n = 0;
+    for (let j = i; j < nkeys; j++) if (slots[j] === slot) scratchPos[n++] = 1 + j * step;
+    taken += n;
+    sendPart(join, name, argv, step, n, slot, send);
+  }
+}
+
+function splitByMap(
   kind: SplitKind,
   name: Uint8Array,
   argv: Uint8Array[],
@@ -41,15 +93,78 @@ export function splitBySlot(
   }
   const join = new SplitJoin(kind, nkeys, groups.size, req);
   for (const [slot, idx] of groups) {
-    const args: Uint8Array[] = [name];
-    const pos = new Int32Array(idx.length);
-    for (let j = 0; j < idx.length; j++) {
-      const a = 1 + idx[j] * step;
-      pos[j] = args.length;
-      for (let k = 0; k < step; k++) args.push(argv[a + k]);
-    }
-    send(slot, encodeCommand(args), new SplitPart(join, idx), { argv: args, pos, n: idx.length });
+    for (let j = 0; j < idx.length; j++) scratchPos[j] = 1 + idx[j] * step;
+    sendPart(join, name, argv, step, idx.length, slot, send);
   }
+}
+
+/** Encodes and sends the part made of the `n` keys at `scratchPos` (each with `step - 1` values after it). */
+function sendPart(
+  join: SplitJoin,
+  name: Uint8Array,
+  argv: Uint8Array[],
+  step: number,
+  n: number,
+  slot: number,
+  send: SlotSender,
+): void {
+  const raw = encodeParts(name, argv, scratchPos, n, step);
+  // MGET places each element at its key's index; the other kinds only count.
+  let idx: number[] | null = null;
+  if (join.kind === "mget") {
+    idx = new Array(n);
+    for (let k = 0; k < n; k++) idx[k] = (scratchPos[k] - 1) / step;
+  }
+  scratchRef.n = n;
+  send(slot, raw, new SplitPart(join, idx, n), scratchRef);
+}
+
+/** `*N $name $arg...` for `name` followed by `step` arguments at each of the `n` positions, in one allocation. */
+function encodeParts(name: Uint8Array, argv: Uint8Array[], pos: Int32Array, n: number, step: number): Uint8Array {
+  let size = 1 + digits(1 + n * step) + 2 + bulkSize(name);
+  for (let k = 0; k < n; k++) for (let t = 0; t < step; t++) size += bulkSize(argv[pos[k] + t]);
+  const out = new Uint8Array(size);
+  out[0] = 42; // *
+  let off = writeUint(out, 1, 1 + n * step);
+  out[off++] = 13;
+  out[off++] = 10;
+  off = writeBulk(out, off, name);
+  for (let k = 0; k < n; k++) for (let t = 0; t < step; t++) off = writeBulk(out, off, argv[pos[k] + t]);
+  return out;
+}
+
+function bulkSize(b: Uint8Array): number {
+  return 1 + digits(b.length) + 2 + b.length + 2;
+}
+
+function writeBulk(out: Uint8Array, off: number, b: Uint8Array): number {
+  out[off++] = 36; // $
+  off = writeUint(out, off, b.length);
+  out[off++] = 13;
+  out[off++] = 10;
+  out.set(b, off);
+  off += b.length;
+  out[off++] = 13;
+  out[off++] = 10;
+  return off;
+}
+
+function digits(v: number): number {
+  let d = 1;
+  while (v >= 10) {
+    v = (v / 10) | 0;
+    d++;
+  }
+  return d;
+}
+
+function writeUint(out: Uint8Array, off: number, v: number): number {
+  const d = digits(v);
+  for (let i = off + d - 1; i >= off; i--) {
+    out[i] = 48 + (v % 10);
+    v = (v / 10) | 0;
+  }
+  return off + d;
 }
 
 class SplitJoin {
@@ -78,7 +193,11 @@ class SplitJoin {
 }
 
 class SplitPart implements PendingReply {
-  constructor(private readonly join: SplitJoin, private readonly idx: number[]) {}
+  constructor(
+    private readonly join: SplitJoin,
+    private readonly idx: number[] | null,
+    private readonly n: number,
+  ) {}
 
   onReply(raw: Uint8Array): void {
     const j = this.join;
@@ -86,10 +205,10 @@ class SplitPart implements PendingReply {
       j.error ??= raw;
     } else if (j.kind === "mget") {
       const els = arrayElements(raw);
-      if (els === null || els.length !== this.idx.length) {
+      if (els === null || els.length !== this.n) {
         j.error ??= encoder.encode("-ERR unexpected reply to a split MGET\r\n");
       } else {
-        for (let k = 0; k < els.length; k++) j.elements[this.idx[k]] = els[k];
+        for (let k = 0; k < els.length; k++) j.elements[this.idx![k]] = els[k];
       }
     } else if (j.kind === "sum") {
       const n = integerOf(raw);
