@@ -24,6 +24,8 @@ export interface ClusterOptions {
   raftPort?: number;
   proxyPort?: number;
   proxyAdminPort?: number;
+  /** Port of a codis-fe web console over the dashboards; none when absent. */
+  fePort?: number;
   /** Where child output goes: "inherit" (the example) or "null" (tests; logs go to files in dataDir). */
   output?: "inherit" | "files";
 }
@@ -51,6 +53,8 @@ export interface Cluster {
   proxyAddrs: string[];
   /** Dashboard admin addresses, comma-joined, as `--dashboard=` takes them. */
   dashboardList: string;
+  /** The web console's address ("" without `fePort`). */
+  feAddr: string;
   /** Runs codis-admin with `--dashboard=<first live dashboard>` and the product auth; throws on a non-zero exit. */
   admin(args: string[], dashboard?: string): Promise<string>;
   /** SIGKILLs a child. */
@@ -112,6 +116,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     proxies: [],
     proxyAddrs: [],
     dashboardList: "",
+    feAddr: "",
     async admin(args, dashboard) {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
@@ -284,6 +289,26 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       spawn(c);
     }
     for (const p of cluster.proxies) await waitForPort(Number(p.addr.split(":")[1]), 30_000);
+
+    if (opts.fePort !== undefined) {
+      const fe: Child = {
+        name: "fe",
+        addr: `127.0.0.1:${opts.fePort}`,
+        proc: null,
+        args: [
+          "run",
+          "-A",
+          `${ROOT}cli/codis-fe.ts`,
+          `--listen=127.0.0.1:${opts.fePort}`,
+          `--dashboard=${cluster.dashboardList}`,
+        ],
+        cmd: Deno.execPath(),
+      };
+      children.push(fe);
+      spawn(fe);
+      await waitForPort(opts.fePort, 30_000);
+      cluster.feAddr = fe.addr;
+    }
     return cluster;
   } catch (e) {
     await cluster.stop(true);

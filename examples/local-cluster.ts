@@ -1,8 +1,9 @@
 /**
  * Starts a local codis-deno cluster on 127.0.0.1 and prints how to connect; Ctrl-C stops everything it started.
  *
- * 3 dashboards (one Raft group), 2 proxies and 4 groups of a master and a replica (`databases 1024`, `hz 100`),
- * with the 1024 slots spread over the groups — set up through codis-admin, as an operator would.
+ * 3 dashboards (one Raft group), 2 proxies, 4 groups of a master and a replica (`databases 1024`, `hz 100`) and the
+ * codis-fe web console on :9090, with the 1024 slots spread over the groups — set up through codis-admin, as an
+ * operator would.
  *
  *   deno run -A examples/local-cluster.ts [--groups=4] [--keep]
  * @module
@@ -45,6 +46,7 @@ try {
     raftPort: 28080,
     proxyPort: 19000,
     proxyAdminPort: 11080,
+    fePort: 9090,
     output: "files",
   });
   const groups = [...cluster.groups].map(([g, m]) => `    group ${g}: ${m[0]} (master), ${m.slice(1).join(", ")}`);
@@ -55,6 +57,7 @@ try {
     `  dashboards: ${cluster.dashboardList} (one Raft group; any of them answers)`,
     `  deno run -A cli/codis-admin.ts --dashboard=${cluster.dashboards[0].addr} --overview`,
     `  curl http://${cluster.dashboards[0].addr}/topom/stats`,
+    `  web console: http://${cluster.feAddr}/  (codis-fe)`,
     ...groups,
     `  logs and data: ${cluster.dataDir}`,
     "Press Ctrl-C to stop everything.",
