@@ -122,7 +122,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     if (idleMs > 0) {
       // One sweep for every session instead of a timer re-armed on every read.
       this.#idleSweep = setInterval(() => {
-        const now = performance.now();
+        const now = Date.now();
         for (const s of this.#sessions) s.checkIdle(now, idleMs);
       }, Math.max(10, Math.min(1000, idleMs >> 2)));
     }

@@ -121,7 +121,7 @@ export class BackendConn {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #lastError = "not connected yet";
   #waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
-  /** performance.now() of the last read and the last write, and since when requests have been waiting. */
+  /** Date.now() of the last read and the last write, and since when requests have been waiting. */
   #lastRead = 0;
   #lastWrite = 0;
   #busySince = 0;
@@ -154,7 +154,7 @@ export class BackendConn {
     }
     this.#out = [];
     this.#outLen = 0;
-    if (this.#healthTimer !== undefined) this.#lastWrite = performance.now();
+    if (this.#healthTimer !== undefined) this.#lastWrite = Date.now();
   };
 
   constructor(addr: string, opts: BackendOptions) {
@@ -239,7 +239,7 @@ export class BackendConn {
       sock.start({
         onData: (chunk) => {
           if (sock !== this.#socket) return;
-          if (this.#healthTimer !== undefined) this.#lastRead = performance.now();
+          if (this.#healthTimer !== undefined) this.#lastRead = Date.now();
           try {
             this.#framer.feed(chunk);
           } catch (e) {
@@ -287,7 +287,7 @@ export class BackendConn {
   }
 
   #write(raw: Uint8Array, reply: PendingReply): void {
-    if (this.#pending.length === 0 && this.#healthTimer !== undefined) this.#busySince = performance.now();
+    if (this.#pending.length === 0 && this.#healthTimer !== undefined) this.#busySince = Date.now();
     this.#pending.push(reply);
     this.#out.push(raw);
     this.#outLen += raw.length;
@@ -315,7 +315,7 @@ export class BackendConn {
     const ping = this.#opts.pingPeriodMs ?? 0;
     const recv = this.#opts.recvTimeoutMs ?? 0;
     if (ping <= 0 && recv <= 0) return;
-    const now = performance.now();
+    const now = Date.now();
     this.#lastRead = this.#lastWrite = this.#busySince = now;
     const every = Math.max(10, Math.min(1000, ping > 0 ? ping : Infinity, recv > 0 ? recv / 4 : Infinity));
     this.#healthTimer = setInterval(() => this.#checkHealth(ping, recv), every);
@@ -323,7 +323,7 @@ export class BackendConn {
   }
 
   #checkHealth(ping: number, recv: number): void {
-    const now = performance.now();
+    const now = Date.now();
     if (this.stale && !this.#probing && ping > 0) {
       this.#probing = true;
       this.#write(INFO, new StaleProbe(this));
