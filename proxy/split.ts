@@ -6,7 +6,7 @@
  */
 import type { PendingReply } from "./backend/conn.ts";
 import { arrayElements, integerOf, isErrorReply } from "./resp/decode.ts";
-import { concat, integerReply, OK } from "./resp/encode.ts";
+import { bulkSize, concat, digits, integerReply, OK, writeArrayHeader, writeBulk } from "./resp/encode.ts";
 import type { Request } from "./request.ts";
 import type { KeyRef } from "./slot_forward.ts";
 
@@ -43,35 +43,23 @@ export function splitBySlot(
   if (scratchPos.length < nkeys) scratchRef.pos = scratchPos = new Int32Array(nkeys * 2);
   scratchRef.argv = argv;
   if (nkeys > SCAN_GROUPING_MAX) return splitByMap(kind, name, argv, slots, nkeys, step, req, send);
-  // Few keys: find each group by scanning forward from its first key; `taken` marks keys already sent.
-  let taken = 0;
+  // Few keys: a key whose slot did not occur before it starts a group; the group is every later key of that slot.
   let parts = 0;
-  for (let i = 0; i < nkeys; i++) {
-    let first = true;
-    for (let j = 0; j < i; j++) {
-      if (slots[j] === slots[i]) {
-        first = false;
-        break;
-      }
-    }
-    if (first) parts++;
-  }
+  for (let i = 0; i < nkeys; i++) if (!slotSeenBefore(slots, i)) parts++;
   const join = new SplitJoin(kind, nkeys, parts, req);
-  for (let i = 0; i < nkeys && taken < nkeys; i++) {
+  for (let i = 0; i < nkeys; i++) {
+    if (slotSeenBefore(slots, i)) continue;
     const slot = slots[i];
-    let seen = false;
-    for (let j = 0; j < i; j++) {
-      if (slots[j] === slot) {
-        seen = true;
-        break;
-      }
-    }
-    if (seen) continue;
     let n = 0;
     for (let j = i; j < nkeys; j++) if (slots[j] === slot) scratchPos[n++] = 1 + j * step;
-    taken += n;
     sendPart(join, name, argv, step, n, slot, send);
   }
+}
+
+function slotSeenBefore(slots: Int32Array, i: number): boolean {
+  const slot = slots[i];
+  for (let j = 0; j < i; j++) if (slots[j] === slot) return true;
+  return false;
 }
 
 function splitByMap(
@@ -121,50 +109,14 @@ function sendPart(
 
 /** `*N $name $arg...` for `name` followed by `step` arguments at each of the `n` positions, in one allocation. */
 function encodeParts(name: Uint8Array, argv: Uint8Array[], pos: Int32Array, n: number, step: number): Uint8Array {
-  let size = 1 + digits(1 + n * step) + 2 + bulkSize(name);
+  const argc = 1 + n * step;
+  let size = 1 + digits(argc) + 2 + bulkSize(name);
   for (let k = 0; k < n; k++) for (let t = 0; t < step; t++) size += bulkSize(argv[pos[k] + t]);
   const out = new Uint8Array(size);
-  out[0] = 42; // *
-  let off = writeUint(out, 1, 1 + n * step);
-  out[off++] = 13;
-  out[off++] = 10;
+  let off = writeArrayHeader(out, 0, argc);
   off = writeBulk(out, off, name);
   for (let k = 0; k < n; k++) for (let t = 0; t < step; t++) off = writeBulk(out, off, argv[pos[k] + t]);
   return out;
-}
-
-function bulkSize(b: Uint8Array): number {
-  return 1 + digits(b.length) + 2 + b.length + 2;
-}
-
-function writeBulk(out: Uint8Array, off: number, b: Uint8Array): number {
-  out[off++] = 36; // $
-  off = writeUint(out, off, b.length);
-  out[off++] = 13;
-  out[off++] = 10;
-  out.set(b, off);
-  off += b.length;
-  out[off++] = 13;
-  out[off++] = 10;
-  return off;
-}
-
-function digits(v: number): number {
-  let d = 1;
-  while (v >= 10) {
-    v = (v / 10) | 0;
-    d++;
-  }
-  return d;
-}
-
-function writeUint(out: Uint8Array, off: number, v: number): number {
-  const d = digits(v);
-  for (let i = off + d - 1; i >= off; i--) {
-    out[i] = 48 + (v % 10);
-    v = (v / 10) | 0;
-  }
-  return off + d;
 }
 
 class SplitJoin {

@@ -7,25 +7,9 @@
 /** A decoded RESP2 value: bulk strings stay bytes, simple strings are strings, errors are `Error`s. */
 export type RespValue = Uint8Array | string | number | null | Error | RespValue[];
 
-const enc = new TextEncoder();
+import { encodeCommand } from "../resp/encode.ts";
 
-/** Encodes a command as a RESP2 multibulk request. */
-export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
-  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = typeof a === "string" ? enc.encode(a) : a;
-    parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
-  }
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { encodeCommand };
 
 /** Parses one RESP2 value at `pos`; returns undefined when the buffer is incomplete. */
 export function decodeReply(buf: Uint8Array, pos = 0): { value: RespValue; end: number } | undefined {

@@ -2,6 +2,7 @@
  * RESP2 encoders for the replies the proxy makes itself and the commands it sends on its own behalf.
  * @module
  */
+import { concat } from "../../util/bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -71,34 +72,49 @@ export function encodeCommand(args: (string | Uint8Array)[]): Uint8Array {
     const a = args[i];
     const b = typeof a === "string" ? encoder.encode(a) : a;
     bytes[i] = b;
-    size += 1 + digits(b.length) + 2 + b.length + 2;
+    size += bulkSize(b);
   }
   const out = new Uint8Array(size);
-  out[0] = 42; // *
-  let off = writeUint(out, 1, n);
-  out[off++] = 13;
-  out[off++] = 10;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i];
-    out[off++] = 36; // $
-    off = writeUint(out, off, b.length);
-    out[off++] = 13;
-    out[off++] = 10;
-    out.set(b, off);
-    off += b.length;
-    out[off++] = 13;
-    out[off++] = 10;
-  }
+  let off = writeArrayHeader(out, 0, n);
+  for (let i = 0; i < n; i++) off = writeBulk(out, off, bytes[i]);
   return out;
 }
 
-function digits(v: number): number {
+/** Decimal digits of a non-negative integer. */
+export function digits(v: number): number {
   let d = 1;
   while (v >= 10) {
     v = Math.floor(v / 10);
     d++;
   }
   return d;
+}
+
+/** Bytes `b` takes as a RESP bulk string (`$len\r\n...\r\n`). */
+export function bulkSize(b: Uint8Array): number {
+  return 1 + digits(b.length) + 2 + b.length + 2;
+}
+
+/** Writes `*n\r\n` at `off`; returns the offset after it. */
+export function writeArrayHeader(out: Uint8Array, off: number, n: number): number {
+  out[off++] = 42; // *
+  off = writeUint(out, off, n);
+  out[off++] = 13;
+  out[off++] = 10;
+  return off;
+}
+
+/** Writes `b` as a bulk string at `off`; returns the offset after it. */
+export function writeBulk(out: Uint8Array, off: number, b: Uint8Array): number {
+  out[off++] = 36; // $
+  off = writeUint(out, off, b.length);
+  out[off++] = 13;
+  out[off++] = 10;
+  out.set(b, off);
+  off += b.length;
+  out[off++] = 13;
+  out[off++] = 10;
+  return off;
 }
 
 function writeUint(out: Uint8Array, off: number, v: number): number {
@@ -110,16 +126,4 @@ function writeUint(out: Uint8Array, off: number, v: number): number {
   return off + d;
 }
 
-/** Concatenates byte arrays into one. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+export { concat };

@@ -18,6 +18,7 @@ import { decodeMessage, encodeMessage } from "../codec.ts";
 import type { Message, NodeId } from "../types.ts";
 import { frameBytes, FrameReader, hmac, macEqual, nonce, ProtocolError, seqBytes, writeAll } from "./frames.ts";
 import { logger } from "../../util/log.ts";
+import { concat } from "../../util/bytes.ts";
 
 const log = logger("raft-transport");
 const MAGIC = new TextEncoder().encode("RAFT1");
@@ -364,18 +365,6 @@ export class TcpTransport {
       clearTimeout(timer);
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 function b64(u: Uint8Array): string {
