@@ -8,23 +8,12 @@ import type { TopomStats } from "../models/mod.ts";
 import { slotActionStatusLines } from "../admin/format.ts";
 import { admin, must } from "./support/admin_cli.ts";
 import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function redisCli(r: RedisProcess, db: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", {
-    args: ["-p", String(r.port), "-n", String(db), ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
+import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
+import { sleep } from "./support/wait.ts";
 
 /** `cmdstat_migrate` calls on a server. */
 async function migrateCalls(r: RedisProcess): Promise<number> {
-  const m = /cmdstat_migrate:calls=(\d+)/.exec(await redisCli(r, 0, "INFO", "commandstats"));
+  const m = /cmdstat_migrate:calls=(\d+)/.exec(await redisCliDb(r, 0, "INFO", "commandstats"));
   return m ? Number(m[1]) : 0;
 }
 
@@ -48,11 +37,11 @@ Deno.test("codis-admin: a paused slot is shown, not hammered, and resumed once t
     await must(`--dashboard=${d}`, "--group-add", "--gid=1", `--addr=${src.addr}`);
     await must(`--dashboard=${d}`, "--group-add", "--gid=2", `--addr=${dst.addr}`);
     await must(`--dashboard=${d}`, "--slots-assign", "--beg=0", "--end=1023", "--gid=1", "--confirm");
-    for (let i = 0; i < 100; i++) await redisCli(src, 42, "SET", `small${i}`, "x");
-    await redisCli(src, 42, "SET", "secret", "kept");
-    await redisCli(src, 43, "SET", "small-43", "y");
+    for (let i = 0; i < 100; i++) await redisCliDb(src, 42, "SET", `small${i}`, "x");
+    await redisCliDb(src, 42, "SET", "secret", "kept");
+    await redisCliDb(src, 43, "SET", "small-43", "y");
     // The target's default user (MIGRATE's, with no product_auth) may only write small* keys.
-    assert.equal(await redisCli(dst, 0, "ACL", "SETUSER", "default", "resetkeys", "~small*"), "OK");
+    assert.equal(await redisCliDb(dst, 0, "ACL", "SETUSER", "default", "resetkeys", "~small*"), "OK");
 
     // Slot 43 shares both groups with 42, so it waits behind it (no two moves share a group).
     await must(`--dashboard=${d}`, "--slot-action", "--create-range", "--beg=42", "--end=43", "--gid=2");
@@ -91,7 +80,7 @@ Deno.test("codis-admin: a paused slot is shown, not hammered, and resumed once t
     assert.match(noSid.stderr, /--sid is required/);
 
     // The operator fixes the target and resumes: both slots finish, nothing is lost.
-    assert.equal(await redisCli(dst, 0, "ACL", "SETUSER", "default", "allkeys"), "OK");
+    assert.equal(await redisCliDb(dst, 0, "ACL", "SETUSER", "default", "allkeys"), "OK");
     await must(`--dashboard=${d}`, "--slot-action", "--resume", "--sid=42");
     const end = Date.now() + 15_000;
     let left = 2;
@@ -102,10 +91,10 @@ Deno.test("codis-admin: a paused slot is shown, not hammered, and resumed once t
       await sleep(100);
     }
     assert.equal(left, 0, "slots 42 and 43 moved to group 2");
-    assert.equal(await redisCli(dst, 42, "DBSIZE"), "101");
-    assert.equal(await redisCli(dst, 42, "GET", "secret"), "kept");
-    assert.equal(await redisCli(src, 42, "DBSIZE"), "0");
-    assert.equal(await redisCli(dst, 43, "GET", "small-43"), "y");
+    assert.equal(await redisCliDb(dst, 42, "DBSIZE"), "101");
+    assert.equal(await redisCliDb(dst, 42, "GET", "secret"), "kept");
+    assert.equal(await redisCliDb(src, 42, "DBSIZE"), "0");
+    assert.equal(await redisCliDb(dst, 43, "GET", "small-43"), "y");
     const again = await admin(`--dashboard=${d}`, "--slot-action", "--resume", "--sid=42");
     assert.equal(again.code, 1);
     assert.match(again.stderr, /slot-\[42\] action doesn't exist/);

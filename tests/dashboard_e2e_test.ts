@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
+import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
+import { sleep } from "./support/wait.ts";
 
 async function cli(port: number, args: string[], stdin?: string): Promise<string> {
   const p = new Deno.Command("redis-cli", {
@@ -25,36 +23,19 @@ async function cli(port: number, args: string[], stdin?: string): Promise<string
 Deno.test("dashboard + real codis-proxy: slots assigned by long-poll, 64 slots migrate with data while the leader is killed", async () => {
   const redis: RedisProcess[] = [];
   let g: DashboardGroup | undefined;
-  let proxy: Deno.ChildProcess | undefined;
+  let proxy: CodisProxyProcess | undefined;
   try {
     g = await startDashboards({ product: "dash-e2e" });
     const x = g.xauth;
     const leader = await g.leader();
     redis.push(await startRedis(), await startRedis());
-    for (const [i, r] of redis.entries()) {
-      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/create/${x}/${i + 1}`)).status, 200);
-      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/add/${x}/${i + 1}/${r.addr}`)).status, 200);
-    }
-    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
-    assert.equal((await g.call(leader.admin, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
+    await setupGroups(g, leader.admin, redis);
 
-    const port = freePort();
-    proxy = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        PROXY_CLI,
-        `--dashboard=${g.nodes.map((d) => d.admin).join(",")}`,
-        "--product_name=dash-e2e",
-        `--proxy_addr=127.0.0.1:${port}`,
-        `--admin_addr=127.0.0.1:${freePort()}`,
-        "--log-level=WARN",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "inherit",
-    }).spawn();
-    await waitForPort(port, 30_000);
+    proxy = await startCodisProxy([
+      `--dashboard=${g.nodes.map((d) => d.admin).join(",")}`,
+      "--product_name=dash-e2e",
+    ]);
+    const port = proxy.port;
     for (let i = 0; i < 200 && (await cli(port, ["PING"])) !== "PONG"; i++) await sleep(50);
     const N = 3000;
     let cmds = "";
@@ -97,12 +78,7 @@ Deno.test("dashboard + real codis-proxy: slots assigned by long-poll, 64 slots m
     assert.equal(k1 + k2, N);
     assert.ok(k2 > N / 32 && k1 > N / 2, `split ${k1}/${k2}`);
   } finally {
-    if (proxy) {
-      try {
-        proxy.kill("SIGKILL");
-      } catch { /* gone */ }
-      await proxy.status;
-    }
+    await proxy?.stop();
     await g?.stop();
     for (const r of redis) await r.stop();
   }

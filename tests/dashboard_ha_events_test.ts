@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { type DashboardGroup, startDashboards, startSentinel } from "./support/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
 import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { sleep, until as untilEvery } from "./support/wait.ts";
 import { SentinelSubscriber } from "../topom/server/sentinel_subscriber.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 const PRODUCT = "dash-ha-ev";
 /** `HA_POLL=1s` measures with a fast poll instead; `HA_POLL=default` leaves the dashboard's default. */
 const POLL_PERIOD = Deno.env.get("HA_POLL") ?? "10m";
@@ -25,15 +25,9 @@ async function cli(port: number, args: string[]): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(stepMs);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Polls every 100 ms unless told otherwise. */
+const until = <T>(what: string, ms: number, f: () => Promise<T | undefined>, stepMs = 100) =>
+  untilEvery(what, ms, f, stepMs);
 
 /** Slot 0's backend in the proxy's own routing table. */
 async function proxySlot0(adminPort: number): Promise<string | undefined> {
@@ -46,7 +40,7 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
   const redis: RedisProcess[] = [];
   let g: DashboardGroup | undefined;
   let sentinel: { addr: string; kill(): Promise<void> } | undefined;
-  let proxy: Deno.ChildProcess | undefined;
+  let proxy: CodisProxyProcess | undefined;
   let probe: SentinelSubscriber | undefined;
   try {
     g = await startDashboards({
@@ -83,24 +77,8 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
       return m.json[`${PRODUCT}-1`]?.slaves?.length === 1 ? true : undefined;
     });
 
-    const port = freePort();
-    const adminPort = freePort();
-    proxy = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        PROXY_CLI,
-        `--dashboard=${d}`,
-        `--product_name=${PRODUCT}`,
-        `--proxy_addr=127.0.0.1:${port}`,
-        `--admin_addr=127.0.0.1:${adminPort}`,
-        "--log-level=WARN",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "inherit",
-    }).spawn();
-    await waitForPort(port, 30_000);
+    proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${PRODUCT}`]);
+    const { port, adminPort } = proxy;
     await until(
       "proxy routes slot 0 to the first master",
       15_000,
@@ -143,10 +121,7 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
     assert.equal(await cli(r2.port, ["GET", "{}after"]), "2");
   } finally {
     probe?.close();
-    try {
-      proxy?.kill("SIGKILL");
-    } catch { /* gone */ }
-    await proxy?.status;
+    await proxy?.stop();
     await g?.stop();
     await sentinel?.kill();
     for (const r of redis) await r.stop();

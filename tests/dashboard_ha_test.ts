@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import { type DashboardGroup, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from "./support/wait.ts";
 
 Deno.test("dashboard + redis-sentinel: resync-all makes the sentinel monitor the group; a failover moves the master in the model", async () => {
   const redis: RedisProcess[] = [];
@@ -35,7 +24,7 @@ Deno.test("dashboard + redis-sentinel: resync-all makes the sentinel monitor the
     await until("replica in sync", 10_000, async () => {
       const r = await g!.call(f.admin, "GET", `/api/topom/group/info/${r2.addr}`);
       return r.json.master_link_status === "up" ? true : undefined;
-    });
+    }, 100);
     sentinel = await startSentinel();
     assert.equal((await g.call(f.admin, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
     const resync = await g.call(f.admin, "PUT", `/api/topom/sentinels/resync-all/${x}`);
@@ -48,14 +37,14 @@ Deno.test("dashboard + redis-sentinel: resync-all makes the sentinel monitor the
     await until("sentinel sees the replica", 15_000, async () => {
       const m = await g!.call(f.admin, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
       return m.json["dash-ha-1"]?.slaves?.length === 1 ? true : undefined;
-    });
+    }, 100);
     const t0 = Date.now();
     await r1.kill();
     await until("model master switched", 20_000, async () => {
       const s = (await g!.call(f.admin, "GET", "/topom/stats")).json;
       const g1 = s.group.models[0];
       return g1.servers[0].server === r2.addr && g1.out_of_sync ? true : undefined;
-    });
+    }, 100);
     console.log(`sentinel failover reflected in the model ${Date.now() - t0} ms after the master was killed`);
   } finally {
     await g?.stop();

@@ -1,24 +1,8 @@
 import assert from "node:assert/strict";
 import type { ProxyModel } from "../models/mod.ts";
 import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function redisCli(port: number, db: number, args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", { args: ["-p", String(port), "-n", String(db), ...args] }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
+import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
+import { sleep, until } from "./support/wait.ts";
 
 /** A fake proxy: only `GET /api/proxy/model` (xping and the rest answer 404). */
 function fakeProxy(product: string, token: string) {
@@ -167,8 +151,8 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
 
     // A slot with 50,101 small keys (Codis's benchmark slot), moved by the executor through every step.
     const N = 50_101;
-    await redisCli(redis[0].port, 7, ["DEBUG", "POPULATE", String(N), "k", "10"]);
-    assert.equal(await redisCli(redis[0].port, 7, ["DBSIZE"]), String(N));
+    await redisCliDb(redis[0], 7, "DEBUG", "POPULATE", String(N), "k", "10");
+    assert.equal(await redisCliDb(redis[0], 7, "DBSIZE"), String(N));
     const t1 = performance.now();
     assert.equal((await g.call(leader.admin, "PUT", `/api/topom/slots/action/create/${x}/7/2`)).status, 200);
     await until("slot 7 moved", 30_000, async () => {
@@ -179,8 +163,8 @@ Deno.test("dashboard ⇄ proxy: registration, long-poll (full then incremental),
     stop = true;
     await poller;
     console.log(`slot of ${N} keys: slots/action/create → finished and cleared in ${ms7.toFixed(0)} ms`);
-    assert.equal(await redisCli(redis[0].port, 7, ["DBSIZE"]), "0");
-    assert.equal(await redisCli(redis[1].port, 7, ["DBSIZE"]), String(N));
+    assert.equal(await redisCliDb(redis[0], 7, "DBSIZE"), "0");
+    assert.equal(await redisCliDb(redis[1], 7, "DBSIZE"), String(N));
   } finally {
     stop = true;
     await poller;

@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import { type DashboardGroup, spawnDashboard, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from "./support/wait.ts";
 
 Deno.test("dashboard: 3 CLI dashboards form a Raft group; any node serves the API; group/server lifecycle; leader kill -9", async () => {
   const redis: RedisProcess[] = [];

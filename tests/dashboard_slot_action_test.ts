@@ -4,20 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { must } from "./support/admin_cli.ts";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function redisCli(r: RedisProcess, db: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", {
-    args: ["-p", String(r.port), "-n", String(db), ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
+import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
+import { sleep } from "./support/wait.ts";
 
 interface SlotView {
   id: number;
@@ -34,13 +23,8 @@ Deno.test("dashboard: disabled slot actions stay disabled after the Raft leader 
     const leader = await g.leader();
     const follower = g.nodes.find((d) => d !== leader)!;
     redis.push(await startRedis(), await startRedis());
-    for (const [i, r] of redis.entries()) {
-      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/create/${x}/${i + 1}`)).status, 200);
-      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/add/${x}/${i + 1}/${r.addr}`)).status, 200);
-    }
-    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
-    assert.equal((await g.call(leader.admin, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
-    for (let i = 0; i < 50; i++) await redisCli(redis[0], 5, "SET", `k${i}`, `v${i}`);
+    await setupGroups(g, leader.admin, redis);
+    for (let i = 0; i < 50; i++) await redisCliDb(redis[0], 5, "SET", `k${i}`, `v${i}`);
 
     // A fresh cluster: enabled, interval 0 (Codis's start-up state).
     const fresh = (await g.call(leader.admin, "GET", "/topom/stats")).json;
@@ -64,7 +48,7 @@ Deno.test("dashboard: disabled slot actions stay disabled after the Raft leader 
     await sleep(1000);
     const still = (await g.call(next.admin, "GET", "/topom/stats")).json;
     assert.equal(still.slots[5].action.state, "pending", "the new leader keeps the action waiting");
-    assert.equal(await redisCli(redis[1], 5, "DBSIZE"), "0");
+    assert.equal(await redisCliDb(redis[1], 5, "DBSIZE"), "0");
     const status = await must(`--dashboard=${next.admin}`, "--slot-action", "--status");
     assert.match(status, /disabled = true, interval = 1500 us/);
     assert.match(status, /\[ \] slot-0005 1 => 2 pending/);
@@ -80,8 +64,8 @@ Deno.test("dashboard: disabled slot actions stay disabled after the Raft leader 
       await sleep(100);
     }
     assert.deepEqual(slot5, { id: 5, group_id: 2, action: {} });
-    assert.equal(await redisCli(redis[1], 5, "DBSIZE"), "50");
-    assert.equal(await redisCli(redis[0], 5, "DBSIZE"), "0");
+    assert.equal(await redisCliDb(redis[1], 5, "DBSIZE"), "50");
+    assert.equal(await redisCliDb(redis[0], 5, "DBSIZE"), "0");
     const final = (await g.call(next.admin, "GET", "/topom/stats")).json;
     assert.deepEqual([final.slot_action.disabled, final.slot_action.interval], [false, 1500]);
   } finally {

@@ -2,47 +2,12 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { ProxyAdminClient } from "../proxy/admin/client.ts";
 import { slotOf } from "../proxy/hash.ts";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
+import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
+import { startCodisProxy } from "./support/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { sleep } from "./support/wait.ts";
 
-const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 const enc = (s: string) => new TextEncoder().encode(s);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Starts `codis-proxy --proxy_workers=N` as a real process; resolves with its ports and a stop function. */
-async function startWorkerProxy(args: string[]) {
-  const port = freePort();
-  const adminPort = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      PROXY_CLI,
-      `--proxy_addr=127.0.0.1:${port}`,
-      `--admin_addr=127.0.0.1:${adminPort}`,
-      "--log-level=WARN",
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-  };
-  try {
-    await waitForPort(adminPort, 30_000);
-    await waitForPort(port, 30_000);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { port, adminPort, stop };
-}
 
 Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fillslots cover every thread", async () => {
   const backends: RedisProcess[] = [];
@@ -50,7 +15,7 @@ Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fills
   let stop = async () => {};
   try {
     backends.push(await startRedis(), await startRedis());
-    const p = await startWorkerProxy([
+    const p = await startCodisProxy([
       ...backends.map((b) => `--backend=${b.addr}`),
       "--proxy_workers=3",
       "--product_name=wk",
@@ -108,13 +73,8 @@ Deno.test("proxy worker mode follows the dashboard: slots migrate with data thro
     const x = g.xauth;
     const leader = await g.leader();
     redis.push(await startRedis(), await startRedis());
-    for (const [i, r] of redis.entries()) {
-      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/create/${x}/${i + 1}`)).status, 200);
-      assert.equal((await g.call(leader.admin, "PUT", `/api/topom/group/add/${x}/${i + 1}/${r.addr}`)).status, 200);
-    }
-    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
-    assert.equal((await g.call(leader.admin, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
-    const p = await startWorkerProxy([
+    await setupGroups(g, leader.admin, redis);
+    const p = await startCodisProxy([
       `--dashboard=${g.nodes.map((d) => d.admin).join(",")}`,
       "--product_name=wk-dash",
       "--proxy_workers=2",

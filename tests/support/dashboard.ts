@@ -3,6 +3,7 @@
  * call their API and find the leader.
  * @module
  */
+import { equal } from "node:assert/strict";
 import { newXAuth } from "../../util/xauth.ts";
 import { freePort, waitForPort } from "./ports.ts";
 
@@ -147,6 +148,20 @@ export async function startDashboards(
     },
   };
   return group;
+}
+
+/**
+ * Through the API of `via`: creates group i+1 holding `servers[i]` alone for each server, and assigns all 1024 slots
+ * to group 1. Asserts every call answers 200.
+ */
+export async function setupGroups(g: DashboardGroup, via: string, servers: { addr: string }[]): Promise<void> {
+  const x = g.xauth;
+  for (const [i, r] of servers.entries()) {
+    equal((await g.call(via, "PUT", `/api/topom/group/create/${x}/${i + 1}`)).status, 200);
+    equal((await g.call(via, "PUT", `/api/topom/group/add/${x}/${i + 1}/${r.addr}`)).status, 200);
+  }
+  const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
+  equal((await g.call(via, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
 }
 
 /** A redis-sentinel on a free port (config in a temp dir); kill() stops it. */

@@ -74,3 +74,14 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     },
   };
 }
+
+/** Runs redis-cli against `r` on database `db`; returns its stdout, trimmed. */
+export async function redisCliDb(r: { port: number }, db: number, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-p", String(r.port), "-n", String(db), ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
