@@ -91,6 +91,9 @@ async function main(): Promise<void> {
         version: version ?? "7.0.0",
         online: false,
         threads,
+      }, (msg) => {
+        console.error(`codis-proxy: ${msg}; exiting`);
+        Deno.exit(1);
       });
       ctl = new WorkerModeProxy(config, proxy, workers);
     } catch (e) {
@@ -99,6 +102,8 @@ async function main(): Promise<void> {
     }
     log.info(`worker mode: ${threads} threads share ${config.proxy_addr} (SO_REUSEPORT)`);
   }
+  // Standalone: online before the admin port opens, so whoever waits for that port finds the proxy serving.
+  if (!args.dashboard) await ctl.start();
   const admin = splitHostPort(config.admin_addr);
   const abort = new AbortController();
   const server = startAdminServer(ctl, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
@@ -121,8 +126,6 @@ async function main(): Promise<void> {
       await ctl.shutdown();
       fail((e as Error).message);
     }
-  } else {
-    await ctl.start();
   }
   const reporters = startMetricsReporters(ctl);
   const stop = async () => {

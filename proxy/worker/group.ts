@@ -32,14 +32,17 @@ export class ProxyWorkers {
   #handles: WorkerHandle[] = [];
   #nextId = 1;
   #closed = false;
+  #onFatal: (msg: string) => void = () => {};
 
   /** Starts `count` workers, each serving `slots` on `config.proxy_addr`; resolves once every one listens. */
   static async start(
     config: ProxyConfig,
     count: number,
     init: { slots: Slot[]; version: string; online: boolean; threads: number },
+    onFatal: (msg: string) => void = () => {},
   ): Promise<ProxyWorkers> {
     const w = new ProxyWorkers();
+    w.#onFatal = onFatal;
     for (let i = 0; i < count; i++) w.#spawn();
     try {
       await Promise.all(w.#handles.map((h, i) =>
@@ -81,6 +84,9 @@ export class ProxyWorkers {
       log.error(`proxy worker failed: ${e.message}`);
       for (const w of h.waiting.values()) w.reject(new Error(`proxy worker failed: ${e.message}`));
       h.waiting.clear();
+      // A dead thread would hold model changes forever (they wait for every thread) and drop its clients: the
+      // process stops instead, so that a supervisor restarts it whole, as a crashed Codis proxy would be.
+      if (!this.#closed) this.#onFatal(`proxy worker failed: ${e.message}`);
     };
     this.#handles.push(h);
   }
