@@ -1,30 +1,10 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import type { TopomStats } from "../models/mod.ts";
 import { type FakeDashboard, startFakeDashboard } from "../admin/testing/fake_dashboard.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `deno run -A cli/codis-admin.ts ...args` as a subprocess. */
-async function admin(...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "cli/codis-admin.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+import { admin, type AdminRun } from "./support/admin_cli.ts";
 
 /** Asserts a failed run: status 1 and exactly one line on stderr matching `re`. */
-function failsWith(r: Run, re: RegExp): void {
+function failsWith(r: AdminRun, re: RegExp): void {
   equal(r.code, 1, `expected failure, got ${JSON.stringify(r)}`);
   const lines = r.stderr.trimEnd().split("\n");
   equal(lines.length, 1, `one stderr line expected: ${r.stderr}`);
@@ -33,7 +13,7 @@ function failsWith(r: Run, re: RegExp): void {
   equal(r.stdout, "");
 }
 
-function okRun(r: Run): string {
+function okRun(r: AdminRun): string {
   equal(r.code, 0, `codis-admin failed: ${r.stderr}`);
   return r.stdout;
 }

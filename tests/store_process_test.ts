@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { sleep, type WatchEvent } from "../store/client.ts";
 import { HttpStoreClient } from "../store/http_client.ts";
+import { must } from "./support/admin_cli.ts";
 import { type DashboardProc, type DashboardSet, type RaftStatus, startDashboards } from "./support/dashboards.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const PREFIX = "/t/w/";
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -186,16 +186,8 @@ async function checkNamespace(set: DashboardSet, nodes: DashboardProc[], acked: 
 }
 
 /** Runs codis-admin against `via`; returns stdout, fails with stderr on a non-zero exit. */
-async function admin(set: DashboardSet, via: DashboardProc, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "cli/codis-admin.ts", `--dashboard=${via.admin}`, `--auth=${set.auth}`, ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, `codis-admin ${args.join(" ")}: ${td.decode(out.stderr)}`);
-  return td.decode(out.stdout);
+function admin(set: DashboardSet, via: DashboardProc, ...args: string[]): Promise<string> {
+  return must(`--dashboard=${via.admin}`, `--auth=${set.auth}`, ...args);
 }
 
 const STEP = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
