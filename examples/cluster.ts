@@ -260,6 +260,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       const end = Math.min(1023, g * per - 1);
       await cluster.admin(["--slots-assign", `--beg=${beg}`, `--end=${end}`, `--gid=${g}`, "--confirm"]);
     }
+    // Adding servers marks their groups out of sync until the group is resynced, as an operator does after setup.
+    await cluster.admin(["--resync-group", "--all"]);
 
     // Proxies follow the dashboards.
     const proxyPorts = ports(opts.proxyPort, nProxy);
