@@ -1,37 +1,19 @@
 import assert from "node:assert/strict";
 import type { ProxyControl } from "./admin/control.ts";
-import { defaultProxyConfig } from "./config.ts";
 import { escapeLabel, parseMetricsText, renderMetrics } from "./metrics.ts";
 import { ProxyStats } from "./stats.ts";
+import { fakeProxyControl } from "../tests/support/proxy_control.ts";
 
+/** A proxy named with a quote and a backslash (label escaping), one backend up and one down. */
 function fakeControl(stats: ProxyStats): ProxyControl {
-  return {
-    config: defaultProxyConfig(),
+  return fakeProxyControl({
     stats,
-    model: () => ({
-      token: "t0k",
-      start_time: "now",
-      admin_addr: "127.0.0.1:11080",
-      proto_type: "tcp4",
-      proxy_addr: "127.0.0.1:19000",
-      product_name: 'we"ird\\name',
-      pid: 1,
-      pwd: "/",
-      sys: "linux",
-      hostname: "h",
-      datacenter: "",
-    }),
-    slots: () => [],
-    fillSlots: () => {},
-    start: () => {},
-    isOnline: () => true,
-    isClosed: () => false,
-    shutdown: () => Promise.resolve(),
-    backends: () => [
+    model: { product_name: 'we"ird\\name' },
+    backends: [
       { addr: "127.0.0.1:6379", state: "connected", conns: 2, pending: 3 },
       { addr: "127.0.0.1:6380", state: "down", conns: 0, pending: 0 },
     ],
-  };
+  });
 }
 
 Deno.test("metrics: text format with counters, per-command histogram and backend state", () => {

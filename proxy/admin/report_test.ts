@@ -1,38 +1,17 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import { defaultProxyConfig, type ProxyConfig } from "../config.ts";
+import type { ProxyConfig } from "../config.ts";
 import { ProxyStats } from "../stats.ts";
 import type { ProxyControl } from "./control.ts";
 import { startMetricsReporters } from "./report.ts";
+import { fakeProxyControl } from "../../tests/support/proxy_control.ts";
 
+/** A proxy with one GET and one session recorded, hostname "host a" (a space for the InfluxDB tag escaping). */
 function fake(config: Partial<ProxyConfig>): ProxyControl {
   const stats = new ProxyStats();
   stats.record("get", 10, false, false);
   stats.sessionOpened();
-  return {
-    config: { ...defaultProxyConfig(), product_name: "demo", ...config },
-    stats,
-    model: () => ({
-      token: "tok",
-      start_time: "",
-      admin_addr: "127.0.0.1:11080",
-      proto_type: "tcp4",
-      proxy_addr: "127.0.0.1:19000",
-      product_name: "demo",
-      pid: 1,
-      pwd: "/",
-      sys: "linux",
-      hostname: "host a",
-      datacenter: "",
-    }),
-    slots: () => [],
-    fillSlots: () => {},
-    start: () => {},
-    isOnline: () => true,
-    isClosed: () => false,
-    shutdown: () => Promise.resolve(),
-    backends: () => [],
-  };
+  return fakeProxyControl({ config: { product_name: "demo", ...config }, stats, model: { hostname: "host a" } });
 }
 
 Deno.test("metrics reporters: JSON overview, InfluxDB line and StatsD gauges", async () => {
