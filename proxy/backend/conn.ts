@@ -126,6 +126,7 @@ export class BackendConn {
   #lastWrite = 0;
   #busySince = 0;
   #healthTimer: ReturnType<typeof setInterval> | undefined;
+  #selectReply: PendingReply = new InternalReply(this, "SELECT");
   #probing = false;
   /**
    * Set when the server answered MASTERDOWN or LOADING (Codis's DataStale): replica reads skip this connection until
@@ -271,7 +272,8 @@ export class BackendConn {
     }
     if (db !== this.#db) {
       this.#db = db;
-      this.#write(selectCommand(db), new InternalReply(this, `SELECT ${db}`));
+      // With one database per slot nearly every request is preceded by a SELECT: one shared reply object for all.
+      this.#write(selectCommand(db), this.#selectReply);
     }
     this.#write(raw, reply);
   }

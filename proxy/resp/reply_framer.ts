@@ -1,11 +1,14 @@
 /**
  * Frames the reply stream of a backend connection into whole replies without decoding them: each reply is handed
- * out as a view of the bytes it arrived in, so it can be written to the client as is.
+ * out as a view of the bytes it arrived in (or a shared `+OK`), so it can be written to the client as is. Replies
+ * must be treated as read-only.
  * @module
  */
+import { OK as OK_REPLY } from "./encode.ts";
 import { join, parseIntStrict } from "./request_parser.ts";
 
 const CR = 13;
+const PLUS = 43;
 
 /** Thrown when a backend sends bytes that are not RESP; the connection must be dropped. */
 export class ReplyProtocolError extends Error {}
@@ -115,7 +118,10 @@ export class ReplyFramer {
         need[0] -= pos;
         return;
       }
-      this.#onReply(new Uint8Array(data.buffer, data.byteOffset + pos, end - pos));
+      // `+OK` (every SELECT, every SET) is handed out as one shared array instead of a new view each time.
+      if (end - pos === 5 && data[pos] === PLUS && data[pos + 1] === 79 && data[pos + 2] === 75) {
+        this.#onReply(OK_REPLY);
+      } else this.#onReply(new Uint8Array(data.buffer, data.byteOffset + pos, end - pos));
       pos = end;
     }
   }
