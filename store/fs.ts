@@ -16,6 +16,7 @@
 import { type ChangeBatch, type CoordClient, directChildren, type StoreNode, type WatchEvent } from "./client.ts";
 import { ClosedError, CompactedError, InvalidArgumentError, StoreError } from "./errors.ts";
 import { FsClient } from "./fs_client.ts";
+import { Wakeups } from "./wakeups.ts";
 
 interface IndexFile {
   revision: number;
@@ -32,7 +33,7 @@ export class FsStore {
   private readonly stats = new Map<string, [number, number, number]>();
   private history: WatchEvent[] = [];
   private readonly dedupe = new Map<string, number | StoreError>();
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
   private queue: Promise<unknown> = Promise.resolve();
   private refs = 0;
   private closed = false;
@@ -66,7 +67,7 @@ export class FsStore {
     if (--this.refs > 0 || this.closed) return;
     this.closed = true;
     await this.queue.catch(() => {});
-    for (const w of [...this.waiters]) w();
+    this.wakeups.wakeAll();
     await Deno.remove(`${this.root}/data.lck`).catch(() => {});
   }
 
@@ -95,7 +96,7 @@ export class FsStore {
           this.compactRevision = Math.max(this.compactRevision, this.history[cut - 1].revision);
           this.history = this.history.slice(cut);
         }
-        for (const w of [...this.waiters]) w();
+        this.wakeups.wakeAll();
       }
       if (rid !== undefined) {
         this.dedupe.set(rid, result);
@@ -180,17 +181,7 @@ export class FsStore {
       if (events.length) return { revision: this.revision, events };
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted) break;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          this.waiters.delete(done);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const t = setTimeout(done, left);
-        this.waiters.add(done);
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await this.wakeups.wait(left, signal);
     }
     return { revision: Math.max(after, this.revision), events: [] };
   }

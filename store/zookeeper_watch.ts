@@ -14,6 +14,7 @@
 import type { ChangeBatch, WatchEvent } from "./client.ts";
 import { parentOf } from "./client.ts";
 import { CompactedError } from "./errors.ts";
+import { Wakeups } from "./wakeups.ts";
 import { type ZkConn, zxid } from "./zookeeper_conn.ts";
 
 const MAX_HISTORY = 10_000;
@@ -27,7 +28,7 @@ export class ZkPrefixWatcher {
   private floor = 0;
   private dirty = false;
   private scanning: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
   private readonly root: string;
   private closed = false;
   private readonly trigger = () => this.kick();
@@ -50,17 +51,7 @@ export class ZkPrefixWatcher {
       if (events.length) return { revision: events[events.length - 1].revision, events };
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted || this.closed) break;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          this.waiters.delete(done);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const t = setTimeout(done, left);
-        this.waiters.add(done);
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await this.wakeups.wait(left, signal);
     }
     return { revision: Math.max(after, this.last), events: [] };
   }
@@ -74,7 +65,7 @@ export class ZkPrefixWatcher {
   /** Wakes waiters; one-shot watches left on the server fire into a closed watcher harmlessly. */
   close(): void {
     this.closed = true;
-    for (const w of [...this.waiters]) w();
+    this.wakeups.wakeAll();
   }
 
   private async firstScan(): Promise<void> {
@@ -126,7 +117,7 @@ export class ZkPrefixWatcher {
       this.floor = Math.max(this.floor, this.history[cut - 1].revision);
       this.history = this.history.slice(cut);
     }
-    if (fresh.length) { for (const w of [...this.waiters]) w(); }
+    if (fresh.length) this.wakeups.wakeAll();
   }
 
   /** Reads the subtree under `root` that can match the prefix, leaving a one-shot watch on each node read. */

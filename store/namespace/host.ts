@@ -11,6 +11,7 @@
 import type { ApplyResult, Command } from "./commands.ts";
 import type { AppliedCommand, NamespaceStateMachine } from "./state.ts";
 import { ClosedError } from "../errors.ts";
+import { Wakeups } from "../wakeups.ts";
 
 /** How commands reach the state machine. */
 export interface NamespaceBackend {
@@ -32,7 +33,7 @@ export interface HostOptions {
 export class NamespaceHost {
   private readonly deadlines = new Map<string, number>();
   private readonly expiring = new Set<string>();
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
   private readonly sessionWatchers = new Map<string, Set<() => void>>();
   private readonly unsubscribe: () => void;
   private readonly timer: ReturnType<typeof setInterval>;
@@ -58,18 +59,7 @@ export class NamespaceHost {
 
   /** Resolves on the next applied command that produced events, after `ms`, or on abort. Timers are cleared. */
   waitForEvents(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.closed || signal?.aborted || ms <= 0) return resolve();
-      const done = () => {
-        clearTimeout(t);
-        this.waiters.delete(done);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      this.waiters.add(done);
-      signal?.addEventListener("abort", done, { once: true });
-    });
+    return this.closed ? Promise.resolve() : this.wakeups.wait(ms, signal);
   }
 
   /** Calls `fn` once when `session` is expired or closed by a committed command; returns a canceller. */
@@ -86,7 +76,7 @@ export class NamespaceHost {
     this.closed = true;
     clearInterval(this.timer);
     this.unsubscribe();
-    for (const w of [...this.waiters]) w();
+    this.wakeups.wakeAll();
     for (const set of this.sessionWatchers.values()) for (const fn of set) fn();
     this.sessionWatchers.clear();
   }
@@ -103,7 +93,7 @@ export class NamespaceHost {
       this.sessionWatchers.delete(cmd.session);
       if (set) { for (const fn of set) fn(); }
     }
-    if (a.events.length || cmd.op === "compact") { for (const w of [...this.waiters]) w(); }
+    if (a.events.length || cmd.op === "compact") this.wakeups.wakeAll();
   }
 
   private reap(): void {
