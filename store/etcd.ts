@@ -16,6 +16,7 @@
 import { Buffer } from "node:buffer";
 import { Etcd3, type IKeyValue, type IRequestOp } from "etcd3";
 import { EtcdSession } from "./etcd_session.ts";
+import { OpenSessions } from "./session_base.ts";
 import { type BatchOp, type ChangeBatch, checkBatch, checkPath, type CoordClient, directChildren } from "./client.ts";
 import type { Session, SessionOptions, StoreNode, WatchEvent, WriteOptions } from "./client.ts";
 import { sleep, watchByPolling } from "./client.ts";
@@ -78,7 +79,7 @@ export class EtcdClient implements CoordClient {
   readonly kind = "etcd" as const;
   readonly etcd: Etcd3;
   private closed = false;
-  private readonly sessions = new Set<EtcdSession>();
+  private readonly sessions = new OpenSessions();
   private ridLease: { id: Promise<string>; at: number } | undefined;
 
   constructor(opts: EtcdOptions) {
@@ -282,15 +283,12 @@ export class EtcdClient implements CoordClient {
     lease.on("lost", () => {});
     const id = await lease.grant().catch((e) => Promise.reject(mapError(e)));
     const ttl = await this.etcd.leaseClient.leaseTimeToLive({ ID: id });
-    const s = new EtcdSession(this, lease, id, Number(ttl.grantedTTL) * 1000, opts.autoRenew ?? true);
-    this.sessions.add(s);
-    s.lost.then(() => this.sessions.delete(s));
-    return s;
+    return this.sessions.add(new EtcdSession(this, lease, id, Number(ttl.grantedTTL) * 1000, opts.autoRenew ?? true));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled([...this.sessions].map((s) => s.close()));
+    await this.sessions.closeAll();
     this.closed = true;
     if (this.ridLease) {
       const id = await this.ridLease.id.catch(() => undefined);

@@ -5,17 +5,13 @@
  */
 import { Buffer } from "node:buffer";
 import type { Lease } from "etcd3";
-import { checkPath, parentOf, sequenceSuffix, type Session, type WriteOptions } from "./client.ts";
+import { checkPath, parentOf, sequenceSuffix, type WriteOptions } from "./client.ts";
 import { NoQuorumError, SessionExpiredError } from "./errors.ts";
+import { RenewedSession } from "./session_base.ts";
 import { type EtcdClient, key, mapError } from "./etcd.ts";
 
 /** A session backed by an etcd lease. */
-export class EtcdSession implements Session {
-  readonly lost: Promise<void>;
-  private markLost!: () => void;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private gone = false;
-
+export class EtcdSession extends RenewedSession {
   constructor(
     private readonly c: EtcdClient,
     private readonly lease: Lease,
@@ -23,8 +19,8 @@ export class EtcdSession implements Session {
     readonly ttlMs: number,
     autoRenew: boolean,
   ) {
-    this.lost = new Promise((r) => this.markLost = r);
-    if (autoRenew) this.timer = setInterval(() => this.renew().catch(() => {}), Math.max(100, ttlMs / 3));
+    super();
+    if (autoRenew) this.renewEvery(Math.max(100, ttlMs / 3));
   }
 
   async createEphemeral(path: string, data: Uint8Array, opts?: WriteOptions): Promise<number> {
@@ -75,36 +71,19 @@ export class EtcdSession implements Session {
     }
   }
 
-  stopRenewing(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    // Nobody renews now; watch for the server-side expiry so that `lost` still resolves.
-    if (!this.gone) {
-      this.timer = setInterval(() => {
-        this.c.leaseAlive(this.id).then((alive) => alive || this.finish(), () => {});
-      }, 250);
-    }
+  protected stillAlive(): Promise<boolean> {
+    return this.c.leaseAlive(this.id);
   }
 
-  async close(): Promise<void> {
-    if (this.gone) return;
-    try {
-      await this.lease.revoke();
-    } finally {
-      this.finish();
-    }
+  protected expiryPollMs(): number {
+    return 250;
   }
 
-  private check(): void {
-    if (this.gone) throw new SessionExpiredError(this.id);
+  protected async revoke(): Promise<void> {
+    await this.lease.revoke();
   }
 
-  private finish(): void {
-    if (this.gone) return;
-    this.gone = true;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+  protected release(): void {
     this.lease.release();
-    this.markLost();
   }
 }

@@ -42,6 +42,7 @@ import {
   StoreError,
 } from "./errors.ts";
 import { ZK, ZkConn, type ZkOp, type ZkStat, zxid } from "./zookeeper_conn.ts";
+import { OpenSessions } from "./session_base.ts";
 import { ZkPrefixWatcher } from "./zookeeper_watch.ts";
 
 const RID_DIR = "/.codis-rid";
@@ -66,7 +67,7 @@ export class ZooKeeperClient implements CoordClient {
   readonly kind = "zookeeper" as const;
   private closed = false;
   private readonly watchers = new Map<string, ZkPrefixWatcher>();
-  private readonly sessions = new Set<ZkSession>();
+  private readonly sessions = new OpenSessions();
 
   private constructor(readonly opts: ZooKeeperOptions, readonly zk: ZkConn) {}
 
@@ -267,9 +268,7 @@ export class ZooKeeperClient implements CoordClient {
     const conn = await ZkConn.open(this.opts.connect, opts.ttlMs, this.opts.connectTimeoutMs, this.opts.auth);
     const s = new ZkSession(this, conn);
     if (opts.autoRenew === false) s.stopRenewing();
-    this.sessions.add(s);
-    s.lost.then(() => this.sessions.delete(s));
-    return s;
+    return this.sessions.add(s);
   }
 
   async close(): Promise<void> {
@@ -277,7 +276,7 @@ export class ZooKeeperClient implements CoordClient {
     this.closed = true;
     for (const w of this.watchers.values()) w.close();
     await Promise.allSettled([...this.watchers.values()].map((w) => w.ready));
-    await Promise.allSettled([...this.sessions].map((s) => s.close()));
+    await this.sessions.closeAll();
     await this.zk.close();
   }
 

@@ -30,6 +30,7 @@ import {
   NotLeaderError,
   SessionExpiredError,
 } from "../errors.ts";
+import { OpenSessions, RenewedSession } from "../session_base.ts";
 import { type ApplyResult, b64, type BatchCommandOp, type Command } from "./commands.ts";
 import type { NamespaceHost } from "./host.ts";
 
@@ -51,7 +52,7 @@ export abstract class CommandClient implements CoordClient {
   private readonly attempts: number;
   private seq = 0;
   protected closed = false;
-  private readonly sessions = new Set<NamespaceSession>();
+  private readonly sessions = new OpenSessions();
 
   constructor(opts: NamespaceClientOptions = {}) {
     this.clientId = opts.clientId ?? crypto.randomUUID();
@@ -161,15 +162,12 @@ export abstract class CommandClient implements CoordClient {
     if (this.closed) throw new ClosedError();
     const id = crypto.randomUUID();
     await this.write({ op: "sessionOpen", session: id, ttlMs: opts.ttlMs });
-    const s = new NamespaceSession(this, id, opts.ttlMs, opts.autoRenew ?? true);
-    this.sessions.add(s);
-    s.lost.then(() => this.sessions.delete(s));
-    return s;
+    return this.sessions.add(new NamespaceSession(this, id, opts.ttlMs, opts.autoRenew ?? true));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled([...this.sessions].map((s) => s.close()));
+    await this.sessions.closeAll();
     this.closed = true;
   }
 
@@ -250,19 +248,13 @@ export class NamespaceClient extends CommandClient {
   }
 }
 
-class NamespaceSession implements Session {
-  readonly lost: Promise<void>;
-  private markLost!: () => void;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private gone = false;
+class NamespaceSession extends RenewedSession {
   private readonly cancelWatch: () => void;
 
   constructor(private readonly c: CommandClient, readonly id: string, readonly ttlMs: number, autoRenew: boolean) {
-    this.lost = new Promise((r) => this.markLost = r);
+    super();
     this.cancelWatch = c.onSessionGone(id, () => this.finish());
-    if (autoRenew) {
-      this.timer = setInterval(() => this.renew().catch(() => {}), Math.max(10, Math.floor(ttlMs / 3)));
-    }
+    if (autoRenew) this.renewEvery(Math.max(10, Math.floor(ttlMs / 3)));
   }
 
   async createEphemeral(path: string, data: Uint8Array, opts?: WriteOptions): Promise<number> {
@@ -291,38 +283,19 @@ class NamespaceSession implements Session {
     }
   }
 
-  stopRenewing(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    // Nobody renews now: watch for the leader's expiry decision so that `lost` resolves.
-    if (!this.gone) {
-      this.timer = setInterval(() => {
-        this.c.sessionAlive(this.id).then((alive) => alive || this.finish(), () => {});
-      }, Math.max(50, Math.min(250, this.ttlMs / 4)));
-    }
+  protected stillAlive(): Promise<boolean> {
+    return this.c.sessionAlive(this.id);
   }
 
-  async close(): Promise<void> {
-    if (this.gone) return;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    try {
-      await this.c.write({ op: "sessionExpire", session: this.id, reason: "closed" });
-    } finally {
-      this.finish();
-    }
+  protected expiryPollMs(): number {
+    return Math.max(50, Math.min(250, this.ttlMs / 4));
   }
 
-  private check(): void {
-    if (this.gone) throw new SessionExpiredError(this.id);
+  protected async revoke(): Promise<void> {
+    await this.c.write({ op: "sessionExpire", session: this.id, reason: "closed" });
   }
 
-  private finish(): void {
-    if (this.gone) return;
-    this.gone = true;
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+  protected release(): void {
     this.cancelWatch();
-    this.markLost();
   }
 }
