@@ -11,6 +11,8 @@ import { openDashboardCoordinator } from "../topom/server/coord.ts";
 import { createExecutor } from "../topom/server/executor_wiring.ts";
 import { Topom } from "../topom/topom.ts";
 import { logger, redact, setLogLevel } from "../util/log.ts";
+import { logToFile } from "../util/log_file.ts";
+import { type PidFile, writePidFile } from "../util/pidfile.ts";
 import { newToken } from "../util/xauth.ts";
 import { configJson } from "../topom/config.ts";
 
@@ -42,6 +44,13 @@ async function main(): Promise<void> {
   if (args.printDefault) return console.log(defaultConfigToml());
   if (args.version) return console.log("codis-dashboard (codis-deno) 3.2-compatible");
   if (args.logLevel) setLogLevel(args.logLevel);
+  if (args.logFile) {
+    try {
+      logToFile(args.logFile);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
   const cfg = args.config;
   const { hostname, port } = splitAddr(cfg.admin_addr);
 
@@ -75,6 +84,7 @@ async function main(): Promise<void> {
   }
   const topom = new Topom({ config: cfg, coord, model, executor: await createExecutor(cfg) });
   let stopping = false;
+  let pidFile: PidFile | undefined;
   const stop = async (code = 0) => {
     if (stopping) return;
     stopping = true;
@@ -84,7 +94,7 @@ async function main(): Promise<void> {
     await topom.close().catch(() => {});
     await coord.close().catch(() => {});
     await server.shutdown().catch(() => {});
-    if (args.pidFile) await Deno.remove(args.pidFile).catch(() => {});
+    pidFile?.remove();
     Deno.exit(code);
   };
   app.handler = dashboardHandler(topom, { onShutdown: () => stop(0) });
@@ -99,7 +109,14 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  if (args.pidFile) await Deno.writeTextFile(args.pidFile, `${Deno.pid}\n`);
+  if (args.pidFile) {
+    try {
+      pidFile = writePidFile(args.pidFile);
+    } catch (e) {
+      log.error((e as Error).message);
+      return stop(2);
+    }
+  }
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => stop(0));
   log.info(`dashboard ${adminAddr} (product ${cfg.product_name}, coordinator ${coord.kind}) started`);
 }

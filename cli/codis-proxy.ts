@@ -2,7 +2,8 @@
  * codis-proxy: `deno run -A cli/codis-proxy.ts [--config=proxy.toml] [--backend=HOST:PORT ...] [--<key>=<value>]`.
  *
  * Standalone mode (`--backend`, repeatable, or `--fillslots=FILE`) needs no dashboard: group i is served by the i-th
- * backend, and the 1024 slots are spread over the groups in even contiguous ranges.
+ * backend, and the 1024 slots are spread over the groups in even contiguous ranges. `--dashboard=ADDR` follows a
+ * dashboard; `--zookeeper`, `--etcd` and `--filesystem` find it in the coordinator first, as Codis does.
  * @module
  */
 import { evenSlotRanges, type Slot } from "../models/slots.ts";
@@ -11,17 +12,64 @@ import { parseSlots } from "../proxy/admin/schemas.ts";
 import { startAdminServer } from "../proxy/admin/server.ts";
 import { checkBackend } from "../proxy/backend/check.ts";
 import { CommandTable } from "../proxy/commands/mod.ts";
-import { ConfigError, defaultConfigToml, parseProxyArgs, proxyUsage } from "../proxy/config.ts";
+import {
+  ConfigError,
+  configToJSON,
+  defaultConfigToml,
+  parseProxyArgs,
+  type ProxyArgs,
+  proxyUsage,
+} from "../proxy/config.ts";
+import { findDashboard } from "../proxy/coord_dashboard.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy, splitHostPort } from "../proxy/proxy.ts";
 import { ProxyWorkers, WorkerModeProxy } from "../proxy/worker/group.ts";
 import { logger, setLogLevel } from "../util/log.ts";
+import { type LogFile, logToFile } from "../util/log_file.ts";
+import { writePidFile } from "../util/pidfile.ts";
+import { ulimitProblem } from "../util/ulimit.ts";
 
 const log = logger("codis-proxy");
+let logFile: LogFile | undefined;
 
 function fail(msg: string): never {
+  // With --log the reason belongs in the file too: that is where an operator of a service looks.
+  if (logFile) log.error(msg);
   console.error(`codis-proxy: ${msg}`);
   Deno.exit(2);
+}
+
+/**
+ * Codis's process flags, in its order: log file, open-files limit, pid file. Then, with a coordinator flag, the
+ * dashboard's address from the product's topom node: returns the dashboard addresses to follow, if any.
+ */
+async function prepare(args: ProxyArgs): Promise<string[] | undefined> {
+  if (args.logFile) {
+    try {
+      logFile = logToFile(args.logFile);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+  if (args.ulimit !== undefined) {
+    const problem = ulimitProblem(args.ulimit);
+    if (problem) fail(problem);
+  }
+  if (args.pidFile) {
+    try {
+      writePidFile(args.pidFile);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+  if (!args.coordinator) return args.dashboard;
+  try {
+    const addr = await findDashboard(args.coordinator, args.config.product_name);
+    log.info(`dashboard of product ${args.config.product_name} is ${addr} (from ${args.coordinator.name})`);
+    return [addr];
+  } catch (e) {
+    fail((e as Error).message);
+  }
 }
 
 async function main(): Promise<void> {
@@ -40,11 +88,17 @@ async function main(): Promise<void> {
     console.log(defaultConfigToml());
     return;
   }
+  if (args.printVersion) {
+    console.log("codis-proxy (codis-deno) 3.2-compatible");
+    return;
+  }
   if (args.logLevel && !setLogLevel(args.logLevel)) fail(`unknown log level '${args.logLevel}'`);
   const config = args.config;
+  const dashboard = await prepare(args);
+  log.info(`config ${JSON.stringify(configToJSON(config))}`);
 
   let slots: Slot[] = [];
-  if (args.dashboard) {
+  if (dashboard) {
     // The dashboard checked the servers when they were added; the model arrives by long-poll.
   } else if (args.fillslots) {
     try {
@@ -55,7 +109,10 @@ async function main(): Promise<void> {
   } else if (args.backends.length > 0) {
     slots = evenSlotRanges(args.backends);
   } else {
-    fail("nothing to serve: give --backend=HOST:PORT (repeatable) or --fillslots=FILE\n" + proxyUsage());
+    fail(
+      "nothing to serve: give --dashboard, --zookeeper, --etcd, --filesystem, --fillslots or --backend\n" +
+        proxyUsage(),
+    );
   }
 
   const addrs = [...new Set(slots.flatMap((s) => [s.backend_addr, s.migrate_from].filter((a): a is string => !!a)))];
@@ -87,7 +144,7 @@ async function main(): Promise<void> {
     const workerConfig = { ...threadConfig, proxy_addr: `${splitHostPort(config.proxy_addr).host}:${bound.port}` };
     try {
       const workers = await ProxyWorkers.start(workerConfig, threads - 1, {
-        slots: args.dashboard ? [] : slots,
+        slots: dashboard ? [] : slots,
         version: version ?? "7.0.0",
         online: false,
         threads,
@@ -103,17 +160,17 @@ async function main(): Promise<void> {
     log.info(`worker mode: ${threads} threads share ${config.proxy_addr} (SO_REUSEPORT)`);
   }
   // Standalone: online before the admin port opens, so whoever waits for that port finds the proxy serving.
-  if (!args.dashboard) await ctl.start();
+  if (!dashboard) await ctl.start();
   const admin = splitHostPort(config.admin_addr);
   const abort = new AbortController();
   const server = startAdminServer(ctl, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
   const adminAddr = `${admin.host || "0.0.0.0"}:${server.addr.port}`;
   proxy.setAdminAddr(adminAddr);
-  if (args.dashboard) {
+  if (dashboard) {
     const advertised = args.hostAdmin ??
       (admin.host && admin.host !== "0.0.0.0" ? adminAddr : `127.0.0.1:${server.addr.port}`);
     const follower = new DashboardClient(ctl, {
-      addrs: args.dashboard,
+      addrs: dashboard,
       productName: config.product_name,
       productAuth: config.product_auth,
       adminAddr: advertised,
@@ -128,12 +185,18 @@ async function main(): Promise<void> {
     }
   }
   const reporters = startMetricsReporters(ctl);
-  const stop = async () => {
+  const stop = async (why: string) => {
+    log.info(`shutting down (${why})`);
     reporters.stop();
     await ctl.shutdown();
   };
   proxy.onShutdown(() => abort.abort());
-  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop());
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => void stop(sig));
+  const mode = dashboard ? `dashboard ${dashboard.join(",")}` : `standalone, ${addrs.length} backend(s)`;
+  log.info(
+    `proxy started: ${config.proxy_addr} (port ${bound.port}), admin ${adminAddr}, product ${config.product_name}, ` +
+      `${mode}, ${threads} thread(s)`,
+  );
   console.log(
     `codis-proxy ready: redis-cli -h ${bound.host} -p ${bound.port} | admin http://${
       admin.host || "0.0.0.0"

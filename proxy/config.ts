@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { formatDuration, formatSize } from "../util/duration.ts";
 import { ConfigError, configSchema, parseTomlText, readConfigFile, validateConfig } from "../util/config_table.ts";
 import { checkHostPort, type KeyDef, KEYS, type ProxyConfig } from "./config_keys.ts";
+import type { CoordinatorFlag } from "./coord_dashboard.ts";
 
 export type { ProxyConfig } from "./config_keys.ts";
 export { ConfigError };
@@ -98,8 +99,20 @@ export interface ProxyArgs {
   fillslots?: string;
   /** `--dashboard=ADDR[,ADDR]`: dashboard admin addresses to register with. */
   dashboard?: string[];
+  /** `--zookeeper`, `--etcd` or `--filesystem`: find the dashboard in the product's topom node, then register. */
+  coordinator?: CoordinatorFlag;
   /** `--log-level=LEVEL`, upper-cased (DEBUG, INFO, WARN, ERROR). */
   logLevel?: string;
+  /** `--log=FILE`: log lines are appended to FILE instead of stderr. */
+  logFile?: string;
+  /** `--pidfile=FILE`: written at start, removed on exit. */
+  pidFile?: string;
+  /** `--ulimit=N`: refuse to start when the open-files soft limit is below N. */
+  ulimit?: number;
+  /** `--ncpu=N` (already applied to `config.proxy_workers` unless `--proxy_workers` was given). */
+  ncpu?: number;
+  /** `--max-ncpu=MAX`: caps the thread count taken from `--ncpu`. */
+  maxNcpu?: number;
   /** `--host-admin=ADDR` / `--host-proxy=ADDR`: addresses to advertise instead of the bound ones (NAT). */
   hostAdmin?: string;
   hostProxy?: string;
@@ -114,14 +127,58 @@ export interface ProxyArgs {
 /** Usage text for the proxy CLI. */
 export function proxyUsage(): string {
   return [
-    "usage: codis-proxy [--config=FILE] [--backend=HOST:PORT ...] [--fillslots=FILE] [--dashboard=ADDR[,ADDR]]",
-    "                   [--log-level=LEVEL] [--host-admin=ADDR] [--host-proxy=ADDR] [--<key>=<value> ...]",
+    "usage: codis-proxy [--config=FILE] (--dashboard=ADDR[,ADDR] | --zookeeper=ADDR [--zookeeper-auth=USER:PASSWORD]",
+    "                   | --etcd=ADDR [--etcd-auth=USER:PASSWORD] | --filesystem=ROOT | --fillslots=FILE",
+    "                   | --backend=HOST:PORT ...) [--ncpu=N [--max-ncpu=MAX]] [--log=FILE] [--log-level=LEVEL]",
+    "                   [--host-admin=ADDR] [--host-proxy=ADDR] [--ulimit=N] [--pidfile=FILE]",
+    "                   [--product_name=NAME] [--product_auth=AUTH] [--session_auth=AUTH] [--<key>=<value> ...]",
     "       codis-proxy --default-config | --version | --help",
+    "Exactly one of --dashboard, --zookeeper, --etcd, --filesystem (the product's dashboard is read from",
+    "/codis3/{product_name}/topom), --fillslots or --backend (standalone, no dashboard).",
+    "--ncpu=N sets proxy_workers (threads serving clients) unless --proxy_workers is given; --max-ncpu caps it.",
+    "--ulimit=N refuses to start when `ulimit -n` is below N (raise it first; Deno cannot).",
     "Every proxy.toml key can be given as --<key>=<value>; flags override the file. See --default-config.",
   ].join("\n");
 }
 
 const BOOL_KEYS = new Set(PROXY_CONFIG_KEYS.filter((k) => KEYS[k].kind === "bool"));
+
+/** The flags that choose where the slots come from; exactly one is needed to serve. */
+const MODE_FLAGS = ["dashboard", "zookeeper", "etcd", "filesystem", "fillslots", "backend"] as const;
+
+/** A whole-number flag in [min, max], or undefined when absent. */
+function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`invalid --${name}: "${raw}" is not a whole number from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** A flag that names a file or address: non-empty when given. */
+function nonEmpty(name: string, raw: string | undefined): string | undefined {
+  if (raw !== undefined && raw.trim() === "") throw new ConfigError(`invalid --${name}: empty`);
+  return raw;
+}
+
+/** `--zookeeper` / `--etcd` / `--filesystem` with its auth flag; an auth flag alone, or malformed, is an error. */
+function coordinatorFlag(str: (k: string) => string | undefined): CoordinatorFlag | undefined {
+  for (const kind of ["zookeeper", "etcd"] as const) {
+    const auth = str(`${kind}-auth`);
+    if (auth === undefined) continue;
+    if (str(kind) === undefined) throw new ConfigError(`--${kind}-auth needs --${kind}=ADDR`);
+    // The value is a password: never echo it.
+    if (!/^[^:]+:/.test(auth)) throw new ConfigError(`invalid --${kind}-auth: expected USER:PASSWORD`);
+  }
+  for (const name of ["zookeeper", "etcd", "filesystem"] as const) {
+    const addr = nonEmpty(name, str(name));
+    if (addr === undefined) continue;
+    const auth = name === "filesystem" ? undefined : str(`${name}-auth`);
+    return auth === undefined ? { name, addr } : { name, addr, auth };
+  }
+  return undefined;
+}
 
 /**
  * Parses the proxy's command line. `readFile` is injectable for tests. Throws {@link ConfigError} with one line
@@ -141,7 +198,17 @@ export function parseProxyArgs(
     backend: { type: "string", multiple: true },
     fillslots: { type: "string" },
     dashboard: { type: "string" },
+    zookeeper: { type: "string" },
+    "zookeeper-auth": { type: "string" },
+    etcd: { type: "string" },
+    "etcd-auth": { type: "string" },
+    filesystem: { type: "string" },
+    ncpu: { type: "string" },
+    "max-ncpu": { type: "string" },
+    log: { type: "string" },
     "log-level": { type: "string" },
+    pidfile: { type: "string" },
+    ulimit: { type: "string" },
     "host-admin": { type: "string" },
     "host-proxy": { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -164,10 +231,23 @@ export function parseProxyArgs(
   }
   const str = (k: string) => values[k] as string | undefined;
 
+  const modes = MODE_FLAGS.filter((f) => values[f] !== undefined).map((f) => `--${f}`);
+  if (modes.length > 1) {
+    throw new ConfigError(
+      `give only one of ${MODE_FLAGS.map((f) => `--${f}`).join(", ")} (got ${modes.join(" and ")})`,
+    );
+  }
+  const coordinator = coordinatorFlag(str);
+  const ncpu = intFlag("ncpu", str("ncpu"), 1, KEYS.proxy_workers.max ?? 256);
+  const maxNcpu = intFlag("max-ncpu", str("max-ncpu"), 1, KEYS.proxy_workers.max ?? 256);
+  const ulimit = intFlag("ulimit", str("ulimit"), 1, 2 ** 31 - 1);
+
   let fileRaw: Record<string, unknown> = {};
   const configFile = str("config");
   if (configFile !== undefined) fileRaw = readConfigFile(configFile, readFile, parseProxyToml);
   const flagRaw: Record<string, unknown> = {};
+  // Codis's --ncpu set GOMAXPROCS; our threads serving clients are proxy_workers. An explicit --proxy_workers wins.
+  if (ncpu !== undefined) flagRaw.proxy_workers = String(Math.min(ncpu, maxNcpu ?? ncpu));
   for (const k of PROXY_CONFIG_KEYS) if (values[k] !== undefined) flagRaw[k] = values[k];
   const config = validateProxyConfig({ ...fileRaw, ...flagRaw });
 
@@ -194,9 +274,15 @@ export function parseProxyArgs(
     printVersion: values.version === true,
   };
   if (configFile !== undefined) out.configFile = configFile;
-  if (str("fillslots") !== undefined) out.fillslots = str("fillslots");
+  if (nonEmpty("fillslots", str("fillslots")) !== undefined) out.fillslots = str("fillslots");
   if (dashboard) out.dashboard = dashboard;
+  if (coordinator) out.coordinator = coordinator;
   if (logLevel) out.logLevel = logLevel;
+  if (nonEmpty("log", str("log")) !== undefined) out.logFile = str("log");
+  if (nonEmpty("pidfile", str("pidfile")) !== undefined) out.pidFile = str("pidfile");
+  if (ulimit !== undefined) out.ulimit = ulimit;
+  if (ncpu !== undefined) out.ncpu = ncpu;
+  if (maxNcpu !== undefined) out.maxNcpu = maxNcpu;
   if (str("host-admin") !== undefined) out.hostAdmin = str("host-admin");
   if (str("host-proxy") !== undefined) out.hostProxy = str("host-proxy");
   return out;

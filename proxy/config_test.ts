@@ -7,6 +7,7 @@ import {
   parseProxyArgs,
   parseProxyToml,
   PROXY_CONFIG_KEYS,
+  proxyUsage,
 } from "./config.ts";
 import { formatDuration, formatSize, parseDuration, parseSize } from "../util/duration.ts";
 
@@ -121,8 +122,6 @@ Deno.test("config: flags override the file; standalone and CLI-only flags", () =
     "--proxy_addr=127.0.0.1:19000",
     "--backend=127.0.0.1:6379",
     "--backend=localhost:6380",
-    "--dashboard=127.0.0.1:18080,127.0.0.1:18081",
-    "--fillslots=/tmp/slots.json",
     "--log-level=debug",
     "--session_recv_timeout=10s",
     "--backend_primary_only",
@@ -136,8 +135,12 @@ Deno.test("config: flags override the file; standalone and CLI-only flags", () =
   assert.equal(a.config.backend_primary_only, true);
   assert.equal(a.config.jodis_compatible, false);
   assert.deepEqual(a.backends, ["127.0.0.1:6379", "localhost:6380"]);
-  assert.deepEqual(a.dashboard, ["127.0.0.1:18080", "127.0.0.1:18081"]);
-  assert.equal(a.fillslots, "/tmp/slots.json");
+  assert.equal(a.dashboard, undefined);
+  assert.deepEqual(parseProxyArgs(["--dashboard=127.0.0.1:18080,127.0.0.1:18081"], read).dashboard, [
+    "127.0.0.1:18080",
+    "127.0.0.1:18081",
+  ]);
+  assert.equal(parseProxyArgs(["--fillslots=/tmp/slots.json"], read).fillslots, "/tmp/slots.json");
   assert.equal(a.logLevel, "DEBUG");
   assert.equal(a.printDefault, false);
 
@@ -167,4 +170,103 @@ Deno.test("config: flags override the file; standalone and CLI-only flags", () =
     [["positional"], /positional/i],
   ];
   for (const [args, re] of bad) assert.throws(() => parseProxyArgs(args, read), re, args.join(" "));
+});
+
+Deno.test("args: --zookeeper, --etcd, --filesystem with their auth flags; exactly one slot source", () => {
+  const zk = parseProxyArgs(["--zookeeper=127.0.0.1:2181", "--zookeeper-auth=codis:secret", "--product_name=p1"]);
+  assert.deepEqual(zk.coordinator, { name: "zookeeper", addr: "127.0.0.1:2181", auth: "codis:secret" });
+  assert.equal(zk.config.product_name, "p1");
+  assert.equal(zk.dashboard, undefined);
+  const etcd = parseProxyArgs(["--etcd=127.0.0.1:2379,127.0.0.1:2380", "--etcd-auth=u:p"]);
+  assert.deepEqual(etcd.coordinator, { name: "etcd", addr: "127.0.0.1:2379,127.0.0.1:2380", auth: "u:p" });
+  assert.deepEqual(parseProxyArgs(["--etcd=127.0.0.1:2379"]).coordinator, { name: "etcd", addr: "127.0.0.1:2379" });
+  assert.deepEqual(parseProxyArgs(["--filesystem=/var/codis"]).coordinator, { name: "filesystem", addr: "/var/codis" });
+  assert.equal(parseProxyArgs([]).coordinator, undefined);
+
+  const bad: [string[], RegExp][] = [
+    [["--zookeeper=a:1", "--dashboard=127.0.0.1:18080"], /give only one of .* \(got --dashboard and --zookeeper\)/],
+    [["--filesystem=/x", "--backend=127.0.0.1:6379"], /got --filesystem and --backend/],
+    [["--etcd=a:1", "--zookeeper=b:2"], /give only one of/],
+    [["--fillslots=/s.json", "--dashboard=127.0.0.1:1"], /give only one of/],
+    [["--zookeeper-auth=u:p"], /--zookeeper-auth needs --zookeeper=ADDR/],
+    [["--etcd=a:1", "--zookeeper-auth=u:p"], /--zookeeper-auth needs --zookeeper/],
+    [["--etcd=a:1", "--etcd-auth=nocolon"], /invalid --etcd-auth: expected USER:PASSWORD/],
+    [["--filesystem="], /invalid --filesystem: empty/],
+    [["--zookeeper"], /--zookeeper needs a value/],
+  ];
+  for (const [args, re] of bad) assert.throws(() => parseProxyArgs(args), re, args.join(" "));
+  // A malformed password is not echoed back.
+  assert.throws(
+    () => parseProxyArgs(["--etcd=a:1", "--etcd-auth=hunter2"]),
+    (e: Error) => !e.message.includes("hunter2"),
+  );
+});
+
+Deno.test("args: --ncpu sets proxy_workers unless --proxy_workers is given; --max-ncpu caps it", () => {
+  const files: Record<string, string> = { "/p.toml": "proxy_workers = 3\n" };
+  const read = (p: string) => files[p];
+  assert.equal(parseProxyArgs([]).config.proxy_workers, 1);
+  const a = parseProxyArgs(["--ncpu=4"]);
+  assert.equal(a.config.proxy_workers, 4);
+  assert.equal(a.ncpu, 4);
+  assert.equal(parseProxyArgs(["--ncpu=8", "--max-ncpu=2"]).config.proxy_workers, 2);
+  assert.equal(parseProxyArgs(["--ncpu=2", "--max-ncpu=8"]).config.proxy_workers, 2);
+  assert.equal(parseProxyArgs(["--max-ncpu=8"]).config.proxy_workers, 1, "--max-ncpu alone changes nothing");
+  assert.equal(parseProxyArgs(["--ncpu=4", "--proxy_workers=2"]).config.proxy_workers, 2, "--proxy_workers wins");
+  assert.equal(parseProxyArgs(["--proxy_workers=2", "--ncpu=4"]).config.proxy_workers, 2, "in any order");
+  assert.equal(parseProxyArgs(["--config=/p.toml"], read).config.proxy_workers, 3);
+  assert.equal(parseProxyArgs(["--config=/p.toml", "--ncpu=2"], read).config.proxy_workers, 2, "flag over file");
+  for (const v of ["0", "-1", "1.5", "x", "", "257"]) {
+    assert.throws(() => parseProxyArgs([`--ncpu=${v}`]), /invalid --ncpu: .* is not a whole number from 1 to 256/, v);
+  }
+  assert.throws(() => parseProxyArgs(["--max-ncpu=0"]), /invalid --max-ncpu/);
+});
+
+Deno.test("args: --log, --pidfile, --ulimit, and the product/session auth key flags", () => {
+  const a = parseProxyArgs([
+    "--backend=127.0.0.1:6379",
+    "--log=/var/log/codis-proxy.log",
+    "--pidfile=/run/codis-proxy.pid",
+    "--ulimit=65536",
+    "--product_name=shop",
+    "--product_auth=pa",
+    "--session_auth=sa",
+  ]);
+  assert.equal(a.logFile, "/var/log/codis-proxy.log");
+  assert.equal(a.pidFile, "/run/codis-proxy.pid");
+  assert.equal(a.ulimit, 65536);
+  assert.equal(a.config.product_name, "shop");
+  assert.equal(a.config.product_auth, "pa");
+  assert.equal(a.config.session_auth, "sa");
+  const none = parseProxyArgs([]);
+  assert.equal(none.logFile, undefined);
+  assert.equal(none.pidFile, undefined);
+  assert.equal(none.ulimit, undefined);
+  assert.throws(() => parseProxyArgs(["--ulimit=lots"]), /invalid --ulimit/);
+  assert.throws(() => parseProxyArgs(["--ulimit=0"]), /invalid --ulimit/);
+  assert.throws(() => parseProxyArgs(["--log="]), /invalid --log: empty/);
+  assert.throws(() => parseProxyArgs(["--pidfile"]), /--pidfile needs a value/);
+  assert.throws(() => parseProxyArgs(["--product_name=a/b"]), /product_name/);
+
+  const usage = proxyUsage();
+  for (
+    const flag of [
+      "--zookeeper=ADDR",
+      "--zookeeper-auth=",
+      "--etcd=ADDR",
+      "--etcd-auth=",
+      "--filesystem=ROOT",
+      "--ncpu=N",
+      "--max-ncpu=MAX",
+      "--log=FILE",
+      "--pidfile=FILE",
+      "--ulimit=N",
+      "--product_name=NAME",
+      "--product_auth=AUTH",
+      "--session_auth=AUTH",
+      "--dashboard=ADDR",
+      "--fillslots=FILE",
+      "--backend=HOST:PORT",
+    ]
+  ) assert.ok(usage.includes(flag), `usage names ${flag}`);
 });

@@ -1,6 +1,6 @@
 /**
- * A small leveled logger writing one line per event to stderr. Callers must never pass secrets
- * (passwords, product_auth, cluster_secret); use {@link redact} when logging a config.
+ * A small leveled logger writing one line per event to stderr, or to a file (util/log_file.ts). Callers must never
+ * pass secrets (passwords, product_auth, cluster_secret); use {@link redact} when logging a config.
  * @module
  */
 
@@ -10,6 +10,13 @@ export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 const ORDER: Record<LogLevel, number> = { DEBUG: 0, INFO: 1, WARN: 2, ERROR: 3 };
 let threshold = ORDER.INFO;
 const encoder = new TextEncoder();
+const toStderr = (line: Uint8Array) => void Deno.stderr.writeSync(line);
+let sink: (line: Uint8Array) => void = toStderr;
+
+/** Sends every log line to `write` instead of stderr; no argument restores stderr. */
+export function setLogSink(write?: (line: Uint8Array) => void): void {
+  sink = write ?? toStderr;
+}
 
 /** Sets the global log level; returns false for an unknown level name. */
 export function setLogLevel(level: string): boolean {
@@ -28,8 +35,8 @@ function emit(level: LogLevel, scope: string, msg: string): void {
   if (ORDER[level] < threshold) return;
   const line = `${new Date().toISOString()} ${level} [${scope}] ${msg}\n`;
   try {
-    Deno.stderr.writeSync(encoder.encode(line));
-  } catch { /* stderr closed: nothing useful to do */ }
+    sink(encoder.encode(line));
+  } catch { /* output closed: nothing useful to do */ }
 }
 
 /** A logger bound to one component name. */
