@@ -27,7 +27,7 @@ import { ProxyWorkers, WorkerModeProxy } from "../proxy/worker/group.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 import { type LogFile, logToFile } from "../util/log_file.ts";
 import { writePidFile } from "../util/pidfile.ts";
-import { ulimitProblem } from "../util/ulimit.ts";
+import { openFilesLimit, ulimitProblem } from "../util/ulimit.ts";
 
 const log = logger("codis-proxy");
 let logFile: LogFile | undefined;
@@ -52,7 +52,7 @@ async function prepare(args: ProxyArgs): Promise<string[] | undefined> {
     }
   }
   if (args.ulimit !== undefined) {
-    const problem = ulimitProblem(args.ulimit);
+    const problem = ulimitProblem(args.ulimit, openFilesLimit());
     if (problem) fail(problem);
   }
   if (args.pidFile) {

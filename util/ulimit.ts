@@ -34,7 +34,7 @@ export function openFilesLimit(): number | undefined {
  * Why the process cannot honour `--ulimit=want` (the soft limit `have` is lower or unknown), or undefined when it
  * can. The message says how to raise the limit, since we cannot.
  */
-export function ulimitProblem(want: number, have: number | undefined = openFilesLimit()): string | undefined {
+export function ulimitProblem(want: number, have: number | undefined): string | undefined {
   const howTo = `raise it before starting: \`ulimit -n ${want}\` in the shell, or LimitNOFILE=${want} in the ` +
     "systemd unit (Deno cannot raise it itself)";
   if (have === undefined) return `--ulimit=${want}: cannot read the open-files limit; ${howTo}`;
