@@ -4,9 +4,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type DashboardGroup, startDashboards, startSentinel } from "./support/dashboard.ts";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 import { sleep, until as untilEvery } from "./support/wait.ts";
 import { SentinelSubscriber } from "../topom/server/sentinel_subscriber.ts";
@@ -39,7 +38,7 @@ async function proxySlot0(adminPort: number): Promise<string | undefined> {
 Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the proxy through +switch-master", async () => {
   const redis: RedisProcess[] = [];
   let g: DashboardGroup | undefined;
-  let sentinel: { addr: string; kill(): Promise<void> } | undefined;
+  let sentinel: SentinelProcess | undefined;
   let proxy: CodisProxyProcess | undefined;
   let probe: SentinelSubscriber | undefined;
   try {
@@ -123,46 +122,10 @@ Deno.test("dashboard HA events: SENTINEL FAILOVER reaches the model and the prox
     probe?.close();
     await proxy?.stop();
     await g?.stop();
-    await sentinel?.kill();
+    await sentinel?.stop();
     for (const r of redis) await r.stop();
   }
 });
-
-/** A redis-sentinel that can be restarted on the same port. */
-async function sentinelProcess() {
-  const port = freePort();
-  const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
-  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
-  let child: Deno.ChildProcess | undefined;
-  const kill = async () => {
-    const c = child;
-    child = undefined;
-    try {
-      c?.kill("SIGKILL");
-    } catch { /* gone */ }
-    await c?.status;
-  };
-  const start = async () => {
-    child = new Deno.Command("redis-server", {
-      args: [`${dir}/sentinel.conf`, "--sentinel"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await waitForPort(port);
-  };
-  await start();
-  return {
-    port,
-    addr: `127.0.0.1:${port}`,
-    kill,
-    restart: start,
-    async stop() {
-      await kill();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
-}
 
 /** The names of the dashboards' subscriber connections on the sentinel (CLIENT LIST). */
 async function dashboardSubscribers(port: number): Promise<string[]> {
@@ -172,12 +135,12 @@ async function dashboardSubscribers(port: number): Promise<string[]> {
 
 Deno.test("dashboard HA events: only the leader subscribes; the subscription follows leadership, survives a sentinel restart, ends on sentinels/del", async () => {
   let g: DashboardGroup | undefined;
-  let sentinel: Awaited<ReturnType<typeof sentinelProcess>> | undefined;
+  let sentinel: SentinelProcess | undefined;
   try {
     g = await startDashboards({ product: "dash-ha-sub", extra: ["--sentinel_poll_period=10m"] });
     const x = g.xauth;
     const leader = await g.leader();
-    sentinel = await sentinelProcess();
+    sentinel = await startSentinel();
     const sport = sentinel.port;
     assert.equal((await g.call(leader.admin, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
     const only = (d: { admin: string }) => async () => {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, startDashboards, startSentinel } from "./support/dashboard.ts";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 import { until } from "./support/wait.ts";
 
 Deno.test("dashboard + redis-sentinel: resync-all makes the sentinel monitor the group; a failover moves the master in the model", async () => {
   const redis: RedisProcess[] = [];
   let g: DashboardGroup | undefined;
-  let sentinel: { addr: string; kill(): Promise<void> } | undefined;
+  let sentinel: SentinelProcess | undefined;
   try {
     g = await startDashboards({
       product: "dash-ha",
@@ -48,7 +48,7 @@ Deno.test("dashboard + redis-sentinel: resync-all makes the sentinel monitor the
     console.log(`sentinel failover reflected in the model ${Date.now() - t0} ms after the master was killed`);
   } finally {
     await g?.stop();
-    await sentinel?.kill();
+    await sentinel?.stop();
     for (const r of redis) await r.stop();
   }
 });

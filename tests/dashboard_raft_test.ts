@@ -78,7 +78,7 @@ Deno.test("dashboard: 3 CLI dashboards form a Raft group; any node serves the AP
       assert.deepEqual(model, { servers: [sentinel.addr], out_of_sync: true });
       assert.equal((await g.call(f2.admin, "PUT", `/api/topom/sentinels/del/${x}/${sentinel.addr}/0`)).status, 200);
     } finally {
-      await sentinel.kill();
+      await sentinel.stop();
     }
 
     const info = await g.call(f1.admin, "GET", `/api/topom/group/info/${r1.addr}`);

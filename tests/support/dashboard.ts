@@ -1,6 +1,7 @@
 /**
  * codis-dashboard child processes for tests: a Raft group of N dashboards started from the CLI, with helpers to
  * call their API and find the leader.
+ * Unlike dashboards.ts (store tests: restartable members, `--join`, log files), this serves API tests: call, xauth.
  * @module
  */
 import { equal } from "node:assert/strict";
@@ -164,25 +165,55 @@ export async function setupGroups(g: DashboardGroup, via: string, servers: { add
   equal((await g.call(via, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
 }
 
-/** A redis-sentinel on a free port (config in a temp dir); kill() stops it. */
-export async function startSentinel(): Promise<{ addr: string; kill(): Promise<void> }> {
+/** A redis-sentinel child process; see {@link startSentinel}. */
+export interface SentinelProcess {
+  port: number;
+  addr: string;
+  /** SIGKILLs the process (config and port kept for {@link restart}); safe to call twice. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same config dir. */
+  restart(): Promise<void>;
+  /** Kills it and removes its config dir. */
+  stop(): Promise<void>;
+}
+
+/** A redis-sentinel on a free port (config in a temp dir), listening when this resolves. */
+export async function startSentinel(): Promise<SentinelProcess> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
   await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
-  const child = new Deno.Command("redis-server", {
-    args: [`${dir}/sentinel.conf`, "--sentinel"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitForPort(port);
+  let child: Deno.ChildProcess | undefined;
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    try {
+      c?.kill("SIGKILL");
+    } catch { /* gone */ }
+    await c?.status;
+  };
+  const start = async () => {
+    child = new Deno.Command("redis-server", {
+      args: [`${dir}/sentinel.conf`, "--sentinel"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await waitForPort(port);
+  };
+  try {
+    await start();
+  } catch (e) {
+    await kill();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
   return {
+    port,
     addr: `127.0.0.1:${port}`,
-    async kill() {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
-      await child.status;
+    kill,
+    restart: start,
+    async stop() {
+      await kill();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };

@@ -3,6 +3,7 @@
  * ports with temp data dirs, plus members started later with `--join`. Each member can be SIGKILLed and started
  * again with the same command line and data dir. Every process's stderr goes to `{root}/n{id}.log` (appended
  * across restarts) so that a failure can show the members' own log lines.
+ * Unlike dashboard.ts (API tests: `call()`, `xauth`, groups, sentinels), members here restart, join and log to files.
  * @module
  */
 import { freePort } from "./ports.ts";

@@ -1,4 +1,4 @@
-import { killerFor } from "./process.ts";
+import { startQuietServer } from "./process.ts";
 import { freePort } from "./ports.ts";
 
 /** A standalone ZooKeeper child process on 127.0.0.1 with a temp data dir. */
@@ -43,33 +43,23 @@ export async function startZooKeeper(): Promise<ZooKeeperProcess> {
     `${dir}/conf/log4j.properties`,
     "log4j.rootLogger=ERROR, N\nlog4j.appender.N=org.apache.log4j.varia.NullAppender\n",
   );
-  const child = new Deno.Command("java", {
-    args: [
-      "-Xmx256m",
-      "-XX:+UseSerialGC",
-      "-XX:TieredStopAtLevel=1",
-      "-Dzookeeper.jmx.log4j.disable=true",
-      "-cp",
-      `${dir}/conf:${ZOOKEEPER_JAR}`,
-      "org.apache.zookeeper.server.ZooKeeperServerMain",
-      `${dir}/conf/zoo.cfg`,
-    ],
-    stdout: "null",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const stop = killerFor(child, dir);
-  try {
-    const deadline = Date.now() + 30_000;
+  const args = [
+    "-Xmx256m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-Dzookeeper.jmx.log4j.disable=true",
+    "-cp",
+    `${dir}/conf:${ZOOKEEPER_JAR}`,
+    "org.apache.zookeeper.server.ZooKeeperServerMain",
+    `${dir}/conf/zoo.cfg`,
+  ];
+  const stop = await startQuietServer("java", args, dir, {
     // `ruok` answers as soon as the port is open; `srvr` reports a mode only once the server serves sessions.
-    while (!(await fourLetter(port, "srvr")).includes("Mode: standalone")) {
-      if (Date.now() > deadline) throw new Error("ZooKeeper did not start serving within 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
+    probe: async () => (await fourLetter(port, "srvr")).includes("Mode: standalone"),
+    timeoutMs: 30_000,
+    stepMs: 100,
+    failure: "ZooKeeper did not start serving within 30 s",
+  });
   return { connect: `127.0.0.1:${port}`, port, dir, stop };
 }
 
