@@ -1,6 +1,6 @@
 /**
- * Codis's codis-proxy start-up flags on real processes: auto-online through a filesystem coordinator, --log and
- * --pidfile, --ulimit refusing to start, --ncpu starting threads.
+ * Codis's codis-proxy start-up flags on real processes: auto-online through a filesystem or etcd coordinator,
+ * --log and --pidfile, --ulimit refusing to start, --ncpu starting threads.
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
@@ -8,18 +8,20 @@ import { newXAuth } from "../util/xauth.ts";
 import { openFilesLimit } from "../util/ulimit.ts";
 import { type DashboardProcess, spawnDashboard } from "./support/dashboard.ts";
 import { startCodisProxy } from "./support/codis_proxy.ts";
+import { startEtcd } from "./support/etcd.ts";
 import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 import { until } from "./support/wait.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 
-function proxyCommand(args: string[], stderr: "piped" | "null" = "piped"): Deno.Command {
+/** `codis-proxy ARGS` with stderr piped (for `.output()` or reading `child.stderr`). */
+function proxyCommand(args: string[]): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", PROXY_CLI, ...args],
     stdin: "null",
     stdout: "null",
-    stderr,
+    stderr: "piped",
   });
 }
 
@@ -32,9 +34,19 @@ async function call(addr: string, method: "GET" | "PUT", path: string, body?: un
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, goes online and serves", async () => {
-  const product = "cli-fs";
-  const root = await Deno.makeTempDir({ prefix: "codis-proxy-fs-" });
+/**
+ * A dashboard on an external coordinator (`kind`, `addr`), one group of one server owning every slot, and a proxy
+ * started with `--{kind}=addr` only: it must find the dashboard, register and serve. `beforeProxy` runs once the
+ * dashboard holds its topom node.
+ */
+async function autoOnline(
+  kind: "filesystem" | "etcd",
+  addr: (root: string) => string,
+  beforeProxy: (coordAddr: string) => Promise<void> = async () => {},
+): Promise<void> {
+  const product = `cli-${kind}`;
+  const root = await Deno.makeTempDir({ prefix: `codis-proxy-${kind}-` });
+  const coordAddr = addr(root);
   const x = newXAuth(product, "");
   let redis: RedisProcess | undefined;
   let dash: DashboardProcess | undefined;
@@ -48,7 +60,7 @@ Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, g
       auth: "",
       root,
       peers: "",
-      extra: ["--coordinator_name=filesystem", `--coordinator_addr=${root}/fs`],
+      extra: [`--coordinator_name=${kind}`, `--coordinator_addr=${coordAddr}`],
     });
     await waitForPort(Number(spec.admin.split(":")[1]), 30_000);
     await until("the dashboard to create group 1", 20_000, async () => {
@@ -59,15 +71,10 @@ Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, g
     const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
     assert.equal((await call(spec.admin, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
 
-    // Another product has no dashboard: the proxy gives up (after a few reads) with one clear line.
-    const missing = await proxyCommand([`--filesystem=${root}/fs`, "--product_name=other", "--log-level=WARN"])
-      .output();
-    const err = new TextDecoder().decode(missing.stderr);
-    assert.equal(missing.code, 2, err);
-    assert.equal(err, `codis-proxy: no dashboard registered for product other in filesystem ${root}/fs\n`);
+    await beforeProxy(coordAddr);
 
     const p = await startCodisProxy([
-      `--filesystem=${root}/fs`,
+      `--${kind}=${coordAddr}`,
       `--product_name=${product}`,
       "--product_auth=",
       "--session_auth=pw",
@@ -78,9 +85,9 @@ Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, g
     // The proxy answers "router is not online" until the dashboard has sent it the slots.
     await until("the proxy to go online", 20_000, async () => {
       if (client!.status !== "ready") await client!.connect();
-      return await client!.set("fs:key", "fs-value") === "OK" ? true : undefined;
+      return await client!.set("auto:key", "auto-value") === "OK" ? true : undefined;
     }, 100);
-    assert.equal(await client.get("fs:key"), "fs-value");
+    assert.equal(await client.get("auto:key"), "auto-value");
     const direct = new Redis({ port: redis.port, host: "127.0.0.1", db: 0, lazyConnect: true });
     try {
       // The key lives in database {slot} of the group's server: count keys over every database.
@@ -103,6 +110,25 @@ Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, g
     await dash?.kill();
     await redis?.stop();
     await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, goes online and serves", async () => {
+  await autoOnline("filesystem", (root) => `${root}/fs`, async (fsRoot) => {
+    // Another product has no dashboard: the proxy gives up (after a few reads) with one clear line.
+    const missing = await proxyCommand([`--filesystem=${fsRoot}`, "--product_name=other", "--log-level=WARN"]).output();
+    const err = new TextDecoder().decode(missing.stderr);
+    assert.equal(missing.code, 2, err);
+    assert.equal(err, `codis-proxy: no dashboard registered for product other in filesystem ${fsRoot}\n`);
+  });
+});
+
+Deno.test("--etcd=ADDR: the proxy finds the dashboard in etcd, goes online and serves", async () => {
+  const etcd = await startEtcd();
+  try {
+    await autoOnline("etcd", () => etcd.endpoint);
+  } finally {
+    await etcd.stop();
   }
 });
 
