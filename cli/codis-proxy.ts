@@ -40,7 +40,7 @@ function fail(msg: string): never {
 }
 
 /**
- * Codis's process flags, in its order: log file, open-files limit, pid file. Then, with a coordinator flag, the
+ * Codis's process flags: log file, open-files limit, pid file (before anything listens). Then, with a coordinator, the
  * dashboard's address from the product's topom node: returns the dashboard addresses to follow, if any.
  */
 async function prepare(args: ProxyArgs): Promise<string[] | undefined> {
