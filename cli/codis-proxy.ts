@@ -138,6 +138,13 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`cannot listen on ${config.proxy_addr}: ${(e as Error).message}`);
   }
+  if (args.hostProxy) {
+    try {
+      proxy.advertiseProxyAddr(args.hostProxy);
+    } catch (e) {
+      fail(`--host-proxy: ${(e as Error).message}`);
+    }
+  }
   let ctl: Proxy | WorkerModeProxy = proxy;
   if (threads > 1) {
     proxy.setSessionIds(1, threads);
@@ -148,6 +155,8 @@ async function main(): Promise<void> {
         version: version ?? "7.0.0",
         online: false,
         threads,
+        logLevel: args.logLevel,
+        logFile: args.logFile,
       }, (msg) => {
         console.error(`codis-proxy: ${msg}; exiting`);
         Deno.exit(1);

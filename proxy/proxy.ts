@@ -145,6 +145,12 @@ export class Proxy implements ProxyCore, ProxyControl {
     }
   }
 
+  /** `--host-proxy`: the client address to advertise (model and token) instead of the bound one, e.g. behind NAT. */
+  advertiseProxyAddr(addr: string): void {
+    splitHostPort(addr);
+    this.#proxyAddr = addr;
+  }
+
   /** Records the admin address (for the model and the token) once the admin server is bound. */
   setAdminAddr(addr: string): void {
     this.#adminAddr = addr;

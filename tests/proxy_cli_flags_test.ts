@@ -199,16 +199,22 @@ Deno.test("--ulimit above the open-files soft limit: start-up fails and says how
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
 });
 
-Deno.test("--ncpu=2: two threads serve clients (proxy_workers = 2)", async () => {
+Deno.test("--ncpu=2: two threads serve clients (proxy_workers = 2); --host-proxy is what the model advertises", async () => {
   let redis: RedisProcess | undefined;
   let stopProxy = async () => {};
   const clients: Redis[] = [];
   try {
     redis = await startRedis();
-    const p = await startCodisProxy([`--backend=${redis.addr}`, "--ncpu=2", "--max-ncpu=4"]);
+    const p = await startCodisProxy([
+      `--backend=${redis.addr}`,
+      "--ncpu=2",
+      "--max-ncpu=4",
+      "--host-proxy=10.9.8.7:19000",
+    ]);
     stopProxy = p.stop;
     const overview = await call(`127.0.0.1:${p.adminPort}`, "GET", "/proxy");
     assert.equal(overview.json.config.proxy_workers, 2);
+    assert.equal(overview.json.model.proxy_addr, "10.9.8.7:19000");
     for (let i = 0; i < 20; i++) clients.push(new Redis({ port: p.port, host: "127.0.0.1", maxRetriesPerRequest: 0 }));
     const ids = await Promise.all(clients.map((c) => c.call("CLIENT", "ID") as Promise<number>));
     assert.equal(new Set(ids).size, 20, "ids unique across threads");

@@ -38,7 +38,7 @@ export class ProxyWorkers {
   static async start(
     config: ProxyConfig,
     count: number,
-    init: { slots: Slot[]; version: string; online: boolean; threads: number },
+    init: { slots: Slot[]; version: string; online: boolean; threads: number; logLevel?: string; logFile?: string },
     onFatal: (msg: string) => void = () => {},
   ): Promise<ProxyWorkers> {
     const w = new ProxyWorkers();
@@ -54,6 +54,8 @@ export class ProxyWorkers {
           online: init.online,
           index: i + 1,
           count: init.threads,
+          logLevel: init.logLevel,
+          logFile: init.logFile,
         })
       ));
     } catch (e) {

@@ -21,6 +21,9 @@ export type WorkerRequest =
     /** Session ids are `index + 1 + k * count`, unique across the threads (the primary is index 0). */
     index: number;
     count: number;
+    /** The primary's `--log-level` and `--log` file, so that every thread logs alike. */
+    logLevel?: string;
+    logFile?: string;
   }
   | { op: "fillSlots"; id: number; slots: Slot[] }
   | { op: "start"; id: number }

@@ -6,6 +6,8 @@
  */
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
+import { setLogLevel } from "../../util/log.ts";
+import { logToFile } from "../../util/log_file.ts";
 import { Proxy } from "../proxy.ts";
 import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
 
@@ -22,6 +24,8 @@ function report(): void {
 
 async function handle(m: WorkerRequest): Promise<void> {
   if (m.op === "init") {
+    if (m.logLevel) setLogLevel(m.logLevel);
+    if (m.logFile) logToFile(m.logFile);
     const p = new Proxy(m.config);
     proxy = p;
     p.setVersion(m.version);
