@@ -40,7 +40,6 @@ export class RequestParser {
   #partsLen = 0;
   /** Bytes needed before another parse attempt can succeed. */
   #need = 0;
-  #argv: Uint8Array[] = [];
 
   constructor(limits: RequestLimits, sink: RequestSink) {
     this.#limits = limits;
@@ -100,8 +99,8 @@ export class RequestParser {
     }
     pos = lineEnd + 2;
     if (count <= 0) return pos;
-    const argv = this.#argv;
-    argv.length = 0;
+    // Sized up front for ordinary requests; a huge count from a client grows as its arguments really arrive.
+    const argv: Uint8Array[] = count <= 64 ? new Array(count) : [];
     // Direct views: cheaper than subarray(), which looks up a species constructor on every call.
     const buf = data.buffer;
     const base = data.byteOffset;
@@ -126,10 +125,9 @@ export class RequestParser {
       if (data[argEnd] !== CR || data[argEnd + 1] !== LF) {
         throw new ProtocolError("Protocol error: bulk string is not terminated by CRLF");
       }
-      argv.push(new Uint8Array(buf, base + argStart, len));
+      argv[i] = new Uint8Array(buf, base + argStart, len);
       pos = argEnd + 2;
     }
-    this.#argv = [];
     this.#sink.onRequest(argv, new Uint8Array(buf, base + start, pos - start));
     return pos;
   }
