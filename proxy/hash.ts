@@ -5,20 +5,36 @@
  */
 import { MAX_SLOT_NUM } from "../models/slots.ts";
 
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
+/**
+ * Four CRC tables for slicing-by-4: CRC_TABLES[k][b] is the CRC of byte b followed by k zero bytes, so four input
+ * bytes fold into the CRC with four lookups and no per-byte dependency chain (about twice as fast on 16-byte keys).
+ */
+const CRC_TABLES = (() => {
+  const t = new Int32Array(4 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
     t[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 4; k++) {
+      const prev = t[(k - 1) * 256 + n];
+      t[k * 256 + n] = t[prev & 0xff] ^ (prev >>> 8);
+    }
   }
   return t;
 })();
 
 /** CRC-32 (IEEE) of `bytes[start, end)`. */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const t = CRC_TABLES;
   let c = -1;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    c ^= bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    c = t[768 + (c & 0xff)] ^ t[512 + ((c >>> 8) & 0xff)] ^ t[256 + ((c >>> 16) & 0xff)] ^ t[c >>> 24];
+  }
+  for (; i < end; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }
 

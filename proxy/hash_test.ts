@@ -16,3 +16,20 @@ Deno.test("slotOf follows Codis's hash-tag rule", () => {
   assertEquals(slotOf(enc("abc{def")), crc32(enc("abc{def")) % 1024);
   assertEquals(slotOf(enc("foo")), crc32(enc("foo")) % 1024);
 });
+
+Deno.test("crc32 over every length and offset agrees with the bit-by-bit definition", () => {
+  const bitwise = (b: Uint8Array) => {
+    let c = 0xffffffff;
+    for (const x of b) {
+      c ^= x;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    }
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const data = new Uint8Array(64).map((_, i) => (i * 151 + 7) & 0xff);
+  for (let start = 0; start < 8; start++) {
+    for (let end = start; end <= data.length; end++) {
+      assertEquals(crc32(data, start, end), bitwise(data.subarray(start, end)), `[${start}, ${end})`);
+    }
+  }
+});
