@@ -178,11 +178,16 @@ async function main(): Promise<void> {
   if (dashboard) {
     const advertised = args.hostAdmin ??
       (admin.host && admin.host !== "0.0.0.0" ? adminAddr : `127.0.0.1:${server.addr.port}`);
+    const coordinator = args.coordinator;
     const follower = new DashboardClient(ctl, {
       addrs: dashboard,
       productName: config.product_name,
       productAuth: config.product_auth,
       adminAddr: advertised,
+      // With a coordinator, a dashboard that took over after a failover is found again in its topom node.
+      resolveAddrs: coordinator
+        ? async () => [await findDashboard(coordinator, config.product_name, { attempts: 1 })]
+        : undefined,
     });
     proxy.dashboard = follower;
     proxy.onShutdown(() => void follower.stop());

@@ -30,6 +30,11 @@ export interface DashboardClientOptions {
   adminAddr: string;
   /** Long-poll timeout asked of the dashboard, ms. */
   pollTimeoutMs?: number;
+  /**
+   * Finds the dashboards again (Codis's `--zookeeper`/`--etcd`/`--filesystem`: the coordinator names the active one),
+   * when every known address has failed; a standby that took over is then followed without a restart.
+   */
+  resolveAddrs?: () => Promise<string[]>;
 }
 
 /** Connection state for stats. */
@@ -50,7 +55,9 @@ interface WatchAnswer {
 
 /** Follows the dashboard leader. */
 export class DashboardClient {
-  #opts: Required<DashboardClientOptions>;
+  #opts: Required<Omit<DashboardClientOptions, "resolveAddrs">> & Pick<DashboardClientOptions, "resolveAddrs">;
+  /** Consecutive failures; a full round over every address asks resolveAddrs. */
+  #failures = 0;
   #proxy: FollowingProxy;
   #xauth: string;
   #current = 0;
@@ -129,6 +136,7 @@ export class DashboardClient {
           onFirstModel();
         }
         backoff = 50;
+        this.#failures = 0;
       } catch (e) {
         if (signal.aborted) break;
         const err = e as Error & { status?: number; leader?: string };
@@ -144,10 +152,27 @@ export class DashboardClient {
         this.#connected = false;
         this.#lastError = err.message;
         this.#addr = this.#nextAddr();
+        if (++this.#failures % this.#opts.addrs.length === 0) await this.#resolve();
         await sleep(backoff, signal);
         // Stay quick while cycling: a new leader is usually elected within an election timeout.
         backoff = Math.min(500, backoff * 2);
       }
+    }
+  }
+
+  /** Asks the coordinator for the dashboards again; keeps the old list when it has nothing better. */
+  async #resolve(): Promise<void> {
+    const resolve = this.#opts.resolveAddrs;
+    if (!resolve) return;
+    try {
+      const addrs = (await resolve()).filter((a) => a !== "");
+      if (addrs.length === 0 || addrs.join(",") === this.#opts.addrs.join(",")) return;
+      log.info(`dashboard of product ${this.#opts.productName} is now ${addrs.join(",")}`);
+      this.#opts.addrs = addrs;
+      this.#current = 0;
+      this.#addr = addrs[0];
+    } catch (e) {
+      log.warn(`cannot find the dashboard again: ${(e as Error).message}`);
     }
   }
 

@@ -115,3 +115,41 @@ Deno.test("proxy follows a dashboard: registers, applies the model by long-poll,
     for (const b of backends) await b.stop();
   }
 });
+
+Deno.test("proxy follows a dashboard that moved: after every known address fails, resolveAddrs finds it", async () => {
+  const backends: RedisProcess[] = [];
+  const dashboard = fakeDashboard({});
+  const port = freePort();
+  const proxy = new Proxy({ ...defaultProxyConfig(), product_name: "fake", proxy_addr: `127.0.0.1:${port}` });
+  let client: DashboardClient | null = null;
+  let asked = 0;
+  try {
+    backends.push(await startRedis());
+    const all = evenSlotRanges([backends[0].addr]);
+    dashboard.publish(all, all);
+    await proxy.listen();
+    proxy.setAdminAddr("127.0.0.1:1");
+    // The address given at start is dead (the dashboard that was active then); the coordinator knows the new one.
+    client = new DashboardClient(proxy, {
+      addrs: [`127.0.0.1:${freePort()}`],
+      productName: "fake",
+      productAuth: "",
+      adminAddr: "127.0.0.1:1",
+      pollTimeoutMs: 1000,
+      resolveAddrs: () => {
+        asked++;
+        return Promise.resolve([dashboard.addr]);
+      },
+    });
+    await client.start(10_000);
+    ok(asked >= 1);
+    ok(proxy.isOnline());
+    equal(dashboard.registered(), "127.0.0.1:1");
+    equal(client.status().dashboard, dashboard.addr);
+  } finally {
+    await client?.stop();
+    await proxy.shutdown();
+    await dashboard.close();
+    for (const b of backends) await b.stop();
+  }
+});
