@@ -10,6 +10,7 @@ import { ProductDirectory, type ProductLoader } from "../fe/directory.ts";
 import { DEFAULT_ASSETS_DIR, feHandler } from "../fe/server.ts";
 import { dashboardLoader, fileLoader, storeLoader } from "../fe/sources.ts";
 import { logger, setLogLevel } from "../util/log.ts";
+import { logToFile } from "../util/log_file.ts";
 
 const log = logger("codis-fe");
 
@@ -28,6 +29,14 @@ async function main(): Promise<void> {
   }
   if (args === "help") return console.log(FE_USAGE);
   if (args.logLevel) setLogLevel(args.logLevel);
+  if (args.logFile) {
+    try {
+      logToFile(args.logFile);
+    } catch (e) {
+      console.error(`codis-fe: ${(e as Error).message}`);
+      Deno.exit(2);
+    }
+  }
   const assetsDir = args.assetsDir ?? DEFAULT_ASSETS_DIR;
   const st = await Deno.stat(`${assetsDir}/index.html`).catch(() => undefined);
   if (!st?.isFile) fail(`assets dir ${assetsDir} has no index.html`);

@@ -1,6 +1,6 @@
 /**
  * codis-fe's command line: Codis's flags (`--listen`, `--dashboard-list`, `--zookeeper`, `--etcd`, `--filesystem`,
- * `--assets-dir`, `--log-level`, `--pidfile`) plus `--dashboard=ADDR[,ADDR]` for one product whose dashboards
+ * `--assets-dir`, `--log`, `--log-level`, `--pidfile`, `--ncpu`) plus `--dashboard=ADDR[,ADDR]` for one product whose dashboards
  * form our embedded Raft group.
  * @module
  */
@@ -17,6 +17,8 @@ export interface FeArgs {
   discovery: DiscoverySpec;
   assetsDir?: string;
   logLevel?: string;
+  /** `--log=FILE`: log lines are appended there instead of stderr. */
+  logFile?: string;
   pidFile?: string;
 }
 
@@ -27,7 +29,7 @@ export class UsageError extends Error {
 
 /** Usage text of `cli/codis-fe.ts`. */
 export const FE_USAGE =
-  `usage: codis-fe [--listen=ADDR] [--assets-dir=PATH] [--log-level=LEVEL] [--pidfile=FILE] DISCOVERY
+  `usage: codis-fe [--listen=ADDR] [--assets-dir=PATH] [--log=FILE] [--log-level=LEVEL] [--pidfile=FILE] DISCOVERY
 
 DISCOVERY is exactly one of:
   --dashboard-list=FILE                     Codis's JSON list [{"name": PRODUCT, "dashboard": ADDR[,ADDR]}]
@@ -41,7 +43,9 @@ DISCOVERY is exactly one of:
 Options:
   --listen=ADDR        HTTP address to serve on (default 127.0.0.1:9090)
   --assets-dir=PATH    static files (default: fe/assets next to this program)
+  --log=FILE           append log lines to FILE instead of stderr
   --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
+  --ncpu=N             accepted for Codis's start scripts; the FE is one event loop
   --pidfile=FILE       write the process id there; removed on exit
   -h, --help           print this text
 
@@ -58,8 +62,10 @@ const VALUED = new Set([
   "zookeeper",
   "zookeeper-auth",
   "assets-dir",
+  "log",
   "log-level",
   "pidfile",
+  "ncpu",
 ]);
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
 
@@ -126,11 +132,17 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
   if (logLevel !== undefined && !["DEBUG", "INFO", "WARN", "WARNING", "ERROR"].includes(logLevel)) {
     throw new UsageError(`invalid --log-level "${v.get("log-level")}": expected DEBUG, INFO, WARN or ERROR`);
   }
+  const ncpu = v.get("ncpu");
+  if (ncpu !== undefined && !/^[1-9][0-9]{0,3}$/.test(ncpu)) {
+    throw new UsageError(`invalid --ncpu "${ncpu}": expected a positive number`);
+  }
+  if (v.get("log") === "") throw new UsageError("option --log needs a value");
   return {
     listen,
     discovery,
     assetsDir: v.get("assets-dir"),
     logLevel: logLevel === "WARNING" ? "WARN" : logLevel,
+    logFile: v.get("log"),
     pidFile: v.get("pidfile"),
   };
 }

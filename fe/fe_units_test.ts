@@ -19,6 +19,16 @@ Deno.test("fe args: discovery flags, defaults and clear errors", () => {
     auth: "u:p",
   });
   assert.equal(parseFeArgs(["--help"]), "help");
+  // Codis's codis-fe-admin.sh passes --ncpu and --log.
+  const codis = parseFeArgs([
+    "--ncpu=4",
+    "--log=/tmp/fe.log",
+    "--log-level=WARN",
+    "--zookeeper=h:2181",
+    "--listen=:9090",
+  ]);
+  assert.notEqual(codis, "help");
+  if (codis !== "help") assert.equal(codis.logFile, "/tmp/fe.log");
   const bad: [string[], RegExp][] = [
     [[], /give one of/],
     [["--dashboard-list=f", "--etcd=h:1"], /cannot be used together/],
@@ -27,6 +37,7 @@ Deno.test("fe args: discovery flags, defaults and clear errors", () => {
     [["--filesystem=/x", "--etcd-auth=u:p"], /--etcd-auth needs --etcd/],
     [["--bogus=1"], /unknown option --bogus/],
     [["--dashboard=h:1", "--log-level=LOUD"], /invalid --log-level/],
+    [["--dashboard=h:1", "--ncpu=many"], /invalid --ncpu/],
   ];
   for (const [argv, re] of bad) {
     assert.throws(() => parseFeArgs(argv), (e) => e instanceof UsageError && re.test(e.message));
