@@ -30,6 +30,12 @@ export function validateProxyConfig(raw: Record<string, unknown>): ProxyConfig {
   const kept: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (!IGNORED_KEYS.has(k)) kept[k] = v;
   const cfg = validateConfig(KEYS, SCHEMA, kept) as unknown as ProxyConfig;
+  if (cfg.proto_type === "unixpacket") {
+    throw new ConfigError("invalid config key proto_type: unixpacket is not supported (Deno has no SOCK_SEQPACKET)");
+  }
+  if (cfg.proto_type === "unix" && cfg.proxy_workers > 1) {
+    throw new ConfigError("invalid config key proxy_workers: worker threads need a TCP listener (proto_type unix)");
+  }
   if (cfg.jodis_addr !== "" && cfg.jodis_name === "") {
     throw new ConfigError("invalid config key jodis_name: must be zookeeper or etcd when jodis_addr is set");
   }

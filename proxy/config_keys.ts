@@ -86,7 +86,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   proto_type: {
     kind: "string",
     def: "tcp4",
-    doc: "Client listener type: tcp, tcp4, tcp6, unix or unixpacket.",
+    doc: "Client listener type: tcp, tcp4, tcp6, or unix (proxy_addr is then the socket's path).\n" +
+      "unixpacket is refused: Deno has no SOCK_SEQPACKET.",
     check: (v) =>
       ["tcp", "tcp4", "tcp6", "unix", "unixpacket"].includes(v)
         ? undefined

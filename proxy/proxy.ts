@@ -65,7 +65,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly stats = new ProxyStats();
   readonly router: Router;
   readonly startTime = Date.now();
-  #listener: Deno.TcpListener | null = null;
+  #listener: Deno.Listener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
   #refused = new Set<NetSocket>();
@@ -98,24 +98,36 @@ export class Proxy implements ProxyCore, ProxyControl {
     }, config.backend_replica_parallel);
   }
 
-  /** Starts listening for clients. Resolves with the bound address. */
+  /**
+   * Starts listening for clients. Resolves with the bound address (for `proto_type = "unix"`: host "unix", port 0,
+   * and `proxy_addr` is the socket's path).
+   */
   listen(): Promise<{ host: string; port: number }> {
-    const { host, port } = splitHostPort(this.config.proxy_addr);
-    const reusePort = this.config.proxy_workers > 1;
-    let listener: Deno.TcpListener;
-    try {
-      listener = Deno.listen({ hostname: host || "0.0.0.0", port, transport: "tcp", reusePort });
-    } catch (e) {
-      if (reusePort && /unstable/i.test((e as Error).message)) {
-        throw new Error(
-          "proxy_workers > 1 shares the listener with SO_REUSEPORT, which needs `deno run --unstable-net`",
-        );
+    let listener: Deno.Listener;
+    let bound: { host: string; port: number };
+    if (this.config.proto_type === "unix") {
+      listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
+      this.#proxyAddr = this.config.proxy_addr;
+      bound = { host: "unix", port: 0 };
+    } else {
+      const { host, port } = splitHostPort(this.config.proxy_addr);
+      const reusePort = this.config.proxy_workers > 1;
+      const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
+      try {
+        listener = Deno.listen({ hostname: host || wildcard, port, transport: "tcp", reusePort });
+      } catch (e) {
+        if (reusePort && /unstable/i.test((e as Error).message)) {
+          throw new Error(
+            "proxy_workers > 1 shares the listener with SO_REUSEPORT, which needs `deno run --unstable-net`",
+          );
+        }
+        throw e;
       }
-      throw e;
+      const a = listener.addr as Deno.NetAddr;
+      this.#proxyAddr = `${host || wildcard}:${a.port}`;
+      bound = { host: a.hostname, port: a.port };
     }
     this.#listener = listener;
-    const a = listener.addr as Deno.NetAddr;
-    this.#proxyAddr = `${host || "0.0.0.0"}:${a.port}`;
     this.stats.start();
     this.#acceptLoop(listener);
     const idleMs = this.config.session_recv_timeout;
@@ -126,12 +138,12 @@ export class Proxy implements ProxyCore, ProxyControl {
         for (const s of this.#sessions) s.checkIdle(now, idleMs);
       }, Math.max(10, Math.min(1000, idleMs >> 2)));
     }
-    return Promise.resolve({ host: a.hostname, port: a.port });
+    return Promise.resolve(bound);
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (e) {
@@ -353,6 +365,14 @@ export class Proxy implements ProxyCore, ProxyControl {
       this.#listener?.close();
     } catch {
       // already closed
+    }
+    // As Go's unix listener does: the socket file goes with the listener, so that a restart can bind it again.
+    if (this.#listener !== null && this.config.proto_type === "unix") {
+      try {
+        Deno.removeSync(this.config.proxy_addr);
+      } catch {
+        // already gone
+      }
     }
     for (const s of this.#sessions) s.close();
     for (const sock of this.#refused) sock.destroy();

@@ -56,8 +56,10 @@ export class NetSocket {
   constructor(conn: Deno.Conn, slabSize = SLAB) {
     this.#conn = conn;
     this.#slabSize = slabSize;
-    const a = conn.remoteAddr as Deno.NetAddr;
-    this.remote = `${a.hostname}:${a.port}`;
+    const a = conn.remoteAddr;
+    this.remote = a.transport === "tcp" || a.transport === "udp"
+      ? `${a.hostname}:${a.port}`
+      : `${a.transport}:${"path" in a ? a.path || "@" : ""}`;
     try {
       (conn as Deno.TcpConn).setNoDelay?.(true);
     } catch {
