@@ -24,6 +24,7 @@ import { findDashboard } from "../proxy/coord_dashboard.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy, splitHostPort } from "../proxy/proxy.ts";
 import { ProxyWorkers, WorkerModeProxy } from "../proxy/worker/group.ts";
+import { JodisRegistrar } from "../proxy/jodis.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 import { type LogFile, logToFile } from "../util/log_file.ts";
 import { writePidFile } from "../util/pidfile.ts";
@@ -173,11 +174,12 @@ async function main(): Promise<void> {
   const admin = splitHostPort(config.admin_addr);
   const abort = new AbortController();
   const server = startAdminServer(ctl, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
-  const adminAddr = `${admin.host || "0.0.0.0"}:${server.addr.port}`;
+  const anyHost = admin.host === "" || admin.host === "0.0.0.0" || admin.host === "::";
+  // What the dashboard and Jodis clients are told: the host's name when the admin port is on every interface.
+  const adminAddr = args.hostAdmin ?? `${anyHost ? Deno.hostname() : admin.host}:${server.addr.port}`;
   proxy.setAdminAddr(adminAddr);
   if (dashboard) {
-    const advertised = args.hostAdmin ??
-      (admin.host && admin.host !== "0.0.0.0" ? adminAddr : `127.0.0.1:${server.addr.port}`);
+    const advertised = adminAddr;
     const coordinator = args.coordinator;
     const follower = new DashboardClient(ctl, {
       addrs: dashboard,
@@ -199,9 +201,24 @@ async function main(): Promise<void> {
     }
   }
   const reporters = startMetricsReporters(ctl);
+  let jodis: JodisRegistrar | null = null;
+  if (config.jodis_addr !== "") {
+    const m = proxy.model();
+    jodis = new JodisRegistrar({
+      name: config.jodis_name,
+      addr: config.jodis_addr,
+      auth: config.jodis_auth || undefined,
+      timeoutMs: config.jodis_timeout,
+      compatible: config.jodis_compatible,
+      product: config.product_name,
+    }, { addr: m.proxy_addr, admin: m.admin_addr, start: m.start_time, token: m.token });
+    proxy.jodisPath = jodis.path;
+    await jodis.start();
+  }
   const stop = async (why: string) => {
     log.info(`shutting down (${why})`);
     reporters.stop();
+    await jodis?.stop();
     await ctl.shutdown();
   };
   proxy.onShutdown(() => abort.abort());
@@ -212,11 +229,12 @@ async function main(): Promise<void> {
       `${mode}, ${threads} thread(s)`,
   );
   console.log(
-    `codis-proxy ready: redis-cli -h ${bound.host} -p ${bound.port} | admin http://${
-      admin.host || "0.0.0.0"
-    }:${server.addr.port}/proxy | ${addrs.length} backend(s)`,
+    `codis-proxy ready: redis-cli ${
+      config.proto_type === "unix" ? `-s ${config.proxy_addr}` : `-h ${bound.host} -p ${bound.port}`
+    } | admin http://${admin.host || "0.0.0.0"}:${server.addr.port}/proxy | ${addrs.length} backend(s)`,
   );
   await server.finished;
+  await jodis?.stop(); // shut down through the admin API: the node must go before the process does
   Deno.exit(0);
 }
 

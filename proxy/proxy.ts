@@ -124,7 +124,10 @@ export class Proxy implements ProxyCore, ProxyControl {
         throw e;
       }
       const a = listener.addr as Deno.NetAddr;
-      this.#proxyAddr = `${host || wildcard}:${a.port}`;
+      // A listener on every interface is advertised under the host's name, as the dashboard does for its own
+      // address: "0.0.0.0:19000" in the model would send clients and the dashboard nowhere.
+      const anyHost = host === "" || host === "0.0.0.0" || host === "::";
+      this.#proxyAddr = `${anyHost ? Deno.hostname() : host}:${a.port}`;
       bound = { host: a.hostname, port: a.port };
     }
     this.#listener = listener;
@@ -156,6 +159,9 @@ export class Proxy implements ProxyCore, ProxyControl {
       this.#accept(new NetSocket(conn));
     }
   }
+
+  /** `jodis_path` of the model, once the proxy is registered in Jodis. */
+  jodisPath: string | undefined = undefined;
 
   /** `--host-proxy`: the client address to advertise (model and token) instead of the bound one, e.g. behind NAT. */
   advertiseProxyAddr(addr: string): void {
@@ -291,6 +297,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       sys: `${Deno.build.os} ${Deno.build.arch}`,
       hostname: Deno.hostname(),
       datacenter: this.config.proxy_datacenter,
+      ...(this.jodisPath ? { jodis_path: this.jodisPath } : {}),
     };
   }
 
