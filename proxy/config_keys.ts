@@ -187,26 +187,31 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "int",
     def: 16,
     min: 1,
-    doc: "Databases per backend accepted by SELECT, as in Codis (slot data itself lives in database = slot id).",
+    doc: "Accepted for Codis compatibility; with one database per slot, backends need databases 1024.",
   },
   session_recv_bufsize: {
     section: "Client sessions",
     kind: "size",
     def: "128kb",
-    doc: "Client read buffer size.",
+    doc: "Accepted for Codis compatibility; client reads use small slabs that grow for bursts.",
   },
   session_recv_timeout: {
     kind: "duration",
     def: "30m",
     doc: "Client idle timeout: a session that sends nothing for this long is closed. 0 disables.",
   },
-  session_send_bufsize: { kind: "size", def: "64kb", doc: "Client write buffer size." },
-  session_send_timeout: { kind: "duration", def: "30s", doc: "Client write timeout. 0 disables." },
+  session_send_bufsize: { kind: "size", def: "64kb", doc: "Accepted for Codis compatibility; no effect." },
+  session_send_timeout: {
+    kind: "duration",
+    def: "30s",
+    doc: "A client whose replies wait this long to be read (a full socket buffer) is closed. 0 disables.",
+  },
   session_max_pipeline: {
     kind: "int",
     def: 10000,
     min: 1,
-    doc: "Maximum requests queued per client (pipeline depth); beyond it the client gets an error and is closed.",
+    doc: "Requests in flight per client (pipeline depth); beyond it the proxy stops reading from that client\n" +
+      "until replies drain (Codis closed the session instead).",
   },
   session_max_bulk_len: {
     kind: "size",
@@ -220,7 +225,11 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     min: 1,
     doc: "Maximum number of arguments in one request, command name included.",
   },
-  session_keepalive_period: { kind: "duration", def: "75s", doc: "TCP keepalive period to clients. 0 disables." },
+  session_keepalive_period: {
+    kind: "duration",
+    def: "75s",
+    doc: "Non-zero turns TCP keepalive on for client connections (the probe period is the OS's). 0 disables.",
+  },
   session_break_on_failure: {
     kind: "bool",
     def: false,

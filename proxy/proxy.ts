@@ -134,12 +134,14 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.stats.start();
     this.#acceptLoop(listener);
     const idleMs = this.config.session_recv_timeout;
-    if (idleMs > 0) {
-      // One sweep for every session instead of a timer re-armed on every read.
+    const sendMs = this.config.session_send_timeout;
+    if (idleMs > 0 || sendMs > 0) {
+      // One sweep for every session instead of timers re-armed on every read and write.
+      const shortest = Math.min(idleMs > 0 ? idleMs : Infinity, sendMs > 0 ? sendMs : Infinity);
       this.#idleSweep = setInterval(() => {
         const now = Date.now();
-        for (const s of this.#sessions) s.checkIdle(now, idleMs);
-      }, Math.max(10, Math.min(1000, idleMs >> 2)));
+        for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
+      }, Math.max(10, Math.min(1000, shortest / 4)));
     }
     return Promise.resolve(bound);
   }
@@ -156,6 +158,7 @@ export class Proxy implements ProxyCore, ProxyControl {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
+      if (this.config.session_keepalive_period > 0 && "setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
       this.#accept(new NetSocket(conn));
     }
   }

@@ -118,12 +118,18 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   }
 
   /**
-   * Closes the session when nothing was read or written for `timeoutMs` (session_recv_timeout); the proxy calls
-   * this from one periodic sweep instead of arming a timer per read.
+   * Closes the session when nothing was read or written for `idleMs` (session_recv_timeout), or when a reply has
+   * waited more than `sendMs` for the client to read it (session_send_timeout); 0 disables either. The proxy calls
+   * this from one periodic sweep instead of arming timers per read and write.
    */
-  checkIdle(now: number, timeoutMs: number): void {
-    if (now - this.#socket.lastActive >= timeoutMs) {
-      this.#abort("ERR idle timeout (session_recv_timeout), closing the connection");
+  checkIdle(now: number, idleMs: number, sendMs = 0): void {
+    if (idleMs > 0 && now - this.#socket.lastActive >= idleMs) {
+      return this.#abort("ERR idle timeout (session_recv_timeout), closing the connection");
+    }
+    const since = this.#socket.writeWaitingSince;
+    if (sendMs > 0 && since > 0 && now - since >= sendMs) {
+      log.debug(`session ${this.id} from ${this.remote} does not read its replies: closed (session_send_timeout)`);
+      this.close();
     }
   }
 
@@ -369,12 +375,14 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     // big replies are handed over as they are.
     const ready = this.#ready;
     let total = 0;
+    let failed = false;
     while (head !== undefined && head.reply !== null) {
       q.shift();
       const reply = head.reply;
       ready.push(reply);
       total += reply.length;
       stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
+      if (head.failed) failed = true;
       head = q.peek();
     }
     if (ready.length === 1) {
@@ -397,6 +405,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       sock.resume();
     }
     if (this.quitting && q.length === 0) this.#finishQuit();
+    // session_break_on_failure (Codis): a request the proxy could not serve ends the session, after its error reply.
+    else if (failed && this.#core.config.session_break_on_failure) this.#finishQuit();
   }
 
   #finishQuit(): void {

@@ -88,8 +88,19 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     min: 1,
     doc: "Most slots migrating at once (only across disjoint group pairs).",
   },
-  migration_async_maxbulks: { kind: "int", def: 200, min: 1, doc: "Most elements per restore message." },
-  migration_async_maxbytes: { kind: "size", def: "32mb", min: 1, doc: "Most bytes in flight per slot." },
+  migration_async_maxbulks: {
+    kind: "int",
+    def: 200,
+    min: 1,
+    doc: "Accepted for Codis compatibility (its async restore messages); MIGRATE batches are sized by\n" +
+      "migration_async_numkeys and shrink by themselves when slow.",
+  },
+  migration_async_maxbytes: {
+    kind: "size",
+    def: "32mb",
+    min: 1,
+    doc: "Accepted for Codis compatibility; see migration_async_maxbulks.",
+  },
   migration_async_numkeys: { kind: "int", def: 1000, min: 1, doc: "Keys per MIGRATE batch (Codis: 500)." },
   migration_timeout: {
     kind: "duration",

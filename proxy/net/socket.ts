@@ -43,6 +43,7 @@ export class NetSocket {
   #paused = false;
   #resume: (() => void) | null = null;
   #writing = false;
+  #writeStartedAt = 0;
   #queue: Uint8Array[] = [];
   #queued = 0;
   /** Set by end(): close once everything queued is written. */
@@ -135,6 +136,14 @@ export class NetSocket {
     this.#writeLoop(buf);
   }
 
+  /**
+   * When the write now waiting on the peer began (`Date.now()`), or 0 when no write is waiting: a client that stops
+   * reading its replies shows here, for `session_send_timeout`.
+   */
+  get writeWaitingSince(): number {
+    return this.#writing ? this.#writeStartedAt : 0;
+  }
+
   /** Bytes accepted by write() and not yet handed to the kernel. */
   get pendingBytes(): number {
     return this.#queued;
@@ -146,6 +155,7 @@ export class NetSocket {
     try {
       while (buf !== null && !this.#closed) {
         let off = 0;
+        this.#writeStartedAt = Date.now();
         while (off < buf.length) off += await conn.write(off === 0 ? buf : buf.subarray(off));
         this.lastActive = Date.now();
         buf = this.#takeQueued();
