@@ -200,6 +200,7 @@ Deno.test("executor: a key the target refuses pauses the slot and is named; noth
     assert.equal(r.state, "paused", JSON.stringify(r));
     assert.ok(r.paused && !r.done);
     assert.equal(r.key, "secret");
+    assert.equal(r.keysLeft, await dbsize(s, slot), "keys left is counted when the slot pauses");
     assert.match(r.reason ?? "", /"secret".*refused.*NOPERM/);
     assert.equal(textOf(decodeReply(await s.call(slot, ["GET", "secret"]))), "kept", "still on the source");
     // Once the operator fixes the target, the same slot finishes.

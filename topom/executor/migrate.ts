@@ -378,6 +378,8 @@ export class SlotMigrator {
     const why = IO_ERR.test(err)
       ? `cannot be moved within migration_timeout (${this.#timeoutMs} ms${timedOut ? ", twice" : ""})`
       : `is refused by the target ${this.to}`;
+    // Stats show keys_left for a paused slot until it is resumed: count them now, not at the last batch.
+    await this.#refreshLeft().catch(() => {});
     this.#stop = { kind: "paused", key: keyName(k), reason: `key ${name}${size} ${why}: ${err}` };
   }
 
