@@ -14,7 +14,8 @@ import { type Context, parseForwardMethod, type Write } from "./context.ts";
 import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
 import { slotActionPath } from "./slot_action_settings.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
-import { checkResumable, progressStatus } from "./slot_actions.ts";
+import { checkResumable } from "./slot_actions.ts";
+import { ExecutorRuns } from "./executor_runs.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
 import { runPromotion, SyncActions } from "./server/group_actions.ts";
@@ -60,14 +61,11 @@ export class Topom {
   readonly #tickMs: number;
   #watchAc = new AbortController();
   readonly #waiters = new Set<() => void>();
-  readonly #running = new Set<number>();
+  readonly #runs: ExecutorRuns;
   #lock: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
   #doneTimer: ReturnType<typeof setInterval> | undefined;
-  readonly #doneSeen = new Set<number>();
   readonly #stepAt = new Map<number, number>();
-  /** Paused slots already reported in `lastProgress`. */
-  readonly #pausedSeen = new Set<number>();
   /** Proxies whose next long-poll answer carries every slot (`proxy/reinit`). */
   readonly reinitPending = new Set<string>();
   readonly sync = new SyncActions(this);
@@ -85,6 +83,7 @@ export class Topom {
     this.coord = opts.coord;
     this.model = opts.model;
     this.executor = opts.executor;
+    this.#runs = new ExecutorRuns(opts.executor);
     this.cache = new ModelCache(opts.config.product_name);
     this.#tickMs = opts.tickMs ?? 50;
     this.stats = new StatsPoller(this, opts.statsMs ?? 1000);
@@ -124,12 +123,7 @@ export class Topom {
     // The executor has no completion callback: look for finished slots often (a map lookup each), so that
     // `migrating → finished` does not wait for the next full scheduler pass.
     this.#doneTimer = setInterval(() => {
-      for (const sid of this.#running) {
-        if (this.executor.done(sid) && !this.#doneSeen.has(sid)) {
-          this.#doneSeen.add(sid);
-          this.kick();
-        }
-      }
+      if (this.#runs.newlyDone()) this.kick();
     }, 5);
     this.stats.start();
     this.ha.start();
@@ -339,7 +333,7 @@ export class Topom {
     checkResumable(m, this.executor.progress(sid), this.disabled);
     log.info(`slot-[${sid}] resumed by the operator`);
     this.executor.resume(sid);
-    this.#pausedSeen.delete(sid);
+    this.#runs.resumed(sid);
     this.lastProgress = `[OK] Slot[${String(sid).padStart(4, "0")}] resumed`;
     this.kick();
   }
@@ -386,9 +380,7 @@ export class Topom {
       if (this.#wasLeader) {
         log.info("lost leadership: stopping executors");
         this.#wasLeader = false;
-        for (const sid of this.#running) this.executor.stop(sid);
-        this.#running.clear();
-        this.#pausedSeen.clear();
+        this.#runs.stopAll();
       }
       return;
     }
@@ -415,29 +407,8 @@ export class Topom {
     });
     this.holders = plan.holders;
     this.promoteHolders = plan.promoteHolders;
-    for (const sid of this.#running) {
-      if (ctx.slots[sid].action.state !== "migrating") {
-        this.executor.stop(sid);
-        this.#running.delete(sid);
-        this.#doneSeen.delete(sid);
-        this.#pausedSeen.delete(sid);
-      }
-    }
-    for (const { slot, reason } of plan.blockedExecutors) {
-      if (this.#running.delete(slot.id)) this.executor.stop(slot.id);
-      this.#pausedSeen.delete(slot.id);
-      this.lastProgress = `[PAUSED] Slot[${String(slot.id).padStart(4, "0")}]: ${reason}`;
-    }
-    for (const m of plan.runExecutors) {
-      this.executor.start(m.id, ctx.getGroupMaster(m.group_id), ctx.getGroupMaster(m.action.target_id ?? 0));
-      this.#running.add(m.id);
-      // A paused move is not retried by start(): it waits for slots/action/resume. Say so once, Codis-style.
-      const p = this.executor.progress(m.id);
-      if (p?.paused && !this.#pausedSeen.has(m.id)) {
-        this.#pausedSeen.add(m.id);
-        this.lastProgress = progressStatus(m.id, { error: `paused: ${p.error ?? "unknown reason"}` });
-      }
-    }
+    const progress = this.#runs.apply(ctx, plan.blockedExecutors, plan.runExecutors);
+    if (progress !== undefined) this.lastProgress = progress;
     const now = Date.now();
     for (const w of plan.slotWrites) {
       if (w.write.kind === "slot") {
