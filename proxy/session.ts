@@ -33,6 +33,9 @@ const NOAUTH = errorReply("NOAUTH Authentication required.");
 const READ_WRITE = CMD_READ | CMD_WRITE;
 const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
 const SETINFO = new TextEncoder().encode("SETINFO");
+/** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
+const MAX_UNSENT_BYTES = 16 << 20;
+const EMPTY = new Uint8Array(0);
 
 /** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
 function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
@@ -114,7 +117,12 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       maxArgs: cfg.session_max_args,
       maxInlineLen: 64 * 1024,
     }, this);
-    socket.start({ onData: (chunk) => this.#onData(chunk), onEnd: () => this.#onEnd(), onClose: () => this.close() });
+    socket.start({
+      onData: (chunk) => this.#onData(chunk),
+      onEnd: () => this.#onEnd(),
+      onClose: () => this.close(),
+      onDrain: () => this.#maybeResume(),
+    });
   }
 
   /**
@@ -167,10 +175,15 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #dispatch(argv: Uint8Array[], raw: Uint8Array | null): void {
     const core = this.#core;
-    if (this.#queue.length >= core.config.session_max_pipeline && !this.#paused) {
-      // Backpressure instead of Codis's disconnect: stop reading until replies drain, so any depth streams.
+    if (
+      !this.#paused &&
+      (this.#queue.length >= core.config.session_max_pipeline || this.#socket.pendingBytes > MAX_UNSENT_BYTES)
+    ) {
+      // Backpressure instead of Codis's disconnect: stop reading until replies drain, so any depth streams. Replies
+      // the client does not read count too, or one client's unread replies could fill the proxy's memory.
       this.#paused = true;
       this.#socket.pause();
+      this.#parser.hold();
     }
     const argc = argv.length;
     const info = core.commands.lookup(argv, argc);
@@ -282,6 +295,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#deferred.length >= this.#core.config.session_max_pipeline && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
+      this.#parser.hold();
     }
   }
 
@@ -345,10 +359,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       this.#dispatch(argv, raw);
     }
     this.#deferred = i < d.length && !this.#closed ? d.slice(i) : [];
-    if (this.#paused && this.#gateReq === null) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
+    this.#maybeResume();
   }
 
   /** Called when a request's reply is set. */
@@ -400,10 +411,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
     ready.length = 0;
     if (this.#gateStart !== null && q.peek() === this.#gateReq) this.#startGate();
-    if (this.#paused && q.length <= this.#core.config.session_max_pipeline >> 1 && this.#gateReq === null) {
-      this.#paused = false;
-      sock.resume();
-    }
+    this.#maybeResume();
     if (this.quitting && q.length === 0) this.#finishQuit();
     // session_break_on_failure (Codis): a request the proxy could not serve ends the session, after its error reply.
     else if (failed && this.#core.config.session_break_on_failure) this.#finishQuit();
@@ -414,6 +422,20 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#socket.end();
     this.#release();
     this.#core.sessionClosed(this);
+  }
+
+  /** Reads again once a paused session's requests and unsent replies are down to half their limits. */
+  #maybeResume(): void {
+    if (
+      this.#paused && this.#gateReq === null && this.#queue.length <= this.#core.config.session_max_pipeline >> 1 &&
+      this.#socket.pendingBytes <= MAX_UNSENT_BYTES >> 1
+    ) {
+      this.#paused = false;
+      this.#socket.resume();
+      this.#parser.release();
+      // Requests the parser kept back while holding go first (they may pause the session again).
+      if (this.#parser.buffered > 0) this.#onData(EMPTY);
+    }
   }
 
   /** Answers with one error, then closes this session only. */

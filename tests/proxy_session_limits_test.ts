@@ -1,4 +1,4 @@
-import { equal, match } from "node:assert/strict";
+import { equal, match, ok } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
 import { readUntil, startProxyFixture } from "./support/proxy.ts";
 
@@ -38,6 +38,46 @@ Deno.test("proxy: session_send_timeout closes a client that stops reading its re
     for (let i = 0; i < 60 && f.proxy.sessionCount() > others - 1; i++) await sleep(50);
     equal(f.proxy.sessionCount(), others - 1, "the non-reading session is closed");
     equal(await c.ping(), "PONG", "other sessions carry on");
+  } finally {
+    conn.close();
+    await f.stop();
+  }
+});
+
+Deno.test("proxy: a client that pipelines without reading is held back by its unsent replies, and loses nothing", async () => {
+  const f = await startProxyFixture(1, { session_send_timeout: 0, session_recv_timeout: 0 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    const value = "v".repeat(256 << 10);
+    equal(await f.client().set("big", value), "OK");
+    const direct = f.direct(0, slotOf(enc("big")));
+    await direct.call("CONFIG", "RESETSTAT");
+    // 20 bursts of 20 GETs, 30 ms apart, and no read: 100 MB of replies if the proxy ran them all. (One burst is run
+    // whole, as Redis would; what is bounded is how far a client that never reads can get ahead.)
+    const n = 400;
+    const burst = enc("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(20));
+    const writer = (async () => {
+      for (let i = 0; i < n / 20; i++) {
+        await conn.write(burst);
+        await sleep(30);
+      }
+    })();
+    await sleep(1500);
+    const stats = String(await direct.call("INFO", "commandstats"));
+    const ran = Number(/cmdstat_get:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    ok(ran > 0 && ran < n / 2, `GETs run while the client reads nothing: ${ran} of ${n}`);
+    // Now the client reads: every reply arrives, whole and in order.
+    const want = n * (value.length + `$${value.length}\r\n\r\n`.length);
+    const buf = new Uint8Array(1 << 20);
+    let got = 0;
+    const deadline = Date.now() + 30_000;
+    while (got < want && Date.now() < deadline) {
+      const r = await conn.read(buf);
+      if (r === null) break;
+      got += r;
+    }
+    equal(got, want);
+    await writer;
   } finally {
     conn.close();
     await f.stop();

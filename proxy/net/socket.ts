@@ -20,6 +20,8 @@ export interface SocketEvents {
   onEnd(): void;
   /** The connection is gone (error, or {@link NetSocket.destroy}); called once. */
   onClose(): void;
+  /** Everything written so far has been handed to the kernel (after a write had to wait). */
+  onDrain?(): void;
 }
 
 /** Slab sizes: small reads share a small slab; a read that fills a slab's whole tail gets a big one next. */
@@ -44,6 +46,8 @@ export class NetSocket {
   #resume: (() => void) | null = null;
   #writing = false;
   #writeStartedAt = 0;
+  /** Bytes of the write in progress not yet taken by the kernel. */
+  #inFlight = 0;
   #queue: Uint8Array[] = [];
   #queued = 0;
   /** Set by end(): close once everything queued is written. */
@@ -144,9 +148,9 @@ export class NetSocket {
     return this.#writing ? this.#writeStartedAt : 0;
   }
 
-  /** Bytes accepted by write() and not yet handed to the kernel. */
+  /** Bytes accepted by write() and not yet handed to the kernel: the queue plus the write in progress. */
   get pendingBytes(): number {
-    return this.#queued;
+    return this.#queued + this.#inFlight;
   }
 
   async #writeLoop(first: Uint8Array): Promise<void> {
@@ -156,7 +160,11 @@ export class NetSocket {
       while (buf !== null && !this.#closed) {
         let off = 0;
         this.#writeStartedAt = Date.now();
-        while (off < buf.length) off += await conn.write(off === 0 ? buf : buf.subarray(off));
+        this.#inFlight = buf.length;
+        while (off < buf.length) {
+          off += await conn.write(off === 0 ? buf : buf.subarray(off));
+          this.#inFlight = buf.length - off;
+        }
         this.lastActive = Date.now();
         buf = this.#takeQueued();
       }
@@ -166,7 +174,8 @@ export class NetSocket {
       return;
     }
     this.#writing = false;
-    if (this.#ending) this.#finishEnd();
+    if (this.#ending) return this.#finishEnd();
+    if (!this.#closed) this.#events?.onDrain?.();
   }
 
   #takeQueued(): Uint8Array | null {

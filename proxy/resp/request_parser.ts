@@ -40,6 +40,7 @@ export class RequestParser {
   #partsLen = 0;
   /** Bytes needed before another parse attempt can succeed. */
   #need = 0;
+  #held = false;
 
   constructor(limits: RequestLimits, sink: RequestSink) {
     this.#limits = limits;
@@ -49,6 +50,19 @@ export class RequestParser {
   /** Number of bytes held back waiting for the rest of a request. */
   get buffered(): number {
     return this.#partsLen;
+  }
+
+  /**
+   * Backpressure: stop after the request being handed out, and keep the rest of the input (even whole requests)
+   * until {@link release}. A 64 KiB read can hold thousands of small requests whose replies may each be large.
+   */
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Ends {@link hold}; the caller then feeds an empty chunk to parse what was kept. */
+  release(): void {
+    this.#held = false;
   }
 
   /** Parses as many complete requests as `chunk` (plus held-back bytes) holds. Throws {@link ProtocolError}. */
@@ -75,6 +89,13 @@ export class RequestParser {
         return;
       }
       pos = next;
+      if (this.#held && pos < end) {
+        const rest = data.subarray(pos);
+        this.#parts.push(rest);
+        this.#partsLen = rest.length;
+        this.#need = 0;
+        return;
+      }
     }
     this.#need = 0;
   }
