@@ -193,6 +193,8 @@ export class SlotMigrator {
           break;
         }
       }
+      // Stats show keys_left for a paused slot until it is resumed: count them once every batch has answered.
+      if (this.#stop?.kind === "paused") await this.#refreshLeft().catch(() => {});
       if (!this.#stop && this.#keysLeft > 0) {
         this.#stop = { kind: "failed", reason: `${this.#keysLeft} keys left after ${MAX_PASSES} passes` };
       }
@@ -378,8 +380,6 @@ export class SlotMigrator {
     const why = IO_ERR.test(err)
       ? `cannot be moved within migration_timeout (${this.#timeoutMs} ms${timedOut ? ", twice" : ""})`
       : `is refused by the target ${this.to}`;
-    // Stats show keys_left for a paused slot until it is resumed: count them now, not at the last batch.
-    await this.#refreshLeft().catch(() => {});
     this.#stop = { kind: "paused", key: keyName(k), reason: `key ${name}${size} ${why}: ${err}` };
   }
 
