@@ -6,32 +6,25 @@
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
 import type { NetSocket } from "./net/socket.ts";
-import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import {
-  callRefusal,
   checkArity,
   type CommandInfo,
   formatRefused,
   formatUnknownCommand,
   formatUnknownSubcommand,
   isUnknownSubcommand,
-  REASONS,
 } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
-import { slotOf } from "./hash.ts";
 import { runLocal } from "./local/mod.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./request.ts";
-import { encodeCommand, errorReply, OK } from "./resp/encode.ts";
+import { errorReply, OK } from "./resp/encode.ts";
 import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
-import { copyKeys, type KeyRef } from "./slot_forward.ts";
-import { type SlotSender, splitBySlot, type SplitKind } from "./split.ts";
+import { KeyRouter } from "./key_route.ts";
 
 const log = logger("session");
 
 const NOAUTH = errorReply("NOAUTH Authentication required.");
-const READ_WRITE = CMD_READ | CMD_WRITE;
-const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
 const SETINFO = new TextEncoder().encode("SETINFO");
 /** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
 const MAX_UNSENT_BYTES = 16 << 20;
@@ -43,15 +36,6 @@ function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
   for (let i = 0; i < SETINFO.length; i++) if ((argv[1][i] & 0xdf) !== SETINFO[i]) return false;
   return true;
 }
-
-const SPLIT_KIND: Record<string, SplitKind> = {
-  mget: "mget",
-  mset: "mset",
-  del: "sum",
-  unlink: "sum",
-  exists: "sum",
-  touch: "sum",
-};
 
 /** Per-session state that local commands read and change. */
 export interface SessionState {
@@ -84,14 +68,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #ready: Uint8Array[] = [];
   #paused = false;
   #closed = false;
-  #keyPos = new Int32Array(256);
-  /** Where the current request's keys are, for the migration path; reuses #keyPos. */
-  #keyRef: KeyRef = { argv: [], pos: this.#keyPos, n: 0 };
-  #slots = new Int32Array(256);
+  #route: KeyRouter;
   #flush = () => this.#flushReplies();
   /** performance.now() of the read being parsed: the start time of the requests in it. */
   #readAt = performance.now();
-  #splitSend: SlotSender = (slot, sub, reply, keys) => this.#core.send(slot, sub, reply, keys);
   /**
    * True while a request holds the session (a blocking command, a WATCH or EXEC on the dedicated connection), or the
    * session is in MULTI or subscribed: the one field the hot path tests.
@@ -108,6 +88,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   constructor(core: ProxyCore, socket: NetSocket, id: number) {
     this.#core = core;
     this.#socket = socket;
+    this.#route = new KeyRouter(core, (slot, raw, keys, req) => this.#sessionModes().blocking(slot, raw, keys, req));
     this.id = id;
     this.remote = socket.remote;
     const cfg = core.config;
@@ -203,84 +184,15 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
     switch (info.policy) {
       case "forward":
-        return this.#forward(info, argv, argc, raw, req);
+        return this.#route.forward(info, argv, argc, raw, req);
       case "split":
-        return this.#split(info, argv, argc, raw, req);
+        return this.#route.split(info, argv, argc, raw, req);
       case "local":
         return this.#local(info, argv, argc, raw, req);
       default:
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
         return req.onReply(errorReply(formatRefused(info)));
     }
-  }
-
-  /** The common slot of all keys, -1 when there are none, -2 when they differ, -3 when they cannot be found. */
-  #keysSlot(info: CommandInfo, argv: Uint8Array[], argc: number): number {
-    const pos = this.#keyPositionsFor(info, argv, argc);
-    const ref = this.#keyRef;
-    ref.argv = argv;
-    ref.n = pos;
-    if (pos <= 0) return pos === 0 ? -1 : -3;
-    const kp = this.#keyPos;
-    const slot = slotOf(argv[kp[0]]);
-    for (let i = 1; i < pos; i++) if (slotOf(argv[kp[i]]) !== slot) return -2;
-    return slot;
-  }
-
-  #keyPositionsFor(info: CommandInfo, argv: Uint8Array[], argc: number): number {
-    if (argc > this.#keyPos.length) this.#keyRef.pos = this.#keyPos = new Int32Array(argc);
-    return this.#core.commands.keyPositions(info, argv, argc, this.#keyPos);
-  }
-
-  #forward(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
-    const slot = this.#keysSlot(info, argv, argc);
-    if (slot < 0) {
-      if (slot === -2) return req.onReply(CROSSSLOT);
-      // Malformed key arguments (a bad numkeys...): Redis itself rejects them without running anything.
-      if (slot === -3) return this.#core.send(0, raw ?? encodeCommand(argv), req);
-      return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
-    }
-    const refusal = callRefusal(info, argv, argc);
-    if (refusal !== undefined) {
-      if (refusal === REASONS.blocking) {
-        return this.#sessionModes().blocking(slot, raw ?? encodeCommand(argv), copyKeys(this.#keyRef), req);
-      }
-      return req.onReply(errorReply(formatRefused(info, refusal)));
-    }
-    // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
-    const replicaOk = this.#core.router.replicaSlots > 0 && (info.flags & READ_WRITE) === CMD_READ &&
-      !info.name.endsWith("scan");
-    this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, replicaOk);
-  }
-
-  #split(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
-    const n = this.#keyPositionsFor(info, argv, argc);
-    if (n <= 0) return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
-    if (n > this.#slots.length) this.#slots = new Int32Array(n);
-    const kp = this.#keyPos;
-    const slots = this.#slots;
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      slots[i] = slotOf(argv[kp[i]]);
-      if (slots[i] !== slots[0]) same = false;
-    }
-    if (same) {
-      this.#keyRef.argv = argv;
-      this.#keyRef.n = n;
-      return this.#core.send(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
-    }
-    const kind = SPLIT_KIND[info.name];
-    const step = kind === "mset" ? 2 : 1;
-    splitBySlot(
-      kind,
-      argv[0],
-      argv,
-      slots,
-      n,
-      step,
-      req,
-      this.#splitSend,
-    );
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */
@@ -311,9 +223,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       state: this,
       gate: (req, start) => this.#gate(req, start),
       openGate: () => this.#openGate(),
-      keysSlot: (info, argv, argc) => this.#keysSlot(info, argv, argc),
-      forward: (info, argv, argc, raw, req) => this.#forward(info, argv, argc, raw, req),
-      split: (info, argv, argc, raw, req) => this.#split(info, argv, argc, raw, req),
+      keysSlot: (info, argv, argc) => this.#route.keysSlot(info, argv, argc),
+      forward: (info, argv, argc, raw, req) => this.#route.forward(info, argv, argc, raw, req),
+      split: (info, argv, argc, raw, req) => this.#route.split(info, argv, argc, raw, req),
       local: (info, argv, argc, raw, req) => this.#local(info, argv, argc, raw, req),
       push: (raw) => this.#push(raw),
       modeChanged: () => this.#modeChanged(),

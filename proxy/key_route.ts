@@ -1,0 +1,107 @@
+/**
+ * The routing of a session's keyed commands: the common slot of a command's keys (or CROSSSLOT), forwarding to the
+ * slot's backend (replicas for plain reads), and splitting MGET/MSET/DEL/UNLINK/EXISTS/TOUCH across slots. Scratch
+ * arrays are kept per session so that the per-request path allocates nothing here.
+ * @module
+ */
+import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
+import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
+import type { ProxyCore } from "./core.ts";
+import { slotOf } from "./hash.ts";
+import type { Request } from "./request.ts";
+import { encodeCommand, errorReply } from "./resp/encode.ts";
+import { copyKeys, type KeyRef } from "./slot_forward.ts";
+import { type SlotSender, splitBySlot, type SplitKind } from "./split.ts";
+
+const READ_WRITE = CMD_READ | CMD_WRITE;
+const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
+
+const SPLIT_KIND: Record<string, SplitKind> = {
+  mget: "mget",
+  mset: "mset",
+  del: "sum",
+  unlink: "sum",
+  exists: "sum",
+  touch: "sum",
+};
+
+/** Runs a blocking command on the session's own connection (session_modes.ts). */
+export type BlockingRunner = (slot: number, raw: Uint8Array, keys: Uint8Array[], req: Request) => void;
+
+/** One session's key routing. */
+export class KeyRouter {
+  #core: ProxyCore;
+  #keyPos = new Int32Array(256);
+  /** Where the current request's keys are, for the migration path; reuses #keyPos. */
+  #keyRef: KeyRef = { argv: [], pos: this.#keyPos, n: 0 };
+  #slots = new Int32Array(256);
+  #splitSend: SlotSender;
+  #blocking: BlockingRunner;
+
+  constructor(core: ProxyCore, blocking: BlockingRunner) {
+    this.#core = core;
+    this.#blocking = blocking;
+    this.#splitSend = (slot, sub, reply, keys) => core.send(slot, sub, reply, keys);
+  }
+
+  /** The common slot of all keys, -1 when there are none, -2 when they differ, -3 when they cannot be found. */
+  keysSlot(info: CommandInfo, argv: Uint8Array[], argc: number): number {
+    const pos = this.#keyPositions(info, argv, argc);
+    const ref = this.#keyRef;
+    ref.argv = argv;
+    ref.n = pos;
+    if (pos <= 0) return pos === 0 ? -1 : -3;
+    const kp = this.#keyPos;
+    const slot = slotOf(argv[kp[0]]);
+    for (let i = 1; i < pos; i++) if (slotOf(argv[kp[i]]) !== slot) return -2;
+    return slot;
+  }
+
+  #keyPositions(info: CommandInfo, argv: Uint8Array[], argc: number): number {
+    if (argc > this.#keyPos.length) this.#keyRef.pos = this.#keyPos = new Int32Array(argc);
+    return this.#core.commands.keyPositions(info, argv, argc, this.#keyPos);
+  }
+
+  /** Sends a keyed command to its slot's backend, or answers CROSSSLOT / the refusal. */
+  forward(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
+    const slot = this.keysSlot(info, argv, argc);
+    if (slot < 0) {
+      if (slot === -2) return req.onReply(CROSSSLOT);
+      // Malformed key arguments (a bad numkeys...): Redis itself rejects them without running anything.
+      if (slot === -3) return this.#core.send(0, raw ?? encodeCommand(argv), req);
+      return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
+    }
+    const refusal = callRefusal(info, argv, argc);
+    if (refusal !== undefined) {
+      if (refusal === REASONS.blocking) {
+        return this.#blocking(slot, raw ?? encodeCommand(argv), copyKeys(this.#keyRef), req);
+      }
+      return req.onReply(errorReply(formatRefused(info, refusal)));
+    }
+    // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
+    const replicaOk = this.#core.router.replicaSlots > 0 && (info.flags & READ_WRITE) === CMD_READ &&
+      !info.name.endsWith("scan");
+    this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, replicaOk);
+  }
+
+  /** Sends a split command whole when its keys share a slot, or one part per slot otherwise. */
+  split(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
+    const n = this.#keyPositions(info, argv, argc);
+    if (n <= 0) return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
+    if (n > this.#slots.length) this.#slots = new Int32Array(n);
+    const kp = this.#keyPos;
+    const slots = this.#slots;
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      slots[i] = slotOf(argv[kp[i]]);
+      if (slots[i] !== slots[0]) same = false;
+    }
+    if (same) {
+      this.#keyRef.argv = argv;
+      this.#keyRef.n = n;
+      return this.#core.send(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
+    }
+    const kind = SPLIT_KIND[info.name];
+    splitBySlot(kind, argv[0], argv, slots, n, kind === "mset" ? 2 : 1, req, this.#splitSend);
+  }
+}
