@@ -11,6 +11,7 @@ import { encodeCommand } from "../resp/encode.ts";
 import { ReplyFramer } from "../resp/reply_framer.ts";
 import { errorText, isErrorReply } from "../resp/decode.ts";
 import { NetSocket } from "../net/socket.ts";
+import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
 
 const log = logger("backend");
 /** Backend reads carry the replies of many sessions at once. */
@@ -49,31 +50,6 @@ export interface BackendOptions {
 
 const PING = encodeCommand(["PING"]);
 const CLOSING = "proxy is closing";
-const INFO = encodeCommand(["INFO"]);
-const MASTERDOWN = new TextEncoder().encode("-MASTERDOWN");
-const LOADING = new TextEncoder().encode("-LOADING");
-
-function startsWith(raw: Uint8Array, prefix: Uint8Array): boolean {
-  if (raw.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (raw[i] !== prefix[i]) return false;
-  return true;
-}
-
-/** A `-MASTERDOWN` or `-LOADING` error: the server is a replica cut off from its master, or still loading its data. */
-export function isStaleError(raw: Uint8Array): boolean {
-  return startsWith(raw, MASTERDOWN) || startsWith(raw, LOADING);
-}
-
-class StaleProbe implements PendingReply {
-  constructor(private readonly conn: BackendConn) {}
-  onReply(raw: Uint8Array): void {
-    this.conn.probed(raw[0] === 36 ? new TextDecoder().decode(raw) : null);
-  }
-  onError(): void {
-    this.conn.probed(null);
-  }
-}
-
 /** Pre-encoded `SELECT n` for every database a slot can live in. */
 const SELECT_CMDS: Uint8Array[] = [];
 function selectCommand(db: number): Uint8Array {
@@ -328,7 +304,7 @@ export class BackendConn {
     const now = Date.now();
     if (this.stale && !this.#probing && ping > 0) {
       this.#probing = true;
-      this.#write(INFO, new StaleProbe(this));
+      this.#write(INFO_PROBE, new StaleProbe((info) => this.#probed(info)));
     }
     if (this.#pending.length > 0) {
       const quiet = now - Math.max(this.#lastRead, this.#busySince);
@@ -340,10 +316,9 @@ export class BackendConn {
     }
   }
 
-  /** The answer to a DataStale probe: the INFO text, or null when the probe failed. */
-  probed(info: string | null): void {
+  #probed(info: string | null): void {
     this.#probing = false;
-    if (info === null || /^master_link_status:down\r?$/m.test(info) || /^loading:1\r?$/m.test(info)) return;
+    if (info === null || !servesReads(info)) return;
     this.stale = false;
     log.info(`backend ${this.addr} serves reads again`);
   }
