@@ -9,21 +9,11 @@ import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./command
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
 import type { Request } from "./request.ts";
-import { encodeCommand, errorReply } from "./resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply } from "./resp/encode.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
-import { type SlotSender, splitBySlot, type SplitKind } from "./split.ts";
+import { type SlotSender, SPLIT_KIND, splitBySlot } from "./split.ts";
 
 const READ_WRITE = CMD_READ | CMD_WRITE;
-const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
-
-const SPLIT_KIND: Record<string, SplitKind> = {
-  mget: "mget",
-  mset: "mset",
-  del: "sum",
-  unlink: "sum",
-  exists: "sum",
-  touch: "sum",
-};
 
 /** Runs a blocking command on the session's own connection (session_modes.ts). */
 export type BlockingRunner = (slot: number, raw: Uint8Array, keys: Uint8Array[], req: Request) => void;

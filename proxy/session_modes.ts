@@ -13,7 +13,7 @@ import { helloCommand } from "./local/connection.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
 import type { Request } from "./request.ts";
-import { encodeCommand, encodeValue, errorReply } from "./resp/encode.ts";
+import { CROSSSLOT, encodeCommand, encodeValue, errorReply } from "./resp/encode.ts";
 import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
 import type { SessionState } from "./session.ts";
 import { Transaction } from "./txn/transaction.ts";
@@ -21,7 +21,6 @@ import { Transaction } from "./txn/transaction.ts";
 const enc = new TextEncoder();
 const OK_REPLY = enc.encode("+OK\r\n");
 const RESET_REPLY = enc.encode("+RESET\r\n");
-const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
 
 /** Local commands handled here rather than by runLocal. */
 export const SESSION_COMMANDS: ReadonlySet<string> = new Set([

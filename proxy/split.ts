@@ -15,6 +15,16 @@ const encoder = new TextEncoder();
 /** How a split command's sub-replies combine. */
 export type SplitKind = "mget" | "mset" | "sum";
 
+/** The commands that are split across slots, by command-table name. */
+export const SPLIT_KIND: Readonly<Record<string, SplitKind>> = {
+  mget: "mget",
+  mset: "mset",
+  del: "sum",
+  unlink: "sum",
+  exists: "sum",
+  touch: "sum",
+};
+
 /** Sends one sub-command to the slot's backend (or fails it). */
 export type SlotSender = (slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef) => void;
 

@@ -8,6 +8,8 @@ const encoder = new TextEncoder();
 
 /** `+OK\r\n` */
 export const OK = encoder.encode("+OK\r\n");
+/** Redis Cluster's error for a command whose keys span slots. */
+export const CROSSSLOT = encoder.encode("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
 /** `+PONG\r\n` */
 export const PONG = encoder.encode("+PONG\r\n");
 /** `$-1\r\n` */

@@ -13,9 +13,9 @@ import { callRefusal, type CommandInfo, formatRefused, REASONS } from "../comman
 import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
 import type { Request } from "../request.ts";
-import { encodeCommand, errorReply } from "../resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply } from "../resp/encode.ts";
 import { copyKeys } from "../slot_forward.ts";
-import { splitBySlot, type SplitKind } from "../split.ts";
+import { SPLIT_KIND, splitBySlot } from "../split.ts";
 
 const HELLO3 = encodeCommand(["HELLO", "3"]);
 const EXISTS = new TextEncoder().encode("EXISTS");
@@ -128,13 +128,3 @@ export function routeResp3(
   }
   own.send(slots[0], bytes, req, keys);
 }
-
-const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
-const SPLIT_KIND: Record<string, SplitKind> = {
-  mget: "mget",
-  mset: "mset",
-  del: "sum",
-  unlink: "sum",
-  exists: "sum",
-  touch: "sum",
-};

@@ -14,7 +14,7 @@
 import type { BackendConn, PendingReply } from "../backend/conn.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { encodeCommand, errorReply, OK } from "../resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply, OK } from "../resp/encode.ts";
 import type { BackendPool } from "../router.ts";
 
 const enc = new TextEncoder();
@@ -23,7 +23,6 @@ const MULTI = encodeCommand(["MULTI"]);
 const EXEC = encodeCommand(["EXEC"]);
 const UNWATCH = encodeCommand(["UNWATCH"]);
 const EXECABORT = errorReply("EXECABORT Transaction discarded because of previous errors.");
-const CROSSSLOT = errorReply("CROSSSLOT Keys in request don't hash to the same slot");
 
 /** What the session gives its transaction state. */
 export interface TxnHost {
