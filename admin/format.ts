@@ -3,7 +3,7 @@
  * status tables and rebalance plan in Codis's layout.
  * @module
  */
-import type { ProxyModel, TopomStats } from "../models/mod.ts";
+import type { ProxyModel, RaftStatusJson, TopomStats } from "../models/mod.ts";
 
 /** Pretty JSON as Codis prints it (no trailing newline; the caller prints a line). */
 export function prettyJson(v: unknown): string {
@@ -108,34 +108,9 @@ export function rebalanceLines(plan: Record<string, number>): string[] {
   return out;
 }
 
-/** One member as `GET /api/topom/raft/status` reports it (raft/node_types.ts MemberStatus). */
-interface RaftMember {
-  id: number;
-  addr?: string;
-  apiAddr?: string;
-  voter: boolean;
-  match?: number;
-  lag?: number;
-  active?: boolean;
-}
-
-/** A node's Raft status (raft/node_types.ts NodeStatus), the fields codis-admin prints. */
-export interface RaftStatusView {
-  id: number;
-  role: string;
-  term: number;
-  leader: number;
-  leaderAddr?: string;
-  leaderApiAddr?: string;
-  commit: number;
-  applied: number;
-  lastIndex?: number;
-  members: RaftMember[];
-}
-
-/** Whether `v` has the shape of a Raft node status. */
-export function isRaftStatus(v: unknown): v is RaftStatusView {
-  const s = v as RaftStatusView;
+/** Whether `v` has the shape of a Raft node status: checks the fields codis-admin cannot print without. */
+export function isRaftStatus(v: unknown): v is RaftStatusJson {
+  const s = v as RaftStatusJson;
   return typeof s === "object" && s !== null && typeof s.id === "number" && typeof s.term === "number" &&
     Array.isArray(s.members);
 }
@@ -144,7 +119,7 @@ export function isRaftStatus(v: unknown): v is RaftStatusView {
  * `--raft-status`: a summary line of the node asked, then a table of members with their role, addresses and,
  * from the leader's view, replicated index, lag in entries and liveness (`-` where unknown).
  */
-export function raftStatusLines(s: RaftStatusView): string[] {
+export function raftStatusLines(s: RaftStatusJson): string[] {
   const leader = s.leader ? `${s.leader} (${s.leaderApiAddr ?? s.leaderAddr ?? "?"})` : "none";
   const head = `node ${s.id}: ${s.role}, term ${s.term}, leader ${leader}, commit ${s.commit}, applied ${s.applied}` +
     (s.lastIndex !== undefined ? `, last ${s.lastIndex}` : "");

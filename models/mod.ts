@@ -1,5 +1,6 @@
 /**
- * Shared cluster model types: slots, groups, proxies and sentinels, with Codis's JSON field names.
+ * Shared cluster model types: slots, groups, proxies and sentinels, with Codis's JSON field names, and the Raft
+ * store's status as the dashboard serves it.
  * @module
  */
 export * from "./slots.ts";
@@ -7,3 +8,4 @@ export * from "./group.ts";
 export * from "./proxy.ts";
 export * from "./topom.ts";
 export * from "./stats.ts";
+export * from "./raft.ts";

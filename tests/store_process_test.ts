@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { sleep, type WatchEvent } from "../store/client.ts";
 import { HttpStoreClient } from "../store/http_client.ts";
 import { must } from "./support/admin_cli.ts";
-import { type DashboardProc, type DashboardSet, type RaftStatus, startDashboards } from "./support/dashboards.ts";
+import { type DashboardProc, type DashboardSet, type RaftStatusJson, startDashboards } from "./support/dashboards.ts";
 
 const PREFIX = "/t/w/";
 const te = new TextEncoder();
@@ -271,7 +271,8 @@ Deno.test("raft store, real dashboard processes: leader kill under writes, add/r
           const d = fourth.d = await set.join();
           await admin(set, follower, "--raft-add", `--id=${d.id}`, `--addr=${d.raft}`, "--learner");
           const l = await set.leader(10_000, [follower, other, leader]);
-          const learner = (s: RaftStatus) => s.members.some((m) => m.id === d.id && !m.voter && (m.lag ?? 1e9) <= 20);
+          const learner = (s: RaftStatusJson) =>
+            s.members.some((m) => m.id === d.id && !m.voter && (m.lag ?? 1e9) <= 20);
           await set.until(l, learner, "the learner to catch up");
           await progress("with the learner");
           await admin(set, follower, "--raft-promote", `--id=${d.id}`);

@@ -6,32 +6,13 @@
  * Unlike dashboard.ts (API tests: `call()`, `xauth`, groups, sentinels), members here restart, join and log to files.
  * @module
  */
+import type { RaftStatusJson } from "../../models/mod.ts";
 import { freePort } from "./ports.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** A member as `/api/topom/raft/status` lists it. */
-export interface RaftMemberStatus {
-  id: number;
-  addr?: string;
-  apiAddr?: string;
-  voter: boolean;
-  match?: number;
-  lag?: number;
-  active?: boolean;
-}
-
-/** The part of `/api/topom/raft/status` the tests read. */
-export interface RaftStatus {
-  id: number;
-  role: string;
-  term: number;
-  leader: number;
-  leaderApiAddr?: string;
-  commit: number;
-  applied: number;
-  members: RaftMemberStatus[];
-}
+/** `/api/topom/raft/status`'s shape, re-exported so that process tests take it from the same place as the helpers. */
+export type { RaftStatusJson } from "../../models/mod.ts";
 
 /** One dashboard process (or the slot for one, while it is stopped). */
 export class DashboardProc {
@@ -86,7 +67,7 @@ export class DashboardProc {
   }
 
   /** The member's Raft status, or undefined when it does not answer. */
-  async status(timeoutMs = 2000): Promise<RaftStatus | undefined> {
+  async status(timeoutMs = 2000): Promise<RaftStatusJson | undefined> {
     try {
       const r = await fetch(`http://${this.admin}/api/topom/raft/status`, { signal: AbortSignal.timeout(timeoutMs) });
       if (r.status !== 200) {
@@ -124,7 +105,7 @@ export interface DashboardSet {
   /** Waits (bounded) until a running member reports itself leader and every running member in `among` agrees. */
   leader(ms?: number, among?: DashboardProc[]): Promise<DashboardProc>;
   /** Polls `node`'s status until `pred` holds; throws naming `what` after `ms`. */
-  until(node: DashboardProc, pred: (s: RaftStatus) => boolean, what: string, ms?: number): Promise<RaftStatus>;
+  until(node: DashboardProc, pred: (s: RaftStatusJson) => boolean, what: string, ms?: number): Promise<RaftStatusJson>;
   /** Every member's log tail, for failure messages. */
   logs(lines?: number): string;
   /** Kills every process and removes the temp dir (kept when `keep`, e.g. after a failure). */
@@ -179,9 +160,9 @@ export async function startDashboards(opts: DashboardSetOptions = {}): Promise<D
     nodes.set(f.d.id, f.d);
   }
 
-  const until = async (node: DashboardProc, pred: (s: RaftStatus) => boolean, what: string, ms = 20_000) => {
+  const until = async (node: DashboardProc, pred: (s: RaftStatusJson) => boolean, what: string, ms = 20_000) => {
     const deadline = Date.now() + ms;
-    let last: RaftStatus | undefined;
+    let last: RaftStatusJson | undefined;
     while (Date.now() < deadline) {
       last = await node.status();
       if (last && pred(last)) return last;

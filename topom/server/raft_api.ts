@@ -4,6 +4,7 @@
  * refused with a 4xx before membership changes.
  * @module
  */
+import type { RaftStatusJson } from "../../models/mod.ts";
 import type { RaftNode } from "../../raft/node.ts";
 import { errorResponse, HttpError, jsonResponse } from "../../util/http.ts";
 import { xauthEqual } from "../../util/xauth.ts";
@@ -21,7 +22,7 @@ export interface RaftApiEnv {
 }
 
 /** The member's status with `lag` (entries behind the leader's last index) filled in where known. */
-export function raftStatusJson(node: RaftNode): unknown {
+export function raftStatusJson(node: RaftNode): RaftStatusJson {
   const st = node.status();
   return { ...st, members: st.members.map((m) => ({ ...m, role: m.voter ? "voter" : "learner" })) };
 }
