@@ -8,6 +8,9 @@
  *
  * Normal entries with empty data are the leaders' no-ops and are not passed to the state machine.
  *
+ * The members' addresses are kept by node_peers.ts and the snapshot schedule by node_snapshot.ts, so that this
+ * module is only the loop that feeds the core and carries out its Ready.
+ *
  * @module
  */
 
@@ -29,6 +32,8 @@ import {
 import { Waiters } from "./node_waiters.ts";
 import { coalesceAppends } from "./node_batch.ts";
 import { bootstrapIfFresh, buildStatus } from "./node_status.ts";
+import { PeerBook } from "./node_peers.ts";
+import { NodeSnapshots } from "./node_snapshot.ts";
 import { logger } from "../util/log.ts";
 
 export * from "./node_types.ts";
@@ -39,8 +44,7 @@ const log = logger("raft-node");
 export class RaftNode {
   private core!: RaftCore;
   private transport!: TcpTransport;
-  private readonly addrs = new Map<NodeId, string>();
-  private readonly apiAddrs = new Map<NodeId, string>();
+  private readonly peers: PeerBook;
   private inbox: (() => void)[] = [];
   private running = false;
   private scheduled = false;
@@ -50,7 +54,7 @@ export class RaftNode {
   private fatal: Error | undefined;
   private applied = 0;
   private appliedTerm = 0;
-  private snapIndex = 0;
+  private readonly snaps: NodeSnapshots;
   private leader: NodeId = 0;
   private readonly lag = new LagWindow();
   private role: Role = "follower";
@@ -66,6 +70,8 @@ export class RaftNode {
       heartbeatTick: cfg.heartbeatTick ?? 1,
     };
     this.w = new Waiters(() => this.applied);
+    this.peers = new PeerBook(cfg.id);
+    this.snaps = new NodeSnapshots(cfg, storage, sm, this.peers);
   }
 
   /** Opens the data directory, recovers (or bootstraps) and starts ticking and listening. */
@@ -91,20 +97,8 @@ export class RaftNode {
     const { cfg, storage } = this;
     await bootstrapIfFresh(cfg, storage, this.sm);
     const snap = storage.snapshot();
-    if (snap) {
-      this.sm.restore(snap.data);
-      this.applied = this.snapIndex = snap.meta.index;
-      this.appliedTerm = snap.meta.term;
-      for (const [id, a] of Object.entries(snap.meta.addrs)) this.addrs.set(Number(id), a);
-    }
-    // Addresses recorded in conf entries after the snapshot.
-    for (
-      const e of storage.lastIndex() >= storage.firstIndex()
-        ? storage.entries(storage.firstIndex(), storage.lastIndex() + 1)
-        : []
-    ) {
-      if (e.type === "conf") this.learnAddr(decodeConfChange(e.data));
-    }
+    if (snap) this.restore(snap);
+    this.peers.recover(storage);
     this.core = new RaftCore({
       id: cfg.id,
       electionTick: this.cfg.electionTick,
@@ -123,17 +117,9 @@ export class RaftNode {
       onMessage: (m) => this.enqueue(() => this.core.step(m)),
       onUnreachable: (id) => this.enqueue(() => this.core.reportUnreachable(id)),
       onSnapshotSent: (id, ok) => this.enqueue(() => this.core.reportSnapshot(id, ok)),
-      onPeerAddr: (id, a, meta) => {
-        if (meta) this.apiAddrs.set(id, meta);
-        if (this.addrs.get(id) !== a) {
-          this.addrs.set(id, a);
-          this.transport.setPeer(id, a);
-        }
-      },
+      onPeerAddr: (id, a, meta) => this.peers.heard(id, a, meta),
     });
-    this.addrs.set(cfg.id, this.transport.addr);
-    if (cfg.apiAddr) this.apiAddrs.set(cfg.id, cfg.apiAddr);
-    for (const [id, a] of this.addrs) this.transport.setPeer(id, a);
+    this.peers.attach(this.transport, cfg.apiAddr);
     let lastTick = performance.now();
     this.ticker = setInterval(() =>
       this.enqueue(() => {
@@ -224,7 +210,7 @@ export class RaftNode {
   /** The current leader's id (0 when unknown), Raft address and service address (when announced). */
   leaderInfo(): { id: NodeId; addr: string | undefined; apiAddr: string | undefined } {
     const id = this.leader;
-    return { id, addr: id ? this.addrs.get(id) : undefined, apiAddr: id ? this.apiAddrs.get(id) : undefined };
+    return { id, addr: id ? this.peers.addr(id) : undefined, apiAddr: id ? this.peers.apiAddr(id) : undefined };
   }
 
   /** A point-in-time status of this node and, on the leader, of every member's replication. */
@@ -235,9 +221,9 @@ export class RaftNode {
       clusterId: this.cfg.clusterId,
       addr: this.transport.addr,
       applied: this.applied,
-      snapshotIndex: this.snapIndex,
-      addrs: this.addrs,
-      apiAddrs: this.apiAddrs,
+      snapshotIndex: this.snaps.index,
+      addrs: this.peers.addrs,
+      apiAddrs: this.peers.apiAddrs,
       metrics: {
         fsyncs: st.fsyncs,
         fsyncMsAvg: st.fsyncMsAvg,
@@ -339,7 +325,7 @@ export class RaftNode {
         await this.handleReady(rd);
         this.core.advance(rd);
         this.w.releaseReads();
-        if (this.applied - this.snapIndex >= (this.cfg.snapshotInterval ?? 10_000)) await this.takeSnapshot();
+        if (this.snaps.due(this.applied)) await this.snaps.take(this.core, this.applied, this.appliedTerm);
       }
     } catch (e) {
       this.fail(e as Error);
@@ -377,10 +363,8 @@ export class RaftNode {
       }
     }
     if (rd.snapshot) {
-      this.sm.restore(rd.snapshot.data);
-      this.applied = this.snapIndex = rd.snapshot.meta.index;
-      this.appliedTerm = rd.snapshot.meta.term;
-      for (const [id, a] of Object.entries(rd.snapshot.meta.addrs)) this.setAddr(Number(id), a);
+      this.restore(rd.snapshot);
+      this.peers.installed(rd.snapshot.meta.addrs);
       this.w.failUpTo(this.applied);
       log.info(`node ${this.cfg.id}: installed snapshot at ${this.applied}`);
     }
@@ -388,13 +372,18 @@ export class RaftNode {
     for (const rs of rd.readStates) this.w.readIndexKnown(rs.context, rs.index);
   }
 
+  /** Replaces the state machine's state with a snapshot's: everything up to its index counts as applied. */
+  private restore(snap: Snapshot): void {
+    this.sm.restore(snap.data);
+    this.applied = this.snaps.index = snap.meta.index;
+    this.appliedTerm = snap.meta.term;
+  }
+
   private applyEntry(e: Entry): void {
     let result: unknown;
     let error: Error | undefined;
     if (e.type === "conf") {
-      const cc = decodeConfChange(e.data);
-      this.learnAddr(cc);
-      if (cc.type === "remove" && cc.id !== this.cfg.id) this.transport.removePeer(cc.id);
+      this.peers.applied(decodeConfChange(e.data));
     } else if (e.data.length > 0) {
       try {
         result = this.sm.apply(e);
@@ -405,36 +394,6 @@ export class RaftNode {
     this.applied = e.index;
     this.appliedTerm = e.term;
     this.w.applied(e.index, e.term, result, error);
-  }
-
-  private learnAddr(cc: ConfChange): void {
-    if (cc.addr && cc.type !== "remove") this.setAddr(cc.id, cc.addr);
-  }
-
-  private setAddr(id: NodeId, addr: string): void {
-    if (id === this.cfg.id) return;
-    this.addrs.set(id, addr);
-    this.transport?.setPeer(id, addr);
-  }
-
-  private async takeSnapshot(): Promise<void> {
-    const st = this.core.status();
-    const addrs: Record<string, string> = {};
-    for (const id of [...st.conf.voters, ...st.conf.learners]) {
-      const a = this.addrs.get(id);
-      if (a) addrs[String(id)] = a;
-    }
-    const snap: Snapshot = {
-      meta: { index: this.applied, term: this.appliedTerm, conf: st.conf, addrs },
-      data: this.sm.snapshot(),
-    };
-    await this.storage.createSnapshot(snap);
-    this.snapIndex = this.applied;
-    this.core.compact(this.applied, snap);
-    const keep = this.cfg.snapshotTrailing ?? 1000;
-    const upTo = this.applied - keep;
-    if (upTo >= this.storage.firstIndex()) await this.storage.compact(upTo);
-    log.debug(`node ${this.cfg.id}: snapshot at ${this.applied}, log from ${this.storage.firstIndex()}`);
   }
 }
 
