@@ -1,18 +1,18 @@
 /**
  * The Topom: one dashboard's live state. It loads the cluster model from the coordinator into a
- * {@link ModelCache} and follows the store's changes; the active dashboard (Raft leader or lock holder) also
- * runs the scheduler (slot steps through the proxy ack barrier, executors, promotions, sync actions), records
- * proxies' long-poll acknowledgements and polls stats. Followers keep the cache for reads.
+ * {@link ModelCache} and follows the store's changes (model_watch.ts); the active dashboard (Raft leader or lock
+ * holder) also runs the scheduler (slot steps through the proxy ack barrier, executors, promotions, sync actions),
+ * records proxies' long-poll acknowledgements and polls stats. Followers keep the cache for reads.
  * @module
  */
 import type { ProxyAckStats, TopomModel } from "../models/mod.ts";
-import { CompactedError, RevisionConflictError } from "../store/errors.ts";
-import { groupDir, productDir, proxyDir, sentinelPath, slotsDir, topomPath } from "../store/paths.ts";
+import { RevisionConflictError } from "../store/errors.ts";
+import { topomPath } from "../store/paths.ts";
 import { logger } from "../util/log.ts";
 import type { DashboardConfig } from "./config_keys.ts";
 import { type Context, parseForwardMethod, type Write } from "./context.ts";
 import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
-import { slotActionPath } from "./slot_action_settings.ts";
+import { ModelWatch } from "./model_watch.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
 import { checkResumable } from "./slot_actions.ts";
 import { ExecutorRuns } from "./executor_runs.ts";
@@ -36,8 +36,6 @@ export interface TopomOptions {
   statsMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** The dashboard's state and loops. */
 export class Topom {
   readonly config: DashboardConfig;
@@ -59,7 +57,6 @@ export class Topom {
   /** Set once the model is loaded: until then the API answers 503 (but the store and Raft routes work). */
   ready = false;
   readonly #tickMs: number;
-  #watchAc = new AbortController();
   readonly #waiters = new Set<() => void>();
   readonly #runs: ExecutorRuns;
   #lock: Promise<unknown> = Promise.resolve();
@@ -72,8 +69,8 @@ export class Topom {
   #ticking = false;
   #again = false;
   #wasLeader = false;
-  readonly #watchLoops = new Set<Promise<void>>();
-  #watchGen = 0;
+  /** Keeps {@link cache} equal to the store. */
+  readonly #watch = new ModelWatch(this, () => this.#notify());
   #closed = false;
   /** API writes in progress: long-polls wait for them to complete. */
   #writing = 0;
@@ -116,7 +113,7 @@ export class Topom {
 
   /** Loads the model, then follows changes and starts the loops. */
   async start(): Promise<void> {
-    await this.#restartWatch();
+    await this.#watch.restart();
     this.ready = true;
     this.coord.onChange(() => this.kick());
     this.#timer = setInterval(() => this.kick(), this.#tickMs);
@@ -136,14 +133,14 @@ export class Topom {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#doneTimer);
-    this.#watchAc.abort();
+    this.#watch.stop();
     this.stats.stop();
     const haClosed = this.ha.close();
     this.#notify();
     // Bounded: a loop stuck in the store client's back-off ends on its own.
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.all([...this.#watchLoops]),
+      this.#watch.ended(),
       new Promise((r) => timer = setTimeout(r, 1000)),
     ]);
     clearTimeout(timer);
@@ -172,79 +169,8 @@ export class Topom {
 
   /** Drops the cache and reads everything again (`reload`); call it with the model lock held ({@link exclusive}). */
   async reload(): Promise<void> {
-    await this.#restartWatch();
+    await this.#watch.restart();
     this.#notify();
-  }
-
-  /**
-   * Stops following the store, reads everything, and follows again from the read's revision. Restarting the
-   * watch with the load keeps an older event from being applied over a fresher read, and replaces a long-poll
-   * that may be stuck behind a leadership change.
-   */
-  async #restartWatch(): Promise<void> {
-    // The old loop may sit in the store client's retry back-off for seconds: do not wait for it, just make it
-    // stop applying (its generation is no longer current).
-    this.#watchAc.abort();
-    this.#watchAc = new AbortController();
-    const gen = ++this.#watchGen;
-    const rev = await this.#load(gen);
-    if (gen !== this.#watchGen) return;
-    const done = this.#watchLoop(rev, this.#watchAc.signal, gen);
-    this.#watchLoops.add(done);
-    done.finally(() => this.#watchLoops.delete(done));
-  }
-
-  /** Reads the whole model; installs it only while watch generation `gen` is current. */
-  async #load(gen: number): Promise<number> {
-    const c = this.coord.client;
-    const rev = await c.revision();
-    const fresh = new ModelCache(this.product);
-    for (const dir of [slotsDir(this.product), groupDir(this.product), proxyDir(this.product)]) {
-      const paths = await c.list(dir);
-      const nodes = await Promise.all(paths.map((p) => c.read(p)));
-      fresh.load(nodes.filter((n) => n !== undefined));
-    }
-    for (const path of [sentinelPath(this.product), slotActionPath(this.product)]) {
-      const n = await c.read(path);
-      if (n) fresh.load([n]);
-    }
-    fresh.load([], rev);
-    let routing = fresh.sentinelRevision();
-    for (let sid = 0; sid < 1024; sid++) routing = Math.max(routing, fresh.slotRevision(sid));
-    for (const g of fresh.model().groups) routing = Math.max(routing, fresh.groupRevision(g.id));
-    if (gen !== this.#watchGen) return rev;
-    this.cache = fresh;
-    this.routingRevision = Math.max(this.routingRevision, routing);
-    return rev;
-  }
-
-  async #watchLoop(after: number, signal: AbortSignal, gen: number): Promise<void> {
-    const prefix = productDir(this.product) + "/";
-    const current = () => !signal.aborted && !this.#closed && gen === this.#watchGen;
-    while (current()) {
-      try {
-        const b = await this.coord.client.waitForChanges(prefix, after, 10_000, signal);
-        if (!current()) break;
-        for (const e of b.events) {
-          if (this.cache.applyEvent(e) && this.cache.isRoutingPath(e.path)) {
-            this.routingRevision = Math.max(this.routingRevision, e.revision);
-          }
-          after = Math.max(after, e.revision);
-        }
-        after = Math.max(after, b.revision);
-        if (b.events.length > 0) this.#notify();
-      } catch (e) {
-        if (!current()) break;
-        if (e instanceof CompactedError) {
-          after = await this.#load(gen).catch(() => after);
-          if (!current()) break;
-          this.#notify();
-        } else {
-          log.debug(`watch: ${(e as Error).message}`);
-          await sleep(200);
-        }
-      }
-    }
   }
 
   #notify(): void {
