@@ -8,11 +8,13 @@
  * MIGRATE's timeout bounds how long the source waits on the target; a key that still fails when moved alone after
  * the target has caught up (a timeout twice, or a target error such as OOM or NOPERM) pauses the slot and is
  * reported by name. Auth errors and an unreachable source or target fail the run instead (the caller retries).
+ * This module runs the batches; the keys a failed batch leaves behind are handled one by one in key_fallback.ts.
  * @module
  */
 import type { BackendConn } from "../../proxy/backend/conn.ts";
 import { errorText, integerOf, isErrorReply } from "../../proxy/resp/decode.ts";
-import { newConn, splitAddr, withConn } from "./conn.ts";
+import { newConn, splitAddr } from "./conn.ts";
+import { AUTH_ERR, IO_ERR, KeyFallback, type MigrationTally } from "./key_fallback.ts";
 import { MigrateEncoder, pageKeys, parseScanPage, type ScanPage } from "./scan_batch.ts";
 
 /** Options of one slot's move. */
@@ -70,23 +72,11 @@ export interface SlotMigrationResult extends SlotMigrationProgress {
   paused: boolean;
 }
 
-type Stop = { kind: "paused"; key: string; reason: string } | { kind: "failed"; reason: string } | {
-  kind: "aborted";
-};
-
 const MAX_PASSES = 64;
-/** Errors about logging in to the target: every key would fail alike. */
-const AUTH_ERR = /NOAUTH|WRONGPASS|invalid password|without any password|invalid username/i;
-const IO_ERR = /IOERR|timeout/i;
 /** Batch errors after which Redis has moved the keys it could: the rest are looked at one by one. */
 const KEY_ERR = /BUSYKEY|IOERR|timeout|Target instance replied with error/i;
 const STALLED_PASSES = 3;
 const PROGRESS_REFRESH_MS = 200;
-const decoder = new TextDecoder();
-
-function keyName(k: Uint8Array): string {
-  return decoder.decode(k);
-}
 
 /** Moves one slot's keys; safe to run several at once for different slots (each has its own connections). */
 export class SlotMigrator {
@@ -104,21 +94,22 @@ export class SlotMigrator {
   #port: string;
   #conn: BackendConn | null = null;
   #state: SlotMigrationState = "starting";
-  #moved = 0;
-  #deleted = 0;
+  /** Moved and deleted counts and the stop reason, shared with the key-by-key fallback. */
+  readonly #tally: MigrationTally = { moved: 0, deleted: 0, stop: null };
   #keysLeft = -1;
   #batches = 0;
   #startedAt = 0;
   #endedAt = 0;
   #key?: string;
   #reason?: string;
-  #stop: Stop | null = null;
   #lastReplyAt = 0;
   #lastRefresh = 0;
   #running: Promise<SlotMigrationResult> | null = null;
   /** `MIGRATE host port "" db timeout [AUTH pw] KEYS`: every argument before the keys. */
   #migrateHead: string[];
   #encoder: MigrateEncoder;
+  /** Set for each run: looks at the keys a failed batch left behind. */
+  #fallback: KeyFallback | null = null;
 
   constructor(opts: SlotMigrationOptions) {
     if (!Number.isInteger(opts.slot) || opts.slot < 0 || opts.slot > 1023) throw new Error(`bad slot ${opts.slot}`);
@@ -150,10 +141,10 @@ export class SlotMigrator {
       from: this.from,
       to: this.to,
       state: this.#state,
-      moved: this.#moved,
-      deleted: this.#deleted,
+      moved: this.#tally.moved,
+      deleted: this.#tally.deleted,
       keysLeft: this.#keysLeft,
-      keysPerSec: elapsedMs > 0 ? Math.round(this.#moved * 1000 / elapsedMs) : 0,
+      keysPerSec: elapsedMs > 0 ? Math.round(this.#tally.moved * 1000 / elapsedMs) : 0,
       elapsedMs,
       batches: this.#batches,
     };
@@ -171,6 +162,17 @@ export class SlotMigrator {
     this.#startedAt = Date.now();
     const conn = newConn(this.from, this.#auth, Math.min(this.#timeoutMs + 1000, 10_000), 1 << 16);
     this.#conn = conn;
+    this.#fallback = new KeyFallback({
+      conn,
+      slot: this.slot,
+      from: this.from,
+      to: this.to,
+      auth: this.#auth,
+      timeoutMs: this.#timeoutMs,
+      migrateHead: this.#migrateHead,
+      tally: this.#tally,
+      aborted: () => this.#aborted(),
+    });
     try {
       // MIGRATE to itself would hold the server until the timeout, every batch.
       if (this.from === this.to) throw new Error(`source and target are the same server ${this.from}`);
@@ -181,12 +183,12 @@ export class SlotMigrator {
       for (let pass = 0; pass < MAX_PASSES && this.#keysLeft > 0; pass++) {
         const before = this.#keysLeft;
         await this.#scanPass();
-        if (this.#stop) break;
+        if (this.#tally.stop) break;
         await this.#refreshLeft();
         // Keys that SCAN keeps returning but MIGRATE neither moves nor reports would loop forever.
         stalled = this.#keysLeft >= before ? stalled + 1 : 0;
         if (stalled >= STALLED_PASSES) {
-          this.#stop = {
+          this.#tally.stop = {
             kind: "failed",
             reason: `${this.#keysLeft} keys stay in db ${this.slot} after ${pass + 1} passes`,
           };
@@ -194,18 +196,19 @@ export class SlotMigrator {
         }
       }
       // Stats show keys_left for a paused slot until it is resumed: count them once every batch has answered.
-      if (this.#stop?.kind === "paused") await this.#refreshLeft().catch(() => {});
-      if (!this.#stop && this.#keysLeft > 0) {
-        this.#stop = { kind: "failed", reason: `${this.#keysLeft} keys left after ${MAX_PASSES} passes` };
+      if (this.#tally.stop?.kind === "paused") await this.#refreshLeft().catch(() => {});
+      if (!this.#tally.stop && this.#keysLeft > 0) {
+        this.#tally.stop = { kind: "failed", reason: `${this.#keysLeft} keys left after ${MAX_PASSES} passes` };
       }
     } catch (e) {
-      this.#stop ??= { kind: "failed", reason: (e as Error).message };
+      this.#tally.stop ??= { kind: "failed", reason: (e as Error).message };
     } finally {
       conn.close();
       this.#conn = null;
+      this.#fallback = null;
     }
     this.#endedAt = Date.now();
-    const s = this.#stop as Stop | null;
+    const s = this.#tally.stop;
     if (s === null) this.#state = "done";
     else {
       this.#state = s.kind;
@@ -223,8 +226,8 @@ export class SlotMigrator {
   }
 
   #aborted(): boolean {
-    if (this.#signal?.aborted && !this.#stop) this.#stop = { kind: "aborted" };
-    return this.#stop !== null;
+    if (this.#signal?.aborted && !this.#tally.stop) this.#tally.stop = { kind: "aborted" };
+    return this.#tally.stop !== null;
   }
 
   /**
@@ -265,16 +268,12 @@ export class SlotMigrator {
     }
   }
 
-  #migrateArgs(keys: Uint8Array[]): (string | Uint8Array)[] {
-    return [...this.#migrateHead, ...keys];
-  }
-
   /** Moves keys `from`..`to` of a SCAN page; never rejects (a failure stops the move with the reason). */
   async #migrateBatch(page: ScanPage, from: number, to: number): Promise<void> {
     try {
       await this.#migrateBatchOnce(page, from, to);
     } catch (e) {
-      this.#stop ??= { kind: "failed", reason: (e as Error).message };
+      this.#tally.stop ??= { kind: "failed", reason: (e as Error).message };
     }
   }
 
@@ -289,19 +288,19 @@ export class SlotMigrator {
     this.#lastReplyAt = now;
     if (!isErrorReply(raw)) {
       // +OK or +NOKEY (every key already gone: moved by a proxy or expired).
-      if (raw[1] === 79) this.#moved += count;
+      if (raw[1] === 79) this.#tally.moved += count;
       return;
     }
     const err = errorText(raw);
-    if (this.#stop) return;
+    if (this.#tally.stop) return;
     if (AUTH_ERR.test(err) || !KEY_ERR.test(err)) {
-      this.#stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
+      this.#tally.stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
       return;
     }
     // Redis moved every key it could and left the others on the source; look at those one at a time.
     const keys = pageKeys(page, from, to);
-    if (IO_ERR.test(err)) return await this.#oneByOne(keys);
-    await this.#busyFallback(keys);
+    if (IO_ERR.test(err)) return await this.#fallback!.oneByOne(keys);
+    await this.#fallback!.busyFallback(keys);
   }
 
   /** Halves the batch after a slow one; grows it back after fast ones. */
@@ -310,101 +309,6 @@ export class SlotMigrator {
     else if (ms * 4 < this.#slowMs && this.#batch < this.#maxBatch) {
       this.#batch = Math.min(this.#maxBatch, this.#batch * 2);
     }
-  }
-
-  /**
-   * After a batch error that was not an I/O error (typically BUSYKEY), retries each key alone, pipelined: keys
-   * already moved answer NOKEY at once, and BUSYKEY ones are deleted here. Anything else is looked at in sequence.
-   */
-  async #busyFallback(keys: Uint8Array[]): Promise<void> {
-    const conn = this.#conn!;
-    const replies = await Promise.all(keys.map((k) => conn.call(this.slot, this.#migrateArgs([k]))));
-    const busy: Uint8Array[] = [];
-    const rest: Uint8Array[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      const raw = replies[i];
-      if (!isErrorReply(raw)) {
-        if (raw[1] === 79) this.#moved++;
-      } else if (/BUSYKEY/.test(errorText(raw))) busy.push(keys[i]);
-      else rest.push(keys[i]);
-    }
-    if (busy.length > 0) await this.#dropStale(busy);
-    if (rest.length > 0) await this.#oneByOne(rest);
-  }
-
-  /** Deletes source copies of keys the target already holds (UNLINK: a big stale value is freed off-thread). */
-  async #dropStale(keys: Uint8Array[]): Promise<void> {
-    const raw = await this.#conn!.call(this.slot, ["UNLINK", ...keys]);
-    if (isErrorReply(raw)) throw new Error(`UNLINK in db ${this.slot} on ${this.from}: ${errorText(raw)}`);
-    this.#deleted += integerOf(raw);
-  }
-
-  /**
-   * Moves keys one at a time, in sequence, so that at most one MIGRATE holds the source at a time.
-   * A key that times out is retried once after the target has caught up (it answers PING): Redis finishes a RESTORE
-   * whose reply the source stopped waiting for, so a big value usually lands on the target anyway and the retry
-   * sees BUSYKEY (the same value: the source copy is dropped). A key that fails again, or that the target refuses,
-   * pauses the slot with its name; a target that does not answer fails the run (retried later).
-   */
-  async #oneByOne(keys: Uint8Array[]): Promise<void> {
-    if (!(await this.#targetReady())) return;
-    for (const k of keys) {
-      if (this.#aborted()) return;
-      await this.#moveAlone(k);
-    }
-  }
-
-  async #moveAlone(k: Uint8Array): Promise<void> {
-    const conn = this.#conn!;
-    let raw = await conn.call(this.slot, this.#migrateArgs([k]));
-    let timedOut = false;
-    if (isErrorReply(raw) && IO_ERR.test(errorText(raw))) {
-      timedOut = true;
-      if (!(await this.#targetReady())) return;
-      raw = await conn.call(this.slot, this.#migrateArgs([k]));
-    }
-    if (!isErrorReply(raw)) {
-      if (raw[1] === 79) this.#moved++;
-      return;
-    }
-    const err = errorText(raw);
-    if (/BUSYKEY/.test(err)) return await this.#dropStale([k]);
-    if (this.#stop) return;
-    const name = JSON.stringify(keyName(k));
-    if (AUTH_ERR.test(err)) {
-      this.#stop = { kind: "failed", reason: `MIGRATE to ${this.to}: ${err}` };
-      return;
-    }
-    if (!(await this.#targetReady())) return;
-    const size = await this.#keySize(k);
-    const why = IO_ERR.test(err)
-      ? `cannot be moved within migration_timeout (${this.#timeoutMs} ms${timedOut ? ", twice" : ""})`
-      : `is refused by the target ${this.to}`;
-    this.#stop = { kind: "paused", key: keyName(k), reason: `key ${name}${size} ${why}: ${err}` };
-  }
-
-  /** Waits until the target answers PING; false (and the run failed) when it does not. */
-  async #targetReady(): Promise<boolean> {
-    const problem = await this.#targetProblem();
-    if (problem) this.#stop ??= { kind: "failed", reason: `target ${this.to}: ${problem}` };
-    return problem === "";
-  }
-
-  /** Why the target cannot take keys, or "" when it answers PING. */
-  async #targetProblem(): Promise<string> {
-    try {
-      await withConn(this.to, this.#auth, Math.max(this.#timeoutMs + 1000, 10_000), (c) => c.call(0, ["PING"]));
-      return "";
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }
-
-  async #keySize(k: Uint8Array): Promise<string> {
-    const raw = await this.#conn!.call(this.slot, ["MEMORY", "USAGE", k]).catch(() => null);
-    if (raw === null || isErrorReply(raw)) return "";
-    const n = integerOf(raw);
-    return Number.isFinite(n) ? ` (about ${n} bytes)` : "";
   }
 }
 
