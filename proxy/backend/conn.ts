@@ -6,6 +6,7 @@
  * @module
  */
 import { Fifo } from "../../util/fifo.ts";
+import { atTurnEnd } from "../../util/turn_end.ts";
 import { logger } from "../../util/log.ts";
 import { encodeCommand } from "../resp/encode.ts";
 import { ReplyFramer } from "../resp/reply_framer.ts";
@@ -271,7 +272,7 @@ export class BackendConn {
     this.#outLen += raw.length;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(this.#flush);
+      atTurnEnd(this.#flush);
     }
   }
 
