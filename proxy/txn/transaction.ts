@@ -110,16 +110,7 @@ export class Transaction {
     this.#watching = true;
     this.#host.modeChanged();
     this.#host.gate(req, () => {
-      this.#host.dedicated(pool.addr).send(slot, raw, {
-        onReply: (r) => {
-          req.onReply(r);
-          this.#host.release();
-        },
-        onError: (m) => {
-          req.onError(m);
-          this.#host.release();
-        },
-      });
+      this.#host.dedicated(pool.addr).send(slot, raw, this.#releasing(req));
     });
   }
 
@@ -200,17 +191,22 @@ export class Transaction {
       return sendTransaction(conn, slot, queued, req);
     }
     this.#host.gate(req, () => {
-      sendTransaction(this.#host.dedicated(pool.addr), slot, queued, {
-        onReply: (r) => {
-          req.onReply(r);
-          this.#host.release();
-        },
-        onError: (m) => {
-          req.onError(m);
-          this.#host.release();
-        },
-      });
+      sendTransaction(this.#host.dedicated(pool.addr), slot, queued, this.#releasing(req));
     });
+  }
+
+  /** Answers `req` with the backend's reply, then ends the gate that held the session for it. */
+  #releasing(req: Request): PendingReply {
+    return {
+      onReply: (r) => {
+        req.onReply(r);
+        this.#host.release();
+      },
+      onError: (m) => {
+        req.onError(m);
+        this.#host.release();
+      },
+    };
   }
 }
 
