@@ -44,6 +44,16 @@ export function handleSnapshotChunk(r: RaftState, m: Message): void {
   if (!s) return;
   const meta = s.meta;
   const appResp = (index: number) => r.send({ type: "appResp", from: r.id, to: m.from, term: r.term, index });
+  const snapResp = (fields: Partial<Message>) =>
+    r.send({
+      type: "snapResp",
+      from: r.id,
+      to: m.from,
+      term: r.term,
+      index: meta.index,
+      logTerm: meta.term,
+      ...fields,
+    });
   if (meta.index <= r.log.committed) {
     r.snapRecv = undefined;
     appResp(r.log.committed);
@@ -52,31 +62,14 @@ export function handleSnapshotChunk(r: RaftState, m: Message): void {
   const same = r.snapRecv && r.snapRecv.meta.index === meta.index && r.snapRecv.meta.term === meta.term;
   if (s.offset === 0) r.snapRecv = { meta, parts: [], size: 0 };
   else if (!same || r.snapRecv!.size !== s.offset) {
-    r.send({
-      type: "snapResp",
-      from: r.id,
-      to: m.from,
-      term: r.term,
-      index: meta.index,
-      logTerm: meta.term,
-      reject: true,
-      rejectHint: same ? r.snapRecv!.size : 0,
-    });
+    snapResp({ reject: true, rejectHint: same ? r.snapRecv!.size : 0 });
     return;
   }
   const asm = r.snapRecv!;
   asm.parts.push(s.data.slice());
   asm.size += s.data.length;
   if (!s.done) {
-    r.send({
-      type: "snapResp",
-      from: r.id,
-      to: m.from,
-      term: r.term,
-      index: meta.index,
-      logTerm: meta.term,
-      rejectHint: asm.size,
-    });
+    snapResp({ rejectHint: asm.size });
     return;
   }
   r.snapRecv = undefined;
