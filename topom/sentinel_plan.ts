@@ -4,6 +4,7 @@
  * and recording a failover in the model.
  * @module
  */
+import type { DashboardConfig } from "./config_keys.ts";
 import { type Context, hostOf, TopomError, type Write } from "./context.ts";
 
 /** Sentinel name of group `gid`'s master: `{product}-{gid}`. */
@@ -22,16 +23,17 @@ export function parseSentinelGroupName(product: string, name: string): number | 
 }
 
 /** The sentinel settings of dashboard.toml (durations in milliseconds). */
-export interface SentinelSettings {
-  product_name: string;
-  product_auth: string;
-  sentinel_quorum: number;
-  sentinel_parallel_syncs: number;
-  sentinel_down_after: number;
-  sentinel_failover_timeout: number;
-  sentinel_notification_script: string;
-  sentinel_client_reconfig_script: string;
-}
+export type SentinelSettings = Pick<
+  DashboardConfig,
+  | "product_name"
+  | "product_auth"
+  | "sentinel_quorum"
+  | "sentinel_parallel_syncs"
+  | "sentinel_down_after"
+  | "sentinel_failover_timeout"
+  | "sentinel_notification_script"
+  | "sentinel_client_reconfig_script"
+>;
 
 /** The commands that make a sentinel watch one group's master. */
 export interface SentinelMonitor {
