@@ -7,7 +7,7 @@
 import { BackendConn } from "./backend/conn.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { waitCommand } from "./blocking/wait.ts";
-import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
+import { callRefusal, type CommandInfo, formatRefused, REASONS, TXN_PUBSUB_COMMANDS } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { helloCommand } from "./local/connection.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
@@ -24,18 +24,7 @@ const RESET_REPLY = enc.encode("+RESET\r\n");
 
 /** Local commands handled here rather than by runLocal. */
 export const SESSION_COMMANDS: ReadonlySet<string> = new Set([
-  "multi",
-  "exec",
-  "discard",
-  "watch",
-  "unwatch",
-  "subscribe",
-  "psubscribe",
-  "ssubscribe",
-  "unsubscribe",
-  "punsubscribe",
-  "sunsubscribe",
-  "publish",
+  ...TXN_PUBSUB_COMMANDS,
   "pubsub|channels",
   "pubsub|numsub",
   "pubsub|numpat",

@@ -24,7 +24,7 @@ import { decidePolicy, noKeysReason, type Policy, REASONS } from "./policy.ts";
 
 export * from "./flags.ts";
 export type { Policy, PolicyDecision } from "./policy.ts";
-export { REASONS } from "./policy.ts";
+export { REASONS, TXN_PUBSUB_COMMANDS } from "./policy.ts";
 export type { KeySpec } from "./keys.ts";
 export type { RawCommand, RawKeySpec } from "./parse.ts";
 export {

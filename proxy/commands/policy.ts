@@ -43,6 +43,25 @@ export const REASONS = {
 /** Commands split per key (MSET per key/value pair) and coalesced by the proxy. */
 export const SPLIT_COMMANDS: readonly string[] = ["mget", "mset", "del", "unlink", "exists", "touch"];
 
+/**
+ * Transactions (proxy/txn) and pub/sub (proxy/pubsub): local commands that the session handles itself
+ * (SESSION_COMMANDS in proxy/session_modes.ts).
+ */
+export const TXN_PUBSUB_COMMANDS: readonly string[] = [
+  "multi",
+  "exec",
+  "discard",
+  "watch",
+  "unwatch",
+  "subscribe",
+  "unsubscribe",
+  "psubscribe",
+  "punsubscribe",
+  "ssubscribe",
+  "sunsubscribe",
+  "publish",
+];
+
 /** Commands answered by the proxy itself. */
 export const LOCAL_COMMANDS: readonly string[] = [
   "ping",
@@ -82,19 +101,7 @@ export const LOCAL_COMMANDS: readonly string[] = [
   "lastsave",
   "role",
   "wait", // on a connection of its own to every master (proxy/blocking/wait.ts)
-  // Handled by the session: transactions (proxy/txn) and pub/sub (proxy/pubsub).
-  "multi",
-  "exec",
-  "discard",
-  "watch",
-  "unwatch",
-  "subscribe",
-  "unsubscribe",
-  "psubscribe",
-  "punsubscribe",
-  "ssubscribe",
-  "sunsubscribe",
-  "publish",
+  ...TXN_PUBSUB_COMMANDS,
   "pubsub",
 ];
 
