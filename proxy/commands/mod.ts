@@ -43,18 +43,37 @@ const BLOCK_ALWAYS = 1;
 /** Blocks only with a BLOCK option (XREAD, XREADGROUP). */
 const BLOCK_OPTION = 2;
 
-/** Everything the proxy knows about one command or subcommand. */
-export interface CommandInfo {
-  /** Redis's lower-case name; `container|sub` for subcommands, e.g. "object|encoding". */
-  readonly name: string;
+/**
+ * Everything the proxy knows about one command or subcommand: the public fields of the table's entries, documented
+ * where they are declared (Info below, whose other fields are the table's own lookup state).
+ */
+export interface CommandInfo extends
+  Pick<
+    Info,
+    | "name"
+    | "displayName"
+    | "nameBytes"
+    | "id"
+    | "arity"
+    | "flags"
+    | "policy"
+    | "reason"
+    | "closeConnection"
+    | "noKeysReason"
+    | "keySpecs"
+    | "raw"
+  > {
+  /** Subcommands of a container command (OBJECT, CLIENT, ...). */
+  readonly subcommands?: readonly CommandInfo[];
+  /** The container of a subcommand. */
+  readonly parent?: CommandInfo;
+}
+
+class Info implements CommandInfo {
   /** Upper-case name for messages, with a space for subcommands, e.g. "OBJECT ENCODING". */
   readonly displayName: string;
   /** Upper-case ASCII bytes of the last name part ("ENCODING"), matched against argv. */
   readonly nameBytes: Uint8Array;
-  /** Dense index, unique within its table (for per-command stats arrays). */
-  readonly id: number;
-  /** Redis arity: positive = exact argc, negative = minimum argc (the command name counts). */
-  readonly arity: number;
   /** CMD_* bits. */
   readonly flags: number;
   readonly policy: Policy;
@@ -65,23 +84,6 @@ export interface CommandInfo {
   /** For "forward": the refusal reason when a call carries no key (EVAL script 0). */
   readonly noKeysReason: string;
   /** Compiled key specs (legacy first/last/step turned into a spec for pre-7 servers). */
-  readonly keySpecs: readonly KeySpec[];
-  /** Subcommands of a container command (OBJECT, CLIENT, ...). */
-  readonly subcommands?: readonly CommandInfo[];
-  /** The container of a subcommand. */
-  readonly parent?: CommandInfo;
-  /** Redis's facts as reported by `COMMAND` (for serving COMMAND INFO). */
-  readonly raw: RawCommand;
-}
-
-class Info implements CommandInfo {
-  readonly displayName: string;
-  readonly nameBytes: Uint8Array;
-  readonly flags: number;
-  readonly policy: Policy;
-  readonly reason?: string;
-  readonly closeConnection: boolean;
-  readonly noKeysReason: string;
   readonly keySpecs: readonly KeySpec[];
   subcommands?: readonly CommandInfo[];
   subTable: NameTable<Info> | null = null;
@@ -97,7 +99,9 @@ class Info implements CommandInfo {
   readonly copyLike: boolean;
 
   constructor(
+    /** Redis's facts as reported by `COMMAND` (for serving COMMAND INFO). */
     readonly raw: RawCommand,
+    /** Dense index, unique within its table (for per-command stats arrays). */
     readonly id: number,
     readonly parent: Info | undefined,
     extraFlags: number,
@@ -143,10 +147,12 @@ class Info implements CommandInfo {
       : BLOCK_ALWAYS;
   }
 
+  /** Redis's lower-case name; `container|sub` for subcommands, e.g. "object|encoding". */
   get name(): string {
     return this.raw.name;
   }
 
+  /** Redis arity: positive = exact argc, negative = minimum argc (the command name counts). */
   get arity(): number {
     return this.raw.arity;
   }
