@@ -31,7 +31,9 @@ export class PeerBook {
   recover(storage: DiskStorage): void {
     const snap = storage.snapshot();
     if (snap) { for (const [id, a] of Object.entries(snap.meta.addrs)) this.addrs.set(Number(id), a); }
-    const first = storage.firstIndex(), last = storage.lastIndex();
+    // The log keeps some entries the snapshot already covers (snapshotTrailing): replaying those would put back
+    // addresses older than the snapshot's.
+    const first = Math.max(storage.firstIndex(), snap ? snap.meta.index + 1 : 0), last = storage.lastIndex();
     for (const e of last >= first ? storage.entries(first, last + 1) : []) {
       if (e.type === "conf") this.learn(decodeConfChange(e.data));
     }

@@ -154,3 +154,27 @@ Deno.test("peer book: a snapshot records the known addresses of voters and learn
   assert.equal(book.apiAddr(42), undefined);
   assert.deepEqual(book.forSnapshot({ voters: [], learners: [] }), {});
 });
+
+Deno.test("peer book: recovery ignores conf changes the snapshot already covers (its addresses are newer)", async () => {
+  // Peer 3 joined at 7003 (index 2); the snapshot at index 3 knows it moved to 9003. The log keeps index 2 and 3 as
+  // trailing entries, as NodeSnapshots does after a snapshot.
+  const { storage, dir } = await storageWith([{ type: "addLearner", id: 3, addr: "127.0.0.1:7003" }, "normal"]);
+  try {
+    await storage.createSnapshot({
+      meta: {
+        index: 3,
+        term: 1,
+        conf: { voters: [1, 2], learners: [3] },
+        addrs: { "1": "127.0.0.1:7001", "2": "127.0.0.1:7002", "3": "127.0.0.1:9003" },
+      },
+      data: new Uint8Array(0),
+    });
+    assert.ok(storage.firstIndex() <= 2, "the covered entries stay in the log");
+    const book = new PeerBook(1);
+    book.recover(storage);
+    assert.equal(book.addr(3), "127.0.0.1:9003");
+  } finally {
+    storage.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
