@@ -112,9 +112,16 @@ export class ModelWatch {
       } catch (e) {
         if (!current()) break;
         if (e instanceof CompactedError) {
-          after = await this.#load(gen).catch(() => after);
+          let reloaded = true;
+          after = await this.#load(gen).catch((err) => {
+            log.debug(`watch: reload after compaction: ${(err as Error).message}`);
+            reloaded = false;
+            return after;
+          });
           if (!current()) break;
-          this.changed();
+          if (reloaded) this.changed();
+          // A store that keeps refusing the reload must not turn this into a busy loop.
+          else await sleep(200);
         } else {
           log.debug(`watch: ${(e as Error).message}`);
           await sleep(200);
