@@ -98,10 +98,15 @@ export class SessionModes {
   #blockingHost: BlockingHost;
   /** WAIT's temporary connections, dropped if the session closes first. */
   #waitConns = new Set<BackendConn>();
+  #closed = false;
 
   constructor(host: ModesHost) {
     this.#host = host;
-    this.#blockingHost = { core: host.core, dedicated: (addr) => this.#dedicatedConn(addr) };
+    this.#blockingHost = {
+      core: host.core,
+      dedicated: (addr) => this.#dedicatedConn(addr),
+      closed: () => this.#closed,
+    };
   }
 
   /** True while requests must come here: in MULTI, subscribed, or RESP3. */
@@ -308,6 +313,7 @@ export class SessionModes {
 
   /** Frees what only this session used: its own connections (a blocked command ends) and subscriptions. */
   close(): void {
+    this.#closed = true;
     for (const c of this.#waitConns) c.close();
     this.#waitConns.clear();
     this.#dedicated?.close();

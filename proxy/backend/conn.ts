@@ -154,6 +154,14 @@ export class BackendConn {
     return this.#pending.length;
   }
 
+  /**
+   * Bumped on every open and every loss: state that lives on the server's side of one connection (a WATCH) is gone
+   * once this differs from its value when the state was created.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** Why the connection is not connected, when it is not. */
   get lastError(): string {
     return this.#lastError;
@@ -165,7 +173,9 @@ export class BackendConn {
     if (this.#state === "closed") return Promise.reject(new Error(`backend ${this.addr} is closed`));
     return new Promise((resolve, reject) => {
       this.#waiters.push({ resolve, reject });
-      if (this.#socket === null) {
+      // Only a connection that is down opens now: while connecting (the socket may not exist yet), a second open
+      // would reset #db under the SELECTs already queued, and later requests would run in the wrong database.
+      if (this.#state === "down") {
         if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
         this.#retryTimer = undefined;
         this.#open();

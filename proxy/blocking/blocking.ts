@@ -26,6 +26,8 @@ export interface BlockingHost {
   readonly core: ProxyCore;
   /** The session's dedicated connection to `addr`. */
   dedicated(addr: string): BackendConn;
+  /** True once the session is closed: a re-run would open a connection nobody answers to, or frees. */
+  closed(): boolean;
 }
 
 /** Runs a blocking command; sets `req`'s reply, then calls `done` (the session's later requests may go). */
@@ -43,6 +45,11 @@ export function runBlocking(
 
   const run = (): void => {
     const pool = route.backend;
+    if (host.closed()) {
+      // Its dedicated connection was closed with the session while the command was being moved: run it nowhere.
+      req.onError("ERR the session is closed");
+      return done();
+    }
     if (pool === null) {
       req.onError(`ERR slot ${slot} is not ready, may be offline`);
       return done();

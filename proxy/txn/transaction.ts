@@ -23,6 +23,9 @@ const MULTI = encodeCommand(["MULTI"]);
 const EXEC = encodeCommand(["EXEC"]);
 const UNWATCH = encodeCommand(["UNWATCH"]);
 const EXECABORT = errorReply("EXECABORT Transaction discarded because of previous errors.");
+const WATCH_LOST = errorReply(
+  "EXECABORT Transaction discarded because the backend connection holding the WATCH was lost; retry it",
+);
 
 /** What the session gives its transaction state. */
 export interface TxnHost {
@@ -54,6 +57,13 @@ export class Transaction {
   #pool: BackendPool | null = null;
   /** WATCH sent on the dedicated connection to #pool. */
   #watching = false;
+  /**
+   * The connection the WATCHes went on and its generation then. The server forgets a WATCH with its connection: if
+   * that connection was replaced or reconnected since, EXEC must not run as if the keys were still watched.
+   */
+  #watchConn: BackendConn | null = null;
+  #watchGen = 0;
+  #watchLost = false;
 
   constructor(host: TxnHost) {
     this.#host = host;
@@ -110,8 +120,17 @@ export class Transaction {
     this.#watching = true;
     this.#host.modeChanged();
     this.#host.gate(req, () => {
-      this.#host.dedicated(pool.addr).send(slot, raw, this.#releasing(req));
+      const conn = this.#host.dedicated(pool.addr);
+      if (this.#watchConn !== null && !this.#watchHeld(conn)) this.#watchLost = true;
+      this.#watchConn = conn;
+      this.#watchGen = conn.generation;
+      conn.send(slot, raw, this.#releasing(req));
     });
+  }
+
+  /** True when `conn` is the connection of the earlier WATCHes and has not been lost since. */
+  #watchHeld(conn: BackendConn): boolean {
+    return !this.#watchLost && conn === this.#watchConn && conn.generation === this.#watchGen;
   }
 
   /** UNWATCH outside MULTI. */
@@ -137,6 +156,8 @@ export class Transaction {
     this.#slot = -1;
     this.#pool = null;
     this.#watching = false;
+    this.#watchConn = null;
+    this.#watchLost = false;
     this.#host.modeChanged();
   }
 
@@ -161,6 +182,9 @@ export class Transaction {
     const watching = this.#watching;
     const slot = this.#slot >= 0 ? this.#slot : 0;
     const pinned = this.#pool;
+    const watchConn = this.#watchConn;
+    const watchGen = this.#watchGen;
+    const lost = this.#watchLost;
     if (this.#dirty) {
       this.#unwatchBackend();
       this.#clear();
@@ -191,7 +215,12 @@ export class Transaction {
       return sendTransaction(conn, slot, queued, req);
     }
     this.#host.gate(req, () => {
-      sendTransaction(this.#host.dedicated(pool.addr), slot, queued, this.#releasing(req));
+      const conn = this.#host.dedicated(pool.addr);
+      if (lost || conn !== watchConn || conn.generation !== watchGen) {
+        req.onReply(WATCH_LOST);
+        return this.#host.release();
+      }
+      sendTransaction(conn, slot, queued, this.#releasing(req));
     });
   }
 

@@ -1,0 +1,136 @@
+/**
+ * Failure paths of codis-proxy found in a review: a WATCH lost with its dedicated connection, a connection's idea of
+ * its database after connect() during connecting, and a blocked command re-run for a session already closed.
+ * @module
+ */
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { BackendConn } from "../proxy/backend/conn.ts";
+import { slotOf } from "../proxy/hash.ts";
+import { startProxyFixture } from "./support/proxy.ts";
+import { startRedis } from "./support/redis.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** The proxy's connections to a server whose last command was `cmd`, from CLIENT LIST. */
+function clientsWithCmd(list: string, cmd: string): string[] {
+  return list.split("\n").filter((l) => l.includes(` cmd=${cmd} `));
+}
+
+Deno.test("review: a WATCH lost with its dedicated connection aborts EXEC instead of running unwatched", async () => {
+  const f = await startProxyFixture(1);
+  try {
+    const c = f.client();
+    const key = "{rw}k";
+    const direct = f.direct(0, slotOf(enc.encode(key)));
+    equal(await c.set(key, "1"), "OK");
+    equal(await c.watch(key), "OK");
+    // Drop the session's dedicated connection (the one that sent WATCH): the server forgets the WATCH with it.
+    const watchers = clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "watch");
+    equal(watchers.length, 1, "one connection holds the WATCH");
+    const id = /\bid=(\d+)/.exec(watchers[0])![1];
+    equal(await direct.call("CLIENT", "KILL", "ID", id), 1);
+    await sleep(200); // the connection reconnects in the background
+    // A write the WATCH must see.
+    equal(await direct.set(key, "changed"), "OK");
+    const res = await c.multi().set(key, "mine").exec().then((r) => r, (e: Error) => e);
+    ok(res === null || res instanceof Error, `EXEC must not run after the WATCH was lost: ${JSON.stringify(res)}`);
+    equal(await c.get(key), "changed");
+    // The session is usable again: a new WATCH on a fresh connection works.
+    equal(await c.watch(key), "OK");
+    deepEqual(await c.multi().set(key, "mine").exec(), [[null, "OK"]]);
+    equal(await c.get(key), "mine");
+  } finally {
+    await f.stop();
+  }
+});
+
+Deno.test("review: a blocking command in another group than the WATCH does not silently drop the WATCH", async () => {
+  const f = await startProxyFixture(2);
+  try {
+    const c = f.client();
+    const route = f.proxy.router.slots;
+    // One key per group.
+    let a = "", b = "";
+    for (let i = 0; a === "" || b === ""; i++) {
+      const k = `{g${i}}k`;
+      const addr = route[slotOf(enc.encode(k))].backend!.addr;
+      if (addr === f.backends[0].addr && a === "") a = k;
+      if (addr === f.backends[1].addr && b === "") b = k;
+    }
+    const directA = f.direct(0, slotOf(enc.encode(a)));
+    equal(await c.set(a, "1"), "OK");
+    equal(await c.watch(a), "OK");
+    equal(await c.blpop(b, 0.05), null);
+    equal(await directA.set(a, "changed"), "OK");
+    const res = await c.multi().set(a, "mine").exec().then((r) => r, (e: Error) => e);
+    ok(res === null || res instanceof Error, `EXEC must not run after the WATCH was lost: ${JSON.stringify(res)}`);
+    equal(await c.get(a), "changed");
+  } finally {
+    await f.stop();
+  }
+});
+
+Deno.test("review: connect() again while connecting keeps the connection's database in step with the server", async () => {
+  const r = await startRedis();
+  const conn = new BackendConn(r.addr, {
+    auth: "",
+    maxPipeline: 1000,
+    minBackoffMs: 10,
+    maxBackoffMs: 100,
+    connectTimeoutMs: 3000,
+  });
+  try {
+    const first = conn.connect();
+    // Queued while the TCP connect is in progress: SELECT 5, SET.
+    const set = conn.call(5, ["SET", "k", "in-5"]);
+    const second = conn.connect();
+    await Promise.all([first, second]);
+    equal(dec.decode(await set), "+OK\r\n");
+    // Database 0 holds no k: a GET there must not run in database 5.
+    equal(dec.decode(await conn.call(0, ["GET", "k"])), "$-1\r\n");
+    equal(dec.decode(await conn.call(5, ["GET", "k"])), "$4\r\nin-5\r\n");
+  } finally {
+    conn.close();
+    await r.stop();
+  }
+});
+
+Deno.test("review: a session closed while its blocked command is being moved leaves no blocked connection behind", async () => {
+  const f = await startProxyFixture(2);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    const router = f.proxy.router;
+    let key = "";
+    for (let i = 0; key === ""; i++) {
+      const k = `{m${i}}list`;
+      if (router.slots[slotOf(enc.encode(k))].backend!.addr === f.backends[0].addr) key = k;
+    }
+    const slot = slotOf(enc.encode(key));
+    const oldMaster = f.direct(0);
+    const newMaster = f.direct(1, slot);
+    await conn.write(enc.encode(`*3\r\n$5\r\nBLPOP\r\n$${key.length}\r\n${key}\r\n$1\r\n0\r\n`));
+    for (let i = 0; i < 50; i++) {
+      if (clientsWithCmd(String(await oldMaster.call("CLIENT", "LIST")), "blpop").length > 0) break;
+      await sleep(20);
+    }
+    // The old master holds back the proxy's CLIENT UNBLOCK, so the move is still under way when the client leaves.
+    equal(await oldMaster.call("CLIENT", "PAUSE", "1500", "ALL"), "OK");
+    const moved = f.proxy.fillSlots([{ id: slot, backend_addr: f.backends[1].addr }]);
+    await sleep(300); // the blocked command notices the move and asks the old master to unblock it
+    conn.close();
+    await sleep(300);
+    const blocked = clientsWithCmd(String(await newMaster.call("CLIENT", "LIST")), "blpop");
+    equal(blocked.length, 0, `no BLPOP may wait on the new master for a closed session:\n${blocked.join("\n")}`);
+    equal(await newMaster.lpush(key, "x"), 1);
+    await sleep(100);
+    equal(await newMaster.llen(key), 1, "the element pushed is still there");
+    await moved;
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed above */ }
+    await f.stop();
+  }
+});
