@@ -80,6 +80,7 @@ export class DiskStorage implements LogStorage {
   }
 
   private async recover(names: string[]): Promise<void> {
+    let headless = false;
     for (let i = 0; i < names.length; i++) {
       const path = `${this.dir}/wal/${names[i]}`;
       const buf = await Deno.readFile(path);
@@ -104,6 +105,12 @@ export class DiskStorage implements LogStorage {
       }
       this.segments.push({ seq: parseInt(names[i].slice(0, 16), 16), path, maxIndex });
       if (last) this.fileSize = r.badOffset;
+      // A crash while rolling over leaves the new segment empty or with a torn head. Its head must be written
+      // again before anything is appended: once compaction deletes the older segments, the snapshot marker
+      // and hard state they hold would be gone. Nothing but head records can be lost by rewriting it.
+      if (last && names.length > 1 && !r.records.some((x) => x.type === RecType.compact || x.type === RecType.entry)) {
+        headless = true;
+      }
     }
     if (this.prevTerm === -1) {
       // Older segments were deleted by compaction; the snapshot must cover the gap they leave.
@@ -127,7 +134,10 @@ export class DiskStorage implements LogStorage {
       throw new CorruptionError(`WAL in ${this.dir}: commit ${this.hs.commit} is beyond the last entry`);
     }
     if (this.segments.length === 0) await this.newSegment(1);
-    else {
+    else if (headless) {
+      log.warn(`rewriting the head of WAL segment ${this.segments[this.segments.length - 1].path} (torn rollover)`);
+      await this.newSegment(this.segments.pop()!.seq);
+    } else {
       const seg = this.segments[this.segments.length - 1];
       this.file = await Deno.open(seg.path, { write: true, append: true });
     }
