@@ -134,6 +134,11 @@ class SplitJoin {
   sum = 0;
   waiting: number;
   error: Uint8Array | null = null;
+  /**
+   * The first part the proxy could not serve (backend down, slot offline): the whole request then fails as the proxy's
+   * own error, so that stats and session_break_on_failure count it like any request the proxy could not serve.
+   */
+  failure: string | null = null;
 
   constructor(readonly kind: SplitKind, nkeys: number, parts: number, readonly req: Request) {
     this.elements = kind === "mget" ? new Array(nkeys) : [];
@@ -142,7 +147,9 @@ class SplitJoin {
 
   partDone(): void {
     if (--this.waiting > 0) return;
-    if (this.error) {
+    if (this.failure !== null) {
+      this.req.onError(this.failure);
+    } else if (this.error) {
       this.req.onReply(this.error);
     } else if (this.kind === "mget") {
       this.req.onReply(concat([encoder.encode(`*${this.elements.length}\r\n`), ...this.elements]));
@@ -181,7 +188,7 @@ class SplitPart implements PendingReply {
   }
 
   onError(msg: string): void {
-    this.join.error ??= encoder.encode(`-${msg}\r\n`);
+    this.join.failure ??= msg;
     this.join.partDone();
   }
 }

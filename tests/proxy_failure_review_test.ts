@@ -6,7 +6,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { BackendConn } from "../proxy/backend/conn.ts";
 import { slotOf } from "../proxy/hash.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { readUntil, startProxyFixture } from "./support/proxy.ts";
 import { startRedis } from "./support/redis.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -131,6 +131,25 @@ Deno.test("review: a session closed while its blocked command is being moved lea
     try {
       conn.close();
     } catch { /* closed above */ }
+    await f.stop();
+  }
+});
+
+Deno.test("review: a split MGET whose part the proxy could not serve counts as a failure (session_break_on_failure)", async () => {
+  const f = await startProxyFixture(1, { session_break_on_failure: true });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    // Two keys in different slots, one of them offline: that part fails in the proxy, the other is served.
+    const up = "{up}k", gone = "{gone}k";
+    await f.proxy.fillSlots([{ id: slotOf(enc.encode(gone)), backend_addr: "" }]);
+    await conn.write(enc.encode(`*3\r\n$4\r\nMGET\r\n$${up.length}\r\n${up}\r\n$${gone.length}\r\n${gone}\r\n`));
+    const text = await readUntil(conn, (s) => s.includes("\r\n"), 3000);
+    ok(/^-ERR slot \d+ is not ready/.test(text), JSON.stringify(text));
+    await conn.write(enc.encode("*1\r\n$4\r\nPING\r\n")).catch(() => 0);
+    const after = await readUntil(conn, (s) => s.includes("PONG"), 1000);
+    equal(after.includes("+PONG"), false, `the session must close after the failed MGET: ${JSON.stringify(after)}`);
+  } finally {
+    conn.close();
     await f.stop();
   }
 });
