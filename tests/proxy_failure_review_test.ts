@@ -153,3 +153,21 @@ Deno.test("review: a split MGET whose part the proxy could not serve counts as a
     await f.stop();
   }
 });
+
+Deno.test("review: a WATCHed transaction longer than backend_max_pipeline fails whole, leaving no MULTI open", async () => {
+  const f = await startProxyFixture(1, { backend_max_pipeline: 8 });
+  try {
+    const c = f.client();
+    equal(await c.watch("{t}w"), "OK");
+    let tx = c.multi();
+    for (let i = 0; i < 10; i++) tx = tx.set(`{t}a${i}`, "1");
+    const failed = await tx.exec().then((r) => r, (e: Error) => e);
+    ok(failed instanceof Error, `EXEC of 10 commands over a pipeline of 8 fails: ${JSON.stringify(failed)}`);
+    // The client was told that transaction failed: none of it may run later, and the session works on.
+    equal(await c.watch("{t}w"), "OK");
+    deepEqual(await c.multi().set("{t}b", "1").exec(), [[null, "OK"]]);
+    equal(await c.exists("{t}a0", "{t}a5", "{t}a9"), 0);
+  } finally {
+    await f.stop();
+  }
+});

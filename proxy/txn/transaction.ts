@@ -206,10 +206,7 @@ export class Transaction {
     if (!watching) {
       const conn = this.#host.shared(pool, slot);
       // Nothing may fail half way on a shared connection, or it would be left inside MULTI for other clients.
-      if (
-        (conn.state !== "connected" && conn.state !== "connecting") ||
-        conn.inflight + queued.length + 3 > this.#host.core.config.backend_max_pipeline
-      ) {
+      if (!fits(conn, queued.length, this.#host.core.config.backend_max_pipeline)) {
         return req.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
       }
       return sendTransaction(conn, slot, queued, req);
@@ -218,6 +215,12 @@ export class Transaction {
       const conn = this.#host.dedicated(pool.addr);
       if (lost || conn !== watchConn || conn.generation !== watchGen) {
         req.onReply(WATCH_LOST);
+        return this.#host.release();
+      }
+      // As on a shared connection: a transaction cut off half way would leave this one inside MULTI, and the next
+      // EXEC on it would run the commands of this failed one.
+      if (!fits(conn, queued.length, this.#host.core.config.backend_max_pipeline)) {
+        req.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
         return this.#host.release();
       }
       sendTransaction(conn, slot, queued, this.#releasing(req));
@@ -237,6 +240,11 @@ export class Transaction {
       },
     };
   }
+}
+
+/** True when MULTI, `n` commands, EXEC and a SELECT can all be written to `conn` now, so none of them fails alone. */
+function fits(conn: BackendConn, n: number, maxPipeline: number): boolean {
+  return (conn.state === "connected" || conn.state === "connecting") && conn.inflight + n + 3 <= maxPipeline;
 }
 
 function sendTransaction(conn: BackendConn, slot: number, queued: Uint8Array[], reply: PendingReply): void {
