@@ -171,3 +171,33 @@ Deno.test("review: a WATCHed transaction longer than backend_max_pipeline fails 
     await f.stop();
   }
 });
+
+Deno.test("review: a RESP3 session's lost backend connection is not silently replaced by a RESP2 one", async () => {
+  const f = await startProxyFixture(1);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    const key = "{r3}h";
+    const direct = f.direct(0, slotOf(enc.encode(key)));
+    equal(await direct.hset(key, "f", "v"), 1);
+    const hgetall = enc.encode(`*2\r\n$7\r\nHGETALL\r\n$${key.length}\r\n${key}\r\n`);
+    await conn.write(enc.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"));
+    ok((await readUntil(conn, (s) => s.includes("modules"), 3000)).startsWith("%"), "HELLO 3 answers a map");
+    await conn.write(hgetall);
+    equal(await readUntil(conn, (s) => s.endsWith("$1\r\nv\r\n"), 3000), "%1\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    // Drop the session's RESP3 connection on the server side.
+    const own = String(await direct.call("CLIENT", "LIST")).split("\n").filter((l) => l.includes(" resp=3"));
+    equal(own.length, 1, "one RESP3 connection");
+    equal(await direct.call("CLIENT", "KILL", "ID", /\bid=(\d+)/.exec(own[0])![1]), 1);
+    await sleep(200);
+    await conn.write(hgetall);
+    const text = await readUntil(conn, (s) => s.endsWith("$1\r\nv\r\n"), 3000);
+    equal(
+      text,
+      "%1\r\n$1\r\nf\r\n$1\r\nv\r\n",
+      `still a RESP3 map after the connection was lost: ${JSON.stringify(text)}`,
+    );
+  } finally {
+    conn.close();
+    await f.stop();
+  }
+});

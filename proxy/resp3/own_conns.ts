@@ -22,8 +22,11 @@ const EXISTS = new TextEncoder().encode("EXISTS");
 
 interface Own {
   conn: BackendConn;
-  /** HELLO 3 answered: from then on a state other than "connected" means the connection was lost. */
-  ready: boolean;
+  /**
+   * The connection's generation once opened: BackendConn reconnects on its own after a loss, in RESP2, so a
+   * connection whose generation moved on was lost even if it is connected again.
+   */
+  gen: number;
 }
 
 /** One RESP3 session's backend connections. */
@@ -40,7 +43,7 @@ export class OwnConns {
     const o = this.#conns.get(addr);
     if (o !== undefined) {
       const s = o.conn.state;
-      if (s === "connected" || (!o.ready && s === "connecting")) return o.conn;
+      if (o.conn.generation === o.gen && (s === "connected" || s === "connecting")) return o.conn;
       o.conn.close();
     }
     const cfg = this.#core.config;
@@ -51,11 +54,10 @@ export class OwnConns {
       maxBackoffMs: 1000,
       connectTimeoutMs: cfg.backend_connect_timeout,
     });
-    const own: Own = { conn, ready: false };
-    this.#conns.set(addr, own);
     conn.connect().catch(() => {});
+    this.#conns.set(addr, { conn, gen: conn.generation });
     conn.send(0, HELLO3, {
-      onReply: () => own.ready = true,
+      onReply: () => {},
       onError: () => conn.close(),
     });
     return conn;
