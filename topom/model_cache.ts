@@ -85,6 +85,7 @@ export class ModelCache {
   readonly #proxies = new Map<string, { p: ProxyModel; rev: number }>();
   #sentinel: { s: SentinelModel; rev: number } | undefined;
   #slotAction: SlotActionSettings | undefined;
+  #slotActionRev = 0;
   /** Highest revision applied. */
   revision = 0;
 
@@ -113,6 +114,9 @@ export class ModelCache {
     const k = this.#classify(path);
     if (!k) return false;
     if (revision > this.revision) this.revision = revision;
+    // A load reads the revision it follows from before reading the nodes, so changes made in between come back as
+    // events older than the state read. Applying one would show proxies a state they may then never be sent again.
+    if (revision < this.#nodeRevision(k)) return false;
     let v: unknown;
     if (type === "put") {
       try {
@@ -146,7 +150,24 @@ export class ModelCache {
         return true;
       case "slot-action":
         this.#slotAction = put ? decodeSlotActionSettings(v) : undefined;
+        this.#slotActionRev = revision;
         return true;
+    }
+  }
+
+  /** Revision of the change that last set the node of `k` (0 when unknown or absent). */
+  #nodeRevision(k: Kind): number {
+    switch (k.kind) {
+      case "slot":
+        return this.#slots.get(k.id)?.rev ?? 0;
+      case "group":
+        return this.#groups.get(k.id)?.rev ?? 0;
+      case "proxy":
+        return this.#proxies.get(k.token)?.rev ?? 0;
+      case "sentinel":
+        return this.#sentinel?.rev ?? 0;
+      case "slot-action":
+        return this.#slotActionRev;
     }
   }
 
