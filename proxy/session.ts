@@ -113,7 +113,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
    * this from one periodic sweep instead of arming timers per read and write.
    */
   checkIdle(now: number, idleMs: number, sendMs = 0): void {
-    if (idleMs > 0 && now - this.#socket.lastActive >= idleMs) {
+    // As Redis's `timeout`, the idle limit spares a client waiting on the proxy: blocked, or subscribed.
+    const waiting = this.#gateReq !== null || (this.#modes !== null && this.#modes.subscribed);
+    if (idleMs > 0 && !waiting && now - this.#socket.lastActive >= idleMs) {
       return this.#abort("ERR idle timeout (session_recv_timeout), closing the connection");
     }
     const since = this.#socket.writeWaitingSince;

@@ -115,6 +115,11 @@ export class SessionModes {
       (this.#pubsub !== null && this.#pubsub.active);
   }
 
+  /** True while the session has subscriptions. */
+  get subscribed(): boolean {
+    return this.#pubsub !== null && this.#pubsub.active;
+  }
+
   /** True for a RESP3 session. */
   get resp3(): boolean {
     return this.#own !== null;

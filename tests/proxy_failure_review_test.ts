@@ -201,3 +201,26 @@ Deno.test("review: a RESP3 session's lost backend connection is not silently rep
     await f.stop();
   }
 });
+
+Deno.test("review: session_recv_timeout spares a session blocked in BLPOP or subscribed, as Redis's timeout does", async () => {
+  const f = await startProxyFixture(1, { session_recv_timeout: 300 });
+  try {
+    const key = "{idle}list";
+    const blocked = f.client();
+    const sub = f.client();
+    const got: string[] = [];
+    sub.on("message", (_ch: string, msg: string) => got.push(msg));
+    equal(await sub.subscribe("idle-ch"), 1);
+    const pop = blocked.blpop(key, 0).then((r) => r, (e: Error) => e);
+    await sleep(900); // three idle timeouts
+    const direct = f.direct(0, slotOf(enc.encode(key)));
+    equal(await direct.lpush(key, "x"), 1);
+    deepEqual(await pop, [key, "x"], "the blocked command is answered");
+    const publisher = f.client();
+    await publisher.publish("idle-ch", "hello");
+    for (let i = 0; i < 40 && got.length === 0; i++) await sleep(25);
+    deepEqual(got, ["hello"], "the subscriber still receives");
+  } finally {
+    await f.stop();
+  }
+});
