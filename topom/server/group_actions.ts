@@ -68,7 +68,11 @@ export class SyncActions {
         failed = true;
         log.warn(`sync action ${s.addr}: ${(e as Error).message}`);
       }
-      await t.exclusive(() => t.write(syncActionComplete(t.context(), s.addr, failed)));
+      // A dashboard that lost leadership during the REPLICAOF must not write: the new leader re-runs the action
+      // (requeue), and this write would overwrite its newer view of the group.
+      await t.exclusive(async () => {
+        if (t.isLeader() && !t.closed) await t.write(syncActionComplete(t.context(), s.addr, failed));
+      });
     })().catch((e) => log.warn(`sync action ${s.addr}: ${(e as Error).message}`)).finally(() => {
       this.running = false;
       t.kick();
