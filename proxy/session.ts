@@ -29,6 +29,12 @@ const NOAUTH = errorReply("NOAUTH Authentication required.");
 const SETINFO = new TextEncoder().encode("SETINFO");
 /** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
 const MAX_UNSENT_BYTES = 16 << 20;
+/**
+ * Input read while requests wait behind a blocked command, beyond which the session is closed. Reading goes on while
+ * they wait, as Redis keeps reading a blocked client: that is how a client that leaves is noticed, and its blocked
+ * command freed before it takes an element nobody will receive.
+ */
+const MAX_STASHED_BYTES = 16 << 20;
 const EMPTY = new Uint8Array(0);
 
 /** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
@@ -83,6 +89,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #gateStart: (() => void) | null = null;
   /** Requests read while the gate is held, dispatched in order when it opens. */
   #deferred: [Uint8Array[], Uint8Array | null][] = [];
+  /** Chunks read, not parsed, while too many requests wait behind the gate (see MAX_STASHED_BYTES). */
+  #stash: Uint8Array[] = [];
+  #stashBytes = 0;
+  #stashing = false;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
@@ -138,6 +148,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #onData(chunk: Uint8Array): void {
     if (this.quitting || this.#closed) return;
+    if (this.#stashing) return this.#stashChunk(chunk);
     // One clock read per read, not per request: every request in a read arrived at the same moment, and
     // performance.now() is a runtime call that showed up in profiles of pipelined traffic.
     this.#readAt = performance.now();
@@ -204,14 +215,36 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     req.onReply(err);
   }
 
-  /** Holds a request read while the gate is held; stops reading when too many wait. */
+  /** Holds a request read while the gate is held; stops parsing (not reading) when too many wait. */
   #defer(argv: Uint8Array[], raw: Uint8Array | null): void {
     this.#deferred.push([argv, raw]);
     if (this.#deferred.length >= this.#core.config.session_max_pipeline && !this.#paused) {
       this.#paused = true;
-      this.#socket.pause();
+      this.#stashing = true;
       this.#parser.hold();
     }
+  }
+
+  #stashChunk(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#stash.push(chunk);
+    this.#stashBytes += chunk.length;
+    if (this.#stashBytes > MAX_STASHED_BYTES) {
+      this.#abort(`ERR more than ${MAX_STASHED_BYTES >> 20} MB of requests queued behind a blocking command`);
+    }
+  }
+
+  /** Parses the chunks stashed while the gate was held, in order, until the session has to wait again. */
+  #drainStash(): void {
+    const stash = this.#stash;
+    let i = 0;
+    while (i < stash.length && !this.#stashing && !this.#paused && !this.#closed) {
+      const chunk = stash[i++];
+      this.#stashBytes -= chunk.length;
+      this.#onData(chunk);
+    }
+    this.#stash = i < stash.length && !this.#closed ? stash.slice(i) : [];
+    if (this.#closed) this.#stashBytes = 0;
   }
 
   /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */
@@ -346,10 +379,13 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       this.#socket.pendingBytes <= MAX_UNSENT_BYTES >> 1
     ) {
       this.#paused = false;
+      this.#stashing = false;
       this.#socket.resume();
       this.#parser.release();
-      // Requests the parser kept back while holding go first (they may pause the session again).
+      // Requests the parser kept back while holding go first (they may pause the session again), then what was read
+      // meanwhile.
       if (this.#parser.buffered > 0) this.#onData(EMPTY);
+      if (this.#stash.length > 0) this.#drainStash();
     }
   }
 
@@ -377,5 +413,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #release(): void {
     this.#modes?.close();
     this.#deferred = [];
+    this.#stash = [];
+    this.#stashBytes = 0;
   }
 }

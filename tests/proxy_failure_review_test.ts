@@ -224,3 +224,66 @@ Deno.test("review: session_recv_timeout spares a session blocked in BLPOP or sub
     await f.stop();
   }
 });
+
+Deno.test("review: a client that leaves while requests wait behind its blocked command frees the command", async () => {
+  const f = await startProxyFixture(1, { session_max_pipeline: 4 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  let connClosed = false;
+  try {
+    const key = "{p}list";
+    const direct = f.direct(0, slotOf(enc.encode(key)));
+    const ping = "*1\r\n$4\r\nPING\r\n";
+    // More requests behind the BLPOP than session_max_pipeline: the session stops parsing them.
+    await conn.write(enc.encode(`*3\r\n$5\r\nBLPOP\r\n$${key.length}\r\n${key}\r\n$1\r\n0\r\n` + ping.repeat(20)));
+    for (let i = 0; i < 50; i++) {
+      if (clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length > 0) break;
+      await sleep(20);
+    }
+    equal(clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length, 1, "BLPOP is blocked");
+    const sessions = f.proxy.sessionCount();
+    conn.close();
+    connClosed = true;
+    for (let i = 0; i < 40 && f.proxy.sessionCount() >= sessions; i++) await sleep(25);
+    equal(f.proxy.sessionCount(), sessions - 1, "the session is closed once its client has gone");
+    for (let i = 0; i < 40; i++) {
+      if (clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length === 0) break;
+      await sleep(25);
+    }
+    equal(clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length, 0, "no BLPOP left blocked");
+    equal(await direct.lpush(key, "x"), 1);
+    await sleep(100);
+    equal(await direct.llen(key), 1, "the element pushed is not taken by a gone client");
+  } finally {
+    if (!connClosed) conn.close();
+    await f.stop();
+  }
+});
+
+Deno.test("review: requests read behind a blocked command run in order once it returns", async () => {
+  const f = await startProxyFixture(1, { session_max_pipeline: 4 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    const key = "{q}list";
+    const direct = f.direct(0, slotOf(enc.encode(key)));
+    let pipeline = `*3\r\n$5\r\nBLPOP\r\n$${key.length}\r\n${key}\r\n$1\r\n0\r\n`;
+    for (let i = 0; i < 30; i++) pipeline += `*2\r\n$4\r\nECHO\r\n$${String(i).length}\r\n${i}\r\n`;
+    // Written in several pieces while BLPOP blocks, so that some arrive while the session only stashes.
+    await conn.write(enc.encode(pipeline.slice(0, 100)));
+    for (let i = 0; i < 50; i++) {
+      if (clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length > 0) break;
+      await sleep(20);
+    }
+    for (let off = 100; off < pipeline.length; off += 97) {
+      await conn.write(enc.encode(pipeline.slice(off, off + 97)));
+      await sleep(5);
+    }
+    await direct.lpush(key, "v");
+    let expected = `*2\r\n$${key.length}\r\n${key}\r\n$1\r\nv\r\n`;
+    for (let i = 0; i < 30; i++) expected += `$${String(i).length}\r\n${i}\r\n`;
+    const got = await readUntil(conn, (text) => text.length >= expected.length, 5000);
+    equal(got, expected);
+  } finally {
+    conn.close();
+    await f.stop();
+  }
+});
