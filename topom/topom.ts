@@ -311,12 +311,13 @@ export class Topom {
       return;
     }
     if (!this.#wasLeader) {
-      this.#wasLeader = true;
       log.info(`active dashboard at ${this.model.admin_addr}; resuming from revision ${this.cache.revision}`);
       const t0 = performance.now();
       await this.reload();
       log.debug(`model reloaded in ${(performance.now() - t0).toFixed(0)} ms, revision ${this.cache.revision}`);
       await this.sync.requeue();
+      // Only now: a reload or requeue that failed is tried again on the next tick, not skipped for the whole term.
+      this.#wasLeader = true;
       if (this.coord.kind === "raft") {
         await this.coord.client.update(topomPath(this.product), encodeJson(this.model)).catch(() => 0);
       }
