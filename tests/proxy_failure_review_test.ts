@@ -1,6 +1,8 @@
 /**
  * Failure paths of codis-proxy found in a review: a WATCH lost with its dedicated connection, a connection's idea of
- * its database after connect() during connecting, and a blocked command re-run for a session already closed.
+ * its database after connect() during connecting, a blocked command re-run for a session already closed, split and
+ * transaction failures, RESP3 reconnects, the idle timeout, and a client that leaves (or floods) while requests wait
+ * behind its blocked command.
  * @module
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -284,6 +286,44 @@ Deno.test("review: requests read behind a blocked command run in order once it r
     equal(got, expected);
   } finally {
     conn.close();
+    await f.stop();
+  }
+});
+
+Deno.test("review: more than 16 MB read behind a blocked command closes that session only, with an error", async () => {
+  const f = await startProxyFixture(1, { session_max_pipeline: 4 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  const other = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    const key = "{r}list";
+    const direct = f.direct(0, slotOf(enc.encode(key)));
+    await conn.write(enc.encode(`*3\r\n$5\r\nBLPOP\r\n$${key.length}\r\n${key}\r\n$1\r\n0\r\n`));
+    for (let i = 0; i < 50; i++) {
+      if (clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length > 0) break;
+      await sleep(20);
+    }
+    // 24 SETs of 1 MB each behind the BLPOP: 4 wait parsed (session_max_pipeline), the rest is stashed.
+    const value = "x".repeat(1 << 20);
+    const set = enc.encode(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n${value}\r\n`);
+    const reading = readUntil(conn, (t) => t.includes("\r\n"), 5000);
+    // conn.write may take part of a buffer; the proxy closes the connection before the last ones are taken.
+    const writeAll = async (buf: Uint8Array) => {
+      for (let off = 0; off < buf.length;) off += await conn.write(buf.subarray(off));
+    };
+    for (let i = 0; i < 24; i++) await writeAll(set).catch(() => {});
+    const reply = await reading;
+    ok(reply.includes("queued behind a blocking command"), reply.slice(0, 200));
+    for (let i = 0; i < 40; i++) {
+      if (clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length === 0) break;
+      await sleep(25);
+    }
+    equal(clientsWithCmd(String(await direct.call("CLIENT", "LIST")), "blpop").length, 0, "its BLPOP is freed");
+    equal(await direct.call("EXISTS", "k"), 0, "none of the stashed requests ran");
+    await other.write(enc.encode("*1\r\n$4\r\nPING\r\n"));
+    equal(await readUntil(other, (t) => t.includes("\r\n"), 5000), "+PONG\r\n", "other sessions carry on");
+  } finally {
+    conn.close();
+    other.close();
     await f.stop();
   }
 });
