@@ -310,6 +310,9 @@ export class SessionModes {
       minBackoffMs: 50,
       maxBackoffMs: 1000,
       connectTimeoutMs: cfg.backend_connect_timeout,
+      // No keepalive PING or reply timeout here (a blocked command legitimately answers late); TCP keepalive is what
+      // notices a server that vanished under it.
+      keepAlive: cfg.backend_keepalive_period > 0,
     });
     c.connect().catch(() => {/* the request sent next fails with the reason */});
     this.#dedicated = c;

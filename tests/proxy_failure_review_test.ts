@@ -327,3 +327,31 @@ Deno.test("review: more than 16 MB read behind a blocked command closes that ses
     await f.stop();
   }
 });
+
+/** `ss` lines of the established connections to `port` on this host, with their timers. */
+async function connectionsTo(port: number): Promise<string[]> {
+  const out = await new Deno.Command("ss", { args: ["-tnoH", "state", "established", `( dport = :${port} )`] })
+    .output();
+  return dec.decode(out.stdout).split("\n").filter((l) => l.trim() !== "");
+}
+
+Deno.test("review: a blocked command's own backend connection has TCP keepalive, like the shared ones", async () => {
+  const f = await startProxyFixture(1, { backend_keepalive_period: 75_000 });
+  try {
+    const port = f.backends[0].port;
+    const before = (await connectionsTo(port)).length;
+    const blocked = f.client().blpop("{k}list", 0);
+    let lines: string[] = [];
+    for (let i = 0; i < 40 && lines.length <= before; i++) {
+      await sleep(25);
+      lines = await connectionsTo(port);
+    }
+    ok(lines.length > before, "the BLPOP opened its own connection");
+    const withKeepalive = lines.filter((l) => l.includes("timer:(keepalive"));
+    ok(withKeepalive.length >= 2, `shared and dedicated connections keep alive:\n${lines.join("\n")}`);
+    await f.direct(0, slotOf(enc.encode("{k}list"))).rpush("{k}list", "v");
+    deepEqual(await blocked, ["{k}list", "v"]);
+  } finally {
+    await f.stop();
+  }
+});

@@ -32,6 +32,9 @@ export async function waitCommand(core: ProxyCore, argv: Uint8Array[], conns: Se
       minBackoffMs: 50,
       maxBackoffMs: 1000,
       connectTimeoutMs: cfg.backend_connect_timeout,
+      // No keepalive PING or reply timeout here (a blocked command legitimately answers late); TCP keepalive is what
+      // notices a server that vanished under it.
+      keepAlive: cfg.backend_keepalive_period > 0,
     });
     conns.add(conn);
     try {

@@ -53,6 +53,9 @@ export class OwnConns {
       minBackoffMs: 50,
       maxBackoffMs: 1000,
       connectTimeoutMs: cfg.backend_connect_timeout,
+      // No keepalive PING or reply timeout here (a blocked command legitimately answers late); TCP keepalive is what
+      // notices a server that vanished under it.
+      keepAlive: cfg.backend_keepalive_period > 0,
     });
     conn.connect().catch(() => {});
     this.#conns.set(addr, { conn, gen: conn.generation });
