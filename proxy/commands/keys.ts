@@ -99,7 +99,7 @@ export function parseIntArg(arg: Uint8Array): number {
     neg = true;
     i = 1;
   }
-  if (arg[i] === 48 && n > i + 1) return NaN; // no leading zeros
+  if (arg[i] === 48 && (n > i + 1 || neg)) return NaN; // no leading zeros, no "-0"
   let v = 0;
   for (; i < n; i++) {
     const d = arg[i] - 48;

@@ -318,6 +318,8 @@ export class CommandTable {
     if (rf > 0) {
       if (rf >= argc) return -1;
       const step = c.rangeStep;
+      // MSET k1 v1 k2: a key without its value is malformed (Redis's arity error); a split would read past argv.
+      if (step > 1 && (argc - rf) % step !== 0) return -1;
       let n = 0;
       for (let i = rf; i < argc; i += step) {
         if (n >= out.length) return -1;
