@@ -146,7 +146,10 @@ export class SessionModes {
           }': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
         ));
       }
-      if (name === "ping") return req.onReply(encodeValue(["pong", argc > 1 ? argv[1] : ""]));
+      if (name === "ping") {
+        if (argc > 2) return req.onReply(errorReply("ERR wrong number of arguments for 'ping' command"));
+        return req.onReply(encodeValue(["pong", argc > 1 ? argv[1] : ""]));
+      }
     }
     const txn = this.#txn;
     if (txn === null || !txn.inMulti || TXN_CONTROL.has(name)) {

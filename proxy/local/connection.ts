@@ -15,6 +15,7 @@ const decoder = new TextDecoder();
  */
 export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8Array[]): Uint8Array {
   let proto = session.protover;
+  let name: Uint8Array | null = null;
   if (argv.length > 1) {
     const ver = decoder.decode(argv[1]);
     if (ver !== "2" && ver !== "3") return errorReply("NOPROTO sorry, this protocol version is not supported.");
@@ -26,7 +27,7 @@ export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8
         if (r[0] === 45) return r;
         i += 2;
       } else if (opt === "SETNAME" && i + 1 < argv.length) {
-        session.name = argv[i + 1].slice();
+        name = argv[i + 1];
         i += 1;
       } else {
         return errorReply(`ERR Syntax error in HELLO option '${opt}'`);
@@ -37,6 +38,11 @@ export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8
     return errorReply(
       "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
     );
+  }
+  // As in Redis, the name is checked after authentication and before the protocol switches.
+  if (name !== null) {
+    if (!isValidClientName(name)) return errorReply(BAD_CLIENT_NAME);
+    session.name = name.length === 0 ? null : name.slice();
   }
   session.protover = proto;
   const info = core.info();
@@ -68,11 +74,7 @@ export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8A
   switch (sub) {
     case "setname": {
       const name = argv[2];
-      for (const b of name) {
-        if (b <= 32 || b > 126) {
-          return errorReply("ERR Client names cannot contain spaces, newlines or special characters.");
-        }
-      }
+      if (!isValidClientName(name)) return errorReply(BAD_CLIENT_NAME);
       session.name = name.length === 0 ? null : name.slice();
       return OK;
     }
@@ -91,4 +93,12 @@ export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8A
     default:
       return errorReply(`ERR command 'client|${sub}' is not supported by codis-proxy`);
   }
+}
+
+const BAD_CLIENT_NAME = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/** Redis's rule for client names: printable ASCII without spaces (empty clears the name). */
+function isValidClientName(name: Uint8Array): boolean {
+  for (const b of name) if (b <= 32 || b > 126) return false;
+  return true;
 }

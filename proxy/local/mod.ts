@@ -40,6 +40,7 @@ export function runLocal(
   const base = slash < 0 ? name : name.slice(0, slash);
   switch (base) {
     case "ping":
+      if (argv.length > 2) return req.onReply(errorReply("ERR wrong number of arguments for 'ping' command"));
       return req.onReply(argv.length > 1 ? bulkReply(argv[1]) : PONG);
     case "echo":
       return req.onReply(bulkReply(argv[1]));
