@@ -24,12 +24,15 @@ import { NamespaceClient } from "./namespace/client.ts";
 import { type ApplyResult, b64, type Command } from "./namespace/commands.ts";
 import type { NamespaceHost } from "./namespace/host.ts";
 import type { Forwarder } from "./raft_client.ts";
+import { readBodyText } from "../util/http.ts";
 
 /** The default mount point. */
 export const STORE_BASE_PATH = "/api/store";
 const AUTH_HEADER = "x-store-auth";
 const MAX_SKEW_MS = 30_000;
 const MAX_POLL_MS = 60_000;
+/** Largest request body (a proposed command); far above any model write, far below what hurts a member. */
+const MAX_BODY_BYTES = 32 << 20;
 
 /** A node on the wire. */
 export interface WireNode {
@@ -129,7 +132,13 @@ export function storeHandler(
     const url = new URL(req.url);
     if (!url.pathname.startsWith(base + "/")) return undefined;
     const route = url.pathname.slice(base.length);
-    const body = req.method === "POST" ? await req.text() : "";
+    let body = "";
+    try {
+      if (req.method === "POST") body = await readBodyText(req, MAX_BODY_BYTES);
+    } catch (e) {
+      // Read before authentication (the signature covers the body), so it must be bounded.
+      return json(413, { code: "invalid", message: `store: ${(e as Error).message}` });
+    }
     if (!verify(opts.secret, req.method, url.pathname + url.search, body, req.headers.get(AUTH_HEADER))) {
       return json(401, { code: "invalid", message: "store: request authentication failed" });
     }

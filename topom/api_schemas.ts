@@ -40,7 +40,7 @@ function boolParam(what: string) {
 /** A HOST:PORT address with a non-empty host. */
 export const addrSchema = z.string().refine((s) => {
   const m = HOST_PORT.exec(s);
-  return !!m && Number(m[2]) <= 65535;
+  return !!m && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
 }, { error: (iss) => `invalid address "${String(iss.input)}": expected HOST:PORT` });
 
 const xauth = z.string().min(1, { error: "missing xauth" });

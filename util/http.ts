@@ -66,10 +66,10 @@ export class Router {
       pathMatched = true;
       if (r.method !== req.method && !(r.method === "GET" && req.method === "HEAD")) continue;
       const params: Params = {};
-      for (const [k, v] of Object.entries(m.pathname.groups)) {
-        if (v !== undefined) params[k] = decodeURIComponent(v);
-      }
       try {
+        for (const [k, v] of Object.entries(m.pathname.groups)) {
+          if (v !== undefined) params[k] = decodePathSegment(v);
+        }
         return await r.handler(req, params, info);
       } catch (e) {
         if (e instanceof HttpError) return errorResponse(e.status, e.message);
@@ -81,8 +81,20 @@ export class Router {
   }
 }
 
-/** Reads a JSON request body of at most `maxBytes`; a missing, oversized or malformed body is a 400/413. */
-export async function readJsonBody(req: Request, maxBytes = 16 << 20): Promise<unknown> {
+/** Percent-decodes one path segment; malformed encoding (e.g. "%zz") is the client's mistake: a 400. */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "malformed percent-encoding in the request path");
+  }
+}
+
+/**
+ * Reads a request body of at most `maxBytes` as text (empty when there is none); a larger one is a 413, refused
+ * before it is buffered whole.
+ */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
   const chunks: Uint8Array[] = [];
@@ -94,15 +106,21 @@ export async function readJsonBody(req: Request, maxBytes = 16 << 20): Promise<u
       chunks.push(chunk);
     }
   }
-  if (size === 0) throw new HttpError(400, "missing JSON request body");
   const buf = new Uint8Array(size);
   let off = 0;
   for (const c of chunks) {
     buf.set(c, off);
     off += c.length;
   }
+  return new TextDecoder().decode(buf);
+}
+
+/** Reads a JSON request body of at most `maxBytes`; a missing, oversized or malformed body is a 400/413. */
+export async function readJsonBody(req: Request, maxBytes = 16 << 20): Promise<unknown> {
+  const text = await readBodyText(req, maxBytes);
+  if (text === "") throw new HttpError(400, "missing JSON request body");
   try {
-    return JSON.parse(new TextDecoder().decode(buf));
+    return JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, `invalid JSON body: ${(e as Error).message}`);
   }

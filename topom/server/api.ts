@@ -6,7 +6,7 @@
  */
 import type { ProxyModel } from "../../models/mod.ts";
 import { ProxyAdminClient, ProxyApiError } from "../../proxy/admin/client.ts";
-import { errorResponse, HttpError, jsonResponse } from "../../util/http.ts";
+import { decodePathSegment, errorResponse, HttpError, jsonResponse, readBodyText } from "../../util/http.ts";
 import { logger, setLogLevel } from "../../util/log.ts";
 import { newXAuth, xauthEqual } from "../../util/xauth.ts";
 import { BadRequestError, matchRoute, type RouteName, validateParams } from "../api_schemas.ts";
@@ -30,6 +30,8 @@ const WATCH = /^\/api\/topom\/proxy\/watch\/([^/]+)\/([^/]+)$/;
 const STATS_ROUTES = new Set<RouteName>(["topom", "topom/stats", "stats"]);
 /** PUTs about the addressed process itself, never forwarded. */
 const LOCAL_ROUTES = new Set<RouteName>(["shutdown", "loglevel", "reload"]);
+/** Largest request body accepted (a full `slots/assign` is ~100 KB; codis-fe forwards at most 4 MB too). */
+export const MAX_API_BODY = 4 << 20;
 
 /** Options of {@link dashboardHandler}. */
 export interface ApiOptions {
@@ -64,7 +66,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       if (url.pathname === "/" && req.method === "GET") {
         return new Response(null, { status: 302, headers: { location: "/topom" } });
       }
-      const body = req.method === "PUT" || req.method === "POST" ? await req.text() : "";
+      const body = req.method === "PUT" || req.method === "POST" ? await readBodyText(req, MAX_API_BODY) : "";
       const forward = (again = false) => forwardToLeader(req, body, () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
@@ -74,7 +76,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
         if (!t.ready) return errorResponse(503, "dashboard is loading the model");
       }
       const w = WATCH.exec(url.pathname);
-      if (w) return await proxyWatch(t, req, xauth, decodeURIComponent(w[1]), decodeURIComponent(w[2]));
+      if (w) return await proxyWatch(t, req, xauth, decodePathSegment(w[1]), decodePathSegment(w[2]));
       const m = matchRoute(req.method === "HEAD" ? "GET" : req.method, url.pathname);
       if (!m) return errorResponse(404, `no route for ${req.method} ${url.pathname}`);
       if ("methodNotAllowed" in m) return errorResponse(405, `method ${req.method} not allowed on ${url.pathname}`);
@@ -213,6 +215,8 @@ async function dispatch(
         return ok();
       });
     case "group/info":
+      // No xauth here (Codis's FE links to it), so product_auth may only be sent to the product's own servers.
+      t.context().getGroupByServer(p.addr as string);
       return jsonResponse(
         await serverInfo(p.addr as string, cfg.product_auth).catch((e) => {
           throw new HttpError(502, `server-[${p.addr}]: ${(e as Error).message}`);

@@ -6,7 +6,7 @@
  */
 import type { RaftStatusJson } from "../../models/mod.ts";
 import type { RaftNode } from "../../raft/node.ts";
-import { errorResponse, HttpError, jsonResponse } from "../../util/http.ts";
+import { decodePathSegment, errorResponse, HttpError, jsonResponse } from "../../util/http.ts";
 import { xauthEqual } from "../../util/xauth.ts";
 import { addrSchema } from "../api_schemas.ts";
 
@@ -74,9 +74,9 @@ async function confChange(op: () => Promise<void>): Promise<void> {
 export async function handleRaftApi(req: Request, env: RaftApiEnv): Promise<Response | undefined> {
   const url = new URL(req.url);
   if (!url.pathname.startsWith(PREFIX)) return undefined;
-  const segs = url.pathname.slice(PREFIX.length).split("/").map(decodeURIComponent);
   const node = env.node;
   try {
+    const segs = url.pathname.slice(PREFIX.length).split("/").map(decodePathSegment);
     if (segs[0] === "status" && segs.length <= 2) {
       if (req.method !== "GET") throw new HttpError(405, `method ${req.method} not allowed`);
       if (!node) throw new HttpError(501, "raft endpoints need coordinator_name = raft");
