@@ -2,11 +2,11 @@
  * Review of what clients see through codis-proxy compared with a direct redis-server: each case here was a
  * difference found by review (a hang, a wrong reply, an accepted malformed request), checked against Redis 7.0 itself.
  */
-import { equal, notEqual } from "node:assert/strict";
+import { equal, match, notEqual } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
 import { readUntil, startProxyFixture } from "./support/proxy.ts";
 import { startRedis } from "./support/redis.ts";
-import { diffCommands } from "./support/resp_diff.ts";
+import { diffCommands, RawClient } from "./support/resp_diff.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -113,6 +113,54 @@ Deno.test("semantics: inline commands split like Redis's sdssplitargs (\\xHH, \\
       const want = await rawExchange(r.port, input, 1);
       const got = await rawExchange(f.port, input, want.length);
       equal(got, want, `${JSON.stringify(line)}: proxy ${JSON.stringify(got)} vs redis ${JSON.stringify(want)}`);
+    }
+  } finally {
+    await r.stop();
+    await f.stop();
+  }
+});
+
+Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are refused, not answered wrong", async () => {
+  const f = await startProxyFixture(2);
+  const r = await startRedis();
+  try {
+    const setup = [
+      ["RPUSH", "lst", "1", "2", "3"],
+      ["RPUSH", "{l}lst", "1", "2", "3"],
+      ...["1", "2", "3"].flatMap((i) => [
+        ["SET", `w_${i}`, String(4 - Number(i))],
+        ["SET", `o_${i}`, `o${i}`],
+        ["SET", `{l}w_${i}`, String(4 - Number(i))],
+        ["SET", `{l}o_${i}`, `o${i}`],
+      ]),
+    ];
+    // Patterns that stay in the key's slot, or read no key at all, answer as Redis does.
+    await diffCommands(f.port, r.port, [
+      ...setup,
+      ["SORT", "{l}lst", "BY", "{l}w_*", "GET", "{l}o_*", "GET", "#"],
+      ["SORT_RO", "{l}lst", "BY", "{l}w_*", "GET", "{l}o_*"],
+      ["SORT", "lst", "BY", "nosort", "GET", "#"],
+      ["SORT", "lst", "LIMIT", "0", "2", "DESC"],
+      ["SORT", "{l}lst", "BY", "{l}w_*", "STORE", "{l}dst"],
+      ["LRANGE", "{l}dst", "0", "-1"],
+    ]);
+    // Elsewhere the proxy would look the keys up in the wrong database and answer nils or a wrong order.
+    const c = await RawClient.connect(f.port);
+    try {
+      for (
+        const cmd of [
+          ["SORT", "lst", "BY", "w_*"],
+          ["SORT", "lst", "GET", "o_*"],
+          ["SORT_RO", "lst", "GET", "#", "GET", "o_*"],
+          ["SORT", "{l}lst", "GET", "{m}o_*"],
+          ["SORT", "{l}lst", "GET", "o_*{l}"],
+          ["SORT", "{l}lst", "BY", "{l*}w"],
+        ]
+      ) {
+        match(await c.call(cmd), /^-ERR .*hash tag/, cmd.join(" "));
+      }
+    } finally {
+      c.close();
     }
   } finally {
     await r.stop();

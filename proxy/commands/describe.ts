@@ -44,7 +44,8 @@ export function policyMarkdown(table: CommandTable): string {
   lines.push(
     "",
     `Refused per call: XREAD/XREADGROUP with BLOCK (${REASONS.blocking}); COPY with DB (${REASONS.copyDb});`,
-    `EVAL/EVALSHA/FCALL with no keys (${REASONS.evalNoKeys}).`,
+    `EVAL/EVALSHA/FCALL with no keys (${REASONS.evalNoKeys}); SORT/SORT_RO with a BY or GET pattern outside the`,
+    `key's slot (${REASONS.sortPattern}).`,
   );
   return lines.join("\n") + "\n";
 }

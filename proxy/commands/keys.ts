@@ -3,6 +3,7 @@
  * the few commands whose specs are incomplete and need Redis's own procedure (SORT, MIGRATE). Allocation-free.
  * @module
  */
+import { slotOf } from "../hash.ts";
 import { flagBits, KEY_SPEC_FLAG_BITS, KS_NOT_KEY } from "./flags.ts";
 import type { RawCommand, RawKeySpec } from "./parse.ts";
 
@@ -205,6 +206,49 @@ export const sortGetKeys: GetKeysProc = (argv, argc, out) => {
   out[1] = store;
   return 2;
 };
+
+const STAR = 42; // *
+const OPEN = 0x7b; // {
+const CLOSE = 0x7d; // }
+const HASH = 35; // #
+
+/**
+ * True when a BY or GET pattern of SORT/SORT_RO could name keys outside the sorted key's slot. Those keys would be
+ * looked up in the slot's own database, where they are not, so the reply would be silently wrong (Redis Cluster
+ * refuses such patterns too). A pattern is safe without `*` (Redis then reads no key), as GET `#`, or when its
+ * `{hash tag}` comes whole before the `*` and hashes to the key's slot.
+ */
+export function sortPatternOutsideSlot(argv: Uint8Array[], argc: number): boolean {
+  if (argc < 3) return false;
+  let keySlot = -1;
+  for (let i = 2; i + 1 < argc; i++) {
+    const a = argv[i];
+    if (equalsUpper(a, SORT_LIMIT)) {
+      i += 2;
+    } else if (equalsUpper(a, SORT_STORE)) {
+      i += 1;
+    } else if (equalsUpper(a, SORT_BY) || equalsUpper(a, SORT_GET)) {
+      const p = argv[++i];
+      if (p.length === 1 && p[0] === HASH) continue; // GET #: the element itself
+      const tag = patternTagSlot(p);
+      if (tag === -2) continue;
+      if (keySlot < 0) keySlot = slotOf(argv[1]);
+      if (tag !== keySlot) return true;
+    }
+  }
+  return false;
+}
+
+/** The slot of a SORT pattern's keys: -2 when it has no `*` (reads no key), -1 when it depends on the element. */
+function patternTagSlot(p: Uint8Array): number {
+  const star = p.indexOf(STAR);
+  if (star < 0) return -2;
+  const open = p.indexOf(OPEN);
+  if (open < 0 || star < open) return -1;
+  const close = p.indexOf(CLOSE, open + 1);
+  if (close < 0 || star < close) return -1;
+  return slotOf(p.subarray(open, close + 1));
+}
 
 /** SORT_RO only ever reads its one key. */
 export const sortRoGetKeys: GetKeysProc = (_argv, argc, out) => {

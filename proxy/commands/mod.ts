@@ -15,6 +15,7 @@ import {
   GETKEYS_PROCS,
   type GetKeysProc,
   type KeySpec,
+  sortPatternOutsideSlot,
   xreadHasBlock,
 } from "./keys.ts";
 import { KS_NOT_KEY } from "./flags.ts";
@@ -97,6 +98,8 @@ class Info implements CommandInfo {
   readonly mandatory: boolean;
   /** COPY: refused per call when it names another database. */
   readonly copyLike: boolean;
+  /** SORT, SORT_RO: refused per call when a BY/GET pattern may name keys of another slot. */
+  readonly sortLike: boolean;
 
   constructor(
     /** Redis's facts as reported by `COMMAND` (for serving COMMAND INFO). */
@@ -137,6 +140,7 @@ class Info implements CommandInfo {
       }
     }
     this.copyLike = name === "copy";
+    this.sortLike = name === "sort" || name === "sort_ro";
     this.singleKey = single;
     this.rangeFirst = rangeFirst;
     this.rangeStep = rangeStep;
@@ -195,6 +199,7 @@ export function callRefusal(info: CommandInfo, argv: Uint8Array[], argc: number)
   const c = info as Info;
   if (c.blockMode !== BLOCK_NEVER && isBlockingCall(info, argv, argc)) return REASONS.blocking;
   if (c.copyLike && copyHasDb(argv, argc)) return REASONS.copyDb;
+  if (c.sortLike && sortPatternOutsideSlot(argv, argc)) return REASONS.sortPattern;
   return undefined;
 }
 

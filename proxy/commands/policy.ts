@@ -30,6 +30,8 @@ export const REASONS = {
   tracking: "client-side caching (CLIENT TRACKING) needs invalidation messages from every server; not supported",
   databases: "codis-proxy maps slots onto the backends' databases, so clients cannot use them",
   copyDb: "COPY ... DB would write into another slot's database (codis-proxy maps slots onto databases)",
+  sortPattern:
+    "SORT BY/GET patterns may name keys in other slots; put the sorted key's {hash tag} before the '*' of each pattern",
   cluster: "slot placement and migration are managed by codis-dashboard, not by clients",
   replication: "replication and monitoring are done on the backend servers directly",
   admin: "server administration is done on each backend server directly",
