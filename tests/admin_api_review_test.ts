@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { newXAuth, proxyXAuth } from "../util/xauth.ts";
 import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
 import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
+import { freePort, waitForPort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 
 const PRODUCT = "review-admin";
@@ -137,5 +138,122 @@ Deno.test("dashboard admin API: bad input answers 4xx, bodies are bounded, group
     await fake?.close();
     await redis?.stop();
     await g?.stop();
+  }
+});
+
+/** A CLI child process with its stderr collected (the loggers write there). */
+function spawnCli(cli: string, args: string[]): { output(): Promise<string>; stop(): Promise<void> } {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`../cli/${cli}`, import.meta.url).pathname, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()])
+    .then(([a, b]) => a + b);
+  let stopped = false;
+  return {
+    output: () => out,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await child.status;
+    },
+  };
+}
+
+Deno.test("secrets (product_auth, cluster secret, xauth) appear in no DEBUG log line and no GET answer", async () => {
+  const secret = "review-cluster-secret-9f8e";
+  const adminPort = freePort();
+  const admin = `127.0.0.1:${adminPort}`;
+  const root = await Deno.makeTempDir({ prefix: "codis-review-" });
+  let redis: RedisProcess | undefined;
+  let dash: ReturnType<typeof spawnCli> | undefined;
+  let proxy: ReturnType<typeof spawnCli> | undefined;
+  try {
+    redis = await startRedis({ requirepass: AUTH });
+    const raft = `127.0.0.1:${freePort()}`;
+    dash = spawnCli("codis-dashboard.ts", [
+      `--product_name=${PRODUCT}`,
+      `--product_auth=${AUTH}`,
+      `--admin_addr=${admin}`,
+      "--raft_id=1",
+      `--raft_addr=${raft}`,
+      `--raft_peers=1=${raft}`,
+      `--data_dir=${root}/n1`,
+      `--cluster_secret=${secret}`,
+      "--log-level=DEBUG",
+    ]);
+    await waitForPort(adminPort, 30_000);
+    const base = `http://${admin}`;
+    for (let i = 0; i < 300 && (await raw(`${base}/api/topom/model`).catch(() => undefined))?.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const x = newXAuth(PRODUCT, AUTH);
+    const put = (path: string, body?: unknown) =>
+      raw(`${base}/api/topom/${path}`, { method: "PUT", body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.equal((await put(`group/create/${x}/1`)).status, 200);
+    assert.equal((await put(`group/add/${x}/1/${redis.addr}`)).status, 200);
+    assert.equal((await put(`slots/assign/${x}`, [{ id: 0, group_id: 1 }])).status, 200);
+    assert.equal((await put(`group/create/${newXAuth(PRODUCT, "wrong")}/2`)).status, 401);
+
+    const proxyAdmin = freePort();
+    proxy = spawnCli("codis-proxy.ts", [
+      `--proxy_addr=127.0.0.1:${freePort()}`,
+      `--admin_addr=127.0.0.1:${proxyAdmin}`,
+      `--dashboard=${admin}`,
+      `--product_name=${PRODUCT}`,
+      `--product_auth=${AUTH}`,
+      "--log-level=DEBUG",
+    ]);
+    await waitForPort(proxyAdmin, 30_000);
+    const pbase = `http://127.0.0.1:${proxyAdmin}`;
+    let online = false;
+    for (let i = 0; i < 300 && !online; i++) {
+      const stats = JSON.parse((await raw(`${base}/topom/stats`)).text);
+      online = stats.proxy?.models?.length === 1 && JSON.parse((await raw(`${pbase}/proxy/stats`)).text).online;
+      if (!online) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(online, "the proxy registered with the dashboard and went online");
+    const token = JSON.parse((await raw(`${pbase}/api/proxy/model`)).text).token;
+    const px = proxyXAuth(PRODUCT, AUTH, token);
+    assert.equal((await raw(`${pbase}/api/proxy/xping/${px}`)).status, 200);
+    assert.equal((await raw(`${pbase}/api/proxy/loglevel/${px}/DEBUG`, { method: "PUT" })).status, 200);
+    assert.equal((await raw(`${pbase}/api/proxy/shutdown/${"0".repeat(32)}`, { method: "PUT" })).status, 403);
+
+    const answers: string[] = [];
+    for (
+      const url of [
+        `${base}/topom`,
+        `${base}/topom/stats`,
+        `${base}/topom/model`,
+        `${base}/api/topom/stats/${x}`,
+        `${base}/api/topom/raft/status`,
+        `${base}/api/topom/group/info/${redis.addr}`,
+        `${pbase}/proxy`,
+        `${pbase}/api/proxy/stats/${px}/65535`,
+        `${pbase}/metrics`,
+      ]
+    ) {
+      const r = await raw(url);
+      assert.equal(r.status, 200, `${url}: ${r.text}`);
+      answers.push(r.text);
+    }
+    await proxy.stop();
+    await dash.stop();
+    const logs = (await dash.output()) + (await proxy.output());
+    assert.match(logs, /DEBUG|INFO/, "the processes logged something");
+    for (const [what, s] of [["product_auth", AUTH], ["cluster secret", secret], ["xauth", x], ["proxy xauth", px]]) {
+      assert.ok(!logs.includes(s), `${what} appears in a log line`);
+      for (const a of answers) assert.ok(!a.includes(s), `${what} appears in a GET answer`);
+    }
+  } finally {
+    await proxy?.stop();
+    await dash?.stop();
+    await redis?.stop();
+    await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 });
