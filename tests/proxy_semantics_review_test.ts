@@ -167,3 +167,24 @@ Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are
     await f.stop();
   }
 });
+
+Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY and CONFIG GET answer in RESP3 types", async () => {
+  const f = await startProxyFixture(2);
+  const r = await startRedis();
+  try {
+    await diffCommands(f.port, r.port, [
+      { cmd: ["HELLO", "3"], norm: (s) => s.slice(0, 4) }, // ids and versions differ
+      ["CLIENT", "GETNAME"],
+      ["RANDOMKEY"],
+      ["CONFIG", "GET", "maxmemory-policy"],
+      ["CONFIG", "GET", "no-such-parameter"],
+      ["CLIENT", "SETNAME", "named"],
+      ["CLIENT", "GETNAME"],
+      ["SET", "semantics:k", "v"],
+      ["RANDOMKEY"],
+    ]);
+  } finally {
+    await r.stop();
+    await f.stop();
+  }
+});

@@ -146,8 +146,8 @@ export async function functionCommand(core: ProxyCore, argv: Uint8Array[]): Prom
 
 const SECRET_CONFIG = new Set(["requirepass", "masterauth", "masteruser"]);
 
-/** CONFIG GET: the first master's values, with what differs behind the proxy (one database). */
-export async function configGetCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
+/** CONFIG GET: the first master's values, with what differs behind the proxy (one database); a map for RESP3. */
+export async function configGetCommand(core: ProxyCore, argv: Uint8Array[], resp3 = false): Promise<Uint8Array> {
   const pools = masters(core);
   if (pools.length === 0) return errorReply("ERR no backend serves any slot yet");
   const raw = await pools[0].connFor(0).call(0, argv);
@@ -162,7 +162,8 @@ export async function configGetCommand(core: ProxyCore, argv: Uint8Array[]): Pro
     else if (name === "maxclients") out.push(bulkReply(String(core.config.proxy_max_clients)));
     else out.push(parts[i + 1]);
   }
-  return concat([enc.encode(`*${out.length}\r\n`), ...out]);
+  // RESP3 clients get the map Redis sends them; the backend connection speaks RESP2.
+  return concat([enc.encode(resp3 ? `%${out.length / 2}\r\n` : `*${out.length}\r\n`), ...out]);
 }
 
 /** TIME from one master. */

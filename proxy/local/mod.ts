@@ -6,7 +6,7 @@
 import { type CommandInfo, commandReply } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { bulkReply, errorReply, OK, PONG } from "../resp/encode.ts";
+import { bulkReply, errorReply, NULL_BULK, OK, PONG } from "../resp/encode.ts";
 import type { SessionState } from "../session.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";
@@ -58,7 +58,7 @@ export function runLocal(
     case "hello":
       return req.onReply(helloCommand(core, session, argv));
     case "client":
-      return req.onReply(clientCommand(session, argv));
+      return req.onReply(resp3Null(session, clientCommand(session, argv)));
     case "info":
       infoCommand(core, argv).then((r) => req.onReply(r), (e) => req.onError(`ERR ${e.message}`));
       return;
@@ -80,7 +80,7 @@ export function runLocal(
     case "dbsize":
       return answer(req, dbsizeCommand(core));
     case "randomkey":
-      return answer(req, randomkeyCommand(core));
+      return answer(req, randomkeyCommand(core).then((r) => resp3Null(session, r)));
     case "flushall":
     case "flushdb":
       return answer(req, flushCommand(core, argv));
@@ -89,7 +89,7 @@ export function runLocal(
     case "function":
       return answer(req, functionCommand(core, argv));
     case "config":
-      return answer(req, configGetCommand(core, argv));
+      return answer(req, configGetCommand(core, argv, session.protover === 3));
     case "time":
       return answer(req, timeCommand(core));
     case "lastsave":
@@ -99,6 +99,15 @@ export function runLocal(
     default:
       return req.onReply(errorReply(`ERR command '${name}' has no local handler in codis-proxy`));
   }
+}
+
+const RESP3_NULL = new TextEncoder().encode("_\r\n");
+
+/** A RESP3 session gets RESP3's null where a RESP2 reply is the null bulk string (CLIENT GETNAME, RANDOMKEY). */
+function resp3Null(session: SessionState, reply: Uint8Array): Uint8Array {
+  return session.protover === 3 && reply.length === NULL_BULK.length && reply[0] === 36 && reply[1] === 45
+    ? RESP3_NULL
+    : reply;
 }
 
 /** Sets the request's reply from an async handler; a failure becomes one `-ERR` line. */
