@@ -257,3 +257,31 @@ Deno.test("secrets (product_auth, cluster secret, xauth) appear in no DEBUG log 
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("follower dashboard: checks xauth and input itself, forwards valid writes once, refuses oversize bodies", async () => {
+  let g: DashboardGroup | undefined;
+  try {
+    g = await startDashboards({ n: 3, product: PRODUCT, auth: AUTH });
+    const leader = await g.leader();
+    const f = g.nodes.find((d) => d !== leader)!;
+    const base = `http://${f.admin}`;
+    const x = g.xauth;
+    const put = (path: string, body?: string) => raw(`${base}/api/topom/${path}`, { method: "PUT", body });
+    assert.equal((await put(`group/create/${newXAuth(PRODUCT, "wrong")}/7`)).status, 401);
+    assert.equal((await put(`group/create/${x}/0`)).status, 400);
+    assert.equal((await put(`group/create/${x}/10000`)).status, 400);
+    assert.equal((await put(`slots/assign/${x}`, "[" + " ".repeat(5 << 20) + "]")).status, 413);
+    assert.equal((await put(`slots/assign/${x}`, `[{"id":"1","group_id":1}]`)).status, 400);
+    assert.equal((await put(`slots/assign/${x}`, `{"id":1}`)).status, 400);
+    assert.equal((await put(`raft/add/${x}/2/127.0.0.1:0`)).status, 400);
+    assert.equal((await put(`raft/add/${x}/0/127.0.0.1:1`)).status, 400);
+    const created = await put(`group/create/${x}/7`);
+    assert.equal(created.status, 200, created.text);
+    assert.equal((await put(`group/create/${x}/7`)).status, 409);
+    const model = JSON.parse((await raw(`http://${leader.admin}/topom/stats`)).text);
+    assert.deepEqual(model.group.models.map((m: { id: number }) => m.id), [7]);
+    assert4xx(await raw(`${base}/api/topom/group/info/127.0.0.1:1`), "group/info of an unknown server on a follower");
+  } finally {
+    await g?.stop();
+  }
+});
