@@ -188,3 +188,27 @@ Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY and CONFIG GET an
     await f.stop();
   }
 });
+
+Deno.test("semantics: SELECT with a non-integer gets Redis's error; only database 0 is served", async () => {
+  const f = await startProxyFixture(1);
+  const r = await startRedis();
+  try {
+    await diffCommands(f.port, r.port, [
+      ["SELECT", "x"],
+      ["SELECT", "00"],
+      ["SELECT", "-0"],
+      ["SELECT", "99999999999"],
+      ["SELECT", "0"],
+    ]);
+    const c = await RawClient.connect(f.port);
+    try {
+      match(await c.call(["SELECT", "1"]), /^-ERR invalid DB index/);
+      match(await c.call(["SELECT", "-1"]), /^-ERR invalid DB index/);
+    } finally {
+      c.close();
+    }
+  } finally {
+    await r.stop();
+    await f.stop();
+  }
+});

@@ -3,6 +3,7 @@
  * INFO, COMMAND, and Codis's slot commands (SLOTSMAPPING, SLOTSHASHKEY, SLOTSINFO, SLOTSSCAN).
  * @module
  */
+import { parseIntArg } from "../commands/keys.ts";
 import { type CommandInfo, commandReply } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
@@ -50,11 +51,7 @@ export function runLocal(
     case "auth":
       return req.onReply(auth(core, session, argv));
     case "select":
-      return req.onReply(
-        decoder.decode(argv[1]) === "0"
-          ? OK
-          : errorReply("ERR invalid DB index, codis-proxy serves one database (0); slots map to backend databases"),
-      );
+      return req.onReply(selectReply(argv[1]));
     case "hello":
       return req.onReply(helloCommand(core, session, argv));
     case "client":
@@ -99,6 +96,17 @@ export function runLocal(
     default:
       return req.onReply(errorReply(`ERR command '${name}' has no local handler in codis-proxy`));
   }
+}
+
+/** SELECT: database 0 only; an argument that is not an int gets Redis's own error first. */
+function selectReply(arg: Uint8Array): Uint8Array {
+  const id = parseIntArg(arg);
+  if (Number.isNaN(id)) return errorReply("ERR value is not an integer or out of range");
+  if (id < -0x80000000 || id > 0x7fffffff) {
+    return errorReply("ERR value is out of range, value must between -2147483648 and 2147483647");
+  }
+  if (id === 0) return OK;
+  return errorReply("ERR invalid DB index, codis-proxy serves one database (0); slots map to backend databases");
 }
 
 const RESP3_NULL = new TextEncoder().encode("_\r\n");
