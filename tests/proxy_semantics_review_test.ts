@@ -168,7 +168,7 @@ Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are
   }
 });
 
-Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY and CONFIG GET answer in RESP3 types", async () => {
+Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY, CONFIG GET and COMMAND answer in RESP3 types", async () => {
   const f = await startProxyFixture(2);
   const r = await startRedis();
   try {
@@ -182,6 +182,8 @@ Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY and CONFIG GET an
       ["CLIENT", "GETNAME"],
       ["SET", "semantics:k", "v"],
       ["RANDOMKEY"],
+      ["COMMAND", "INFO", "get", "no-such-command"],
+      ["COMMAND", "DOCS", "get"],
     ]);
   } finally {
     await r.stop();

@@ -60,7 +60,7 @@ export function runLocal(
       infoCommand(core, argv).then((r) => req.onReply(r), (e) => req.onError(`ERR ${e.message}`));
       return;
     case "command":
-      return req.onReply(commandReply(core.commands, argv, argv.length));
+      return req.onReply(commandReply(core.commands, argv, argv.length, session.protover === 3));
     case "slotsmapping":
       return req.onReply(slotsMapping(core, argv));
     case "slotshashkey":
