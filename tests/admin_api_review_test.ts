@@ -223,6 +223,10 @@ Deno.test("secrets (product_auth, cluster secret, xauth) appear in no DEBUG log 
     assert.equal((await raw(`${pbase}/api/proxy/xping/${px}`)).status, 200);
     assert.equal((await raw(`${pbase}/api/proxy/loglevel/${px}/DEBUG`, { method: "PUT" })).status, 200);
     assert.equal((await raw(`${pbase}/api/proxy/shutdown/${"0".repeat(32)}`, { method: "PUT" })).status, 403);
+    // A mistyped route with the right xauth is logged like any admin call: without the xauth.
+    for (const path of [`/api/proxy/Fillslots/${px}`, `/api/proxy/fill_slots/${px}`, `/api/proxy//start/${px}`]) {
+      assert.equal((await raw(pbase + path, { method: "PUT" })).status, 404, path);
+    }
 
     const answers: string[] = [];
     for (

@@ -42,9 +42,13 @@ export function expectedXAuth(ctl: ProxyControl): string {
   return proxyXAuth(ctl.config.product_name, ctl.config.product_auth, ctl.model().token);
 }
 
-/** Replaces the xauth segment of an admin path so it can be logged. */
+/**
+ * Replaces the xauth segment of an admin path so it can be logged; also any xauth-like (32 hex digits) segment, as
+ * a mistyped route (logged too) may carry a valid xauth elsewhere.
+ */
 export function redactPath(path: string): string {
-  return path.replace(/^(\/api\/proxy\/(?:stats\/reset|[a-z]+))\/[^/]+/, "$1/***");
+  return path.replace(/^(\/api\/proxy\/(?:stats\/reset|[a-z]+))\/[^/]+/, "$1/***")
+    .replace(/\/[0-9a-fA-F]{32}(?=\/|$)/g, "/***");
 }
 
 /** The proxy's stats JSON; `fallbackSentinels` is used when the proxy does not report its own sentinel block. */
