@@ -7,7 +7,7 @@ import { parseIntArg } from "../commands/keys.ts";
 import { type CommandInfo, commandReply } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { bulkReply, errorReply, NULL_BULK, OK, PONG } from "../resp/encode.ts";
+import { bulkReply, concat, errorReply, NULL_BULK, OK, PONG } from "../resp/encode.ts";
 import type { SessionState } from "../session.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";
@@ -54,10 +54,15 @@ export function runLocal(
       return req.onReply(selectReply(argv[1]));
     case "hello":
       return req.onReply(helloCommand(core, session, argv));
-    case "client":
-      return req.onReply(resp3Null(session, clientCommand(session, argv)));
+    case "client": {
+      const r = clientCommand(session, argv);
+      return req.onReply(name === "client|info" ? resp3Verbatim(session, r) : resp3Null(session, r));
+    }
     case "info":
-      infoCommand(core, argv).then((r) => req.onReply(r), (e) => req.onError(`ERR ${e.message}`));
+      infoCommand(core, argv).then(
+        (r) => req.onReply(resp3Verbatim(session, r)),
+        (e) => req.onError(`ERR ${e.message}`),
+      );
       return;
     case "command":
       return req.onReply(commandReply(core.commands, argv, argv.length, session.protover === 3));
@@ -116,6 +121,17 @@ function resp3Null(session: SessionState, reply: Uint8Array): Uint8Array {
   return session.protover === 3 && reply.length === NULL_BULK.length && reply[0] === 36 && reply[1] === 45
     ? RESP3_NULL
     : reply;
+}
+
+const VERBATIM_TXT = new TextEncoder().encode("txt:");
+
+/** A RESP3 session gets INFO-like text as Redis sends it there: a verbatim string (`=len`, `txt:`), not a bulk. */
+function resp3Verbatim(session: SessionState, reply: Uint8Array): Uint8Array {
+  if (session.protover !== 3 || reply[0] !== 36) return reply;
+  const head = reply.indexOf(10) + 1;
+  const n = Number(decoder.decode(reply.subarray(1, head - 2)));
+  if (!(n >= 0)) return reply;
+  return concat([new TextEncoder().encode(`=${n + 4}\r\n`), VERBATIM_TXT, reply.subarray(head)]);
 }
 
 /** Sets the request's reply from an async handler; a failure becomes one `-ERR` line. */
