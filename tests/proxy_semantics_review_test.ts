@@ -76,11 +76,13 @@ Deno.test("semantics: a numkeys of -0 is not an integer, as in Redis", async () 
   }
 });
 
-Deno.test("semantics: HELLO ... SETNAME checks the name, and a bad name leaves the protocol and name unchanged", async () => {
+Deno.test("semantics: CLIENT NO-EVICT and HELLO ... SETNAME check their arguments; a bad HELLO changes nothing", async () => {
   const f = await startProxyFixture(1);
   const r = await startRedis();
   try {
     await diffCommands(f.port, r.port, [
+      ["CLIENT", "NO-EVICT", "bogus"],
+      ["CLIENT", "NO-EVICT", "On"],
       ["HELLO", "3", "SETNAME", "a b"],
       ["CLIENT", "GETNAME"],
       ["GET", "semantics:none"], // `$-1` in RESP2, `_` had HELLO switched to RESP3

@@ -83,8 +83,11 @@ export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8A
     case "id":
       return integerReply(session.id);
     case "setinfo": // Redis 7.2+ clients send it on connect; accepted and ignored
-    case "no-evict":
       return OK;
+    case "no-evict": { // accepted (the proxy evicts no client), with Redis's check of the argument
+      const v = decoder.decode(argv[2]).toLowerCase();
+      return v === "on" || v === "off" ? OK : errorReply("ERR syntax error");
+    }
     case "info": {
       const name = session.name ? decoder.decode(session.name) : "";
       const age = Math.floor((Date.now() - session.createdAt) / 1000);
