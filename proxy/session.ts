@@ -155,9 +155,12 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     try {
       this.#parser.feed(chunk);
     } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
       this.#core.stats.fail();
-      this.#abort(`ERR ${e.message}`);
+      if (e instanceof ProtocolError) return this.#abort(`ERR ${e.message}`);
+      // A bug of ours: say so in the log and to this client, and close only this session (the socket's read loop
+      // would otherwise drop it silently).
+      log.error(`session ${this.id} from ${this.remote}: internal error: ${(e as Error)?.stack ?? e}`);
+      this.#abort("ERR internal error in the proxy, closing the connection (see the proxy's log)");
     }
   }
 
