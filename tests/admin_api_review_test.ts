@@ -134,6 +134,16 @@ Deno.test("dashboard admin API: bad input answers 4xx, bodies are bounded, group
         assert.equal(JSON.parse(known.text).tcp_port, String(redis.port));
       },
     );
+
+    await t.step("sentinels/info and sentinels/info/monitored connect to the product's sentinels only", async () => {
+      const before = fake!.seen().length;
+      for (const route of ["sentinels/info", "sentinels/info/monitored"]) {
+        const r = await raw(`${base}/api/topom/${route}/127.0.0.1:${fake!.port}`);
+        assert.equal(r.status, 404, `${route} of an unknown address: ${r.status} ${r.text}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(fake!.seen().length, before, "no command reached an address outside the product");
+    });
   } finally {
     await fake?.close();
     await redis?.stop();
@@ -285,6 +295,16 @@ Deno.test("follower dashboard: checks xauth and input itself, forwards valid wri
     const model = JSON.parse((await raw(`http://${leader.admin}/topom/stats`)).text);
     assert.deepEqual(model.group.models.map((m: { id: number }) => m.id), [7]);
     assert4xx(await raw(`${base}/api/topom/group/info/127.0.0.1:1`), "group/info of an unknown server on a follower");
+    // A server added through this follower is known to it at once: an address it has not seen yet goes to the leader.
+    const redis = await startRedis({ requirepass: AUTH });
+    try {
+      assert.equal((await put(`group/add/${x}/7/${redis.addr}`)).status, 200);
+      const info = await raw(`${base}/api/topom/group/info/${redis.addr}`);
+      assert.equal(info.status, 200, info.text);
+      assert.equal(JSON.parse(info.text).tcp_port, String(redis.port));
+    } finally {
+      await redis.stop();
+    }
   } finally {
     await g?.stop();
   }

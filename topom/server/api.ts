@@ -28,6 +28,12 @@ const log = logger("api");
 const VERSION = "codis-deno 3.2-compatible";
 const WATCH = /^\/api\/topom\/proxy\/watch\/([^/]+)\/([^/]+)$/;
 const STATS_ROUTES = new Set<RouteName>(["topom", "topom/stats", "stats"]);
+/**
+ * GETs that connect to a server named in the path. They need no xauth (Codis's FE links to them), so they answer only
+ * for the product's own servers; a follower that does not know the address yet (a write it just forwarded) asks the
+ * leader.
+ */
+const ADDR_ROUTES = new Set<RouteName>(["group/info", "sentinels/info", "sentinels/info/monitored"]);
 /** PUTs about the addressed process itself, never forwarded. */
 const LOCAL_ROUTES = new Set<RouteName>(["shutdown", "loglevel", "reload"]);
 /** Largest request body accepted (a full `slots/assign` is ~100 KB; codis-fe forwards at most 4 MB too). */
@@ -85,7 +91,11 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       if (typeof params.xauth === "string" && !xauthEqual(params.xauth, xauth)) {
         throw new HttpError(401, "invalid xauth, please check product name & auth");
       }
-      if (!t.isLeader() && !LOCAL_ROUTES.has(name) && (m.route.method === "PUT" || STATS_ROUTES.has(name))) {
+      const unknownAddr = ADDR_ROUTES.has(name) && !knownAddr(t, name, params.addr as string);
+      if (
+        !t.isLeader() && !LOCAL_ROUTES.has(name) &&
+        (m.route.method === "PUT" || STATS_ROUTES.has(name) || unknownAddr)
+      ) {
         const r = await forward();
         if (m.route.method === "PUT" || r.status < 500) return r;
       }
@@ -94,6 +104,16 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       return fail(e);
     }
   };
+}
+
+/** Whether `addr` is one of the product's servers (group/info) or sentinels (sentinels/info...). */
+function knownAddr(t: Topom, name: RouteName, addr: string): boolean {
+  const ctx = t.context();
+  if (name === "group/info") {
+    for (const g of ctx.groups.values()) if (g.servers.some((x) => x.server === addr)) return true;
+    return false;
+  }
+  return (ctx.sentinel.servers ?? []).includes(addr);
 }
 
 async function proxyWatch(t: Topom, req: Request, xauth: string, x: string, token: string): Promise<Response> {
@@ -261,12 +281,14 @@ async function dispatch(
         return ok();
       });
     case "sentinels/info":
+      if (!knownAddr(t, name, p.addr as string)) throw new HttpError(404, `sentinel-[${p.addr}] does not exist`);
       return jsonResponse(
         await sentinelInfo(p.addr as string).catch((e) => {
           throw new HttpError(502, `sentinel-[${p.addr}]: ${(e as Error).message}`);
         }),
       );
     case "sentinels/info/monitored":
+      if (!knownAddr(t, name, p.addr as string)) throw new HttpError(404, `sentinel-[${p.addr}] does not exist`);
       return jsonResponse(
         await sentinelMonitored(p.addr as string, cfg.product_name).catch((e) => {
           throw new HttpError(502, `sentinel-[${p.addr}]: ${(e as Error).message}`);
