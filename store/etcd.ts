@@ -47,6 +47,22 @@ function prefixEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
+/**
+ * A put that keeps the key's lease: a plain etcd put detaches the key from its lease, which would turn an
+ * ephemeral node written by update/cas/batch into a persistent one that outlives its owner. `ignore_lease` keeps
+ * the lease but fails on an absent key, hence the nested transaction choosing between the two.
+ */
+function putKeepingLease(path: string, data: Uint8Array): IRequestOp {
+  const k = key(path), value = Buffer.from(data);
+  return {
+    request_txn: {
+      compare: [{ key: k, target: "Lease", result: "Equal", lease: 0 }],
+      success: [{ request_put: { key: k, value } }],
+      failure: [{ request_put: { key: k, value, ignore_lease: true } }],
+    },
+  };
+}
+
 function toNode(path: string, kv: IKeyValue): StoreNode {
   const stat: StoreNode["stat"] = {
     createRevision: Number(kv.create_revision),
@@ -133,7 +149,7 @@ export class EtcdClient implements CoordClient {
 
   async update(path: string, data: Uint8Array, opts?: WriteOptions): Promise<number> {
     checkPath(path);
-    const r = await this.txn([], [{ request_put: { key: key(path), value: Buffer.from(data) } }], [], opts?.requestId);
+    const r = await this.txn([], [putKeepingLease(path, data)], [], opts?.requestId);
     if (r.ok) return r.revision;
     return Number(r.replay!.mod_revision);
   }
@@ -158,7 +174,7 @@ export class EtcdClient implements CoordClient {
       if (o.op === "create") {
         compare.push({ key: key(o.path), target: "Create", result: "Equal", create_revision: 0 });
         success.push({ request_put: { key: key(o.path), value: Buffer.from(o.data) } });
-      } else if (o.op === "update") success.push({ request_put: { key: key(o.path), value: Buffer.from(o.data) } });
+      } else if (o.op === "update") success.push(putKeepingLease(o.path, o.data));
       else if (o.op === "delete") success.push({ request_delete_range: { key: key(o.path) } });
       else compare.push({ key: key(o.path), target: "Mod", result: "Equal", mod_revision: o.expected });
     }
@@ -181,9 +197,7 @@ export class EtcdClient implements CoordClient {
 
   async cas(path: string, data: Uint8Array | null, expected: number, opts?: WriteOptions): Promise<number> {
     checkPath(path);
-    const op: IRequestOp = data === null
-      ? { request_delete_range: { key: key(path) } }
-      : { request_put: { key: key(path), value: Buffer.from(data) } };
+    const op: IRequestOp = data === null ? { request_delete_range: { key: key(path) } } : putKeepingLease(path, data);
     const r = await this.txn(
       [{ key: key(path), target: "Mod", result: "Equal", mod_revision: expected }],
       expected === 0 && data === null ? [] : [op],

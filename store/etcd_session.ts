@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { Lease } from "etcd3";
+import { EtcdLeaseInvalidError, type Lease } from "etcd3";
 import { checkPath, parentOf, sequenceSuffix, type WriteOptions } from "./client.ts";
 import { NoQuorumError, SessionExpiredError } from "./errors.ts";
 import { RenewedSession } from "./session_base.ts";
@@ -64,7 +64,12 @@ export class EtcdSession extends RenewedSession {
 
   async renew(): Promise<void> {
     this.check();
-    const res = await this.lease.keepaliveOnce().catch((e) => Promise.reject(mapError(e)));
+    const res = await this.lease.keepaliveOnce().catch((e) => {
+      // npm:etcd3 answers a keepalive of a lease the server already dropped with EtcdLeaseInvalidError rather
+      // than TTL 0: that is the expiry, and `lost` must resolve so that owners step down and register again.
+      if (e instanceof EtcdLeaseInvalidError) return { TTL: "0" };
+      return Promise.reject(mapError(e));
+    });
     if (Number(res.TTL) <= 0) {
       this.finish();
       throw new SessionExpiredError(this.id);
