@@ -216,7 +216,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
-    if (route.locked || route.migrateFrom !== null) {
+    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
     }
     if (replicaOk && route.replicas !== null && !this.config.backend_primary_only) {
@@ -243,7 +243,9 @@ export class Proxy implements ProxyCore, ProxyControl {
 
   #redispatch(route: SlotRoute, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[]): void {
     if (route.backend === null) return reply.onError(`ERR slot ${route.id} is not ready, may be offline`);
-    if (route.locked || route.migrateFrom !== null) return sendSpecial(route, raw, reply, keys, this.#migrateOpts);
+    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
+      return sendSpecial(route, raw, reply, keys, this.#migrateOpts);
+    }
     route.backend.connFor(route.id).send(route.id, raw, reply);
   }
 

@@ -53,6 +53,13 @@ export interface SlotRoute {
   held: HeldRequest[] | null;
   /** Requests on the migration path (keys being moved, or the command running on the target afterwards). */
   migrating: number;
+  /** Requests whose keys are still being moved from the source (not yet sent to the target). */
+  moving: number;
+  /**
+   * Requests that arrived while `moving` > 0 but would go straight to the target (the slot finished meanwhile): they
+   * wait so that they reach the target after the earlier ones of the same session; null when none.
+   */
+  queued: HeldRequest[] | null;
   /** Replica groups in priority order (nearest first), for reads; null when the slot has none. */
   replicas: BackendPool[][] | null;
 }
@@ -94,6 +101,8 @@ export class Router {
         model: { id },
         held: null,
         migrating: 0,
+        moving: 0,
+        queued: null,
         replicas: null,
       });
     }

@@ -53,6 +53,7 @@ class MigrateThenRun implements PendingReply {
     private readonly source: BackendPool,
     private readonly raw: Uint8Array,
     private readonly reply: PendingReply,
+    private readonly opts: MigrateOptions,
   ) {}
 
   onReply(raw: Uint8Array): void {
@@ -60,16 +61,38 @@ class MigrateThenRun implements PendingReply {
     if (isErrorReply(raw) && !errorText(raw).includes("BUSYKEY")) {
       return this.onError(`migrating slot ${this.route.id} from ${this.source.addr} failed: ${errorText(raw)}`);
     }
+    this.route.moving--;
     this.target.connFor(this.route.id).send(this.route.id, this.raw, new CountedReply(this.route, this.reply));
+    releaseQueued(this.route, this.opts);
   }
 
   onError(msg: string): void {
+    this.route.moving--;
     this.route.migrating--;
     this.reply.onError(`ERR ${msg.replace(/^ERR /, "")}`);
+    releaseQueued(this.route, this.opts);
   }
 }
 
-/** Sends a request for a slot that is locked or migrating. */
+/**
+ * Sends the requests that waited for the slot's key moves once none is left: they came later than those (maybe on
+ * the same session), so they must not reach the target first, or an older write would overwrite a newer one.
+ */
+function releaseQueued(route: SlotRoute, opts: MigrateOptions): void {
+  const queued = route.queued;
+  if (queued === null || route.moving > 0) return;
+  route.queued = null;
+  for (const q of queued) {
+    if (route.backend === null) q.reply.onError(`ERR slot ${route.id} is not ready, may be offline`);
+    else if (route.locked || route.migrateFrom !== null) sendSpecial(route, q.raw, q.reply, q.keys, opts);
+    else route.backend.connFor(route.id).send(route.id, q.raw, q.reply);
+  }
+}
+
+/**
+ * Sends a request for a slot that is locked or migrating, or whose earlier requests are still moving their keys
+ * (`route.moving` > 0: the request then waits for them, see {@link releaseQueued}).
+ */
 export function sendSpecial(
   route: SlotRoute,
   raw: Uint8Array,
@@ -83,6 +106,10 @@ export function sendSpecial(
   }
   const target = route.backend!;
   const source = route.migrateFrom;
+  if (source === null && route.moving > 0) {
+    (route.queued ??= []).push({ raw, reply, keys });
+    return;
+  }
   route.migrating++;
   if (source === null || keys.length === 0) {
     target.connFor(route.id).send(route.id, raw, new CountedReply(route, reply));
@@ -99,7 +126,12 @@ export function sendSpecial(
   ];
   if (opts.auth) args.push("AUTH", opts.auth);
   args.push("KEYS", ...keys);
-  source.connFor(route.id).send(route.id, encodeCommand(args), new MigrateThenRun(route, target, source, raw, reply));
+  route.moving++;
+  source.connFor(route.id).send(
+    route.id,
+    encodeCommand(args),
+    new MigrateThenRun(route, target, source, raw, reply, opts),
+  );
 }
 
 /** Re-dispatches the requests a slot held while it was locked. */
