@@ -218,3 +218,20 @@ Deno.test("semantics: SELECT with a non-integer gets Redis's error; only databas
     await f.stop();
   }
 });
+
+Deno.test("semantics: FUNCTION LIST and FUNCTION STATS answer a RESP3 session in RESP3 types", async () => {
+  const f = await startProxyFixture(1);
+  const r = await startRedis();
+  try {
+    await diffCommands(f.port, r.port, [
+      { cmd: ["HELLO", "3"], norm: (s) => s.slice(0, 4) },
+      ["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f1', function() return 1 end)"],
+      ["FUNCTION", "LIST"],
+      ["FUNCTION", "STATS"],
+      ["FCALL", "f1", "1", "k"],
+    ]);
+  } finally {
+    await r.stop();
+    await f.stop();
+  }
+});

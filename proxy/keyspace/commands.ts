@@ -9,6 +9,7 @@ import type { ProxyCore } from "../core.ts";
 import { parseKeyspace } from "../local/keyspace.ts";
 import { arrayElements, decodeReply, errorText, integerOf, isErrorReply, textOf } from "../resp/decode.ts";
 import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../resp/encode.ts";
+import { BackendConn } from "../backend/conn.ts";
 import type { BackendPool } from "../router.ts";
 import { callEveryMaster, firstError, masters, slotHolders } from "./fanout.ts";
 
@@ -129,7 +130,7 @@ export async function scriptCommand(core: ProxyCore, argv: Uint8Array[]): Promis
 const FUNCTION_WRITES = new Set(["load", "delete", "flush", "restore"]);
 
 /** FUNCTION: writes (LOAD, DELETE, FLUSH, RESTORE) and KILL on every master; reads from one. */
-export async function functionCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
+export async function functionCommand(core: ProxyCore, argv: Uint8Array[], resp3 = false): Promise<Uint8Array> {
   const sub = dec.decode(argv[1]).toLowerCase();
   if (FUNCTION_WRITES.has(sub)) {
     const replies = await callEveryMaster(core, argv);
@@ -141,7 +142,32 @@ export async function functionCommand(core: ProxyCore, argv: Uint8Array[]): Prom
   }
   const pools = masters(core);
   if (pools.length === 0) return errorReply("ERR no backend serves any slot yet");
+  // LIST and STATS reply with maps and sets to a RESP3 client, which the shared RESP2 connection cannot carry: a
+  // short-lived RESP3 connection answers them (they are rare, administrative calls).
+  if (resp3) return await callResp3(core, pools[0].addr, argv);
   return await pools[0].connFor(0).call(0, argv);
+}
+
+/** One command on a new connection switched to RESP3, closed afterwards. */
+async function callResp3(core: ProxyCore, addr: string, argv: Uint8Array[]): Promise<Uint8Array> {
+  const cfg = core.config;
+  const conn = new BackendConn(addr, {
+    auth: cfg.product_auth,
+    maxPipeline: 4,
+    minBackoffMs: 50,
+    maxBackoffMs: 1000,
+    connectTimeoutMs: cfg.backend_connect_timeout,
+  });
+  try {
+    await conn.connect();
+    const hello = await conn.call(0, ["HELLO", "3"]);
+    if (isErrorReply(hello)) return hello;
+    return await conn.call(0, argv);
+  } catch (e) {
+    return errorReply(`ERR backend ${addr}: ${(e as Error).message}`);
+  } finally {
+    conn.close();
+  }
 }
 
 const SECRET_CONFIG = new Set(["requirepass", "masterauth", "masteruser"]);

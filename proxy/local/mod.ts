@@ -89,7 +89,7 @@ export function runLocal(
     case "script":
       return answer(req, scriptCommand(core, argv));
     case "function":
-      return answer(req, functionCommand(core, argv));
+      return answer(req, functionCommand(core, argv, session.protover === 3));
     case "config":
       return answer(req, configGetCommand(core, argv, session.protover === 3));
     case "time":
