@@ -31,6 +31,7 @@ import {
   type WatchEvent,
   type WriteOptions,
 } from "./client.ts";
+import { sleep } from "./client.ts";
 import {
   ClosedError,
   ExistsError,
@@ -68,8 +69,17 @@ export class ZooKeeperClient implements CoordClient {
   private closed = false;
   private readonly watchers = new Map<string, ZkPrefixWatcher>();
   private readonly sessions = new OpenSessions();
+  private conn: ZkConn;
 
-  private constructor(readonly opts: ZooKeeperOptions, readonly zk: ZkConn) {}
+  private constructor(readonly opts: ZooKeeperOptions, zk: ZkConn) {
+    this.conn = zk;
+    this.follow(zk);
+  }
+
+  /** The client's own connection; replaced by one with a new session when the server expires the current one. */
+  get zk(): ZkConn {
+    return this.conn;
+  }
 
   /** Connects a client. */
   static async connect(opts: ZooKeeperOptions): Promise<ZooKeeperClient> {
@@ -249,6 +259,12 @@ export class ZooKeeperClient implements CoordClient {
   async waitForChanges(prefix: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<ChangeBatch> {
     this.check();
     let w = this.watchers.get(prefix);
+    if (w && w.zk !== this.zk) {
+      // The session it watched with expired: its history ends there; a new watcher starts one (an older resume
+      // point then gets CompactedError if anything changed meanwhile, and the caller re-reads).
+      w.close();
+      w = undefined;
+    }
     if (!w) this.watchers.set(prefix, w = new ZkPrefixWatcher(this.zk, prefix));
     return await w.changes(after, timeoutMs, signal);
   }
@@ -282,6 +298,34 @@ export class ZooKeeperClient implements CoordClient {
 
   private check(): void {
     if (this.closed) throw new ClosedError();
+  }
+
+  /**
+   * A dashboard or proxy keeps one client for its whole life: when the server expires the client's session (a
+   * partition longer than the session timeout), open a new one rather than failing every call from then on.
+   */
+  private follow(conn: ZkConn): void {
+    conn.gone.then(async () => {
+      if (this.closed || this.conn !== conn) return;
+      await conn.close().catch(() => {});
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          const next = await ZkConn.open(
+            this.opts.connect,
+            this.opts.sessionTimeoutMs ?? 30_000,
+            this.opts.connectTimeoutMs,
+            this.opts.auth,
+          );
+          if (this.closed) return void await next.close();
+          this.conn = next;
+          for (const w of this.watchers.values()) w.close();
+          this.follow(next);
+          return;
+        } catch {
+          await sleep(Math.min(2000, 100 * 2 ** attempt));
+        }
+      }
+    });
   }
 }
 

@@ -35,7 +35,7 @@ export class ZkPrefixWatcher {
   /** Set once the first scan finished. */
   readonly ready: Promise<void>;
 
-  constructor(private readonly zk: ZkConn, readonly prefix: string) {
+  constructor(readonly zk: ZkConn, readonly prefix: string) {
     this.root = prefix.endsWith("/") ? (prefix.length > 1 ? prefix.slice(0, -1) : "/") : parentOf(prefix);
     this.ready = this.firstScan();
   }

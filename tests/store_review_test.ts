@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type CoordClient, sleep } from "../store/client.ts";
+import { CompactedError, type CoordClient, sleep, type WatchEvent } from "../store/client.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
@@ -102,6 +102,52 @@ Deno.test("store review: zookeeper (real server)", async (t) => {
       "an ephemeral node stays ephemeral after update/cas/batch",
       () => ephemeralStaysEphemeralAfterWrites(open, 3000),
     );
+
+    await t.step("the client works again after its own ZooKeeper session expired", async () => {
+      // A partition longer than the client's session timeout: the server expires the session. The dashboard and
+      // proxies keep one client for their whole life, so it must reconnect with a new session, as Codis's does.
+      const c = await ZooKeeperClient.connect({ connect: zk.connect, sessionTimeoutMs: 800 });
+      try {
+        const prefix = `${base()}/`;
+        const p = `${prefix}x`;
+        await c.update(p, bytes("before"));
+        const armedAt = await c.revision();
+        await c.waitForChanges(prefix, armedAt, 0);
+        const old = c.zk;
+        old.stopPinging();
+        const expired = await Promise.race([old.gone.then(() => true), sleep(8000).then(() => false)]);
+        assert.ok(expired, "the server expired the idle session");
+        let got: string | undefined, err: unknown;
+        for (let i = 0; i < 30 && got === undefined; i++) {
+          try {
+            got = await Promise.race([
+              c.read(p).then((n) => text(n?.data) ?? "absent"),
+              sleep(1000).then(() => Promise.reject(new Error("read hung"))),
+            ]);
+          } catch (e) {
+            err = e;
+            await sleep(200);
+          }
+        }
+        assert.equal(got, "before", `read after expiry: ${err}`);
+        await c.update(p, bytes("after"));
+        assert.equal(text((await c.read(p, true)).data), "after");
+        // A watch resumed from before the expiry is either served or told to re-read; a fresh one sees writes.
+        const resumed = await c.waitForChanges(prefix, armedAt, 500).catch((e) => e);
+        assert.ok(
+          resumed instanceof CompactedError || resumed.events.some((e: WatchEvent) => text(e.data) === "after"),
+          String(resumed),
+        );
+        const now = await c.revision();
+        await c.waitForChanges(prefix, now, 0);
+        const waiting = c.waitForChanges(prefix, now, 5000);
+        await sleep(50);
+        await c.update(`${prefix}y`, bytes("new"));
+        assert.deepEqual((await waiting).events.map((e) => text(e.data)), ["new"]);
+      } finally {
+        await c.close();
+      }
+    });
   } finally {
     await zk.stop();
   }
