@@ -3,9 +3,12 @@
  * across the proxy's model changes.
  * @module
  */
-import { equal } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
+import { Redis } from "ioredis";
 import { slotOf } from "../proxy/hash.ts";
+import { runSlotMigration } from "../topom/executor/migrate.ts";
 import { readUntil, startProxyFixture } from "./support/proxy.ts";
+import { startRedis } from "./support/redis.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -47,6 +50,140 @@ Deno.test("migration review: a pipelined write sent after the slot finished does
     equal(await f.direct(1, slot).get(key), "v2");
   } finally {
     conn.close();
+    await f.stop();
+  }
+});
+
+Deno.test("migration review: a transaction sent after the slot finished does not overtake a write still moving its key", async () => {
+  const f = await startProxyFixture(2);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    const { key, slot } = keyOnFirstBackend("txn:");
+    const [a, b] = f.backends.map((x) => x.addr);
+    await f.proxy.fillSlots([{ id: slot, backend_addr: b, migrate_from: a }]);
+    equal(await f.direct(0).call("CLIENT", "PAUSE", "400", "ALL"), "OK");
+    await conn.write(resp("SET", key, "v1"));
+    await new Promise((r) => setTimeout(r, 50));
+    const filled = f.proxy.fillSlots([{ id: slot, backend_addr: b }]);
+    await conn.write(resp("MULTI"));
+    await conn.write(resp("SET", key, "v2"));
+    await conn.write(resp("EXEC"));
+    const text = await readUntil(conn, (s) => s.endsWith("*1\r\n+OK\r\n"), 5000);
+    await filled;
+    equal(text, "+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+    equal(await f.direct(1, slot).get(key), "v2", "the transaction's write is the last one");
+  } finally {
+    conn.close();
+    await f.stop();
+  }
+});
+
+type Cmd = (string | number)[];
+
+/** Setup shared by the proxy and the reference server: every key in one slot (hash tag `{m}`). */
+const SETUP: Cmd[] = [
+  ["SET", "{m}a", "abc"],
+  ["SET", "{m}b", "abd"],
+  ["RPUSH", "{m}l", "1", "2", "3"],
+  ["RPUSH", "{m}l2", "x"],
+  ["SADD", "{m}s1", "a", "b", "c"],
+  ["SADD", "{m}s2", "b", "c", "d"],
+  ["ZADD", "{m}z1", "1", "a", "2", "b"],
+  ["ZADD", "{m}z2", "3", "b", "4", "c"],
+  ["HSET", "{m}h", "f", "1"],
+  ["GEOADD", "{m}g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"],
+  ["XADD", "{m}x", "1-1", "f", "v"],
+  ["PFADD", "{m}p1", "a", "b"],
+  ["PFADD", "{m}p2", "c"],
+  ["SET", "{m}cnt", "5"],
+  ...["d", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "n1", "n3"].map((k) => ["SET", `{m}${k}`, "old"]),
+  ["SET", "{m}ttl", "t", "EX", "1000"],
+];
+
+/** Commands run while the slot migrates; each reads or writes keys that are still on the source. */
+const COMMANDS: Cmd[] = [
+  ["SORT", "{m}l", "BY", "nosort", "STORE", "{m}d"],
+  ["ZUNIONSTORE", "{m}d2", "2", "{m}z1", "{m}z2"],
+  ["GEORADIUS", "{m}g", "15", "37", "200", "km", "STORE", "{m}d3"],
+  ["GEOSEARCHSTORE", "{m}d4", "{m}g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
+  ["BITOP", "AND", "{m}d5", "{m}a", "{m}b"],
+  ["LMPOP", "2", "{m}l2", "{m}l", "LEFT"],
+  ["SINTERCARD", "2", "{m}s1", "{m}s2"],
+  ["LCS", "{m}a", "{m}b"],
+  ["COPY", "{m}h", "{m}d6", "REPLACE"],
+  ["SMOVE", "{m}s1", "{m}s2", "a"],
+  ["LMOVE", "{m}l", "{m}l2", "LEFT", "RIGHT"],
+  ["RENAME", "{m}z1", "{m}z3"],
+  ["PFMERGE", "{m}p1", "{m}p2"],
+  ["EVAL", "return redis.call('INCR', KEYS[1])", "1", "{m}cnt"],
+  ["SET", "{m}d7", "new", "GET"],
+  ["GETDEL", "{m}d8"],
+  ["APPEND", "{m}a", "z"],
+  ["MSETNX", "{m}n1", "1", "{m}n2", "2"],
+  ["RENAMENX", "{m}b", "{m}n3"],
+  ["ZRANGESTORE", "{m}d9", "{m}z2", "0", "-1"],
+  ["SDIFFSTORE", "{m}d10", "{m}s1", "{m}s2"],
+  ["XGROUP", "CREATE", "{m}x", "grp", "0"],
+  ["XREADGROUP", "GROUP", "grp", "c1", "COUNT", "1", "STREAMS", "{m}x", ">"],
+  ["OBJECT", "ENCODING", "{m}h"],
+];
+
+const ALL_KEYS = [
+  ...new Set([...SETUP, ...COMMANDS].flatMap((c) => c.map(String).filter((a) => a.startsWith("{m}")))),
+  "{m}z3",
+  "{m}n2",
+];
+
+/** Everything a client can read of the keys: type, value, whether a TTL is set. */
+async function snapshot(r: Redis): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const k of ALL_KEYS) {
+    const type = await r.type(k);
+    const ttl = (await r.pttl(k)) > 0 ? "ttl" : "no-ttl";
+    let value: unknown = null;
+    if (type === "string") value = await r.get(k);
+    else if (type === "list") value = await r.lrange(k, 0, -1);
+    else if (type === "set") value = (await r.smembers(k)).sort();
+    else if (type === "zset") value = await r.zrange(k, 0, -1, "WITHSCORES");
+    else if (type === "hash") value = await r.hgetall(k);
+    else if (type === "stream") value = [await r.xrange(k, "-", "+"), await r.call("XINFO", "GROUPS", k)];
+    out[k] = [type, ttl, value];
+  }
+  return out;
+}
+
+async function runAll(r: Redis, cmds: Cmd[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const [name, ...args] of cmds) out.push(await r.call(String(name), ...args).catch((e) => `ERR ${e.message}`));
+  return out;
+}
+
+Deno.test("migration review: multi-key and store commands on a migrating slot act on the source's data", async () => {
+  const f = await startProxyFixture(2);
+  const ref = await startRedis();
+  try {
+    const slot = slotOf(enc("m"));
+    const owner = slot < 512 ? 0 : 1;
+    const [from, to] = [f.backends[owner].addr, f.backends[1 - owner].addr];
+    const c = f.client();
+    const r = new Redis({ port: ref.port, host: "127.0.0.1", db: slot, maxRetriesPerRequest: 0 });
+    try {
+      await runAll(c, SETUP);
+      await runAll(r, SETUP);
+      await f.proxy.fillSlots([{ id: slot, backend_addr: to, migrate_from: from }]);
+      const got = await runAll(c, COMMANDS);
+      const want = await runAll(r, COMMANDS);
+      for (let i = 0; i < COMMANDS.length; i++) deepEqual(got[i], want[i], COMMANDS[i].join(" "));
+      // The executor moves what is left, then the slot finishes: everything reads as on a single server.
+      const res = await runSlotMigration({ slot, from, to, timeoutMs: 5000 });
+      equal(res.done, true, res.reason ?? "");
+      await f.proxy.fillSlots([{ id: slot, backend_addr: to }]);
+      deepEqual(await snapshot(c), await snapshot(r));
+    } finally {
+      r.disconnect();
+    }
+  } finally {
+    await ref.stop();
     await f.stop();
   }
 });

@@ -203,13 +203,19 @@ export class Transaction {
     }
     this.#clear();
     const pool = route.backend;
+    if (!watching && route.moving === 0) return this.#sendShared(pool, slot, queued, req);
     if (!watching) {
-      const conn = this.#host.shared(pool, slot);
-      // Nothing may fail half way on a shared connection, or it would be left inside MULTI for other clients.
-      if (!fits(conn, queued.length, this.#host.core.config.backend_max_pipeline)) {
-        return req.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
-      }
-      return sendTransaction(conn, slot, queued, req);
+      // The slot just finished migrating and requests (maybe this session's) still move their keys from the old
+      // source: sent now, the transaction could reach the target before the session's earlier writes.
+      return this.#host.gate(req, () => {
+        if (route.backend !== pool || route.locked || route.migrateFrom !== null) {
+          req.onReply(errorReply(
+            `EXECABORT Transaction discarded because slot ${slot} moved during the transaction; retry it`,
+          ));
+          return this.#host.release();
+        }
+        this.#sendShared(pool, slot, queued, this.#releasing(req));
+      });
     }
     this.#host.gate(req, () => {
       const conn = this.#host.dedicated(pool.addr);
@@ -225,6 +231,16 @@ export class Transaction {
       }
       sendTransaction(conn, slot, queued, this.#releasing(req));
     });
+  }
+
+  /** Sends the transaction on the slot's shared connection (nothing interleaves within one event-loop turn). */
+  #sendShared(pool: BackendPool, slot: number, queued: Uint8Array[], reply: PendingReply): void {
+    const conn = this.#host.shared(pool, slot);
+    // Nothing may fail half way on a shared connection, or it would be left inside MULTI for other clients.
+    if (!fits(conn, queued.length, this.#host.core.config.backend_max_pipeline)) {
+      return reply.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
+    }
+    sendTransaction(conn, slot, queued, reply);
   }
 
   /** Answers `req` with the backend's reply, then ends the gate that held the session for it. */
