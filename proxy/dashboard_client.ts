@@ -113,6 +113,8 @@ export class DashboardClient {
     let registered = false;
     let since = 0;
     let backoff = 50;
+    /** Whether the last request followed a 421's leader without a pause since. */
+    let hopped = false;
     const signal = this.#abort.signal;
     while (!signal.aborted && !this.#proxy.isClosed()) {
       try {
@@ -136,6 +138,7 @@ export class DashboardClient {
           onFirstModel();
         }
         backoff = 50;
+        hopped = false;
         this.#failures = 0;
       } catch (e) {
         if (signal.aborted) break;
@@ -145,7 +148,19 @@ export class DashboardClient {
           continue;
         }
         if (err.status === 421) {
+          this.#lastError = err.message;
           this.#addr = err.leader || this.#nextAddr();
+          // Follow a named leader at once, but only one hop per pause: during an election every dashboard is a
+          // standby (no leader yet, or stale names pointing at each other), and retrying them without a pause
+          // was a busy loop of thousands of requests a second.
+          if (err.leader && !hopped) {
+            hopped = true;
+            continue;
+          }
+          hopped = false;
+          if (++this.#failures % this.#opts.addrs.length === 0) await this.#resolve();
+          await sleep(backoff, signal);
+          backoff = Math.min(500, backoff * 2);
           continue;
         }
         if (this.#connected) log.warn(`lost dashboard ${this.#addr}: ${err.message}; serving the model we have`);
@@ -189,7 +204,8 @@ export class DashboardClient {
     try {
       const res = await fetch(`http://${this.#addr}${path}`, { method, signal: ctl.signal });
       const text = await res.text();
-      this.#connected = true;
+      // Only the active dashboard's answers count as connected: a standby's 421 means the proxy is not following.
+      this.#connected = res.ok;
       this.#lastContact = Date.now();
       if (res.ok) return text ? JSON.parse(text) : null;
       let body: { Cause?: string; leader?: string } = {};

@@ -10,6 +10,7 @@ import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
 import { startEtcd } from "./support/etcd.ts";
 import { startZooKeeper } from "./support/zookeeper.ts";
+import { DashboardClient } from "../proxy/dashboard_client.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => b ? new TextDecoder().decode(b) : undefined;
@@ -152,3 +153,57 @@ Deno.test("store review: zookeeper (real server)", async (t) => {
     await zk.stop();
   }
 });
+
+/** Dashboards that are all standbys (an election, or a lock not yet taken over): each answers 421. */
+function standbyDashboards(n: number, leaderOf: (i: number, addrs: string[]) => string) {
+  let requests = 0;
+  const addrs: string[] = [];
+  const servers = Array.from(
+    { length: n },
+    (_, i) =>
+      Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+        requests++;
+        return Response.json({ Cause: "not leader", Stack: [], leader: leaderOf(i, addrs) }, { status: 421 });
+      }),
+  );
+  for (const s of servers) addrs.push(`127.0.0.1:${s.addr.port}`);
+  return {
+    addrs,
+    requests: () => requests,
+    close: () => Promise.all(servers.map((s) => s.shutdown())),
+  };
+}
+
+for (
+  const [name, leaderOf] of [
+    ["no leader known", () => ""],
+    ["each names the other", (i: number, addrs: string[]) => addrs[(i + 1) % addrs.length]],
+  ] as const
+) {
+  Deno.test(`dashboard client: standbys answering 421 (${name}) are retried with a backoff, not in a busy loop`, async () => {
+    const d = standbyDashboards(2, leaderOf);
+    const proxy = {
+      fillSlots() {},
+      start() {},
+      isOnline: () => false,
+      isClosed: () => false,
+      model: () => ({ token: "t0" }),
+    };
+    const client = new DashboardClient(proxy, {
+      addrs: d.addrs,
+      productName: "review",
+      productAuth: "",
+      adminAddr: "127.0.0.1:1",
+      pollTimeoutMs: 1000,
+    });
+    try {
+      await client.start(1500).catch(() => {});
+      // With a backoff (50 ms doubling to 500 ms) that is a handful of requests; a busy loop makes thousands.
+      assert.ok(d.requests() < 100, `${d.requests()} requests in 1.5 s`);
+      assert.match(client.status().last_error, /421|not leader/);
+    } finally {
+      await client.stop();
+      await d.close();
+    }
+  });
+}
