@@ -101,6 +101,11 @@ const SETUP: Cmd[] = [
   ["SADD", "{m}s3", "q"],
   ["SET", "{m}r", "1"],
   ["SET", "{m}dup", "old"],
+  ...["e1", "e2", "e3", "e4", "e5", "e6"].map((k) => ["SET", `{m}${k}`, "old"]),
+  ["RPUSH", "{m}bl", "1", "2"],
+  ["RPUSH", "{m}bl2", "a"],
+  ["RPUSH", "{m}bl3", "b"],
+  ["ZADD", "{m}bz", "1", "m"],
 ];
 
 /** Commands run while the slot migrates; each reads or writes keys that are still on the source. */
@@ -133,6 +138,17 @@ const COMMANDS: Cmd[] = [
   ["SUNIONSTORE", "{m}s3", "{m}s3", "{m}s3"],
   ["RENAME", "{m}r", "{m}r"],
   ["MSET", "{m}dup", "1", "{m}dup", "2"],
+  // Split across slots: each part moves its own keys.
+  ["DEL", "{m}e1", "elsewhere:1"],
+  ["UNLINK", "{m}e2", "elsewhere:2"],
+  ["EXISTS", "{m}e3", "elsewhere:3", "{m}e3"],
+  ["TOUCH", "{m}e4", "elsewhere:4"],
+  ["MSET", "{m}e5", "new", "elsewhere:5", "x"],
+  ["MGET", "{m}e6", "elsewhere:6"],
+  // Blocking commands move their keys before they block on the target.
+  ["BLPOP", "{m}bl", "1"],
+  ["BLMOVE", "{m}bl2", "{m}bl3", "LEFT", "RIGHT", "1"],
+  ["BZPOPMIN", "{m}bz", "1"],
 ];
 
 const ALL_KEYS = [
