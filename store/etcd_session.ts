@@ -12,6 +12,9 @@ import { type EtcdClient, key, mapError } from "./etcd.ts";
 
 /** A session backed by an etcd lease. */
 export class EtcdSession extends RenewedSession {
+  /** When etcd last confirmed the lease (the grant, then each keepalive answer). */
+  private confirmedAt = performance.now();
+
   constructor(
     private readonly c: EtcdClient,
     private readonly lease: Lease,
@@ -64,6 +67,14 @@ export class EtcdSession extends RenewedSession {
 
   async renew(): Promise<void> {
     this.check();
+    if (performance.now() - this.confirmedAt > this.ttlMs) {
+      // Cut off from etcd for a whole TTL, counted from when the last confirmed keepalive was sent (etcd counts
+      // from when it received it, a little later): etcd drops the lease now, and a standby may then take the lock.
+      // Give the session up first rather than waiting for the partition to heal to hear it.
+      this.finish();
+      throw new SessionExpiredError(this.id);
+    }
+    const sentAt = performance.now();
     const res = await this.lease.keepaliveOnce().catch((e) => {
       // npm:etcd3 answers a keepalive of a lease the server already dropped with EtcdLeaseInvalidError rather
       // than TTL 0: that is the expiry, and `lost` must resolve so that owners step down and register again.
@@ -74,6 +85,7 @@ export class EtcdSession extends RenewedSession {
       this.finish();
       throw new SessionExpiredError(this.id);
     }
+    this.confirmedAt = Math.max(this.confirmedAt, sentAt);
   }
 
   protected stillAlive(): Promise<boolean> {

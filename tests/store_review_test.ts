@@ -207,3 +207,107 @@ for (
     }
   });
 }
+
+/** A TCP forwarder to `target` that can cut every connection and refuse new ones (a partition), then heal. */
+function forwarder(target: { hostname: string; port: number }) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  let cut = false;
+  const pipe = async (a: Deno.Conn, b: Deno.Conn) => {
+    try {
+      await a.readable.pipeTo(b.writable);
+    } catch { /* the other side went away */ }
+    for (const c of [a, b]) {
+      open.delete(c);
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      if (cut) {
+        conn.close();
+        continue;
+      }
+      try {
+        const up = await Deno.connect(target);
+        open.add(conn).add(up);
+        pipe(conn, up);
+        pipe(up, conn);
+      } catch {
+        conn.close();
+      }
+    }
+  })().catch(() => {});
+  return {
+    addr: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    partition() {
+      cut = true;
+      for (const c of open) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+      open.clear();
+    },
+    heal() {
+      cut = false;
+    },
+    async close() {
+      this.partition();
+      listener.close();
+      await accepting;
+    },
+  };
+}
+
+Deno.test("store review: etcd session of an owner cut off from etcd is lost once its TTL has surely passed", async () => {
+  // The active dashboard holds its lock through this session; if the partition outlasts the TTL, etcd deletes
+  // the lock and a standby takes over, so the cut-off owner must learn it is no longer the holder by then.
+  const etcd = await startEtcd();
+  const [host, port] = etcd.endpoint.split(":");
+  const fwd = forwarder({ hostname: host, port: Number(port) });
+  const c = new EtcdClient({ endpoints: [fwd.addr], dialTimeoutMs: 500 });
+  const other = new EtcdClient({ endpoints: [etcd.endpoint] });
+  try {
+    const s = await c.openSession({ ttlMs: 2000 });
+    const p = `${base()}/lock`;
+    await s.createEphemeral(p, bytes("owner"));
+    fwd.partition();
+    const deadline = performance.now() + s.ttlMs * 4 + 4000;
+    while (performance.now() < deadline && (await other.read(p)) !== undefined) await sleep(100);
+    assert.equal(await other.read(p), undefined, "etcd expired the lease");
+    const lost = await Promise.race([s.lost.then(() => true), sleep(s.ttlMs + 1000).then(() => false)]);
+    assert.ok(lost, "the owner knows its session is gone while still cut off");
+  } finally {
+    await fwd.close();
+    await c.close().catch(() => {});
+    await other.close();
+    await etcd.stop();
+  }
+});
+
+Deno.test("store review: etcd session survives a network hiccup shorter than its TTL", async () => {
+  const etcd = await startEtcd();
+  const [host, port] = etcd.endpoint.split(":");
+  const fwd = forwarder({ hostname: host, port: Number(port) });
+  const c = new EtcdClient({ endpoints: [fwd.addr], dialTimeoutMs: 500 });
+  const other = new EtcdClient({ endpoints: [etcd.endpoint] });
+  try {
+    const s = await c.openSession({ ttlMs: 4000 });
+    const p = `${base()}/jodis`;
+    await s.createEphemeral(p, bytes("alive"));
+    fwd.partition();
+    await sleep(s.ttlMs / 4);
+    fwd.heal();
+    const lost = await Promise.race([s.lost.then(() => true), sleep(s.ttlMs * 1.5).then(() => false)]);
+    assert.equal(lost, false, "the session survived the hiccup");
+    assert.ok((await other.read(p)) !== undefined, "its node is still there");
+  } finally {
+    await fwd.close();
+    await c.close().catch(() => {});
+    await other.close();
+    await etcd.stop();
+  }
+});
