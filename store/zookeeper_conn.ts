@@ -85,12 +85,27 @@ export class ZkConn {
   private markGone!: () => void;
   private closed = false;
 
+  /** Pending while disconnected: gives the session up once the server has surely expired it. */
+  private cutOff: ReturnType<typeof setTimeout> | undefined;
+
   private constructor(private readonly raw: RawClient, private readonly acls: unknown[]) {
     this.gone = new Promise((r) => this.markGone = r);
     raw.on("expired", () => this.markGone());
     raw.on("disconnected", () => {
-      if (this.closed) this.markGone();
+      if (this.closed) return this.markGone();
+      // The server expires the session one timeout after it last heard from us, no later than now. Reconnecting
+      // within it keeps the session (a hiccup); otherwise a standby may already hold what our ephemeral nodes
+      // held, so the session is given up then, instead of when the partition heals and the server says so.
+      this.cutOff ??= setTimeout(() => {
+        this.markGone();
+        this.close().catch(() => {});
+      }, this.sessionTimeoutMs);
     });
+    raw.on("connected", () => {
+      clearTimeout(this.cutOff);
+      this.cutOff = undefined;
+    });
+    this.gone.then(() => clearTimeout(this.cutOff));
   }
 
   /**

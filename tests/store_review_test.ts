@@ -311,3 +311,37 @@ Deno.test("store review: etcd session survives a network hiccup shorter than its
     await etcd.stop();
   }
 });
+
+Deno.test("store review: zookeeper session of an owner cut off from ZooKeeper is lost after its timeout; a hiccup keeps it", async () => {
+  const zk = await startZooKeeper();
+  const [host, port] = zk.connect.split(":");
+  const fwd = forwarder({ hostname: host, port: Number(port) });
+  const c = await ZooKeeperClient.connect({ connect: fwd.addr, connectTimeoutMs: 3000 });
+  const other = await ZooKeeperClient.connect({ connect: zk.connect });
+  try {
+    const b = base();
+    // A hiccup shorter than the timeout: the session and its node stay.
+    const keep = await c.openSession({ ttlMs: 3000 });
+    await keep.createEphemeral(`${b}/keep`, bytes("alive"));
+    fwd.partition();
+    await sleep(keep.ttlMs / 4);
+    fwd.heal();
+    const early = await Promise.race([keep.lost.then(() => true), sleep(keep.ttlMs * 1.5).then(() => false)]);
+    assert.equal(early, false, "the session survived the hiccup");
+    assert.ok((await other.read(`${b}/keep`)) !== undefined, "its node is still there");
+    // A partition longer than the timeout: ZooKeeper expires the session; its owner must learn it while cut off.
+    const s = await c.openSession({ ttlMs: 1500 });
+    await s.createEphemeral(`${b}/lock`, bytes("owner"));
+    fwd.partition();
+    const deadline = performance.now() + s.ttlMs * 4 + 4000;
+    while (performance.now() < deadline && (await other.read(`${b}/lock`)) !== undefined) await sleep(100);
+    assert.equal(await other.read(`${b}/lock`), undefined, "ZooKeeper expired the session");
+    const lost = await Promise.race([s.lost.then(() => true), sleep(s.ttlMs + 1000).then(() => false)]);
+    assert.ok(lost, "the owner knows its session is gone while still cut off");
+  } finally {
+    await fwd.close();
+    await c.close().catch(() => {});
+    await other.close();
+    await zk.stop();
+  }
+});
