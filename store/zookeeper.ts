@@ -42,7 +42,7 @@ import {
   SessionExpiredError,
   StoreError,
 } from "./errors.ts";
-import { ZK, ZkConn, type ZkOp, type ZkStat, zxid } from "./zookeeper_conn.ts";
+import { badArguments, ZK, ZkConn, type ZkOp, type ZkStat, zxid } from "./zookeeper_conn.ts";
 import { OpenSessions } from "./session_base.ts";
 import { ZkPrefixWatcher } from "./zookeeper_watch.ts";
 
@@ -379,6 +379,7 @@ class ZkSession implements Session {
 }
 
 function zkFailure(code: number, path: string): StoreError {
+  if (code === ZK.BAD_ARGUMENTS) return badArguments(JSON.stringify(path));
   if (code === ZK.NOT_EMPTY) return new NotEmptyError(path);
   if (code === ZK.NO_CHILDREN_FOR_EPHEMERALS) {
     return new InvalidArgumentError(`zookeeper: ${path}: an ephemeral node cannot have children`);

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import zookeeper from "node-zookeeper-client";
-import { NoQuorumError, SessionExpiredError, StoreError } from "./errors.ts";
+import { InvalidArgumentError, NoQuorumError, SessionExpiredError, StoreError } from "./errors.ts";
 
 /** ZooKeeper's node metadata (zxids are 8-byte big-endian buffers). */
 export interface ZkStat {
@@ -59,6 +59,7 @@ interface RawClient {
 
 /** ZooKeeper error codes used here. */
 export const ZK = {
+  BAD_ARGUMENTS: -8,
   NO_NODE: -101,
   NO_AUTH: -102,
   BAD_VERSION: -103,
@@ -241,8 +242,16 @@ export class ZkConn {
 
 /** Maps connection-level failures to NoQuorumError/SessionExpiredError. */
 export function mapZkError(err: ZkError): Error {
+  if (err.code === ZK.BAD_ARGUMENTS) return badArguments(err.message);
   if (err.code === ZK.NO_AUTH) return new StoreError("invalid", `zookeeper: not authorized (${err.message})`);
   if (err.code === ZK.SESSION_EXPIRED) return new SessionExpiredError("zookeeper session");
   if (err.code === ZK.CONNECTION_LOSS) return new NoQuorumError(`zookeeper: ${err.message}`);
   return err;
+}
+
+/** ZooKeeper refused a path or value: it allows no control characters nor U+D800–U+F8FF (so no emoji) in paths. */
+export function badArguments(detail: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `zookeeper refused the request (${detail}): paths may not hold control characters or U+D800-U+F8FF`,
+  );
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CompactedError, type CoordClient, sleep, type WatchEvent } from "../store/client.ts";
+import { CompactedError, type CoordClient, InvalidArgumentError, sleep, type WatchEvent } from "../store/client.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
@@ -50,6 +50,33 @@ async function ephemeralStaysEphemeralAfterWrites(open: () => Promise<CoordClien
   }
 }
 
+/** Unicode path segments and binary values round-trip through every operation, watches included. */
+async function unicodeAndBinary(open: () => Promise<CoordClient>): Promise<void> {
+  const c = await open();
+  try {
+    const dir = `${base()}/ünï-☃`;
+    const value = new Uint8Array([0, 255, 1, 0xc3, 0x28, 0, 10]);
+    const start = await c.revision();
+    await c.waitForChanges(`${dir}/`, start, 0);
+    await c.create(`${dir}/k-é`, value);
+    await c.update(`${dir}/k-ß`, new Uint8Array());
+    assert.deepEqual(await c.list(dir), [`${dir}/k-ß`, `${dir}/k-é`].sort());
+    assert.deepEqual((await c.read(`${dir}/k-é`, true)).data, value);
+    assert.equal((await c.read(`${dir}/k-ß`, true)).data.length, 0);
+    const seen: [string, number[]][] = [];
+    let after = start;
+    for (let i = 0; i < 10 && seen.length < 2; i++) {
+      const b = await c.waitForChanges(`${dir}/`, after, 1000);
+      for (const e of b.events) seen.push([e.path, [...(e.data ?? [])]]);
+      after = b.revision;
+    }
+    assert.deepEqual(seen, [[`${dir}/k-é`, [...value]], [`${dir}/k-ß`, []]]);
+    assert.ok((await c.delete(`${dir}/k-é`)) > 0);
+  } finally {
+    await c.close();
+  }
+}
+
 Deno.test("store review: memory (reference)", async (t) => {
   const store = new MemoryStore();
   try {
@@ -57,6 +84,7 @@ Deno.test("store review: memory (reference)", async (t) => {
       "an ephemeral node stays ephemeral after update/cas/batch",
       () => ephemeralStaysEphemeralAfterWrites(() => Promise.resolve(store.client()), 1000),
     );
+    await t.step("unicode paths, binary values", () => unicodeAndBinary(() => Promise.resolve(store.client())));
   } finally {
     store.close();
   }
@@ -70,6 +98,7 @@ Deno.test("store review: etcd (real server)", async (t) => {
       "an ephemeral node stays ephemeral after update/cas/batch",
       () => ephemeralStaysEphemeralAfterWrites(open, 1000),
     );
+    await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
 
     await t.step("an auto-renewing session whose lease the server dropped reports itself lost", async () => {
       // What a partition longer than the TTL looks like once it heals: etcd expired the lease meanwhile. Owners
@@ -103,6 +132,19 @@ Deno.test("store review: zookeeper (real server)", async (t) => {
       "an ephemeral node stays ephemeral after update/cas/batch",
       () => ephemeralStaysEphemeralAfterWrites(open, 3000),
     );
+    await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
+
+    await t.step("a path ZooKeeper cannot hold is refused with InvalidArgumentError", async () => {
+      const c = await open();
+      try {
+        for (const p of [`${base()}/clef-𝄞`, `${base()}/bell-\u0007`]) {
+          await assert.rejects(c.update(p, bytes("x")), InvalidArgumentError, p);
+          await assert.rejects(c.create(p, bytes("x")), InvalidArgumentError, p);
+        }
+      } finally {
+        await c.close();
+      }
+    });
 
     await t.step("the client works again after its own ZooKeeper session expired", async () => {
       // A partition longer than the client's session timeout: the server expires the session. The dashboard and
@@ -338,6 +380,38 @@ Deno.test("store review: zookeeper session of an owner cut off from ZooKeeper is
     assert.equal(await other.read(`${b}/lock`), undefined, "ZooKeeper expired the session");
     const lost = await Promise.race([s.lost.then(() => true), sleep(s.ttlMs + 1000).then(() => false)]);
     assert.ok(lost, "the owner knows its session is gone while still cut off");
+  } finally {
+    await fwd.close();
+    await c.close().catch(() => {});
+    await other.close();
+    await zk.stop();
+  }
+});
+
+Deno.test("store review: a zookeeper watch sees the changes made while its connection was briefly down", async () => {
+  const zk = await startZooKeeper();
+  const [host, port] = zk.connect.split(":");
+  const fwd = forwarder({ hostname: host, port: Number(port) });
+  const c = await ZooKeeperClient.connect({ connect: fwd.addr, sessionTimeoutMs: 6000, connectTimeoutMs: 3000 });
+  const other = await ZooKeeperClient.connect({ connect: zk.connect });
+  try {
+    const prefix = `${base()}/`;
+    await other.update(`${prefix}a`, bytes("a1"));
+    const armedAt = await c.revision();
+    await c.waitForChanges(prefix, armedAt, 0);
+    fwd.partition();
+    await other.update(`${prefix}a`, bytes("a2"));
+    await other.update(`${prefix}b`, bytes("b1"));
+    await sleep(300);
+    fwd.heal();
+    const seen = new Map<string, string | undefined>();
+    let after = armedAt;
+    for (let i = 0; i < 20 && seen.size < 2; i++) {
+      const got = await c.waitForChanges(prefix, after, 500).catch(() => undefined);
+      for (const e of got?.events ?? []) seen.set(e.path, text(e.data));
+      after = got?.revision ?? after;
+    }
+    assert.deepEqual(Object.fromEntries(seen), { [`${prefix}a`]: "a2", [`${prefix}b`]: "b1" });
   } finally {
     await fwd.close();
     await c.close().catch(() => {});
