@@ -24,6 +24,7 @@ import {
   ClosedError,
   CompactedError,
   ExistsError,
+  InvalidArgumentError,
   NoQuorumError,
   NotFoundError,
   RevisionConflictError,
@@ -33,6 +34,22 @@ import {
 export const key = (s: string): Buffer => Buffer.from(s);
 const ridKey = (rid: string) => key(`\0rid/${rid}`);
 const RID_LEASE_SEC = 600;
+/**
+ * etcd refuses a request over `--max-request-bytes` (1.5 MiB by default), and npm:etcd3 then opens its circuit
+ * breaker, failing every call for seconds: refuse it here, with a clear error. A value counts twice in an
+ * update (see {@link putKeepingLease}), so the largest value an update takes is about 750 KiB.
+ */
+const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024 - 16 * 1024;
+
+/** Bytes of keys and values a transaction sends (nested transactions included). */
+function requestBytes(ops: IRequestOp[]): number {
+  let n = 0;
+  for (const o of ops) {
+    if (o.request_put) n += (o.request_put.key?.length ?? 0) + (o.request_put.value?.length ?? 0);
+    if (o.request_txn) n += requestBytes(o.request_txn.success ?? []) + requestBytes(o.request_txn.failure ?? []);
+  }
+  return n;
+}
 
 /** Exclusive end of the key range that starts with `prefix`. */
 function prefixEnd(prefix: string): Buffer {
@@ -76,7 +93,9 @@ function toNode(path: string, kv: IKeyValue): StoreNode {
 /** Maps transport failures to NoQuorumError so callers see one "retry later" error. */
 export function mapError(e: unknown): unknown {
   const msg = String((e as Error)?.message ?? e);
-  if (/unavailable|no connection|deadline|ECONNREFUSED|leader/i.test(msg)) return new NoQuorumError(`etcd: ${msg}`);
+  if (/unavailable|no connection|deadline|ECONNREFUSED|leader|circuit breaker/i.test(msg)) {
+    return new NoQuorumError(`etcd: ${msg}`);
+  }
   return e;
 }
 
@@ -114,6 +133,10 @@ export class EtcdClient implements CoordClient {
     markerValue = "",
   ): Promise<{ ok: true; revision: number } | { ok: false; replay?: IKeyValue; failure: IKeyValue[][] }> {
     this.check();
+    const size = requestBytes(success);
+    if (size > MAX_REQUEST_BYTES) {
+      throw new InvalidArgumentError(`etcd: a write of ${size} bytes is over etcd's request limit (1.5 MiB)`);
+    }
     const cmp = [...compare];
     const succ = [...success];
     const fail = [...failure];

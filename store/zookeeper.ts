@@ -47,6 +47,11 @@ import { OpenSessions } from "./session_base.ts";
 import { ZkPrefixWatcher } from "./zookeeper_watch.ts";
 
 const RID_DIR = "/.codis-rid";
+/**
+ * ZooKeeper drops the connection on a packet over `jute.maxbuffer` (1 MiB by default), which the caller would see
+ * as a transient NoQuorumError and retry forever: refuse it here, with a clear error.
+ */
+const MAX_WRITE_BYTES = 1024 * 1024 - 16 * 1024;
 const markerPath = (rid: string) => `${RID_DIR}/${encodeURIComponent(rid)}`;
 
 /** Options of {@link ZooKeeperClient.connect}. */
@@ -90,6 +95,10 @@ export class ZooKeeperClient implements CoordClient {
   /** Runs a MULTI on `conn`, creating missing parents once, and consulting/adding the request-id marker. */
   async run(conn: ZkConn, ops: ZkOp[], rid?: string): Promise<WriteResult> {
     this.check();
+    const size = ops.reduce((n, o) => n + o.path.length + ("data" in o ? o.data.length : 0), 0);
+    if (size > MAX_WRITE_BYTES) {
+      throw new InvalidArgumentError(`zookeeper: a write of ${size} bytes is over ZooKeeper's limit (1 MiB)`);
+    }
     const all = rid === undefined
       ? ops
       : [...ops, { op: "create", path: markerPath(rid), data: new Uint8Array(), mode: ZK.EPHEMERAL } as ZkOp];

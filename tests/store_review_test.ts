@@ -77,6 +77,23 @@ async function unicodeAndBinary(open: () => Promise<CoordClient>): Promise<void>
   }
 }
 
+/** A value too large for the backend is refused with InvalidArgumentError, and the client keeps working. */
+async function oversizedValue(open: () => Promise<CoordClient>): Promise<void> {
+  const c = await open();
+  try {
+    const p = `${base()}/big`;
+    await assert.rejects(c.update(p, new Uint8Array(2_000_000)), InvalidArgumentError);
+    await assert.rejects(c.create(p, new Uint8Array(2_000_000)), InvalidArgumentError);
+    // Right after: a small write and read go through (etcd's client used to open its circuit breaker).
+    await c.update(p, bytes("small"));
+    assert.equal(text((await c.read(p, true)).data), "small");
+    await c.update(p, new Uint8Array(200_000));
+    assert.equal((await c.read(p, true)).data.length, 200_000);
+  } finally {
+    await c.close();
+  }
+}
+
 Deno.test("store review: memory (reference)", async (t) => {
   const store = new MemoryStore();
   try {
@@ -99,6 +116,7 @@ Deno.test("store review: etcd (real server)", async (t) => {
       () => ephemeralStaysEphemeralAfterWrites(open, 1000),
     );
     await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
+    await t.step("an oversized value is refused with InvalidArgumentError", () => oversizedValue(open));
 
     await t.step("an auto-renewing session whose lease the server dropped reports itself lost", async () => {
       // What a partition longer than the TTL looks like once it heals: etcd expired the lease meanwhile. Owners
@@ -133,6 +151,7 @@ Deno.test("store review: zookeeper (real server)", async (t) => {
       () => ephemeralStaysEphemeralAfterWrites(open, 3000),
     );
     await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
+    await t.step("an oversized value is refused with InvalidArgumentError", () => oversizedValue(open));
 
     await t.step("a path ZooKeeper cannot hold is refused with InvalidArgumentError", async () => {
       const c = await open();
