@@ -134,13 +134,16 @@ async function openExternal(kind: "zookeeper" | "etcd" | "fs", opts: CoordOption
       if (kind === "fs") {
         await client.create(path, data);
       } else {
-        session ??= await client.openSession({ ttlMs: 5000, autoRenew: true });
-        const s = session;
-        s.lost.then(() => {
-          if (session === s) session = undefined;
-          set(false);
-        });
-        await s.createEphemeral(path, data);
+        if (session === undefined) {
+          // The lost handler is attached once per session: a standby retries acquire() every second.
+          const s = await client.openSession({ ttlMs: 5000, autoRenew: true });
+          session = s;
+          s.lost.then(() => {
+            if (session === s) session = undefined;
+            set(false);
+          });
+        }
+        await session.createEphemeral(path, data);
       }
       leaderAddr = opts.adminAddr;
       return true;
