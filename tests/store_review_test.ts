@@ -438,3 +438,49 @@ Deno.test("store review: a zookeeper watch sees the changes made while its conne
     await zk.stop();
   }
 });
+
+// KNOWN BUG, not fixed yet (ignored so CI stays green; remove `ignore` when fixing it): the ZooKeeper watcher numbers
+// events itself (max(zxid, last + 1)), so after a batch of deletes its resume point runs ahead of the server's zxids,
+// and a watch resumed on a new session (after the old one expired) filters out the next real write. The fix needs the
+// adapter's revision() and a new watcher's start to continue above the old watcher's numbering.
+Deno.test({
+  name: "store review: a zookeeper watch resumed on a new session after a batch of deletes misses nothing",
+  ignore: true,
+  fn: async () => {
+    const zk = await startZooKeeper();
+    const c = await ZooKeeperClient.connect({ connect: zk.connect, sessionTimeoutMs: 800 });
+    const other = await ZooKeeperClient.connect({ connect: zk.connect });
+    try {
+      const prefix = `${base()}/`;
+      const names = Array.from({ length: 10 }, (_, i) => `${prefix}n${i}`);
+      for (const p of names) await other.update(p, bytes("v"));
+      let after = await c.revision();
+      await c.waitForChanges(prefix, after, 0);
+      // Ten deletes in one transaction: one zxid, ten events.
+      await other.batch(names.map((path) => ({ op: "delete" as const, path })));
+      for (let i = 0, seen = 0; i < 20 && seen < names.length; i++) {
+        const b = await c.waitForChanges(prefix, after, 500);
+        seen += b.events.length;
+        after = b.revision;
+      }
+      // The client's session expires; it reconnects with a new one, and a write happens meanwhile.
+      const old = c.zk;
+      old.stopPinging();
+      await Promise.race([old.gone, sleep(8000)]);
+      await other.update(`${prefix}x`, bytes("new"));
+      let outcome = "nothing";
+      for (let i = 0; i < 20 && outcome === "nothing"; i++) {
+        const b = await c.waitForChanges(prefix, after, 300).catch((e) => e);
+        if (b instanceof CompactedError) outcome = "compacted";
+        else if (b instanceof Error) await sleep(200);
+        else if (b.events.some((e: WatchEvent) => e.path === `${prefix}x`)) outcome = "event";
+        else after = b.revision;
+      }
+      assert.notEqual(outcome, "nothing", "the write is either reported or the caller is told to re-read");
+    } finally {
+      await c.close();
+      await other.close();
+      await zk.stop();
+    }
+  },
+});
