@@ -3,13 +3,13 @@
  * one, it holds one SUBSCRIBE connection per sentinel of the model ({@link SentinelSubscriber}). A `+switch-master`
  * of one of this product's groups — or a (re)subscription, which may have missed one — triggers a check: ask every
  * sentinel for this product's masters and, when a majority answered, move each group's master (highest
- * config-epoch) to index 0. Proxies learn the new master by long-poll, since the group's node changed. The same
+ * config-epoch, and reported by a majority of all the sentinels: a stale one alone cannot undo a change) to index 0. Proxies learn the new master by long-poll, since the group's node changed. The same
  * check also runs every `sentinel_poll_period`, as a safety net for a missed event. The event only says that
  * something changed: the model follows the majority query, as Codis does, never one sentinel's word.
  * @module
  */
 import { logger } from "../../util/log.ts";
-import { chooseSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
+import { confirmedSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
 import type { Topom } from "../topom.ts";
 import { sentinelMasters } from "./sentinel_io.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
@@ -25,11 +25,12 @@ export async function followSentinelMasters(
   replies: readonly (readonly Record<string, string>[] | null)[],
 ): Promise<boolean> {
   if (replies.length === 0) return true;
-  const chosen = chooseSentinelMasters(t.product, replies);
+  const chosen = confirmedSentinelMasters(t.product, replies);
   if ("error" in chosen) {
     log.debug(`sentinels: ${chosen.error}`);
     return false;
   }
+  for (const gid of chosen.unconfirmed) log.debug(`group-[${gid}]: sentinels disagree on the master; left as it is`);
   await t.exclusive(async () => {
     if (!t.isLeader() || t.closed) return;
     const ctx = t.context();
