@@ -102,34 +102,6 @@ export function chooseSentinelMasters(
 }
 
 /**
- * {@link chooseSentinelMasters}, keeping only the groups whose chosen master a majority of ALL the sentinels report
- * (`unconfirmed` lists the others). A sentinel that missed a change — down while a manual promotion removed the
- * group from the sentinels, or while a resync re-monitored it — still reports the old master, possibly with a
- * higher config-epoch: its word alone must not move the master back. During a real failover the other sentinels
- * learn the new config within seconds and announce it with their own `+switch-master`, which confirms it then.
- */
-export function confirmedSentinelMasters(
-  product: string,
-  replies: readonly (readonly Record<string, string>[] | null)[],
-): { masters: Map<number, string>; unconfirmed: number[] } | { error: string } {
-  const chosen = chooseSentinelMasters(product, replies);
-  if ("error" in chosen) return chosen;
-  const majority = 1 + Math.floor(replies.length / 2);
-  const masters = new Map<number, string>();
-  const unconfirmed: number[] = [];
-  for (const [gid, addr] of chosen.masters) {
-    const votes = replies.filter((reply) =>
-      reply?.some((m) =>
-        parseSentinelGroupName(product, m.name ?? "") === gid && `${m.ip}:${m.port}` === addr
-      )
-    ).length;
-    if (votes >= majority) masters.set(gid, addr);
-    else unconfirmed.push(gid);
-  }
-  return { masters, unconfirmed };
-}
-
-/**
  * Records a sentinel failover in the model (Codis's `trySwitchGroupMaster`): the server now master — found by
  * address, or by `runId` for an address seen under another name — moves to index 0 and the group becomes out of
  * sync. No writes when it already is index 0.

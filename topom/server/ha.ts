@@ -3,13 +3,13 @@
  * one, it holds one SUBSCRIBE connection per sentinel of the model ({@link SentinelSubscriber}). A `+switch-master`
  * of one of this product's groups — or a (re)subscription, which may have missed one — triggers a check: ask every
  * sentinel for this product's masters and, when a majority answered, move each group's master (highest
- * config-epoch, and reported by a majority of all the sentinels: a stale one alone cannot undo a change) to index 0. Proxies learn the new master by long-poll, since the group's node changed. The same
+ * config-epoch) to index 0. Proxies learn the new master by long-poll, since the group's node changed. The same
  * check also runs every `sentinel_poll_period`, as a safety net for a missed event. The event only says that
  * something changed: the model follows the majority query, as Codis does, never one sentinel's word.
  * @module
  */
 import { logger } from "../../util/log.ts";
-import { confirmedSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
+import { chooseSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
 import type { Topom } from "../topom.ts";
 import { sentinelMasters } from "./sentinel_io.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
@@ -18,25 +18,31 @@ const log = logger("ha");
 
 /**
  * Applies the masters reported by the sentinels (`null` for one that did not answer). Returns false when fewer
- * than a majority answered (nothing is changed then).
+ * than a majority answered (nothing is changed then). `asked` is each group's master when the sentinels were
+ * asked: a group whose master changed since (a manual promotion finished while a slow sentinel answered) is left
+ * alone, since the answers predate that change.
  */
 export async function followSentinelMasters(
   t: Topom,
   replies: readonly (readonly Record<string, string>[] | null)[],
+  asked?: ReadonlyMap<number, string>,
 ): Promise<boolean> {
   if (replies.length === 0) return true;
-  const chosen = confirmedSentinelMasters(t.product, replies);
+  const chosen = chooseSentinelMasters(t.product, replies);
   if ("error" in chosen) {
     log.debug(`sentinels: ${chosen.error}`);
     return false;
   }
-  for (const gid of chosen.unconfirmed) log.debug(`group-[${gid}]: sentinels disagree on the master; left as it is`);
   await t.exclusive(async () => {
     if (!t.isLeader() || t.closed) return;
     const ctx = t.context();
     for (const [gid, addr] of chosen.masters) {
       const g = ctx.groups.get(gid);
       if (!g || g.promoting.state || g.servers.length === 0 || g.servers[0].server === addr) continue;
+      if (asked && asked.get(gid) !== g.servers[0].server) {
+        log.debug(`group-[${gid}]: master changed while the sentinels were asked; left to the next check`);
+        continue;
+      }
       try {
         const writes = switchGroupMaster(ctx, gid, addr);
         if (writes.length > 0) {
@@ -112,8 +118,9 @@ export function topomHaHost(t: Topom): HaHost {
     async check() {
       const addrs = [...this.sentinels()];
       if (addrs.length === 0) return true;
+      const asked = t.context().getGroupMasters();
       const replies = await gatherMajority(addrs.map((a) => sentinelMasters(a, t.product, timeoutMs())), 200);
-      return await followSentinelMasters(t, replies);
+      return await followSentinelMasters(t, replies, asked);
     },
   };
 }
