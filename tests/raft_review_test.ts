@@ -103,8 +103,10 @@ async function withCluster(ids: number[], f: (c: Cluster) => Promise<void>, snap
  * KNOWN BUG (ignored so that the suite stays green): a founding member whose data dir was lost bootstraps again
  * (bootstrapIfFresh sees an empty dir and the same `peers`), with term 1 and no vote, and grants its vote to a
  * member that lacks a committed entry it used to hold: that member is elected and the entry is overwritten on
- * every node. Needs an etcd-style "already bootstrapped" check (ask the peers before founding) or member
- * incarnations; a small core change cannot tell a wiped founder from a new one.
+ * every node. A core-only fix does not work: refusing votes while one's log ends at the bootstrap snapshot
+ * deadlocks genuine founders that were partitioned away from the start once a removal or crash makes their vote
+ * necessary (sim seed 65). Needs an etcd-style "already bootstrapped" check (ask the peers before founding) or
+ * member incarnations carried in the handshake.
  */
 Deno.test({
   name: "raft review: a founder restarted with a wiped data dir cannot make a committed write disappear",
