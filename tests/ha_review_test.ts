@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
 import { until } from "./support/wait.ts";
 import { followSentinelMasters } from "../topom/server/ha.ts";
 import { applyWrites, Context, type Write } from "../topom/context.ts";
@@ -100,6 +100,75 @@ Deno.test("HA review: a real failover seen by three sentinels still reaches the 
   } finally {
     await g?.stop();
     for (const s of sentinels) await s.stop();
+    for (const r of redis) await r.stop();
+  }
+});
+
+Deno.test("HA review: the source group fails over while one of its slots migrates; every key reaches the target", async () => {
+  const redis: RedisProcess[] = [];
+  let sentinel: SentinelProcess | undefined;
+  let g: DashboardGroup | undefined;
+  const KEYS = 60_000;
+  try {
+    g = await startDashboards({
+      n: 1,
+      product: `${PRODUCT}-mig`,
+      extra: [
+        "--sentinel_quorum=1",
+        "--sentinel_down_after=1s",
+        "--sentinel_failover_timeout=10s",
+        "--sentinel_poll_period=500ms",
+        "--migration_async_numkeys=5",
+      ],
+    });
+    const x = g.xauth;
+    const d = (await g.leader()).admin;
+    for (let i = 0; i < 3; i++) redis.push(await startRedis({ extraArgs: ["--enable-debug-command", "yes"] }));
+    const [r1, r2, r3] = redis;
+    for (
+      const path of [
+        `group/create/${x}/1`,
+        `group/add/${x}/1/${r1.addr}`,
+        `group/add/${x}/1/${r2.addr}`,
+        `group/create/${x}/2`,
+        `group/add/${x}/2/${r3.addr}`,
+      ]
+    ) assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
+    assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
+    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
+    assert.equal((await g.call(d, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
+    assert.equal(await redisCliDb(r1, 5, "DEBUG", "POPULATE", String(KEYS), "k", "8"), "OK");
+    await until("replica in sync with every key", 15_000, async () => {
+      const r = await g!.call(d, "GET", `/api/topom/group/info/${r2.addr}`);
+      if (r.json.master_link_status !== "up") return undefined;
+      return (await redisCliDb(r2, 5, "DBSIZE")) === String(KEYS) ? true : undefined;
+    }, 100);
+    sentinel = await startSentinel();
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
+    await until("sentinel sees the replica", 15_000, async () => {
+      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
+      return m.json[`${PRODUCT}-mig-1`]?.slaves?.length === 1 ? true : undefined;
+    }, 100);
+
+    assert.equal((await g.call(d, "PUT", `/api/topom/slots/action/create/${x}/5/2`)).status, 200);
+    await until("migration under way", 10_000, async () => {
+      const n = Number(await redisCliDb(r3, 5, "DBSIZE"));
+      return n > 0 ? n : undefined;
+    }, 20);
+    await r1.kill();
+    const moved = await until("failover, then the slot reaches group 2", 45_000, async () => {
+      const s = (await g!.call(d, "GET", "/topom/stats")).json;
+      const g1 = s.group.models.find((m: { id: number }) => m.id === 1);
+      const slot = s.slots[5];
+      return g1.servers[0].server === r2.addr && slot.group_id === 2 && !slot.action?.state ? true : undefined;
+    }, 200);
+    assert.ok(moved);
+    assert.equal(await redisCliDb(r3, 5, "DBSIZE"), String(KEYS), "keys missing on the target");
+    assert.equal(await redisCliDb(r2, 5, "DBSIZE"), "0", "keys left on the new source master");
+  } finally {
+    await g?.stop();
+    await sentinel?.stop();
     for (const r of redis) await r.stop();
   }
 });
