@@ -34,6 +34,7 @@ import { coalesceAppends } from "./node_batch.ts";
 import { bootstrapIfFresh, buildStatus } from "./node_status.ts";
 import { PeerBook } from "./node_peers.ts";
 import { NodeSnapshots } from "./node_snapshot.ts";
+import { OwnConfView } from "./node_conf_check.ts";
 import { logger } from "../util/log.ts";
 
 export * from "./node_types.ts";
@@ -368,7 +369,11 @@ export class RaftNode {
       this.w.failUpTo(this.applied);
       log.info(`node ${this.cfg.id}: installed snapshot at ${this.applied}`);
     }
-    for (const e of rd.committed) this.applyEntry(e);
+    const own = rd.committed.some((e) => e.type === "conf") ? new OwnConfView(this.cfg.id, this.core.status().conf) : 0;
+    for (const e of rd.committed) {
+      if (own && e.type === "conf") own.apply(decodeConfChange(e.data));
+      this.applyEntry(e);
+    }
     for (const rs of rd.readStates) this.w.readIndexKnown(rs.context, rs.index);
   }
 

@@ -31,13 +31,13 @@ class Cluster {
     this.peers = new Map(ids.map((id) => [id, `127.0.0.1:${freePort()}`]));
   }
 
-  async start(id: number, opts: { join?: boolean; secret?: string } = {}): Promise<RaftNode> {
+  async start(id: number, opts: { join?: boolean; secret?: string; peers?: number[] } = {}): Promise<RaftNode> {
     const sm = new KvStateMachine();
     if (!this.peers.has(id)) this.peers.set(id, `127.0.0.1:${freePort()}`);
     const n = await RaftNode.start({
       id,
       addr: this.peers.get(id)!,
-      peers: new Map([...this.peers].filter(([i]) => i <= 3)),
+      peers: new Map([...this.peers].filter(([i]) => (opts.peers ?? [1, 2, 3]).includes(i))),
       join: opts.join,
       dataDir: `${this.root}/n${id}`,
       clusterId: "review",
@@ -252,5 +252,26 @@ Deno.test({
     await l.propose(putCmd("b", "2"));
     await waitFor(() => c.sms.get(4)!.data.get("b") === "2", 5000, "the wiped learner to catch up again");
     assert.equal(c.sms.get(4)!.data.get("a"), "1");
+  });
+});
+
+Deno.test("raft review: a node added as a learner but started as a founder (listed, no --join) stops instead of acting as a voter", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (const id of [1, 2, 3]) await c.start(id);
+    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    await l.propose(putCmd("a", "1"));
+    c.peers.set(4, `127.0.0.1:${freePort()}`);
+    // The operator lists the new node in its own peers and forgets --join: it bootstraps a group {1,2,3,4}.
+    const n4 = await c.start(4, { peers: [1, 2, 3, 4] });
+    await l.addLearner(4, n4.addr);
+    // It used to take the log and go on seeing itself as a voter; now it stops on the contradiction.
+    let err: Error | undefined;
+    for (let i = 0; i < 100 && err?.name !== "NodeClosedError"; i++) {
+      err = await n4.read().then(() => undefined, (e: Error) => e);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(err?.message ?? "", /founded a group of its own/);
+    await l.propose(putCmd("b", "2"));
+    assert.equal(l.status().members.find((m) => m.id === 4)?.voter, false);
   });
 });
