@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
 import { until } from "./support/wait.ts";
+import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
+import { slotOf } from "../proxy/hash.ts";
 import { followSentinelMasters } from "../topom/server/ha.ts";
 import { applyWrites, Context, type Write } from "../topom/context.ts";
 import { buildModel } from "../topom/testing.ts";
@@ -104,15 +106,36 @@ Deno.test("HA review: a real failover seen by three sentinels still reaches the 
   }
 });
 
-Deno.test("HA review: the source group fails over while one of its slots migrates; every key reaches the target", async () => {
+/** A hash tag whose keys live in slot `sid`. */
+function tagOfSlot(sid: number): string {
+  for (let i = 0; i < 100_000; i++) if (slotOf(new TextEncoder().encode(`t${i}`)) === sid) return `t${i}`;
+  throw new Error(`no tag for slot ${sid}`);
+}
+
+/** Writes `n` keys `{tag}:i` = `v{i}` into database `db` of `r` through one redis-cli --pipe. */
+async function fillSlot(r: { port: number }, db: number, tag: string, n: number): Promise<void> {
+  const cmd = (...a: string[]) => `*${a.length}\r\n` + a.map((s) => `$${s.length}\r\n${s}\r\n`).join("");
+  let body = cmd("SELECT", String(db));
+  for (let i = 0; i < n; i++) body += cmd("SET", `{${tag}}:${i}`, `v${i}`);
+  const p = new Deno.Command("redis-cli", { args: ["-p", String(r.port), "--pipe"], stdin: "piped", stdout: "null" })
+    .spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(body));
+  await w.close();
+  assert.ok((await p.status).success, "redis-cli --pipe failed");
+}
+
+Deno.test("HA review: through the proxy, every key of a migrating slot stays readable across a failover of its source", async () => {
   const redis: RedisProcess[] = [];
   let sentinel: SentinelProcess | undefined;
+  let proxy: CodisProxyProcess | undefined;
   let g: DashboardGroup | undefined;
-  const KEYS = 60_000;
+  const KEYS = 40_000;
+  const product = `${PRODUCT}-px`;
   try {
     g = await startDashboards({
       n: 1,
-      product: `${PRODUCT}-mig`,
+      product,
       extra: [
         "--sentinel_quorum=1",
         "--sentinel_down_after=1s",
@@ -123,7 +146,7 @@ Deno.test("HA review: the source group fails over while one of its slots migrate
     });
     const x = g.xauth;
     const d = (await g.leader()).admin;
-    for (let i = 0; i < 3; i++) redis.push(await startRedis({ extraArgs: ["--enable-debug-command", "yes"] }));
+    for (let i = 0; i < 3; i++) redis.push(await startRedis());
     const [r1, r2, r3] = redis;
     for (
       const path of [
@@ -137,36 +160,59 @@ Deno.test("HA review: the source group fails over while one of its slots migrate
     assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
     const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
     assert.equal((await g.call(d, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
-    assert.equal(await redisCliDb(r1, 5, "DEBUG", "POPULATE", String(KEYS), "k", "8"), "OK");
+    const SLOT = 5;
+    const tag = tagOfSlot(SLOT);
+    await fillSlot(r1, SLOT, tag, KEYS);
     await until("replica in sync with every key", 15_000, async () => {
       const r = await g!.call(d, "GET", `/api/topom/group/info/${r2.addr}`);
       if (r.json.master_link_status !== "up") return undefined;
-      return (await redisCliDb(r2, 5, "DBSIZE")) === String(KEYS) ? true : undefined;
+      return (await redisCliDb(r2, SLOT, "DBSIZE")) === String(KEYS) ? true : undefined;
     }, 100);
     sentinel = await startSentinel();
     assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
     assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
     await until("sentinel sees the replica", 15_000, async () => {
       const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
-      return m.json[`${PRODUCT}-mig-1`]?.slaves?.length === 1 ? true : undefined;
+      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
     }, 100);
+    proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${product}`]);
+    const pport = proxy.port;
+    assert.equal(
+      await until("proxy serves the slot", 15_000, async () => {
+        const v = await redisCliDb({ port: pport }, 0, "GET", `{${tag}}:1`);
+        return v === "v1" ? v : undefined;
+      }, 100),
+      "v1",
+    );
 
-    assert.equal((await g.call(d, "PUT", `/api/topom/slots/action/create/${x}/5/2`)).status, 200);
+    assert.equal((await g.call(d, "PUT", `/api/topom/slots/action/create/${x}/${SLOT}/2`)).status, 200);
     await until("migration under way", 10_000, async () => {
-      const n = Number(await redisCliDb(r3, 5, "DBSIZE"));
+      const n = Number(await redisCliDb(r3, SLOT, "DBSIZE"));
       return n > 0 ? n : undefined;
     }, 20);
     await r1.kill();
-    const moved = await until("failover, then the slot reaches group 2", 45_000, async () => {
-      const s = (await g!.call(d, "GET", "/topom/stats")).json;
-      const g1 = s.group.models.find((m: { id: number }) => m.id === 1);
-      const slot = s.slots[5];
-      return g1.servers[0].server === r2.addr && slot.group_id === 2 && !slot.action?.state ? true : undefined;
-    }, 200);
-    assert.ok(moved);
-    assert.equal(await redisCliDb(r3, 5, "DBSIZE"), String(KEYS), "keys missing on the target");
-    assert.equal(await redisCliDb(r2, 5, "DBSIZE"), "0", "keys left on the new source master");
+    await until("model master switched", 20_000, async () => {
+      const m = await group1(g!, d);
+      return m.servers[0].server === r2.addr ? true : undefined;
+    }, 50);
+    // Read keys through the proxy while the slot finishes moving (bounded: 30 s, 40 rounds).
+    const bad: string[] = [];
+    const deadline = Date.now() + 30_000;
+    let done = false;
+    for (let round = 0; round < 40 && !done && Date.now() < deadline; round++) {
+      for (let k = 0; k < 20; k++) {
+        const i = Math.floor(Math.random() * KEYS);
+        const v = await redisCliDb({ port: pport }, 0, "GET", `{${tag}}:${i}`);
+        if (v !== `v${i}`) bad.push(`{${tag}}:${i} = ${JSON.stringify(v)} (round ${round})`);
+      }
+      const slot = (await g.call(d, "GET", "/topom/stats")).json.slots[SLOT];
+      done = slot.group_id === 2 && !slot.action?.state;
+    }
+    assert.deepEqual(bad.slice(0, 5), [], `${bad.length} bad reads through the proxy`);
+    assert.ok(done, "the slot did not reach group 2");
+    assert.equal(await redisCliDb(r3, SLOT, "DBSIZE"), String(KEYS), "keys missing on the target");
   } finally {
+    await proxy?.stop();
     await g?.stop();
     await sentinel?.stop();
     for (const r of redis) await r.stop();
