@@ -16,7 +16,7 @@
 
 import { LagWindow } from "./lag_window.ts";
 import { RaftCore } from "./core/mod.ts";
-import { ConfChangeError, NotLeaderError as CoreNotLeader, ProposalDroppedError } from "./core/mod.ts";
+import { ConfChangeError, LostLogError, NotLeaderError as CoreNotLeader, ProposalDroppedError } from "./core/mod.ts";
 import { decodeConfChange } from "./core/mod.ts";
 import { DiskStorage } from "./storage/disk.ts";
 import { TcpTransport } from "./transport/tcp.ts";
@@ -315,6 +315,7 @@ export class RaftNode {
           try {
             op();
           } catch (e) {
+            if (e instanceof LostLogError) throw e;
             log.warn(`node ${this.cfg.id}: core rejected input: ${(e as Error).message}`);
           }
         }

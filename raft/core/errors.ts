@@ -31,3 +31,19 @@ export class ConfChangeError extends Error {
     this.name = "ConfChangeError";
   }
 }
+
+/**
+ * Thrown when the leader's heartbeat says this node holds entries it does not: the leader only counts entries a
+ * member acknowledged after persisting them, so this member's log was lost (an emptied data dir restarted under
+ * the same id). Such a member can neither catch up (the leader never probes below what it acknowledged) nor be
+ * trusted with a vote; the runtime stops it.
+ */
+export class LostLogError extends Error {
+  constructor(commit: number, lastIndex: number) {
+    super(
+      `the leader counts entries up to ${commit} as held here but this node's log ends at ${lastIndex}: its data ` +
+        `was lost; remove this member and add it again under a new id with an empty data dir`,
+    );
+    this.name = "LostLogError";
+  }
+}

@@ -5,6 +5,7 @@
 
 import type { Message, Snapshot } from "../types.ts";
 import type { RaftState } from "./state.ts";
+import { LostLogError } from "./errors.ts";
 
 /** Follower: handles an append from the current leader. */
 export function handleAppendEntries(r: RaftState, m: Message): void {
@@ -27,7 +28,9 @@ export function handleAppendEntries(r: RaftState, m: Message): void {
 
 /** Follower: handles a heartbeat (commit propagation and read confirmation). */
 export function handleHeartbeat(r: RaftState, m: Message): void {
-  // The leader sends min(our acknowledged match, its commit), so this never exceeds our durable log.
+  // The leader sends min(our acknowledged match, its commit), so this never exceeds our durable log unless the
+  // log was lost.
+  if ((m.commit ?? 0) > r.log.lastIndex()) throw new LostLogError(m.commit!, r.log.lastIndex());
   r.log.commitTo(m.commit ?? 0);
   r.send({
     type: "heartbeatResp",
