@@ -277,3 +277,23 @@ Deno.test("raft review: a node added as a learner but started as a founder (list
     assert.equal(l.status().members.find((m) => m.id === 4)?.voter, false);
   });
 });
+
+Deno.test("raft review: a founder restarted with a wiped data dir while the leader is up is refused", async () => {
+  await withCluster([1, 2, 3], async (c) => {
+    for (const id of [1, 2, 3]) await c.start(id);
+    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const b = [1, 2, 3].find((id) => id !== l.status().id)!;
+    await l.propose(putCmd("a", "1"));
+    await waitFor(() => c.sms.get(b)!.data.get("a") === "1", 5000, "b to apply a");
+    await c.stop(b);
+    await Deno.remove(`${c.root}/n${b}`, { recursive: true });
+    const again = await c.start(b); // bootstraps again: nothing on disk says otherwise
+    let err: Error | undefined;
+    for (let i = 0; i < 100 && err?.name !== "NodeClosedError"; i++) {
+      err = await again.read().then(() => undefined, (e: Error) => e);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(err?.message ?? "", /data was lost/);
+    await l.propose(putCmd("b", "2"));
+  });
+});
