@@ -218,3 +218,51 @@ Deno.test("HA review: through the proxy, every key of a migrating slot stays rea
     for (const r of redis) await r.stop();
   }
 });
+
+Deno.test("HA review: a failover of a group whose servers the model names by host (localhost:port) reaches the model", async () => {
+  const redis: RedisProcess[] = [];
+  let sentinel: SentinelProcess | undefined;
+  let g: DashboardGroup | undefined;
+  const product = `${PRODUCT}-host`;
+  try {
+    g = await startDashboards({
+      n: 1,
+      product,
+      extra: [
+        "--sentinel_quorum=1",
+        "--sentinel_down_after=1s",
+        "--sentinel_failover_timeout=10s",
+        "--sentinel_poll_period=500ms",
+      ],
+    });
+    const x = g.xauth;
+    const d = (await g.leader()).admin;
+    redis.push(await startRedis(), await startRedis());
+    const [a1, a2] = redis.map((r) => `localhost:${r.port}`);
+    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${a1}`, `group/add/${x}/1/${a2}`]) {
+      assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
+    }
+    assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${a2}`)).status, 200);
+    await until("replica in sync", 10_000, async () => {
+      const r = await g!.call(d, "GET", `/api/topom/group/info/${a2}`);
+      return r.json.master_link_status === "up" ? true : undefined;
+    }, 100);
+    sentinel = await startSentinel();
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    const rs = await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`);
+    assert.equal(rs.status, 200, JSON.stringify(rs.json));
+    await until("sentinel sees the replica", 15_000, async () => {
+      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
+      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
+    }, 100);
+    await redis[0].kill();
+    await until("model master switched", 20_000, async () => {
+      const m = (await g!.call(d, "GET", "/topom/stats")).json.group.models[0];
+      return m.servers[0].server === a2 ? true : undefined;
+    }, 200);
+  } finally {
+    await g?.stop();
+    await sentinel?.stop();
+    for (const r of redis) await r.stop();
+  }
+});

@@ -12,6 +12,8 @@ import { logger } from "../../util/log.ts";
 import { chooseSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
 import type { Topom } from "../topom.ts";
 import { sentinelMasters } from "./sentinel_io.ts";
+import { parseInfo, redisCall } from "./redis.ts";
+import { textOf } from "../../proxy/resp/decode.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
 
 const log = logger("ha");
@@ -33,6 +35,7 @@ export async function followSentinelMasters(
     log.debug(`sentinels: ${chosen.error}`);
     return false;
   }
+  const runIds = await unnamedRunIds(t, chosen.masters);
   await t.exclusive(async () => {
     if (!t.isLeader() || t.closed) return;
     const ctx = t.context();
@@ -44,7 +47,7 @@ export async function followSentinelMasters(
         continue;
       }
       try {
-        const writes = switchGroupMaster(ctx, gid, addr);
+        const writes = switchGroupMaster(ctx, gid, addr, (a) => runIds.get(a));
         if (writes.length > 0) {
           log.warn(`group-[${gid}]: sentinels report master ${addr} (was ${g.servers[0].server}); switching`);
           await t.write(writes);
@@ -55,6 +58,30 @@ export async function followSentinelMasters(
     }
   });
   return true;
+}
+
+/**
+ * Sentinels report masters by IP, while the model may name a server by host (`localhost:6379`, which resyncs
+ * monitor as `127.0.0.1:6379`). For each reported master the model does not hold by that name, the `run_id`s of
+ * it and of its group's servers (Codis matches them the same way); servers that do not answer are left out.
+ */
+async function unnamedRunIds(t: Topom, masters: ReadonlyMap<number, string>): Promise<Map<string, string>> {
+  const ctx = t.context();
+  const addrs = new Set<string>();
+  for (const [gid, addr] of masters) {
+    const g = ctx.groups.get(gid);
+    if (!g || g.promoting.state || g.servers.some((x) => x.server === addr)) continue;
+    addrs.add(addr);
+    for (const x of g.servers) addrs.add(x.server);
+  }
+  const out = new Map<string, string>();
+  await Promise.all([...addrs].map(async (a) => {
+    try {
+      const id = parseInfo(textOf(await redisCall(a, t.config.product_auth, ["INFO", "server"], 0, 1000))).run_id;
+      if (id) out.set(a, id);
+    } catch { /* down or unreachable: it cannot be the new master's other name */ }
+  }));
+  return out;
 }
 
 /**
