@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
 import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
-import { until } from "./support/wait.ts";
+import { sleep, until } from "./support/wait.ts";
 import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { followSentinelMasters } from "../topom/server/ha.ts";
@@ -265,4 +265,83 @@ Deno.test("HA review: a failover of a group whose servers the model names by hos
     await sentinel?.stop();
     for (const r of redis) await r.stop();
   }
+});
+
+// KNOWN BUG, not fixed yet (ignored so CI stays green; remove `ignore` when fixing it): SENTINEL REMOVE during a
+// manual promotion is best effort, as in Codis. A sentinel that was down then reports the old master when it comes
+// back; the dashboard follows it, and the sentinel turns the promoted server back into a replica, so writes made to it
+// are lost. Options: re-send SENTINEL REMOVE to a sentinel that reports an old master while the sentinel list is out
+// of sync, or hold the promotion with a clear message until the dead sentinel is removed.
+Deno.test({
+  name: "a manual promotion survives a sentinel that was down during it",
+  ignore: true,
+  fn: async () => {
+    const redis: RedisProcess[] = [];
+    const sentinels: SentinelProcess[] = [];
+    let g: DashboardGroup | undefined;
+    const P = "ha-review-pr";
+    try {
+      g = await startDashboards({
+        n: 1,
+        product: P,
+        extra: [
+          "--sentinel_quorum=2",
+          "--sentinel_down_after=30s",
+          "--sentinel_failover_timeout=60s",
+          "--sentinel_poll_period=300ms",
+        ],
+      });
+      const x = g.xauth;
+      const d = (await g.leader()).admin;
+      redis.push(await startRedis(), await startRedis());
+      const [r1, r2] = redis;
+      for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${r1.addr}`, `group/add/${x}/1/${r2.addr}`]) {
+        assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
+      }
+      assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
+      for (let i = 0; i < 3; i++) sentinels.push(await startSentinel());
+      for (const s of sentinels) {
+        assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${s.addr}`)).status, 200);
+      }
+      assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
+      await until("every sentinel knows the replica", 20_000, async () => {
+        for (const s of sentinels) {
+          const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${s.addr}/monitored`);
+          if (m.json[`${P}-1`]?.slaves?.length !== 1) return undefined;
+        }
+        return true;
+      }, 200);
+      await sentinels[2].kill(); // down while the promotion's SENTINEL REMOVE runs
+      assert.equal((await g.call(d, "PUT", `/api/topom/group/promote/${x}/1/${r2.addr}`)).status, 200);
+      await until("promotion done", 15_000, async () => {
+        const m = (await g!.call(d, "GET", "/topom/stats")).json.group.models[0];
+        return m.servers[0].server === r2.addr && !m.promoting?.state ? true : undefined;
+      }, 100);
+      for (const s of sentinels.slice(0, 2)) {
+        const mon = await g.call(d, "GET", `/api/topom/sentinels/info/${s.addr}/monitored`);
+        console.log("DEBUG", Date.now(), s.addr, JSON.stringify(mon.json).slice(0, 300));
+      }
+      console.log(
+        "DEBUG model",
+        JSON.stringify(
+          (await g.call(d, "GET", "/topom/stats")).json.group.models[0].servers.map((x: { server: string }) =>
+            x.server
+          ),
+        ),
+      );
+      await sentinels[2].restart();
+      console.log("DEBUG restarted", new Date().toISOString());
+      await sleep(12_000);
+      const role = new TextDecoder().decode(
+        (await new Deno.Command("redis-cli", { args: ["-p", String(r2.port), "ROLE"], stdout: "piped" }).output())
+          .stdout,
+      ).split("\n")[0];
+      const m = (await g.call(d, "GET", "/topom/stats")).json.group.models[0];
+      assert.deepEqual([m.servers[0].server, role], [r2.addr, "master"], "the promotion was undone");
+    } finally {
+      await g?.stop();
+      for (const s of sentinels) await s.stop();
+      for (const r of redis) await r.stop();
+    }
+  },
 });
