@@ -36,6 +36,33 @@ async function fallbackFor(
   return { fallback, tally, close: () => conn.close() };
 }
 
+/** Runs one pass of a fresh fallback over `names` and returns its tally; the source connection is always closed. */
+async function runFallback(
+  source: RedisProcess,
+  to: string,
+  pass: "oneByOne" | "busyFallback",
+  names: Uint8Array[],
+  opts: Parameters<typeof fallbackFor>[2] = {},
+): Promise<MigrationTally> {
+  const f = await fallbackFor(source, to, opts);
+  try {
+    await f.fallback[pass](names);
+  } finally {
+    f.close();
+  }
+  return f.tally;
+}
+
+/** Runs `fn` while `target` holds writes for `ms`, and always lets them go again. */
+async function whileWritesPaused<T>(target: RedisProcess, ms: number, fn: () => Promise<T>): Promise<T> {
+  await redisCliDb(target, 0, "CLIENT", "PAUSE", String(ms), "WRITE");
+  try {
+    return await fn();
+  } finally {
+    await redisCliDb(target, 0, "CLIENT", "UNPAUSE");
+  }
+}
+
 const get = (r: RedisProcess, key: string) => redisCliDb(r, SLOT, "GET", key);
 const exists = async (r: RedisProcess, key: string) => (await redisCliDb(r, SLOT, "EXISTS", key)) === "1";
 
@@ -59,13 +86,8 @@ Deno.test("key fallback: BUSYKEY drops the stale source copy, free keys move, go
   await withPair(async (source, target) => {
     await redisCliDb(source, SLOT, "MSET", "free", "v-free", "busy", "v-old");
     await redisCliDb(target, SLOT, "SET", "busy", "v-new");
-    const f = await fallbackFor(source, target.addr);
-    try {
-      await f.fallback.busyFallback(keys("free", "busy", "gone"));
-    } finally {
-      f.close();
-    }
-    assert.deepEqual({ ...f.tally }, { moved: 1, deleted: 1, stop: null });
+    const tally = await runFallback(source, target.addr, "busyFallback", keys("free", "busy", "gone"));
+    assert.deepEqual({ ...tally }, { moved: 1, deleted: 1, stop: null });
     assert.equal(await redisCliDb(source, SLOT, "DBSIZE"), "0");
     assert.equal(await get(target, "free"), "v-free");
     assert.equal(await get(target, "busy"), "v-new", "the target's newer copy is kept");
@@ -78,18 +100,13 @@ Deno.test("key fallback: a key the target refuses (OOM) pauses the slot with its
     await redisCliDb(source, SLOT, "SET", "next", "v");
     await redisCliDb(target, 0, "CONFIG", "SET", "maxmemory-policy", "noeviction");
     await redisCliDb(target, 0, "CONFIG", "SET", "maxmemory", "1");
-    const f = await fallbackFor(source, target.addr);
-    try {
-      await f.fallback.busyFallback(keys("big", "next"));
-    } finally {
-      f.close();
-    }
-    const stop = f.tally.stop;
+    const tally = await runFallback(source, target.addr, "busyFallback", keys("big", "next"));
+    const stop = tally.stop;
     assert.equal(stop?.kind, "paused");
     assert.equal(stop.kind === "paused" && stop.key, "big", "the first refused key, in order");
     const reason = stop.kind === "paused" ? stop.reason : "";
     assert.match(reason, /^key "big" \(about \d+ bytes\) is refused by the target 127\.0\.0\.1:\d+: .*OOM/);
-    assert.equal(f.tally.moved, 0);
+    assert.equal(tally.moved, 0);
     assert.ok(await exists(source, "big"));
     assert.ok(await exists(source, "next"), "keys after the paused one are left alone");
     assert.equal(await exists(target, "big"), false);
@@ -100,15 +117,12 @@ Deno.test("key fallback: a key timing out twice pauses the slot, naming the time
   await withPair(async (source, target) => {
     await redisCliDb(source, SLOT, "SET", "slow", "v");
     // Writes wait while PING still answers: MIGRATE times out, the target looks ready, the retry times out again.
-    await redisCliDb(target, 0, "CLIENT", "PAUSE", "5000", "WRITE");
-    const f = await fallbackFor(source, target.addr, { timeoutMs: 200 });
-    try {
-      await f.fallback.oneByOne(keys("slow"));
-    } finally {
-      f.close();
-      await redisCliDb(target, 0, "CLIENT", "UNPAUSE");
-    }
-    const stop = f.tally.stop;
+    const tally = await whileWritesPaused(
+      target,
+      5000,
+      () => runFallback(source, target.addr, "oneByOne", keys("slow"), { timeoutMs: 200 }),
+    );
+    const stop = tally.stop;
     assert.equal(stop?.kind, "paused");
     const reason = stop.kind === "paused" ? stop.reason : "";
     assert.match(reason, /^key "slow" \(about \d+ bytes\) cannot be moved within migration_timeout \(200 ms, twice\)/);
@@ -120,16 +134,13 @@ Deno.test("key fallback: a key timing out once is retried alone and lands", asyn
   await withPair(async (source, target) => {
     await redisCliDb(source, SLOT, "SET", "once", "v");
     // Writes wait for 500 ms: the first MIGRATE (300 ms) times out, the retry's RESTORE runs when the pause ends.
-    await redisCliDb(target, 0, "CLIENT", "PAUSE", "500", "WRITE");
-    const f = await fallbackFor(source, target.addr, { timeoutMs: 300 });
-    try {
-      await f.fallback.oneByOne(keys("once"));
-    } finally {
-      f.close();
-      await redisCliDb(target, 0, "CLIENT", "UNPAUSE");
-    }
-    assert.equal(f.tally.stop, null);
-    assert.equal(f.tally.moved + f.tally.deleted, 1);
+    const tally = await whileWritesPaused(
+      target,
+      500,
+      () => runFallback(source, target.addr, "oneByOne", keys("once"), { timeoutMs: 300 }),
+    );
+    assert.equal(tally.stop, null);
+    assert.equal(tally.moved + tally.deleted, 1);
     assert.equal(await exists(source, "once"), false);
     assert.equal(await get(target, "once"), "v");
   });
@@ -165,13 +176,11 @@ Deno.test("key fallback: keys timing out in the BUSYKEY pass are moved one by on
 Deno.test("key fallback: an auth error from the target fails the run and leaves the key", async () => {
   await withPair(async (source, target) => {
     await redisCliDb(source, SLOT, "SET", "k", "v");
-    const f = await fallbackFor(source, target.addr, { auth: "right", migrateAuth: "wrong" });
-    try {
-      await f.fallback.oneByOne(keys("k"));
-    } finally {
-      f.close();
-    }
-    const stop = f.tally.stop;
+    const tally = await runFallback(source, target.addr, "oneByOne", keys("k"), {
+      auth: "right",
+      migrateAuth: "wrong",
+    });
+    const stop = tally.stop;
     assert.equal(stop?.kind, "failed");
     assert.match(stop.kind === "failed" ? stop.reason : "", /^MIGRATE to 127\.0\.0\.1:\d+: .*WRONGPASS/);
     assert.ok(await exists(source, "k"));
@@ -183,13 +192,8 @@ Deno.test("key fallback: an unreachable target fails the run before any key is t
   try {
     await redisCliDb(source, SLOT, "SET", "k", "v");
     const dead = `127.0.0.1:${freePort()}`;
-    const f = await fallbackFor(source, dead, { timeoutMs: 200 });
-    try {
-      await f.fallback.oneByOne(keys("k"));
-    } finally {
-      f.close();
-    }
-    const stop = f.tally.stop;
+    const tally = await runFallback(source, dead, "oneByOne", keys("k"), { timeoutMs: 200 });
+    const stop = tally.stop;
     assert.equal(stop?.kind, "failed");
     assert.ok((stop.kind === "failed" ? stop.reason : "").startsWith(`target ${dead}: `));
     assert.ok(await exists(source, "k"));
@@ -202,13 +206,8 @@ Deno.test("key fallback: an aborted move tries no more keys", async () => {
   await withPair(async (source, target) => {
     await redisCliDb(source, SLOT, "MSET", "a", "1", "b", "2");
     let calls = 0;
-    const f = await fallbackFor(source, target.addr, { aborted: () => ++calls > 1 });
-    try {
-      await f.fallback.oneByOne(keys("a", "b"));
-    } finally {
-      f.close();
-    }
-    assert.deepEqual({ ...f.tally }, { moved: 1, deleted: 0, stop: null });
+    const tally = await runFallback(source, target.addr, "oneByOne", keys("a", "b"), { aborted: () => ++calls > 1 });
+    assert.deepEqual({ ...tally }, { moved: 1, deleted: 0, stop: null });
     assert.equal(await get(target, "a"), "1");
     assert.ok(await exists(source, "b"));
     assert.equal(await exists(target, "b"), false);
