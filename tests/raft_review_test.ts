@@ -99,6 +99,22 @@ async function withCluster(ids: number[], f: (c: Cluster) => Promise<void>, snap
   }
 }
 
+/** Starts members 1, 2 and 3 and returns the leader they elect. */
+async function startAndElect(c: Cluster): Promise<RaftNode> {
+  for (const id of [1, 2, 3]) await c.start(id);
+  return await waitFor(() => c.leader(), 8000, "a leader");
+}
+
+/** Reads from `node` until it has closed itself (at most 100 tries, 50 ms apart) and returns the last error. */
+async function untilClosed(node: RaftNode): Promise<Error | undefined> {
+  let err: Error | undefined;
+  for (let i = 0; i < 100 && err?.name !== "NodeClosedError"; i++) {
+    err = await node.read().then(() => undefined, (e: Error) => e);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return err;
+}
+
 /**
  * KNOWN BUG (ignored so that the suite stays green): a founding member whose data dir was lost bootstraps again
  * (bootstrapIfFresh sees an empty dir and the same `peers`), with term 1 and no vote, and grants its vote to a
@@ -114,8 +130,7 @@ Deno.test({
   ignore: true,
 }, async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     const lid = l.status().id;
     await l.propose(putCmd("base", "0"));
     const [a, b] = [1, 2, 3].filter((id) => id !== lid);
@@ -144,8 +159,7 @@ Deno.test({
 
 Deno.test("raft review: an isolated old leader serves no stale read, and reads fresh data once healed", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     const lid = l.status().id;
     const rest = [1, 2, 3].filter((id) => id !== lid);
     await l.propose(putCmd("x", "old"));
@@ -164,8 +178,7 @@ Deno.test("raft review: an isolated old leader serves no stale read, and reads f
 
 Deno.test("raft review: a member removed while partitioned does not disrupt the cluster once the partition heals", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     const lid = l.status().id;
     const victim = [1, 2, 3].find((id) => id !== lid)!;
     const others = [1, 2, 3].filter((id) => id !== victim);
@@ -190,8 +203,7 @@ Deno.test("raft review: a member removed while partitioned does not disrupt the 
 
 Deno.test("raft review: a failed leader transfer (to a partitioned, a removed or an unknown node) leaves the leader serving", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     const lid = l.status().id;
     const [a, b] = [1, 2, 3].filter((id) => id !== lid);
     c.partition(a, [lid, b]);
@@ -210,8 +222,7 @@ Deno.test("raft review: a failed leader transfer (to a partitioned, a removed or
 
 Deno.test("raft review: a follower partitioned across several compactions catches up from a snapshot", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     const lid = l.status().id;
     const [a, b] = [1, 2, 3].filter((id) => id !== lid);
     c.partition(a, [lid, b]);
@@ -238,8 +249,7 @@ Deno.test("raft review: a follower partitioned across several compactions catche
  */
 Deno.test("raft review: a joined learner restarted with a wiped data dir is refused (stops with a clear error)", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     await l.propose(putCmd("a", "1"));
     const n4 = await c.start(4, { join: true });
     await l.addLearner(4, n4.addr);
@@ -248,11 +258,7 @@ Deno.test("raft review: a joined learner restarted with a wiped data dir is refu
     await Deno.remove(`${c.root}/n4`, { recursive: true });
     const again = await c.start(4, { join: true });
     await l.propose(putCmd("b", "2"));
-    let err: Error | undefined;
-    for (let i = 0; i < 100 && err?.name !== "NodeClosedError"; i++) {
-      err = await again.read().then(() => undefined, (e: Error) => e);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const err = await untilClosed(again);
     assert.match(err?.message ?? "", /data was lost/);
     // The rest of the group is unaffected.
     await l.propose(putCmd("c", "3"));
@@ -261,19 +267,14 @@ Deno.test("raft review: a joined learner restarted with a wiped data dir is refu
 
 Deno.test("raft review: a node added as a learner but started as a founder (listed, no --join) stops instead of acting as a voter", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     await l.propose(putCmd("a", "1"));
     c.peers.set(4, `127.0.0.1:${freePort()}`);
     // The operator lists the new node in its own peers and forgets --join: it bootstraps a group {1,2,3,4}.
     const n4 = await c.start(4, { peers: [1, 2, 3, 4] });
     await l.addLearner(4, n4.addr);
     // It used to take the log and go on seeing itself as a voter; now it stops on the contradiction.
-    let err: Error | undefined;
-    for (let i = 0; i < 100 && err?.name !== "NodeClosedError"; i++) {
-      err = await n4.read().then(() => undefined, (e: Error) => e);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const err = await untilClosed(n4);
     assert.match(err?.message ?? "", /founded a group of its own/);
     await l.propose(putCmd("b", "2"));
     assert.equal(l.status().members.find((m) => m.id === 4)?.voter, false);
@@ -282,19 +283,14 @@ Deno.test("raft review: a node added as a learner but started as a founder (list
 
 Deno.test("raft review: a founder restarted with a wiped data dir while the leader is up is refused", async () => {
   await withCluster([1, 2, 3], async (c) => {
-    for (const id of [1, 2, 3]) await c.start(id);
-    const l = await waitFor(() => c.leader(), 8000, "a leader");
+    const l = await startAndElect(c);
     const b = [1, 2, 3].find((id) => id !== l.status().id)!;
     await l.propose(putCmd("a", "1"));
     await waitFor(() => c.sms.get(b)!.data.get("a") === "1", 5000, "b to apply a");
     await c.stop(b);
     await Deno.remove(`${c.root}/n${b}`, { recursive: true });
     const again = await c.start(b); // bootstraps again: nothing on disk says otherwise
-    let err: Error | undefined;
-    for (let i = 0; i < 100 && err?.name !== "NodeClosedError"; i++) {
-      err = await again.read().then(() => undefined, (e: Error) => e);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const err = await untilClosed(again);
     assert.match(err?.message ?? "", /data was lost/);
     await l.propose(putCmd("b", "2"));
   });
