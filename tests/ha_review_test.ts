@@ -21,6 +21,47 @@ async function group1(g: DashboardGroup, d: string): Promise<any> {
   return (await g.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1);
 }
 
+/** Creates group `gid` and adds `servers` to it, in order (the first is its master). */
+async function createGroup(g: DashboardGroup, d: string, gid: number, servers: string[]): Promise<void> {
+  const x = g.xauth;
+  for (const path of [`group/create/${x}/${gid}`, ...servers.map((s) => `group/add/${x}/${gid}/${s}`)]) {
+    assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
+  }
+}
+
+/** Makes `addr` a replica of its group's master (the group's replication action). */
+async function syncReplica(g: DashboardGroup, d: string, addr: string): Promise<void> {
+  assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${g.xauth}/${addr}`)).status, 200);
+}
+
+/** Waits until the replica `addr` reports its link to the master up. */
+async function untilReplicaUp(g: DashboardGroup, d: string, addr: string): Promise<void> {
+  await until("replica in sync", 10_000, async () => {
+    const r = await g.call(d, "GET", `/api/topom/group/info/${addr}`);
+    return r.json.master_link_status === "up" ? true : undefined;
+  }, 100);
+}
+
+/** Adds each of `sentinels` to the dashboard. */
+async function addSentinels(g: DashboardGroup, d: string, sentinels: SentinelProcess[]): Promise<void> {
+  for (const s of sentinels) {
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${g.xauth}/${s.addr}`)).status, 200);
+  }
+}
+
+/** Waits until `sentinel` monitors group 1 of `product` with its one replica. */
+async function untilSentinelSeesReplica(
+  g: DashboardGroup,
+  d: string,
+  sentinel: SentinelProcess,
+  product: string,
+): Promise<void> {
+  await until("sentinel sees the replica", 15_000, async () => {
+    const m = await g.call(d, "GET", `/api/topom/sentinels/info/${sentinel.addr}/monitored`);
+    return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
+  }, 100);
+}
+
 /** The parts of a leader Topom that {@link followSentinelMasters} uses, over an in-memory model. */
 function fakeTopom(groups: Record<number, string[]>) {
   let model = buildModel({ groups });
@@ -72,18 +113,11 @@ Deno.test("HA review: a real failover seen by three sentinels still reaches the 
     const d = (await g.leader()).admin;
     redis.push(await startRedis(), await startRedis());
     const [r1, r2] = redis;
-    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${r1.addr}`, `group/add/${x}/1/${r2.addr}`]) {
-      assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
-    }
-    assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
-    await until("replica in sync", 10_000, async () => {
-      const r = await g!.call(d, "GET", `/api/topom/group/info/${r2.addr}`);
-      return r.json.master_link_status === "up" ? true : undefined;
-    }, 100);
+    await createGroup(g, d, 1, [r1.addr, r2.addr]);
+    await syncReplica(g, d, r2.addr);
+    await untilReplicaUp(g, d, r2.addr);
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel());
-    for (const s of sentinels) {
-      assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${s.addr}`)).status, 200);
-    }
+    await addSentinels(g, d, sentinels);
     const resync = await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`);
     assert.equal(resync.status, 200, JSON.stringify(resync.json));
     await until("every sentinel sees the replica and the other sentinels", 20_000, async () => {
@@ -148,16 +182,9 @@ Deno.test("HA review: through the proxy, every key of a migrating slot stays rea
     const d = (await g.leader()).admin;
     for (let i = 0; i < 3; i++) redis.push(await startRedis());
     const [r1, r2, r3] = redis;
-    for (
-      const path of [
-        `group/create/${x}/1`,
-        `group/add/${x}/1/${r1.addr}`,
-        `group/add/${x}/1/${r2.addr}`,
-        `group/create/${x}/2`,
-        `group/add/${x}/2/${r3.addr}`,
-      ]
-    ) assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
-    assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
+    await createGroup(g, d, 1, [r1.addr, r2.addr]);
+    await createGroup(g, d, 2, [r3.addr]);
+    await syncReplica(g, d, r2.addr);
     const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
     assert.equal((await g.call(d, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
     const SLOT = 5;
@@ -169,12 +196,9 @@ Deno.test("HA review: through the proxy, every key of a migrating slot stays rea
       return (await redisCliDb(r2, SLOT, "DBSIZE")) === String(KEYS) ? true : undefined;
     }, 100);
     sentinel = await startSentinel();
-    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    await addSentinels(g, d, [sentinel]);
     assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
-    await until("sentinel sees the replica", 15_000, async () => {
-      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
-      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
-    }, 100);
+    await untilSentinelSeesReplica(g, d, sentinel, product);
     proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${product}`]);
     const pport = proxy.port;
     assert.equal(
@@ -239,22 +263,14 @@ Deno.test("HA review: a failover of a group whose servers the model names by hos
     const d = (await g.leader()).admin;
     redis.push(await startRedis(), await startRedis());
     const [a1, a2] = redis.map((r) => `localhost:${r.port}`);
-    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${a1}`, `group/add/${x}/1/${a2}`]) {
-      assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
-    }
-    assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${a2}`)).status, 200);
-    await until("replica in sync", 10_000, async () => {
-      const r = await g!.call(d, "GET", `/api/topom/group/info/${a2}`);
-      return r.json.master_link_status === "up" ? true : undefined;
-    }, 100);
+    await createGroup(g, d, 1, [a1, a2]);
+    await syncReplica(g, d, a2);
+    await untilReplicaUp(g, d, a2);
     sentinel = await startSentinel();
-    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    await addSentinels(g, d, [sentinel]);
     const rs = await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`);
     assert.equal(rs.status, 200, JSON.stringify(rs.json));
-    await until("sentinel sees the replica", 15_000, async () => {
-      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
-      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
-    }, 100);
+    await untilSentinelSeesReplica(g, d, sentinel, product);
     await redis[0].kill();
     await until("model master switched", 20_000, async () => {
       const m = (await g!.call(d, "GET", "/topom/stats")).json.group.models[0];
@@ -295,14 +311,10 @@ Deno.test({
       const d = (await g.leader()).admin;
       redis.push(await startRedis(), await startRedis());
       const [r1, r2] = redis;
-      for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${r1.addr}`, `group/add/${x}/1/${r2.addr}`]) {
-        assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
-      }
-      assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
+      await createGroup(g, d, 1, [r1.addr, r2.addr]);
+      await syncReplica(g, d, r2.addr);
       for (let i = 0; i < 3; i++) sentinels.push(await startSentinel());
-      for (const s of sentinels) {
-        assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${s.addr}`)).status, 200);
-      }
+      await addSentinels(g, d, sentinels);
       assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
       await until("every sentinel knows the replica", 20_000, async () => {
         for (const s of sentinels) {
