@@ -4,8 +4,8 @@
  */
 import { equal, match, notEqual } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
-import { readUntil, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
+import { type ProxyFixture, readUntil, startProxyFixture } from "./support/proxy.ts";
+import { type RedisProcess, startRedis } from "./support/redis.ts";
 import { diffCommands, RawClient } from "./support/resp_diff.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -21,10 +21,26 @@ async function rawExchange(port: number, input: string, want: number): Promise<s
   }
 }
 
-Deno.test("semantics: MSET/MSETNX with a key missing its value across slots get Redis's arity error, no hang", async () => {
-  const f = await startProxyFixture(2);
-  const r = await startRedis();
+/** Runs `fn` with a proxy over `groups` groups and a plain redis-server to compare it with; stops both after. */
+async function withProxyAndRedis(
+  groups: number,
+  fn: (f: ProxyFixture, r: RedisProcess) => Promise<void>,
+): Promise<void> {
+  const f = await startProxyFixture(groups);
   try {
+    const r = await startRedis();
+    try {
+      await fn(f, r);
+    } finally {
+      await r.stop();
+    }
+  } finally {
+    await f.stop();
+  }
+}
+
+Deno.test("semantics: MSET/MSETNX with a key missing its value across slots get Redis's arity error, no hang", async () => {
+  await withProxyAndRedis(2, async (f, r) => {
     notEqual(slotOf(enc("k1")), slotOf(enc("k2")));
     notEqual(slotOf(enc("k1")), slotOf(enc("k3")));
     const many = Array.from({ length: 40 }, (_, i) => [`odd:${i}`, "v"]).flat(); // the Map-grouping split path
@@ -38,16 +54,11 @@ Deno.test("semantics: MSET/MSETNX with a key missing its value across slots get 
       ["MGET", "k1", "k2"],
       ["PING"],
     ]);
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: PING with two arguments is an arity error, also while subscribed", async () => {
-  const f = await startProxyFixture(1);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(1, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["PING", "a", "b"],
       ["PING", "a"],
@@ -55,31 +66,21 @@ Deno.test("semantics: PING with two arguments is an arity error, also while subs
       ["PING", "a", "b"],
       ["PING", "a"],
     ]);
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: a numkeys of -0 is not an integer, as in Redis", async () => {
-  const f = await startProxyFixture(1);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(1, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["EVAL", "return 1", "-0", "a"],
       ["ZUNIONSTORE", "{z}d", "-0", "{z}a"],
       ["LMPOP", "-0", "a", "LEFT"],
     ]);
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: CLIENT NO-EVICT and HELLO ... SETNAME check their arguments; a bad HELLO changes nothing", async () => {
-  const f = await startProxyFixture(1);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(1, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["CLIENT", "NO-EVICT", "bogus"],
       ["CLIENT", "NO-EVICT", "On"],
@@ -89,16 +90,11 @@ Deno.test("semantics: CLIENT NO-EVICT and HELLO ... SETNAME check their argument
       { cmd: ["HELLO", "2", "SETNAME", "ok-name"], norm: (s) => s.slice(0, 4) }, // ids and versions differ
       ["CLIENT", "GETNAME"],
     ]);
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: inline commands split like Redis's sdssplitargs (\\xHH, \\', quotes inside a word)", async () => {
-  const f = await startProxyFixture(1);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(1, async (f, r) => {
     const lines = [
       'ECHO "a\\x41\\n\\x4g\\b\\a\\z"',
       "ECHO 'a\\'b'",
@@ -116,16 +112,11 @@ Deno.test("semantics: inline commands split like Redis's sdssplitargs (\\xHH, \\
       const got = await rawExchange(f.port, input, want.length);
       equal(got, want, `${JSON.stringify(line)}: proxy ${JSON.stringify(got)} vs redis ${JSON.stringify(want)}`);
     }
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are refused, not answered wrong", async () => {
-  const f = await startProxyFixture(2);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(2, async (f, r) => {
     const setup = [
       ["RPUSH", "lst", "1", "2", "3"],
       ["RPUSH", "{l}lst", "1", "2", "3"],
@@ -164,16 +155,11 @@ Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are
     } finally {
       c.close();
     }
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY, CONFIG GET, COMMAND and INFO answer in RESP3 types", async () => {
-  const f = await startProxyFixture(2);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(2, async (f, r) => {
     await diffCommands(f.port, r.port, [
       { cmd: ["HELLO", "3"], norm: (s) => s.slice(0, 4) }, // ids and versions differ
       ["CLIENT", "GETNAME"],
@@ -189,16 +175,11 @@ Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY, CONFIG GET, COMM
       { cmd: ["INFO", "server"], norm: (s) => s.replace(/^=\d+\r\ntxt:# Server\r\n[^]*$/, "verbatim") },
       { cmd: ["CLIENT", "INFO"], norm: (s) => s.replace(/^=\d+\r\ntxt:id=[^]*$/, "verbatim") },
     ]);
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: SELECT with a non-integer gets Redis's error; only database 0 is served", async () => {
-  const f = await startProxyFixture(1);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(1, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["SELECT", "x"],
       ["SELECT", "00"],
@@ -213,16 +194,11 @@ Deno.test("semantics: SELECT with a non-integer gets Redis's error; only databas
     } finally {
       c.close();
     }
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
 
 Deno.test("semantics: FUNCTION LIST and FUNCTION STATS answer a RESP3 session in RESP3 types", async () => {
-  const f = await startProxyFixture(1);
-  const r = await startRedis();
-  try {
+  await withProxyAndRedis(1, async (f, r) => {
     await diffCommands(f.port, r.port, [
       { cmd: ["HELLO", "3"], norm: (s) => s.slice(0, 4) },
       ["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f1', function() return 1 end)"],
@@ -230,8 +206,5 @@ Deno.test("semantics: FUNCTION LIST and FUNCTION STATS answer a RESP3 session in
       ["FUNCTION", "STATS"],
       ["FCALL", "f1", "1", "k"],
     ]);
-  } finally {
-    await r.stop();
-    await f.stop();
-  }
+  });
 });
