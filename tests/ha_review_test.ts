@@ -21,6 +21,37 @@ async function group1(g: DashboardGroup, d: string): Promise<any> {
   return (await g.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1);
 }
 
+/** How the dashboard drives its sentinels (the `--sentinel_*` flags). */
+interface SentinelSettings {
+  quorum: number;
+  downAfter: string;
+  failoverTimeout: string;
+  pollPeriod: string;
+}
+
+/** One sentinel decides alone, within seconds; the dashboard polls it often. */
+const ONE_SENTINEL_FAST_FAILOVER: SentinelSettings = {
+  quorum: 1,
+  downAfter: "1s",
+  failoverTimeout: "10s",
+  pollPeriod: "500ms",
+};
+
+/** Starts one dashboard for `product` with the sentinel settings `st` and the flags `more`. */
+function startSentinelDashboard(product: string, st: SentinelSettings, more: string[] = []): Promise<DashboardGroup> {
+  return startDashboards({
+    n: 1,
+    product,
+    extra: [
+      `--sentinel_quorum=${st.quorum}`,
+      `--sentinel_down_after=${st.downAfter}`,
+      `--sentinel_failover_timeout=${st.failoverTimeout}`,
+      `--sentinel_poll_period=${st.pollPeriod}`,
+      ...more,
+    ],
+  });
+}
+
 /** Creates group `gid` and adds `servers` to it, in order (the first is its master). */
 async function createGroup(g: DashboardGroup, d: string, gid: number, servers: string[]): Promise<void> {
   const x = g.xauth;
@@ -99,15 +130,11 @@ Deno.test("HA review: a real failover seen by three sentinels still reaches the 
   const sentinels: SentinelProcess[] = [];
   let g: DashboardGroup | undefined;
   try {
-    g = await startDashboards({
-      n: 1,
-      product: `${PRODUCT}-fo`,
-      extra: [
-        "--sentinel_quorum=2",
-        "--sentinel_down_after=1s",
-        "--sentinel_failover_timeout=10s",
-        "--sentinel_poll_period=10m",
-      ],
+    g = await startSentinelDashboard(`${PRODUCT}-fo`, {
+      quorum: 2,
+      downAfter: "1s",
+      failoverTimeout: "10s",
+      pollPeriod: "10m",
     });
     const x = g.xauth;
     const d = (await g.leader()).admin;
@@ -167,17 +194,7 @@ Deno.test("HA review: through the proxy, every key of a migrating slot stays rea
   const KEYS = 40_000;
   const product = `${PRODUCT}-px`;
   try {
-    g = await startDashboards({
-      n: 1,
-      product,
-      extra: [
-        "--sentinel_quorum=1",
-        "--sentinel_down_after=1s",
-        "--sentinel_failover_timeout=10s",
-        "--sentinel_poll_period=500ms",
-        "--migration_async_numkeys=5",
-      ],
-    });
+    g = await startSentinelDashboard(product, ONE_SENTINEL_FAST_FAILOVER, ["--migration_async_numkeys=5"]);
     const x = g.xauth;
     const d = (await g.leader()).admin;
     for (let i = 0; i < 3; i++) redis.push(await startRedis());
@@ -249,16 +266,7 @@ Deno.test("HA review: a failover of a group whose servers the model names by hos
   let g: DashboardGroup | undefined;
   const product = `${PRODUCT}-host`;
   try {
-    g = await startDashboards({
-      n: 1,
-      product,
-      extra: [
-        "--sentinel_quorum=1",
-        "--sentinel_down_after=1s",
-        "--sentinel_failover_timeout=10s",
-        "--sentinel_poll_period=500ms",
-      ],
-    });
+    g = await startSentinelDashboard(product, ONE_SENTINEL_FAST_FAILOVER);
     const x = g.xauth;
     const d = (await g.leader()).admin;
     redis.push(await startRedis(), await startRedis());
@@ -297,16 +305,7 @@ Deno.test({
     let g: DashboardGroup | undefined;
     const P = "ha-review-pr";
     try {
-      g = await startDashboards({
-        n: 1,
-        product: P,
-        extra: [
-          "--sentinel_quorum=2",
-          "--sentinel_down_after=30s",
-          "--sentinel_failover_timeout=60s",
-          "--sentinel_poll_period=300ms",
-        ],
-      });
+      g = await startSentinelDashboard(P, { quorum: 2, downAfter: "30s", failoverTimeout: "60s", pollPeriod: "300ms" });
       const x = g.xauth;
       const d = (await g.leader()).admin;
       redis.push(await startRedis(), await startRedis());
