@@ -65,6 +65,15 @@ async function syncReplica(g: DashboardGroup, d: string, addr: string): Promise<
   assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${g.xauth}/${addr}`)).status, 200);
 }
 
+/** Starts two redis-servers (added to `redis`, for the test to stop) as group 1: a master and its replica. */
+async function startGroupOfTwo(g: DashboardGroup, d: string, redis: RedisProcess[]): Promise<RedisProcess[]> {
+  redis.push(await startRedis(), await startRedis());
+  const [r1, r2] = redis;
+  await createGroup(g, d, 1, [r1.addr, r2.addr]);
+  await syncReplica(g, d, r2.addr);
+  return [r1, r2];
+}
+
 /** Waits until the replica `addr` reports its link to the master up. */
 async function untilReplicaUp(g: DashboardGroup, d: string, addr: string): Promise<void> {
   await until("replica in sync", 10_000, async () => {
@@ -138,10 +147,7 @@ Deno.test("HA review: a real failover seen by three sentinels still reaches the 
     });
     const x = g.xauth;
     const d = (await g.leader()).admin;
-    redis.push(await startRedis(), await startRedis());
-    const [r1, r2] = redis;
-    await createGroup(g, d, 1, [r1.addr, r2.addr]);
-    await syncReplica(g, d, r2.addr);
+    const [, r2] = await startGroupOfTwo(g, d, redis);
     await untilReplicaUp(g, d, r2.addr);
     for (let i = 0; i < 3; i++) sentinels.push(await startSentinel());
     await addSentinels(g, d, sentinels);
@@ -308,10 +314,7 @@ Deno.test({
       g = await startSentinelDashboard(P, { quorum: 2, downAfter: "30s", failoverTimeout: "60s", pollPeriod: "300ms" });
       const x = g.xauth;
       const d = (await g.leader()).admin;
-      redis.push(await startRedis(), await startRedis());
-      const [r1, r2] = redis;
-      await createGroup(g, d, 1, [r1.addr, r2.addr]);
-      await syncReplica(g, d, r2.addr);
+      const [, r2] = await startGroupOfTwo(g, d, redis);
       for (let i = 0; i < 3; i++) sentinels.push(await startSentinel());
       await addSentinels(g, d, sentinels);
       assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
