@@ -94,6 +94,16 @@ async function oversizedValue(open: () => Promise<CoordClient>): Promise<void> {
   }
 }
 
+/** The steps every real server runs: the memory store's, plus the oversized value. */
+async function sharedServerSteps(t: Deno.TestContext, open: () => Promise<CoordClient>, ttlMs: number) {
+  await t.step(
+    "an ephemeral node stays ephemeral after update/cas/batch",
+    () => ephemeralStaysEphemeralAfterWrites(open, ttlMs),
+  );
+  await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
+  await t.step("an oversized value is refused with InvalidArgumentError", () => oversizedValue(open));
+}
+
 Deno.test("store review: memory (reference)", async (t) => {
   const store = new MemoryStore();
   try {
@@ -111,12 +121,7 @@ Deno.test("store review: etcd (real server)", async (t) => {
   const etcd = await startEtcd();
   const open = () => Promise.resolve(new EtcdClient({ endpoints: [etcd.endpoint] }));
   try {
-    await t.step(
-      "an ephemeral node stays ephemeral after update/cas/batch",
-      () => ephemeralStaysEphemeralAfterWrites(open, 1000),
-    );
-    await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
-    await t.step("an oversized value is refused with InvalidArgumentError", () => oversizedValue(open));
+    await sharedServerSteps(t, open, 1000);
 
     await t.step("an auto-renewing session whose lease the server dropped reports itself lost", async () => {
       // What a partition longer than the TTL looks like once it heals: etcd expired the lease meanwhile. Owners
@@ -146,12 +151,7 @@ Deno.test("store review: zookeeper (real server)", async (t) => {
   const zk = await startZooKeeper();
   const open = () => ZooKeeperClient.connect({ connect: zk.connect });
   try {
-    await t.step(
-      "an ephemeral node stays ephemeral after update/cas/batch",
-      () => ephemeralStaysEphemeralAfterWrites(open, 3000),
-    );
-    await t.step("unicode paths, binary values", () => unicodeAndBinary(open));
-    await t.step("an oversized value is refused with InvalidArgumentError", () => oversizedValue(open));
+    await sharedServerSteps(t, open, 3000);
 
     await t.step("a path ZooKeeper cannot hold is refused with InvalidArgumentError", async () => {
       const c = await open();
