@@ -19,3 +19,7 @@ export async function until<T>(what: string, ms: number, f: () => Promise<T | un
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Whether `session` reports itself lost within `ms`. */
+export const lostWithin = (session: { lost: Promise<unknown> }, ms: number): Promise<boolean> =>
+  Promise.race([session.lost.then(() => true), sleep(ms).then(() => false)]);
