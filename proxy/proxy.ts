@@ -13,7 +13,15 @@ import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
 import { type BackendPool, Router, type SlotRoute } from "./router.ts";
-import { copyKeys, drain, type KeyRef, type MigrateOptions, releaseHeld, sendSpecial } from "./slot_forward.ts";
+import {
+  copyKeys,
+  drain,
+  type KeyRef,
+  type MigrateOptions,
+  redispatch,
+  releaseHeld,
+  sendSpecial,
+} from "./slot_forward.ts";
 import { Session } from "./session.ts";
 import { NetSocket } from "./net/socket.ts";
 import { ProxyStats } from "./stats.ts";
@@ -241,14 +249,6 @@ export class Proxy implements ProxyCore, ProxyControl {
     return null;
   }
 
-  #redispatch(route: SlotRoute, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[]): void {
-    if (route.backend === null) return reply.onError(`ERR slot ${route.id} is not ready, may be offline`);
-    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
-      return sendSpecial(route, raw, reply, keys, this.#migrateOpts);
-    }
-    route.backend.connFor(route.id).send(route.id, raw, reply);
-  }
-
   info() {
     return {
       version: this.#version,
@@ -319,7 +319,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     const res = this.router.fill(slots);
     for (const id of res.changed) {
       const route = this.router.slots[id];
-      releaseHeld(route, (raw, reply, keys) => this.#redispatch(route, raw, reply, keys));
+      releaseHeld(route, (raw, reply, keys) => redispatch(route, raw, reply, keys, this.#migrateOpts));
     }
     if (res.changed.length === 0) return;
     if (!this.#commandsMerged) this.#mergeBackendCommands();

@@ -82,11 +82,22 @@ function releaseQueued(route: SlotRoute, opts: MigrateOptions): void {
   const queued = route.queued;
   if (queued === null || route.moving > 0) return;
   route.queued = null;
-  for (const q of queued) {
-    if (route.backend === null) q.reply.onError(`ERR slot ${route.id} is not ready, may be offline`);
-    else if (route.locked || route.migrateFrom !== null) sendSpecial(route, q.raw, q.reply, q.keys, opts);
-    else route.backend.connFor(route.id).send(route.id, q.raw, q.reply);
+  for (const q of queued) redispatch(route, q.raw, q.reply, q.keys, opts);
+}
+
+/** Sends a request that waited (held by a lock, or queued behind key moves) by the slot's current route. */
+export function redispatch(
+  route: SlotRoute,
+  raw: Uint8Array,
+  reply: PendingReply,
+  keys: Uint8Array[],
+  opts: MigrateOptions,
+): void {
+  if (route.backend === null) return reply.onError(`ERR slot ${route.id} is not ready, may be offline`);
+  if (route.locked || route.migrateFrom !== null || route.moving > 0) {
+    return sendSpecial(route, raw, reply, keys, opts);
   }
+  route.backend.connFor(route.id).send(route.id, raw, reply);
 }
 
 /**
