@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { newXAuth, proxyXAuth } from "../util/xauth.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 const PRODUCT = "review-admin";
 const AUTH = "review-product-auth-s3cret";

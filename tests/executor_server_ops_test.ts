@@ -14,8 +14,8 @@ import {
   slotKeyCounts,
   syncState,
 } from "../topom/executor/mod.ts";
-import { freePort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { freePort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 async function withServers(
   opts: Parameters<typeof startRedis>[0][],

@@ -3,10 +3,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
-import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep, until } from "./support/wait.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep, until } from "../testing/wait.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { followSentinelMasters } from "../topom/server/ha.ts";
 import { applyWrites, Context, type Write } from "../topom/context.ts";

@@ -7,8 +7,8 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { slotOf } from "../proxy/hash.ts";
 import { runSlotMigration } from "../topom/executor/migrate.ts";
-import { readUntil, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
+import { readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

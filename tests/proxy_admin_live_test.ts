@@ -2,7 +2,7 @@ import { equal, ok, rejects } from "node:assert/strict";
 import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { parseMetricsText } from "../proxy/metrics.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -8,7 +8,7 @@ import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
 import { parseMetricsText } from "../proxy/metrics.ts";
 import { ProxyStats } from "../proxy/stats.ts";
 import { logLevel, setLogLevel } from "../util/log.ts";
-import { freePort } from "./support/ports.ts";
+import { freePort } from "../testing/ports.ts";
 import { macAddresses, newToken, newXAuth, proxyToken, proxyXAuth } from "../util/xauth.ts";
 
 const PRODUCT_AUTH = "s3cret-product-auth";

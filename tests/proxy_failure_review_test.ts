@@ -8,8 +8,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { BackendConn } from "../proxy/backend/conn.ts";
 import { slotOf } from "../proxy/hash.ts";
-import { readUntil, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
+import { readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const enc = new TextEncoder();

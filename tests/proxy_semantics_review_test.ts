@@ -4,9 +4,9 @@
  */
 import { equal, match, notEqual } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
-import { type ProxyFixture, readUntil, startProxyFixture } from "./support/proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { diffCommands, RawClient } from "./support/resp_diff.ts";
+import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { NotLeaderError, RaftNode } from "../raft/node.ts";
 import { KvStateMachine, putCmd } from "../raft/kvtest/kv.ts";
-import { freePort } from "./support/ports.ts";
+import { freePort } from "../testing/ports.ts";
 
 async function waitFor<T>(f: () => T | undefined, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { RaftNode } from "../raft/node.ts";
 import type { Message } from "../raft/types.ts";
 import { KvStateMachine, putCmd } from "../raft/kvtest/kv.ts";
-import { freePort } from "./support/ports.ts";
+import { freePort } from "../testing/ports.ts";
 
 async function waitFor<T>(f: () => T | undefined | false, ms = 8000, what = "condition"): Promise<T> {
   const deadline = Date.now() + ms;

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { CompactedError, type CoordClient, sleep, type WatchEvent } from "../store/client.ts";
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { lostWithin } from "./support/wait.ts";
-import { startZooKeeper } from "./support/zookeeper.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { lostWithin } from "../testing/wait.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => b ? new TextDecoder().decode(b) : undefined;

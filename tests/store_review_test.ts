@@ -8,9 +8,9 @@ import { CompactedError, type CoordClient, InvalidArgumentError, sleep, type Wat
 import { MemoryStore } from "../store/memory.ts";
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { lostWithin } from "./support/wait.ts";
-import { startZooKeeper } from "./support/zookeeper.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { lostWithin } from "../testing/wait.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);

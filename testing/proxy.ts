@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
-import { evenSlotRanges } from "../../models/slots.ts";
-import { startAdminServer } from "../../proxy/admin/server.ts";
-import { defaultProxyConfig, type ProxyConfig } from "../../proxy/config.ts";
-import { Proxy } from "../../proxy/proxy.ts";
+import { evenSlotRanges } from "../models/slots.ts";
+import { startAdminServer } from "../proxy/admin/server.ts";
+import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
+import { Proxy } from "../proxy/proxy.ts";
 import { freePort, waitForPort } from "./ports.ts";
 import { type RedisProcess, startRedis } from "./redis.ts";
 

@@ -2,10 +2,10 @@
  * A {@link ProxyControl} without a proxy behind it, for unit tests of what reads one (metrics, reporters).
  * @module
  */
-import type { ProxyModel } from "../../models/mod.ts";
-import type { BackendInfo, ProxyControl } from "../../proxy/admin/control.ts";
-import { defaultProxyConfig, type ProxyConfig } from "../../proxy/config.ts";
-import { ProxyStats } from "../../proxy/stats.ts";
+import type { ProxyModel } from "../models/mod.ts";
+import type { BackendInfo, ProxyControl } from "../proxy/admin/control.ts";
+import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
+import { ProxyStats } from "../proxy/stats.ts";
 
 /** What {@link fakeProxyControl} lets a test choose; the rest is fixed. */
 export interface FakeProxyControlOptions {

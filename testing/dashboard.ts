@@ -5,11 +5,11 @@
  * @module
  */
 import { equal } from "node:assert/strict";
-import { newXAuth } from "../../util/xauth.ts";
+import { newXAuth } from "../util/xauth.ts";
 import { freePort, waitForPort } from "./ports.ts";
 
 const DENO = Deno.execPath();
-const CLI = new URL("../../cli/codis-dashboard.ts", import.meta.url).pathname;
+const CLI = new URL("../cli/codis-dashboard.ts", import.meta.url).pathname;
 
 /** One dashboard process. */
 export interface DashboardProcess {

@@ -6,13 +6,13 @@
  * Unlike dashboard.ts (API tests: `call()`, `xauth`, groups, sentinels), members here restart, join and log to files.
  * @module
  */
-import type { RaftStatusJson } from "../../models/mod.ts";
+import type { RaftStatusJson } from "../models/mod.ts";
 import { freePort } from "./ports.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 
 /** `/api/topom/raft/status`'s shape, re-exported so that process tests take it from the same place as the helpers. */
-export type { RaftStatusJson } from "../../models/mod.ts";
+export type { RaftStatusJson } from "../models/mod.ts";
 
 /** One dashboard process (or the slot for one, while it is stopped). */
 export class DashboardProc {

@@ -1,6 +1,6 @@
 import { equal } from "node:assert/strict";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname;
 
 /** What one codis-admin run printed and how it exited. */
 export interface AdminRun {

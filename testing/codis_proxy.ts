@@ -4,7 +4,7 @@
  */
 import { freePort, waitForPort } from "./ports.ts";
 
-const PROXY_CLI = new URL("../../cli/codis-proxy.ts", import.meta.url).pathname;
+const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 
 /** A running codis-proxy process. */
 export interface CodisProxyProcess {
