@@ -10,7 +10,7 @@ import { BackendConn } from "../backend/conn.ts";
 import type { ProxyCore } from "../core.ts";
 import { errorText, integerOf, isErrorReply } from "../resp/decode.ts";
 import { errorReply, integerReply } from "../resp/encode.ts";
-import { parseIntStrict } from "../resp/request_parser.ts";
+import { parseIntStrict } from "../../util/bytes.ts";
 import { masters } from "../keyspace/fanout.ts";
 
 /** The channel of the marker write. */
