@@ -4,8 +4,8 @@
  * order Redis itself does not define, such as KEYS).
  */
 import { equal } from "node:assert/strict";
-import { scanReply } from "../proxy/resp/reply_framer.ts";
-import { encodeCommand } from "../proxy/resp/encode.ts";
+import { scanReply } from "../redis/reply_framer.ts";
+import { encodeCommand } from "../redis/encode.ts";
 
 /** A raw RESP connection that sends commands one at a time and returns each raw reply as text. */
 export class RawClient {

@@ -3,8 +3,8 @@
  * REPLICAOF with masterauth and the replication state, promotion, and per-slot key counts and flushes.
  */
 import assert from "node:assert/strict";
-import { BackendConn } from "../proxy/backend/conn.ts";
-import { decodeReply, textOf } from "../proxy/resp/decode.ts";
+import { BackendConn } from "../redis/conn.ts";
+import { decodeReply, textOf } from "../redis/decode.ts";
 import {
   checkServer,
   flushSlot,

@@ -6,7 +6,7 @@
  * @module
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { BackendConn } from "../proxy/backend/conn.ts";
+import { BackendConn } from "../redis/conn.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { startRedis } from "../testing/redis.ts";

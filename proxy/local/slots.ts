@@ -7,7 +7,7 @@ import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
 import type { Request } from "../request.ts";
 import { parseIntStrict } from "../../util/bytes.ts";
-import { encodeCommand, encodeValue, errorReply, type ReplyValue } from "../resp/encode.ts";
+import { encodeCommand, encodeValue, errorReply, type ReplyValue } from "../../redis/encode.ts";
 import { slotKeyCounts } from "./keyspace.ts";
 
 const decoder = new TextDecoder();

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseIntStrict } from "../../util/bytes.ts";
-import { encodeCommand } from "../../proxy/resp/encode.ts";
+import { encodeCommand } from "../../redis/encode.ts";
 
 /** The parts of one SCAN reply the executor needs. */
 export interface ScanPage {

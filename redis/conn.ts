@@ -5,13 +5,13 @@
  * with back-off, and requests fail fast while it is down.
  * @module
  */
-import { Fifo } from "../../util/fifo.ts";
-import { atTurnEnd } from "../../util/turn_end.ts";
-import { logger } from "../../util/log.ts";
-import { encodeCommand } from "../resp/encode.ts";
-import { ReplyFramer } from "../resp/reply_framer.ts";
-import { errorText, isErrorReply } from "../resp/decode.ts";
-import { NetSocket } from "../net/socket.ts";
+import { Fifo } from "../util/fifo.ts";
+import { atTurnEnd } from "../util/turn_end.ts";
+import { logger } from "../util/log.ts";
+import { encodeCommand } from "./encode.ts";
+import { ReplyFramer } from "./reply_framer.ts";
+import { errorText, isErrorReply } from "./decode.ts";
+import { NetSocket } from "./socket.ts";
 import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
 
 const log = logger("backend");

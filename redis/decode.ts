@@ -3,7 +3,7 @@
  * proxy's own queries to backends (INFO, COMMAND, CONFIG GET). The forwarding path never decodes.
  * @module
  */
-import { parseIntStrict } from "../../util/bytes.ts";
+import { parseIntStrict } from "../util/bytes.ts";
 import { scanReply } from "./reply_framer.ts";
 
 /** An error reply from Redis. */

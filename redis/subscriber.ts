@@ -5,9 +5,9 @@
  * @module
  */
 import net from "node:net";
-import { arrayElements, decodeReply, errorText, isErrorReply, textOf } from "../resp/decode.ts";
-import { encodeCommand } from "../resp/encode.ts";
-import { ReplyFramer } from "../resp/reply_framer.ts";
+import { arrayElements, decodeReply, errorText, isErrorReply, textOf } from "./decode.ts";
+import { encodeCommand } from "./encode.ts";
+import { ReplyFramer } from "./reply_framer.ts";
 
 const MESSAGE_KINDS = new Set(["message", "pmessage", "smessage"]);
 

@@ -4,7 +4,7 @@
  * stale, replica reads skip it, and an `INFO` probe tells when it serves again.
  * @module
  */
-import { encodeCommand } from "../resp/encode.ts";
+import { encodeCommand } from "./encode.ts";
 
 /** The probe sent while a connection is stale. */
 export const INFO_PROBE = encodeCommand(["INFO"]);

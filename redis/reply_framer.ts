@@ -5,7 +5,7 @@
  * @module
  */
 import { OK as OK_REPLY } from "./encode.ts";
-import { join, parseIntStrict } from "../../util/bytes.ts";
+import { join, parseIntStrict } from "../util/bytes.ts";
 
 const CR = 13;
 const PLUS = 43;

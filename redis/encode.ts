@@ -2,7 +2,7 @@
  * RESP2 encoders for the replies the proxy makes itself and the commands it sends on its own behalf.
  * @module
  */
-import { concat } from "../../util/bytes.ts";
+import { concat } from "../util/bytes.ts";
 
 const encoder = new TextEncoder();
 
