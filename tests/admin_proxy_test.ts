@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { admin } from "../testing/admin_cli.ts";
-import { ProxyAdminClient } from "../proxy/admin/client.ts";
+import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
 import { startProxyFixture } from "../testing/proxy.ts";
 
 Deno.test("codis-admin --proxy against a live proxy: overview parts, fillslots --locked, xauth errors", async () => {

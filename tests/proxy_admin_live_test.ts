@@ -1,5 +1,5 @@
 import { equal, ok, rejects } from "node:assert/strict";
-import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { parseMetricsText } from "../proxy/metrics.ts";
 import { startProxyFixture } from "../testing/proxy.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { evenSlotRanges, type ProxyModel, type SentinelModel, type Slot } from "../models/mod.ts";
-import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
 import type { BackendInfo, ProxyControl } from "../proxy/admin/control.ts";
 import { expectedXAuth, redactPath, startAdminServer } from "../proxy/admin/server.ts";
 import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";

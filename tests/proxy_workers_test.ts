@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { ProxyAdminClient } from "../proxy/admin/client.ts";
+import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ProxyModel } from "../../models/mod.ts";
-import { ProxyAdminClient, ProxyApiError } from "../../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "./proxy_client.ts";
 import { decodePathSegment, errorResponse, HttpError, jsonResponse, readBodyText } from "../../util/http.ts";
 import { logger, setLogLevel } from "../../util/log.ts";
 import { newXAuth, xauthEqual } from "../../util/xauth.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../../models/mod.ts";
-import { ProxyAdminClient } from "../../proxy/admin/client.ts";
+import { ProxyAdminClient } from "./proxy_client.ts";
 import type { Topom } from "../topom.ts";
 import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";

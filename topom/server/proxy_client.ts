@@ -4,7 +4,7 @@
  */
 import type { ProxyModel, SentinelModel, Slot } from "../../models/mod.ts";
 import { proxyXAuth } from "../../util/xauth.ts";
-import type { StatsJSON } from "../stats.ts";
+import type { StatsJSON } from "../../models/proxy_stats.ts";
 
 /** A failed admin call: the HTTP status and the server's `Cause`. */
 export class ProxyApiError extends Error {
