@@ -42,5 +42,5 @@ export * from "./topom/executor/mod.ts";
 
 export * as store from "./store/mod.ts";
 
-export { RaftNode } from "./raft/node.ts";
+export { RaftNode } from "./raft/node/node.ts";
 export * as raftCore from "./raft/core/mod.ts";

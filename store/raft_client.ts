@@ -1,5 +1,5 @@
 /**
- * The Raft store: a {@link NamespaceStateMachine} replicated by a Raft node (`raft/node.ts`), served through a
+ * The Raft store: a {@link NamespaceStateMachine} replicated by a Raft node (`raft/node/node.ts`), served through a
  * {@link NamespaceHost} and {@link NamespaceClient}s.
  *
  * Wiring (one per dashboard process):

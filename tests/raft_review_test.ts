@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { RaftNode } from "../raft/node.ts";
+import { RaftNode } from "../raft/node/node.ts";
 import type { Message } from "../raft/types.ts";
 import { KvStateMachine, putCmd } from "../raft/kvtest/kv.ts";
 import { freePort } from "../testing/ports.ts";

@@ -3,7 +3,7 @@
  * followers forward writes to the leader, and optionally the HTTP store routes on a free port.
  * @module
  */
-import { RaftNode } from "../../raft/node.ts";
+import { RaftNode } from "../../raft/node/node.ts";
 import { sleep } from "../client.ts";
 import { NoQuorumError } from "../errors.ts";
 import { httpForwarder, storeHandler } from "../http.ts";

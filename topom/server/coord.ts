@@ -6,7 +6,7 @@
  * @module
  */
 import type { TopomModel } from "../../models/mod.ts";
-import { RaftNode } from "../../raft/node.ts";
+import { RaftNode } from "../../raft/node/node.ts";
 import type { CoordClient, Session } from "../../store/client.ts";
 import { ExistsError, UnsupportedError } from "../../store/errors.ts";
 import { httpForwarder, storeHandler } from "../../store/http.ts";

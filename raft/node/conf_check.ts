@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ConfChange, ConfState, NodeId } from "./types.ts";
+import type { ConfChange, ConfState, NodeId } from "../types.ts";
 
 /** This node's view of the membership while one Ready's committed entries are applied in order. */
 export class OwnConfView {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { NodeSnapshots } from "./node_snapshot.ts";
-import { PeerBook } from "./node_peers.ts";
-import { DiskStorage } from "./storage/disk.ts";
-import { initialSnapshot, RaftCore } from "./core/mod.ts";
-import type { Entry, StateMachine } from "./types.ts";
+import { NodeSnapshots } from "./snapshot.ts";
+import { PeerBook } from "./peers.ts";
+import { DiskStorage } from "../storage/disk.ts";
+import { initialSnapshot, RaftCore } from "../core/mod.ts";
+import type { Entry, StateMachine } from "../types.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -3,11 +3,11 @@
  * @module
  */
 
-import type { RaftStatus } from "./core/mod.ts";
-import type { DiskStorage } from "./storage/disk.ts";
-import type { NodeId, Snapshot, StateMachine } from "./types.ts";
-import type { MemberStatus, NodeStatus, RaftNodeConfig } from "./node_types.ts";
-import { logger } from "../util/log.ts";
+import type { RaftStatus } from "../core/mod.ts";
+import type { DiskStorage } from "../storage/disk.ts";
+import type { NodeId, Snapshot, StateMachine } from "../types.ts";
+import type { MemberStatus, NodeStatus, RaftNodeConfig } from "./types.ts";
+import { logger } from "../../util/log.ts";
 
 const log = logger("raft-node");
 

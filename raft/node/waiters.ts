@@ -3,7 +3,7 @@
  * @module
  */
 
-import { ProposalFailedError, UnknownOutcomeError } from "./node_types.ts";
+import { ProposalFailedError, UnknownOutcomeError } from "./types.ts";
 
 interface Pending {
   term: number;

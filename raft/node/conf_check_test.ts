@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { OwnConfView } from "./node_conf_check.ts";
+import { OwnConfView } from "./conf_check.ts";
 
 Deno.test("own conf view: changes about this node that its view contradicts throw; consistent ones pass", () => {
   const v = new OwnConfView(4, { voters: [1, 2, 3], learners: [] });

@@ -3,7 +3,7 @@
  * @module
  */
 
-import type { NodeId, Role } from "./types.ts";
+import type { NodeId, Role } from "../types.ts";
 
 /** Configuration of a {@link RaftNode}. */
 export interface RaftNodeConfig {

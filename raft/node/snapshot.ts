@@ -6,12 +6,12 @@
  * @module
  */
 
-import type { RaftCore } from "./core/mod.ts";
-import type { DiskStorage } from "./storage/disk.ts";
-import type { Snapshot, StateMachine } from "./types.ts";
-import type { RaftNodeConfig } from "./node_types.ts";
-import type { PeerBook } from "./node_peers.ts";
-import { logger } from "../util/log.ts";
+import type { RaftCore } from "../core/mod.ts";
+import type { DiskStorage } from "../storage/disk.ts";
+import type { Snapshot, StateMachine } from "../types.ts";
+import type { RaftNodeConfig } from "./types.ts";
+import type { PeerBook } from "./peers.ts";
+import { logger } from "../../util/log.ts";
 
 const log = logger("raft-node");
 

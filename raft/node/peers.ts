@@ -9,10 +9,10 @@
  * @module
  */
 
-import type { ConfChange, ConfState, NodeId } from "./types.ts";
-import type { TcpTransport } from "./transport/tcp.ts";
-import type { DiskStorage } from "./storage/disk.ts";
-import { decodeConfChange } from "./core/mod.ts";
+import type { ConfChange, ConfState, NodeId } from "../types.ts";
+import type { TcpTransport } from "../transport/tcp.ts";
+import type { DiskStorage } from "../storage/disk.ts";
+import { decodeConfChange } from "../core/mod.ts";
 
 /** The address book of one {@link RaftNode}; see the module documentation. */
 export class PeerBook {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { PeerBook } from "./node_peers.ts";
-import { DiskStorage } from "./storage/disk.ts";
-import { TcpTransport } from "./transport/tcp.ts";
-import { encodeConfChange, initialSnapshot } from "./core/mod.ts";
-import type { ConfChange, Entry } from "./types.ts";
+import { PeerBook } from "./peers.ts";
+import { DiskStorage } from "../storage/disk.ts";
+import { TcpTransport } from "../transport/tcp.ts";
+import { encodeConfChange, initialSnapshot } from "../core/mod.ts";
+import type { ConfChange, Entry } from "../types.ts";
 
 /** A real WAL in a temp dir holding the bootstrap snapshot (voters 1 and 2) and `changes` logged after it. */
 async function storageWith(changes: (ConfChange | "normal")[]): Promise<{ storage: DiskStorage; dir: string }> {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Message } from "./types.ts";
+import type { Message } from "../types.ts";
 
 /** Merges contiguous `app` messages per peer (up to `maxBytes` of entry data per merged message). */
 export function coalesceAppends(msgs: Message[], maxBytes = 1 << 20): Message[] {

@@ -8,19 +8,19 @@
  *
  * Normal entries with empty data are the leaders' no-ops and are not passed to the state machine.
  *
- * The members' addresses are kept by node_peers.ts and the snapshot schedule by node_snapshot.ts, so that this
+ * The members' addresses are kept by peers.ts and the snapshot schedule by snapshot.ts, so that this
  * module is only the loop that feeds the core and carries out its Ready.
  *
  * @module
  */
 
-import { LagWindow } from "./lag_window.ts";
-import { RaftCore } from "./core/mod.ts";
-import { ConfChangeError, LostLogError, NotLeaderError as CoreNotLeader, ProposalDroppedError } from "./core/mod.ts";
-import { decodeConfChange } from "./core/mod.ts";
-import { DiskStorage } from "./storage/disk.ts";
-import { TcpTransport } from "./transport/tcp.ts";
-import type { ConfChange, Entry, NodeId, Ready, Role, Snapshot, StateMachine } from "./types.ts";
+import { LagWindow } from "../lag_window.ts";
+import { RaftCore } from "../core/mod.ts";
+import { ConfChangeError, LostLogError, NotLeaderError as CoreNotLeader, ProposalDroppedError } from "../core/mod.ts";
+import { decodeConfChange } from "../core/mod.ts";
+import { DiskStorage } from "../storage/disk.ts";
+import { TcpTransport } from "../transport/tcp.ts";
+import type { ConfChange, Entry, NodeId, Ready, Role, Snapshot, StateMachine } from "../types.ts";
 import {
   NodeClosedError,
   type NodeStatus,
@@ -28,16 +28,16 @@ import {
   ProposalFailedError,
   type RaftNodeConfig,
   UnknownOutcomeError,
-} from "./node_types.ts";
-import { Waiters } from "./node_waiters.ts";
-import { coalesceAppends } from "./node_batch.ts";
-import { bootstrapIfFresh, buildStatus } from "./node_status.ts";
-import { PeerBook } from "./node_peers.ts";
-import { NodeSnapshots } from "./node_snapshot.ts";
-import { OwnConfView } from "./node_conf_check.ts";
-import { logger } from "../util/log.ts";
+} from "./types.ts";
+import { Waiters } from "./waiters.ts";
+import { coalesceAppends } from "./batch.ts";
+import { bootstrapIfFresh, buildStatus } from "./status.ts";
+import { PeerBook } from "./peers.ts";
+import { NodeSnapshots } from "./snapshot.ts";
+import { OwnConfView } from "./conf_check.ts";
+import { logger } from "../../util/log.ts";
 
-export * from "./node_types.ts";
+export * from "./types.ts";
 
 const log = logger("raft-node");
 
