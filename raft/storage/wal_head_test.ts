@@ -5,9 +5,9 @@
  * comes back with a log that starts after the compaction point but no snapshot below it.
  */
 import assert from "node:assert/strict";
-import { DiskStorage } from "./storage/disk.ts";
-import { encodeNums, frame, RecType } from "./storage/record.ts";
-import type { Entry, Snapshot } from "./types.ts";
+import { DiskStorage } from "./disk.ts";
+import { encodeNums, frame, RecType } from "./record.ts";
+import type { Entry, Snapshot } from "../types.ts";
 
 const opts = { clusterId: "c1", nodeId: 1 };
 const te = new TextEncoder();
