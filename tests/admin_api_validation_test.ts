@@ -1,5 +1,5 @@
 /**
- * Review of the HTTP admin APIs with real processes: bad path parameters and bodies answer 4xx (never 5xx),
+ * Input validation of the HTTP admin APIs with real processes: bad path parameters and bodies answer 4xx (never 5xx),
  * request bodies are bounded, another product's xauth is refused, and the unauthenticated `group/info` cannot be
  * used to send product_auth to an arbitrary address.
  * @module

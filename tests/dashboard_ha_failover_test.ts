@@ -1,5 +1,5 @@
 /**
- * Review tests of the dashboard's sentinel HA with real redis-server / redis-sentinel processes and a real dashboard.
+ * Tests of the dashboard's sentinel HA with real redis-server / redis-sentinel processes and a real dashboard.
  * @module
  */
 import assert from "node:assert/strict";
@@ -121,7 +121,7 @@ function fakeTopom(groups: Record<number, string[]>) {
   return { t: t as unknown as Topom, written, master: (gid: number) => new Context(model).getGroupMaster(gid) };
 }
 
-Deno.test("HA review: sentinel answers older than a master change (a manual promotion finished meanwhile) are not applied", async () => {
+Deno.test("HA failover: sentinel answers older than a master change (a manual promotion finished meanwhile) are not applied", async () => {
   const reply = [{ name: "p-1", ip: "10.0.0.1", port: "6379", "config-epoch": "0" }];
   // Asked while 10.0.0.1 was master; by the time the answers came, a promotion made 10.0.0.2 master.
   const f = fakeTopom({ 1: ["10.0.0.2:6379", "10.0.0.1:6379"] });
@@ -134,7 +134,7 @@ Deno.test("HA review: sentinel answers older than a master change (a manual prom
   assert.equal(f.master(1), "10.0.0.1:6379");
 });
 
-Deno.test("HA review: a real failover seen by three sentinels still reaches the model by +switch-master alone", async () => {
+Deno.test("HA failover: a real failover seen by three sentinels still reaches the model by +switch-master alone", async () => {
   const redis: RedisProcess[] = [];
   const sentinels: SentinelProcess[] = [];
   let g: DashboardGroup | undefined;
@@ -192,7 +192,7 @@ async function fillSlot(r: { port: number }, db: number, tag: string, n: number)
   assert.ok((await p.status).success, "redis-cli --pipe failed");
 }
 
-Deno.test("HA review: through the proxy, every key of a migrating slot stays readable across a failover of its source", async () => {
+Deno.test("HA failover: through the proxy, every key of a migrating slot stays readable across a failover of its source", async () => {
   const redis: RedisProcess[] = [];
   let sentinel: SentinelProcess | undefined;
   let proxy: CodisProxyProcess | undefined;
@@ -266,7 +266,7 @@ Deno.test("HA review: through the proxy, every key of a migrating slot stays rea
   }
 });
 
-Deno.test("HA review: a failover of a group whose servers the model names by host (localhost:port) reaches the model", async () => {
+Deno.test("HA failover: a failover of a group whose servers the model names by host (localhost:port) reaches the model", async () => {
   const redis: RedisProcess[] = [];
   let sentinel: SentinelProcess | undefined;
   let g: DashboardGroup | undefined;

@@ -1,5 +1,5 @@
 /**
- * Failure paths of codis-proxy found in a review: a WATCH lost with its dedicated connection, a connection's idea of
+ * Failure paths of codis-proxy: a WATCH lost with its dedicated connection, a connection's idea of
  * its database after connect() during connecting, a blocked command re-run for a session already closed, split and
  * transaction failures, RESP3 reconnects, the idle timeout, and a client that leaves (or floods) while requests wait
  * behind its blocked command.
@@ -20,7 +20,7 @@ function clientsWithCmd(list: string, cmd: string): string[] {
   return list.split("\n").filter((l) => l.includes(` cmd=${cmd} `));
 }
 
-Deno.test("review: a WATCH lost with its dedicated connection aborts EXEC instead of running unwatched", async () => {
+Deno.test("proxy failures: a WATCH lost with its dedicated connection aborts EXEC instead of running unwatched", async () => {
   const f = await startProxyFixture(1);
   try {
     const c = f.client();
@@ -48,7 +48,7 @@ Deno.test("review: a WATCH lost with its dedicated connection aborts EXEC instea
   }
 });
 
-Deno.test("review: a blocking command in another group than the WATCH does not silently drop the WATCH", async () => {
+Deno.test("proxy failures: a blocking command in another group than the WATCH does not silently drop the WATCH", async () => {
   const f = await startProxyFixture(2);
   try {
     const c = f.client();
@@ -74,7 +74,7 @@ Deno.test("review: a blocking command in another group than the WATCH does not s
   }
 });
 
-Deno.test("review: connect() again while connecting keeps the connection's database in step with the server", async () => {
+Deno.test("proxy failures: connect() again while connecting keeps the connection's database in step with the server", async () => {
   const r = await startRedis();
   const conn = new BackendConn(r.addr, {
     auth: "",
@@ -99,7 +99,7 @@ Deno.test("review: connect() again while connecting keeps the connection's datab
   }
 });
 
-Deno.test("review: a session closed while its blocked command is being moved leaves no blocked connection behind", async () => {
+Deno.test("proxy failures: a session closed while its blocked command is being moved leaves no blocked connection behind", async () => {
   const f = await startProxyFixture(2);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {
@@ -137,7 +137,7 @@ Deno.test("review: a session closed while its blocked command is being moved lea
   }
 });
 
-Deno.test("review: a split MGET whose part the proxy could not serve counts as a failure (session_break_on_failure)", async () => {
+Deno.test("proxy failures: a split MGET whose part the proxy could not serve counts as a failure (session_break_on_failure)", async () => {
   const f = await startProxyFixture(1, { session_break_on_failure: true });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {
@@ -156,7 +156,7 @@ Deno.test("review: a split MGET whose part the proxy could not serve counts as a
   }
 });
 
-Deno.test("review: a WATCHed transaction longer than backend_max_pipeline fails whole, leaving no MULTI open", async () => {
+Deno.test("proxy failures: a WATCHed transaction longer than backend_max_pipeline fails whole, leaving no MULTI open", async () => {
   const f = await startProxyFixture(1, { backend_max_pipeline: 8 });
   try {
     const c = f.client();
@@ -174,7 +174,7 @@ Deno.test("review: a WATCHed transaction longer than backend_max_pipeline fails 
   }
 });
 
-Deno.test("review: a RESP3 session's lost backend connection is not silently replaced by a RESP2 one", async () => {
+Deno.test("proxy failures: a RESP3 session's lost backend connection is not silently replaced by a RESP2 one", async () => {
   const f = await startProxyFixture(1);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {
@@ -204,7 +204,7 @@ Deno.test("review: a RESP3 session's lost backend connection is not silently rep
   }
 });
 
-Deno.test("review: session_recv_timeout spares a session blocked in BLPOP or subscribed, as Redis's timeout does", async () => {
+Deno.test("proxy failures: session_recv_timeout spares a session blocked in BLPOP or subscribed, as Redis's timeout does", async () => {
   const f = await startProxyFixture(1, { session_recv_timeout: 300 });
   try {
     const key = "{idle}list";
@@ -227,7 +227,7 @@ Deno.test("review: session_recv_timeout spares a session blocked in BLPOP or sub
   }
 });
 
-Deno.test("review: a client that leaves while requests wait behind its blocked command frees the command", async () => {
+Deno.test("proxy failures: a client that leaves while requests wait behind its blocked command frees the command", async () => {
   const f = await startProxyFixture(1, { session_max_pipeline: 4 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   let connClosed = false;
@@ -261,7 +261,7 @@ Deno.test("review: a client that leaves while requests wait behind its blocked c
   }
 });
 
-Deno.test("review: requests read behind a blocked command run in order once it returns", async () => {
+Deno.test("proxy failures: requests read behind a blocked command run in order once it returns", async () => {
   const f = await startProxyFixture(1, { session_max_pipeline: 4 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {
@@ -290,7 +290,7 @@ Deno.test("review: requests read behind a blocked command run in order once it r
   }
 });
 
-Deno.test("review: more than 16 MB read behind a blocked command closes that session only, with an error", async () => {
+Deno.test("proxy failures: more than 16 MB read behind a blocked command closes that session only, with an error", async () => {
   const f = await startProxyFixture(1, { session_max_pipeline: 4 });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   const other = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
@@ -335,7 +335,7 @@ async function connectionsTo(port: number): Promise<string[]> {
   return dec.decode(out.stdout).split("\n").filter((l) => l.trim() !== "");
 }
 
-Deno.test("review: a blocked command's own backend connection has TCP keepalive, like the shared ones", async () => {
+Deno.test("proxy failures: a blocked command's own backend connection has TCP keepalive, like the shared ones", async () => {
   const f = await startProxyFixture(1, { backend_keepalive_period: 75_000 });
   try {
     const port = f.backends[0].port;

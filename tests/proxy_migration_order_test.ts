@@ -1,5 +1,5 @@
 /**
- * Review tests of data safety while a slot migrates: a session's own writes must keep their order and stay readable
+ * Data safety while a slot migrates: a session's own writes must keep their order and stay readable
  * across the proxy's model changes.
  * @module
  */
@@ -25,7 +25,7 @@ function resp(...args: string[]): Uint8Array {
   return enc(`*${args.length}\r\n${args.map((a) => `$${enc(a).length}\r\n${a}\r\n`).join("")}`);
 }
 
-Deno.test("migration review: a pipelined write sent after the slot finished does not overtake one still moving its key", async () => {
+Deno.test("proxy migration order: a pipelined write sent after the slot finished does not overtake one still moving its key", async () => {
   const f = await startProxyFixture(2);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {
@@ -54,7 +54,7 @@ Deno.test("migration review: a pipelined write sent after the slot finished does
   }
 });
 
-Deno.test("migration review: a transaction sent after the slot finished does not overtake a write still moving its key", async () => {
+Deno.test("proxy migration order: a transaction sent after the slot finished does not overtake a write still moving its key", async () => {
   const f = await startProxyFixture(2);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {
@@ -181,7 +181,7 @@ async function runAll(r: Redis, cmds: Cmd[]): Promise<unknown[]> {
   return out;
 }
 
-Deno.test("migration review: multi-key and store commands on a migrating slot act on the source's data", async () => {
+Deno.test("proxy migration order: multi-key and store commands on a migrating slot act on the source's data", async () => {
   const f = await startProxyFixture(2);
   const ref = await startRedis();
   try {
@@ -213,7 +213,7 @@ Deno.test("migration review: multi-key and store commands on a migrating slot ac
   }
 });
 
-Deno.test("migration review: concurrent pipelined writers lose no acknowledged write while slots move", async () => {
+Deno.test("proxy migration order: concurrent pipelined writers lose no acknowledged write while slots move", async () => {
   const f = await startProxyFixture(2);
   try {
     const [a, b] = f.backends.map((x) => x.addr);

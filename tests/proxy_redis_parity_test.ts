@@ -1,6 +1,6 @@
 /**
- * Review of what clients see through codis-proxy compared with a direct redis-server: each case here was a
- * difference found by review (a hang, a wrong reply, an accepted malformed request), checked against Redis 7.0 itself.
+ * What clients see through codis-proxy compared with a direct redis-server: each case here was a difference
+ * (a hang, a wrong reply, an accepted malformed request), checked against Redis 7.0 itself.
  */
 import { equal, match, notEqual } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";

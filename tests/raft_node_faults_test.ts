@@ -1,5 +1,5 @@
 /**
- * Review tests of Raft membership changes, restarts and partitions at the node level: real RaftNodes over real
+ * Raft membership changes, restarts and partitions at the node level: real RaftNodes over real
  * TCP on loopback, each with its own data directory.
  * @module
  */
@@ -157,7 +157,7 @@ Deno.test({
   });
 });
 
-Deno.test("raft review: an isolated old leader serves no stale read, and reads fresh data once healed", async () => {
+Deno.test("raft node faults: an isolated old leader serves no stale read, and reads fresh data once healed", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     const lid = l.status().id;
@@ -176,7 +176,7 @@ Deno.test("raft review: an isolated old leader serves no stale read, and reads f
   });
 });
 
-Deno.test("raft review: a member removed while partitioned does not disrupt the cluster once the partition heals", async () => {
+Deno.test("raft node faults: a member removed while partitioned does not disrupt the cluster once the partition heals", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     const lid = l.status().id;
@@ -201,7 +201,7 @@ Deno.test("raft review: a member removed while partitioned does not disrupt the 
   });
 });
 
-Deno.test("raft review: a failed leader transfer (to a partitioned, a removed or an unknown node) leaves the leader serving", async () => {
+Deno.test("raft node faults: a failed leader transfer (to a partitioned, a removed or an unknown node) leaves the leader serving", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     const lid = l.status().id;
@@ -220,7 +220,7 @@ Deno.test("raft review: a failed leader transfer (to a partitioned, a removed or
   });
 });
 
-Deno.test("raft review: a follower partitioned across several compactions catches up from a snapshot", async () => {
+Deno.test("raft node faults: a follower partitioned across several compactions catches up from a snapshot", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     const lid = l.status().id;
@@ -247,7 +247,7 @@ Deno.test("raft review: a follower partitioned across several compactions catche
  * heartbeats carry a commit beyond the member's empty log. The member used to throw on each of them (a warning per
  * heartbeat) and stay empty forever; now it stops with a clear error.
  */
-Deno.test("raft review: a joined learner restarted with a wiped data dir is refused (stops with a clear error)", async () => {
+Deno.test("raft node faults: a joined learner restarted with a wiped data dir is refused (stops with a clear error)", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     await l.propose(putCmd("a", "1"));
@@ -265,7 +265,7 @@ Deno.test("raft review: a joined learner restarted with a wiped data dir is refu
   });
 });
 
-Deno.test("raft review: a node added as a learner but started as a founder (listed, no --join) stops instead of acting as a voter", async () => {
+Deno.test("raft node faults: a node added as a learner but started as a founder (listed, no --join) stops instead of acting as a voter", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     await l.propose(putCmd("a", "1"));
@@ -281,7 +281,7 @@ Deno.test("raft review: a node added as a learner but started as a founder (list
   });
 });
 
-Deno.test("raft review: a founder restarted with a wiped data dir while the leader is up is refused", async () => {
+Deno.test("raft node faults: a founder restarted with a wiped data dir while the leader is up is refused", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     const b = [1, 2, 3].find((id) => id !== l.status().id)!;

@@ -1,5 +1,5 @@
 /**
- * Review of the store adapters under failures: cases the shared conformance suite does not cover, run against
+ * The store adapters under failures: cases the shared conformance suite does not cover, run against
  * real etcd and ZooKeeper servers (and the memory store as the reference behaviour).
  * @module
  */
@@ -105,7 +105,7 @@ async function sharedServerSteps(t: Deno.TestContext, open: () => Promise<CoordC
   await t.step("an oversized value is refused with InvalidArgumentError", () => oversizedValue(open));
 }
 
-Deno.test("store review: memory (reference)", async (t) => {
+Deno.test("store failures: memory (reference)", async (t) => {
   const store = new MemoryStore();
   try {
     await t.step(
@@ -118,7 +118,7 @@ Deno.test("store review: memory (reference)", async (t) => {
   }
 });
 
-Deno.test("store review: etcd (real server)", async (t) => {
+Deno.test("store failures: etcd (real server)", async (t) => {
   const etcd = await startEtcd();
   const open = () => Promise.resolve(new EtcdClient({ endpoints: [etcd.endpoint] }));
   try {
@@ -148,7 +148,7 @@ Deno.test("store review: etcd (real server)", async (t) => {
   }
 });
 
-Deno.test("store review: zookeeper (real server)", async (t) => {
+Deno.test("store failures: zookeeper (real server)", async (t) => {
   const zk = await startZooKeeper();
   const open = () => ZooKeeperClient.connect({ connect: zk.connect });
   try {

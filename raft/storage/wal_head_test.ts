@@ -69,7 +69,7 @@ for (
     ],
   ] as const
 ) {
-  Deno.test(`raft wal review: ${name} gets its head back, so compaction keeps the snapshot`, async () => {
+  Deno.test(`raft wal: ${name} gets its head back, so compaction keeps the snapshot`, async () => {
     const dir = await Deno.makeTempDir();
     try {
       await crashDuringRollover(dir, seg2);
