@@ -1,7 +1,7 @@
 /**
  * The dashboard's view of the per-slot migration executor: start moving slot `sid`'s keys from one master to
  * another, ask whether it is done, and read its progress. `topom/executor/`'s MigrationExecutor implements it
- * (executor_wiring.ts); tests may pass their own.
+ * (create.ts); tests may pass their own.
  * @module
  */
 /** Progress of one slot's data move, for stats. */

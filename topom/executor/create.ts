@@ -4,8 +4,8 @@
  * @module
  */
 import type { DashboardConfig } from "../config_keys.ts";
-import { MigrationExecutor } from "../executor/mod.ts";
-import type { SlotExecutor } from "./executor.ts";
+import { MigrationExecutor } from "./mod.ts";
+import type { SlotExecutor } from "./slot_executor.ts";
 
 /** The executor for a dashboard with `cfg`. */
 export function createExecutor(cfg: DashboardConfig): Promise<SlotExecutor> {

@@ -4,10 +4,10 @@
  * already reported. It applies a scheduler plan's executor decisions and says what the progress line should read.
  * @module
  */
-import type { SlotMapping } from "../models/mod.ts";
-import type { Context } from "./context.ts";
-import { progressStatus } from "./slot_actions.ts";
-import type { SlotExecutor } from "./server/executor.ts";
+import type { SlotMapping } from "../../models/mod.ts";
+import type { Context } from "../context.ts";
+import { progressStatus } from "../slot_actions.ts";
+import type { SlotExecutor } from "./slot_executor.ts";
 
 /** Executors of the migrating slots, as one scheduler pass left them. */
 export class ExecutorRuns {
