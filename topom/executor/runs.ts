@@ -5,9 +5,15 @@
  * @module
  */
 import type { SlotMapping } from "../../models/mod.ts";
-import type { Context } from "../context.ts";
-import { progressStatus } from "../slot_actions.ts";
+import { progressStatus } from "./progress.ts";
 import type { SlotExecutor } from "./slot_executor.ts";
+
+/** What {@link ExecutorRuns.apply} reads of the dashboard's context (`topom/context.ts`'s Context). */
+export interface RunsContext {
+  readonly slots: readonly SlotMapping[];
+  /** The master address of group `gid`. */
+  getGroupMaster(gid: number): string;
+}
 
 /** Executors of the migrating slots, as one scheduler pass left them. */
 export class ExecutorRuns {
@@ -51,7 +57,7 @@ export class ExecutorRuns {
    * runnable ones. Returns the progress line to show, or undefined to keep the current one.
    */
   apply(
-    ctx: Context,
+    ctx: RunsContext,
     blocked: readonly { slot: SlotMapping; reason: string }[],
     runnable: readonly SlotMapping[],
   ): string | undefined {
