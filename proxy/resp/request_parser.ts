@@ -7,6 +7,7 @@
  */
 
 import { join, parseIntStrict } from "../../util/bytes.ts";
+import { ProtocolError } from "../../util/errors.ts";
 
 const CR = 13;
 const LF = 10;
@@ -29,7 +30,7 @@ export interface RequestSink {
 }
 
 /** Thrown by {@link RequestParser.feed} on malformed input; the message is the Redis-style error text. */
-export class ProtocolError extends Error {}
+export { ProtocolError };
 
 const INCOMPLETE = -1;
 

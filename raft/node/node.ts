@@ -16,7 +16,7 @@
 
 import { LagWindow } from "../lag_window.ts";
 import { RaftCore } from "../core/mod.ts";
-import { ConfChangeError, LostLogError, NotLeaderError as CoreNotLeader, ProposalDroppedError } from "../core/mod.ts";
+import { ConfChangeError, LostLogError, NotLeaderError, ProposalDroppedError } from "../core/mod.ts";
 import { decodeConfChange } from "../core/mod.ts";
 import { DiskStorage } from "../storage/disk.ts";
 import { TcpTransport } from "../transport/tcp.ts";
@@ -24,7 +24,6 @@ import type { ConfChange, Entry, NodeId, Ready, Role, Snapshot, StateMachine } f
 import {
   NodeClosedError,
   type NodeStatus,
-  NotLeaderError,
   ProposalFailedError,
   type RaftNodeConfig,
   UnknownOutcomeError,
@@ -264,8 +263,8 @@ export class RaftNode {
     try {
       this.core.readIndex(batch.ctx);
     } catch (e) {
-      if (e instanceof CoreNotLeader && e.leader === 0) this.w.requeue(batch.ctx);
-      else this.w.failBatch(batch.ctx, e instanceof CoreNotLeader ? this.notLeader() : e as Error);
+      if (e instanceof NotLeaderError && e.leader === 0) this.w.requeue(batch.ctx);
+      else this.w.failBatch(batch.ctx, e instanceof NotLeaderError ? this.notLeader() : e as Error);
     }
   }
 
@@ -284,7 +283,7 @@ export class RaftNode {
         try {
           op(resolve, reject);
         } catch (e) {
-          if (e instanceof CoreNotLeader) reject(this.notLeader());
+          if (e instanceof NotLeaderError) reject(this.notLeader());
           else if (e instanceof ProposalDroppedError || e instanceof ConfChangeError) {
             reject(new ProposalFailedError(e.message));
           } else reject(e as Error);

@@ -53,20 +53,7 @@ export interface RaftNodeConfig {
   onStateChange?: (s: { leader: NodeId; role: Role; term: number }) => void;
 }
 
-/** Thrown when a request needs the leader; carries the leader's id and address when known (0 / undefined). */
-export class NotLeaderError extends Error {
-  override name = "NotLeaderError";
-  constructor(
-    readonly leader: NodeId,
-    /** The leader's Raft peer address. */
-    readonly leaderAddr: string | undefined,
-    /** The leader's service address ({@link RaftNodeConfig.apiAddr}), when known. */
-    readonly leaderApiAddr: string | undefined = undefined,
-    reason = "not the leader",
-  ) {
-    super(leader ? `${reason}; leader is ${leader} at ${leaderAddr ?? "unknown address"}` : `${reason}; no leader`);
-  }
-}
+export { NotLeaderError } from "../core/errors.ts";
 
 /** The outcome of a proposal is unknown (timed out); it may still be applied later. */
 export class UnknownOutcomeError extends Error {
