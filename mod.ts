@@ -28,7 +28,7 @@ export {
 } from "./proxy/config.ts";
 export { crc32, slotOf } from "./proxy/hash.ts";
 
-export { Topom, type TopomOptions } from "./topom/topom.ts";
+export { Topom, type TopomOptions } from "./topom/server/topom.ts";
 export {
   configToToml as dashboardConfigToToml,
   type DashboardConfig,

@@ -9,7 +9,7 @@ import { ConfigError, dashboardUsage, defaultConfigToml, parseDashboardArgs } fr
 import { dashboardHandler } from "../topom/server/api.ts";
 import { openDashboardCoordinator } from "../topom/server/coord.ts";
 import { createExecutor } from "../topom/executor/create.ts";
-import { Topom } from "../topom/topom.ts";
+import { Topom } from "../topom/server/topom.ts";
 import { logger, redact, setLogLevel } from "../util/log.ts";
 import { logToFile } from "../util/log_file.ts";
 import { type PidFile, writePidFile } from "../util/pidfile.ts";

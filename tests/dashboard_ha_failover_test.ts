@@ -11,7 +11,7 @@ import { slotOf } from "../proxy/hash.ts";
 import { followSentinelMasters } from "../topom/server/ha.ts";
 import { applyWrites, Context, type Write } from "../topom/context.ts";
 import { buildModel } from "../topom/testing.ts";
-import type { Topom } from "../topom/topom.ts";
+import type { Topom } from "../topom/server/topom.ts";
 
 const PRODUCT = "ha-review";
 

@@ -15,7 +15,7 @@ import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { watchProxy } from "./proxy_watch.ts";
 import { handleRaftApi } from "./raft_api.ts";

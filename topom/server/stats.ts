@@ -6,7 +6,7 @@
  */
 import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../../models/mod.ts";
 import { ProxyAdminClient } from "./proxy_client.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";

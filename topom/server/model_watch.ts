@@ -8,12 +8,12 @@
  * leadership change) without waiting for it, and keeps an older event from landing over a fresher read.
  * @module
  */
-import { CompactedError } from "../store/errors.ts";
-import { groupDir, productDir, proxyDir, sentinelPath, slotsDir } from "../store/paths.ts";
-import { logger } from "../util/log.ts";
-import { ModelCache } from "./model_cache.ts";
-import { slotActionPath } from "./slot_action_settings.ts";
-import type { Coordinator } from "./server/coord.ts";
+import { CompactedError } from "../../store/errors.ts";
+import { groupDir, productDir, proxyDir, sentinelPath, slotsDir } from "../../store/paths.ts";
+import { logger } from "../../util/log.ts";
+import { ModelCache } from "../model_cache.ts";
+import { slotActionPath } from "../slot_action_settings.ts";
+import type { Coordinator } from "./coord.ts";
 
 const log = logger("topom");
 

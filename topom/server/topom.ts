@@ -5,22 +5,22 @@
  * records proxies' long-poll acknowledgements and polls stats. Followers keep the cache for reads.
  * @module
  */
-import type { ProxyAckStats, TopomModel } from "../models/mod.ts";
-import { RevisionConflictError } from "../store/errors.ts";
-import { topomPath } from "../store/paths.ts";
-import { logger } from "../util/log.ts";
-import type { DashboardConfig } from "./config_keys.ts";
-import { type Context, parseForwardMethod, type Write } from "./context.ts";
-import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
+import type { ProxyAckStats, TopomModel } from "../../models/mod.ts";
+import { RevisionConflictError } from "../../store/errors.ts";
+import { topomPath } from "../../store/paths.ts";
+import { logger } from "../../util/log.ts";
+import type { DashboardConfig } from "../config_keys.ts";
+import { type Context, parseForwardMethod, type Write } from "../context.ts";
+import { encodeJson, ModelCache, writeToOp } from "../model_cache.ts";
 import { ModelWatch } from "./model_watch.ts";
-import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
-import { checkResumable } from "./slot_actions.ts";
-import { ExecutorRuns } from "./executor/runs.ts";
-import type { Coordinator } from "./server/coord.ts";
-import type { SlotExecutor } from "./executor/slot_executor.ts";
-import { runPromotion, SyncActions } from "./server/group_actions.ts";
-import { SentinelHa, topomHaHost } from "./server/ha.ts";
-import { StatsPoller } from "./server/stats.ts";
+import { type GuardedWrite, schedulerTick } from "../scheduler.ts";
+import { checkResumable } from "../slot_actions.ts";
+import { ExecutorRuns } from "../executor/runs.ts";
+import type { Coordinator } from "./coord.ts";
+import type { SlotExecutor } from "../executor/slot_executor.ts";
+import { runPromotion, SyncActions } from "./group_actions.ts";
+import { SentinelHa, topomHaHost } from "./ha.ts";
+import { StatsPoller } from "./stats.ts";
 
 const log = logger("topom");
 

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { ModelWatch, type ModelWatchHost } from "./model_watch.ts";
-import { ModelCache } from "./model_cache.ts";
-import { FsStore } from "../store/fs.ts";
-import type { CoordClient } from "../store/client.ts";
-import { groupPath, proxyPath, sentinelPath, slotPath } from "../store/paths.ts";
-import { slotActionPath } from "./slot_action_settings.ts";
-import type { Coordinator } from "./server/coord.ts";
-import { startRaftGroup } from "../store/testing/raft_group.ts";
+import { ModelCache } from "../model_cache.ts";
+import { FsStore } from "../../store/fs.ts";
+import type { CoordClient } from "../../store/client.ts";
+import { groupPath, proxyPath, sentinelPath, slotPath } from "../../store/paths.ts";
+import { slotActionPath } from "../slot_action_settings.ts";
+import type { Coordinator } from "./coord.ts";
+import { startRaftGroup } from "../../store/testing/raft_group.ts";
 
 const enc = new TextEncoder();
 const json = (v: unknown) => enc.encode(JSON.stringify(v));
