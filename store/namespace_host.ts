@@ -8,10 +8,10 @@
  * failover never expires a session that was being renewed.
  * @module
  */
-import type { ApplyResult, Command } from "./commands.ts";
-import type { AppliedCommand, NamespaceStateMachine } from "./state.ts";
-import { ClosedError } from "../errors.ts";
-import { Wakeups } from "../wakeups.ts";
+import type { ApplyResult, Command } from "./namespace_commands.ts";
+import type { AppliedCommand, NamespaceStateMachine } from "./namespace_state.ts";
+import { ClosedError } from "./errors.ts";
+import { Wakeups } from "./wakeups.ts";
 
 /** How commands reach the state machine. */
 export interface NamespaceBackend {

@@ -20,7 +20,7 @@ import {
   watchByPolling,
   type WatchEvent,
   type WriteOptions,
-} from "../client.ts";
+} from "./client.ts";
 import {
   ClosedError,
   CompactedError,
@@ -29,10 +29,10 @@ import {
   NotFoundError,
   NotLeaderError,
   SessionExpiredError,
-} from "../errors.ts";
-import { OpenSessions, RenewedSession } from "../session_base.ts";
-import { type ApplyResult, b64, type BatchCommandOp, type Command } from "./commands.ts";
-import type { NamespaceHost } from "./host.ts";
+} from "./errors.ts";
+import { OpenSessions, RenewedSession } from "./session_base.ts";
+import { type ApplyResult, b64, type BatchCommandOp, type Command } from "./namespace_commands.ts";
+import type { NamespaceHost } from "./namespace_host.ts";
 
 /** Options of a {@link NamespaceClient}. */
 export interface NamespaceClientOptions {

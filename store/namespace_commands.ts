@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { ErrorInfo } from "../errors.ts";
+import type { ErrorInfo } from "./errors.ts";
 
 /** Fields every command may carry. */
 export interface CommandBase {

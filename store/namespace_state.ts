@@ -1,7 +1,7 @@
 /**
  * The replicated hierarchical namespace as a pure, deterministic state machine (run by Raft, or directly by the
  * memory store). Everything here depends only on the sequence of applied commands: no clocks, no randomness.
- * Lease expiry is decided outside (by the leader, see `store/namespace/host.ts`) and arrives as a command.
+ * Lease expiry is decided outside (by the leader, see `store/namespace_host.ts`) and arrives as a command.
  *
  * - One global `revision`, advanced by every write that changes the tree (failed writes do not advance it).
  * - Bounded event history for watches; `compactRevision` is the newest revision whose events were dropped.
@@ -9,11 +9,11 @@
  * - Request ids make retried writes exactly-once (a bounded FIFO table of results).
  * @module
  */
-import type { Entry, StateMachine } from "../../raft/types.ts";
-import type { WatchEvent } from "../client.ts";
-import { directChildren, parentOf, sequenceSuffix } from "../client.ts";
-import type { ErrorInfo } from "../errors.ts";
-import { type ApplyResult, b64, type Command, decodeCommand, unb64 } from "./commands.ts";
+import type { Entry, StateMachine } from "../raft/types.ts";
+import type { WatchEvent } from "./client.ts";
+import { directChildren, parentOf, sequenceSuffix } from "./client.ts";
+import type { ErrorInfo } from "./errors.ts";
+import { type ApplyResult, b64, type Command, decodeCommand, unb64 } from "./namespace_commands.ts";
 
 /** A stored node. */
 export interface NodeRecord {
