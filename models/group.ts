@@ -3,17 +3,25 @@ export type ServerActionState = "" | "pending" | "syncing" | "synced" | "synced_
 
 /** One server of a group; index 0 of `Group.servers` is the master. */
 export interface GroupServer {
+  /** The server's address, host:port. */
   server: string;
+  /** Datacenter name, used to prefer nearby replicas. */
   datacenter: string;
+  /** The server's pending or running resync: its order (`index`) and state. */
   action: { index?: number; state?: ServerActionState };
+  /** Whether the proxies may read from it as a replica. */
   replica_group: boolean;
 }
 
 /** A group (`/codis3/{product}/group/group-NNNN`). */
 export interface Group {
+  /** The group id, 1..9999. */
   id: number;
+  /** The group's servers, master first. */
   servers: GroupServer[];
+  /** A running promotion of a replica to master: its order (`index`) and state. */
   promoting: { index?: number; state?: "" | "preparing" | "prepared" | "finished" };
+  /** The group changed since the proxies were last told. */
   out_of_sync: boolean;
 }
 

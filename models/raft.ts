@@ -13,11 +13,13 @@ export type RaftRole = "follower" | "preCandidate" | "candidate" | "leader" | "l
  * the leader, so a follower's answer omits them.
  */
 export interface RaftMemberJson {
+  /** The member's node id. */
   id: number;
   /** Raft peer address; absent while this node has not learned it. */
   addr?: string;
   /** The member's service (HTTP) address, once it has announced one. */
   apiAddr?: string;
+  /** Whether it votes (a learner only receives the log). */
   voter: boolean;
   /** `voter` or `learner`, spelled out for people reading the JSON. */
   role: "voter" | "learner";
@@ -33,21 +35,33 @@ export interface RaftMemberJson {
 
 /** A node's status: its role and log positions, the leader it follows, and every member. */
 export interface RaftStatusJson {
+  /** This node's id. */
   id: number;
+  /** The cluster's id, the same on every member. */
   clusterId: string;
   /** This node's Raft peer address. */
   addr: string;
+  /** Leader, follower, candidate or learner. */
   role: RaftRole;
+  /** The current term. */
   term: number;
   /** The leader's id, 0 when unknown; `leaderAddr`/`leaderApiAddr` are absent then. */
   leader: number;
+  /** The leader's Raft peer address. */
   leaderAddr?: string;
+  /** The leader's service (HTTP) address. */
   leaderApiAddr?: string;
+  /** Highest log index known committed. */
   commit: number;
+  /** Highest log index applied to the state machine. */
   applied: number;
+  /** First index still in the log (after compaction). */
   firstIndex: number;
+  /** Last index in the log. */
   lastIndex: number;
+  /** Index of the latest snapshot. */
   snapshotIndex: number;
+  /** Every member of the cluster. */
   members: RaftMemberJson[];
   /** Runtime health: WAL fsync counters and the event-loop lag seen by the tick timer (max over the last 10 s). */
   metrics: { fsyncs: number; fsyncMsAvg: number; fsyncMsMax: number; walSegments: number; loopLagMsMax: number };

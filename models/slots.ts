@@ -6,21 +6,31 @@ export type SlotActionState = "" | "pending" | "preparing" | "prepared" | "migra
 
 /** A slot's stored mapping (`/codis3/{product}/slots/slot-NNNN`). `group_id` 0 means offline. */
 export interface SlotMapping {
+  /** The slot number, 0..1023. */
   id: number;
+  /** The group serving the slot; 0 while it is offline. */
   group_id: number;
+  /** The slot's pending or running migration: its order (`index`), state and target group. */
   action: { index?: number; state?: SlotActionState; target_id?: number };
 }
 
 /** What a proxy is told about one slot (Codis's `models.Slot`). */
 export interface Slot {
+  /** The slot number, 0..1023. */
   id: number;
+  /** Requests wait while the slot is locked (during a group's promotion). */
   locked?: boolean;
+  /** Master serving the slot, host:port. */
   backend_addr?: string;
+  /** The group of `backend_addr`. */
   backend_addr_group_id?: number;
+  /** While the slot migrates: the source master, whose keys are moved before a command runs. */
   migrate_from?: string;
+  /** The group of `migrate_from`. */
   migrate_from_group_id?: number;
   /** 0 sync, 1 semi-async; kept for Codis compatibility, the proxy always moves keys before running a command. */
   forward_method?: number;
+  /** Replica servers by preference (same datacenter first) for reads, when replica reads are on. */
   replica_groups?: string[][];
 }
 

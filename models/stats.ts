@@ -4,13 +4,17 @@ import type { SlotMapping } from "./slots.ts";
 
 /** Codis's error body: `{"Cause": ..., "Stack": [...]}`. */
 export interface ErrorJson {
+  /** The error's message. */
   Cause: string;
+  /** Where it was raised, when known. */
   Stack?: string[];
 }
 
 /** A sentinel's view of one group: `SENTINEL MASTERS`/`SLAVES` entries as string maps. */
 export interface SentinelGroupInfo {
+  /** The master's `SENTINEL MASTERS` entry. */
   master: Record<string, string>;
+  /** The replicas' `SENTINEL SLAVES` entries. */
   slaves?: Record<string, string>[];
 }
 
@@ -18,10 +22,13 @@ export interface SentinelGroupInfo {
 export interface RedisStats {
   /** `INFO` fields plus `maxmemory` and `master_addr` for servers. */
   stats?: Record<string, string>;
+  /** Why the last poll failed. */
   error?: ErrorJson;
   /** For sentinels: `{"{product}-{gid}": {master, slaves}}`. */
   sentinel?: Record<string, SentinelGroupInfo>;
+  /** When the poll was answered, unix seconds. */
   unixtime: number;
+  /** The last poll timed out. */
   timeout?: boolean;
 }
 
@@ -29,8 +36,11 @@ export interface RedisStats {
 export interface ProxyStats {
   /** The proxy's own `GET /api/proxy/stats` answer. */
   stats?: unknown;
+  /** Why the last poll failed. */
   error?: ErrorJson;
+  /** When the poll was answered, unix seconds. */
   unixtime: number;
+  /** The last poll timed out. */
   timeout?: boolean;
 }
 
@@ -44,6 +54,7 @@ export interface ProxyAckStats {
 
 /** Progress of one slot action (our addition). */
 export interface SlotActionProgress {
+  /** The slot action's state. */
   state: string;
   /** Keys still in the slot's database on the source, from the last `INFO keyspace`/scan. */
   keys_left?: number;
@@ -57,15 +68,20 @@ export interface SlotActionProgress {
 
 /** The dashboard's `GET /api/topom/stats` body: Codis's fields, plus optional ones of ours. */
 export interface TopomStats {
+  /** The dashboard is shutting down. */
   closed: boolean;
+  /** Every slot's mapping. */
   slots: SlotMapping[];
+  /** The groups and their servers' polled stats by address. */
   group: { models: Group[]; stats: Record<string, RedisStats> };
+  /** The proxies and their polled stats by token. */
   proxy: {
     models: ProxyModel[];
     stats: Record<string, ProxyStats>;
     /** Per proxy token. */
     acks?: Record<string, ProxyAckStats>;
   };
+  /** Slot migration settings and progress. */
   slot_action: {
     /** µs between migration steps. */
     interval: number;
@@ -76,6 +92,7 @@ export interface TopomStats {
     /** Per slot id with an action. */
     slots?: Record<string, SlotActionProgress>;
   };
+  /** Sentinel settings, their polled stats, and the masters they report by group. */
   sentinels: { model: SentinelModel; stats: Record<string, RedisStats>; masters: Record<string, string> };
   /** The model revision the stats were taken at. */
   revision?: number;

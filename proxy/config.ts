@@ -96,6 +96,7 @@ export function configToToml(cfg: ProxyConfig): string {
 
 /** Result of {@link parseProxyArgs}. */
 export interface ProxyArgs {
+  /** The configuration: defaults, then the file, then flags. */
   config: ProxyConfig;
   /** `--config=FILE`, when given. */
   configFile?: string;
@@ -121,6 +122,7 @@ export interface ProxyArgs {
   maxNcpu?: number;
   /** `--host-admin=ADDR` / `--host-proxy=ADDR`: addresses to advertise instead of the bound ones (NAT). */
   hostAdmin?: string;
+  /** `--host-proxy=ADDR`: the client address to advertise instead of the bound one. */
   hostProxy?: string;
   /** `--default-config`: print {@link defaultConfigToml} and exit. */
   printDefault: boolean;

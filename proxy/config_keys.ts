@@ -9,51 +9,108 @@ export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
 export interface ProxyConfig {
+  /** Cluster (product) name; must match the dashboard's. */
   product_name: string;
+  /** Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth. */
   product_auth: string;
+  /** Password clients must AUTH with at this proxy (independent of product_auth). */
   session_auth: string;
+  /** Admin HTTP API listen address (HOST:PORT). */
   admin_addr: string;
+  /** Client listener type: tcp, tcp4, tcp6, or unix (proxy_addr is then the socket's path). */
   proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
+  /** Client listen address (HOST:PORT, or a socket path for unix). */
   proxy_addr: string;
+  /** Coordinator type: zookeeper or etcd. */
   jodis_name: string;
+  /** Coordinator address list; empty disables Jodis registration. */
   jodis_addr: string;
+  /** Coordinator credentials, user:password. */
   jodis_auth: string;
+  /** Coordinator session timeout (zookeeper) or TTL (etcd). */
   jodis_timeout: number;
+  /** Register under Codis 2's path /zk/codis/db_{product}/proxy/{token} instead of /jodis/{product}/proxy-{token}. */
   jodis_compatible: boolean;
+  /** Datacenter label, used to prefer nearby replicas for reads. */
   proxy_datacenter: string;
+  /** Maximum live client sessions; further clients get an error and are closed. */
   proxy_max_clients: number;
+  /**
+   * Threads serving clients, each with its own event loop and backend connections, sharing the listener
+   * (SO_REUSEPORT); set it to the cores the proxy may use.
+   */
   proxy_workers: number;
+  /** Allow FLUSHALL/FLUSHDB through the proxy. */
   proxy_allow_flush: boolean;
+  /** Keepalive PING period on idle backend connections. */
   backend_ping_period: number;
+  /** Time allowed to connect (and AUTH/SELECT) to a backend before the attempt counts as failed. */
   backend_connect_timeout: number;
+  /** Accepted for Codis compatibility; backend reads use 64 KiB slabs. */
   backend_recv_bufsize: number;
+  /**
+   * A backend connection with requests in flight that reads nothing for this long is dropped: its requests fail with
+   * an error and it reconnects.
+   */
   backend_recv_timeout: number;
+  /** Accepted for Codis compatibility; no effect. */
   backend_send_bufsize: number;
+  /**
+   * Accepted for Codis compatibility: a write that cannot complete gets no reply, which backend_recv_timeout catches.
+   */
   backend_send_timeout: number;
+  /** Maximum in-flight requests per backend connection. */
   backend_max_pipeline: number;
+  /** Never read from replica groups. */
   backend_primary_only: boolean;
+  /** Connections per master; a slot always uses the same one, so its requests stay in order. */
   backend_primary_parallel: number;
+  /** Connections per replica that reads go to. */
   backend_replica_parallel: number;
+  /** Non-zero turns TCP keepalive on for backend connections (the probe period is the OS's). */
   backend_keepalive_period: number;
+  /** Accepted for Codis compatibility; with one database per slot, backends need databases 1024. */
   backend_number_databases: number;
+  /** Accepted for Codis compatibility; client reads use small slabs that grow for bursts. */
   session_recv_bufsize: number;
+  /** Client idle timeout: a session that sends nothing for this long is closed. */
   session_recv_timeout: number;
+  /** Accepted for Codis compatibility; no effect. */
   session_send_bufsize: number;
+  /** A client whose replies wait this long to be read (a full socket buffer) is closed. */
   session_send_timeout: number;
+  /**
+   * Requests in flight per client (pipeline depth); beyond it the proxy stops reading from that client until replies
+   * drain (Codis closed the session instead).
+   */
   session_max_pipeline: number;
+  /** Maximum length of one bulk string in a request (like Redis's proto-max-bulk-len). */
   session_max_bulk_len: number;
+  /** Maximum number of arguments in one request, command name included. */
   session_max_args: number;
+  /** Non-zero turns TCP keepalive on for client connections (the probe period is the OS's). */
   session_keepalive_period: number;
+  /** Close the client connection instead of replying -ERR when a request fails. */
   session_break_on_failure: boolean;
+  /** URL to POST the JSON overview to periodically. */
   metrics_report_server: string;
+  /** Period of metrics_report_server reports. */
   metrics_report_period: number;
+  /** InfluxDB URL. */
   metrics_report_influxdb_server: string;
+  /** Period of InfluxDB reports. */
   metrics_report_influxdb_period: number;
+  /** InfluxDB user. */
   metrics_report_influxdb_username: string;
+  /** InfluxDB password. */
   metrics_report_influxdb_password: string;
+  /** InfluxDB database. */
   metrics_report_influxdb_database: string;
+  /** StatsD address HOST:PORT. */
   metrics_report_statsd_server: string;
+  /** Period of StatsD reports. */
   metrics_report_statsd_period: number;
+  /** StatsD metric name prefix. */
   metrics_report_statsd_prefix: string;
 }
 

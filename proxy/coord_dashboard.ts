@@ -9,7 +9,9 @@ import { checkHostPort } from "./config_keys.ts";
 
 /** Which coordinator to read (the CLI's `--zookeeper`, `--etcd` or `--filesystem`). */
 export interface CoordinatorFlag {
+  /** The coordinator's kind. */
   name: "zookeeper" | "etcd" | "filesystem";
+  /** Its address list, or the filesystem root. */
   addr: string;
   /** "user:password" (`--zookeeper-auth` / `--etcd-auth`). */
   auth?: string;

@@ -11,7 +11,10 @@ import type { KeyRef } from "./slot_forward.ts";
 import type { Session } from "./session.ts";
 import type { ProxyStats } from "./stats.ts";
 
-/** The proxy as sessions see it. */
+/**
+ * The proxy as sessions see it.
+ * @internal
+ */
 export interface ProxyCore {
   readonly config: ProxyConfig;
   readonly commands: CommandTable;

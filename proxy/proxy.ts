@@ -69,11 +69,16 @@ class ReplicaRead implements PendingReply {
 
 /** A running codis-proxy. */
 export class Proxy implements ProxyCore, ProxyControl {
+  /** The configuration the proxy was made with. */
   readonly config: ProxyConfig;
+  /** @internal The command table sessions look commands up in. */
   readonly commands: CommandTable;
-  readonly stats = new ProxyStats();
+  /** @internal Counters and latencies, as `GET /api/proxy/stats` reports them. */
+  readonly stats: ProxyStats = new ProxyStats();
+  /** @internal The slot table and backend connections. */
   readonly router: Router;
-  readonly startTime = Date.now();
+  /** When the proxy was made, unix milliseconds. */
+  readonly startTime: number = Date.now();
   #listener: Deno.Listener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
@@ -91,6 +96,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   #migrateOpts: MigrateOptions;
   #commandsMerged = false;
 
+  /** A proxy that is not listening yet, serving the built-in command table unless given another. */
   constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
     this.config = config;
     this.commands = commands;
@@ -212,14 +218,17 @@ export class Proxy implements ProxyCore, ProxyControl {
     sock.end(reply);
   }
 
+  /** @internal Called by a session when it ends. */
   sessionClosed(s: Session): void {
     if (this.#sessions.delete(s)) this.stats.sessionClosed();
   }
 
+  /** Live client sessions. */
   sessionCount(): number {
     return this.#sessions.size;
   }
 
+  /** @internal See {@link ProxyCore.send}. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
@@ -249,7 +258,8 @@ export class Proxy implements ProxyCore, ProxyControl {
     return null;
   }
 
-  info() {
+  /** @internal Proxy facts for INFO. */
+  info(): ReturnType<ProxyCore["info"]> {
     return {
       version: this.#version,
       startTime: this.startTime,
@@ -332,14 +342,17 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#online = true;
   }
 
+  /** Whether the proxy serves clients (after {@link Proxy.start}, before shutdown). */
   isOnline(): boolean {
     return this.#online;
   }
 
+  /** Whether the proxy was shut down. */
   isClosed(): boolean {
     return this.#closed;
   }
 
+  /** @internal State of each backend address, for /metrics. */
   backends(): BackendInfo[] {
     return [...this.router.pools.values()].map((p) => {
       const states = p.conns.map((c) => c.state);
@@ -363,7 +376,8 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#sentinels = s;
   }
 
-  sentinelStats() {
+  /** @internal The sentinel block of the stats JSON. */
+  sentinelStats(): { servers?: string[] } {
     return { servers: this.#sentinels.servers };
   }
 

@@ -77,7 +77,7 @@ export interface FillResult {
 /** The slot table plus the backend pools it refers to. */
 export class Router {
   readonly slots: SlotRoute[] = [];
-  readonly pools = new Map<string, BackendPool>();
+  readonly pools: Map<string, BackendPool> = new Map();
   /** Slots with replica groups; while 0, the per-request replica check is skipped. */
   replicaSlots = 0;
   #parallel: number;
@@ -112,7 +112,7 @@ export class Router {
    * The pool for `addr`, created (not yet connected) when new, with `parallel` connections (a pool keeps the size it
    * was created with when a replica becomes a master).
    */
-  pool(addr: string, parallel = this.#parallel): BackendPool {
+  pool(addr: string, parallel: number = this.#parallel): BackendPool {
     let p = this.pools.get(addr);
     if (!p) {
       p = new BackendPool(addr, parallel, this.#opts);

@@ -65,7 +65,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   quitting = false;
   protover: 2 | 3 = 2;
   readonly remote: string;
-  readonly createdAt = Date.now();
+  readonly createdAt: number = Date.now();
   #core: ProxyCore;
   #socket: NetSocket;
   #parser: RequestParser;

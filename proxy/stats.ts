@@ -189,7 +189,7 @@ export class ProxyStats {
   }
 
   /** Takes one QPS/CPU sample now; called by the timer, and directly by tests. */
-  sample(now = performance.now()): void {
+  sample(now: number = performance.now()): void {
     const elapsed = now - this.#lastAt;
     if (elapsed <= 0) return;
     const total = this.total;

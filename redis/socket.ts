@@ -37,7 +37,7 @@ export class NetSocket {
   /** `host:port` of the peer. */
   readonly remote: string;
   /** `Date.now()` of the last read or write, for the idle timeout (a V8 builtin: no runtime call per read). */
-  lastActive = Date.now();
+  lastActive: number = Date.now();
   #conn: Deno.Conn;
   #slabSize: number;
   #events: SocketEvents | null = null;

@@ -35,14 +35,19 @@ export interface NodeStat {
 
 /** A node's value with its metadata. */
 export interface StoreNode {
+  /** The node's full path. */
   path: string;
+  /** The node's value. */
   data: Uint8Array;
+  /** The node's metadata. */
   stat: NodeStat;
 }
 
 /** One change seen by a watch. */
 export interface WatchEvent {
+  /** Whether the node was written or deleted. */
   type: "put" | "delete";
+  /** The node's full path. */
   path: string;
   /** Revision of the write that caused the event. */
   revision: number;
@@ -57,6 +62,7 @@ export interface ChangeBatch {
    * answer it is the current revision (a progress notification).
    */
   revision: number;
+  /** The changes, in revision order. */
   events: WatchEvent[];
 }
 
@@ -109,6 +115,7 @@ export interface Session {
 
 /** The coordination client. Every method may throw NoQuorumError/NotLeaderError on replicated backends. */
 export interface CoordClient {
+  /** Which store this client talks to. */
   readonly kind: StoreKind;
   /** Creates a node; throws ExistsError when it exists. Returns the new revision. */
   create(path: string, data: Uint8Array, opts?: WriteOptions): Promise<number>;
@@ -129,6 +136,7 @@ export interface CoordClient {
   batch(ops: BatchOp[], opts?: WriteOptions): Promise<number>;
   /** Reads a node; undefined when absent, or NotFoundError with `must`. Linearizable. */
   read(path: string, must: true): Promise<StoreNode>;
+  /** Reads a node; undefined when absent, or NotFoundError with `must`. Linearizable. */
   read(path: string, must?: boolean): Promise<StoreNode | undefined>;
   /** Sorted full paths of the direct children of `path`; [] when none, or NotFoundError with `must`. */
   list(path: string, must?: boolean): Promise<string[]>;

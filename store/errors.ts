@@ -23,6 +23,7 @@ export type StoreErrorCode =
 export class StoreError extends Error {
   /** The error kind. */
   readonly code: StoreErrorCode;
+  /** An error of kind `code`. */
   constructor(code: StoreErrorCode, message: string) {
     super(message);
     this.code = code;
@@ -32,6 +33,7 @@ export class StoreError extends Error {
 
 /** A create (or a CAS expecting absence) found the node already there. */
 export class ExistsError extends StoreError {
+  /** `path` exists already. */
   constructor(readonly path: string) {
     super("exists", `node ${path} already exists`);
   }
@@ -39,6 +41,7 @@ export class ExistsError extends StoreError {
 
 /** A read/list with `must`, or a CAS/delete expecting a node, found nothing. */
 export class NotFoundError extends StoreError {
+  /** `path` does not exist. */
   constructor(readonly path: string) {
     super("not_found", `node ${path} does not exist`);
   }
@@ -46,6 +49,7 @@ export class NotFoundError extends StoreError {
 
 /** A compare-and-set found another revision than the expected one (`actual` is 0 when the node is absent). */
 export class RevisionConflictError extends StoreError {
+  /** `path` is at revision `actual`, not `expected`. */
   constructor(readonly path: string, readonly expected: number, readonly actual: number) {
     super("conflict", `node ${path}: expected revision ${expected}, found ${actual}`);
   }
@@ -53,6 +57,7 @@ export class RevisionConflictError extends StoreError {
 
 /** A watch asked for history that was already discarded; the caller must re-list and watch from now. */
 export class CompactedError extends StoreError {
+  /** Revision `requested` is older than the oldest kept, `compactRevision`. */
   constructor(readonly requested: number, readonly compactRevision: number) {
     super(
       "compacted",
@@ -63,6 +68,7 @@ export class CompactedError extends StoreError {
 
 /** The replicated store cannot currently commit (no leader or no majority). */
 export class NoQuorumError extends StoreError {
+  /** The store cannot reach a majority. */
   constructor(message = "no quorum: the store cannot commit right now") {
     super("no_quorum", message);
   }
@@ -70,6 +76,7 @@ export class NoQuorumError extends StoreError {
 
 /** This member is not the leader; `leaderAddr` (when known) is where to send the request. */
 export class NotLeaderError extends StoreError {
+  /** This member is not the leader; the leader's id and address when known. */
   constructor(readonly leaderId?: number, readonly leaderAddr?: string) {
     super(
       "not_leader",
@@ -82,6 +89,7 @@ export class NotLeaderError extends StoreError {
 
 /** The session is gone (expired or closed); its ephemeral nodes were deleted. */
 export class SessionExpiredError extends StoreError {
+  /** Session `sessionId` expired. */
   constructor(readonly sessionId: string) {
     super("session_expired", `session ${sessionId} has expired or was closed`);
   }
@@ -89,6 +97,7 @@ export class SessionExpiredError extends StoreError {
 
 /** The backend cannot do this at all (e.g. ephemeral nodes on the filesystem store). */
 export class UnsupportedError extends StoreError {
+  /** The store does not support the operation. */
   constructor(message: string) {
     super("unsupported", message);
   }
@@ -96,6 +105,7 @@ export class UnsupportedError extends StoreError {
 
 /** Deleting a node that still has children, on a backend that forbids it (ZooKeeper). */
 export class NotEmptyError extends StoreError {
+  /** `path` has children. */
   constructor(readonly path: string) {
     super("not_empty", `node ${path} has children`);
   }
@@ -103,6 +113,7 @@ export class NotEmptyError extends StoreError {
 
 /** The client or store was closed. */
 export class ClosedError extends StoreError {
+  /** `what` is closed. */
   constructor(what = "store client") {
     super("closed", `${what} is closed`);
   }
@@ -110,6 +121,7 @@ export class ClosedError extends StoreError {
 
 /** A malformed path or argument. */
 export class InvalidArgumentError extends StoreError {
+  /** An argument is invalid. */
   constructor(message: string) {
     super("invalid", message);
   }
@@ -117,15 +129,25 @@ export class InvalidArgumentError extends StoreError {
 
 /** The plain-data form of an error, as kept in apply results and sent over HTTP. */
 export interface ErrorInfo {
+  /** The error's kind. */
   code: StoreErrorCode;
+  /** The error's message. */
   message?: string;
+  /** The node path, for path errors. */
   path?: string;
+  /** The expected revision, for conflicts. */
   expected?: number;
+  /** The actual revision, for conflicts. */
   actual?: number;
+  /** The requested revision, when compacted. */
   requested?: number;
+  /** The oldest revision kept, when compacted. */
   compactRevision?: number;
+  /** The expired session's id. */
   sessionId?: string;
+  /** The leader's id, when not the leader. */
   leaderId?: number;
+  /** The leader's address, when not the leader. */
   leaderAddr?: string;
 }
 

@@ -5,7 +5,7 @@
  * write still applies once. Sessions are namespace sessions; the client renews them over HTTP.
  * @module
  */
-import { type ChangeBatch, type StoreNode, type WatchEvent } from "./client.ts";
+import type { ChangeBatch, StoreNode, WatchEvent } from "./client.ts";
 import { NoQuorumError, NotLeaderError, StoreError } from "./errors.ts";
 import { STORE_BASE_PATH, storeRequest, type WireEvent, type WireNode } from "./http.ts";
 import { CommandClient, type NamespaceClientOptions, type NodeView } from "./namespace_client.ts";

@@ -60,9 +60,9 @@ export class NamespaceStateMachine implements StateMachine {
   revision = 0;
   compactRevision = 0;
   appliedIndex = 0;
-  readonly nodes = new Map<string, NodeRecord>();
+  readonly nodes: Map<string, NodeRecord> = new Map();
   /** session id → TTL in ms (the TTL is data; the clock that enforces it lives in the leader). */
-  readonly sessions = new Map<string, number>();
+  readonly sessions: Map<string, number> = new Map();
   private readonly sessionNodes = new Map<string, Set<string>>();
   private readonly seq = new Map<string, number>();
   private history: WatchEvent[] = [];

@@ -106,7 +106,9 @@ export function configJson(cfg: DashboardConfig): Record<string, string | number
 
 /** Result of {@link parseDashboardArgs}. */
 export interface DashboardArgs {
+  /** The configuration: defaults, then the file, then flags. */
   config: DashboardConfig;
+  /** `--config=FILE`, when given. */
   configFile?: string;
   /** `--log=FILE`. */
   logFile?: string;
@@ -118,8 +120,11 @@ export interface DashboardArgs {
   hostAdmin?: string;
   /** `--remove-lock`: with an external coordinator, delete a stale lock node first (Codis's flag). */
   removeLock: boolean;
+  /** `--default-config`: print the default TOML and exit. */
   printDefault: boolean;
+  /** `--version`. */
   version: boolean;
+  /** `--help` / `-h`. */
   help: boolean;
 }
 

@@ -8,30 +8,64 @@ import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } f
 export { checkHostPort, type KeyDef, type Kind };
 /** The parsed dashboard configuration. Durations are milliseconds, sizes are bytes. */
 export interface DashboardConfig {
+  /**
+   * Where the cluster model lives: "raft" (embedded, replicated by the dashboards themselves), "zookeeper"/"zk",
+   * "etcd" or "filesystem"/"fs" (a single dashboard, as in Codis).
+   */
   coordinator_name: string;
+  /** zookeeper/etcd address list, or the filesystem root directory. */
   coordinator_addr: string;
+  /** zookeeper/etcd credentials, user:password. */
   coordinator_auth: string;
+  /** Cluster (product) name. */
   product_name: string;
+  /** Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth. */
   product_auth: string;
+  /** HTTP API listen address (HOST:PORT). */
   admin_addr: string;
+  /** "sync" or "semi-async"; also sent to proxies as forward_method. */
   migration_method: "sync" | "semi-async";
+  /** Most slots migrating at once (only across disjoint group pairs). */
   migration_parallel_slots: number;
+  /**
+   * Accepted for Codis compatibility (its async restore messages); MIGRATE batches are sized by
+   * migration_async_numkeys and shrink by themselves when slow.
+   */
   migration_async_maxbulks: number;
+  /** Accepted for Codis compatibility; see migration_async_maxbulks. */
   migration_async_maxbytes: number;
+  /** Keys per MIGRATE batch (Codis: 500). */
   migration_async_numkeys: number;
+  /** Time one migration command may take; a key too big to move within it pauses its slot. */
   migration_timeout: number;
+  /** Timeout of sentinel admin commands. */
   sentinel_client_timeout: number;
+  /** SENTINEL MONITOR quorum. */
   sentinel_quorum: number;
+  /** parallel-syncs. */
   sentinel_parallel_syncs: number;
+  /** down-after-milliseconds. */
   sentinel_down_after: number;
+  /** failover-timeout. */
   sentinel_failover_timeout: number;
+  /** notification-script (empty: none). */
   sentinel_notification_script: string;
+  /** client-reconfig-script (empty: none). */
   sentinel_client_reconfig_script: string;
+  /**
+   * How often the active dashboard also asks the sentinels for the masters, in case a +switch-master event was missed
+   * (failovers are followed at once through the sentinels' +switch-master events).
+   */
   sentinel_poll_period: number;
+  /** This dashboard's member id. */
   raft_id: number;
+  /** Listen address for Raft peer traffic (HOST:PORT). */
   raft_addr: string;
+  /** Initial members, "ID=HOST:PORT,...", e.g. */
   raft_peers: string;
+  /** Directory of the Raft log and snapshots. */
   data_dir: string;
+  /** Shared secret authenticating Raft peer traffic between dashboards. */
   cluster_secret: string;
 }
 

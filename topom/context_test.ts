@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyWrites, Context, hostOf, parseForwardMethod, TopomError } from "./context.ts";
+import { applyWrites, Context, hostOf, parseForwardMethod, type TopomError } from "./context.ts";
 import { buildModel } from "./testing.ts";
 import type { SlotMapping } from "../models/mod.ts";
 

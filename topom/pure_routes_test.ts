@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { BadRequestError, matchRoute, type RouteMatch, validateParams } from "./api_schemas.ts";
-import { applyWrites, type ClusterModel, Context, TopomError } from "./context.ts";
+import { applyWrites, type ClusterModel, Context, type TopomError } from "./context.ts";
 import { isPureRoute, runPureRoute } from "./pure_routes.ts";
 import { buildModel } from "./testing.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ClusterModel, type Write } from "./context.ts";
+import type { ClusterModel, Write } from "./context.ts";
 import { ModelCache, writeToOp } from "./model_cache.ts";
 import { schedulerTick, type TickInput } from "./scheduler.ts";
 import { createSlotActionRange } from "./slot_actions.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyWrites, type ClusterModel, Context, TopomError, type Write } from "./context.ts";
+import { applyWrites, type ClusterModel, Context, type TopomError, type Write } from "./context.ts";
 import {
   actionHolders,
   barrierHolders,

@@ -23,7 +23,10 @@ export interface SentinelStats {
   switched?: boolean;
 }
 
-/** The proxy as seen by the admin API. Methods may return promises; the admin layer awaits them. */
+/**
+ * The proxy as seen by the admin API. Methods may return promises; the admin layer awaits them.
+ * @internal
+ */
 export interface ProxyControl {
   readonly config: ProxyConfig;
   readonly stats: ProxyStats;

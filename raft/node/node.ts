@@ -93,6 +93,7 @@ export class RaftNode {
     return n;
   }
 
+  /** Opens storage and transport and starts the loop. */
   private async init(): Promise<void> {
     const { cfg, storage } = this;
     await bootstrapIfFresh(cfg, storage, this.sm);
@@ -247,10 +248,12 @@ export class RaftNode {
 
   // --- internals ---
 
+  /** The election tick in ms. */
   private timeoutMs(): number {
     return this.cfg.proposeTimeoutMs ?? 10_000;
   }
 
+  /** A NotLeaderError naming the leader this node knows. */
   private notLeader(): NotLeaderError {
     const l = this.leaderInfo();
     return new NotLeaderError(l.id, l.addr, l.apiAddr);
@@ -268,6 +271,7 @@ export class RaftNode {
     }
   }
 
+  /** Proposes a membership change and waits for it to apply. */
   private confChange(cc: ConfChange): Promise<void> {
     return this.request((resolve, reject) => {
       const index = this.core.proposeConfChange(cc);
@@ -292,6 +296,7 @@ export class RaftNode {
     });
   }
 
+  /** Runs `op` on the node's loop, in order. */
   private enqueue(op: () => void): void {
     if (this.closed || this.fatal) return;
     this.inbox.push(op);
@@ -304,6 +309,7 @@ export class RaftNode {
     }
   }
 
+  /** The node's loop: ticks, messages and proposals in, Ready out. */
   private async loop(): Promise<void> {
     this.running = true;
     try {
@@ -335,6 +341,7 @@ export class RaftNode {
     }
   }
 
+  /** Fails every waiter with `e` and stops. */
   private fail(e: Error): void {
     log.error(`node ${this.cfg.id}: fatal: ${e.message}; stopping`);
     this.fatal = new NodeClosedError(`raft node stopped: ${e.message}`);
@@ -343,6 +350,7 @@ export class RaftNode {
     this.transport.close().catch(() => {});
   }
 
+  /** Persists, sends and applies one Ready. */
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) {
       const was = this.leader;
@@ -384,6 +392,7 @@ export class RaftNode {
     this.appliedTerm = snap.meta.term;
   }
 
+  /** Applies one committed entry. */
   private applyEntry(e: Entry): void {
     let result: unknown;
     let error: Error | undefined;

@@ -72,10 +72,13 @@ export class NodeClosedError extends Error {
 
 /** One member as seen by {@link RaftNode.status}. */
 export interface MemberStatus {
+  /** The member's node id. */
   id: NodeId;
+  /** The member's Raft peer address, when known. */
   addr: string | undefined;
   /** The member's service address, when it has announced one to this node. */
   apiAddr?: string;
+  /** Whether it votes (a learner only receives the log). */
   voter: boolean;
   /** Leader only: highest index known replicated on the member. */
   match?: number;
@@ -89,19 +92,33 @@ export interface MemberStatus {
 
 /** A point-in-time view of a node. */
 export interface NodeStatus {
+  /** This node's id. */
   id: NodeId;
+  /** The cluster's id, the same on every member. */
   clusterId: string;
+  /** This node's Raft peer address. */
   addr: string;
+  /** Leader, follower, candidate or learner. */
   role: Role;
+  /** The current term. */
   term: number;
+  /** The leader's id, 0 when unknown. */
   leader: NodeId;
+  /** The leader's Raft peer address, when known. */
   leaderAddr: string | undefined;
+  /** The leader's service (HTTP) address, when known. */
   leaderApiAddr: string | undefined;
+  /** Highest log index known committed. */
   commit: number;
+  /** Highest log index applied to the state machine. */
   applied: number;
+  /** First index still in the log (after compaction). */
   firstIndex: number;
+  /** Last index in the log. */
   lastIndex: number;
+  /** Index of the latest snapshot. */
   snapshotIndex: number;
+  /** Every member of the cluster. */
   members: MemberStatus[];
   /** Runtime health: WAL fsync counters and the event-loop lag seen by the tick timer (max over the last 10 s). */
   metrics: { fsyncs: number; fsyncMsAvg: number; fsyncMsMax: number; walSegments: number; loopLagMsMax: number };

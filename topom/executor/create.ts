@@ -8,8 +8,11 @@ import type { SlotExecutor } from "./slot_executor.ts";
 
 /** The dashboard settings the executor uses (a `DashboardConfig` from `topom/config_keys.ts` has them). */
 export interface ExecutorConfig {
+  /** Password for the servers (AUTH, and MIGRATE's AUTH for the target). */
   product_auth: string;
+  /** MIGRATE's I/O timeout, in ms. */
   migration_timeout: number;
+  /** Keys per SCAN and MIGRATE batch. */
   migration_async_numkeys: number;
 }
 

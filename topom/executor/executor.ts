@@ -25,16 +25,21 @@ export interface MigrationExecutorOptions {
 
 /** Stats view of one slot's move (the snake_case fields are what the dashboard shows). */
 export interface SlotExecutorProgress {
+  /** Keys still in the slot on the source. */
   keys_left?: number;
+  /** Keys moved per second. */
   keys_per_sec?: number;
   /** Paused or failed: why (a paused slot names the key). */
   error?: string;
   /** The executor's own view. */
   state: SlotMigrationProgress["state"];
+  /** The slot stopped on a key it cannot move (see `key`). */
   paused: boolean;
   /** Paused: the key that could not be moved. */
   key?: string;
+  /** Keys moved. */
   moved: number;
+  /** Stale source copies deleted because the target already had the key. */
   deleted: number;
 }
 
@@ -58,6 +63,7 @@ export class MigrationExecutor {
   readonly #live = new Set<Promise<void>>();
   #closed = false;
 
+  /** An executor with no slot running; slots start when the scheduler asks. */
   constructor(opts: MigrationExecutorOptions) {
     this.#opts = opts;
   }

@@ -19,6 +19,7 @@ import { MigrateEncoder, pageKeys, parseScanPage, type ScanPage } from "./scan_b
 
 /** Options of one slot's move. */
 export interface SlotMigrationOptions {
+  /** The slot to move; also the database it lives in. */
   slot: number;
   /** Source master, host:port. */
   from: string;
@@ -43,9 +44,13 @@ export type SlotMigrationState = "starting" | "running" | "done" | "paused" | "f
 
 /** A snapshot of one slot's move, for stats. */
 export interface SlotMigrationProgress {
+  /** The slot being moved. */
   slot: number;
+  /** Source master, host:port. */
   from: string;
+  /** Target master, host:port. */
   to: string;
+  /** Where the move stands. */
   state: SlotMigrationState;
   /** Keys moved by this executor (sent in batches the target accepted). */
   moved: number;
@@ -55,6 +60,7 @@ export interface SlotMigrationProgress {
   keysLeft: number;
   /** moved / elapsed seconds. */
   keysPerSec: number;
+  /** Milliseconds since the move started. */
   elapsedMs: number;
   /** MIGRATE commands sent. */
   batches: number;
@@ -80,8 +86,11 @@ const PROGRESS_REFRESH_MS = 200;
 
 /** Moves one slot's keys; safe to run several at once for different slots (each has its own connections). */
 export class SlotMigrator {
+  /** The slot being moved. */
   readonly slot: number;
+  /** Source master, host:port. */
   readonly from: string;
+  /** Target master, host:port. */
   readonly to: string;
   #auth: string;
   #timeoutMs: number;
@@ -111,6 +120,7 @@ export class SlotMigrator {
   /** Set for each run: looks at the keys a failed batch left behind. */
   #fallback: KeyFallback | null = null;
 
+  /** Prepares the move; {@link SlotMigration.run} starts it. */
   constructor(opts: SlotMigrationOptions) {
     if (!Number.isInteger(opts.slot) || opts.slot < 0 || opts.slot > 1023) throw new Error(`bad slot ${opts.slot}`);
     this.slot = opts.slot;

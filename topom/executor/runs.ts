@@ -10,6 +10,7 @@ import type { SlotExecutor } from "./slot_executor.ts";
 
 /** What {@link ExecutorRuns.apply} reads of the dashboard's context (`topom/context.ts`'s Context). */
 export interface RunsContext {
+  /** Every slot's mapping. */
   readonly slots: readonly SlotMapping[];
   /** The master address of group `gid`. */
   getGroupMaster(gid: number): string;
@@ -23,6 +24,7 @@ export class ExecutorRuns {
   /** Paused slots already reported in the progress line. */
   readonly #pausedSeen = new Set<number>();
 
+  /** Runs slots through `executor`. */
   constructor(executor: SlotExecutor) {
     this.#executor = executor;
   }

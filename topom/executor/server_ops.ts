@@ -21,6 +21,7 @@ export type ServerCheckFailure =
 
 /** A failed {@link checkServer}: `kind` tells the failures apart, the message names the address and the fix. */
 export class ServerCheckError extends Error {
+  /** A failed check of the server at `addr`. */
   constructor(readonly addr: string, readonly kind: ServerCheckFailure, message: string) {
     super(message);
     this.name = "ServerCheckError";
@@ -29,10 +30,15 @@ export class ServerCheckError extends Error {
 
 /** What {@link checkServer} learned about a server. */
 export interface ServerFacts {
+  /** The server's address, host:port. */
   addr: string;
+  /** redis_version from INFO. */
   version: string;
+  /** Its `databases` setting (1024 needed). */
   databases: number;
+  /** Its `hz` setting. */
   hz: number;
+  /** Its replication role. */
   role: "master" | "slave";
   /** host:port of its master when it is a replica. */
   master?: string;
@@ -126,6 +132,7 @@ async function configNumber(c: Parameters<typeof callValue>[0], key: string): Pr
 
 /** Options of {@link replicaOf}. */
 export interface ReplicaOfOptions {
+  /** How long to wait for the server, in ms. */
   timeoutMs?: number;
   /** Also `CLIENT KILL TYPE normal` in the same transaction, as Codis did (default false: proxies keep their
    * connections, and requests in flight are not failed). */
@@ -170,6 +177,7 @@ export function promoteToMaster(addr: string, auth = "", opts: ReplicaOfOptions 
 
 /** Replication state of one server, from `INFO replication`. */
 export interface SyncState {
+  /** Its replication role. */
   role: "master" | "slave";
   /** Replica: host:port of its master. */
   master?: string;

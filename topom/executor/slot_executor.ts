@@ -8,6 +8,7 @@
 export interface SlotProgressInfo {
   /** Keys still in database `sid` on the source at the last look. */
   keys_left?: number;
+  /** Keys moved per second. */
   keys_per_sec?: number;
   /** Why the slot is paused, or why its last run failed (it is then retried by itself). */
   error?: string;

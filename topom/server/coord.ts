@@ -24,7 +24,9 @@ const log = logger("coord");
 
 /** The store plus leadership, as the Topom uses it. */
 export interface Coordinator {
+  /** Which store holds the model. */
   readonly kind: "raft" | "zookeeper" | "etcd" | "fs";
+  /** @internal The store's client. */
   readonly client: CoordClient;
   /** Whether this dashboard is the active one. */
   isLeader(): boolean;
@@ -34,12 +36,15 @@ export interface Coordinator {
   onChange(cb: () => void): void;
   /** Raft mode: the node (operator endpoints) and the store HTTP routes for followers' forwarding. */
   raft?: RaftNode;
+  /** Raft mode: the store's HTTP routes, for followers that forward writes. */
   storeHandler?: (req: Request) => Promise<Response | undefined>;
+  /** Gives up leadership and closes the store client (and the Raft node). */
   close(): Promise<void>;
 }
 
 /** Options of {@link openDashboardCoordinator}. */
 export interface CoordOptions {
+  /** The dashboard's configuration. */
   config: DashboardConfig;
   /** This dashboard's advertised admin address. */
   adminAddr: string;

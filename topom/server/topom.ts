@@ -26,9 +26,13 @@ const log = logger("topom");
 
 /** Options of a {@link Topom}. */
 export interface TopomOptions {
+  /** The dashboard's configuration. */
   config: DashboardConfig;
+  /** The store and leadership, from {@link openDashboardCoordinator}. */
   coord: Coordinator;
+  /** This dashboard's self-description, stored while it is the active one. */
   model: TopomModel;
+  /** Moves slots' keys, from {@link createExecutor}. */
   executor: SlotExecutor;
   /** Scheduler period (ms); it also runs on every model change and acknowledgement. Default 50. */
   tickMs?: number;
@@ -38,21 +42,29 @@ export interface TopomOptions {
 
 /** The dashboard's state and loops. */
 export class Topom {
+  /** The dashboard's configuration. */
   readonly config: DashboardConfig;
+  /** The store and leadership. */
   readonly coord: Coordinator;
+  /** This dashboard's self-description. */
   readonly model: TopomModel;
+  /** Moves slots' keys. */
   readonly executor: SlotExecutor;
+  /** @internal Polls servers, proxies and sentinels for `GET /api/topom/stats`. */
   readonly stats: StatsPoller;
-  /** Follows sentinel failovers while active (`+switch-master` subscriptions and a slow poll). */
+  /** @internal Follows sentinel failovers while active (`+switch-master` subscriptions and a slow poll). */
   readonly ha: SentinelHa;
+  /** @internal The model as last read from the store. */
   cache: ModelCache;
   /** Revision of the last change to slots, groups or the sentinel: what proxies follow. */
   routingRevision = 0;
   /** Per proxy token: the revision it reported applied, and when. */
-  readonly acks = new Map<string, ProxyAckStats>();
+  readonly acks: Map<string, ProxyAckStats> = new Map();
   /** Last scheduler view, for stats: slot id → proxies holding it; group id → proxies holding its promotion. */
   holders: Record<number, string[]> = {};
+  /** @internal Group id → proxies holding its promotion. */
   promoteHolders: Record<number, string[]> = {};
+  /** @internal The last progress line logged, so that a line is logged once. */
   lastProgress = "";
   /** Set once the model is loaded: until then the API answers 503 (but the store and Raft routes work). */
   ready = false;
@@ -64,8 +76,9 @@ export class Topom {
   #doneTimer: ReturnType<typeof setInterval> | undefined;
   readonly #stepAt = new Map<number, number>();
   /** Proxies whose next long-poll answer carries every slot (`proxy/reinit`). */
-  readonly reinitPending = new Set<string>();
-  readonly sync = new SyncActions(this);
+  readonly reinitPending: Set<string> = new Set();
+  /** @internal Group resyncs and promotions. */
+  readonly sync: SyncActions = new SyncActions(this);
   #ticking = false;
   #again = false;
   #wasLeader = false;
@@ -75,6 +88,7 @@ export class Topom {
   /** API writes in progress: long-polls wait for them to complete. */
   #writing = 0;
 
+  /** A dashboard that does nothing until {@link Topom.start}. */
   constructor(opts: TopomOptions) {
     this.config = opts.config;
     this.coord = opts.coord;
@@ -87,6 +101,7 @@ export class Topom {
     this.ha = new SentinelHa(topomHaHost(this), { pollMs: opts.config.sentinel_poll_period });
   }
 
+  /** The product (cluster) name. */
   get product(): string {
     return this.config.product_name;
   }
@@ -155,7 +170,7 @@ export class Topom {
     return this.coord.isLeader();
   }
 
-  /** A context over the current model. */
+  /** @internal A context over the current model. */
   context(): Context {
     return this.cache.context({ forwardMethod: parseForwardMethod(this.config.migration_method) });
   }
@@ -211,6 +226,7 @@ export class Topom {
    * Stores `writes` in order and waits until the cache reflects them. Consecutive slot writes are independent
    * nodes and go out in parallel chunks. Long-polls do not answer until the whole list is stored, so a proxy
    * never sees half of one operation.
+   * @internal
    */
   async write(writes: readonly Write[]): Promise<void> {
     if (writes.length === 0) return;
@@ -237,7 +253,7 @@ export class Topom {
     }
   }
 
-  /** Stores one write if its node is still at the expected revision; false when someone changed it. */
+  /** @internal Stores one write if its node is still at the expected revision; false when someone changed it. */
   async casWrite(g: GuardedWrite): Promise<boolean> {
     const op = writeToOp(this.product, g.write);
     try {
