@@ -6,9 +6,17 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatDuration, formatSize } from "../util/duration.ts";
-import { ConfigError, configSchema, parseTomlText, readConfigFile, validateConfig } from "../util/config_table.ts";
-import { checkHostPort, type KeyDef, KEYS, type ProxyConfig } from "./config_keys.ts";
+import {
+  ConfigError,
+  configSchema,
+  defaultTomlOf,
+  jsonOf,
+  parseTomlText,
+  readConfigFile,
+  tomlOf,
+  validateConfig,
+} from "../util/config_table.ts";
+import { checkHostPort, KEYS, type ProxyConfig } from "./config_keys.ts";
 import type { CoordinatorFlag } from "./coord_dashboard.ts";
 
 export type { ProxyConfig } from "./config_keys.ts";
@@ -58,40 +66,17 @@ export function parseProxyToml(text: string, source = "config"): ProxyConfig {
   }
 }
 
-function tomlValue(def: KeyDef): string {
-  return typeof def.def === "string" ? JSON.stringify(def.def) : String(def.def);
-}
-
 /** The full commented default proxy.toml, as printed by `--default-config`; parsing it gives the defaults. */
 export function defaultConfigToml(): string {
-  const out: string[] = [
+  return defaultTomlOf(KEYS, [
     "# codis-proxy configuration (Codis proxy.toml keys; every key can be overridden by --key=value).",
     '# Durations: "500ms", "5s", "30m", "1h30m" (0 disables where noted). Sizes: "64kb", "128kb", "512mb".',
-  ];
-  for (const k of PROXY_CONFIG_KEYS) {
-    const def = KEYS[k];
-    if (def.section) out.push("", "#".repeat(60), `# ${def.section}`, "#".repeat(60));
-    out.push("");
-    for (const line of def.doc.split("\n")) out.push(`# ${line}`);
-    out.push(`${k} = ${tomlValue(def)}`);
-  }
-  return out.join("\n") + "\n";
+  ]);
 }
 
 /** Renders a parsed config back to TOML (durations and sizes in their shortest exact unit). */
 export function configToToml(cfg: ProxyConfig): string {
-  return PROXY_CONFIG_KEYS.map((k) => {
-    const v = cfg[k];
-    const kind = KEYS[k].kind;
-    const s = kind === "duration"
-      ? JSON.stringify(formatDuration(v as number))
-      : kind === "size"
-      ? JSON.stringify(formatSize(v as number))
-      : typeof v === "string"
-      ? JSON.stringify(v)
-      : String(v);
-    return `${k} = ${s}\n`;
-  }).join("");
+  return tomlOf(KEYS, cfg);
 }
 
 /** Result of {@link parseProxyArgs}. */
@@ -296,25 +281,15 @@ export function parseProxyArgs(
   return out;
 }
 
-/** Keys whose values are secrets: never shown by the admin API or logged. */
-export const SECRET_CONFIG_KEYS: ReadonlySet<keyof ProxyConfig> = new Set<keyof ProxyConfig>([
-  "product_auth",
-  "session_auth",
-  "jodis_auth",
-  "metrics_report_influxdb_password",
-]);
+/** Keys whose values are secrets (`secret` in the key table): never shown by the admin API or logged. */
+export const SECRET_CONFIG_KEYS: ReadonlySet<keyof ProxyConfig> = new Set(
+  PROXY_CONFIG_KEYS.filter((k) => KEYS[k].secret),
+);
 
 /**
  * The config as the admin API shows it (Codis's JSON form): durations and sizes as "5s"/"128kb" strings, and the
  * secret keys left out, as Codis hides them.
  */
 export function configToJSON(cfg: ProxyConfig): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const k of PROXY_CONFIG_KEYS) {
-    if (SECRET_CONFIG_KEYS.has(k)) continue;
-    const kind = KEYS[k].kind;
-    const v = cfg[k];
-    out[k] = kind === "duration" ? formatDuration(v as number) : kind === "size" ? formatSize(v as number) : v;
-  }
-  return out;
+  return jsonOf(KEYS, cfg);
 }

@@ -124,11 +124,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     check: (v) => /^\w[\w.\-]*$/.test(v) ? undefined : `"${v}" must match ^\\w[\\w\\.\\-]*$`,
   },
   product_auth: {
+    secret: true,
     kind: "string",
     def: "",
     doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.",
   },
   session_auth: {
+    secret: true,
     kind: "string",
     def: "",
     doc: "Password clients must AUTH with at this proxy (independent of product_auth). Empty: no AUTH needed.",
@@ -164,7 +166,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     check: (v) => ["", "zookeeper", "zk", "etcd"].includes(v) ? undefined : `"${v}" is not zookeeper or etcd`,
   },
   jodis_addr: { kind: "string", def: "", doc: "Coordinator address list; empty disables Jodis registration." },
-  jodis_auth: { kind: "string", def: "", doc: "Coordinator credentials, user:password." },
+  jodis_auth: { secret: true, kind: "string", def: "", doc: "Coordinator credentials, user:password." },
   jodis_timeout: { kind: "duration", def: "20s", doc: "Coordinator session timeout (zookeeper) or TTL (etcd)." },
   jodis_compatible: {
     kind: "bool",
@@ -302,7 +304,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   metrics_report_influxdb_server: { kind: "string", def: "", doc: "InfluxDB URL. Empty disables." },
   metrics_report_influxdb_period: { kind: "duration", def: "1s", doc: "Period of InfluxDB reports." },
   metrics_report_influxdb_username: { kind: "string", def: "", doc: "InfluxDB user." },
-  metrics_report_influxdb_password: { kind: "string", def: "", doc: "InfluxDB password." },
+  metrics_report_influxdb_password: { secret: true, kind: "string", def: "", doc: "InfluxDB password." },
   metrics_report_influxdb_database: { kind: "string", def: "", doc: "InfluxDB database." },
   metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
   metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },

@@ -5,13 +5,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { formatDuration, formatSize } from "../util/duration.ts";
 import {
   ConfigError,
-  type ConfigKind,
   configSchema,
+  defaultTomlOf,
+  jsonOf,
   parseTomlText,
   readConfigFile,
+  tomlOf,
   validateConfig,
 } from "../util/config_table.ts";
 import { checkHostPort, DASHBOARD_CONFIG_KEYS, type DashboardConfig, KEYS, parseRaftPeers } from "./config_keys.ts";
@@ -64,44 +65,23 @@ export function parseDashboardToml(text: string, source = "config"): DashboardCo
   }
 }
 
-function tomlValue(kind: ConfigKind, v: string | number | boolean): string {
-  if (kind === "duration") return JSON.stringify(typeof v === "number" ? formatDuration(v) : v);
-  if (kind === "size") return JSON.stringify(typeof v === "number" ? formatSize(v) : v);
-  return typeof v === "string" ? JSON.stringify(v) : String(v);
-}
-
 /** The full commented default dashboard.toml, as printed by `--default-config`; parsing it gives the defaults. */
 export function defaultConfigToml(): string {
-  const out = [
+  return defaultTomlOf(KEYS, [
     "# codis-dashboard configuration (Codis dashboard.toml keys plus Raft keys).",
     "# Every key can be overridden by a flag of the same name: --raft_id=2 --raft_peers=...",
     '# Durations: "500ms", "5s", "30m". Sizes: "64kb", "32mb".',
-  ];
-  for (const k of DASHBOARD_CONFIG_KEYS) {
-    const def = KEYS[k];
-    if (def.section) out.push("", "#".repeat(60), `# ${def.section}`, "#".repeat(60));
-    out.push("");
-    for (const line of def.doc.split("\n")) out.push(`# ${line}`);
-    out.push(`${k} = ${tomlValue(def.kind, def.def)}`);
-  }
-  return out.join("\n") + "\n";
+  ]);
 }
 
 /** Renders a parsed config as TOML (durations and sizes in their shortest exact unit). */
 export function configToToml(cfg: DashboardConfig): string {
-  return DASHBOARD_CONFIG_KEYS.map((k) => `${k} = ${tomlValue(KEYS[k].kind, cfg[k])}\n`).join("");
+  return tomlOf(KEYS, cfg);
 }
 
 /** The config as the overview's `config` JSON: Codis's names, durations/sizes as strings, secrets left out. */
 export function configJson(cfg: DashboardConfig): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
-  for (const k of DASHBOARD_CONFIG_KEYS) {
-    const def = KEYS[k];
-    if (def.secret) continue;
-    const v = cfg[k];
-    out[k] = def.kind === "duration" ? formatDuration(v as number) : def.kind === "size" ? formatSize(v as number) : v;
-  }
-  return out;
+  return jsonOf(KEYS, cfg) as Record<string, string | number>;
 }
 
 /** Result of {@link parseDashboardArgs}. */

@@ -5,7 +5,7 @@
  */
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
-import { parseDuration, parseSize } from "./duration.ts";
+import { formatDuration, formatSize, parseDuration, parseSize } from "./duration.ts";
 
 /** How a key's value is written and parsed. Durations parse to milliseconds, sizes to bytes. */
 export type ConfigKind = "string" | "int" | "bool" | "duration" | "size";
@@ -156,4 +156,50 @@ export function readConfigFile(
   }
   check(text, path);
   return parseTomlText(text, path);
+}
+
+/** A key's value in TOML: durations and sizes as strings in their shortest exact unit ("5s", "128kb"). */
+function tomlValue(kind: ConfigKind, v: string | number | boolean): string {
+  if (kind === "duration") return JSON.stringify(typeof v === "number" ? formatDuration(v) : v);
+  if (kind === "size") return JSON.stringify(typeof v === "number" ? formatSize(v) : v);
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * The full commented default config file, as `--default-config` prints it: `header` lines, then every key with
+ * its section banner, its doc as comments and its default. Parsing it gives the defaults.
+ */
+export function defaultTomlOf(keys: Record<string, ConfigKeyDef>, header: readonly string[]): string {
+  const out = [...header];
+  for (const [k, def] of Object.entries(keys)) {
+    if (def.section) out.push("", "#".repeat(60), `# ${def.section}`, "#".repeat(60));
+    out.push("");
+    for (const line of def.doc.split("\n")) out.push(`# ${line}`);
+    out.push(`${k} = ${tomlValue(def.kind, def.def)}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+/** Renders a parsed config as TOML, one `key = value` line per key in table order. */
+export function tomlOf<C extends object>(keys: { [K in keyof C]: ConfigKeyDef }, cfg: C): string {
+  return (Object.keys(keys) as (keyof C & string)[])
+    .map((k) => `${k} = ${tomlValue(keys[k].kind, cfg[k] as string | number | boolean)}\n`).join("");
+}
+
+/**
+ * The config as the admin APIs show it (Codis's JSON form): durations and sizes as "5s"/"128kb" strings, and the
+ * secret keys left out, as Codis hides them.
+ */
+export function jsonOf<C extends object>(
+  keys: { [K in keyof C]: ConfigKeyDef },
+  cfg: C,
+): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const k of Object.keys(keys) as (keyof C & string)[]) {
+    const def = keys[k];
+    if (def.secret) continue;
+    const v = cfg[k] as string | number | boolean;
+    out[k] = def.kind === "duration" ? formatDuration(v as number) : def.kind === "size" ? formatSize(v as number) : v;
+  }
+  return out;
 }
