@@ -16,7 +16,7 @@ import {
   isUnknownSubcommand,
 } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
-import { runLocal } from "./local/mod.ts";
+import { runLocal } from "./local/dispatch.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./request.ts";
 import { errorReply, OK } from "../redis/encode.ts";

@@ -3,7 +3,9 @@
  * command grouped by its reason. Run `deno run proxy/commands/describe.ts` to print it for the builtin table.
  * @module
  */
-import { CMD_CONTAINER, type CommandInfo, CommandTable, HIDDEN_COMMANDS, REASONS } from "./mod.ts";
+import { CMD_CONTAINER } from "./flags.ts";
+import { REASONS } from "./policy.ts";
+import { type CommandInfo, CommandTable, HIDDEN_COMMANDS } from "./table.ts";
 
 function uniform(c: CommandInfo): boolean {
   return (c.subcommands ?? []).every((s) => s.policy === c.policy && s.reason === c.reason);

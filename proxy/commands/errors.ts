@@ -3,7 +3,7 @@
  * unknown command, unknown subcommand, wrong arity; plus codis-proxy's own refusal text.
  * @module
  */
-import type { CommandInfo } from "./mod.ts";
+import type { CommandInfo } from "./table.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

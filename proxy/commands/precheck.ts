@@ -4,7 +4,7 @@
  * @module
  */
 import { unknownCommandReply, unknownSubcommandReply } from "./errors.ts";
-import { checkArity, type CommandInfo, isUnknownSubcommand } from "./mod.ts";
+import { checkArity, type CommandInfo, isUnknownSubcommand } from "./table.ts";
 
 const enc = new TextEncoder();
 const arityCache = new WeakMap<CommandInfo, Uint8Array>();

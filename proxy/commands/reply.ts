@@ -23,7 +23,7 @@ import {
   KS_VARIABLE_FLAGS,
 } from "./flags.ts";
 import { applyKeySpecs, equalsUpper } from "./keys.ts";
-import { checkArity, type CommandInfo, type CommandTable, HIDDEN_COMMANDS } from "./mod.ts";
+import { checkArity, type CommandInfo, type CommandTable, HIDDEN_COMMANDS } from "./table.ts";
 import type { DocEntry, DocValue, RawCommand, RawKeySpec } from "./parse.ts";
 import { RespWriter } from "./resp_writer.ts";
 

@@ -5,7 +5,7 @@
 import type { ProxyCore } from "../core.ts";
 import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../../redis/encode.ts";
 import type { SessionState } from "../session.ts";
-import { auth } from "./mod.ts";
+import { auth } from "./dispatch.ts";
 
 const decoder = new TextDecoder();
 
