@@ -9,13 +9,17 @@ import { promoteToMaster, replicaOf } from "../executor/mod.ts";
 import { syncActionComplete, syncActionPrepare } from "../group_ops.ts";
 import type { TickPlan } from "../scheduler.ts";
 import { sentinelGroupName } from "../sentinel_plan.ts";
-import type { Topom } from "./topom.ts";
+import type { GroupActionsHost } from "./host.ts";
 import { redisCall } from "./redis.ts";
 
 const log = logger("topom");
 
 /** Runs one promotion step of the scheduler's plan (under the model lock). */
-export async function runPromotion(t: Topom, ctx: Context, p: TickPlan["promotions"][number]): Promise<void> {
+export async function runPromotion(
+  t: GroupActionsHost,
+  ctx: Context,
+  p: TickPlan["promotions"][number],
+): Promise<void> {
   if (p.step.kind === "switch") {
     await t.write(p.step.before);
     if (p.step.removeSentinelGroup) {
@@ -37,7 +41,7 @@ export async function runPromotion(t: Topom, ctx: Context, p: TickPlan["promotio
 export class SyncActions {
   running = false;
 
-  constructor(private readonly t: Topom) {}
+  constructor(private readonly t: GroupActionsHost) {}
 
   /** Sync actions a previous leader left `syncing` (it died mid-REPLICAOF) run again. */
   async requeue(): Promise<void> {

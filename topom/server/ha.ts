@@ -10,6 +10,7 @@
  */
 import { logger } from "../../util/log.ts";
 import { chooseSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
+import type { ModelHost } from "./host.ts";
 import type { Topom } from "./topom.ts";
 import { sentinelMasters } from "./sentinel_io.ts";
 import { parseInfo, redisCall } from "./redis.ts";
@@ -25,7 +26,7 @@ const log = logger("ha");
  * alone, since the answers predate that change.
  */
 export async function followSentinelMasters(
-  t: Topom,
+  t: ModelHost,
   replies: readonly (readonly Record<string, string>[] | null)[],
   asked?: ReadonlyMap<number, string>,
 ): Promise<boolean> {
@@ -65,7 +66,7 @@ export async function followSentinelMasters(
  * monitor as `127.0.0.1:6379`). For each reported master the model does not hold by that name, the `run_id`s of
  * it and of its group's servers (Codis matches them the same way); servers that do not answer are left out.
  */
-async function unnamedRunIds(t: Topom, masters: ReadonlyMap<number, string>): Promise<Map<string, string>> {
+async function unnamedRunIds(t: ModelHost, masters: ReadonlyMap<number, string>): Promise<Map<string, string>> {
   const ctx = t.context();
   const addrs = new Set<string>();
   for (const [gid, addr] of masters) {

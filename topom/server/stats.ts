@@ -6,7 +6,7 @@
  */
 import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../../models/mod.ts";
 import { ProxyAdminClient } from "./proxy_client.ts";
-import type { Topom } from "./topom.ts";
+import type { StatsHost } from "./host.ts";
 import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
@@ -21,7 +21,7 @@ export class StatsPoller {
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy = false;
 
-  constructor(private readonly t: Topom, private readonly periodMs: number) {}
+  constructor(private readonly t: StatsHost, private readonly periodMs: number) {}
 
   start(): void {
     this.#timer = setInterval(() => {
