@@ -1,5 +1,5 @@
 /**
- * codis-admin's command line: Codis's flags (reference section 5) plus the Raft operator flags, parsed strictly
+ * codis-admin's command line: Codis's codis-admin flags plus the Raft operator flags, parsed strictly
  * with node:util parseArgs, and typed accessors that fail with one-line messages.
  * @module
  */

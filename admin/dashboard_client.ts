@@ -1,5 +1,5 @@
 /**
- * A client for the dashboard's HTTP API (reference 3.1, `topom/api_schemas.ts`) and its Raft operator routes,
+ * A client for the dashboard's HTTP API (Codis's `topom_api.go` routes, `topom/api_schemas.ts`) and its Raft operator routes,
  * as codis-admin uses it: it learns the product name from `GET /api/topom/model` (unless given), derives the
  * xauth from product name and product auth, and checks it with xping before the first command.
  * @module

@@ -1,5 +1,5 @@
 /**
- * The dashboard's HTTP routes (Codis's `topom_api.go`, reference 3.1) with zod schemas for their path parameters
+ * The dashboard's HTTP routes (Codis's `topom_api.go`) with zod schemas for their path parameters
  * and bodies, and a small matcher, so that bad input is refused with a 400 and a one-line message before any
  * handler runs.
  * @module

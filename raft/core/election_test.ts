@@ -1,9 +1,9 @@
-// Scripted election scenarios (reference section 7, items 1-9).
+// Scripted election scenarios.
 import assert from "node:assert/strict";
 import { NotLeaderError } from "./errors.ts";
 import { TestCluster } from "./testing.ts";
 
-Deno.test("election: three nodes elect exactly one leader within two election timeouts (§7.1)", () => {
+Deno.test("election: three nodes elect exactly one leader within two election timeouts", () => {
   for (let seed = 1; seed <= 20; seed++) {
     const c = new TestCluster([1, 2, 3], { seed });
     let ticks = 0;
@@ -16,7 +16,7 @@ Deno.test("election: three nodes elect exactly one leader within two election ti
   }
 });
 
-Deno.test("election: split vote leaves the term leaderless, a later election succeeds (§7.2)", () => {
+Deno.test("election: split vote leaves the term leaderless, a later election succeeds", () => {
   const c = new TestCluster([1, 2, 3], { preVote: false });
   // 1 and 2 campaign in the same instant; each votes for itself and 3 grants only the first request it sees.
   c.core(1).campaign();
@@ -37,7 +37,7 @@ Deno.test("election: split vote leaves the term leaderless, a later election suc
   assert.equal(d.leaders().length, 1, "re-randomized timeouts break the tie");
 });
 
-Deno.test("election: a node with a shorter log is denied votes and cannot overwrite committed entries (§7.4)", () => {
+Deno.test("election: a node with a shorter log is denied votes and cannot overwrite committed entries", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.cut(1, 3);
@@ -56,7 +56,7 @@ Deno.test("election: a node with a shorter log is denied votes and cannot overwr
   assert.ok(c.appliedData(3).includes("x"));
 });
 
-Deno.test("election: the vote goes out only in the same Ready as the durable vote (§7.5)", () => {
+Deno.test("election: the vote goes out only in the same Ready as the durable vote", () => {
   const c = new TestCluster([1, 2, 3], { preVote: false });
   c.core(1).campaign();
   c.process(1);
@@ -83,7 +83,7 @@ Deno.test("election: the vote goes out only in the same Ready as the durable vot
   assert.equal(resp.reject, true);
 });
 
-Deno.test("election: an isolated follower rejoining does not disturb the leader thanks to PreVote (§7.6)", () => {
+Deno.test("election: an isolated follower rejoining does not disturb the leader thanks to PreVote", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   const term = c.core(1).status().term;
@@ -96,7 +96,7 @@ Deno.test("election: an isolated follower rejoining does not disturb the leader 
   assert.equal(c.core(1).status().term, term);
 });
 
-Deno.test("election: CheckQuorum makes an isolated leader step down and refuse writes (§7.7)", () => {
+Deno.test("election: CheckQuorum makes an isolated leader step down and refuse writes", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.isolate(1);
@@ -112,7 +112,7 @@ Deno.test("election: CheckQuorum makes an isolated leader step down and refuse w
   assert.equal(leaders.length, 1, "the majority side elects a leader");
 });
 
-Deno.test("election: asymmetric partition settles on one stable leader without term inflation (§7.8)", () => {
+Deno.test("election: asymmetric partition settles on one stable leader without term inflation", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(2);
   c.cut(1, 3); // 1↔2 and 2↔3 up, 1↮3
@@ -132,7 +132,7 @@ Deno.test("election: asymmetric partition settles on one stable leader without t
   assert.ok(d.core(2).status().term <= t0 + 4, `term grew to ${d.core(2).status().term}`);
 });
 
-Deno.test("election: a paused leader commits nothing and serves no read after resuming (§7.9)", () => {
+Deno.test("election: a paused leader commits nothing and serves no read after resuming", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.crash(1); // "paused": it keeps its memory but does nothing

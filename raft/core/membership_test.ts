@@ -1,4 +1,4 @@
-// Scripted membership scenarios (reference section 7, items 27-37).
+// Scripted membership scenarios.
 import assert from "node:assert/strict";
 import { ConfChangeError, ProposalDroppedError } from "./errors.ts";
 import { MemoryLogStorage } from "./memory_storage.ts";
@@ -11,7 +11,7 @@ function addLearner(c: TestCluster, leader: number, id: number): void {
   c.tickAll(3);
 }
 
-Deno.test("membership: a learner does not count for quorum, catches up, and is promoted (§7.27)", () => {
+Deno.test("membership: a learner does not count for quorum, catches up, and is promoted", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   for (let i = 0; i < 5; i++) c.propose(1, `v${i}`);
@@ -40,7 +40,7 @@ Deno.test("membership: a learner does not count for quorum, catches up, and is p
   assert.ok(c.appliedData(4).includes("after-promote"));
 });
 
-Deno.test("membership: no change before the new leader commits in its term; one change at a time (§7.31, §7.32)", () => {
+Deno.test("membership: no change before the new leader commits in its term; one change at a time", () => {
   const c = new TestCluster([1, 2, 3]);
   c.core(1).campaign();
   c.stabilize((m) => m.type === "appResp"); // leader, no-op not committed
@@ -53,7 +53,7 @@ Deno.test("membership: no change before the new leader commits in its term; one 
   c.core(1).proposeConfChange({ type: "remove", id: 3 });
 });
 
-Deno.test("membership: the 2015 bug cannot happen — an uncommitted change from a dead leader blocks nothing unsafe (§7.31)", () => {
+Deno.test("membership: the 2015 bug cannot happen — an uncommitted change from a dead leader blocks nothing unsafe", () => {
   const c = new TestCluster([1, 2, 3, 4], { preVote: false, checkQuorum: false });
   c.elect(1);
   // Leader 1 appends "remove 4" which reaches nobody, then dies.
@@ -74,7 +74,7 @@ Deno.test("membership: the 2015 bug cannot happen — an uncommitted change from
   assert.deepEqual(c.core(2).status().conf.voters.sort(), [1, 2, 3, 4]);
 });
 
-Deno.test("membership: a promoted learner that has not applied its promotion still votes (§7.33)", () => {
+Deno.test("membership: a promoted learner that has not applied its promotion still votes", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   addLearner(c, 1, 4);
@@ -91,7 +91,7 @@ Deno.test("membership: a promoted learner that has not applied its promotion sti
   assert.equal(c.leaders().length, 1);
 });
 
-Deno.test("membership: a leader that removes itself steps down once the removal is applied (§7.30, §7.34)", () => {
+Deno.test("membership: a leader that removes itself steps down once the removal is applied", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.core(1).proposeConfChange({ type: "remove", id: 1 });
@@ -111,7 +111,7 @@ Deno.test("membership: a leader that removes itself steps down once the removal 
   assert.ok(c.appliedData(2).includes("without-1"));
 });
 
-Deno.test("membership: a removed node restarted with old data cannot raise terms or depose the leader (§7.35)", () => {
+Deno.test("membership: a removed node restarted with old data cannot raise terms or depose the leader", () => {
   const c = new TestCluster([1, 2, 3, 4]);
   c.elect(1);
   c.isolate(4); // 4 never learns it was removed
@@ -129,7 +129,7 @@ Deno.test("membership: a removed node restarted with old data cannot raise terms
   assert.equal(c.core(2).status().term, term);
 });
 
-Deno.test("membership: removing a node from a two-node group while the other is down blocks safely (§7.37)", () => {
+Deno.test("membership: removing a node from a two-node group while the other is down blocks safely", () => {
   const c = new TestCluster([1, 2]);
   c.elect(1);
   c.crash(2);

@@ -1,9 +1,9 @@
-// Scripted ReadIndex scenarios (reference section 7, items 22-26).
+// Scripted ReadIndex scenarios.
 import assert from "node:assert/strict";
 import type { Message } from "../types.ts";
 import { bytes, TestCluster, text } from "./testing.ts";
 
-Deno.test("read: a partitioned old leader never releases a read after a new leader commits (§7.22)", () => {
+Deno.test("read: a partitioned old leader never releases a read after a new leader commits", () => {
   // Without CheckQuorum the old leader keeps believing it leads: the quorum round must still protect reads.
   const c = new TestCluster([1, 2, 3], { checkQuorum: false });
   c.elect(1);
@@ -21,7 +21,7 @@ Deno.test("read: a partitioned old leader never releases a read after a new lead
   assert.ok(c.appliedData(1).includes("newer"));
 });
 
-Deno.test("read: a read index waits for the new leader's first commit (§7.23, etcd #7331)", () => {
+Deno.test("read: a read index waits for the new leader's first commit (etcd issue #7331)", () => {
   const c = new TestCluster([1, 2, 3]);
   c.core(1).campaign();
   c.stabilize((m) => m.type === "appResp"); // elected, but its no-op cannot commit
@@ -37,7 +37,7 @@ Deno.test("read: a read index waits for the new leader's first commit (§7.23, e
   assert.ok(rs[0].index > before, "the read index covers the no-op of the new term");
 });
 
-Deno.test("read: delayed acknowledgements of an older term and duplicate contexts cannot release a read (§7.24)", () => {
+Deno.test("read: delayed acknowledgements of an older term and duplicate contexts cannot release a read", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.core(1).readIndex(bytes("dup"));
@@ -69,7 +69,7 @@ Deno.test("read: delayed acknowledgements of an older term and duplicate context
   assert.ok(c.appliedData(1).includes("w"));
 });
 
-Deno.test("read: a follower read index is the leader's commit; apply must reach it before serving (§7.26)", () => {
+Deno.test("read: a follower read index is the leader's commit; apply must reach it before serving", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.cut(1, 3);

@@ -1,4 +1,4 @@
-// Scripted replication scenarios (reference section 7, items 10-15) and fast conflict back-off.
+// Scripted replication scenarios and fast conflict back-off.
 import assert from "node:assert/strict";
 import type { Entry, Message } from "../types.ts";
 import { ProposalDroppedError } from "./errors.ts";
@@ -9,7 +9,7 @@ import { bytes, TestCluster } from "./testing.ts";
 
 const ent = (index: number, term: number, s = `e${index}`): Entry => ({ index, term, type: "normal", data: bytes(s) });
 
-Deno.test("replication: stale and duplicated appends never truncate matching entries (§7.10)", () => {
+Deno.test("replication: stale and duplicated appends never truncate matching entries", () => {
   const storage = new MemoryLogStorage(initialSnapshot([1, 2, 3]));
   const core = new RaftCore({ id: 2, random: () => 0.5, storage });
   const app = (prev: number, ents: Entry[], commit = 1): Message => ({
@@ -47,7 +47,7 @@ Deno.test("replication: stale and duplicated appends never truncate matching ent
   assert.equal(core.term(4), 3);
 });
 
-Deno.test("replication: an earlier-term entry on a majority is not committed by counting (§7.11, Figure 8)", () => {
+Deno.test("replication: an earlier-term entry on a majority is not committed by counting (Figure 8 of the Raft paper)", () => {
   const c = new TestCluster([1, 2, 3, 4, 5], { preVote: false, checkQuorum: false, maxSizePerMsg: 1 });
   c.elect(1);
   // (a) S1 (term 2) replicates "a" at index 3 to S2 only.
@@ -92,7 +92,7 @@ Deno.test("replication: an earlier-term entry on a majority is not committed by 
   }
 });
 
-Deno.test("replication: a follower behind the compaction point gets a chunked snapshot, then entries (§7.12)", () => {
+Deno.test("replication: a follower behind the compaction point gets a chunked snapshot, then entries", () => {
   const c = new TestCluster([1, 2, 3], { maxSnapshotChunk: 8 });
   c.elect(1);
   c.crash(3);
@@ -125,7 +125,7 @@ Deno.test("replication: a follower behind the compaction point gets a chunked sn
   assert.ok(chunks.every((m) => m.snapshot!.data.length <= 8));
 });
 
-Deno.test("replication: a slow follower is bounded by the in-flight window, and the majority keeps committing (§7.14)", () => {
+Deno.test("replication: a slow follower is bounded by the in-flight window, and the majority keeps committing", () => {
   const c = new TestCluster([1, 2, 3], { maxInflightMsgs: 2 });
   c.elect(1);
   c.cutOneWay(3, 1); // 3 receives but its acknowledgements are lost
@@ -142,7 +142,7 @@ Deno.test("replication: a slow follower is bounded by the in-flight window, and 
   assert.equal(c.appliedData(3).length, 10, "the slow follower catches up once heard");
 });
 
-Deno.test("replication: a leader without quorum refuses proposals instead of buffering forever (§7.14)", () => {
+Deno.test("replication: a leader without quorum refuses proposals instead of buffering forever", () => {
   const c = new TestCluster([1, 2, 3], { maxUncommittedSize: 1000 });
   c.elect(1);
   c.isolate(1);
@@ -158,7 +158,7 @@ Deno.test("replication: a leader without quorum refuses proposals instead of buf
   assert.ok(refused >= 40, `refused ${refused}`);
 });
 
-Deno.test("replication: an entry larger than the message limit is sent alone and commits (§7.15)", () => {
+Deno.test("replication: an entry larger than the message limit is sent alone and commits", () => {
   const c = new TestCluster([1, 2, 3], { maxSizePerMsg: 16 });
   c.elect(1);
   c.sent = [];
@@ -190,7 +190,7 @@ Deno.test("replication: fast back-off skips a divergent term in few round trips"
   assert.ok(c.appliedData(3).includes("fresh4") && !c.appliedData(3).some((d) => d.startsWith("stale")));
 });
 
-Deno.test("durability: a proposal not yet persisted is lost by a crash, and nothing about it was sent (§7.16)", () => {
+Deno.test("durability: a proposal not yet persisted is lost by a crash, and nothing about it was sent", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.core(1).propose(bytes("volatile")); // not processed: no fsync, no message

@@ -42,7 +42,7 @@ export function tick(r: RaftState): void {
       return;
     }
     if (!r.voters.includes(r.id)) {
-      // Removed (thesis §4.2.2): the hand-over had its chance; step down.
+      // Removed (Ongaro's Raft thesis, section 4.2.2): the hand-over had its chance; step down.
       r.becomeFollower(r.term, 0);
       return;
     }
@@ -124,7 +124,7 @@ export function stepMessage(r: RaftState, m: Message): void {
     if (m.type === "vote" || m.type === "preVote") {
       const force = bytesEqual(m.context, TRANSFER_CONTEXT);
       const inLease = r.cfg.checkQuorum && r.lead !== 0 && r.electionElapsed < r.cfg.electionTick;
-      // A node that recently heard from a live leader neither updates its term nor votes (thesis §4.2.3).
+      // A node that recently heard from a live leader neither updates its term nor votes (Ongaro's Raft thesis, section 4.2.3).
       if (!force && inLease) return;
     }
     if (m.type === "preVote") {

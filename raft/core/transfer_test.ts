@@ -1,9 +1,9 @@
-// Scripted leadership transfer scenarios (reference section 7, items 38-40).
+// Scripted leadership transfer scenarios.
 import assert from "node:assert/strict";
 import { ProposalDroppedError } from "./errors.ts";
 import { bytes, TestCluster } from "./testing.ts";
 
-Deno.test("transfer: to an up-to-date follower finishes at once; proposals meanwhile fail fast (§7.38)", () => {
+Deno.test("transfer: to an up-to-date follower finishes at once; proposals meanwhile fail fast", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.propose(1, "a");
@@ -17,7 +17,7 @@ Deno.test("transfer: to an up-to-date follower finishes at once; proposals meanw
   for (const id of [1, 2, 3]) assert.deepEqual(c.appliedData(id), ["a", "b"]);
 });
 
-Deno.test("transfer: a lagging target is caught up before TimeoutNow (§7.39)", () => {
+Deno.test("transfer: a lagging target is caught up before TimeoutNow", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.cut(1, 3);
@@ -34,7 +34,7 @@ Deno.test("transfer: a lagging target is caught up before TimeoutNow (§7.39)", 
   assert.ok(c.appliedData(3).includes("x4"));
 });
 
-Deno.test("transfer: to a dead node is abandoned after an election timeout and the leader serves again (§7.39)", () => {
+Deno.test("transfer: to a dead node is abandoned after an election timeout and the leader serves again", () => {
   const c = new TestCluster([1, 2, 3]);
   c.elect(1);
   c.crash(3);
@@ -48,7 +48,7 @@ Deno.test("transfer: to a dead node is abandoned after an election timeout and t
   assert.ok(c.appliedData(2).includes("resumed"));
 });
 
-Deno.test("transfer: TimeoutNow overrides leader stickiness, and nothing else does (§7.40)", () => {
+Deno.test("transfer: TimeoutNow overrides leader stickiness, and nothing else does", () => {
   const c = new TestCluster([1, 2, 3], { preVote: false });
   c.elect(1);
   const term = c.core(1).status().term;

@@ -30,7 +30,7 @@ export const PROFILES: Record<string, Record<string, number>> = {
   churn: { crash: 5, "isolate-leader": 3, transfer: 3, pause: 2, heal: 2 },
   network: { partition: 3, asymmetric: 3, net: 3, crash: 0.3 },
   membership: { membership: 5, transfer: 2 },
-  /** Only message loss (20-50%), duplication and delay: reference §7.13. Not drawn at random. */
+  /** Only message loss (20-50%), duplication and delay: linearizability on a lossy network. Not drawn at random. */
   lossy: {
     partition: 0,
     asymmetric: 0,
@@ -187,7 +187,8 @@ export function membership(sim: Simulation): void {
     if (!propose("addLearner", id)) sim.retire(id);
     return;
   }
-  // Voters never drop below 3: removing one of two voters can wedge the group (reference §10.8, etcd README).
+  // Voters never drop below 3: removing one of two voters needs both to commit the removal, so with the other one
+  // down the group is wedged (etcd's documentation warns of the same).
   const pool = [...(st.conf.voters.length > 3 ? st.conf.voters : []), ...st.conf.learners];
   if (pool.length) propose("remove", sim.rng.pick(pool));
 }

@@ -1,5 +1,5 @@
 /**
- * The proxies' long-poll on the leader (/tmp/dashapi.md §2): record the applied revision as the proxy's ack, then
+ * The proxies' long-poll on the leader (`GET /api/topom/proxy/watch`, see README.md): record the applied revision as the proxy's ack, then
  * answer once the routing model (slots, groups, sentinels) is newer than what the proxy holds.
  * @module
  */
