@@ -31,9 +31,9 @@ export {
   type ProxyArgs,
   type ProxyConfig,
   validateProxyConfig,
-} from "./proxy/config.ts";
-export type { CoordinatorFlag as ProxyCoordinatorFlag } from "./proxy/coord_dashboard.ts";
-export { crc32, slotOf } from "./proxy/hash.ts";
+} from "./proxy/core/config.ts";
+export type { CoordinatorFlag as ProxyCoordinatorFlag } from "./proxy/core/config.ts";
+export { crc32, slotOf } from "./models/hash.ts";
 
 export { Topom, type TopomOptions } from "./topom/server/topom.ts";
 export { type Coordinator, type CoordOptions, openDashboardCoordinator } from "./topom/server/coord.ts";

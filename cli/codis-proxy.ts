@@ -19,7 +19,7 @@ import {
   parseProxyArgs,
   type ProxyArgs,
   proxyUsage,
-} from "../proxy/config.ts";
+} from "../proxy/core/config.ts";
 import { findDashboard } from "../proxy/coord_dashboard.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy, splitHostPort } from "../proxy/proxy.ts";

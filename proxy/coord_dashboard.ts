@@ -5,17 +5,8 @@
  * @module
  */
 import { openCoordinator, paths } from "../store/mod.ts";
-import { checkHostPort } from "./config_keys.ts";
-
-/** Which coordinator to read (the CLI's `--zookeeper`, `--etcd` or `--filesystem`). */
-export interface CoordinatorFlag {
-  /** The coordinator's kind. */
-  name: "zookeeper" | "etcd" | "filesystem";
-  /** Its address list, or the filesystem root. */
-  addr: string;
-  /** "user:password" (`--zookeeper-auth` / `--etcd-auth`). */
-  auth?: string;
-}
+import type { CoordinatorFlag } from "./core/config.ts";
+import { checkHostPort } from "./core/config_keys.ts";
 
 /** Options of {@link findDashboard}. */
 export interface FindDashboardOptions {

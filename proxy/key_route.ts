@@ -6,12 +6,12 @@
  */
 import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
-import type { ProxyCore } from "./core.ts";
-import { slotOf } from "./hash.ts";
-import type { Request } from "./request.ts";
+import type { ProxyCore } from "./core/core.ts";
+import { slotOf } from "../models/hash.ts";
+import type { Request } from "./forward/request.ts";
 import { CROSSSLOT, encodeCommand, errorReply } from "../redis/encode.ts";
-import { copyKeys, type KeyRef } from "./slot_forward.ts";
-import { type SlotSender, SPLIT_KIND, splitBySlot } from "./split.ts";
+import { copyKeys, type KeyRef } from "./forward/forward.ts";
+import { type SlotSender, SPLIT_KIND, splitBySlot } from "./forward/split.ts";
 
 const READ_WRITE = CMD_READ | CMD_WRITE;
 

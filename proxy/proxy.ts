@@ -7,24 +7,15 @@ import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
-import type { BackendConn, PendingReply } from "../redis/conn.ts";
-import { isStaleError } from "../redis/data_stale.ts";
+import type { PendingReply } from "../redis/conn.ts";
 import { CommandTable } from "./commands/mod.ts";
-import type { ProxyConfig } from "./config.ts";
-import type { ProxyCore } from "./core.ts";
-import { type BackendPool, Router, type SlotRoute } from "./router.ts";
-import {
-  copyKeys,
-  drain,
-  type KeyRef,
-  type MigrateOptions,
-  redispatch,
-  releaseHeld,
-  sendSpecial,
-} from "./slot_forward.ts";
+import type { ProxyConfig } from "./core/config.ts";
+import type { ProxyCore, SessionState } from "./core/core.ts";
+import { Router } from "./forward/router.ts";
+import { drain, Forwarder, type KeyRef, type MigrateOptions, redispatch, releaseHeld } from "./forward/forward.ts";
 import { Session } from "./session.ts";
 import { NetSocket } from "../redis/socket.ts";
-import { ProxyStats } from "./stats.ts";
+import { ProxyStats } from "./core/stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
 
@@ -40,31 +31,6 @@ export function splitHostPort(addr: string): { host: string; port: number } {
   const port = Number(addr.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port in address '${addr}'`);
   return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port };
-}
-
-/**
- * A read sent to a replica. A replica that cannot serve it (MASTERDOWN: cut off from its master with
- * replica-serve-stale-data off; LOADING) answers with an error; the read is then sent to the master instead, so the
- * client never sees a replica's trouble. The replica connection marks itself stale and later reads skip it.
- */
-class ReplicaRead implements PendingReply {
-  constructor(
-    private readonly route: SlotRoute,
-    private readonly raw: Uint8Array,
-    private readonly inner: PendingReply,
-  ) {}
-
-  onReply(raw: Uint8Array): void {
-    const r = this.route;
-    if (raw[0] === 45 && isStaleError(raw) && r.backend !== null && !r.locked && r.migrateFrom === null) {
-      return r.backend.connFor(r.id).send(r.id, this.raw, this.inner);
-    }
-    this.inner.onReply(raw);
-  }
-
-  onError(msg: string): void {
-    this.inner.onError(msg);
-  }
 }
 
 /** A running codis-proxy. */
@@ -94,6 +60,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   #sentinels: SentinelModel = { out_of_sync: false };
   #shutdownHooks: (() => void)[] = [];
   #migrateOpts: MigrateOptions;
+  readonly #forward: Forwarder;
   #commandsMerged = false;
 
   /** A proxy that is not listening yet, serving the built-in command table unless given another. */
@@ -111,6 +78,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       recvTimeoutMs: config.backend_recv_timeout,
       keepAlive: config.backend_keepalive_period > 0,
     }, config.backend_replica_parallel);
+    this.#forward = new Forwarder(this.router, config.backend_primary_only, this.#migrateOpts);
   }
 
   /**
@@ -219,8 +187,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   }
 
   /** @internal Called by a session when it ends. */
-  sessionClosed(s: Session): void {
-    if (this.#sessions.delete(s)) this.stats.sessionClosed();
+  sessionClosed(s: SessionState): void {
+    if (this.#sessions.delete(s as Session)) this.stats.sessionClosed();
   }
 
   /** Live client sessions. */
@@ -228,34 +196,9 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
-  /** @internal See {@link ProxyCore.send}. */
+  /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
-    const route = this.router.slots[slot];
-    const backend = route.backend;
-    if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
-    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
-      return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
-    }
-    if (replicaOk && route.replicas !== null && !this.config.backend_primary_only) {
-      const conn = this.#replicaConn(route.replicas, slot);
-      if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));
-    }
-    backend.connFor(slot).send(slot, raw, reply);
-  }
-
-  #rr = 0;
-
-  /** A connected replica of the nearest group that has one, round-robin inside the group; null: use the master. */
-  #replicaConn(groups: BackendPool[][], slot: number): BackendConn | null {
-    for (const group of groups) {
-      const n = group.length;
-      const start = this.#rr++ % n;
-      for (let i = 0; i < n; i++) {
-        const conn = group[(start + i) % n].connFor(slot);
-        if (conn.state === "connected" && !conn.stale) return conn;
-      }
-    }
-    return null;
+    this.#forward.send(slot, raw, reply, keys, replicaOk);
   }
 
   /** @internal Proxy facts for INFO. */

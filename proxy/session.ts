@@ -15,10 +15,10 @@ import {
   formatUnknownSubcommand,
   isUnknownSubcommand,
 } from "./commands/mod.ts";
-import type { ProxyCore } from "./core.ts";
+import type { ProxyCore, SessionState } from "./core/core.ts";
 import { runLocal } from "./local/dispatch.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
-import { Request, type RequestOwner } from "./request.ts";
+import { Request, type RequestOwner } from "./forward/request.ts";
 import { errorReply, OK } from "../redis/encode.ts";
 import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
@@ -42,19 +42,6 @@ function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
   if (info.name !== "client" || argv[1].length !== SETINFO.length) return false;
   for (let i = 0; i < SETINFO.length; i++) if ((argv[1][i] & 0xdf) !== SETINFO[i]) return false;
   return true;
-}
-
-/** Per-session state that local commands read and change. */
-export interface SessionState {
-  readonly id: number;
-  name: Uint8Array | null;
-  authenticated: boolean;
-  /** Set by QUIT: no more requests are read, and the socket closes once replies are flushed. */
-  quitting: boolean;
-  readonly remote: string;
-  readonly createdAt: number;
-  /** The protocol the client chose with HELLO: 2 (default) or 3. */
-  protover: 2 | 3;
 }
 
 /** A client session. */

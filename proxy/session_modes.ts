@@ -8,14 +8,13 @@ import { BackendConn } from "../redis/conn.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { waitCommand } from "./blocking/wait.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS, TXN_PUBSUB_COMMANDS } from "./commands/mod.ts";
-import type { ProxyCore } from "./core.ts";
+import type { ProxyCore, SessionState } from "./core/core.ts";
 import { helloCommand } from "./local/connection.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
-import type { Request } from "./request.ts";
+import type { Request } from "./forward/request.ts";
 import { CROSSSLOT, encodeCommand, encodeValue, errorReply } from "../redis/encode.ts";
 import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
-import type { SessionState } from "./session.ts";
 import { Transaction } from "./txn/transaction.ts";
 
 const enc = new TextEncoder();

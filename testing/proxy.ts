@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { evenSlotRanges } from "../models/slots.ts";
 import { startAdminServer } from "../proxy/admin/server.ts";
-import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
+import { defaultProxyConfig, type ProxyConfig } from "../proxy/core/config.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { freePort, waitForPort } from "./ports.ts";
 import { type RedisProcess, startRedis } from "./redis.ts";

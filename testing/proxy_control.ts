@@ -4,8 +4,8 @@
  */
 import type { ProxyModel } from "../models/mod.ts";
 import type { BackendInfo, ProxyControl } from "../proxy/admin/control.ts";
-import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
-import { ProxyStats } from "../proxy/stats.ts";
+import { defaultProxyConfig, type ProxyConfig } from "../proxy/core/config.ts";
+import { ProxyStats } from "../proxy/core/stats.ts";
 
 /** What {@link fakeProxyControl} lets a test choose; the rest is fixed. */
 export interface FakeProxyControlOptions {

@@ -1,6 +1,6 @@
 /** A second in-process proxy over the same backends as a fixture, for tests across proxies. */
 import { evenSlotRanges } from "../models/slots.ts";
-import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
+import { defaultProxyConfig, type ProxyConfig } from "../proxy/core/config.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { freePort, waitForPort } from "./ports.ts";
 import type { ProxyFixture } from "./proxy.ts";

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Cluster, startCluster } from "../examples/cluster.ts";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -7,7 +7,7 @@ import { type DashboardGroup, type SentinelProcess, startDashboards, startSentin
 import { redisCliDb, type RedisProcess, startRedis } from "../testing/redis.ts";
 import { sleep, until } from "../testing/wait.ts";
 import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { followSentinelMasters } from "../topom/server/ha.ts";
 import { applyWrites, Context, type Write } from "../topom/context.ts";
 import { buildModel } from "../topom/testing.ts";

@@ -1,7 +1,7 @@
 import { equal, ok, rejects } from "node:assert/strict";
 import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
-import { slotOf } from "../proxy/hash.ts";
-import { parseMetricsText } from "../proxy/metrics.ts";
+import { slotOf } from "../models/hash.ts";
+import { parseMetricsText } from "../proxy/admin/metrics.ts";
 import { startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

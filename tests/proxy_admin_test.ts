@@ -4,9 +4,9 @@ import { evenSlotRanges, type ProxyModel, type SentinelModel, type Slot } from "
 import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
 import type { BackendInfo, ProxyControl } from "../proxy/admin/control.ts";
 import { expectedXAuth, redactPath, startAdminServer } from "../proxy/admin/server.ts";
-import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
-import { parseMetricsText } from "../proxy/metrics.ts";
-import { ProxyStats } from "../proxy/stats.ts";
+import { defaultProxyConfig, type ProxyConfig } from "../proxy/core/config.ts";
+import { parseMetricsText } from "../proxy/admin/metrics.ts";
+import { ProxyStats } from "../proxy/core/stats.ts";
 import { logLevel, setLogLevel } from "../util/log.ts";
 import { freePort } from "../testing/ports.ts";
 import { macAddresses, newToken, newXAuth, proxyToken, proxyXAuth } from "../util/xauth.ts";

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { createClient } from "redis";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { redisCli, startProxyFixture } from "../testing/proxy.ts";
 import { startRedis } from "../testing/redis.ts";
 import { diffCommands, sortedArray } from "../testing/resp_diff.ts";

@@ -1,7 +1,7 @@
 import { deepEqual, equal, match } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { redisCli, startProxyFixture } from "../testing/proxy.ts";
 import { startRedis } from "../testing/redis.ts";
 import { RawClient } from "../testing/resp_diff.ts";

@@ -1,7 +1,7 @@
 import { equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { evenSlotRanges, type Slot } from "../models/slots.ts";
-import { defaultProxyConfig } from "../proxy/config.ts";
+import { defaultProxyConfig } from "../proxy/core/config.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { newXAuth } from "../util/xauth.ts";

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { readUntil, redisCli, startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -7,7 +7,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { BackendConn } from "../redis/conn.ts";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { startRedis } from "../testing/redis.ts";
 

@@ -5,7 +5,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { runSlotMigration } from "../topom/executor/migrate.ts";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { startRedis } from "../testing/redis.ts";

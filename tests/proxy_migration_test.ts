@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

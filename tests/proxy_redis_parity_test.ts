@@ -3,7 +3,7 @@
  * (a hang, a wrong reply, an accepted malformed request), checked against Redis 7.0 itself.
  */
 import { equal, match, notEqual } from "node:assert/strict";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { diffCommands, RawClient } from "../testing/resp_diff.ts";

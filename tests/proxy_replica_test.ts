@@ -1,6 +1,6 @@
 import { equal } from "node:assert/strict";
 import { Redis } from "ioredis";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { startProxyFixture } from "../testing/proxy.ts";
 import { startRedis } from "../testing/redis.ts";
 

@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
-import { slotOf } from "../proxy/hash.ts";
+import { slotOf } from "../models/hash.ts";
 import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";

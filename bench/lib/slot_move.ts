@@ -6,7 +6,7 @@
  * @module
  */
 import type { Cluster } from "../../examples/cluster.ts";
-import { slotOf } from "../../proxy/hash.ts";
+import { slotOf } from "../../models/hash.ts";
 import { newXAuth } from "../../util/xauth.ts";
 import { connectRedis } from "./client_load.ts";
 import { clockTicks, treeTicks } from "./cpu.ts";

@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { slotOf } from "../../proxy/hash.ts";
+import { slotOf } from "../../models/hash.ts";
 import { quantile, summarise } from "./client_load.ts";
 import { parseDashboardLog, slotKey, tagForSlot } from "./slot_move.ts";
 

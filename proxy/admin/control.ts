@@ -3,8 +3,8 @@
  * @module
  */
 import type { ProxyModel, SentinelModel, Slot } from "../../models/mod.ts";
-import type { ProxyConfig } from "../config.ts";
-import type { ProxyStats } from "../stats.ts";
+import type { ProxyConfig } from "../core/config.ts";
+import type { ProxyStats } from "../core/stats.ts";
 
 /** State of one backend address as reported by /metrics. */
 export interface BackendInfo {

@@ -5,7 +5,7 @@
  */
 import dgram from "node:dgram";
 import { logger } from "../../util/log.ts";
-import { STATS_RUNTIME, type StatsJSON } from "../stats.ts";
+import { STATS_RUNTIME, type StatsJSON } from "../core/stats.ts";
 import type { ProxyControl } from "./control.ts";
 import { overview, statsJSON } from "./server.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import type { ProxyConfig } from "../config.ts";
-import { ProxyStats } from "../stats.ts";
+import type { ProxyConfig } from "../core/config.ts";
+import { ProxyStats } from "../core/stats.ts";
 import type { ProxyControl } from "./control.ts";
 import { startMetricsReporters } from "./report.ts";
 import { fakeProxyControl } from "../../testing/proxy_control.ts";

@@ -6,9 +6,9 @@ import type { SentinelModel, Slot } from "../../models/mod.ts";
 import { errorResponse, HttpError, jsonResponse, type Params, readJsonBody, Router } from "../../util/http.ts";
 import { logger, setLogLevel } from "../../util/log.ts";
 import { proxyXAuth, xauthEqual } from "../../util/xauth.ts";
-import { configToJSON } from "../config.ts";
-import { METRICS_CONTENT_TYPE, renderMetrics } from "../metrics.ts";
-import { STATS_SLOTS, type StatsJSON } from "../stats.ts";
+import { configToJSON } from "../core/config.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { STATS_SLOTS, type StatsJSON } from "../core/stats.ts";
 import type { ProxyControl, SentinelStats } from "./control.ts";
 import { parseSlots, SentinelsSchema, zodMessage } from "./schemas.ts";
 

@@ -10,8 +10,8 @@
  * @module
  */
 import type { BackendConn } from "../../redis/conn.ts";
-import type { ProxyCore } from "../core.ts";
-import type { Request } from "../request.ts";
+import type { ProxyCore } from "../core/core.ts";
+import type { Request } from "../forward/request.ts";
 import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { encodeCommand } from "../../redis/encode.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { BackendConn } from "../../redis/conn.ts";
-import type { ProxyCore } from "../core.ts";
+import type { ProxyCore } from "../core/core.ts";
 import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { errorReply, integerReply } from "../../redis/encode.ts";
 import { parseIntStrict } from "../../util/bytes.ts";

@@ -3,7 +3,7 @@
  * the few commands whose specs are incomplete and need Redis's own procedure (SORT, MIGRATE). Allocation-free.
  * @module
  */
-import { slotOf } from "../hash.ts";
+import { slotOf } from "../../models/hash.ts";
 import { flagBits, KEY_SPEC_FLAG_BITS, KS_NOT_KEY } from "./flags.ts";
 import type { RawCommand, RawKeySpec } from "./parse.ts";
 

@@ -3,8 +3,8 @@
  * queries, sent on the shared backend connections (they never block).
  * @module
  */
-import type { BackendPool, SlotRoute } from "../router.ts";
-import type { ProxyCore } from "../core.ts";
+import type { BackendPool, SlotRoute } from "../forward/router.ts";
+import type { ProxyCore } from "../core/core.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
 
 /** Every backend a slot routes to (targets and migration sources): the masters of the cluster. */

@@ -10,8 +10,8 @@
  * @module
  */
 import { MAX_SLOT_NUM } from "../../models/slots.ts";
-import type { ProxyCore } from "../core.ts";
-import type { BackendPool } from "../router.ts";
+import type { ProxyCore } from "../core/core.ts";
+import type { BackendPool } from "../forward/router.ts";
 import { arrayElements, errorText, isErrorReply } from "../../redis/decode.ts";
 import { bulkReply, concat } from "../../redis/encode.ts";
 import { parseIntStrict } from "../../util/bytes.ts";

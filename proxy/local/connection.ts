@@ -2,9 +2,9 @@
  * HELLO and CLIENT, answered per session.
  * @module
  */
-import type { ProxyCore } from "../core.ts";
+import type { ProxyCore } from "../core/core.ts";
 import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../../redis/encode.ts";
-import type { SessionState } from "../session.ts";
+import type { SessionState } from "../core/core.ts";
 import { auth } from "./dispatch.ts";
 
 const decoder = new TextDecoder();

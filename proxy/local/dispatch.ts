@@ -5,10 +5,10 @@
  */
 import { parseIntArg } from "../commands/keys.ts";
 import { type CommandInfo, commandReply } from "../commands/mod.ts";
-import type { ProxyCore } from "../core.ts";
-import type { Request } from "../request.ts";
+import type { ProxyCore } from "../core/core.ts";
+import type { Request } from "../forward/request.ts";
 import { bulkReply, concat, errorReply, NULL_BULK, OK, PONG } from "../../redis/encode.ts";
-import type { SessionState } from "../session.ts";
+import type { SessionState } from "../core/core.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";
 import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";

@@ -3,9 +3,9 @@
  * parse `INFO` (or `INFO keyspace`) see one big Redis.
  * @module
  */
-import type { ProxyCore } from "../core.ts";
+import type { ProxyCore } from "../core/core.ts";
 import { bulkReply } from "../../redis/encode.ts";
-import { slotKeyCounts } from "./keyspace.ts";
+import { slotKeyCounts } from "../keyspace/counts.ts";
 
 const decoder = new TextDecoder();
 

@@ -3,12 +3,12 @@
  * @module
  */
 import { MAX_SLOT_NUM } from "../../models/slots.ts";
-import type { ProxyCore } from "../core.ts";
-import { slotOf } from "../hash.ts";
-import type { Request } from "../request.ts";
+import type { ProxyCore } from "../core/core.ts";
+import { slotOf } from "../../models/hash.ts";
+import type { Request } from "../forward/request.ts";
 import { parseIntStrict } from "../../util/bytes.ts";
 import { encodeCommand, encodeValue, errorReply, type ReplyValue } from "../../redis/encode.ts";
-import { slotKeyCounts } from "./keyspace.ts";
+import { slotKeyCounts } from "../keyspace/counts.ts";
 
 const decoder = new TextDecoder();
 

@@ -3,9 +3,9 @@
  * slot, cluster-wide questions to every master.
  * @module
  */
-import type { ProxyCore } from "../core.ts";
-import { slotOf } from "../hash.ts";
-import type { Request } from "../request.ts";
+import type { ProxyCore } from "../core/core.ts";
+import { slotOf } from "../../models/hash.ts";
+import type { Request } from "../forward/request.ts";
 import { arrayElements, integerOf } from "../../redis/decode.ts";
 import { concat, encodeCommand, errorReply, integerReply } from "../../redis/encode.ts";
 import { callEveryMaster, firstError } from "../keyspace/fanout.ts";

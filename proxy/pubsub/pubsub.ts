@@ -15,8 +15,8 @@
  *   master before that subscription is made are missed, as with any reconnecting Redis subscriber.
  * @module
  */
-import type { ProxyCore } from "../core.ts";
-import { slotOf } from "../hash.ts";
+import type { ProxyCore } from "../core/core.ts";
+import { slotOf } from "../../models/hash.ts";
 import { concat, encodeValue, errorReply, type ReplyValue } from "../../redis/encode.ts";
 import { SubConn } from "../../redis/subscriber.ts";
 

@@ -10,12 +10,12 @@
  */
 import { BackendConn, type PendingReply } from "../../redis/conn.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "../commands/mod.ts";
-import type { ProxyCore } from "../core.ts";
-import { slotOf } from "../hash.ts";
-import type { Request } from "../request.ts";
+import type { ProxyCore } from "../core/core.ts";
+import { slotOf } from "../../models/hash.ts";
+import type { Request } from "../forward/request.ts";
 import { CROSSSLOT, encodeCommand, errorReply } from "../../redis/encode.ts";
-import { copyKeys } from "../slot_forward.ts";
-import { SPLIT_KIND, splitBySlot } from "../split.ts";
+import { copyKeys } from "../forward/forward.ts";
+import { SPLIT_KIND, splitBySlot } from "../forward/split.ts";
 
 const HELLO3 = encodeCommand(["HELLO", "3"]);
 const EXISTS = new TextEncoder().encode("EXISTS");

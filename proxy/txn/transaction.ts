@@ -12,10 +12,10 @@
  * @module
  */
 import type { BackendConn, PendingReply } from "../../redis/conn.ts";
-import type { ProxyCore } from "../core.ts";
-import type { Request } from "../request.ts";
+import type { ProxyCore } from "../core/core.ts";
+import type { Request } from "../forward/request.ts";
 import { CROSSSLOT, encodeCommand, errorReply, OK } from "../../redis/encode.ts";
-import type { BackendPool } from "../router.ts";
+import type { BackendPool } from "../forward/router.ts";
 
 const enc = new TextEncoder();
 const QUEUED = enc.encode("+QUEUED\r\n");

@@ -8,9 +8,9 @@
 import type { SentinelModel, Slot } from "../../models/mod.ts";
 import { logger } from "../../util/log.ts";
 import type { BackendInfo, ProxyControl } from "../admin/control.ts";
-import type { ProxyConfig } from "../config.ts";
+import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
-import { ProxyStats, type StatsSnapshot } from "../stats.ts";
+import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
 import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
 
 const log = logger("workers");

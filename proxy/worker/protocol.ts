@@ -5,8 +5,8 @@
  */
 import type { SentinelModel, Slot } from "../../models/mod.ts";
 import type { BackendInfo } from "../admin/control.ts";
-import type { ProxyConfig } from "../config.ts";
-import type { StatsSnapshot } from "../stats.ts";
+import type { ProxyConfig } from "../core/config.ts";
+import type { StatsSnapshot } from "../core/stats.ts";
 
 /** What the primary asks of a worker. */
 export type WorkerRequest =

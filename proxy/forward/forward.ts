@@ -1,13 +1,16 @@
 /**
- * The slow paths of routing, taken only while the dashboard changes a slot: a locked slot holds its requests until
- * a later model revision unlocks it, and a migrating slot first moves the request's keys from the source group
- * (`MIGRATE ... KEYS` into database `slot` of the target), then runs the request on the target.
+ * Sends one complete request to the backend that serves its slot, as Codis's `forward.go`: {@link Forwarder.send}
+ * takes the slot's master connection, or a replica's for a read that may be served by one. Its slow paths are taken
+ * only while the dashboard changes a slot: a locked slot holds its requests until a later model revision unlocks it,
+ * and a migrating slot first moves the request's keys from the source group (`MIGRATE ... KEYS` into database `slot`
+ * of the target), then runs the request on the target.
  * @module
  */
-import type { PendingReply } from "../redis/conn.ts";
-import { errorText, isErrorReply } from "../redis/decode.ts";
-import { encodeCommand } from "../redis/encode.ts";
-import type { BackendPool, FillResult, SlotRoute } from "./router.ts";
+import type { BackendConn, PendingReply } from "../../redis/conn.ts";
+import { isStaleError } from "../../redis/data_stale.ts";
+import { errorText, isErrorReply } from "../../redis/decode.ts";
+import { encodeCommand } from "../../redis/encode.ts";
+import type { BackendPool, FillResult, Router, SlotRoute } from "./router.ts";
 
 /** Where a request's keys are: `argv[pos[i]]` for i < n. The arrays may be reused by the caller afterwards. */
 export interface KeyRef {
@@ -171,5 +174,74 @@ export async function drain(res: FillResult, routes: SlotRoute[], timeoutMs = 30
   const deadline = Date.now() + timeoutMs;
   while (res.changed.some((id) => routes[id].migrating > 0) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/**
+ * A read sent to a replica. A replica that cannot serve it (MASTERDOWN: cut off from its master with
+ * replica-serve-stale-data off; LOADING) answers with an error; the read is then sent to the master instead, so the
+ * client never sees a replica's trouble. The replica connection marks itself stale and later reads skip it.
+ */
+class ReplicaRead implements PendingReply {
+  constructor(
+    private readonly route: SlotRoute,
+    private readonly raw: Uint8Array,
+    private readonly inner: PendingReply,
+  ) {}
+
+  onReply(raw: Uint8Array): void {
+    const r = this.route;
+    if (raw[0] === 45 && isStaleError(raw) && r.backend !== null && !r.locked && r.migrateFrom === null) {
+      return r.backend.connFor(r.id).send(r.id, this.raw, this.inner);
+    }
+    this.inner.onReply(raw);
+  }
+
+  onError(msg: string): void {
+    this.inner.onError(msg);
+  }
+}
+
+/** Sends requests to the backends of their slots; the proxy's one instance serves every session. */
+export class Forwarder {
+  #rr = 0;
+
+  constructor(
+    private readonly router: Router,
+    /** `backend_primary_only`: replica reads are off. */
+    private readonly primaryOnly: boolean,
+    private readonly migrateOpts: MigrateOptions,
+  ) {}
+
+  /**
+   * Sends one complete command to the master serving `slot`, in database `slot`. `keys` locates the command's keys,
+   * needed only while the slot migrates (they are moved from the source first). `replicaOk`: a read that may be
+   * served by the slot's replica groups (Codis's replica reads), unless `backend_primary_only`.
+   */
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null, replicaOk: boolean): void {
+    const route = this.router.slots[slot];
+    const backend = route.backend;
+    if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
+      return sendSpecial(route, raw, reply, copyKeys(keys), this.migrateOpts);
+    }
+    if (replicaOk && route.replicas !== null && !this.primaryOnly) {
+      const conn = this.#replicaConn(route.replicas, slot);
+      if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));
+    }
+    backend.connFor(slot).send(slot, raw, reply);
+  }
+
+  /** A connected replica of the nearest group that has one, round-robin inside the group; null: use the master. */
+  #replicaConn(groups: BackendPool[][], slot: number): BackendConn | null {
+    for (const group of groups) {
+      const n = group.length;
+      const start = this.#rr++ % n;
+      for (let i = 0; i < n; i++) {
+        const conn = group[(start + i) % n].connFor(slot);
+        if (conn.state === "connected" && !conn.stale) return conn;
+      }
+    }
+    return null;
   }
 }

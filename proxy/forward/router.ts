@@ -3,8 +3,8 @@
  * one it is moving from). Backend connections are shared by every slot on the same server and opened lazily.
  * @module
  */
-import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
-import { BackendConn, type BackendOptions, type PendingReply } from "../redis/conn.ts";
+import { MAX_SLOT_NUM, type Slot } from "../../models/slots.ts";
+import { BackendConn, type BackendOptions, type PendingReply } from "../../redis/conn.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {

@@ -3,7 +3,7 @@
  * Codis's stats JSON (`/api/proxy/stats`) and read by /metrics.
  * @module
  */
-import type { OpStatsJSON, RuntimeJSON, RusageRaw, StatsJSON } from "../models/proxy_stats.ts";
+import type { OpStatsJSON, RuntimeJSON, RusageRaw, StatsJSON } from "../../models/proxy_stats.ts";
 
 export type { OpStatsJSON, RuntimeJSON, RusageRaw, StatsJSON };
 

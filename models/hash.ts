@@ -3,7 +3,7 @@
  * and the first `}` after it, when such a `}` exists. `{}` hashes the empty string (slot 0), unlike Redis Cluster.
  * @module
  */
-import { MAX_SLOT_NUM } from "../models/slots.ts";
+import { MAX_SLOT_NUM } from "./slots.ts";
 
 /**
  * Four CRC tables for slicing-by-4: CRC_TABLES[k][b] is the CRC of byte b followed by k zero bytes, so four input

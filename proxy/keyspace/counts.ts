@@ -3,7 +3,7 @@
  * per-slot key count.
  * @module
  */
-import type { ProxyCore } from "../core.ts";
+import type { ProxyCore } from "../core/core.ts";
 import { decodeReply, errorText, isErrorReply, textOf } from "../../redis/decode.ts";
 
 /** Keys and keys-with-expiry of one database. */

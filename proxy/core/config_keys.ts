@@ -1,9 +1,9 @@
 /**
  * The proxy configuration's key table: every key's type, default (in TOML form), bounds and documentation.
- * proxy/config.ts derives defaults, validation, flags and the default TOML from it.
+ * config.ts derives defaults, validation, flags and the default TOML from it.
  * @module
  */
-import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
+import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../../util/config_table.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
 

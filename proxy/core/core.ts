@@ -1,15 +1,28 @@
 /**
  * What sessions and locally answered commands need from the proxy: configuration, the command table, stats and
- * the slot router. Implemented by {@link Proxy} in `proxy.ts`.
+ * the slot router; and what local commands need from a session. Implemented by `Proxy` in `../proxy.ts` and `Session` in
+ * `../session.ts`: interfaces sit below the code that implements them.
  * @module
  */
-import type { PendingReply } from "../redis/conn.ts";
-import type { CommandTable } from "./commands/mod.ts";
+import type { PendingReply } from "../../redis/conn.ts";
+import type { CommandTable } from "../commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
-import type { Router } from "./router.ts";
-import type { KeyRef } from "./slot_forward.ts";
-import type { Session } from "./session.ts";
+import type { Router } from "../forward/router.ts";
+import type { KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
+
+/** Per-session state that local commands read and change (implemented by `Session` in `../session.ts`). */
+export interface SessionState {
+  readonly id: number;
+  name: Uint8Array | null;
+  authenticated: boolean;
+  /** Set by QUIT: no more requests are read, and the socket closes once replies are flushed. */
+  quitting: boolean;
+  readonly remote: string;
+  readonly createdAt: number;
+  /** The protocol the client chose with HELLO: 2 (default) or 3. */
+  protover: 2 | 3;
+}
 
 /**
  * The proxy as sessions see it.
@@ -28,7 +41,7 @@ export interface ProxyCore {
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys?: KeyRef | null, replicaOk?: boolean): void;
   /** Live sessions. */
   sessionCount(): number;
-  sessionClosed(s: Session): void;
+  sessionClosed(s: SessionState): void;
   /** Proxy facts for INFO. */
   info(): { version: string; startTime: number; token: string; productName: string; proxyAddr: string };
 }

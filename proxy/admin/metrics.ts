@@ -2,8 +2,8 @@
  * GET /metrics: the proxy's counters in Prometheus text exposition format (version 0.0.4).
  * @module
  */
-import type { ProxyControl } from "./admin/control.ts";
-import { LATENCY_BUCKETS_USECS } from "./stats.ts";
+import type { ProxyControl } from "./control.ts";
+import { LATENCY_BUCKETS_USECS } from "../core/stats.ts";
 
 /** Content-Type of the Prometheus text format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -9,7 +9,7 @@ import {
   PROXY_CONFIG_KEYS,
   proxyUsage,
 } from "./config.ts";
-import { formatDuration, formatSize, parseDuration, parseSize } from "../util/duration.ts";
+import { formatDuration, formatSize, parseDuration, parseSize } from "../../util/duration.ts";
 
 Deno.test("duration: units, compounds, zero, errors", () => {
   assert.equal(parseDuration("5s"), 5000);

@@ -15,9 +15,8 @@ import {
   readConfigFile,
   tomlOf,
   validateConfig,
-} from "../util/config_table.ts";
+} from "../../util/config_table.ts";
 import { checkHostPort, KEYS, type ProxyConfig } from "./config_keys.ts";
-import type { CoordinatorFlag } from "./coord_dashboard.ts";
 
 export type { ProxyConfig } from "./config_keys.ts";
 export { ConfigError };
@@ -77,6 +76,16 @@ export function defaultConfigToml(): string {
 /** Renders a parsed config back to TOML (durations and sizes in their shortest exact unit). */
 export function configToToml(cfg: ProxyConfig): string {
   return tomlOf(KEYS, cfg);
+}
+
+/** Which coordinator to read (the CLI's `--zookeeper`, `--etcd` or `--filesystem`). */
+export interface CoordinatorFlag {
+  /** The coordinator's kind. */
+  name: "zookeeper" | "etcd" | "filesystem";
+  /** Its address list, or the filesystem root. */
+  addr: string;
+  /** "user:password" (`--zookeeper-auth` / `--etcd-auth`). */
+  auth?: string;
 }
 
 /** Result of {@link parseProxyArgs}. */
