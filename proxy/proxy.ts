@@ -78,7 +78,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       recvTimeoutMs: config.backend_recv_timeout,
       keepAlive: config.backend_keepalive_period > 0,
     }, config.backend_replica_parallel);
-    this.#forward = new Forwarder(this.router, config.backend_primary_only, this.#migrateOpts);
+    this.#forward = new Forwarder(this.router, config, this.#migrateOpts);
   }
 
   /**

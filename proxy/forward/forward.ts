@@ -208,8 +208,8 @@ export class Forwarder {
 
   constructor(
     private readonly router: Router,
-    /** `backend_primary_only`: replica reads are off. */
-    private readonly primaryOnly: boolean,
+    /** The proxy's config, read at each request: `backend_primary_only` turns replica reads off. */
+    private readonly config: { readonly backend_primary_only: boolean },
     private readonly migrateOpts: MigrateOptions,
   ) {}
 
@@ -225,7 +225,7 @@ export class Forwarder {
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.migrateOpts);
     }
-    if (replicaOk && route.replicas !== null && !this.primaryOnly) {
+    if (replicaOk && route.replicas !== null && !this.config.backend_primary_only) {
       const conn = this.#replicaConn(route.replicas, slot);
       if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));
     }
