@@ -16,6 +16,7 @@ import type { Request } from "./forward/request.ts";
 import { CROSSSLOT, encodeCommand, encodeValue, errorReply } from "../redis/encode.ts";
 import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
 import { Transaction } from "./txn/transaction.ts";
+import { ownConnOptions } from "./core/own_conn.ts";
 
 const enc = new TextEncoder();
 const OK_REPLY = enc.encode("+OK\r\n");
@@ -305,17 +306,7 @@ export class SessionModes {
     const d = this.#dedicated;
     if (d !== null && d.addr === addr && d.state !== "closed") return d;
     d?.close();
-    const cfg = this.#host.core.config;
-    const c = new BackendConn(addr, {
-      auth: cfg.product_auth,
-      maxPipeline: cfg.backend_max_pipeline,
-      minBackoffMs: 50,
-      maxBackoffMs: 1000,
-      connectTimeoutMs: cfg.backend_connect_timeout,
-      // No keepalive PING or reply timeout here (a blocked command legitimately answers late); TCP keepalive is what
-      // notices a server that vanished under it.
-      keepAlive: cfg.backend_keepalive_period > 0,
-    });
+    const c = new BackendConn(addr, ownConnOptions(this.#host.core.config));
     c.connect().catch(() => {/* the request sent next fails with the reason */});
     this.#dedicated = c;
     return c;

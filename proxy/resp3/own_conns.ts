@@ -16,6 +16,7 @@ import type { Request } from "../forward/request.ts";
 import { CROSSSLOT, encodeCommand, errorReply } from "../../redis/encode.ts";
 import { copyKeys } from "../forward/forward.ts";
 import { SPLIT_KIND, splitBySlot } from "../forward/split.ts";
+import { ownConnOptions } from "../core/own_conn.ts";
 
 const HELLO3 = encodeCommand(["HELLO", "3"]);
 const EXISTS = new TextEncoder().encode("EXISTS");
@@ -46,17 +47,7 @@ export class OwnConns {
       if (o.conn.generation === o.gen && (s === "connected" || s === "connecting")) return o.conn;
       o.conn.close();
     }
-    const cfg = this.#core.config;
-    const conn = new BackendConn(addr, {
-      auth: cfg.product_auth,
-      maxPipeline: cfg.backend_max_pipeline,
-      minBackoffMs: 50,
-      maxBackoffMs: 1000,
-      connectTimeoutMs: cfg.backend_connect_timeout,
-      // No keepalive PING or reply timeout here (a blocked command legitimately answers late); TCP keepalive is what
-      // notices a server that vanished under it.
-      keepAlive: cfg.backend_keepalive_period > 0,
-    });
+    const conn = new BackendConn(addr, ownConnOptions(this.#core.config));
     conn.connect().catch(() => {});
     this.#conns.set(addr, { conn, gen: conn.generation });
     conn.send(0, HELLO3, {
