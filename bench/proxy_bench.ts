@@ -6,7 +6,7 @@ import { startRedis } from "../testing/redis.ts";
 import { HarnessError, isPlainError, parseOptions, USAGE } from "./lib/args.ts";
 import { findPidByCmdline } from "./lib/cpu.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";
-import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
+import { ClosingError, type Server, startProxyTarget, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
 import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
 
@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
         const name = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
         log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
         try {
-          const s = await startCodisProxy({
+          const s = await startProxyTarget({
             name,
             backends: addrs,
             workers: workers || undefined,

@@ -1,5 +1,6 @@
 /**
- * A real `cli/codis-proxy.ts` child process on free loopback ports, for tests across processes.
+ * A real `cli/codis-proxy.ts` child process on free loopback ports, for tests across processes and for the
+ * benchmark's proxy targets (which pass their own entry point, log file and stop grace).
  * @module
  */
 import { freePort, waitForPort } from "./ports.ts";
@@ -12,46 +13,124 @@ export interface CodisProxyProcess {
   port: number;
   /** The admin HTTP port (`--admin_addr`). */
   adminPort: number;
-  /** SIGKILLs the process and waits for it to exit; safe to call twice. */
+  /** The child's pid. */
+  pid: number;
+  /** The command line that started it. */
+  command: string;
+  /** Stops the process (see {@link CodisProxyOptions.stopGraceMs}) and waits for it to exit; safe to call twice. */
   stop(): Promise<void>;
 }
 
+/** How {@link startCodisProxy} runs the proxy. Every field has a default that suits tests. */
+export interface CodisProxyOptions {
+  /** The deno binary (default: the running one). */
+  deno?: string;
+  /** The entry point (default: this checkout's `cli/codis-proxy.ts`); a relative path is resolved against `cwd`. */
+  script?: string;
+  /** The child's working directory (default: inherited). */
+  cwd?: string;
+  /** `--log-level` (default WARN); null passes none. */
+  logLevel?: string | null;
+  /** A file that receives the child's stdout and stderr (default: stderr inherited, stdout dropped). */
+  logFile?: string;
+  /** How long to wait for the ports (default 30 s). */
+  readyMs?: number;
+  /** Stop with SIGTERM, then SIGKILL after this many ms (default: SIGKILL at once). */
+  stopGraceMs?: number;
+}
+
 /**
- * Spawns `codis-proxy` with `--proxy_addr`, `--admin_addr` and `--log-level=WARN` set, then `args`; resolves once
- * both ports accept connections (the process is killed when they do not within 30 s).
+ * Spawns `codis-proxy` with `--proxy_addr`, `--admin_addr` and `--log-level` set, then `args`; resolves once both
+ * ports accept connections. When they do not within `readyMs`, or the child exits first, the child is stopped and
+ * the error quotes the end of its log file (when there is one).
  */
-export async function startCodisProxy(args: string[]): Promise<CodisProxyProcess> {
+export async function startCodisProxy(args: string[], opts: CodisProxyOptions = {}): Promise<CodisProxyProcess> {
   const port = freePort();
   const adminPort = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      PROXY_CLI,
-      `--proxy_addr=127.0.0.1:${port}`,
-      `--admin_addr=127.0.0.1:${adminPort}`,
-      "--log-level=WARN",
-      ...args,
-    ],
+  const argv = [
+    "run",
+    "-A",
+    opts.script ?? PROXY_CLI,
+    `--proxy_addr=127.0.0.1:${port}`,
+    `--admin_addr=127.0.0.1:${adminPort}`,
+    ...(opts.logLevel === null ? [] : [`--log-level=${opts.logLevel ?? "WARN"}`]),
+    ...args,
+  ];
+  const file = opts.logFile === undefined
+    ? undefined
+    : await Deno.open(opts.logFile, { write: true, create: true, truncate: true });
+  const child = new Deno.Command(opts.deno ?? Deno.execPath(), {
+    args: argv,
+    cwd: opts.cwd,
+    env: { NO_COLOR: "1" },
     stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
+    stdout: file ? "piped" : "null",
+    stderr: file ? "piped" : "inherit",
   }).spawn();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-  };
+  const logged: Promise<unknown> = file
+    ? Promise.all([copyTo(child.stdout, file), copyTo(child.stderr, file)]).finally(() => file.close())
+    : Promise.resolve();
+  let exited = false;
+  const status = child.status.finally(() => exited = true);
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    stopped ??= stopChild(child, status, opts.stopGraceMs).then(async () => {
+      await logged;
+    });
   try {
-    await waitForPort(port, 30_000);
-    await waitForPort(adminPort, 30_000);
+    const early = status.then((st) => {
+      throw new Error(`codis-proxy exited with code ${st.code} before listening`);
+    });
+    early.catch(() => {});
+    const ready = (async () => {
+      await waitForPort(port, opts.readyMs ?? 30_000);
+      await waitForPort(adminPort, opts.readyMs ?? 30_000);
+    })();
+    await Promise.race([ready, early]);
   } catch (e) {
-    await stop();
-    throw e;
+    if (!exited) await stop();
+    await logged;
+    throw new Error(`${(e as Error).message}${logTail(opts.logFile)}`);
   }
-  return { port, adminPort, stop };
+  return { port, adminPort, pid: child.pid, command: `deno ${argv.join(" ")}`, stop };
+}
+
+/** SIGTERM with a grace period before SIGKILL, or SIGKILL at once; a child that already exited is left alone. */
+async function stopChild(child: Deno.ChildProcess, status: Promise<unknown>, graceMs?: number): Promise<void> {
+  try {
+    child.kill(graceMs === undefined ? "SIGKILL" : "SIGTERM");
+  } catch { /* already gone */ }
+  if (graceMs !== undefined) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), graceMs));
+    const res = await Promise.race([status, timeout]);
+    clearTimeout(timer);
+    if (res === "timeout") {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+  }
+  await status;
+}
+
+/** Appends everything from `src` to `file`; both of the child's streams share one log, so chunks are written whole. */
+async function copyTo(src: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  try {
+    for await (const chunk of src) {
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+    }
+  } catch { /* the child went away */ }
+}
+
+/** "; last lines of its output: ..." from `file`, or "" when there is none. */
+function logTail(file: string | undefined): string {
+  if (file === undefined) return "";
+  try {
+    const tail = Deno.readTextFileSync(file).trim().split("\n").slice(-15).join("\n");
+    return tail ? `; last lines of its output:\n${tail}` : "";
+  } catch {
+    return "";
+  }
 }

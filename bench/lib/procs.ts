@@ -2,6 +2,7 @@
  * Starting and stopping the benchmark's server processes (twemproxy, codis-proxy), with one registry of everything
  * alive so that a Ctrl-C, a SIGTERM or an exception tears it all down.
  */
+import { startCodisProxy } from "../../testing/codis_proxy.ts";
 import { freePort, waitForPort } from "../../testing/ports.ts";
 
 /** Something that must be stopped before the harness exits. */
@@ -89,7 +90,7 @@ export interface Server {
 
 /**
  * Waits for `port` to accept connections, failing early if `child` exits first; on failure the child is stopped and
- * the error quotes the end of its log once `drained` (the log writer) settles.
+ * the error quotes the end of its log.
  */
 async function awaitReady(
   child: Deno.ChildProcess,
@@ -97,7 +98,6 @@ async function awaitReady(
   what: string,
   log: string,
   ms: number,
-  drained: Promise<unknown> = Promise.resolve(),
 ) {
   let exited = false;
   child.status.then(() => exited = true);
@@ -111,7 +111,6 @@ async function awaitReady(
     await Promise.race([ready, early]);
   } catch (e) {
     if (!exited) await terminate(child);
-    await drained;
     let tail = "";
     try {
       tail = (await Deno.readTextFile(log)).trim().split("\n").slice(-15).join("\n");
@@ -164,16 +163,6 @@ export async function startTwemproxy(o: TwemOptions): Promise<Server> {
   };
 }
 
-/** Appends everything from `src` to `file`; both proxy streams share one log, so chunks are written whole. */
-async function copyTo(src: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
-  try {
-    for await (const chunk of src) {
-      let off = 0;
-      while (off < chunk.length) off += await file.write(chunk.subarray(off));
-    }
-  } catch { /* the child went away */ }
-}
-
 /** Options of one codis-proxy target. */
 export interface ProxyOptions {
   name: string;
@@ -190,51 +179,33 @@ export interface ProxyOptions {
   script: string;
 }
 
-/** Starts the proxy (`cli/codis-proxy.ts`) in standalone mode on free ports. */
-export async function startCodisProxy(o: ProxyOptions): Promise<Server> {
-  const port = freePort();
-  const admin = freePort();
-  const log = `${o.dir}/${o.name}.log`;
-  const args = [
-    "run",
-    "-A",
-    o.script,
+/**
+ * Starts the proxy (`cli/codis-proxy.ts`, or `o.script`) in standalone mode on free ports, through the tests'
+ * {@link startCodisProxy} with the benchmark's log file, start-up timeout and SIGTERM grace.
+ */
+export async function startProxyTarget(o: ProxyOptions): Promise<Server> {
+  const p = await startCodisProxy([
     ...o.backends.map((b) => `--backend=${b}`),
-    `--proxy_addr=127.0.0.1:${port}`,
-    `--admin_addr=127.0.0.1:${admin}`,
     ...(o.workers ? [`--proxy_workers=${o.workers}`] : []),
     ...o.extraArgs,
-  ];
-  const file = await Deno.open(log, { write: true, create: true, truncate: true });
-  const child = new Deno.Command(o.deno, {
-    args,
+  ], {
+    deno: o.deno,
+    script: o.script,
     cwd: o.cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const pump = Promise.all([copyTo(child.stdout, file), copyTo(child.stderr, file)]).finally(() => file.close());
-  const stop = async () => {
-    await terminate(child);
-    await pump;
-  };
-  const untrack = track(stop);
-  try {
-    await awaitReady(child, port, "codis-proxy", log, 60_000, pump);
-  } catch (e) {
-    untrack();
-    await stop();
-    throw e;
-  }
+    logLevel: null,
+    logFile: `${o.dir}/${o.name}.log`,
+    readyMs: 60_000,
+    stopGraceMs: 3000,
+  });
+  const untrack = track(p.stop);
   return {
     name: o.name,
-    port,
-    pid: child.pid,
-    command: `deno ${args.join(" ")}`,
+    port: p.port,
+    pid: p.pid,
+    command: p.command,
     async stop() {
       untrack();
-      await stop();
+      await p.stop();
     },
   };
 }
