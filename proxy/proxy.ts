@@ -24,6 +24,9 @@ import {
 } from "./slot_forward.ts";
 import { Session } from "./session.ts";
 import { NetSocket } from "./net/socket.ts";
+import { configureRedisTls } from "./net/dial.ts";
+import { clientTlsKey } from "./tls_setup.ts";
+import { backendTls } from "../util/tls.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "./resp/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "./resp/decode.ts";
@@ -95,6 +98,8 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
+    // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
+    configureRedisTls(backendTls(config));
     this.router = new Router(config.backend_primary_parallel, {
       auth: config.product_auth,
       maxPipeline: config.backend_max_pipeline,
@@ -114,6 +119,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   listen(): Promise<{ host: string; port: number }> {
     let listener: Deno.Listener;
     let bound: { host: string; port: number };
+    const tlsKey = clientTlsKey(this.config);
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
       this.#proxyAddr = this.config.proxy_addr;
@@ -123,7 +129,9 @@ export class Proxy implements ProxyCore, ProxyControl {
       const reusePort = this.config.proxy_workers > 1;
       const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
       try {
-        listener = Deno.listen({ hostname: host || wildcard, port, transport: "tcp", reusePort });
+        const at = { hostname: host || wildcard, port, transport: "tcp", reusePort } as const;
+        // TLS clients get a Deno.TlsConn; the session and socket code is the same for both.
+        listener = tlsKey ? Deno.listenTls({ ...at, ...tlsKey }) as Deno.Listener : Deno.listen(at);
       } catch (e) {
         if (reusePort && /unstable/i.test((e as Error).message)) {
           throw new Error(
