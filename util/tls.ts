@@ -119,7 +119,8 @@ export function backendTlsKeyDefs(section: string): Record<string, ConfigKeyDef>
       kind: "bool",
       def: false,
       doc: "Connect to Redis servers (and sentinels) over TLS: they listen with tls-port. Every server of the\n" +
-        "cluster then needs it; for MIGRATE and replication between them, set tls-replication yes on the servers.",
+        "cluster then needs it, with tls-replication yes (replicas) and tls-cluster yes (MIGRATE between servers\n" +
+        "picks TLS by tls-cluster in Redis 7.0, even outside cluster mode) on the servers.",
     },
     ...caFileKeyDef("backend", "the Redis servers' certificates"),
     backend_tls_cert_file: {

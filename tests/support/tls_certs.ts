@@ -128,7 +128,8 @@ export async function makeTestCerts(): Promise<TestCerts> {
 
 /**
  * redis-server arguments for a TLS-only server on `port` (plain port off) with the test certificates. Clients must
- * present a certificate unless `authClients` is false; replication and MIGRATE between such servers use TLS.
+ * present a certificate unless `authClients` is false. Replication between such servers needs tls-replication, and
+ * MIGRATE needs tls-cluster: Redis 7.0 picks MIGRATE's connection type by tls-cluster, even outside cluster mode.
  */
 export function tlsRedisArgs(certs: TestCerts, port: number, authClients = true): string[] {
   return [
@@ -145,6 +146,8 @@ export function tlsRedisArgs(certs: TestCerts, port: number, authClients = true)
     "--tls-auth-clients",
     authClients ? "yes" : "no",
     "--tls-replication",
+    "yes",
+    "--tls-cluster",
     "yes",
   ];
 }
