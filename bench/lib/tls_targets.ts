@@ -1,0 +1,50 @@
+/**
+ * The bench's TLS targets: `direct-tls` (backend 1 on a second, TLS port) and `proxy-tls` (codis-proxy with TLS on
+ * the client side only, over the same plain backends), so that the cost of TLS shows next to twemproxy, which has
+ * none. Certificates are made at run time (tests/support/tls_certs.ts) and removed on exit.
+ * @module
+ */
+import { freePort } from "../../tests/support/ports.ts";
+import { makeTestCerts, type TestCerts } from "../../tests/support/tls_certs.ts";
+import { track } from "./procs.ts";
+
+/** The TLS targets a run asked for. */
+export const TLS_TARGETS = ["direct-tls", "proxy-tls"];
+
+/** Certificates, the TLS port of backend 1, and what redis-benchmark and codis-proxy need to use them. */
+export interface BenchTls {
+  certs: TestCerts;
+  /** The TLS port backend 1 listens on besides its plain one. */
+  redisTlsPort: number;
+  /** redis-server arguments adding that TLS port (clients need no certificate). */
+  redisArgs: string[];
+  /** redis-benchmark arguments for a TLS target. */
+  clientArgs: string[];
+  /** codis-proxy flags for TLS on its client listener. */
+  proxyArgs: string[];
+}
+
+/** Makes the certificates (removed when the harness stops) and the arguments above. */
+export async function prepareBenchTls(): Promise<BenchTls> {
+  const certs = await makeTestCerts();
+  track(() => certs.remove());
+  const redisTlsPort = freePort();
+  return {
+    certs,
+    redisTlsPort,
+    redisArgs: [
+      "--tls-port",
+      String(redisTlsPort),
+      "--tls-cert-file",
+      certs.serverCertFile,
+      "--tls-key-file",
+      certs.serverKeyFile,
+      "--tls-ca-cert-file",
+      certs.caFile,
+      "--tls-auth-clients",
+      "no",
+    ],
+    clientArgs: ["--tls", "--cacert", certs.caFile],
+    proxyArgs: [`--proxy_tls_cert_file=${certs.serverCertFile}`, `--proxy_tls_key_file=${certs.serverKeyFile}`],
+  };
+}
