@@ -129,13 +129,14 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   }
-  if (tls && opts.targets.includes("proxy-tls")) {
-    log("starting proxy-tls (TLS on the client side, plain to the backends)");
+  for (const name of ["proxy-tls", "proxy-mtls"]) {
+    if (!tls || !opts.targets.includes(name)) continue;
+    log(`starting ${name} (TLS on the client side${name === "proxy-mtls" ? " with client certificates" : ""})`);
     try {
       const s = await startCodisProxy({
-        name: "proxy-tls",
+        name,
         backends: addrs,
-        extraArgs: [...opts.proxyArgs, ...tls.proxyArgs],
+        extraArgs: [...opts.proxyArgs, ...(name === "proxy-mtls" ? tls.mtlsProxyArgs : tls.proxyArgs)],
         dir,
         deno: Deno.execPath(),
         cwd: ROOT,
@@ -144,12 +145,16 @@ async function main(argv: string[]): Promise<number> {
       servers.push(s);
       proxyNames.push(s.name);
     } catch (e) {
-      notes.push(`proxy-tls failed to start: ${(e as Error).message}`);
+      notes.push(`${name} failed to start: ${(e as Error).message}`);
       log(notes[notes.length - 1]);
     }
   }
   for (const s of servers) {
-    const clientArgs = s.name === "proxy-tls" ? tls?.clientArgs : undefined;
+    const clientArgs = s.name === "proxy-tls"
+      ? tls?.clientArgs
+      : s.name === "proxy-mtls"
+      ? tls?.mtlsClientArgs
+      : undefined;
     targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command, clientArgs });
   }
   if (targets.length === 0) throw new HarnessError("no target could be started");
@@ -226,7 +231,9 @@ async function main(argv: string[]): Promise<number> {
   for (const w of workloads) {
     out.push(`  ${w.id.padEnd(8)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
   }
-  if (tls) out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run)`);
+  if (tls) {
+    out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run); proxy-mtls also --cert, --key`);
+  }
   for (const n of notes) out.push(`NOTE: ${n}`);
   console.log(out.join("\n"));
 

@@ -10,6 +10,7 @@ import type { ConfigKeyDef } from "../util/config_table.ts";
 export interface ProxyTlsConfig {
   proxy_tls_cert_file: string;
   proxy_tls_key_file: string;
+  proxy_tls_client_ca_file: string;
   admin_tls_cert_file: string;
   admin_tls_key_file: string;
   admin_tls_ca_file: string;
@@ -21,13 +22,18 @@ export interface ProxyTlsConfig {
 
 /** Key table entries of {@link ProxyTlsConfig}. */
 export const TLS_KEYS: { [K in keyof ProxyTlsConfig]: ConfigKeyDef } = {
+  ...serverTlsKeyDefs("proxy", "clients connect over TLS (proto_type tcp*)", "TLS (Deno's own, rustls)"),
+  proxy_tls_client_ca_file: {
+    kind: "string",
+    def: "",
+    doc: "PEM CA. When set, clients must present a certificate signed by it (mutual TLS). Deno.listenTls cannot\n" +
+      "verify client certificates, so these connections go through node:tls (see bench/README.md for the cost).",
+  },
   ...serverTlsKeyDefs(
-    "proxy",
-    "clients reach the proxy (proto_type tcp*)",
-    "TLS (Deno's rustls; a TLS server here cannot verify client certificates, so clients authenticate with\n" +
-      "session_auth, not with a certificate)",
+    "admin",
+    "the admin API is HTTPS, and so are the calls to the dashboard.\n" +
+      "Deno's HTTPS server cannot ask for client certificates: callers authenticate with the xauth",
   ),
-  ...serverTlsKeyDefs("admin", "the admin API is served as HTTPS, and calls to the dashboard use HTTPS"),
   ...caFileKeyDef("admin", "the dashboard's admin certificate (setting it alone also turns HTTPS on for those calls)"),
   ...backendTlsKeyDefs("TLS to Redis servers"),
 } as { [K in keyof ProxyTlsConfig]: ConfigKeyDef };

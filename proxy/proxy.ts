@@ -23,9 +23,10 @@ import {
   sendSpecial,
 } from "./slot_forward.ts";
 import { Session } from "./session.ts";
-import { NetSocket } from "./net/socket.ts";
+import { NetSocket, type SocketConn } from "./net/socket.ts";
 import { configureRedisTls } from "./net/dial.ts";
-import { clientTlsKey } from "./tls_setup.ts";
+import { clientTls } from "./tls_setup.ts";
+import { type ClientListener, listenClientsTls } from "./net/tls_listen.ts";
 import { backendTls } from "../util/tls.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "./resp/encode.ts";
@@ -77,7 +78,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly stats = new ProxyStats();
   readonly router: Router;
   readonly startTime = Date.now();
-  #listener: Deno.Listener | null = null;
+  #listener: ClientListener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
   #refused = new Set<NetSocket>();
@@ -116,10 +117,10 @@ export class Proxy implements ProxyCore, ProxyControl {
    * Starts listening for clients. Resolves with the bound address (for `proto_type = "unix"`: host "unix", port 0,
    * and `proxy_addr` is the socket's path).
    */
-  listen(): Promise<{ host: string; port: number }> {
-    let listener: Deno.Listener;
+  async listen(): Promise<{ host: string; port: number }> {
+    let listener: ClientListener;
     let bound: { host: string; port: number };
-    const tlsKey = clientTlsKey(this.config);
+    const tls = clientTls(this.config);
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
       this.#proxyAddr = this.config.proxy_addr;
@@ -129,9 +130,11 @@ export class Proxy implements ProxyCore, ProxyControl {
       const reusePort = this.config.proxy_workers > 1;
       const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
       try {
-        const at = { hostname: host || wildcard, port, transport: "tcp", reusePort } as const;
-        // TLS clients get a Deno.TlsConn; the session and socket code is the same for both.
-        listener = tlsKey ? Deno.listenTls({ ...at, ...tlsKey }) as Deno.Listener : Deno.listen(at);
+        const at = { hostname: host || wildcard, port, reusePort };
+        // TLS clients get a Deno.TlsConn (or, for mutual TLS, a node:tls socket in its shape): same session code.
+        listener = tls
+          ? await listenClientsTls(at, tls.key, tls.clientCaCerts)
+          : Deno.listen({ ...at, transport: "tcp" });
       } catch (e) {
         if (reusePort && /unstable/i.test((e as Error).message)) {
           throw new Error(
@@ -160,12 +163,12 @@ export class Proxy implements ProxyCore, ProxyControl {
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
       }, Math.max(10, Math.min(1000, shortest / 4)));
     }
-    return Promise.resolve(bound);
+    return bound;
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  async #acceptLoop(listener: ClientListener): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: SocketConn;
       try {
         conn = await listener.accept();
       } catch (e) {

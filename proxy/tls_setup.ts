@@ -7,6 +7,7 @@ import {
   adminCallsTls,
   backendTls,
   fileKeys,
+  readCaCerts,
   readCertifiedKey,
   type TlsCertifiedKey,
   type TlsClientOptions,
@@ -16,8 +17,8 @@ import type { ProxyTlsConfig } from "./config_tls_keys.ts";
 
 /** Everything TLS the proxy serves and dials with. */
 export interface ProxyTls {
-  /** The client listener's certificate and key; null: plain TCP. */
-  clients: TlsCertifiedKey | null;
+  /** The client listener's TLS; null: plain TCP. */
+  clients: ClientTls | null;
   /** The admin API's certificate and key; null: plain HTTP. */
   admin: TlsCertifiedKey | null;
   /** How admin calls to the dashboard are made: over HTTPS with these roots, or plain HTTP (null). */
@@ -29,20 +30,33 @@ export interface ProxyTls {
 /** Reads every file the TLS keys name; throws a TlsConfigError naming the key at fault. */
 export function loadProxyTls(config: ProxyTlsConfig & { proto_type: string }): ProxyTls {
   return {
-    clients: clientTlsKey(config),
+    clients: clientTls(config),
     admin: readCertifiedKey(fileKeys(config), "admin_tls_cert_file", "admin_tls_key_file"),
     adminCalls: adminCallsTls(config),
     backend: backendTls(config),
   };
 }
 
-/** The client listener's certificate and key (`proxy_tls_*`), or null for plain TCP; refused on a unix socket. */
-export function clientTlsKey(config: ProxyTlsConfig & { proto_type: string }): TlsCertifiedKey | null {
-  const key = readCertifiedKey(fileKeys(config), "proxy_tls_cert_file", "proxy_tls_key_file");
-  if (key && config.proto_type.startsWith("unix")) {
+/** The client listener's TLS: its certificate and key, and the CA clients' certificates must chain to, if any. */
+export interface ClientTls {
+  key: TlsCertifiedKey;
+  /** Set for mutual TLS (`proxy_tls_client_ca_file`): clients without such a certificate are refused. */
+  clientCaCerts?: string[];
+}
+
+/** The client listener's TLS from `proxy_tls_*`, or null for plain TCP; refused on a unix socket. */
+export function clientTls(config: ProxyTlsConfig & { proto_type: string }): ClientTls | null {
+  const files = fileKeys(config);
+  const key = readCertifiedKey(files, "proxy_tls_cert_file", "proxy_tls_key_file");
+  const clientCaCerts = readCaCerts(files, "proxy_tls_client_ca_file");
+  if (key === null) {
+    if (clientCaCerts) throw new TlsConfigError("proxy_tls_client_ca_file is set but proxy_tls_cert_file is not");
+    return null;
+  }
+  if (config.proto_type.startsWith("unix")) {
     throw new TlsConfigError(
       "proxy_tls_cert_file needs a TCP listener (proto_type tcp, tcp4 or tcp6): Deno has no TLS over unix sockets",
     );
   }
-  return key;
+  return { key, clientCaCerts };
 }

@@ -71,7 +71,10 @@ Deno.test("proxy to TLS-only Redis servers: commands, pub/sub and blocking pops;
     clients.push(c);
     assert.equal(await c.set("btls:a", "1"), "OK");
     assert.equal(await c.incr("btls:a"), 2);
-    assert.equal(await tlsCli(certs, backend.port, "-n", String(slotOf(new TextEncoder().encode("btls:a"))), "GET", "btls:a"), "2");
+    assert.equal(
+      await tlsCli(certs, backend.port, "-n", String(slotOf(new TextEncoder().encode("btls:a"))), "GET", "btls:a"),
+      "2",
+    );
 
     // Pub/sub goes over the subscriber's own TLS connection.
     const sub = new Redis({ host: "127.0.0.1", port: proxy.port, maxRetriesPerRequest: 0 });

@@ -145,3 +145,61 @@ Deno.test("proxy TLS keys: a certificate without its key, or TLS on a unix socke
     await certs.remove();
   }
 });
+
+Deno.test("proxy with mutual TLS: only clients with a certificate from proxy_tls_client_ca_file are served, on every thread", async () => {
+  const certs = await makeTestCerts();
+  const backend = await startRedis();
+  let stop = async () => {};
+  const clients: Redis[] = [];
+  try {
+    const p = await startCodisProxy([
+      `--backend=${backend.addr}`,
+      "--proxy_workers=2",
+      ...tlsProxyArgs(certs),
+      `--proxy_tls_client_ca_file=${certs.caFile}`,
+    ]);
+    stop = p.stop;
+    const withCert = await cli(p.port, [...tlsCliArgs(certs, true), "SET", "mtls:k", "v"]);
+    assert.equal(withCert.out, "OK", withCert.err);
+
+    const noCert = await cli(p.port, [...tlsCliArgs(certs, false), "GET", "mtls:k"]);
+    assert.notEqual(noCert.out, "v", "a client without a certificate must not be served");
+    // A certificate that does not chain to the client CA (the other CA's own) is refused as well.
+    const foreign = await cli(p.port, [
+      "--tls",
+      "--cacert",
+      certs.caFile,
+      "--cert",
+      certs.otherCaFile,
+      "--key",
+      certs.otherCaFile.replace(/\.crt$/, ".key"),
+      "GET",
+      "mtls:k",
+    ]);
+    assert.notEqual(foreign.out, "v", "a certificate from another CA must not be accepted");
+
+    const tlsOpts = {
+      ca: [certs.ca],
+      cert: await Deno.readTextFile(certs.clientCertFile),
+      key: await Deno.readTextFile(certs.clientKeyFile),
+    };
+    for (let i = 0; i < 12; i++) {
+      clients.push(new Redis({ host: "127.0.0.1", port: p.port, tls: tlsOpts, maxRetriesPerRequest: 0 }));
+    }
+    const ids = await Promise.all(clients.map((c) => c.call("CLIENT", "ID") as Promise<number>));
+    assert.equal(new Set(ids.map((id) => id % 2)).size, 2, `12 connections all landed on one thread: ${ids}`);
+    assert.equal(await clients[0].get("mtls:k"), "v");
+    const big = "y".repeat(3 << 20);
+    assert.equal(await clients[1].set("mtls:big", big), "OK");
+    assert.equal((await clients[2].get("mtls:big"))?.length, big.length, "a 3 MiB value crosses intact both ways");
+    const pipe = clients[3].pipeline();
+    for (let i = 0; i < 2000; i++) pipe.incr("mtls:n");
+    const res = await pipe.exec();
+    assert.equal(res?.at(-1)?.[1], 2000, "a deep pipeline is answered in order");
+  } finally {
+    for (const c of clients) c.disconnect();
+    await stop();
+    await backend.stop();
+    await certs.remove();
+  }
+});

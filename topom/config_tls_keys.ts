@@ -36,12 +36,16 @@ export interface DashboardTlsConfig {
 export const TLS_KEYS: { [K in keyof DashboardTlsConfig]: ConfigKeyDef } = {
   ...serverTlsKeyDefs(
     "admin",
-    "the dashboard API (and /api/store) is served as HTTPS, and calls to proxies and dashboards use HTTPS",
-    "TLS (Deno's rustls; a TLS server here cannot verify client certificates: xauth, signed store requests and\n" +
-      "the Raft MACs authenticate callers)",
+    "the dashboard API (and /api/store) is HTTPS, and so are the calls to proxies and dashboards.\n" +
+      "Deno's HTTPS server cannot ask for client certificates: the xauth and signed store requests authenticate",
+    "TLS (Deno's own, rustls)",
   ),
   ...caFileKeyDef("admin", "the admin certificates of proxies and other dashboards"),
-  ...serverTlsKeyDefs("raft", "the Raft peer transport runs over TLS (every member must set it)"),
+  ...serverTlsKeyDefs(
+    "raft",
+    "the Raft transport runs over TLS (set it on every member); the\n" +
+      "cluster_secret's handshake and per-frame MACs still authenticate peers inside it",
+  ),
   ...caFileKeyDef("raft", "the other members' raft_tls certificates"),
   ...backendTlsKeyDefs("TLS to Redis servers and sentinels"),
 } as { [K in keyof DashboardTlsConfig]: ConfigKeyDef };

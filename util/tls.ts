@@ -82,7 +82,7 @@ export function tlsHostname(host: string): string {
 
 /**
  * Config-table entries for a TLS server's certificate and key files: `${prefix}_tls_cert_file` and
- * `${prefix}_tls_key_file`, documented as serving `what`.
+ * `${prefix}_tls_key_file`. `what` says what is served over TLS when they are set.
  */
 export function serverTlsKeyDefs(prefix: string, what: string, section?: string): Record<string, ConfigKeyDef> {
   return {
@@ -90,12 +90,12 @@ export function serverTlsKeyDefs(prefix: string, what: string, section?: string)
       ...(section ? { section } : {}),
       kind: "string",
       def: "",
-      doc: `PEM certificate chain: ${what} over TLS when set (with ${prefix}_tls_key_file). Empty: plain TCP.`,
+      doc: `PEM certificate chain. When set (with ${prefix}_tls_key_file): ${what}. Empty: no TLS.`,
     },
     [`${prefix}_tls_key_file`]: {
       kind: "string",
       def: "",
-      doc: `PEM private key (unencrypted, keep it 0600) of ${prefix}_tls_cert_file.`,
+      doc: `PEM private key (unencrypted; keep the file 0600) of ${prefix}_tls_cert_file.`,
     },
   };
 }
