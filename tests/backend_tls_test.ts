@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
+import {
+  type DashboardGroup,
+  type SentinelProcess,
+  setupGroups,
+  startDashboards,
+  startSentinel,
+} from "./support/dashboard.ts";
 import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { freePort } from "./support/ports.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { makeTestCerts, type TestCerts, tlsCliArgs, tlsRedisArgs } from "./support/tls_certs.ts";
+import { makeTestCerts, type TestCerts, tlsCliArgs, tlsRedisArgs, tlsSentinelConf } from "./support/tls_certs.ts";
 import { sleep, until } from "./support/wait.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
@@ -146,6 +152,57 @@ Deno.test("dashboard and proxy over TLS Redis: server checks, stats, and slots m
     c?.disconnect();
     await proxy?.stop();
     await g?.stop();
+    for (const r of redis) await r.stop();
+    await certs.remove();
+  }
+});
+
+Deno.test("dashboard with TLS servers and a TLS sentinel: a replica syncs, the sentinel monitors, a failover reaches the model", async () => {
+  const certs = await makeTestCerts();
+  const redis: RedisProcess[] = [];
+  let g: DashboardGroup | undefined;
+  let sentinel: SentinelProcess | undefined;
+  try {
+    const fast = ["--repl-diskless-sync-delay", "0"];
+    redis.push(await startTlsRedis(certs, fast), await startTlsRedis(certs, fast));
+    const [r1, r2] = redis;
+    g = await startDashboards({
+      n: 1,
+      product: "btls-ha",
+      extra: [
+        ...backendTlsFlags(certs),
+        "--sentinel_quorum=1",
+        "--sentinel_down_after=1s",
+        "--sentinel_failover_timeout=10s",
+      ],
+    });
+    const x = g.xauth;
+    const d = (await g.leader()).admin;
+    assert.equal((await g.call(d, "PUT", `/api/topom/group/create/${x}/1`)).status, 200);
+    assert.equal((await g.call(d, "PUT", `/api/topom/group/add/${x}/1/${r1.addr}`)).status, 200);
+    assert.equal((await g.call(d, "PUT", `/api/topom/group/add/${x}/1/${r2.addr}`)).status, 200);
+    assert.equal((await g.call(d, "PUT", `/api/topom/group/action/create/${x}/${r2.addr}`)).status, 200);
+    await until("replica in sync over TLS", 20_000, async () => {
+      const r = await g!.call(d, "GET", `/api/topom/group/info/${r2.addr}`);
+      return r.json.master_link_status === "up" ? true : undefined;
+    }, 100);
+
+    sentinel = await startSentinel((port) => tlsSentinelConf(certs, port));
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    const resync = await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`);
+    assert.equal(resync.status, 200, JSON.stringify(resync.json));
+    await until("sentinel sees the replica", 20_000, async () => {
+      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
+      return m.json["btls-ha-1"]?.slaves?.length === 1 ? true : undefined;
+    }, 100);
+    await r1.kill();
+    await until("model master switched", 30_000, async () => {
+      const s = (await g!.call(d, "GET", "/topom/stats")).json;
+      return s.group.models[0].servers[0].server === r2.addr ? true : undefined;
+    }, 100);
+  } finally {
+    await g?.stop();
+    await sentinel?.stop();
     for (const r of redis) await r.stop();
     await certs.remove();
   }

@@ -183,11 +183,14 @@ export interface SentinelProcess {
   stop(): Promise<void>;
 }
 
-/** A redis-sentinel on a free port (config in a temp dir), listening when this resolves. */
-export async function startSentinel(): Promise<SentinelProcess> {
+/**
+ * A redis-sentinel on a free port (config in a temp dir), listening when this resolves. `extraConf(port)` is
+ * appended to its config (later lines win: `port 0` and `tls-port PORT` make it a TLS-only sentinel).
+ */
+export async function startSentinel(extraConf: (port: number) => string = () => ""): Promise<SentinelProcess> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
-  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
+  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n${extraConf(port)}`);
   let child: Deno.ChildProcess | undefined;
   const kill = async () => {
     const c = child;

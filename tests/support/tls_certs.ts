@@ -158,3 +158,20 @@ export function tlsCliArgs(certs: TestCerts, withClientCert = true): string[] {
   if (withClientCert) args.push("--cert", certs.clientCertFile, "--key", certs.clientKeyFile);
   return args;
 }
+
+/**
+ * sentinel.conf lines for a TLS-only sentinel on `port`: clients (the dashboard) need a certificate, and it reaches
+ * the masters and replicas it monitors over TLS with its own.
+ */
+export function tlsSentinelConf(certs: TestCerts, port: number): string {
+  return [
+    "port 0",
+    `tls-port ${port}`,
+    `tls-cert-file ${certs.serverCertFile}`,
+    `tls-key-file ${certs.serverKeyFile}`,
+    `tls-ca-cert-file ${certs.caFile}`,
+    "tls-auth-clients yes",
+    "tls-replication yes",
+    "",
+  ].join("\n");
+}
