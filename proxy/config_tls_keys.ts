@@ -22,7 +22,12 @@ export interface ProxyTlsConfig {
 
 /** Key table entries of {@link ProxyTlsConfig}. */
 export const TLS_KEYS: { [K in keyof ProxyTlsConfig]: ConfigKeyDef } = {
-  ...serverTlsKeyDefs("proxy", "clients connect over TLS (proto_type tcp*)", "TLS (Deno's own, rustls)"),
+  ...serverTlsKeyDefs(
+    "proxy",
+    "clients connect over TLS (proto_type tcp*). Deno's TLS connections have no keepalive\n" +
+      "switch, so session_keepalive_period does not apply to them; session_recv_timeout closes dead ones",
+    "TLS (Deno's own, rustls)",
+  ),
   proxy_tls_client_ca_file: {
     kind: "string",
     def: "",

@@ -120,7 +120,8 @@ export function backendTlsKeyDefs(section: string): Record<string, ConfigKeyDef>
       def: false,
       doc: "Connect to Redis servers (and sentinels) over TLS: they listen with tls-port. Every server of the\n" +
         "cluster then needs it, with tls-replication yes (replicas) and tls-cluster yes (MIGRATE between servers\n" +
-        "picks TLS by tls-cluster in Redis 7.0, even outside cluster mode) on the servers.",
+        "picks TLS by tls-cluster in Redis 7.0, even outside cluster mode) on the servers. TLS connections have no\n" +
+        "TCP keepalive in Deno: backend_ping_period is what notices a server that vanished.",
     },
     ...caFileKeyDef("backend", "the Redis servers' certificates"),
     backend_tls_cert_file: {
