@@ -8,6 +8,7 @@
  */
 import type { Buffer } from "node:buffer";
 import tls from "node:tls";
+import { logger } from "../../util/log.ts";
 import type { TlsCertifiedKey } from "../../util/tls.ts";
 import type { SocketConn } from "./socket.ts";
 
@@ -39,6 +40,8 @@ export async function listenClientsTls(
   }
   return await NodeTlsListener.open(at, key, clientCaCerts);
 }
+
+const log = logger("proxy");
 
 /** Reads queue at most this much from one client before the socket is paused (the proxy reads slower). */
 const HIGH_WATER = 256 * 1024;
@@ -121,7 +124,7 @@ class NodeTlsConn implements SocketConn {
 /** A node:tls server that hands out verified connections through `accept()`, like a `Deno.Listener`. */
 class NodeTlsListener implements ClientListener {
   #server: tls.Server;
-  #ready: tls.TLSSocket[] = [];
+  #ready: NodeTlsConn[] = [];
   #waiters: { resolve: (c: SocketConn) => void; reject: (e: Error) => void }[] = [];
   #closed = false;
   addr: Deno.NetAddr = { transport: "tcp", hostname: "", port: 0 };
@@ -134,9 +137,11 @@ class NodeTlsListener implements ClientListener {
       requestCert: true,
       rejectUnauthorized: true,
     }, (sock) => {
+      // Wrapped at once, so that the socket's events have listeners even while it waits for accept().
+      const conn = new NodeTlsConn(sock);
       const w = this.#waiters.shift();
-      if (w) w.resolve(new NodeTlsConn(sock));
-      else this.#ready.push(sock);
+      if (w) w.resolve(conn);
+      else this.#ready.push(conn);
     });
     // A client without a good certificate fails its handshake and is closed; nothing reaches the proxy.
     this.#server.on("tlsClientError", () => {});
@@ -149,6 +154,8 @@ class NodeTlsListener implements ClientListener {
       server.once("error", reject);
       server.listen({ host: at.hostname, port: at.port, reusePort: at.reusePort }, () => {
         server.off("error", reject);
+        // After start-up an error (out of file descriptors, say) is logged; an unheard one would end the process.
+        server.on("error", (e: Error) => log.warn(`TLS listener: ${e.message}`));
         resolve();
       });
     });
@@ -159,8 +166,8 @@ class NodeTlsListener implements ClientListener {
 
   accept(): Promise<SocketConn> {
     if (this.#closed) return Promise.reject(new Deno.errors.BadResource("listener closed"));
-    const s = this.#ready.shift();
-    if (s) return Promise.resolve(new NodeTlsConn(s));
+    const c = this.#ready.shift();
+    if (c) return Promise.resolve(c);
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
@@ -168,7 +175,7 @@ class NodeTlsListener implements ClientListener {
     if (this.#closed) return;
     this.#closed = true;
     this.#server.close();
-    for (const s of this.#ready) s.destroy();
+    for (const c of this.#ready) c.close();
     this.#ready = [];
     for (const w of this.#waiters) w.reject(new Deno.errors.BadResource("listener closed"));
     this.#waiters = [];
