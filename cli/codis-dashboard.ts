@@ -8,15 +8,15 @@
 import { ConfigError, dashboardUsage, defaultConfigToml, parseDashboardArgs } from "../topom/config.ts";
 import { dashboardHandler } from "../topom/server/api.ts";
 import { openDashboardCoordinator } from "../topom/server/coord.ts";
-import { createExecutor } from "../topom/server/executor_wiring.ts";
-import { Topom } from "../topom/topom.ts";
+import { createExecutor } from "../topom/executor/create.ts";
+import { Topom } from "../topom/server/topom.ts";
 import { logger, redact, setLogLevel } from "../util/log.ts";
 import { logToFile } from "../util/log_file.ts";
 import { type PidFile, writePidFile } from "../util/pidfile.ts";
 import { newToken } from "../util/xauth.ts";
 import { configJson } from "../topom/config.ts";
 import { type DashboardTls, loadDashboardTls } from "../topom/config_tls_keys.ts";
-import { configureRedisTls } from "../proxy/net/dial.ts";
+import { configureRedisTls } from "../redis/dial.ts";
 import { configureAdminCalls } from "../util/admin_calls.ts";
 
 const log = logger("codis-dashboard");

@@ -30,7 +30,7 @@ import { type LogFile, logToFile } from "../util/log_file.ts";
 import { writePidFile } from "../util/pidfile.ts";
 import { openFilesLimit, ulimitProblem } from "../util/ulimit.ts";
 import { loadProxyTls, type ProxyTls } from "../proxy/tls_setup.ts";
-import { configureRedisTls } from "../proxy/net/dial.ts";
+import { configureRedisTls } from "../redis/dial.ts";
 import { configureAdminCalls } from "../util/admin_calls.ts";
 
 const log = logger("codis-proxy");

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { admin, must } from "./support/admin_cli.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { makeTestCerts, type TestCerts } from "./support/tls_certs.ts";
-import { until } from "./support/wait.ts";
+import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { admin, must } from "../testing/admin_cli.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { makeTestCerts, type TestCerts } from "../testing/tls_certs.ts";
+import { until } from "../testing/wait.ts";
 
 const FE_CLI = new URL("../cli/codis-fe.ts", import.meta.url).pathname;
 

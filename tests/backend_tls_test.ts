@@ -6,13 +6,13 @@ import {
   setupGroups,
   startDashboards,
   startSentinel,
-} from "./support/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
+} from "../testing/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
 import { slotOf } from "../proxy/hash.ts";
-import { freePort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { makeTestCerts, type TestCerts, tlsCliArgs, tlsRedisArgs, tlsSentinelConf } from "./support/tls_certs.ts";
-import { sleep, until } from "./support/wait.ts";
+import { freePort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { makeTestCerts, type TestCerts, tlsCliArgs, tlsRedisArgs, tlsSentinelConf } from "../testing/tls_certs.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 

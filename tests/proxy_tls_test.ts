@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { startCodisProxy } from "./support/codis_proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { makeTestCerts, type TestCerts, tlsCliArgs } from "./support/tls_certs.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { makeTestCerts, type TestCerts, tlsCliArgs } from "../testing/tls_certs.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 

@@ -1,11 +1,11 @@
 /**
  * The bench's TLS targets: `direct-tls` (backend 1 on a second, TLS port), `proxy-tls` (codis-proxy with TLS on
  * the client side only, over the same plain backends) and `proxy-mtls` (the same, asking clients for a certificate,
- * which goes through node:tls), so that the cost of TLS shows next to twemproxy, which has none. Certificates are made at run time (tests/support/tls_certs.ts) and removed on exit.
+ * which goes through node:tls), so that the cost of TLS shows next to twemproxy, which has none. Certificates are made at run time (testing/tls_certs.ts) and removed on exit.
  * @module
  */
-import { freePort } from "../../tests/support/ports.ts";
-import { makeTestCerts, type TestCerts } from "../../tests/support/tls_certs.ts";
+import { freePort } from "../../testing/ports.ts";
+import { makeTestCerts, type TestCerts } from "../../testing/tls_certs.ts";
 import { track } from "./procs.ts";
 
 /** The TLS targets a run asked for. */
