@@ -158,7 +158,9 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   data_dir: {
     kind: "string",
     def: "",
-    doc: "Directory of the Raft log and snapshots. Empty: /tmp/codis/raft/{product_name}/node-{raft_id}.",
+    doc: "Directory of the Raft log and snapshots (created 0700). Empty: $XDG_STATE_HOME/codis-deno/raft/" +
+      "{product_name}/node-{raft_id},\nor ~/.local/state/codis-deno/... without XDG_STATE_HOME, or " +
+      "./codis-deno-state/... without HOME.",
   },
   cluster_secret: {
     kind: "string",
@@ -167,6 +169,23 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     secret: true,
   },
 };
+
+/**
+ * The default data directory of a dashboard: under `$XDG_STATE_HOME` (or `~/.local/state`) rather than /tmp, where
+ * other users could read it or plant a directory first; relative to the working directory without HOME.
+ */
+export function defaultDataDir(product: string, raftId: number): string {
+  const env = (k: string): string | undefined => {
+    try {
+      return Deno.env.get(k) || undefined;
+    } catch {
+      return undefined; // no --allow-env
+    }
+  };
+  const home = env("HOME");
+  const base = env("XDG_STATE_HOME") ?? (home ? `${home}/.local/state` : undefined);
+  return `${base ? `${base}/codis-deno` : "codis-deno-state"}/raft/${product}/node-${raftId}`;
+}
 
 /** Every configuration key, in file order. */
 export const DASHBOARD_CONFIG_KEYS: readonly (keyof DashboardConfig)[] = Object.keys(KEYS) as (keyof DashboardConfig)[];
