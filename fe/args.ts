@@ -20,6 +20,8 @@ export interface FeArgs {
   /** `--log=FILE`: log lines are appended there instead of stderr. */
   logFile?: string;
   pidFile?: string;
+  /** `--allowed-hosts=a,b`: more names the console answers to (besides localhost and its listen address). */
+  allowedHosts: string[];
 }
 
 /** A bad command line; the message is one line meant for the operator. */
@@ -45,6 +47,9 @@ Options:
   --assets-dir=PATH    static files (default: fe/assets next to this program)
   --log=FILE           append log lines to FILE instead of stderr
   --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
+  --allowed-hosts=A,B  more host names the console answers to; requests naming any other Host are refused
+                       (403), besides localhost, 127.0.0.1, ::1 and the --listen host (the machine's name
+                       when --listen is on every interface): a guard against DNS rebinding
   --ncpu=N             accepted for Codis's start scripts; the FE is one event loop
   --pidfile=FILE       write the process id there; removed on exit
   -h, --help           print this text
@@ -66,6 +71,7 @@ const VALUED = new Set([
   "log-level",
   "pidfile",
   "ncpu",
+  "allowed-hosts",
 ]);
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
 
@@ -144,6 +150,7 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
     logLevel: logLevel === "WARNING" ? "WARN" : logLevel,
     logFile: v.get("log"),
     pidFile: v.get("pidfile"),
+    allowedHosts: splitAddrs(v.get("allowed-hosts") ?? ""),
   };
 }
 

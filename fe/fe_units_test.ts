@@ -152,9 +152,15 @@ Deno.test("fe forward: skips dead, loading and not-leader dashboards; never repl
     assert.equal(await r.json(), "OK");
     assert.deepEqual(hits.splice(0), ["loading PUT /api/topom/x/y", "good PUT /api/topom/x/y"]);
 
-    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower)]);
+    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower), addr(good)]);
     assert.deepEqual(await r.json(), { ok: 1 });
     assert.deepEqual(hits.splice(0), ["follower GET /topom?x=1", "good GET /topom?x=1"]);
+
+    // A leader that is not one of the product's known dashboards is never sent the request.
+    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower)]);
+    assert.equal(r.status, 421);
+    await r.body?.cancel();
+    assert.deepEqual(hits.splice(0), ["follower GET /topom?x=1"]);
 
     r = await new Forwarder().forward(
       new Request("http://fe/api/topom/x/y?forward=p", { method: "PUT", body: "{}" }),
