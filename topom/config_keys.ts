@@ -65,7 +65,8 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   product_auth: {
     kind: "string",
     def: "",
-    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.",
+    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the dashboard refuses to start without it).",
     secret: true,
   },
   admin_addr: {
@@ -165,7 +166,9 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   cluster_secret: {
     kind: "string",
     def: "",
-    doc: "Shared secret authenticating Raft peer traffic between dashboards.",
+    doc: "Shared secret authenticating Raft peer traffic and the store routes (/api/store/*) between dashboards;\n" +
+      "never derived from anything else. Required when raft_addr is not a loopback address or there are other\n" +
+      "members; a lone member on loopback without it generates a random one in data_dir/cluster_secret (0600).",
     secret: true,
   },
 };
