@@ -19,6 +19,7 @@ import { type DashboardConfig, defaultDataDir, raftPeers } from "../config_keys.
 import { coordinatorKind } from "../config_keys.ts";
 import { encodeJson } from "../model_cache.ts";
 import { resolveClusterSecret } from "./cluster_secret.ts";
+import { prepareDataDir } from "./data_dir.ts";
 
 const log = logger("coord");
 
@@ -63,9 +64,7 @@ async function openRaft(opts: CoordOptions): Promise<Coordinator> {
   const fire = () => queueMicrotask(() => listeners.forEach((cb) => cb()));
   const sm = new NamespaceStateMachine();
   const dataDir = cfg.data_dir !== "" ? cfg.data_dir : defaultDataDir(cfg.product_name, cfg.raft_id);
-  // The log and snapshots hold the whole model, and a generated secret may sit beside them: this user's only.
-  await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await Deno.chmod(dataDir, 0o700);
+  await prepareDataDir(dataDir);
   const secret = await resolveClusterSecret(cfg, dataDir, opts.join);
   const node = await RaftNode.start({
     id: cfg.raft_id,
