@@ -3,10 +3,10 @@
  * (DNS rebinding) or posts to it across sites reaches neither the product list nor the dashboards behind it.
  */
 import assert from "node:assert/strict";
-import { runCli } from "./support/cli_start.ts";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { freePort } from "./support/ports.ts";
-import { rawHttp } from "./support/raw_http.ts";
+import { runCli } from "../testing/cli_start.ts";
+import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { freePort } from "../testing/ports.ts";
+import { rawHttp } from "../testing/raw_http.ts";
 
 Deno.test("fe host check: foreign Host refused (DNS rebinding), cross-site writes refused, own page and curl served", async () => {
   let g: DashboardGroup | undefined;

@@ -3,10 +3,10 @@
  * enough to speak as a node that is not a voter or learner (issue 12).
  */
 import assert from "node:assert/strict";
-import { RaftNode } from "../raft/node.ts";
+import { RaftNode } from "../raft/node/node.ts";
 import { KvStateMachine } from "../raft/kvtest/kv.ts";
 import { frameBytes, FrameReader, hmac } from "../raft/transport/frames.ts";
-import { freePort } from "./support/ports.ts";
+import { freePort } from "../testing/ports.ts";
 
 const SECRET = "membership-test-secret";
 const CLUSTER = "membership";

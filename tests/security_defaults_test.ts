@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { bodyDigest, signRequest } from "../store/http.ts";
 import { newXAuth, proxyXAuth } from "../util/xauth.ts";
-import { runCli } from "./support/cli_start.ts";
-import { freePort } from "./support/ports.ts";
-import { rawHttp } from "./support/raw_http.ts";
-import { startRedis } from "./support/redis.ts";
+import { runCli } from "../testing/cli_start.ts";
+import { freePort } from "../testing/ports.ts";
+import { rawHttp } from "../testing/raw_http.ts";
+import { startRedis } from "../testing/redis.ts";
 
 const PRODUCT = "codis-demo"; // the default product_name
 
