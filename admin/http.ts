@@ -86,6 +86,11 @@ export class JsonHttp {
       if (r.leader === undefined || r.leader === "" || r.leader === at) {
         throw new AdminError(`${method} ${redact(path)} on ${at}: not leader and no leader known (election running?)`);
       }
+      // Only a dashboard the operator named may send us elsewhere (it knows the leader from the authenticated Raft
+      // group), or the hint must itself be one of the named addresses: the path carries the xauth.
+      if (!this.#addrs.includes(at) && !this.#addrs.includes(r.leader)) {
+        throw new AdminError(`${method} ${redact(path)} on ${at}: not leader; not following it to ${r.leader}`);
+      }
       this.opts.debug?.(`${at} is not the leader, following to ${r.leader}`);
       at = r.leader;
     }

@@ -7,6 +7,7 @@
  */
 import { FE_USAGE, parseFeArgs, UsageError } from "../fe/args.ts";
 import { ProductDirectory, type ProductLoader } from "../fe/directory.ts";
+import { consoleHostNames } from "../fe/host_check.ts";
 import { DEFAULT_ASSETS_DIR, feHandler } from "../fe/server.ts";
 import { dashboardLoader, fileLoader, storeLoader } from "../fe/sources.ts";
 import { logger, setLogLevel } from "../util/log.ts";
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
   const hostname = args.listen.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0";
   const server = Deno.serve(
     { hostname, port: Number(args.listen.slice(i + 1)), ...(tls ?? {}), onListen: () => {} },
-    feHandler(dir, { assetsDir }),
+    feHandler(dir, { assetsDir, hostNames: consoleHostNames(hostname, args.allowedHosts, Deno.hostname()) }),
   );
   if (args.pidFile) await Deno.writeTextFile(args.pidFile, `${Deno.pid}\n`);
   const source = d.kind === "file" ? `list ${d.file}` : d.kind === "store" ? `${d.name} ${d.addr}` : d.addrs.join(",");

@@ -28,6 +28,7 @@ import { JodisRegistrar } from "../proxy/jodis.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 import { type LogFile, logToFile } from "../util/log_file.ts";
 import { writePidFile } from "../util/pidfile.ts";
+import { productAuthCheck } from "../util/secure_defaults.ts";
 import { openFilesLimit, ulimitProblem } from "../util/ulimit.ts";
 import { loadProxyTls, type ProxyTls } from "../proxy/tls_setup.ts";
 import { configureRedisTls } from "../redis/dial.ts";
@@ -106,6 +107,10 @@ async function main(): Promise<void> {
   }
   configureRedisTls(tls.backend);
   configureAdminCalls(tls.adminCalls);
+  // Refused before anything listens: with an empty product_auth anyone could compute the admin xauth.
+  const authCheck = productAuthCheck(config.admin_addr, config.product_auth);
+  if (authCheck && "error" in authCheck) fail(authCheck.error);
+  if (authCheck) log.warn(authCheck.warning);
   const dashboard = await prepare(args);
   log.info(`config ${JSON.stringify(configToJSON(config))}`);
 

@@ -25,6 +25,8 @@ export interface FeArgs {
   tlsKeyFile?: string;
   /** `--ca-file`: reach the dashboards over HTTPS, trusting this CA (PEM) besides the system's roots. */
   caFile?: string;
+  /** `--allowed-hosts=a,b`: more names the console answers to (besides localhost and its listen address). */
+  allowedHosts: string[];
 }
 
 /** A bad command line; the message is one line meant for the operator. */
@@ -50,6 +52,9 @@ Options:
   --assets-dir=PATH    static files (default: fe/assets next to this program)
   --log=FILE           append log lines to FILE instead of stderr
   --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
+  --allowed-hosts=A,B  more host names the console answers to; requests naming any other Host are refused
+                       (403), besides localhost, 127.0.0.1, ::1 and the --listen host (the machine's name
+                       when --listen is on every interface): a guard against DNS rebinding
   --ncpu=N             accepted for Codis's start scripts; the FE is one event loop
   --pidfile=FILE       write the process id there; removed on exit
   --tls-cert-file=FILE, --tls-key-file=FILE
@@ -77,6 +82,7 @@ const VALUED = new Set([
   "tls-cert-file",
   "tls-key-file",
   "ca-file",
+  "allowed-hosts",
 ]);
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
 
@@ -158,6 +164,7 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
     tlsCertFile: v.get("tls-cert-file"),
     tlsKeyFile: v.get("tls-key-file"),
     caFile: v.get("ca-file"),
+    allowedHosts: splitAddrs(v.get("allowed-hosts") ?? ""),
   };
 }
 

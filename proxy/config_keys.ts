@@ -71,7 +71,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   product_auth: {
     kind: "string",
     def: "",
-    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.",
+    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the proxy refuses to start without it).",
   },
   session_auth: {
     kind: "string",

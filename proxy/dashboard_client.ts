@@ -150,6 +150,9 @@ export class DashboardClient {
         }
         if (err.status === 421) {
           this.#lastError = err.message;
+          // A leader named by a dashboard we were not given is not followed further (the path carries the xauth).
+          const known = this.#opts.addrs.includes(this.#addr) || this.#opts.addrs.includes(err.leader ?? "");
+          if (err.leader && !known) err.leader = undefined;
           this.#addr = err.leader || this.#nextAddr();
           // Follow a named leader at once, but only one hop per pause: during an election every dashboard is a
           // standby (no leader yet, or stale names pointing at each other), and retrying them without a pause

@@ -11,6 +11,9 @@ import { freePort, waitForPort } from "./ports.ts";
 const DENO = Deno.execPath();
 const CLI = new URL("../cli/codis-dashboard.ts", import.meta.url).pathname;
 
+/** The Raft cluster secret of every dashboard this test process spawns: random, so never guessable. */
+export const CLUSTER_SECRET: string = crypto.randomUUID();
+
 /** One dashboard process. */
 export interface DashboardProcess {
   id: number;
@@ -37,7 +40,7 @@ export function spawnDashboard(
       `--raft_addr=${s.raft}`,
       `--raft_peers=${o.peers}`,
       `--data_dir=${o.root}/n${s.id}`,
-      "--cluster_secret=test-secret",
+      `--cluster_secret=${CLUSTER_SECRET}`,
       "--log-level=" + (Deno.env.get("DASH_LOG") ?? "WARN"),
       ...(o.extra ?? []),
     ],

@@ -5,7 +5,8 @@
  * 1. listener → dialer: `"RAFT1" | nonceS` (16 random bytes);
  * 2. dialer → listener: JSON `{cluster, from, to, addr, meta, nonceC, mac}` with
  *    `mac = HMAC(secret, "hello" | JSON [cluster, from, to, addr, meta] | nonceS | nonceC)`;
- * 3. listener → dialer: `HMAC(secret, "ack" | nonceS | nonceC)`.
+ * 3. listener → dialer: `HMAC(secret, "ack" | nonceS | nonceC)`, only when `from` is admitted (a member or a node
+ *    being added, see {@link TransportOptions.admit}): knowing the secret is not enough to speak for any id.
  * Every later frame is `HMAC(K, seq | payload) | payload` with the per-connection key
  * `K = HMAC(secret, "key" | nonceS | nonceC)` and a frame counter, so frames cannot be replayed on another
  * connection or reordered within one. Anything unauthenticated or malformed closes the connection.
@@ -45,6 +46,11 @@ export interface TransportOptions {
   onUnreachable?: (id: NodeId) => void;
   /** Called when the last chunk of a snapshot to `id` was written (ok) or dropped. */
   onSnapshotSent?: (id: NodeId, ok: boolean) => void;
+  /**
+   * Whether a dialer that authenticated as `id` may speak (default: any id). Asked before the handshake is
+   * acknowledged, so a refused id never reaches {@link onPeerAddr} or {@link onMessage}.
+   */
+  admit?: (id: NodeId) => boolean;
   /** Called when an authenticated peer announces its address. */
   onPeerAddr?: (id: NodeId, addr: string, meta: string) => void;
   /** Opaque string announced to peers with the address (e.g. this node's service API address); ≤ 255 chars. */
@@ -372,6 +378,7 @@ export class TcpTransport {
       if (cluster !== this.opts.clusterId) throw new ProtocolError(`peer is in cluster "${cluster}"`);
       if (to !== this.opts.id) throw new ProtocolError(`peer addressed node ${to}, this is ${this.opts.id}`);
       if (from === this.opts.id) throw new ProtocolError("peer claims this node's id");
+      if (this.opts.admit && !this.opts.admit(from)) throw new ProtocolError(`node ${from} is not a member`);
       await writeAll(conn, frameBytes(hmac(this.opts.clusterSecret, "ack", nonceS, nonceC)));
       this.opts.onPeerAddr?.(from, addr, meta);
       return { from, key: hmac(this.opts.clusterSecret, "key", nonceS, nonceC) };
