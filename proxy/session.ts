@@ -20,7 +20,13 @@ import { runLocal } from "./local/mod.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./request.ts";
 import { errorReply, OK } from "./resp/encode.ts";
-import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
+import {
+  preAuthLimits,
+  ProtocolError,
+  type RequestLimits,
+  RequestParser,
+  type RequestSink,
+} from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
 
 const log = logger("session");
@@ -61,7 +67,6 @@ export interface SessionState {
 export class Session implements RequestSink, RequestOwner, SessionState {
   readonly id: number;
   name: Uint8Array | null = null;
-  authenticated: boolean;
   quitting = false;
   protover: 2 | 3 = 2;
   readonly remote: string;
@@ -69,6 +74,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #core: ProxyCore;
   #socket: NetSocket;
   #parser: RequestParser;
+  /** The session's request limits once authenticated; before, the parser has Redis's pre-auth ones. */
+  #limits: RequestLimits;
+  #authenticated: boolean;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
   /** Scratch list of the replies one flush writes. */
@@ -103,18 +111,26 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.id = id;
     this.remote = socket.remote;
     const cfg = core.config;
-    this.authenticated = cfg.session_auth === "";
-    this.#parser = new RequestParser({
-      maxBulkLen: cfg.session_max_bulk_len,
-      maxArgs: cfg.session_max_args,
-      maxInlineLen: 64 * 1024,
-    }, this);
+    this.#authenticated = cfg.session_auth === "";
+    this.#limits = { maxBulkLen: cfg.session_max_bulk_len, maxArgs: cfg.session_max_args, maxInlineLen: 64 * 1024 };
+    this.#parser = new RequestParser(this.#authenticated ? this.#limits : preAuthLimits(this.#limits), this);
     socket.start({
       onData: (chunk) => this.#onData(chunk),
       onEnd: () => this.#onEnd(),
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
     });
+  }
+
+  /** Whether the session may run commands (no session_auth, or AUTH given); it also chooses the request limits. */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  set authenticated(yes: boolean) {
+    if (yes === this.#authenticated) return;
+    this.#authenticated = yes;
+    this.#parser.setLimits(yes ? this.#limits : preAuthLimits(this.#limits));
   }
 
   /**
@@ -195,7 +211,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (!checkArity(info, argc)) {
       return this.#reject(req, errorReply(`ERR wrong number of arguments for '${info.name}' command`));
     }
-    if (!this.authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
+    if (!this.#authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
       return req.onReply(NOAUTH);
     }
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
@@ -398,6 +414,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     log.debug(`session ${this.id} from ${this.remote} closed: ${msg}`);
     this.#closed = true;
     const sock = this.#socket;
+    // As Redis does, replies already made to earlier requests (say NOAUTH) go out before the error.
+    for (let head = this.#queue.peek(); head !== undefined && head.reply !== null; head = this.#queue.peek()) {
+      this.#queue.shift();
+      sock.write(head.reply);
+    }
     sock.end(errorReply(msg));
     this.#release();
     this.#core.sessionClosed(this);
