@@ -15,6 +15,7 @@ export interface ProxyConfig {
   admin_addr: string;
   proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
   proxy_addr: string;
+  proxy_unixsocket_perm: string;
   jodis_name: string;
   jodis_addr: string;
   jodis_auth: string;
@@ -98,6 +99,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: "0.0.0.0:19000",
     doc: "Client listen address (HOST:PORT, or a socket path for unix).",
     check: (v) => v === "" ? "must not be empty" : undefined,
+  },
+  proxy_unixsocket_perm: {
+    kind: "string",
+    def: "0700",
+    doc: "With proto_type = unix: the socket file's permissions, in octal (like Redis's unixsocketperm).\n" +
+      "Connecting needs write permission: 0700 lets only this user in, 0770 also its group.",
+    check: (v) => /^0?[0-7]{3}$/.test(v) ? undefined : `"${v}" is not an octal mode such as "0700" or "0770"`,
   },
   jodis_name: {
     section: "Jodis registration (proxy discovery for Jodis clients)",
