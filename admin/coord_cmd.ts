@@ -31,9 +31,13 @@ export async function openStore(a: Args): Promise<CoordClient> {
   try {
     switch (which) {
       case "zookeeper":
-        return await openCoordinator({ name: "zookeeper", addr: a.need("zookeeper"), auth: a.str("zookeeper-auth") });
+        return await openCoordinator({
+          name: "zookeeper",
+          addr: a.need("zookeeper"),
+          auth: a.secret("zookeeper-auth"),
+        });
       case "etcd":
-        return await openCoordinator({ name: "etcd", addr: a.need("etcd"), auth: a.str("etcd-auth") });
+        return await openCoordinator({ name: "etcd", addr: a.need("etcd"), auth: a.secret("etcd-auth") });
       case "filesystem": {
         // Opening a filesystem store creates its root: a mistyped path must not become an empty product.
         const root = a.need("filesystem");
@@ -60,10 +64,10 @@ export async function openStore(a: Args): Promise<CoordClient> {
  * derived from product name and product_auth (topom/server/coord.ts).
  */
 function raftSecret(a: Args): string {
-  const s = a.str("cluster-secret");
+  const s = a.secret("cluster-secret");
   if (s) return s;
   if (!a.has("product")) throw new AdminError("option --cluster-secret (or --product and --auth) is required");
-  return newXAuth("raft", productArg(a), a.str("auth") ?? "");
+  return newXAuth("raft", productArg(a), a.secret("auth") ?? "");
 }
 
 function productArg(a: Args): string {

@@ -3,6 +3,7 @@
  * proxy/config.ts derives defaults, validation, flags and the default TOML from it.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
@@ -12,6 +13,8 @@ export interface ProxyConfig {
   product_name: string;
   product_auth: string;
   session_auth: string;
+  product_auth_file: string;
+  session_auth_file: string;
   admin_addr: string;
   proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
   proxy_addr: string;
@@ -19,6 +22,7 @@ export interface ProxyConfig {
   jodis_name: string;
   jodis_addr: string;
   jodis_auth: string;
+  jodis_auth_file: string;
   jodis_timeout: number;
   jodis_compatible: boolean;
   proxy_datacenter: string;
@@ -77,6 +81,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: "",
     doc: "Password clients must AUTH with at this proxy (independent of product_auth). Empty: no AUTH needed.",
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
+  session_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("session_auth")) },
   admin_addr: {
     section: "Listeners",
     kind: "string",
@@ -116,6 +122,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   jodis_addr: { kind: "string", def: "", doc: "Coordinator address list; empty disables Jodis registration." },
   jodis_auth: { kind: "string", def: "", doc: "Coordinator credentials, user:password." },
+  jodis_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("jodis_auth")) },
   jodis_timeout: { kind: "duration", def: "20s", doc: "Coordinator session timeout (zookeeper) or TTL (etcd)." },
   jodis_compatible: {
     kind: "bool",

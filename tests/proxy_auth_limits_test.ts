@@ -107,8 +107,7 @@ Deno.test("proxy: worker mode (proxy_workers = 2) applies the same limits before
   const proxy = await startCodisProxy([
     `--backend=${redis.addr}`,
     "--proxy_workers=2",
-    `--session_auth=${PASSWORD}`,
-  ]);
+  ], { CODIS_SESSION_AUTH: PASSWORD });
   try {
     for (let i = 0; i < 4; i++) { // connections spread over the workers
       assertEquals(await exchange(proxy.port, ELEVEN), "-ERR Protocol error: unauthenticated multibulk length\r\n");

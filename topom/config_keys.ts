@@ -3,6 +3,7 @@
  * the parsing of `raft_peers`. Drives defaults, validation, flags and `--default-config` in config.ts.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
@@ -11,8 +12,10 @@ export interface DashboardConfig {
   coordinator_name: string;
   coordinator_addr: string;
   coordinator_auth: string;
+  coordinator_auth_file: string;
   product_name: string;
   product_auth: string;
+  product_auth_file: string;
   admin_addr: string;
   migration_method: "sync" | "semi-async";
   migration_parallel_slots: number;
@@ -33,6 +36,7 @@ export interface DashboardConfig {
   raft_peers: string;
   data_dir: string;
   cluster_secret: string;
+  cluster_secret_file: string;
 }
 
 /** Coordinator names accepted by `coordinator_name`. */
@@ -55,6 +59,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "zookeeper/etcd address list, or the filesystem root directory. Unused with raft.",
   },
   coordinator_auth: { kind: "string", def: "", doc: "zookeeper/etcd credentials, user:password.", secret: true },
+  coordinator_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("coordinator_auth")) },
   product_name: {
     section: "Product",
     kind: "string",
@@ -68,6 +73,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.",
     secret: true,
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
   admin_addr: {
     section: "Admin",
     kind: "string",
@@ -166,6 +172,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "Shared secret authenticating Raft peer traffic between dashboards.",
     secret: true,
   },
+  cluster_secret_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("cluster_secret")) },
 };
 
 /** Every configuration key, in file order. */
