@@ -48,6 +48,9 @@ export interface ProxyConfig {
   session_max_pipeline: number;
   session_max_bulk_len: number;
   session_max_args: number;
+  session_pubsub_hard_limit: number;
+  session_pubsub_soft_limit: number;
+  session_pubsub_soft_time: number;
   session_keepalive_period: number;
   session_break_on_failure: boolean;
   metrics_report_server: string;
@@ -239,6 +242,23 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: 1048576,
     min: 1,
     doc: "Maximum number of arguments in one request, command name included.",
+  },
+  session_pubsub_hard_limit: {
+    kind: "size",
+    def: "32mb",
+    doc: "A subscribed client whose unsent output reaches this is closed (Redis's client-output-buffer-limit\n" +
+      "pubsub hard limit). 0 disables.",
+  },
+  session_pubsub_soft_limit: {
+    kind: "size",
+    def: "8mb",
+    doc: "A subscribed client whose unsent output stays at or over this for longer than\n" +
+      "session_pubsub_soft_time is closed (Redis's soft limit). 0 disables.",
+  },
+  session_pubsub_soft_time: {
+    kind: "duration",
+    def: "60s",
+    doc: "How long a subscribed client may stay over session_pubsub_soft_limit (Redis's soft seconds).",
   },
   session_keepalive_period: {
     kind: "duration",

@@ -28,6 +28,7 @@ import {
   type RequestSink,
 } from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
+import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
 
 const log = logger("session");
 
@@ -101,6 +102,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #stash: Uint8Array[] = [];
   #stashBytes = 0;
   #stashing = false;
+  /** Pub/sub messages queued since the last flush, in bytes: output not yet handed to the socket. */
+  #pushedBytes = 0;
+  /** The session_pubsub_* limits, made by the first message; null when none is set. */
+  #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
@@ -288,12 +293,31 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     });
   }
 
-  /** Writes a pub/sub message after the replies already queued. */
+  /** Writes a pub/sub message after the replies already queued; closes a subscriber over the output limits. */
   #push(raw: Uint8Array): void {
     if (this.#closed) return;
     const r = new Request(this, "pubsub-message", performance.now());
     this.#queue.push(r);
     r.onReply(raw);
+    this.#pushedBytes += raw.length;
+    if (this.#pubsubLimit === undefined) this.#pubsubLimit = this.#newPubSubLimit();
+    const limit = this.#pubsubLimit;
+    const over = limit === null ? null : limit.exceeded(this.#socket.pendingBytes + this.#pushedBytes, Date.now());
+    if (over !== null) {
+      log.warn(`session ${this.id} from ${this.remote} closed: ${over}`);
+      this.#core.stats.pubsubLimitClosed++;
+      this.close();
+    }
+  }
+
+  #newPubSubLimit(): PubSubOutputLimit | null {
+    const cfg = this.#core.config;
+    const limits = {
+      hardBytes: cfg.session_pubsub_hard_limit,
+      softBytes: cfg.session_pubsub_soft_limit,
+      softMs: cfg.session_pubsub_soft_time,
+    };
+    return hasPubSubLimits(limits) ? new PubSubOutputLimit(limits) : null;
   }
 
   #modeChanged(): void {
@@ -342,6 +366,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #flushReplies(): void {
     this.#flushScheduled = false;
+    this.#pushedBytes = 0;
     if (this.#closed) return;
     const q = this.#queue;
     const stats = this.#core.stats;

@@ -42,7 +42,8 @@ export interface StatsJSON {
   closed: boolean;
   sentinels: { servers?: string[]; masters?: Record<string, string>; switched?: boolean };
   ops: { total: number; fails: number; redis: { errors: number }; qps: number; cmd?: OpStatsJSON[] };
-  sessions: { total: number; alive: number };
+  /** `pubsub_limit_closed` is ours, present once a subscribed session was closed over the pub/sub output limits. */
+  sessions: { total: number; alive: number; pubsub_limit_closed?: number };
   rusage: { now: string; cpu: number; mem: number; raw?: RusageRaw };
   backend: { primary_only: boolean };
   runtime?: RuntimeJSON;
@@ -78,6 +79,7 @@ export interface StatsSnapshot {
   qps: number;
   sessionsTotal: number;
   sessionsAlive: number;
+  pubsubLimitClosed: number;
   cpu: number;
   cmds: { name: string; calls: number; usecs: number; fails: number; redisErrors: number; buckets: number[] }[];
 }
@@ -154,6 +156,8 @@ export class ProxyStats {
   sessionsTotal = 0;
   /** Sessions currently open. */
   sessionsAlive = 0;
+  /** Subscribed sessions closed for unsent output over session_pubsub_hard_limit / _soft_limit. */
+  pubsubLimitClosed = 0;
   /** CPU use over the last sampling second, as a fraction of one core. */
   cpu = 0;
 
@@ -264,6 +268,7 @@ export class ProxyStats {
       qps: this.qps,
       sessionsTotal: this.sessionsTotal,
       sessionsAlive: this.sessionsAlive,
+      pubsubLimitClosed: this.pubsubLimitClosed,
       cpu: this.cpu,
       cmds: [...this.#cmds.values()].map((c) => ({
         name: c.name,
@@ -289,6 +294,7 @@ export class ProxyStats {
       out.qps += s.qps;
       out.sessionsTotal += s.sessionsTotal;
       out.sessionsAlive += s.sessionsAlive;
+      out.pubsubLimitClosed += s.pubsubLimitClosed;
       out.cpu += s.cpu;
       for (const c of s.cmds) {
         let t = out.#cmds.get(c.name);
@@ -334,6 +340,8 @@ export class ProxyStats {
       rusage,
       backend: { primary_only: extra.primaryOnly },
     };
+    // Ours, so only when there is something to say: Codis's shape otherwise.
+    if (this.pubsubLimitClosed > 0) out.sessions.pubsub_limit_closed = this.pubsubLimitClosed;
     if (flags & STATS_RUNTIME) out.runtime = runtimeJSON(mem, this.sessionsAlive);
     return out;
   }
