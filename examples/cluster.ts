@@ -8,7 +8,7 @@
  * and redis-server its requirepass/masterauth in a 0600 config file.
  * @module
  */
-import { freePort, waitForPort } from "../tests/support/ports.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -5,9 +5,9 @@
  * redis-server with `requirepass`, and against the proxy's worker mode (a codis-proxy child with proxy_workers = 2).
  */
 import { equal as assertEquals, ok as assert } from "node:assert/strict";
-import { startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { startCodisProxy } from "./support/codis_proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
 
 const PASSWORD = "s3cret-limits";
 const enc = new TextEncoder();

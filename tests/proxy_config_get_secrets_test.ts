@@ -4,7 +4,7 @@
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { isSecretConfigParameter } from "../proxy/keyspace/secret_config.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 const PRODUCT_AUTH = "product-secret-1";
 const SECRETS: Record<string, string> = {

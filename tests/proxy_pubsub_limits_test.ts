@@ -7,8 +7,8 @@
 import { equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
 import type { ProxyConfig } from "../proxy/config.ts";
-import { type ProxyFixture, readUntil, startProxyFixture } from "./support/proxy.ts";
-import { sleep } from "./support/wait.ts";
+import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { sleep } from "../testing/wait.ts";
 
 const CHANNEL = "limits-ch";
 const MESSAGE = "m".repeat(64 * 1024);

@@ -5,8 +5,8 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
-import { startCodisProxy } from "./support/codis_proxy.ts";
-import { startRedis } from "./support/redis.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
+import { startRedis } from "../testing/redis.ts";
 
 Deno.test("codis-proxy: session_auth from the environment and product_auth from a file", async () => {
   const productAuth = `pa-${crypto.randomUUID()}`;
