@@ -30,9 +30,13 @@ export async function openStore(a: Args): Promise<CoordClient> {
   try {
     switch (which) {
       case "zookeeper":
-        return await openCoordinator({ name: "zookeeper", addr: a.need("zookeeper"), auth: a.str("zookeeper-auth") });
+        return await openCoordinator({
+          name: "zookeeper",
+          addr: a.need("zookeeper"),
+          auth: a.secret("zookeeper-auth"),
+        });
       case "etcd":
-        return await openCoordinator({ name: "etcd", addr: a.need("etcd"), auth: a.str("etcd-auth") });
+        return await openCoordinator({ name: "etcd", addr: a.need("etcd"), auth: a.secret("etcd-auth") });
       case "filesystem": {
         // Opening a filesystem store creates its root: a mistyped path must not become an empty product.
         const root = a.need("filesystem");
@@ -56,7 +60,7 @@ export async function openStore(a: Args): Promise<CoordClient> {
 
 /** The Raft store's secret: --cluster-secret (the dashboards' `cluster_secret`; it is never derived). */
 function raftSecret(a: Args): string {
-  const s = a.str("cluster-secret");
+  const s = a.secret("cluster-secret");
   if (s) return s;
   throw new AdminError("option --cluster-secret is required with --raft (the dashboards' cluster_secret)");
 }

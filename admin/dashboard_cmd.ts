@@ -79,7 +79,7 @@ export async function runDashboard(a: Args, out: Out, debug?: (l: string) => voi
   const addrs = a.need("dashboard").split(",").map((s) => s.trim()).filter(Boolean);
   const timeoutMs = a.has("timeout") ? a.int("timeout", 1, 3_600_000) : undefined;
   const c = new DashboardClient(addrs, {
-    auth: a.str("auth") ?? "",
+    auth: a.secret("auth") ?? "",
     productName: a.str("product_name"),
     timeoutMs,
     debug,

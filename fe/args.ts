@@ -4,6 +4,7 @@
  * form our embedded Raft group.
  * @module
  */
+import { PROCESS_SECRET_IO, resolveSecret, type SecretIo, secretSpec } from "../util/secrets.ts";
 
 /** Where the FE finds products and their dashboards. */
 export type DiscoverySpec =
@@ -46,6 +47,8 @@ DISCOVERY is exactly one of:
   --filesystem=ROOT                         list products from a filesystem store
   --etcd=ADDR[,ADDR] [--etcd-auth=USR:PWD]  list products from etcd
   --zookeeper=ADDR [--zookeeper-auth=USR:PWD] list products from ZooKeeper
+                                            credentials also as --etcd-auth-file=FILE /
+                                            --zookeeper-auth-file=FILE, or CODIS_ETCD_AUTH / CODIS_ZOOKEEPER_AUTH
 
 Options:
   --listen=ADDR        HTTP address to serve on (default 127.0.0.1:9090)
@@ -72,8 +75,10 @@ const VALUED = new Set([
   "filesystem",
   "etcd",
   "etcd-auth",
+  "etcd-auth-file",
   "zookeeper",
   "zookeeper-auth",
+  "zookeeper-auth-file",
   "assets-dir",
   "log",
   "log-level",
@@ -92,8 +97,18 @@ export function isHostPort(s: string, allowEmptyHost = false): boolean {
   return !!m && Number(m[2]) <= 65535 && (allowEmptyHost || m[1] !== "");
 }
 
+/** A store's credentials: `--KIND-auth`, else `--KIND-auth-file`, else CODIS_KIND_AUTH (see util/secrets.ts). */
+function storeAuth(kind: string, v: Map<string, string>, io: SecretIo): string | undefined {
+  if (kind === "filesystem") return undefined;
+  try {
+    return resolveSecret(secretSpec(`${kind}-auth`), [Object.fromEntries(v)], io);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Parses codis-fe's flags; returns `"help"` for `--help`. Throws {@link UsageError} on bad input. */
-export function parseFeArgs(argv: string[]): FeArgs | "help" {
+export function parseFeArgs(argv: string[], secretIo: SecretIo = PROCESS_SECRET_IO): FeArgs | "help" {
   const v = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -139,11 +154,12 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
         kind: "store",
         name: src as "filesystem" | "etcd" | "zookeeper",
         addr: value,
-        auth: v.get(`${src}-auth`),
+        auth: storeAuth(src, v, secretIo),
       };
   }
-  for (const k of ["etcd-auth", "zookeeper-auth"]) {
-    if (v.has(k) && src !== k.slice(0, -5)) throw new UsageError(`option --${k} needs --${k.slice(0, -5)}`);
+  for (const k of ["etcd-auth", "zookeeper-auth", "etcd-auth-file", "zookeeper-auth-file"]) {
+    const store = k.replace(/-auth(-file)?$/, "");
+    if (v.has(k) && src !== store) throw new UsageError(`option --${k} needs --${store}`);
   }
   const logLevel = v.get("log-level")?.toUpperCase();
   if (logLevel !== undefined && !["DEBUG", "INFO", "WARN", "WARNING", "ERROR"].includes(logLevel)) {

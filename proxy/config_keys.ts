@@ -3,6 +3,7 @@
  * proxy/config.ts derives defaults, validation, flags and the default TOML from it.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
 import { type ProxyTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
@@ -14,12 +15,16 @@ export interface ProxyConfig extends ProxyTlsConfig {
   product_name: string;
   product_auth: string;
   session_auth: string;
+  product_auth_file: string;
+  session_auth_file: string;
   admin_addr: string;
   proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
   proxy_addr: string;
+  proxy_unixsocket_perm: string;
   jodis_name: string;
   jodis_addr: string;
   jodis_auth: string;
+  jodis_auth_file: string;
   jodis_timeout: number;
   jodis_compatible: boolean;
   proxy_datacenter: string;
@@ -45,6 +50,9 @@ export interface ProxyConfig extends ProxyTlsConfig {
   session_max_pipeline: number;
   session_max_bulk_len: number;
   session_max_args: number;
+  session_pubsub_hard_limit: number;
+  session_pubsub_soft_limit: number;
+  session_pubsub_soft_time: number;
   session_keepalive_period: number;
   session_break_on_failure: boolean;
   metrics_report_server: string;
@@ -79,6 +87,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: "",
     doc: "Password clients must AUTH with at this proxy (independent of product_auth). Empty: no AUTH needed.",
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
+  session_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("session_auth")) },
   admin_addr: {
     section: "Listeners",
     kind: "string",
@@ -102,6 +112,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     doc: "Client listen address (HOST:PORT, or a socket path for unix).",
     check: (v) => v === "" ? "must not be empty" : undefined,
   },
+  proxy_unixsocket_perm: {
+    kind: "string",
+    def: "0700",
+    doc: "With proto_type = unix: the socket file's permissions, in octal (like Redis's unixsocketperm).\n" +
+      "Connecting needs write permission: 0700 lets only this user in, 0770 also its group.",
+    check: (v) => /^0?[0-7]{3}$/.test(v) ? undefined : `"${v}" is not an octal mode such as "0700" or "0770"`,
+  },
   jodis_name: {
     section: "Jodis registration (proxy discovery for Jodis clients)",
     kind: "string",
@@ -111,6 +128,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   jodis_addr: { kind: "string", def: "", doc: "Coordinator address list; empty disables Jodis registration." },
   jodis_auth: { kind: "string", def: "", doc: "Coordinator credentials, user:password." },
+  jodis_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("jodis_auth")) },
   jodis_timeout: { kind: "duration", def: "20s", doc: "Coordinator session timeout (zookeeper) or TTL (etcd)." },
   jodis_compatible: {
     kind: "bool",
@@ -227,6 +245,23 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: 1048576,
     min: 1,
     doc: "Maximum number of arguments in one request, command name included.",
+  },
+  session_pubsub_hard_limit: {
+    kind: "size",
+    def: "32mb",
+    doc: "A subscribed client whose unsent output reaches this is closed (Redis's client-output-buffer-limit\n" +
+      "pubsub hard limit). 0 disables.",
+  },
+  session_pubsub_soft_limit: {
+    kind: "size",
+    def: "8mb",
+    doc: "A subscribed client whose unsent output stays at or over this for longer than\n" +
+      "session_pubsub_soft_time is closed (Redis's soft limit). 0 disables.",
+  },
+  session_pubsub_soft_time: {
+    kind: "duration",
+    def: "60s",
+    doc: "How long a subscribed client may stay over session_pubsub_soft_limit (Redis's soft seconds).",
   },
   session_keepalive_period: {
     kind: "duration",

@@ -64,6 +64,12 @@ export function renderMetrics(ctl: ProxyControl): string {
   w.one("codis_proxy_ops_qps", "gauge", "Commands answered in the last second.", s.qps);
   w.one("codis_proxy_sessions_total", "counter", "Client sessions opened.", s.sessionsTotal);
   w.one("codis_proxy_sessions_alive", "gauge", "Client sessions open now.", s.sessionsAlive);
+  w.one(
+    "codis_proxy_sessions_pubsub_limit_closed_total",
+    "counter",
+    "Subscribed sessions closed for unsent output over session_pubsub_hard_limit or _soft_limit.",
+    s.pubsubLimitClosed,
+  );
   w.one("codis_proxy_cpu_ratio", "gauge", "CPU used in the last second, as a fraction of one core.", s.cpu);
   w.one("codis_proxy_memory_rss_bytes", "gauge", "Resident memory of the proxy process.", Deno.memoryUsage().rss);
 

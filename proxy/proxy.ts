@@ -123,6 +123,12 @@ export class Proxy implements ProxyCore, ProxyControl {
     const tls = clientTls(this.config);
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
+      try {
+        Deno.chmodSync(this.config.proxy_addr, parseInt(this.config.proxy_unixsocket_perm, 8));
+      } catch (e) {
+        listener.close();
+        throw e;
+      }
       this.#proxyAddr = this.config.proxy_addr;
       bound = { host: "unix", port: 0 };
     } else {

@@ -3,6 +3,7 @@
  * the parsing of `raft_peers`. Drives defaults, validation, flags and `--default-config` in config.ts.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
 import { type DashboardTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
@@ -13,8 +14,10 @@ export interface DashboardConfig extends DashboardTlsConfig {
   coordinator_name: string;
   coordinator_addr: string;
   coordinator_auth: string;
+  coordinator_auth_file: string;
   product_name: string;
   product_auth: string;
+  product_auth_file: string;
   admin_addr: string;
   migration_method: "sync" | "semi-async";
   migration_parallel_slots: number;
@@ -35,6 +38,7 @@ export interface DashboardConfig extends DashboardTlsConfig {
   raft_peers: string;
   data_dir: string;
   cluster_secret: string;
+  cluster_secret_file: string;
 }
 
 /** Coordinator names accepted by `coordinator_name`. */
@@ -57,6 +61,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "zookeeper/etcd address list, or the filesystem root directory. Unused with raft.",
   },
   coordinator_auth: { kind: "string", def: "", doc: "zookeeper/etcd credentials, user:password.", secret: true },
+  coordinator_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("coordinator_auth")) },
   product_name: {
     section: "Product",
     kind: "string",
@@ -71,6 +76,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
       "Required when admin_addr is not a loopback address (the dashboard refuses to start without it).",
     secret: true,
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
   admin_addr: {
     section: "Admin",
     kind: "string",
@@ -174,6 +180,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     secret: true,
   },
   ...TLS_KEYS,
+  cluster_secret_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("cluster_secret")) },
 };
 
 /**
