@@ -44,7 +44,7 @@ export interface StatsJSON {
   ops: { total: number; fails: number; redis: { errors: number }; qps: number; cmd?: OpStatsJSON[] };
   sessions: { total: number; alive: number };
   rusage: { now: string; cpu: number; mem: number; raw?: RusageRaw };
-  backend: { primary_only: boolean };
+  backend: { primary_only: boolean; write_acks?: Record<string, number> };
   runtime?: RuntimeJSON;
 }
 
@@ -87,6 +87,8 @@ export interface StatsExtra {
   online: boolean;
   closed: boolean;
   primaryOnly: boolean;
+  /** backend_write_acks: the setting and, when on, its counters. */
+  writeAcks?: Record<string, number>;
   sentinels?: { servers?: string[]; masters?: Record<string, string>; switched?: boolean };
 }
 
@@ -332,7 +334,9 @@ export class ProxyStats {
       ops,
       sessions: { total: this.sessionsTotal, alive: this.sessionsAlive },
       rusage,
-      backend: { primary_only: extra.primaryOnly },
+      backend: extra.writeAcks
+        ? { primary_only: extra.primaryOnly, write_acks: extra.writeAcks }
+        : { primary_only: extra.primaryOnly },
     };
     if (flags & STATS_RUNTIME) out.runtime = runtimeJSON(mem, this.sessionsAlive);
     return out;

@@ -57,6 +57,8 @@ export function statsJSON(ctl: ProxyControl, flags: number, fallbackSentinels: S
     online: ctl.isOnline(),
     closed: ctl.isClosed(),
     primaryOnly: ctl.config.backend_primary_only,
+    writeAcks: ctl.writeAckStats?.() ??
+      { replicas: ctl.config.backend_write_acks, timeout_ms: ctl.config.backend_write_acks_timeout },
     sentinels: ctl.sentinelStats?.() ?? fallbackSentinels,
   });
   const dashboard = ctl.dashboardStats?.();
