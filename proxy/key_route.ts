@@ -13,6 +13,7 @@ import type { Request } from "./request.ts";
 import { CROSSSLOT, encodeCommand, errorReply } from "./resp/encode.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
 import { type SlotSender, SPLIT_KIND, splitBySlot } from "./split.ts";
+import { SessionWriteOrder } from "./write_order.ts";
 
 const READ_WRITE = CMD_READ | CMD_WRITE;
 
@@ -28,31 +29,18 @@ export class KeyRouter {
   #slots = new Int32Array(256);
   #splitSend: SlotSender;
   #blocking: BlockingRunner;
-  /** backend_write_acks: null when off, so the usual path tests one field. */
-  #acks: WriteAcks | null;
-  /** This session's writes still waiting for their replicas; its later requests follow them. */
-  readonly scope: AckScope = { pending: 0 };
+  /** backend_write_acks: the session's order keeper; null when off, so the usual path tests one field. */
+  #order: SessionWriteOrder | null;
   /** Whether the split command being sent writes (its parts wait for the replicas). */
   #splitWrites = false;
 
   constructor(core: ProxyCore, blocking: BlockingRunner) {
     this.#core = core;
     this.#blocking = blocking;
-    this.#acks = core.writeAcks;
-    this.#splitSend = this.#acks === null
+    const order = this.#order = core.writeAcks === null ? null : new SessionWriteOrder(core);
+    this.#splitSend = order === null
       ? (slot, sub, reply, keys) => core.send(slot, sub, reply, keys)
-      : (slot, sub, reply, keys) => {
-        if (this.#splitWrites || this.scope.pending > 0) {
-          core.sendAcked(
-            slot,
-            sub,
-            reply,
-            keys,
-            this.scope,
-            this.#splitWrites,
-          );
-        } else core.send(slot, sub, reply, keys);
-      };
+      : (slot, sub, reply, keys) => order.send(slot, sub, reply, keys, this.#splitWrites, false);
   }
 
   /** The common slot of all keys, -1 when there are none, -2 when they differ, -3 when they cannot be found. */
@@ -89,15 +77,12 @@ export class KeyRouter {
       }
       return req.onReply(errorReply(formatRefused(info, refusal)));
     }
-    if (this.#acks !== null) {
-      const write = ackedCommand(info);
-      if (write || this.scope.pending > 0) {
-        return this.#core.sendAcked(slot, raw ?? encodeCommand(argv), req, this.#keyRef, this.scope, write);
-      }
-    }
     // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
     const replicaOk = this.#core.router.replicaSlots > 0 && (info.flags & READ_WRITE) === CMD_READ &&
       !info.name.endsWith("scan");
+    if (this.#order !== null) {
+      return this.#order.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, ackedCommand(info), replicaOk);
+    }
     this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, replicaOk);
   }
 
@@ -113,11 +98,11 @@ export class KeyRouter {
       slots[i] = slotOf(argv[kp[i]]);
       if (slots[i] !== slots[0]) same = false;
     }
-    if (this.#acks !== null) this.#splitWrites = ackedCommand(info);
+    if (this.#order !== null) this.#splitWrites = ackedCommand(info);
     if (same) {
       this.#keyRef.argv = argv;
       this.#keyRef.n = n;
-      if (this.#acks !== null) return this.#splitSend(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
+      if (this.#order !== null) return this.#splitSend(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
       return this.#core.send(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
     }
     const kind = SPLIT_KIND[info.name];

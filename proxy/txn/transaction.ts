@@ -209,7 +209,10 @@ export class Transaction {
     }
     this.#clear();
     const pool = route.backend;
-    if (!watching && route.moving === 0) return this.#sendShared(pool, slot, queued, req, writes);
+    // With backend_write_acks, a transaction that writes runs on a write connection: it waits for the session's
+    // earlier requests (which may be on other connections), and later ones wait for its answer.
+    const acked = writes && this.#host.core.writeAcks !== null;
+    if (!watching && route.moving === 0 && !acked) return this.#sendShared(pool, slot, queued, req, writes);
     if (!watching) {
       // The slot just finished migrating and requests (maybe this session's) still move their keys from the old
       // source: sent now, the transaction could reach the target before the session's earlier writes.
