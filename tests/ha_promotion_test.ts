@@ -118,3 +118,63 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     for (const s of servers) await s.stop();
   }
 });
+
+Deno.test("dashboard promotion: without sentinels, a master down for promote_after_master_down is replaced by its replica, and rejoins as a replica when restarted", async () => {
+  const servers: RedisProcess[] = [];
+  const clients: Redis[] = [];
+  let g: DashboardGroup | undefined;
+  let proxy: CodisProxyProcess | undefined;
+  const client = (port: number) => {
+    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+    c.on("error", () => {});
+    clients.push(c);
+    return c;
+  };
+  try {
+    const master = await startRedis();
+    servers.push(master);
+    await client(master.port).config("SET", "repl-diskless-sync-delay", "0");
+    const replica = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
+    servers.push(replica);
+    const product = `${PRODUCT}-auto`;
+    g = await startDashboards({ n: 1, product, extra: ["--promote_after_master_down=2s"] });
+    const x = g.xauth;
+    const d = (await g.leader()).admin;
+    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${master.addr}`, `group/add/${x}/1/${replica.addr}`]) {
+      assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
+    }
+    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
+    assert.equal((await g.call(d, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
+    proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${product}`]);
+    const pc = client(proxy.port);
+    await until("the proxy serves", 15_000, async () => (await pc.set("before", "1")) === "OK" || undefined, 100);
+    const onMaster = client(master.port);
+    await until("the replica has the write", 10_000, async () => {
+      const [m, r] = [await replication(onMaster), await replication(client(replica.port))];
+      return r.master_link_status === "up" && Number(r.slave_repl_offset) >= Number(m.master_repl_offset) || undefined;
+    });
+
+    await master.kill();
+    await until("the dashboard to promote the replica", 30_000, async () => {
+      const m = await group1(g!, d);
+      return m.servers[0].server === replica.addr && !m.promoting.state ? true : undefined;
+    }, 200);
+    await until(
+      "the proxy writes to the new master",
+      15_000,
+      async () => (await pc.set("after", "2")) === "OK" || undefined,
+    );
+    assert.equal(await pc.get("before"), "1");
+
+    await master.restart();
+    await until("the restarted master follows the new one", 20_000, async () => {
+      const r = await replication(client(master.port));
+      return r.role === "slave" && r.master_port === String(replica.port) ? true : undefined;
+    }, 200);
+  } finally {
+    for (const c of clients) c.disconnect();
+    await proxy?.stop();
+    await g?.stop();
+    for (const s of servers) await s.stop();
+  }
+});

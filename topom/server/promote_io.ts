@@ -8,7 +8,7 @@
 import { logger } from "../../util/log.ts";
 import type { Context } from "../context.ts";
 import { replicaOf } from "../executor/mod.ts";
-import type { ReplicaProbe } from "../promote_choice.ts";
+import { promoteBest, type ReplicaProbe } from "../promote_choice.ts";
 import type { Topom } from "../topom.ts";
 import { parseInfo, redisCall } from "./redis.ts";
 import { textOf } from "../../proxy/resp/decode.ts";
@@ -110,4 +110,27 @@ export async function waitCaughtUp(
   }
   log.warn(`promotion: ${replica} did not catch up with ${oldMaster} (offset ${target}) within ${timeoutMs} ms`);
   return false;
+}
+
+/**
+ * Promotes, in each of `gids`, the replica with the most data (`promote_after_master_down`): the same steps as
+ * `group/promote` without an address. A group that cannot be promoted now (no replica answers, a migration runs)
+ * is logged and tried again on a later round.
+ */
+export async function promoteLostMasters(t: Topom, gids: number[]): Promise<void> {
+  for (const gid of gids) {
+    try {
+      const probes = await probeReplicas(t, gid);
+      await t.exclusive(async () => {
+        if (!t.isLeader() || t.closed) return;
+        const g = t.context().groups.get(gid);
+        if (!g || g.promoting.state) return;
+        const out = promoteBest(t.context(), gid, probes, t.executor.running());
+        log.warn(`group-[${gid}]: master ${g.servers[0].server} lost; promoting ${out.addr}`);
+        await t.write(out.writes);
+      });
+    } catch (e) {
+      log.warn(`group-[${gid}]: master lost, no promotion yet: ${(e as Error).message}`);
+    }
+  }
 }
