@@ -4,7 +4,7 @@
  * arrays are kept per session so that the per-request path allocates nothing here.
  * @module
  */
-import { ackedCommand, type AckScope, type WriteAcks } from "./backend/write_acks.ts";
+import { ackedCommand } from "./backend/write_acks.ts";
 import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
