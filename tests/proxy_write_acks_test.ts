@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { slotOf } from "../proxy/hash.ts";
 import type { ProxyConfig } from "../proxy/config.ts";
-import { type ProxyFixture, startProxyFixture } from "./support/proxy.ts";
+import { type ProxyFixture, readUntil, startProxyFixture } from "./support/proxy.ts";
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 import { startTcpRelay, type TcpRelay } from "./support/tcp_relay.ts";
 import { until } from "./support/wait.ts";
@@ -123,8 +123,19 @@ Deno.test("proxy write acks: a write the replica does not get in time has an unk
     // A transaction and a split MSET are answered the same way.
     const txn = await writer.multi().set("{t}1", "x").exec().then((r) => r, (e: Error) => e.message);
     assert.match(String(txn), /NOREPLICAS write outcome unknown/);
+    // A RESP3 session's writes (on connections of its own) too.
+    const raw = await Deno.connect({ hostname: "127.0.0.1", port: c.f.port });
+    try {
+      await raw.write(
+        new TextEncoder().encode("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n*3\r\n$3\r\nSET\r\n$2\r\nr3\r\n$1\r\nx\r\n"),
+      );
+      const text = await readUntil(raw, (t) => t.includes("NOREPLICAS") || t.includes("+OK"), 10_000);
+      assert.match(text, /-NOREPLICAS write outcome unknown/);
+    } finally {
+      raw.close();
+    }
     const stats = c.f.proxy.writeAckStats()!;
-    assert.ok(stats.timeouts >= 2, `timeouts ${stats.timeouts}`);
+    assert.ok(stats.timeouts >= 3, `timeouts ${stats.timeouts}`);
     c.relay.mode("pass");
   });
 });
