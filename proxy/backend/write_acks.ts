@@ -8,8 +8,8 @@
  * - `WAIT` answering fewer than N: each held write gets `-NOREPLICAS write outcome unknown ...`, never its OK.
  * - A session's requests that follow one of its writes still waiting take the same connection (they are not held),
  *   so that they run after it on the server, as Redis orders one client's commands.
- * - The group's connected replicas (`INFO replication`, refreshed in the background on a shortfall and every few
- *   seconds) fewer than N: writes fail at once, not run, with an error naming the group.
+ * - The group's connected replicas (`INFO replication`, read again in the background after a WAIT came back short,
+ *   and twice a second while short) fewer than N: writes fail at once, not run, with an error naming the group.
  * @module
  */
 import { atTurnEnd } from "../../util/turn_end.ts";
@@ -213,8 +213,7 @@ interface ReplicaCount {
   checking: boolean;
 }
 
-/** How often the replica count is refreshed while writes flow, and while it is short, in ms. */
-const RECHECK_MS = 5000;
+/** While the replica count is short, how often writes read it again (ms). */
 const SHORT_RECHECK_MS = 500;
 
 /** The write-ack path of one proxy. */
@@ -268,9 +267,9 @@ export class WriteAcks {
       return null;
     }
     const n = this.opts.replicas;
-    const now = performance.now();
-    if (now - rc.checkedAt > (rc.online >= 0 && rc.online < n ? SHORT_RECHECK_MS : RECHECK_MS)) this.#check(pool);
+    // Enough replicas (or not known): nothing to do per write; a WAIT that comes back short reads the count again.
     if (rc.online < 0 || rc.online >= n) return null;
+    if (performance.now() - rc.checkedAt > SHORT_RECHECK_MS) this.#check(pool);
     this.stats.fastFails++;
     const group = groupId > 0 ? `group-[${groupId}]` : "the group";
     return `NOREPLICAS ${group} (master ${pool.addr}) has ${rc.online} connected replica(s), ` +
