@@ -11,6 +11,7 @@ import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.t
 import { type RedisProcess, startRedis } from "./support/redis.ts";
 import { startTcpRelay, type TcpRelay } from "./support/tcp_relay.ts";
 import { until } from "./support/wait.ts";
+import { must } from "./support/admin_cli.ts";
 
 const PRODUCT = "ha-promotion";
 
@@ -83,9 +84,9 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
 
     // The master is cut off (up, but unreachable); the dashboard promotes the best replica.
     toMaster.mode("blackhole");
-    const promote = await g.call(d, "PUT", `/api/topom/group/promote/${x}/1`);
-    assert.equal(promote.status, 200, JSON.stringify(promote.json));
-    assert.deepEqual(promote.json, { promoted: ahead.addr });
+    // codis-admin without --addr: PUT /api/topom/group/promote/:xauth/1, the dashboard chooses.
+    const printed = await must(`--dashboard=${d}`, "--promote-server", "--gid=1");
+    assert.match(printed, new RegExp(`^promoting ${ahead.addr}$`, "m"));
     await until("the promotion to finish", 30_000, async () => {
       const m = await group1(g!, d);
       return m.servers[0].server === ahead.addr && !m.promoting.state ? true : undefined;
