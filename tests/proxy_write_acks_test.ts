@@ -123,6 +123,10 @@ Deno.test("proxy write acks: a write the replica does not get in time has an unk
     // A transaction and a split MSET are answered the same way.
     const txn = await writer.multi().set("{t}1", "x").exec().then((r) => r, (e: Error) => e.message);
     assert.match(String(txn), /NOREPLICAS write outcome unknown/);
+    // A transaction after WATCH (on the session's dedicated connection) too.
+    await writer.watch("{t}w");
+    const watched = await writer.multi().set("{t}w", "x").exec().then((r) => r, (e: Error) => e.message);
+    assert.match(String(watched), /NOREPLICAS write outcome unknown/);
     // A RESP3 session's writes (on connections of its own) too.
     const raw = await Deno.connect({ hostname: "127.0.0.1", port: c.f.port });
     try {
@@ -135,8 +139,21 @@ Deno.test("proxy write acks: a write the replica does not get in time has an unk
       raw.close();
     }
     const stats = c.f.proxy.writeAckStats()!;
-    assert.ok(stats.timeouts >= 3, `timeouts ${stats.timeouts}`);
+    assert.ok(stats.timeouts >= 4, `timeouts ${stats.timeouts}`);
     c.relay.mode("pass");
+  });
+});
+
+Deno.test("proxy write acks: a write held by a locked slot waits for the replicas once released", async () => {
+  await withCluster({ backend_write_acks: 1, backend_write_acks_timeout: 1000 }, async (c) => {
+    const cl = c.f.client();
+    const slot = slotOf(enc("held"));
+    const master = c.f.backends[0].addr;
+    await c.f.proxy.fillSlots([{ id: slot, backend_addr: master, locked: true }]);
+    const write = cl.set("held", "1").then((v) => v, (e: Error) => e.message);
+    c.relay.mode("blackhole");
+    await c.f.proxy.fillSlots([{ id: slot, backend_addr: master }]);
+    assert.match(String(await write), /^NOREPLICAS write outcome unknown/);
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * A TCP relay on 127.0.0.1 in front of one server, that a test can turn into a silent partition: in "blackhole"
  * mode it keeps every connection open and accepts new ones, but reads and drops whatever either side sends, as a
- * network that loses packets without a reset would. It can also tell whether some text ever reached it from the
+ * network that loses packets without a reset would. The bytes dropped are gone: a connection that lived through a
+ * blackhole is out of step afterwards (as after a partition that outlasted TCP's retries); new ones work. It can also
+ * tell whether some text ever reached it from the
  * clients' side (forwarded or dropped), e.g. a key written after a failover.
  * @module
  */
