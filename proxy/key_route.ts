@@ -4,13 +4,12 @@
  * arrays are kept per session so that the per-request path allocates nothing here.
  * @module
  */
-import { ackedCommand } from "./backend/write_acks.ts";
-import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
+import { ackedCommand, CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
 import type { Request } from "./request.ts";
-import { CROSSSLOT, encodeCommand, errorReply } from "./resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply } from "../redis/encode.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
 import { type SlotSender, SPLIT_KIND, splitBySlot } from "./split.ts";
 import { SessionWriteOrder } from "./write_order.ts";

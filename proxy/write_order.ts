@@ -9,7 +9,7 @@
  * Only sessions that mix reads and writes in one pipeline ever wait here, for about one backend round trip.
  * @module
  */
-import type { PendingReply } from "./backend/conn.ts";
+import type { PendingReply } from "../redis/conn.ts";
 import type { AckScope } from "./backend/write_acks.ts";
 import type { ProxyCore } from "./core.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";

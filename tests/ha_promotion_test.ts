@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { startTcpRelay, type TcpRelay } from "./support/tcp_relay.ts";
-import { until } from "./support/wait.ts";
-import { must } from "./support/admin_cli.ts";
+import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
+import { until } from "../testing/wait.ts";
+import { must } from "../testing/admin_cli.ts";
 
 const PRODUCT = "ha-promotion";
 

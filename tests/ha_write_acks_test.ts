@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { startTcpRelay, type TcpRelay } from "./support/tcp_relay.ts";
-import { until } from "./support/wait.ts";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
+import { until } from "../testing/wait.ts";
 
 /** Acknowledged writes the promoted replica does not have, and how many writes were acknowledged. */
 async function lostAcrossSentinelFailover(acks: number): Promise<{ acked: number; lost: string[] }> {

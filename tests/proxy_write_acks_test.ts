@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { slotOf } from "../proxy/hash.ts";
 import type { ProxyConfig } from "../proxy/config.ts";
-import { type ProxyFixture, readUntil, startProxyFixture } from "./support/proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { startTcpRelay, type TcpRelay } from "./support/tcp_relay.ts";
-import { until } from "./support/wait.ts";
+import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
+import { until } from "../testing/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -13,10 +13,9 @@
  * @module
  */
 import { atTurnEnd } from "../../util/turn_end.ts";
-import { encodeCommand } from "../resp/encode.ts";
-import { errorText, isErrorReply } from "../resp/decode.ts";
-import { CMD_WRITE } from "../commands/flags.ts";
-import { BackendConn, type BackendOptions, type PendingReply } from "./conn.ts";
+import { encodeCommand } from "../../redis/encode.ts";
+import { errorText, isErrorReply } from "../../redis/decode.ts";
+import { BackendConn, type BackendOptions, type PendingReply } from "../../redis/conn.ts";
 
 /** The settings: `backend_write_acks` and `backend_write_acks_timeout` (ms). */
 export interface WriteAckOptions {
@@ -324,14 +323,6 @@ export function sendOnPool(
 export function ackedConn(acks: WriteAcks, pool: AckPool, conn: BackendConn, slot: number): WriteAckConn {
   const c = pool.conns;
   return conn === c[slot % c.length] ? acks.connFor(pool, slot) : acks.wrap(pool, conn);
-}
-
-/** Scripts may write, and the command table cannot tell whether they do: they are acknowledged too. */
-const SCRIPTS = new Set(["eval", "evalsha", "fcall"]);
-
-/** True for a command whose reply waits for the replicas: the table's write flag, or a script that may write. */
-export function ackedCommand(info: { flags: number; name: string }): boolean {
-  return (info.flags & CMD_WRITE) !== 0 || SCRIPTS.has(info.name);
 }
 
 /** Replicas in state `online` in an `INFO replication` text (the only ones WAIT can count). */

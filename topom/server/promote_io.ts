@@ -9,9 +9,9 @@ import { logger } from "../../util/log.ts";
 import type { Context } from "../context.ts";
 import { replicaOf } from "../executor/mod.ts";
 import { promoteBest, type ReplicaProbe } from "../promote_choice.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { parseInfo, redisCall } from "./redis.ts";
-import { textOf } from "../../proxy/resp/decode.ts";
+import { textOf } from "../../redis/decode.ts";
 
 const log = logger("topom");
 

@@ -8,7 +8,7 @@
  */
 import type { Group } from "../../models/mod.ts";
 import { logger } from "../../util/log.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 
 const log = logger("ha");
 
