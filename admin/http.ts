@@ -4,6 +4,7 @@
  * carry it in `Location`) or to the next listed dashboard when one is down.
  * @module
  */
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 /** Any failure codis-admin reports: the message is the single line printed on stderr. */
 export class AdminError extends Error {
@@ -25,7 +26,7 @@ export interface JsonHttpOptions {
 const MAX_HOPS = 4;
 
 function baseOf(addr: string): string {
-  return /^https?:\/\//.test(addr) ? addr.replace(/\/+$/, "") : `http://${addr}`;
+  return adminUrl(addr, "");
 }
 
 /** Extracts `host:port` from an absolute or relative `Location` header. */
@@ -105,7 +106,7 @@ export class JsonHttp {
     try {
       let res: Response;
       try {
-        res = await fetch(url, {
+        res = await adminFetch(url, {
           method,
           redirect: "manual",
           signal: ac.signal,

@@ -15,6 +15,9 @@ import { logToFile } from "../util/log_file.ts";
 import { type PidFile, writePidFile } from "../util/pidfile.ts";
 import { newToken } from "../util/xauth.ts";
 import { configJson } from "../topom/config.ts";
+import { type DashboardTls, loadDashboardTls } from "../topom/config_tls_keys.ts";
+import { configureRedisTls } from "../redis/dial.ts";
+import { configureAdminCalls } from "../util/admin_calls.ts";
 
 const log = logger("codis-dashboard");
 
@@ -53,10 +56,18 @@ async function main(): Promise<void> {
   }
   const cfg = args.config;
   const { hostname, port } = splitAddr(cfg.admin_addr);
+  let tls: DashboardTls;
+  try {
+    tls = loadDashboardTls(cfg);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  configureRedisTls(tls.backend);
+  configureAdminCalls(tls.adminCalls);
 
   const app: { handler?: (req: Request) => Promise<Response> } = {};
   const server = Deno.serve(
-    { hostname, port, onListen: () => {} },
+    { hostname, port, ...(tls.admin ?? {}), onListen: () => {} },
     (req) =>
       app.handler ? app.handler(req) : Promise.resolve(
         new Response(JSON.stringify({ Cause: "dashboard is starting", Stack: [] }), { status: 503 }),

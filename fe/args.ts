@@ -20,6 +20,11 @@ export interface FeArgs {
   /** `--log=FILE`: log lines are appended there instead of stderr. */
   logFile?: string;
   pidFile?: string;
+  /** `--tls-cert-file` / `--tls-key-file`: serve the console over HTTPS. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** `--ca-file`: reach the dashboards over HTTPS, trusting this CA (PEM) besides the system's roots. */
+  caFile?: string;
 }
 
 /** A bad command line; the message is one line meant for the operator. */
@@ -47,6 +52,9 @@ Options:
   --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
   --ncpu=N             accepted for Codis's start scripts; the FE is one event loop
   --pidfile=FILE       write the process id there; removed on exit
+  --tls-cert-file=FILE, --tls-key-file=FILE
+                       serve the console over HTTPS with this PEM certificate chain and key
+  --ca-file=FILE       reach the dashboards over HTTPS (their admin_tls_*), trusting this PEM CA
   -h, --help           print this text
 
 The page asks for each product's product_auth and computes the dashboard's xauth in the browser; the FE itself
@@ -66,6 +74,9 @@ const VALUED = new Set([
   "log-level",
   "pidfile",
   "ncpu",
+  "tls-cert-file",
+  "tls-key-file",
+  "ca-file",
 ]);
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
 
@@ -144,6 +155,9 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
     logLevel: logLevel === "WARNING" ? "WARN" : logLevel,
     logFile: v.get("log"),
     pidFile: v.get("pidfile"),
+    tlsCertFile: v.get("tls-cert-file"),
+    tlsKeyFile: v.get("tls-key-file"),
+    caFile: v.get("ca-file"),
   };
 }
 

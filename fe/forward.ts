@@ -7,6 +7,7 @@
  */
 import { errorResponse } from "../util/http.ts";
 import { logger } from "../util/log.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 const log = logger("fe-forward");
 
@@ -91,7 +92,7 @@ export class Forwarder {
       const timeout = write ? this.opts.writeTimeoutMs ?? 90_000 : this.opts.readTimeoutMs ?? 15_000;
       let res: Response;
       try {
-        res = await fetch(`http://${addr}${target}`, {
+        res = await adminFetch(adminUrl(addr, target), {
           method,
           headers,
           body: write ? body : undefined,
@@ -153,7 +154,7 @@ export class Forwarder {
       return leader ? { hosts: [leader], answer } : answer;
     }
     if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
-      const loc = new URL(res.headers.get("location")!, `http://${addr}/`);
+      const loc = new URL(res.headers.get("location")!, adminUrl(addr, "/"));
       await res.body?.cancel();
       if (loc.host !== addr) {
         return { hosts: [loc.host], answer: errorResponse(502, `dashboard ${addr} redirected to ${loc.host}`) };

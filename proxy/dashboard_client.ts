@@ -6,6 +6,7 @@
 import type { Slot } from "../models/slots.ts";
 import { logger } from "../util/log.ts";
 import { newXAuth } from "../util/xauth.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 const log = logger("dashboard-client");
 
@@ -202,7 +203,7 @@ export class DashboardClient {
     this.#abort.signal.addEventListener("abort", onAbort);
     const timer = setTimeout(() => ctl.abort(), this.#opts.pollTimeoutMs + 5000);
     try {
-      const res = await fetch(`http://${this.#addr}${path}`, { method, signal: ctl.signal });
+      const res = await adminFetch(adminUrl(this.#addr, path), { method, signal: ctl.signal });
       const text = await res.text();
       // Only the active dashboard's answers count as connected: a standby's 421 means the proxy is not following.
       this.#connected = res.ok;

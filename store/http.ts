@@ -25,6 +25,7 @@ import { type ApplyResult, b64, type Command } from "./namespace_commands.ts";
 import type { NamespaceHost } from "./namespace_host.ts";
 import type { Forwarder } from "./raft_client.ts";
 import { readBodyText } from "../util/http.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 /** The default mount point. */
 export const STORE_BASE_PATH = "/api/store";
@@ -199,7 +200,7 @@ export async function storeRequest<T>(
   const onAbort = () => ac.abort();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const res = await fetch(`http://${addr}${path}`, {
+    const res = await adminFetch(adminUrl(addr, path), {
       method,
       headers: { [AUTH_HEADER]: signRequest(secret, method, path, body), "content-type": "application/json" },
       body: method === "POST" ? body : undefined,

@@ -93,8 +93,8 @@ export function configToToml(cfg: DashboardConfig): string {
 }
 
 /** The config as the overview's `config` JSON: Codis's names, durations/sizes as strings, secrets left out. */
-export function configJson(cfg: DashboardConfig): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
+export function configJson(cfg: DashboardConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
   for (const k of DASHBOARD_CONFIG_KEYS) {
     const def = KEYS[k];
     if (def.secret) continue;

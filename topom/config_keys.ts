@@ -5,9 +5,11 @@
  */
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
+import { type DashboardTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
+
 export { checkHostPort, type KeyDef, type Kind };
 /** The parsed dashboard configuration. Durations are milliseconds, sizes are bytes. */
-export interface DashboardConfig {
+export interface DashboardConfig extends DashboardTlsConfig {
   coordinator_name: string;
   coordinator_addr: string;
   coordinator_auth: string;
@@ -175,6 +177,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "Shared secret authenticating Raft peer traffic between dashboards.",
     secret: true,
   },
+  ...TLS_KEYS,
 };
 
 /** Every configuration key, in file order. */

@@ -113,6 +113,7 @@ export class RaftNode {
       advertise: cfg.advertise,
       clusterId: cfg.clusterId,
       clusterSecret: cfg.clusterSecret,
+      tls: cfg.tls,
       meta: cfg.apiAddr,
       onMessage: (m) => this.enqueue(() => this.core.step(m)),
       onUnreachable: (id) => this.enqueue(() => this.core.reportUnreachable(id)),

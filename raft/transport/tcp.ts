@@ -10,6 +10,10 @@
  * `K = HMAC(secret, "key" | nonceS | nonceC)` and a frame counter, so frames cannot be replayed on another
  * connection or reordered within one. Anything unauthenticated or malformed closes the connection.
  *
+ * With {@link TransportOptions.tls} the same protocol runs inside TLS (Deno's rustls): the dialer verifies the
+ * listener's certificate against the given roots, and the nonces and MACs still authenticate every peer, since a
+ * TLS listener in Deno cannot verify client certificates.
+ *
  * @module
  */
 
@@ -49,6 +53,8 @@ export interface TransportOptions {
   maxFrame?: number;
   /** Largest backlog per peer before new messages are dropped (default 64 MiB). */
   maxQueueBytes?: number;
+  /** Run over TLS: this node's certificate and key (PEM) and the roots peers' certificates chain to. */
+  tls?: { cert: string; key: string; caCerts?: string[] } | null;
 }
 
 /** Splits "host:port". */
@@ -87,7 +93,11 @@ export class TcpTransport {
   /** Starts listening. */
   static start(opts: TransportOptions): Promise<TcpTransport> {
     const { hostname, port } = splitAddr(opts.listen);
-    const t = new TcpTransport(opts, Deno.listen({ hostname, port }));
+    const tls = opts.tls;
+    const listener = tls
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
+      : Deno.listen({ hostname, port });
+    const t = new TcpTransport(opts, listener);
     t.track(t.acceptLoop());
     return Promise.resolve(t);
   }
@@ -250,10 +260,14 @@ export class TcpTransport {
   }
 
   private async dial(p: Peer): Promise<{ conn: Deno.Conn; key: Uint8Array }> {
-    const conn = await Deno.connect({ ...splitAddr(p.addr), transport: "tcp" });
+    const tls = this.opts.tls;
+    const at = splitAddr(p.addr);
+    const conn: Deno.Conn = tls
+      ? await Deno.connectTls({ hostname: at.hostname.replace(/^\[|\]$/g, ""), port: at.port, caCerts: tls.caCerts })
+      : await Deno.connect({ ...at, transport: "tcp" });
     const timer = setTimeout(() => conn.close(), HANDSHAKE_MS);
     try {
-      conn.setNoDelay(true);
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const r = new FrameReader(conn, 1024);
       const hello = await r.next();
       if (!hello || hello.length !== MAGIC.length + 16 || !macEqual(hello.subarray(0, MAGIC.length), MAGIC)) {

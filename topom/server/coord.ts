@@ -19,6 +19,7 @@ import { newXAuth } from "../../util/xauth.ts";
 import { type DashboardConfig, raftPeers } from "../config_keys.ts";
 import { coordinatorKind } from "../config_keys.ts";
 import { encodeJson } from "../model_cache.ts";
+import { raftTls } from "../config_tls_keys.ts";
 
 const log = logger("coord");
 
@@ -78,6 +79,7 @@ async function openRaft(opts: CoordOptions): Promise<Coordinator> {
     dataDir,
     clusterId: `codis-${cfg.product_name}`,
     clusterSecret: secret,
+    tls: raftTls(cfg),
     join: opts.join,
     onStateChange: fire,
   }, sm);
