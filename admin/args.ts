@@ -218,7 +218,7 @@ export const USAGE = `Usage:
       --group-add      --gid=ID --addr=ADDR [--datacenter=DATACENTER]
       --group-del      --gid=ID --addr=ADDR
       --replica-groups --gid=ID --addr=ADDR (--enable|--disable)
-      --promote-server --gid=ID --addr=ADDR
+      --promote-server --gid=ID [--addr=ADDR]    (no --addr: the replica with the largest offset)
       --sync-action    --create --addr=ADDR
       --sync-action    --remove --addr=ADDR
       --slot-action    --create --sid=ID --gid=ID

@@ -8,6 +8,7 @@ import { findPidByCmdline } from "./lib/cpu.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
+import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
 import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
 import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 
@@ -76,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
     backends.push(b);
   }
   const addrs = backends.map((b) => b.addr);
+  if (opts.writeAcks > 0) await startReplicas(backends, opts.writeAcks);
 
   const targets: Target[] = [];
   if (opts.targets.includes("direct")) {
@@ -106,15 +108,18 @@ async function main(argv: string[]): Promise<number> {
       notes.push(`codis-proxy skipped: ${opts.proxyScript} does not exist yet`);
       log(notes[notes.length - 1]);
     } else {
-      for (const workers of opts.proxyWorkers) {
-        const name = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+      const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0 }));
+      if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks });
+      for (const { workers, acks } of variants) {
+        const base = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+        const name = acks > 0 ? `${base}-acks${acks}` : base;
         log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
         try {
           const s = await startCodisProxy({
             name,
             backends: addrs,
             workers: workers || undefined,
-            extraArgs: opts.proxyArgs,
+            extraArgs: acks > 0 ? [...opts.proxyArgs, `--backend_write_acks=${acks}`] : opts.proxyArgs,
             dir,
             deno: Deno.execPath(),
             cwd: ROOT,
@@ -234,6 +239,7 @@ async function main(argv: string[]): Promise<number> {
   if (tls) {
     out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run); proxy-mtls also --cert, --key`);
   }
+  if (opts.writeAcks > 0) out.push(...await writeAckLines(records, workloads, proxyNames, backends[0].port));
   for (const n of notes) out.push(`NOTE: ${n}`);
   console.log(out.join("\n"));
 
@@ -254,6 +260,51 @@ async function main(argv: string[]): Promise<number> {
   }
   const failed = records.filter((r) => r.error).length;
   return failed === records.length ? 1 : 0;
+}
+
+/** Gives each backend `n` replicas (started with --replicaof) and waits until they are online. */
+async function startReplicas(backends: { port: number; addr: string }[], n: number): Promise<void> {
+  log(`starting ${n} replica(s) per backend`);
+  for (const b of backends) {
+    const replicas = [];
+    for (let i = 0; i < n; i++) {
+      const r = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(b.port)] });
+      track(() => r.stop());
+      replicas.push(r);
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const out = await new Deno.Command("redis-cli", { args: ["-p", String(b.port), "INFO", "replication"] }).output();
+      const online = (new TextDecoder().decode(out.stdout).match(/state=online/g) ?? []).length;
+      if (online >= n) break;
+      if (Date.now() > deadline) throw new HarnessError(`replicas of ${b.addr} not online after 30 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** For each proxy-acksN target: its SET throughput and p50 against the same proxy without, and the replication RTT. */
+async function writeAckLines(
+  records: RunRecord[],
+  workloads: Workload[],
+  proxyNames: string[],
+  masterPort: number,
+): Promise<string[]> {
+  const rtt = await replicationRoundTripMs(masterPort);
+  const out = ["", `backend_write_acks (medians; replication round trip on a backend: ${rtt.toFixed(3)} ms)`];
+  for (const acked of proxyNames.filter((n) => /-acks\d+$/.test(n))) {
+    const plain = acked.replace(/-acks\d+$/, "");
+    for (const w of workloads) {
+      const a = summarise(records, w.id, acked);
+      const p = summarise(records, w.id, plain);
+      out.push(
+        `  ${w.label.padEnd(17)} ${acked} ${fmtK(a.rps)} ops/s = ${(a.rps / p.rps).toFixed(2)}x of ${plain} ` +
+          `(${fmtK(p.rps)});  p50 ${a.p50Ms.toFixed(3)} ms vs ${p.p50Ms.toFixed(3)} ms ` +
+          `(+${(a.p50Ms - p.p50Ms).toFixed(3)} ms)`,
+      );
+    }
+  }
+  return out;
 }
 
 if (import.meta.main) {

@@ -39,6 +39,8 @@ export interface ProxyConfig extends ProxyTlsConfig {
   backend_send_timeout: number;
   backend_max_pipeline: number;
   backend_primary_only: boolean;
+  backend_write_acks: number;
+  backend_write_acks_timeout: number;
   backend_primary_parallel: number;
   backend_replica_parallel: number;
   backend_keepalive_period: number;
@@ -192,6 +194,20 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   backend_max_pipeline: { kind: "int", def: 20480, min: 0, doc: "Maximum in-flight requests per backend connection." },
   backend_primary_only: { kind: "bool", def: false, doc: "Never read from replica groups." },
+  backend_write_acks: {
+    kind: "int",
+    def: 0,
+    min: 0,
+    doc: "Answer a write only once this many replicas of its group hold it (Redis's WAIT, one per batch of\n" +
+      "writes), so that a failover loses no acknowledged write. Fewer within backend_write_acks_timeout: the\n" +
+      "write's outcome is unknown and it gets a NOREPLICAS error, never OK. 0: answer once the master has it.",
+  },
+  backend_write_acks_timeout: {
+    kind: "duration",
+    def: "1s",
+    min: 1,
+    doc: "How long a write waits for backend_write_acks replicas before it gets the unknown-outcome error.",
+  },
   backend_primary_parallel: {
     kind: "int",
     def: 1,

@@ -96,6 +96,35 @@ export function renderMetrics(ctl: ProxyControl): string {
     w.sample(`${h}_count`, { cmd }, c.calls);
   }
 
+  const acks = ctl.writeAckStats?.();
+  w.one(
+    "codis_proxy_write_acks",
+    "gauge",
+    "backend_write_acks: replicas a write waits for (0: off).",
+    acks?.replicas ?? 0,
+  );
+  if (acks) {
+    w.one("codis_proxy_write_ack_waits_total", "counter", "WAITs sent for batches of writes.", acks.waits);
+    w.one(
+      "codis_proxy_write_ack_timeouts_total",
+      "counter",
+      "WAITs that answered fewer replicas than needed.",
+      acks.timeouts,
+    );
+    w.one(
+      "codis_proxy_write_ack_fast_fails_total",
+      "counter",
+      "Writes refused: too few replicas connected.",
+      acks.fast_fails,
+    );
+    w.one(
+      "codis_proxy_write_ack_wait_seconds_total",
+      "counter",
+      "Time spent waiting for replicas.",
+      acks.wait_usecs / 1e6,
+    );
+  }
+
   const backends = ctl.backends();
   w.family("codis_proxy_backend_up", "gauge", "1 when the backend is connected, else 0.");
   for (const b of backends) w.sample("codis_proxy_backend_up", { addr: b.addr }, b.state === "connected" ? 1 : 0);

@@ -9,6 +9,7 @@ import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
 import type { BackendConn, PendingReply } from "../redis/conn.ts";
 import { isStaleError } from "../redis/data_stale.ts";
+import { type AckScope, WriteAcks } from "./backend/write_acks.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
@@ -77,6 +78,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly commands: CommandTable;
   readonly stats = new ProxyStats();
   readonly router: Router;
+  readonly writeAcks: WriteAcks | null;
   readonly startTime = Date.now();
   #listener: ClientListener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
@@ -101,7 +103,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
-    this.router = new Router(config.backend_primary_parallel, {
+    const backendOpts = {
       auth: config.product_auth,
       maxPipeline: config.backend_max_pipeline,
       minBackoffMs: 50,
@@ -110,7 +112,18 @@ export class Proxy implements ProxyCore, ProxyControl {
       pingPeriodMs: config.backend_ping_period,
       recvTimeoutMs: config.backend_recv_timeout,
       keepAlive: config.backend_keepalive_period > 0,
-    }, config.backend_replica_parallel);
+    };
+    this.router = new Router(config.backend_primary_parallel, backendOpts, config.backend_replica_parallel);
+    this.writeAcks = config.backend_write_acks > 0
+      ? new WriteAcks(
+        { replicas: config.backend_write_acks, timeoutMs: config.backend_write_acks_timeout },
+        // A WAIT blocks its connection for up to the timeout: the reply timeout must allow for it.
+        {
+          ...backendOpts,
+          recvTimeoutMs: backendOpts.recvTimeoutMs && backendOpts.recvTimeoutMs + config.backend_write_acks_timeout,
+        },
+      )
+      : null;
   }
 
   /**
@@ -251,6 +264,24 @@ export class Proxy implements ProxyCore, ProxyControl {
     backend.connFor(slot).send(slot, raw, reply);
   }
 
+  sendAcked(
+    slot: number,
+    raw: Uint8Array,
+    reply: PendingReply,
+    keys: KeyRef | null,
+    scope: AckScope,
+    write: boolean,
+  ): void {
+    const route = this.router.slots[slot];
+    const backend = route.backend;
+    if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+    const acked = this.writeAcks!.request(reply, scope, write, route.model.backend_addr_group_id ?? 0);
+    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
+      return sendSpecial(route, raw, acked, copyKeys(keys), this.#migrateOpts);
+    }
+    this.writeAcks!.connFor(backend, slot).send(slot, raw, acked);
+  }
+
   #rr = 0;
 
   /** A connected replica of the nearest group that has one, round-robin inside the group; null: use the master. */
@@ -341,7 +372,11 @@ export class Proxy implements ProxyCore, ProxyControl {
     if (res.changed.length === 0) return;
     if (!this.#commandsMerged) this.#mergeBackendCommands();
     await drain(res, this.router.slots);
-    for (const p of res.retired) if (p.refs <= 0) p.close();
+    for (const p of res.retired) {
+      if (p.refs > 0) continue;
+      p.close();
+      this.writeAcks?.forget(p);
+    }
   }
 
   start(): void {
@@ -367,6 +402,10 @@ export class Proxy implements ProxyCore, ProxyControl {
         : "down";
       return { addr: p.addr, state, conns: p.conns.length, pending: p.conns.reduce((n, c) => n + c.inflight, 0) };
     });
+  }
+
+  writeAckStats(): Record<string, number> | undefined {
+    return this.writeAcks?.stats.toJSON(this.writeAcks.opts);
   }
 
   /** Set when the proxy follows a dashboard; its state shows in stats. */

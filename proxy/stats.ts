@@ -47,6 +47,8 @@ export interface StatsExtra {
   online: boolean;
   closed: boolean;
   primaryOnly: boolean;
+  /** backend_write_acks: the setting and, when on, its counters. */
+  writeAcks?: Record<string, number>;
   sentinels?: { servers?: string[]; masters?: Record<string, string>; switched?: boolean };
 }
 
@@ -296,7 +298,9 @@ export class ProxyStats {
       ops,
       sessions: { total: this.sessionsTotal, alive: this.sessionsAlive },
       rusage,
-      backend: { primary_only: extra.primaryOnly },
+      backend: extra.writeAcks
+        ? { primary_only: extra.primaryOnly, write_acks: extra.writeAcks }
+        : { primary_only: extra.primaryOnly },
     };
     // Ours, so only when there is something to say: Codis's shape otherwise.
     if (this.pubsubLimitClosed > 0) out.sessions.pubsub_limit_closed = this.pubsubLimitClosed;

@@ -33,6 +33,7 @@ export interface DashboardConfig extends DashboardTlsConfig {
   sentinel_notification_script: string;
   sentinel_client_reconfig_script: string;
   sentinel_poll_period: number;
+  promote_after_master_down: number;
   raft_id: number;
   raft_addr: string;
   raft_peers: string;
@@ -136,6 +137,14 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     min: 1,
     doc: "How often the active dashboard also asks the sentinels for the masters, in case a +switch-master\n" +
       "event was missed (failovers are followed at once through the sentinels' +switch-master events).",
+  },
+  promote_after_master_down: {
+    kind: "duration",
+    def: "0s",
+    doc: "Without sentinels: a group's master that has not answered the dashboard for this long is replaced by\n" +
+      "its replica with the most data (largest replication offset), through the same barrier as a manual\n" +
+      "promotion; the old master becomes a replica once it answers again. 0: never (as Codis). Ignored while\n" +
+      "the product has sentinels: they decide.",
   },
   raft_id: {
     section: 'Raft (coordinator_name = "raft")',

@@ -30,6 +30,11 @@ export interface BenchOptions {
   keyspace: number;
   valueSize: number;
   benchThreads: number;
+  /**
+   * With N > 0: each backend gets one replica, and a second codis-proxy target (`proxy-acksN`) runs with
+   * `--backend_write_acks=N` next to the first one (N = 0), so both are measured in the same run.
+   */
+  writeAcks: number;
   /** Keep the temporary directory (configs, proxy and twemproxy logs) and print its path. */
   keepLogs: boolean;
   help: boolean;
@@ -54,6 +59,8 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --keyspace=K         redis-benchmark -r (default 100000)
   --size=B             redis-benchmark -d value size in bytes (default 3)
   --bench-threads=T    redis-benchmark --threads (default: single-threaded)
+  --write-acks=N       one replica per backend, and a second proxy target proxy-acksN with
+                       --backend_write_acks=N measured next to the first (e.g. --only=p1-set,p16-set --write-acks=1)
   --json=FILE          write every run and the summaries as JSON
   --keep-logs          keep the temporary directory with the configs and the proxies' logs
 `;
@@ -90,6 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       size: { type: "string" },
       "bench-threads": { type: "string" },
       json: { type: "string" },
+      "write-acks": { type: "string" },
       "keep-logs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -120,6 +128,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     keyspace: int("keyspace", v.keyspace, 100_000, 1),
     valueSize: int("size", v.size, 3, 1),
     benchThreads: int("bench-threads", v["bench-threads"], 0, 0),
+    writeAcks: int("write-acks", v["write-acks"], 0, 0),
     keepLogs: v["keep-logs"] ?? false,
     help: v.help ?? false,
   };

@@ -60,6 +60,11 @@ export function statsJSON(ctl: ProxyControl, flags: number, fallbackSentinels: S
     online: ctl.isOnline(),
     closed: ctl.isClosed(),
     primaryOnly: ctl.config.backend_primary_only,
+    // Only when on: with backend_write_acks = 0 the stats keep Codis's shape.
+    writeAcks: ctl.writeAckStats?.() ??
+      (ctl.config.backend_write_acks > 0
+        ? { replicas: ctl.config.backend_write_acks, timeout_ms: ctl.config.backend_write_acks_timeout }
+        : undefined),
     sentinels: ctl.sentinelStats?.() ?? fallbackSentinels,
   });
   const dashboard = ctl.dashboardStats?.();

@@ -23,6 +23,8 @@ import { serverInfo } from "./redis.ts";
 import { probeSentinel, removeProductMasters, resyncSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 import { sentinelMonitorPlan } from "../sentinel_plan.ts";
 import { checkServer } from "./server_check.ts";
+import { probeReplicas } from "./promote_io.ts";
+import { promoteBest } from "../promote_choice.ts";
 
 const log = logger("api");
 const VERSION = "codis-deno 3.2-compatible";
@@ -224,6 +226,15 @@ async function dispatch(
         await t.write(name === "proxy/create" ? createProxy(ctx, model) : onlineProxy(ctx, model));
         t.acks.delete(model.token);
         return ok();
+      });
+    }
+    case "group/promote-best": {
+      const gid = p.gid as number;
+      const probes = await probeReplicas(t, gid);
+      return await t.exclusive(async () => {
+        const out = promoteBest(t.context(), gid, probes, t.executor.running());
+        await t.write(out.writes);
+        return jsonResponse({ promoted: out.addr });
       });
     }
     case "proxy/reinit":
