@@ -5,6 +5,7 @@
  */
 import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
 import { BackendConn, type BackendOptions, type PendingReply } from "./backend/conn.ts";
+import { leaseErrorText } from "./lease.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {
@@ -80,6 +81,13 @@ export class Router {
   readonly pools = new Map<string, BackendPool>();
   /** Slots with replica groups; while 0, the per-request replica check is skipped. */
   replicaSlots = 0;
+  /**
+   * performance.now() after which no slot is served (the dashboard lease, proxy/lease.ts); Infinity without one.
+   * Checked on the clock per request, so that a proxy resumed after a pause refuses before its lease timer runs.
+   */
+  servingUntil = Infinity;
+  /** The lease's length, for the error text. */
+  leaseMs = 0;
   #parallel: number;
   #replicaParallel: number;
   #opts: BackendOptions;
@@ -183,6 +191,13 @@ export class Router {
         return p;
       })
     );
+  }
+
+  /** The lease error when the dashboard lease ran out (see {@link servingUntil}), else null. */
+  leaseRefusal(): string | null {
+    if (this.servingUntil === Infinity) return null;
+    const now = performance.now();
+    return now > this.servingUntil ? leaseErrorText(now - this.servingUntil + this.leaseMs) : null;
   }
 
   /** The slot models, as Codis's `/proxy/slots` shows them. */

@@ -9,6 +9,7 @@ import { CompactedError, type CoordClient, sleep, type WatchEvent } from "../sto
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
 import { startEtcd } from "./support/etcd.ts";
+import { type Forwarder, forwarder } from "./support/forwarder.ts";
 import { lostWithin } from "./support/wait.ts";
 import { startZooKeeper } from "./support/zookeeper.ts";
 
@@ -16,67 +17,11 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => b ? new TextDecoder().decode(b) : undefined;
 const base = () => `/review-${crypto.randomUUID().slice(0, 8)}`;
 
-/** A TCP forwarder to `target` that can cut every connection and refuse new ones (a partition), then heal. */
-function forwarder(target: { hostname: string; port: number }) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  let cut = false;
-  const pipe = async (a: Deno.Conn, b: Deno.Conn) => {
-    try {
-      await a.readable.pipeTo(b.writable);
-    } catch { /* the other side went away */ }
-    for (const c of [a, b]) {
-      open.delete(c);
-      try {
-        c.close();
-      } catch { /* already closed */ }
-    }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      if (cut) {
-        conn.close();
-        continue;
-      }
-      try {
-        const up = await Deno.connect(target);
-        open.add(conn).add(up);
-        pipe(conn, up);
-        pipe(up, conn);
-      } catch {
-        conn.close();
-      }
-    }
-  })().catch(() => {});
-  return {
-    addr: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    partition() {
-      cut = true;
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
-      open.clear();
-    },
-    heal() {
-      cut = false;
-    },
-    async close() {
-      this.partition();
-      listener.close();
-      await accepting;
-    },
-  };
-}
-
 /** Polls `client` every 100 ms, for at most `ms`, until `path` is gone. */
 async function untilGone(client: CoordClient, path: string, ms: number): Promise<void> {
   const deadline = performance.now() + ms;
   while (performance.now() < deadline && (await client.read(path)) !== undefined) await sleep(100);
 }
-
-type Forwarder = ReturnType<typeof forwarder>;
 
 /**
  * Runs `fn` with `c`, a client that reaches the server at `addr` only through `fwd` (which `fn` may partition),

@@ -15,6 +15,7 @@ import { encodeJson, ModelCache, writeToOp } from "./model_cache.ts";
 import { ModelWatch } from "./model_watch.ts";
 import { type GuardedWrite, schedulerTick } from "./scheduler.ts";
 import { checkResumable } from "./slot_actions.ts";
+import { fencedAcks, type LeaseFence } from "./proxy_lease.ts";
 import { ExecutorRuns } from "./executor_runs.ts";
 import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
@@ -50,6 +51,8 @@ export class Topom {
   routingRevision = 0;
   /** Per proxy token: the revision it reported applied, and when. */
   readonly acks = new Map<string, ProxyAckStats>();
+  /** Removed proxies whose dashboard lease may not have run out yet: the scheduler still waits for them. */
+  readonly leaseFences = new Map<string, LeaseFence>();
   /** Last scheduler view, for stats: slot id → proxies holding it; group id → proxies holding its promotion. */
   holders: Record<number, string[]> = {};
   promoteHolders: Record<number, string[]> = {};
@@ -324,6 +327,12 @@ export class Topom {
     }
     const ctx = this.context();
     const acks = [...ctx.proxies.keys()].map((token) => ({ token, revision: this.acks.get(token)?.revision ?? 0 }));
+    const fenced = fencedAcks(this.leaseFences.values(), performance.now());
+    for (const token of fenced.ended) {
+      log.info(`proxy-[${token}] was removed and its dashboard lease has run out: no longer waited for`);
+      this.leaseFences.delete(token);
+    }
+    for (const a of fenced.acks) if (!ctx.proxies.has(a.token)) acks.push(a);
     const plan = schedulerTick(ctx, {
       parallel: this.config.migration_parallel_slots,
       disabled: this.disabled,

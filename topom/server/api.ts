@@ -14,6 +14,7 @@ import { configJson } from "../config.ts";
 import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
+import { fenceOnRemoval } from "../proxy_lease.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
 import type { Topom } from "../topom.ts";
 import { forwardToLeader } from "./forward.ts";
@@ -220,6 +221,7 @@ async function dispatch(
         const ctx = t.context();
         await t.write(name === "proxy/create" ? createProxy(ctx, model) : onlineProxy(ctx, model));
         t.acks.delete(model.token);
+        t.leaseFences.delete(model.token);
         return ok();
       });
     }
@@ -229,7 +231,11 @@ async function dispatch(
       return ok();
     case "proxy/remove":
       return await t.exclusive(async () => {
+        const removed = t.context().proxies.get(p.token as string);
         await t.write(removeProxy(t.context(), p.token as string, p.force as boolean, false));
+        // It may still serve its old model (cut off, not dead): wait out its lease before moving slots past it.
+        const fence = removed && fenceOnRemoval(removed, t.acks.get(removed.token), performance.now(), Date.now());
+        if (fence) t.leaseFences.set(fence.token, fence);
         t.acks.delete(p.token as string);
         t.kick();
         return ok();
