@@ -4,6 +4,7 @@
  * them. Group setup goes through `codis-admin`. Used by `examples/local-cluster.ts` and the end-to-end tests.
  * @module
  */
+import { existsSync } from "node:fs";
 import { freePort, waitForPort } from "../tests/support/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -231,6 +232,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         `--raft_id=${i + 1}`,
         `--raft_addr=127.0.0.1:${raftPorts[i]}`,
         `--raft_peers=${peers}`,
+        // The first start of the group founds it; a restart over a kept data dir finds its data either way.
+        `--raft_bootstrap=${existsSync(`${dataDir}/dashboard-${i + 1}`) ? "existing" : "new"}`,
         `--data_dir=${dataDir}/dashboard-${i + 1}`,
         `--cluster_secret=${secret}`,
       ];

@@ -145,7 +145,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "duration",
     def: "30s",
     doc: "A proxy following a dashboard that has not reached the active one for this long stops serving slots\n" +
-      "(clients get \"proxy lease expired\") until it reaches one again; the dashboard waits this long before it\n" +
+      '(clients get "proxy lease expired") until it reaches one again; the dashboard waits this long before it\n' +
       "moves a slot past a removed proxy. 0 disables: a cut-off proxy serves its old model, as in Codis.",
   },
   backend_ping_period: {

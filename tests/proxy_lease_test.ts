@@ -12,7 +12,7 @@ import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.t
 import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
 import { type Forwarder, forwarder } from "./support/forwarder.ts";
 import { redisCli } from "./support/proxy.ts";
-import { type RedisProcess, redisCliDb, startRedis } from "./support/redis.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
 import { sleep, until } from "./support/wait.ts";
 
 const PRODUCT = "lease-test";
@@ -61,7 +61,10 @@ Deno.test("proxy lease: a force-removed proxy cut off from the dashboard stops s
       return s.group_id === 2 && !s.action.state ? Date.now() : undefined;
     }, 25);
     // The dashboard saw the proxy's last poll at most one poll timeout (a third of the lease) before the cut.
-    assert.ok(done - cutAt >= LEASE_MS - LEASE_MS / 3, `the step waited out the lease (${done - cutAt} ms after the cut)`);
+    assert.ok(
+      done - cutAt >= LEASE_MS - LEASE_MS / 3,
+      `the step waited out the lease (${done - cutAt} ms after the cut)`,
+    );
 
     // After the step: the cut-off proxy refuses instead of writing to the old group; the other one serves group 2.
     const refused = await redisCli(cutOff.port, ["SET", key, "lost?"]);

@@ -35,7 +35,10 @@ Deno.test("proxy lease: no fence for a proxy without a lease, or whose lease alr
 
 Deno.test("proxy lease: fences hold the scheduler with their revision until they end", () => {
   const fences = [{ token: "a", revision: 4, until: 100 }, { token: "b", revision: 9, until: 200 }];
-  assert.deepEqual(fencedAcks(fences, 50), { acks: [{ token: "a", revision: 4 }, { token: "b", revision: 9 }], ended: [] });
+  assert.deepEqual(fencedAcks(fences, 50), {
+    acks: [{ token: "a", revision: 4 }, { token: "b", revision: 9 }],
+    ended: [],
+  });
   assert.deepEqual(fencedAcks(fences, 100), { acks: [{ token: "b", revision: 9 }], ended: ["a"] });
   assert.deepEqual(fencedAcks(fences, 250), { acks: [], ended: ["a", "b"] });
 });

@@ -79,6 +79,7 @@ async function openRaft(opts: CoordOptions): Promise<Coordinator> {
     clusterId: `codis-${cfg.product_name}`,
     clusterSecret: secret,
     join: opts.join,
+    bootstrap: cfg.raft_bootstrap === "new" ? "new" : "existing",
     onStateChange: fire,
   }, sm);
   const apiOf = (id: number): string | undefined => {
