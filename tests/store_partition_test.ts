@@ -152,13 +152,12 @@ Deno.test("store review: a zookeeper watch sees the changes made while its conne
   });
 });
 
-// KNOWN BUG, not fixed yet (ignored so CI stays green; remove `ignore` when fixing it): the ZooKeeper watcher numbers
-// events itself (max(zxid, last + 1)), so after a batch of deletes its resume point runs ahead of the server's zxids,
-// and a watch resumed on a new session (after the old one expired) filters out the next real write. The fix needs the
-// adapter's revision() and a new watcher's start to continue above the old watcher's numbering.
+// The ZooKeeper watcher numbers events itself (max(zxid, last + 1)), so after a batch of deletes its resume point
+// runs ahead of the server's zxids. A watch resumed on a new session (after the old one expired) used to filter out
+// the next real write, whose zxid was below that numbering; the new watcher now continues the old one's numbering and
+// compacts up to it when anything changed meanwhile (store/zookeeper_watch.ts).
 Deno.test({
   name: "store review: a zookeeper watch resumed on a new session after a batch of deletes misses nothing",
-  ignore: true,
   fn: async () => {
     const zk = await startZooKeeper();
     const c = await ZooKeeperClient.connect({ connect: zk.connect, sessionTimeoutMs: 800 });
