@@ -6,6 +6,7 @@
  * @module
  */
 import type { ProxyAckStats, ProxyModel } from "../models/mod.ts";
+import { productDir } from "../store/paths.ts";
 import type { ProxyAck } from "./slot_actions.ts";
 
 /** A removed proxy: the revision it last acknowledged, and when (performance.now() ms) it has surely stopped serving. */
@@ -13,6 +14,8 @@ export interface LeaseFence {
   token: string;
   revision: number;
   until: number;
+  /** The proxy's lease, kept for a dashboard that takes over. */
+  leaseMs: number;
 }
 
 /** What is added to the lease on top: the proxy's timer and the requests it sent just before its deadline. */
@@ -36,7 +39,7 @@ export function fenceOnRemoval(
   if (!(lease > 0)) return null;
   const sinceSeen = ack ? Math.max(0, wallNow - ack.last_seen) : 0;
   const until = now - sinceSeen + lease + leaseMargin(lease);
-  return until > now ? { token: p.token, revision: ack?.revision ?? 0, until } : null;
+  return until > now ? { token: p.token, revision: ack?.revision ?? 0, until, leaseMs: lease } : null;
 }
 
 /** The fences still holding at `now`, as acknowledgements for the scheduler, and the tokens whose fence ended. */
@@ -48,4 +51,48 @@ export function fencedAcks(fences: Iterable<LeaseFence>, now: number): { acks: P
     else acks.push({ token: f.token, revision: f.revision });
   }
   return { acks, ended };
+}
+
+/**
+ * `/codis3/{product}/proxy-fence` (not in Codis's layout, which ignores it): the fences of the active dashboard, so
+ * that one that takes over still waits for the removed proxies.
+ */
+export function proxyFencePath(product: string): string {
+  return `${productDir(product)}/proxy-fence`;
+}
+
+/** One stored fence: no clock in it, since dashboards' clocks differ. */
+export interface StoredFence {
+  token: string;
+  revision: number;
+  lease_ms: number;
+}
+
+/** The node's value for `fences`, or null when there are none (the node is deleted). */
+export function encodeFences(fences: Iterable<LeaseFence>): string | null {
+  const list: StoredFence[] = [...fences].map((f) => ({ token: f.token, revision: f.revision, lease_ms: f.leaseMs }));
+  return list.length === 0 ? null : JSON.stringify({ fences: list });
+}
+
+/**
+ * The fences a dashboard taking over at `now` holds for the stored ones: a whole lease (and margin) from now, since
+ * when the previous one last saw those proxies is unknown here. Malformed entries are skipped.
+ */
+export function fencesOnTakeover(stored: string, now: number): LeaseFence[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    return [];
+  }
+  const list = (parsed as { fences?: unknown })?.fences;
+  if (!Array.isArray(list)) return [];
+  const out: LeaseFence[] = [];
+  for (const f of list as Partial<StoredFence>[]) {
+    const lease = Number(f?.lease_ms);
+    if (typeof f?.token !== "string" || !(lease > 0) || !Number.isFinite(lease)) continue;
+    const revision = Number.isSafeInteger(f.revision) ? f.revision! : 0;
+    out.push({ token: f.token, revision, until: now + lease + leaseMargin(lease), leaseMs: lease });
+  }
+  return out;
 }

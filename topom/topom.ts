@@ -21,6 +21,7 @@ import type { Coordinator } from "./server/coord.ts";
 import type { SlotExecutor } from "./server/executor.ts";
 import { runPromotion, SyncActions } from "./server/group_actions.ts";
 import { SentinelHa, topomHaHost } from "./server/ha.ts";
+import { loadLeaseFences, storeLeaseFences } from "./server/lease_fences.ts";
 import { StatsPoller } from "./server/stats.ts";
 
 const log = logger("topom");
@@ -319,6 +320,7 @@ export class Topom {
       await this.reload();
       log.debug(`model reloaded in ${(performance.now() - t0).toFixed(0)} ms, revision ${this.cache.revision}`);
       await this.sync.requeue();
+      await loadLeaseFences(this);
       // Only now: a reload or requeue that failed is tried again on the next tick, not skipped for the whole term.
       this.#wasLeader = true;
       if (this.coord.kind === "raft") {
@@ -332,6 +334,7 @@ export class Topom {
       log.info(`proxy-[${token}] was removed and its dashboard lease has run out: no longer waited for`);
       this.leaseFences.delete(token);
     }
+    if (fenced.ended.length > 0) await storeLeaseFences(this);
     for (const a of fenced.acks) if (!ctx.proxies.has(a.token)) acks.push(a);
     const plan = schedulerTick(ctx, {
       parallel: this.config.migration_parallel_slots,
