@@ -223,10 +223,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
-    if (this.router.servingUntil !== Infinity) {
-      const refusal = this.router.leaseRefusal();
-      if (refusal !== null) return reply.onError(refusal);
-    }
+    if (this.router.leaseExpired) return reply.onError(this.router.leaseRefusal()!);
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
@@ -341,6 +338,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   async setLease(until: number, leaseMs: number, expired = false): Promise<void> {
     this.router.leaseMs = leaseMs;
     this.router.servingUntil = until - performance.timeOrigin;
+    this.router.leaseExpired = expired || performance.now() > this.router.servingUntil;
     if (expired) await this.fillSlots(this.router.slots.map((r) => ({ id: r.id })));
   }
 

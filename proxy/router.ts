@@ -83,9 +83,12 @@ export class Router {
   replicaSlots = 0;
   /**
    * performance.now() after which no slot is served (the dashboard lease, proxy/lease.ts); Infinity without one.
-   * Checked on the clock per request, so that a proxy resumed after a pause refuses before its lease timer runs.
+   * Sessions compare it with the clock they read for every read, so that a proxy resumed after a pause refuses
+   * before its lease timer runs; see {@link leaseExpired}.
    */
   servingUntil = Infinity;
+  /** Set once {@link servingUntil} has passed (by a session's read or the lease timer): every slot is refused. */
+  leaseExpired = false;
   /** The lease's length, for the error text. */
   leaseMs = 0;
   #parallel: number;
@@ -193,11 +196,10 @@ export class Router {
     );
   }
 
-  /** The lease error when the dashboard lease ran out (see {@link servingUntil}), else null. */
+  /** The lease error when the dashboard lease ran out (see {@link leaseExpired}), else null. */
   leaseRefusal(): string | null {
-    if (this.servingUntil === Infinity) return null;
-    const now = performance.now();
-    return now > this.servingUntil ? leaseErrorText(now - this.servingUntil + this.leaseMs) : null;
+    if (!this.leaseExpired) return null;
+    return leaseErrorText(performance.now() - this.servingUntil + this.leaseMs);
   }
 
   /** The slot models, as Codis's `/proxy/slots` shows them. */
