@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { freePort, waitForPort } from "../tests/support/ports.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -9,12 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
-import { type Forwarder, forwarder } from "./support/forwarder.ts";
-import { redisCli } from "./support/proxy.ts";
-import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep, until } from "./support/wait.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
+import { type Forwarder, forwarder } from "../testing/forwarder.ts";
+import { redisCli } from "../testing/proxy.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 const PRODUCT = "lease-test";
 const LEASE_MS = 3000;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ProxyModel } from "../../models/mod.ts";
-import { ProxyAdminClient, ProxyApiError } from "../../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "./proxy_client.ts";
 import { decodePathSegment, errorResponse, HttpError, jsonResponse, readBodyText } from "../../util/http.ts";
 import { logger, setLogLevel } from "../../util/log.ts";
 import { newXAuth, xauthEqual } from "../../util/xauth.ts";
@@ -17,7 +17,7 @@ import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
 import { fenceOnRemoval } from "../proxy_lease.ts";
 import { storeLeaseFences } from "./lease_fences.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { watchProxy } from "./proxy_watch.ts";
 import { handleRaftApi } from "./raft_api.ts";

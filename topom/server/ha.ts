@@ -11,10 +11,10 @@
 import { logger } from "../../util/log.ts";
 import { chooseSentinelMasters, parseSwitchMaster, sentinelMonitorPlan, switchGroupMaster } from "../sentinel_plan.ts";
 import { screenSentinelReports, type StaleReport } from "../sentinel_staleness.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { resyncSentinelGroup, sentinelMasters } from "./sentinel_io.ts";
 import { parseInfo, redisCall } from "./redis.ts";
-import { textOf } from "../../proxy/resp/decode.ts";
+import { textOf } from "../../redis/decode.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
 
 const log = logger("ha");

@@ -5,7 +5,7 @@
  */
 import { logger } from "../../util/log.ts";
 import { encodeFences, fencesOnTakeover, proxyFencePath } from "../proxy_lease.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 
 const log = logger("topom");
 
