@@ -303,7 +303,7 @@ Deno.test("HA failover: a failover of a group whose servers the model names by h
 // sentinels' last view agreeing with the model (topom/sentinel_staleness.ts): the dashboard removes the group from it
 // again and does not follow it.
 Deno.test({
-  name: "HA review: a manual promotion survives a sentinel that was down during it",
+  name: "HA failover: a manual promotion survives a sentinel that was down during it",
   fn: async () => {
     const redis: RedisProcess[] = [];
     const sentinels: SentinelProcess[] = [];

@@ -128,7 +128,7 @@ async function untilClosed(node: RaftNode): Promise<Error | undefined> {
  * bootstrap snapshot instead (a core-only fix) deadlocked genuine founders partitioned away from the start (sim seed
  * 65); a founder is never empty, so only members that did not found are held back.
  */
-Deno.test("raft review: a founder restarted with a wiped data dir cannot make a committed write disappear", async () => {
+Deno.test("raft node faults: a founder restarted with a wiped data dir cannot make a committed write disappear", async () => {
   await withCluster([1, 2, 3], async (c) => {
     const l = await startAndElect(c);
     const lid = l.status().id;

@@ -157,7 +157,7 @@ Deno.test("store partition: a zookeeper watch sees the changes made while its co
 // the next real write, whose zxid was below that numbering; the new watcher now continues the old one's numbering and
 // compacts up to it when anything changed meanwhile (store/zookeeper_watch.ts).
 Deno.test({
-  name: "store review: a zookeeper watch resumed on a new session after a batch of deletes misses nothing",
+  name: "store partition: a zookeeper watch resumed on a new session after a batch of deletes misses nothing",
   fn: async () => {
     const zk = await startZooKeeper();
     const c = await ZooKeeperClient.connect({ connect: zk.connect, sessionTimeoutMs: 800 });
