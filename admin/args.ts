@@ -19,6 +19,8 @@ export const OPTIONS = {
   auth: { type: "string", short: "a" },
   product_name: S,
   timeout: S,
+  "ca-file": S,
+  tls: B,
   // proxy commands
   start: B,
   shutdown: B,
@@ -229,5 +231,7 @@ Options:
   -t TOKEN, --token=TOKEN
   -g ID, --gid=ID
   --timeout=MS             per-request timeout (default 30000)
+  --tls                    reach dashboards and proxies over HTTPS (their admin_tls_*), with the system's roots
+  --ca-file=FILE           HTTPS as --tls, trusting this PEM CA too (the cluster's own)
   -v                       print every request on stderr
 `;

@@ -8,7 +8,6 @@ import type { Group, ProxyModel } from "../models/mod.ts";
 import { type CoordClient, HttpStoreClient, openCoordinator, paths } from "../store/mod.ts";
 import { configDump, restoreWrites, validateConfigV3 } from "../topom/config_dump.ts";
 import { ModelCache, writeToOp } from "../topom/model_cache.ts";
-import { newXAuth } from "../util/xauth.ts";
 import { type Args, onlyOne, type OptionName } from "./args.ts";
 import type { Out } from "./dashboard_cmd.ts";
 import { prettyJson } from "./format.ts";
@@ -55,15 +54,11 @@ export async function openStore(a: Args): Promise<CoordClient> {
   }
 }
 
-/**
- * The Raft store's secret: --cluster-secret, or the dashboard's default when its `cluster_secret` is empty,
- * derived from product name and product_auth (topom/server/coord.ts).
- */
+/** The Raft store's secret: --cluster-secret (the dashboards' `cluster_secret`; it is never derived). */
 function raftSecret(a: Args): string {
   const s = a.str("cluster-secret");
   if (s) return s;
-  if (!a.has("product")) throw new AdminError("option --cluster-secret (or --product and --auth) is required");
-  return newXAuth("raft", productArg(a), a.str("auth") ?? "");
+  throw new AdminError("option --cluster-secret is required with --raft (the dashboards' cluster_secret)");
 }
 
 function productArg(a: Args): string {

@@ -9,6 +9,7 @@ import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
 import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -41,6 +42,8 @@ interface Target {
   port: number;
   cpuPid: number | null;
   command: string;
+  /** redis-benchmark arguments this target needs (TLS). */
+  clientArgs?: string[];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -64,10 +67,11 @@ async function main(argv: string[]): Promise<number> {
   else track(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
   const notes: string[] = [];
 
-  log(`starting 2 redis-server backends (databases 1024, hz 100)`);
+  const tls: BenchTls | null = opts.targets.some((t) => TLS_TARGETS.includes(t)) ? await prepareBenchTls() : null;
+  log(`starting 2 redis-server backends (databases 1024, hz 100)${tls ? ", the first with a TLS port too" : ""}`);
   const backends = [];
   for (let i = 0; i < 2; i++) {
-    const b = await startRedis();
+    const b = await startRedis(i === 0 && tls ? { extraArgs: tls.redisArgs } : {});
     track(() => b.stop());
     backends.push(b);
   }
@@ -78,6 +82,16 @@ async function main(argv: string[]): Promise<number> {
     const b = backends[0];
     const pid = findPidByCmdline("redis-server", b.addr);
     targets.push({ name: "direct", port: b.port, cpuPid: pid, command: `redis-server on ${b.addr} (backend 1 of 2)` });
+  }
+  if (tls && opts.targets.includes("direct-tls")) {
+    const b = backends[0];
+    targets.push({
+      name: "direct-tls",
+      port: tls.redisTlsPort,
+      cpuPid: findPidByCmdline("redis-server", b.addr),
+      command: `redis-server backend 1, its TLS port ${tls.redisTlsPort}`,
+      clientArgs: tls.clientArgs,
+    });
   }
   const servers: Server[] = [];
   if (opts.targets.includes("twemproxy")) {
@@ -115,17 +129,44 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   }
-  for (const s of servers) targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command });
+  for (const name of ["proxy-tls", "proxy-mtls"]) {
+    if (!tls || !opts.targets.includes(name)) continue;
+    log(`starting ${name} (TLS on the client side${name === "proxy-mtls" ? " with client certificates" : ""})`);
+    try {
+      const s = await startCodisProxy({
+        name,
+        backends: addrs,
+        extraArgs: [...opts.proxyArgs, ...(name === "proxy-mtls" ? tls.mtlsProxyArgs : tls.proxyArgs)],
+        dir,
+        deno: Deno.execPath(),
+        cwd: ROOT,
+        script: opts.proxyScript,
+      });
+      servers.push(s);
+      proxyNames.push(s.name);
+    } catch (e) {
+      notes.push(`${name} failed to start: ${(e as Error).message}`);
+      log(notes[notes.length - 1]);
+    }
+  }
+  for (const s of servers) {
+    const clientArgs = s.name === "proxy-tls"
+      ? tls?.clientArgs
+      : s.name === "proxy-mtls"
+      ? tls?.mtlsClientArgs
+      : undefined;
+    targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command, clientArgs });
+  }
   if (targets.length === 0) throw new HarnessError("no target could be started");
   const names = targets.map((t) => t.name);
-  const peers = names.filter((n) => n === "direct" || n === "twemproxy");
+  const peers = names.filter((n) => n === "direct" || n === "twemproxy" || n === "direct-tls");
 
   // Warm-up: fills the keyspace (so GETs hit) and lets the proxy's JIT settle before anything is measured.
   const warm = opts.quick ? 0.2 : 1;
   for (const t of targets) {
     for (const w of WORKLOADS.filter((x) => ["p1-set", "p16-get", "mset10"].includes(x.id))) {
       const n = Math.round(w.calibrationN * 2 * warm);
-      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000 });
+      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000, clientArgs: t.clientArgs });
       if (r.error) log(`warm-up ${w.label} on ${t.name} failed: ${r.error}`);
     }
   }
@@ -137,7 +178,11 @@ async function main(argv: string[]): Promise<number> {
     else if (opts.quick) counts.set(w.id, w.quickN);
     else {
       const t = targets[0];
-      const r = await runOnce(w, t.port, w.calibrationN, null, { ...settings, timeoutMs: 120_000 });
+      const r = await runOnce(w, t.port, w.calibrationN, null, {
+        ...settings,
+        timeoutMs: 120_000,
+        clientArgs: t.clientArgs,
+      });
       const n = r.line ? Math.max(w.calibrationN, roundN(r.line.rps * opts.seconds)) : w.calibrationN * 4;
       counts.set(w.id, n);
       log(`calibrated ${w.label} on ${t.name}: -n ${n}`);
@@ -153,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
       for (const t of order) {
         const n = counts.get(w.id)!;
         const timeoutMs = Math.max(60_000, (opts.seconds * 30 + 30) * 1000);
-        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs });
+        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs, clientArgs: t.clientArgs });
         records.push({ workload: w.id, target: t.name, rep, ...r });
         const l = r.line;
         log(
@@ -185,6 +230,9 @@ async function main(argv: string[]): Promise<number> {
   out.push("redis-benchmark commands (PORT = the target's port):");
   for (const w of workloads) {
     out.push(`  ${w.id.padEnd(8)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
+  }
+  if (tls) {
+    out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run); proxy-mtls also --cert, --key`);
   }
   for (const n of notes) out.push(`NOTE: ${n}`);
   console.log(out.join("\n"));

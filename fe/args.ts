@@ -20,6 +20,13 @@ export interface FeArgs {
   /** `--log=FILE`: log lines are appended there instead of stderr. */
   logFile?: string;
   pidFile?: string;
+  /** `--tls-cert-file` / `--tls-key-file`: serve the console over HTTPS. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** `--ca-file`: reach the dashboards over HTTPS, trusting this CA (PEM) besides the system's roots. */
+  caFile?: string;
+  /** `--allowed-hosts=a,b`: more names the console answers to (besides localhost and its listen address). */
+  allowedHosts: string[];
 }
 
 /** A bad command line; the message is one line meant for the operator. */
@@ -45,8 +52,14 @@ Options:
   --assets-dir=PATH    static files (default: fe/assets next to this program)
   --log=FILE           append log lines to FILE instead of stderr
   --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
+  --allowed-hosts=A,B  more host names the console answers to; requests naming any other Host are refused
+                       (403), besides localhost, 127.0.0.1, ::1 and the --listen host (the machine's name
+                       when --listen is on every interface): a guard against DNS rebinding
   --ncpu=N             accepted for Codis's start scripts; the FE is one event loop
   --pidfile=FILE       write the process id there; removed on exit
+  --tls-cert-file=FILE, --tls-key-file=FILE
+                       serve the console over HTTPS with this PEM certificate chain and key
+  --ca-file=FILE       reach the dashboards over HTTPS (their admin_tls_*), trusting this PEM CA
   -h, --help           print this text
 
 The page asks for each product's product_auth and computes the dashboard's xauth in the browser; the FE itself
@@ -66,6 +79,10 @@ const VALUED = new Set([
   "log-level",
   "pidfile",
   "ncpu",
+  "tls-cert-file",
+  "tls-key-file",
+  "ca-file",
+  "allowed-hosts",
 ]);
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
 
@@ -144,6 +161,10 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
     logLevel: logLevel === "WARNING" ? "WARN" : logLevel,
     logFile: v.get("log"),
     pidFile: v.get("pidfile"),
+    tlsCertFile: v.get("tls-cert-file"),
+    tlsKeyFile: v.get("tls-key-file"),
+    caFile: v.get("ca-file"),
+    allowedHosts: splitAddrs(v.get("allowed-hosts") ?? ""),
   };
 }
 

@@ -5,10 +5,12 @@
  */
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
+import { type ProxyTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
+
 export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
-export interface ProxyConfig {
+export interface ProxyConfig extends ProxyTlsConfig {
   product_name: string;
   product_auth: string;
   session_auth: string;
@@ -70,7 +72,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   product_auth: {
     kind: "string",
     def: "",
-    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.",
+    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the proxy refuses to start without it).",
   },
   session_auth: {
     kind: "string",
@@ -258,4 +261,5 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
   metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
   metrics_report_statsd_prefix: { kind: "string", def: "", doc: "StatsD metric name prefix." },
+  ...TLS_KEYS,
 };

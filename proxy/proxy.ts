@@ -23,7 +23,11 @@ import {
   sendSpecial,
 } from "./slot_forward.ts";
 import { Session } from "./session.ts";
-import { NetSocket } from "../redis/socket.ts";
+import { NetSocket, type SocketConn } from "../redis/socket.ts";
+import { configureRedisTls } from "../redis/dial.ts";
+import { clientTls } from "./tls_setup.ts";
+import { type ClientListener, listenClientsTls } from "./tls_listen.ts";
+import { backendTls } from "../util/tls.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
@@ -74,7 +78,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly stats = new ProxyStats();
   readonly router: Router;
   readonly startTime = Date.now();
-  #listener: Deno.Listener | null = null;
+  #listener: ClientListener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
   #refused = new Set<NetSocket>();
@@ -95,6 +99,8 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
+    // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
+    configureRedisTls(backendTls(config));
     this.router = new Router(config.backend_primary_parallel, {
       auth: config.product_auth,
       maxPipeline: config.backend_max_pipeline,
@@ -111,9 +117,10 @@ export class Proxy implements ProxyCore, ProxyControl {
    * Starts listening for clients. Resolves with the bound address (for `proto_type = "unix"`: host "unix", port 0,
    * and `proxy_addr` is the socket's path).
    */
-  listen(): Promise<{ host: string; port: number }> {
-    let listener: Deno.Listener;
+  async listen(): Promise<{ host: string; port: number }> {
+    let listener: ClientListener;
     let bound: { host: string; port: number };
+    const tls = clientTls(this.config);
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
       this.#proxyAddr = this.config.proxy_addr;
@@ -123,7 +130,11 @@ export class Proxy implements ProxyCore, ProxyControl {
       const reusePort = this.config.proxy_workers > 1;
       const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
       try {
-        listener = Deno.listen({ hostname: host || wildcard, port, transport: "tcp", reusePort });
+        const at = { hostname: host || wildcard, port, reusePort };
+        // TLS clients get a Deno.TlsConn (or, for mutual TLS, a node:tls socket in its shape): same session code.
+        listener = tls
+          ? await listenClientsTls(at, tls.key, tls.clientCaCerts)
+          : Deno.listen({ ...at, transport: "tcp" });
       } catch (e) {
         if (reusePort && /unstable/i.test((e as Error).message)) {
           throw new Error(
@@ -152,12 +163,12 @@ export class Proxy implements ProxyCore, ProxyControl {
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
       }, Math.max(10, Math.min(1000, shortest / 4)));
     }
-    return Promise.resolve(bound);
+    return bound;
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  async #acceptLoop(listener: ClientListener): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: SocketConn;
       try {
         conn = await listener.accept();
       } catch (e) {

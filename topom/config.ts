@@ -14,7 +14,14 @@ import {
   readConfigFile,
   validateConfig,
 } from "../util/config_table.ts";
-import { checkHostPort, DASHBOARD_CONFIG_KEYS, type DashboardConfig, KEYS, parseRaftPeers } from "./config_keys.ts";
+import {
+  checkHostPort,
+  DASHBOARD_CONFIG_KEYS,
+  type DashboardConfig,
+  defaultDataDir,
+  KEYS,
+  parseRaftPeers,
+} from "./config_keys.ts";
 
 export { ConfigError };
 export {
@@ -23,6 +30,7 @@ export {
   COORDINATORS,
   DASHBOARD_CONFIG_KEYS,
   type DashboardConfig,
+  defaultDataDir,
   parseRaftPeers,
   type RaftPeer,
   raftPeers,
@@ -43,7 +51,7 @@ export function validateDashboardConfig(raw: Record<string, unknown>): Dashboard
   if (peers.length > 0 && !peers.some((p) => p.id === cfg.raft_id)) {
     throw new ConfigError(`invalid config key raft_id: ${cfg.raft_id} is not among raft_peers ids`);
   }
-  if (cfg.data_dir === "") cfg.data_dir = `/tmp/codis/raft/${cfg.product_name}/node-${cfg.raft_id}`;
+  if (cfg.data_dir === "") cfg.data_dir = defaultDataDir(cfg.product_name, cfg.raft_id);
   return cfg;
 }
 
@@ -93,8 +101,8 @@ export function configToToml(cfg: DashboardConfig): string {
 }
 
 /** The config as the overview's `config` JSON: Codis's names, durations/sizes as strings, secrets left out. */
-export function configJson(cfg: DashboardConfig): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
+export function configJson(cfg: DashboardConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
   for (const k of DASHBOARD_CONFIG_KEYS) {
     const def = KEYS[k];
     if (def.secret) continue;

@@ -5,9 +5,11 @@
  */
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
 
+import { type DashboardTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
+
 export { checkHostPort, type KeyDef, type Kind };
 /** The parsed dashboard configuration. Durations are milliseconds, sizes are bytes. */
-export interface DashboardConfig {
+export interface DashboardConfig extends DashboardTlsConfig {
   coordinator_name: string;
   coordinator_addr: string;
   coordinator_auth: string;
@@ -66,7 +68,8 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   product_auth: {
     kind: "string",
     def: "",
-    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.",
+    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the dashboard refuses to start without it).",
     secret: true,
   },
   admin_addr: {
@@ -169,15 +172,37 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   data_dir: {
     kind: "string",
     def: "",
-    doc: "Directory of the Raft log and snapshots. Empty: /tmp/codis/raft/{product_name}/node-{raft_id}.",
+    doc: "Directory of the Raft log and snapshots (created 0700). Empty: $XDG_STATE_HOME/codis-deno/raft/" +
+      "{product_name}/node-{raft_id},\nor ~/.local/state/codis-deno/... without XDG_STATE_HOME, or " +
+      "./codis-deno-state/... without HOME.",
   },
   cluster_secret: {
     kind: "string",
     def: "",
-    doc: "Shared secret authenticating Raft peer traffic between dashboards.",
+    doc: "Shared secret authenticating Raft peer traffic and the store routes (/api/store/*) between dashboards;\n" +
+      "never derived from anything else. Required when raft_addr is not a loopback address or there are other\n" +
+      "members; a lone member on loopback without it generates a random one in data_dir/cluster_secret (0600).",
     secret: true,
   },
+  ...TLS_KEYS,
 };
+
+/**
+ * The default data directory of a dashboard: under `$XDG_STATE_HOME` (or `~/.local/state`) rather than /tmp, where
+ * other users could read it or plant a directory first; relative to the working directory without HOME.
+ */
+export function defaultDataDir(product: string, raftId: number): string {
+  const env = (k: string): string | undefined => {
+    try {
+      return Deno.env.get(k) || undefined;
+    } catch {
+      return undefined; // no --allow-env
+    }
+  };
+  const home = env("HOME");
+  const base = env("XDG_STATE_HOME") ?? (home ? `${home}/.local/state` : undefined);
+  return `${base ? `${base}/codis-deno` : "codis-deno-state"}/raft/${product}/node-${raftId}`;
+}
 
 /** Every configuration key, in file order. */
 export const DASHBOARD_CONFIG_KEYS: readonly (keyof DashboardConfig)[] = Object.keys(KEYS) as (keyof DashboardConfig)[];

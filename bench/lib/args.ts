@@ -43,7 +43,9 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --n=N                fixed requests per run instead of calibrating
   --quick              smoke run: 1 repeat, small fixed -n, short warm-up
   --only=IDS           workloads to run, comma-separated: p1-set,p1-get,p16-set,p16-get,mset10,c1-set,c1-get
-  --targets=LIST       comma-separated subset of direct,twemproxy,proxy (default all)
+  --targets=LIST       comma-separated subset of direct,twemproxy,proxy (default all), plus direct-tls (backend 1
+                       on a TLS port), proxy-tls (codis-proxy with TLS for clients) and proxy-mtls (the same with
+                       client certificates), run with redis-benchmark --tls
   --proxy-workers=LIST pass --proxy_workers=N to codis-proxy; a list (1,2) makes one proxy target per value
   --proxy-arg=FLAG     extra flag for codis-proxy, repeatable (e.g. --proxy-arg=--backend_max_pipeline=4096)
   --proxy-script=PATH  proxy entry point to benchmark instead of cli/codis-proxy.ts (same flags)
@@ -97,7 +99,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (!(seconds > 0)) throw new HarnessError(`--seconds must be positive, got ${v.seconds}`);
   const targets = v.targets ? list(v.targets) : ["direct", "twemproxy", "proxy"];
   for (const t of targets) {
-    if (!["direct", "twemproxy", "proxy"].includes(t)) throw new HarnessError(`unknown target ${t}`);
+    if (!["direct", "twemproxy", "proxy", "direct-tls", "proxy-tls", "proxy-mtls"].includes(t)) {
+      throw new HarnessError(`unknown target ${t}`);
+    }
   }
   const workers = list(v["proxy-workers"]).map((w) => int("proxy-workers", w, 0, 1));
   return {

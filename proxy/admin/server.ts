@@ -11,6 +11,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "../metrics.ts";
 import { STATS_SLOTS, type StatsJSON } from "../stats.ts";
 import type { ProxyControl, SentinelStats } from "./control.ts";
 import { parseSlots, SentinelsSchema, zodMessage } from "./schemas.ts";
+import type { TlsCertifiedKey } from "../../util/tls.ts";
 
 const log = logger("proxy-admin");
 
@@ -26,6 +27,8 @@ export interface AdminServerOptions {
   port: number;
   /** Aborting it stops the server gracefully. */
   signal?: AbortSignal;
+  /** Serve HTTPS with this certificate and key (`admin_tls_*`). */
+  tls?: TlsCertifiedKey | null;
 }
 
 /** A running admin server. */
@@ -190,6 +193,7 @@ export function startAdminServer(ctl: ProxyControl, opts: AdminServerOptions): A
   const server = Deno.serve({
     hostname: opts.hostname,
     port: opts.port,
+    ...(opts.tls ?? {}),
     signal: ac.signal,
     onListen: () => {},
     onError: (e) => {

@@ -74,8 +74,11 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       if (url.pathname === "/" && req.method === "GET") {
         return new Response(null, { status: 302, headers: { location: "/topom" } });
       }
-      const body = req.method === "PUT" || req.method === "POST" ? await readBodyText(req, MAX_API_BODY) : "";
-      const forward = (again = false) => forwardToLeader(req, body, () => t.coord.leaderAdminAddr(), { again });
+      // The body is read only once the route and its xauth are known good (forward() and dispatch come after).
+      let body: string | undefined;
+      const readBody = async () => body ??= req.method === "PUT" ? await readBodyText(req, MAX_API_BODY) : "";
+      const forward = async (again = false) =>
+        forwardToLeader(req, await readBody(), () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
       if (!t.ready) {
@@ -101,7 +104,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
         const r = await forward();
         if (m.route.method === "PUT" || r.status < 500) return r;
       }
-      return await dispatch(t, name, params, body, opts);
+      return await dispatch(t, name, params, await readBody(), opts);
     } catch (e) {
       return fail(e);
     }
