@@ -33,6 +33,8 @@ export {
   validateProxyConfig,
 } from "./proxy/core/config.ts";
 export type { CoordinatorFlag as ProxyCoordinatorFlag } from "./proxy/core/config.ts";
+export type { ProxyTlsConfig } from "./proxy/core/config_tls_keys.ts";
+export type { SecretIo } from "./util/secrets.ts";
 export { crc32, slotOf } from "./models/hash.ts";
 
 export { Topom, type TopomOptions } from "./topom/server/topom.ts";
@@ -49,6 +51,7 @@ export {
   validateDashboardConfig,
 } from "./topom/config.ts";
 export * from "./topom/executor/mod.ts";
+export type { DashboardTlsConfig } from "./topom/config_tls_keys.ts";
 
 export * as store from "./store/mod.ts";
 

@@ -8,13 +8,18 @@ import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
 import type { PendingReply } from "../redis/conn.ts";
+import { type AckScope, WriteAcks } from "./backend/write_acks.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./core/config.ts";
 import type { ProxyCore, SessionState } from "./core/core.ts";
 import { Router } from "./forward/router.ts";
 import { drain, Forwarder, type KeyRef, type MigrateOptions, redispatch, releaseHeld } from "./forward/forward.ts";
 import { Session } from "./session.ts";
-import { NetSocket } from "../redis/socket.ts";
+import { NetSocket, type SocketConn } from "../redis/socket.ts";
+import { configureRedisTls } from "../redis/dial.ts";
+import { clientTls } from "./tls_setup.ts";
+import { type ClientListener, listenClientsTls } from "./tls_listen.ts";
+import { backendTls } from "../util/tls.ts";
 import { ProxyStats } from "./core/stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
@@ -43,9 +48,11 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly stats: ProxyStats = new ProxyStats();
   /** @internal The slot table and backend connections. */
   readonly router: Router;
+  /** @internal `backend_write_acks` > 0: the write connections and the WAITs of acknowledged writes. */
+  readonly writeAcks: WriteAcks | null;
   /** When the proxy was made, unix milliseconds. */
   readonly startTime: number = Date.now();
-  #listener: Deno.Listener | null = null;
+  #listener: ClientListener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
   #refused = new Set<NetSocket>();
@@ -68,7 +75,9 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
-    this.router = new Router(config.backend_primary_parallel, {
+    // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
+    configureRedisTls(backendTls(config));
+    const backendOpts = {
       auth: config.product_auth,
       maxPipeline: config.backend_max_pipeline,
       minBackoffMs: 50,
@@ -77,19 +86,37 @@ export class Proxy implements ProxyCore, ProxyControl {
       pingPeriodMs: config.backend_ping_period,
       recvTimeoutMs: config.backend_recv_timeout,
       keepAlive: config.backend_keepalive_period > 0,
-    }, config.backend_replica_parallel);
-    this.#forward = new Forwarder(this.router, config, this.#migrateOpts);
+    };
+    this.router = new Router(config.backend_primary_parallel, backendOpts, config.backend_replica_parallel);
+    this.writeAcks = config.backend_write_acks > 0
+      ? new WriteAcks(
+        { replicas: config.backend_write_acks, timeoutMs: config.backend_write_acks_timeout },
+        // A WAIT blocks its connection for up to the timeout: the reply timeout must allow for it.
+        {
+          ...backendOpts,
+          recvTimeoutMs: backendOpts.recvTimeoutMs && backendOpts.recvTimeoutMs + config.backend_write_acks_timeout,
+        },
+      )
+      : null;
+    this.#forward = new Forwarder(this.router, config, this.#migrateOpts, this.writeAcks);
   }
 
   /**
    * Starts listening for clients. Resolves with the bound address (for `proto_type = "unix"`: host "unix", port 0,
    * and `proxy_addr` is the socket's path).
    */
-  listen(): Promise<{ host: string; port: number }> {
-    let listener: Deno.Listener;
+  async listen(): Promise<{ host: string; port: number }> {
+    let listener: ClientListener;
     let bound: { host: string; port: number };
+    const tls = clientTls(this.config);
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
+      try {
+        Deno.chmodSync(this.config.proxy_addr, parseInt(this.config.proxy_unixsocket_perm, 8));
+      } catch (e) {
+        listener.close();
+        throw e;
+      }
       this.#proxyAddr = this.config.proxy_addr;
       bound = { host: "unix", port: 0 };
     } else {
@@ -97,7 +124,11 @@ export class Proxy implements ProxyCore, ProxyControl {
       const reusePort = this.config.proxy_workers > 1;
       const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
       try {
-        listener = Deno.listen({ hostname: host || wildcard, port, transport: "tcp", reusePort });
+        const at = { hostname: host || wildcard, port, reusePort };
+        // TLS clients get a Deno.TlsConn (or, for mutual TLS, a node:tls socket in its shape): same session code.
+        listener = tls
+          ? await listenClientsTls(at, tls.key, tls.clientCaCerts)
+          : Deno.listen({ ...at, transport: "tcp" });
       } catch (e) {
         if (reusePort && /unstable/i.test((e as Error).message)) {
           throw new Error(
@@ -126,12 +157,12 @@ export class Proxy implements ProxyCore, ProxyControl {
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
       }, Math.max(10, Math.min(1000, shortest / 4)));
     }
-    return Promise.resolve(bound);
+    return bound;
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  async #acceptLoop(listener: ClientListener): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: SocketConn;
       try {
         conn = await listener.accept();
       } catch (e) {
@@ -201,6 +232,18 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#forward.send(slot, raw, reply, keys, replicaOk);
   }
 
+  /** @internal See {@link ProxyCore.sendAcked}. */
+  sendAcked(
+    slot: number,
+    raw: Uint8Array,
+    reply: PendingReply,
+    keys: KeyRef | null,
+    scope: AckScope,
+    write: boolean,
+  ): void {
+    this.#forward.sendAcked(slot, raw, reply, keys, scope, write);
+  }
+
   /** @internal Proxy facts for INFO. */
   info(): ReturnType<ProxyCore["info"]> {
     return {
@@ -256,6 +299,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       sys: `${Deno.build.os} ${Deno.build.arch}`,
       hostname: Deno.hostname(),
       datacenter: this.config.proxy_datacenter,
+      ...(this.config.dashboard_lease_timeout > 0 ? { dashboard_lease_ms: this.config.dashboard_lease_timeout } : {}),
       ...(this.jodisPath ? { jodis_path: this.jodisPath } : {}),
     };
   }
@@ -277,7 +321,24 @@ export class Proxy implements ProxyCore, ProxyControl {
     if (res.changed.length === 0) return;
     if (!this.#commandsMerged) this.#mergeBackendCommands();
     await drain(res, this.router.slots);
-    for (const p of res.retired) if (p.refs <= 0) p.close();
+    for (const p of res.retired) {
+      if (p.refs > 0) continue;
+      p.close();
+      this.writeAcks?.forget(p);
+    }
+  }
+
+  /**
+   * The dashboard lease (proxy/lease.ts): serve until `until` (performance.timeOrigin + performance.now() ms, so
+   * that worker threads share it). `expired`: the lease ran out; every slot's route is dropped as well, so that
+   * the paths that do not go through {@link send} (transactions, blocking commands, fan-outs) stop too; the next
+   * full model restores them.
+   */
+  async setLease(until: number, leaseMs: number, expired = false): Promise<void> {
+    this.router.leaseMs = leaseMs;
+    this.router.servingUntil = until - performance.timeOrigin;
+    this.router.leaseExpired = expired || performance.now() > this.router.servingUntil;
+    if (expired) await this.fillSlots(this.router.slots.map((r) => ({ id: r.id })));
   }
 
   start(): void {
@@ -306,6 +367,10 @@ export class Proxy implements ProxyCore, ProxyControl {
         : "down";
       return { addr: p.addr, state, conns: p.conns.length, pending: p.conns.reduce((n, c) => n + c.inflight, 0) };
     });
+  }
+
+  writeAckStats(): Record<string, number> | undefined {
+    return this.writeAcks?.stats.toJSON(this.writeAcks.opts);
   }
 
   /** Set when the proxy follows a dashboard; its state shows in stats. */

@@ -44,7 +44,11 @@ export interface CodisProxyOptions {
  * ports accept connections. When they do not within `readyMs`, or the child exits first, the child is stopped and
  * the error quotes the end of its log file (when there is one).
  */
-export async function startCodisProxy(args: string[], opts: CodisProxyOptions = {}): Promise<CodisProxyProcess> {
+export async function startCodisProxy(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: CodisProxyOptions = {},
+): Promise<CodisProxyProcess> {
   const port = freePort();
   const adminPort = freePort();
   const argv = [
@@ -62,7 +66,8 @@ export async function startCodisProxy(args: string[], opts: CodisProxyOptions = 
   const child = new Deno.Command(opts.deno ?? Deno.execPath(), {
     args: argv,
     cwd: opts.cwd,
-    env: { NO_COLOR: "1" },
+    // Secrets (CODIS_SESSION_AUTH, CODIS_PRODUCT_AUTH ...) go in `env` rather than in `args`.
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: file ? "piped" : "null",
     stderr: file ? "piped" : "inherit",

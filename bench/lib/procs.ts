@@ -184,19 +184,23 @@ export interface ProxyOptions {
  * {@link startCodisProxy} with the benchmark's log file, start-up timeout and SIGTERM grace.
  */
 export async function startProxyTarget(o: ProxyOptions): Promise<Server> {
-  const p = await startCodisProxy([
-    ...o.backends.map((b) => `--backend=${b}`),
-    ...(o.workers ? [`--proxy_workers=${o.workers}`] : []),
-    ...o.extraArgs,
-  ], {
-    deno: o.deno,
-    script: o.script,
-    cwd: o.cwd,
-    logLevel: null,
-    logFile: `${o.dir}/${o.name}.log`,
-    readyMs: 60_000,
-    stopGraceMs: 3000,
-  });
+  const p = await startCodisProxy(
+    [
+      ...o.backends.map((b) => `--backend=${b}`),
+      ...(o.workers ? [`--proxy_workers=${o.workers}`] : []),
+      ...o.extraArgs,
+    ],
+    {},
+    {
+      deno: o.deno,
+      script: o.script,
+      cwd: o.cwd,
+      logLevel: null,
+      logFile: `${o.dir}/${o.name}.log`,
+      readyMs: 60_000,
+      stopGraceMs: 3000,
+    },
+  );
   const untrack = track(p.stop);
   return {
     name: o.name,

@@ -3,30 +3,41 @@
  * config.ts derives defaults, validation, flags and the default TOML from it.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../../util/config_table.ts";
+
+import { type ProxyTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
-export interface ProxyConfig {
+export interface ProxyConfig extends ProxyTlsConfig {
   /** Cluster (product) name; must match the dashboard's. */
   product_name: string;
   /** Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth. */
   product_auth: string;
   /** Password clients must AUTH with at this proxy (independent of product_auth). */
   session_auth: string;
+  /** A file holding product_auth (used when product_auth is empty; one trailing newline is dropped). */
+  product_auth_file: string;
+  /** A file holding session_auth (used when session_auth is empty; one trailing newline is dropped). */
+  session_auth_file: string;
   /** Admin HTTP API listen address (HOST:PORT). */
   admin_addr: string;
   /** Client listener type: tcp, tcp4, tcp6, or unix (proxy_addr is then the socket's path). */
   proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
   /** Client listen address (HOST:PORT, or a socket path for unix). */
   proxy_addr: string;
+  /** With proto_type = unix: the socket file's permissions, in octal (like Redis's unixsocketperm). */
+  proxy_unixsocket_perm: string;
   /** Coordinator type: zookeeper or etcd. */
   jodis_name: string;
   /** Coordinator address list; empty disables Jodis registration. */
   jodis_addr: string;
   /** Coordinator credentials, user:password. */
   jodis_auth: string;
+  /** A file holding jodis_auth (used when jodis_auth is empty; one trailing newline is dropped). */
+  jodis_auth_file: string;
   /** Coordinator session timeout (zookeeper) or TTL (etcd). */
   jodis_timeout: number;
   /** Register under Codis 2's path /zk/codis/db_{product}/proxy/{token} instead of /jodis/{product}/proxy-{token}. */
@@ -42,6 +53,12 @@ export interface ProxyConfig {
   proxy_workers: number;
   /** Allow FLUSHALL/FLUSHDB through the proxy. */
   proxy_allow_flush: boolean;
+  /**
+   * A proxy following a dashboard that has not reached the active one for this long stops serving slots (clients get
+   * "proxy lease expired") until it reaches one again; the dashboard waits this long before it moves a slot past a
+   * removed proxy.
+   */
+  dashboard_lease_timeout: number;
   /** Keepalive PING period on idle backend connections. */
   backend_ping_period: number;
   /** Time allowed to connect (and AUTH/SELECT) to a backend before the attempt counts as failed. */
@@ -63,6 +80,13 @@ export interface ProxyConfig {
   backend_max_pipeline: number;
   /** Never read from replica groups. */
   backend_primary_only: boolean;
+  /**
+   * Answer a write only once this many replicas of its group hold it (Redis's WAIT, one per batch of writes), so that
+   * a failover loses no acknowledged write.
+   */
+  backend_write_acks: number;
+  /** How long a write waits for backend_write_acks replicas before it gets the unknown-outcome error. */
+  backend_write_acks_timeout: number;
   /** Connections per master; a slot always uses the same one, so its requests stay in order. */
   backend_primary_parallel: number;
   /** Connections per replica that reads go to. */
@@ -88,6 +112,18 @@ export interface ProxyConfig {
   session_max_bulk_len: number;
   /** Maximum number of arguments in one request, command name included. */
   session_max_args: number;
+  /**
+   * A subscribed client whose unsent output reaches this is closed (Redis's client-output-buffer-limit pubsub hard
+   * limit).
+   */
+  session_pubsub_hard_limit: number;
+  /**
+   * A subscribed client whose unsent output stays at or over this for longer than session_pubsub_soft_time is closed
+   * (Redis's soft limit).
+   */
+  session_pubsub_soft_limit: number;
+  /** How long a subscribed client may stay over session_pubsub_soft_limit (Redis's soft seconds). */
+  session_pubsub_soft_time: number;
   /** Non-zero turns TCP keepalive on for client connections (the probe period is the OS's). */
   session_keepalive_period: number;
   /** Close the client connection instead of replying -ERR when a request fails. */
@@ -127,7 +163,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     secret: true,
     kind: "string",
     def: "",
-    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.",
+    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the proxy refuses to start without it).",
   },
   session_auth: {
     secret: true,
@@ -135,6 +172,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: "",
     doc: "Password clients must AUTH with at this proxy (independent of product_auth). Empty: no AUTH needed.",
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
+  session_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("session_auth")) },
   admin_addr: {
     section: "Listeners",
     kind: "string",
@@ -158,6 +197,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     doc: "Client listen address (HOST:PORT, or a socket path for unix).",
     check: (v) => v === "" ? "must not be empty" : undefined,
   },
+  proxy_unixsocket_perm: {
+    kind: "string",
+    def: "0700",
+    doc: "With proto_type = unix: the socket file's permissions, in octal (like Redis's unixsocketperm).\n" +
+      "Connecting needs write permission: 0700 lets only this user in, 0770 also its group.",
+    check: (v) => /^0?[0-7]{3}$/.test(v) ? undefined : `"${v}" is not an octal mode such as "0700" or "0770"`,
+  },
   jodis_name: {
     section: "Jodis registration (proxy discovery for Jodis clients)",
     kind: "string",
@@ -167,6 +213,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   jodis_addr: { kind: "string", def: "", doc: "Coordinator address list; empty disables Jodis registration." },
   jodis_auth: { secret: true, kind: "string", def: "", doc: "Coordinator credentials, user:password." },
+  jodis_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("jodis_auth")) },
   jodis_timeout: { kind: "duration", def: "20s", doc: "Coordinator session timeout (zookeeper) or TTL (etcd)." },
   jodis_compatible: {
     kind: "bool",
@@ -199,6 +246,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: false,
     doc: "Allow FLUSHALL/FLUSHDB through the proxy. Refused by default, as in Codis.",
   },
+  dashboard_lease_timeout: {
+    kind: "duration",
+    def: "30s",
+    doc: "A proxy following a dashboard that has not reached the active one for this long stops serving slots\n" +
+      '(clients get "proxy lease expired") until it reaches one again; the dashboard waits this long before it\n' +
+      "moves a slot past a removed proxy. 0 disables: a cut-off proxy serves its old model, as in Codis.",
+  },
   backend_ping_period: {
     section: "Backends (Redis servers)",
     kind: "duration",
@@ -230,6 +284,20 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   backend_max_pipeline: { kind: "int", def: 20480, min: 0, doc: "Maximum in-flight requests per backend connection." },
   backend_primary_only: { kind: "bool", def: false, doc: "Never read from replica groups." },
+  backend_write_acks: {
+    kind: "int",
+    def: 0,
+    min: 0,
+    doc: "Answer a write only once this many replicas of its group hold it (Redis's WAIT, one per batch of\n" +
+      "writes), so that a failover loses no acknowledged write. Fewer within backend_write_acks_timeout: the\n" +
+      "write's outcome is unknown and it gets a NOREPLICAS error, never OK. 0: answer once the master has it.",
+  },
+  backend_write_acks_timeout: {
+    kind: "duration",
+    def: "1s",
+    min: 1,
+    doc: "How long a write waits for backend_write_acks replicas before it gets the unknown-outcome error.",
+  },
   backend_primary_parallel: {
     kind: "int",
     def: 1,
@@ -284,6 +352,23 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     min: 1,
     doc: "Maximum number of arguments in one request, command name included.",
   },
+  session_pubsub_hard_limit: {
+    kind: "size",
+    def: "32mb",
+    doc: "A subscribed client whose unsent output reaches this is closed (Redis's client-output-buffer-limit\n" +
+      "pubsub hard limit). 0 disables.",
+  },
+  session_pubsub_soft_limit: {
+    kind: "size",
+    def: "8mb",
+    doc: "A subscribed client whose unsent output stays at or over this for longer than\n" +
+      "session_pubsub_soft_time is closed (Redis's soft limit). 0 disables.",
+  },
+  session_pubsub_soft_time: {
+    kind: "duration",
+    def: "60s",
+    doc: "How long a subscribed client may stay over session_pubsub_soft_limit (Redis's soft seconds).",
+  },
   session_keepalive_period: {
     kind: "duration",
     def: "75s",
@@ -309,4 +394,5 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
   metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
   metrics_report_statsd_prefix: { kind: "string", def: "", doc: "StatsD metric name prefix." },
+  ...TLS_KEYS,
 };

@@ -10,6 +10,7 @@ import type { BackendConn, PendingReply } from "../../redis/conn.ts";
 import { isStaleError } from "../../redis/data_stale.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
 import { encodeCommand } from "../../redis/encode.ts";
+import { type AckScope, sendOnPool, type WriteAcks } from "../backend/write_acks.ts";
 import type { BackendPool, FillResult, Router, SlotRoute } from "./router.ts";
 
 /** Where a request's keys are: `argv[pos[i]]` for i < n. The arrays may be reused by the caller afterwards. */
@@ -65,7 +66,7 @@ class MigrateThenRun implements PendingReply {
       return this.onError(`migrating slot ${this.route.id} from ${this.source.addr} failed: ${errorText(raw)}`);
     }
     this.route.moving--;
-    this.target.connFor(this.route.id).send(this.route.id, this.raw, new CountedReply(this.route, this.reply));
+    sendOnPool(this.target, this.route.id, this.raw, new CountedReply(this.route, this.reply), this.reply);
     releaseQueued(this.route, this.opts);
   }
 
@@ -100,7 +101,7 @@ export function redispatch(
   if (route.locked || route.migrateFrom !== null || route.moving > 0) {
     return sendSpecial(route, raw, reply, keys, opts);
   }
-  route.backend.connFor(route.id).send(route.id, raw, reply);
+  sendOnPool(route.backend, route.id, raw, reply);
 }
 
 /**
@@ -126,7 +127,7 @@ export function sendSpecial(
   }
   route.migrating++;
   if (source === null || keys.length === 0) {
-    target.connFor(route.id).send(route.id, raw, new CountedReply(route, reply));
+    sendOnPool(target, route.id, raw, new CountedReply(route, reply), reply);
     return;
   }
   const i = target.addr.lastIndexOf(":");
@@ -166,7 +167,7 @@ export function releaseHeld(
 export async function drain(res: FillResult, routes: SlotRoute[], timeoutMs = 30_000): Promise<void> {
   const pings: Promise<unknown>[] = [];
   for (const pool of res.previous) {
-    for (const c of pool.conns) {
+    for (const c of pool.writeConns === null ? pool.conns : [...pool.conns, ...pool.writeConns.map((w) => w.conn)]) {
       if (c.state === "connected" || c.state === "connecting") pings.push(c.call(0, ["PING"]).catch(() => {}));
     }
   }
@@ -211,6 +212,8 @@ export class Forwarder {
     /** The proxy's config, read at each request: `backend_primary_only` turns replica reads off. */
     private readonly config: { readonly backend_primary_only: boolean },
     private readonly migrateOpts: MigrateOptions,
+    /** `backend_write_acks` > 0: where writes that must reach replicas go (see `../backend/write_acks.ts`). */
+    private readonly writeAcks: WriteAcks | null,
   ) {}
 
   /**
@@ -221,6 +224,7 @@ export class Forwarder {
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null, replicaOk: boolean): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
+    if (this.router.leaseExpired) return reply.onError(this.router.leaseRefusal()!);
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.migrateOpts);
@@ -230,6 +234,28 @@ export class Forwarder {
       if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));
     }
     backend.connFor(slot).send(slot, raw, reply);
+  }
+
+  /**
+   * Like {@link send}, for a session with write acknowledgements on: the reply waits until the write reached
+   * `backend_write_acks` replicas (`WAIT` on the write connection of the slot's master).
+   */
+  sendAcked(
+    slot: number,
+    raw: Uint8Array,
+    reply: PendingReply,
+    keys: KeyRef | null,
+    scope: AckScope,
+    write: boolean,
+  ): void {
+    const route = this.router.slots[slot];
+    const backend = route.backend;
+    if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+    const acked = this.writeAcks!.request(reply, scope, write, route.model.backend_addr_group_id ?? 0);
+    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
+      return sendSpecial(route, raw, acked, copyKeys(keys), this.migrateOpts);
+    }
+    this.writeAcks!.connFor(backend, slot).send(slot, raw, acked);
   }
 
   /** A connected replica of the nearest group that has one, round-robin inside the group; null: use the master. */

@@ -29,6 +29,20 @@ export interface ModelHost {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/** What holding a group for a master switch needs (switch_barrier.ts): the model and the proxies' acknowledgements. */
+export interface SwitchHost extends ModelHost {
+  /** The model as last read from the store. */
+  readonly cache: ModelCache;
+  /** Per proxy token: the revision it reported applied, and when. */
+  readonly acks: ReadonlyMap<string, ProxyAckStats>;
+}
+
+/** What promoting a replica of a lost master needs (promote_io.ts): the model and the executor's running slots. */
+export interface PromoteHost extends ModelHost {
+  /** Moves slots' keys; a group whose slots are moving is not promoted. */
+  readonly executor: SlotExecutor;
+}
+
 /** What the group actions (promotions, sync actions) need: the model, a guarded write and a scheduler pass. */
 export interface GroupActionsHost extends ModelHost {
   /** Stores one write if its node is still at the expected revision; false when someone changed it. */
@@ -37,12 +51,11 @@ export interface GroupActionsHost extends ModelHost {
   kick(): void;
 }
 
-/** What the stats need: the model as cached, the acknowledgements, the executor and the scheduler's last view. */
-export interface StatsHost {
-  /** The product (cluster) name. */
-  readonly product: string;
-  /** The dashboard's configuration. */
-  readonly config: DashboardConfig;
+/**
+ * What the stats need: the model as cached, the acknowledgements, the executor and the scheduler's last view; and
+ * what promoting a lost master needs, which the stats poll finds.
+ */
+export interface StatsHost extends PromoteHost {
   /** The model as last read from the store. */
   readonly cache: ModelCache;
   /** Per proxy token: the revision it reported applied, and when. */
@@ -59,8 +72,4 @@ export interface StatsHost {
   readonly lastProgress: string;
   /** Revision of the last change to slots, groups or the sentinel. */
   readonly routingRevision: number;
-  /** This dashboard is the active one. */
-  isLeader(): boolean;
-  /** A context over the current model. */
-  context(): Context;
 }
