@@ -45,6 +45,7 @@ export interface ProxyConfig {
   session_max_args: number;
   session_keepalive_period: number;
   session_break_on_failure: boolean;
+  session_epoll: boolean;
   metrics_report_server: string;
   metrics_report_period: number;
   metrics_report_influxdb_server: string;
@@ -234,6 +235,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "bool",
     def: false,
     doc: "Close the client connection instead of replying -ERR when a request fails.",
+  },
+  session_epoll: {
+    kind: "bool",
+    def: true,
+    doc: "Serve TCP (IPv4) client connections from the proxy's own epoll set through libc (Linux; needs\n" +
+      "--allow-ffi), which reads every ready client once per round; false, or where that is not possible, uses\n" +
+      "one Deno read per connection, which favours recently served clients at a thousand connections.",
   },
   metrics_report_server: {
     section: "Metrics reporting",

@@ -6,7 +6,7 @@
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
-import type { NetSocket } from "./net/socket.ts";
+import type { ClientSocket } from "./net/client_socket.ts";
 import {
   checkArity,
   type CommandInfo,
@@ -67,7 +67,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   readonly remote: string;
   readonly createdAt = Date.now();
   #core: ProxyCore;
-  #socket: NetSocket;
+  #socket: ClientSocket;
   #parser: RequestParser;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
@@ -96,7 +96,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
-  constructor(core: ProxyCore, socket: NetSocket, id: number) {
+  constructor(core: ProxyCore, socket: ClientSocket, id: number) {
     this.#core = core;
     this.#socket = socket;
     this.#route = new KeyRouter(core, (slot, raw, keys, req) => this.#sessionModes().blocking(slot, raw, keys, req));
