@@ -8,7 +8,10 @@ import { findPidByCmdline } from "./lib/cpu.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
-import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+import { benchArgs, DEFAULT_WORKLOADS, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+import { type BurstResult, connectionBurst, renderBurstTable } from "./lib/conn_burst.ts";
+import { OPEN_FILES } from "./lib/procs.ts";
+import { openFilesLimit } from "../util/ulimit.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -50,8 +53,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmdline = `deno run -A bench/proxy_bench.ts${argv.length ? " " + argv.join(" ") : ""}`;
-  const workloads = opts.only.length ? WORKLOADS.filter((w) => opts.only.includes(w.id)) : WORKLOADS;
-  if (workloads.length === 0) throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
+  const workloads = WORKLOADS.filter((w) => (opts.only.length ? opts.only : DEFAULT_WORKLOADS).includes(w.id));
+  const burst = opts.connections > 0 && (opts.only.length === 0 || opts.only.includes("conn"));
+  if (workloads.length === 0 && !burst) throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
   const settings: RunSettings = {
     keyspace: opts.keyspace,
     valueSize: opts.valueSize,
@@ -92,15 +96,22 @@ async function main(argv: string[]): Promise<number> {
       notes.push(`codis-proxy skipped: ${opts.proxyScript} does not exist yet`);
       log(notes[notes.length - 1]);
     } else {
-      for (const workers of opts.proxyWorkers) {
-        const name = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+      const variants = opts.proxyWorkers.map((workers) => ({
+        name: opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy",
+        workers,
+        extra: [] as string[],
+      }));
+      if (opts.proxyBArgs.length > 0) {
+        variants.push(...variants.map((v) => ({ ...v, name: `${v.name}-b`, extra: opts.proxyBArgs })));
+      }
+      for (const { name, workers, extra } of variants) {
         log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
         try {
           const s = await startCodisProxy({
             name,
             backends: addrs,
             workers: workers || undefined,
-            extraArgs: opts.proxyArgs,
+            extraArgs: [...opts.proxyArgs, ...extra],
             dir,
             deno: Deno.execPath(),
             cwd: ROOT,
@@ -146,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
 
   const loadStart = loadAvg();
   const records: RunRecord[] = [];
+  const bursts: BurstResult[] = [];
   for (let rep = 0; rep < opts.repeat; rep++) {
     for (const w of workloads) {
       // Rotating the order each repeat keeps any drift (thermal, page cache, key count) from favouring one target.
@@ -165,6 +177,17 @@ async function main(argv: string[]): Promise<number> {
         );
       }
     }
+    if (!burst) continue;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + rep) % targets.length];
+      const b = await connectionBurst(t.name, rep, t.port, t.cpuPid, opts.connections);
+      bursts.push(b);
+      log(
+        `[${rep + 1}/${opts.repeat}] ${`${opts.connections} connections`.padEnd(17)} ${t.name.padEnd(10)} ` +
+          `burst ${b.burstMs.toFixed(0)} ms  RSS ${b.rssPerConnKB.toFixed(2)} KB/conn` +
+          (b.failed ? `  ${b.failed} failed: ${b.error}` : ""),
+      );
+    }
   }
 
   const load = { start: loadStart, end: loadAvg() };
@@ -178,13 +201,19 @@ async function main(argv: string[]): Promise<number> {
   out.push(`# load average ${load.start} at start, ${load.end} at end${busy}`);
   out.push(`# medians of ${opts.repeat} run(s) per cell; ratios are ${proxyNames.join(",") || "proxy"}/peer`);
   out.push("");
-  out.push(renderTable(workloads, names, proxyNames, peers, records));
-  out.push("");
+  if (workloads.length > 0) out.push(renderTable(workloads, names, proxyNames, peers, records), "");
+  if (bursts.length > 0) out.push(renderBurstTable(bursts, names, proxyNames, peers), "");
   out.push("Targets (2 backends: " + addrs.join(", ") + "):");
   for (const t of targets) out.push(`  ${t.name.padEnd(10)} ${t.command}`);
   out.push("redis-benchmark commands (PORT = the target's port):");
   for (const w of workloads) {
-    out.push(`  ${w.id.padEnd(8)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
+    out.push(`  ${w.id.padEnd(9)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
+  }
+  if (burst) {
+    out.push(
+      `  conn      ${opts.connections} connections opened at once by the harness, one PING each; burst ms = first ` +
+        "connect to last PONG; RSS KB/conn = the target's VmRSS growth per connection, held idle for 1 s",
+    );
   }
   for (const n of notes) out.push(`NOTE: ${n}`);
   console.log(out.join("\n"));
@@ -200,15 +229,45 @@ async function main(argv: string[]): Promise<number> {
       counts: Object.fromEntries(counts),
       summaries,
       runs: records,
+      bursts,
     };
     await Deno.writeTextFile(opts.json, JSON.stringify(doc, (_k, v) => (Number.isNaN(v) ? null : v), 2) + "\n");
     log(`wrote ${opts.json}`);
   }
-  const failed = records.filter((r) => r.error).length;
-  return failed === records.length ? 1 : 0;
+  const failed = records.filter((r) => r.error).length + bursts.filter((b) => b.failed === b.connections).length;
+  return failed === records.length + bursts.length ? 1 : 0;
+}
+
+/**
+ * The thousand-client rows and the connection burst need more open files than the usual soft limit of 1024, and Deno
+ * cannot raise its own: below OPEN_FILES, the harness runs itself again through a shell that raises it (up to the
+ * hard limit). Returns the child's exit code, or null to go on in this process.
+ */
+async function rerunWithOpenFiles(): Promise<number | null> {
+  const have = openFilesLimit() ?? Infinity;
+  if (have >= OPEN_FILES || Deno.env.get("CODIS_BENCH_NOFILE_RAISED") === "1") return null;
+  const script = `ulimit -n ${OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
+  const self = new URL(import.meta.url).pathname;
+  const child = new Deno.Command("sh", {
+    args: ["-c", script, "sh", Deno.execPath(), "run", "-A", self, ...Deno.args],
+    env: { CODIS_BENCH_NOFILE_RAISED: "1" },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = (sig: Deno.Signal) => () => {
+    try {
+      child.kill(sig);
+    } catch { /* exited */ }
+  };
+  Deno.addSignalListener("SIGINT", forward("SIGINT"));
+  Deno.addSignalListener("SIGTERM", forward("SIGTERM"));
+  return (await child.status).code;
 }
 
 if (import.meta.main) {
+  const rerun = await rerunWithOpenFiles();
+  if (rerun !== null) Deno.exit(rerun);
   let signalCode = 0;
   const onSignal = (sig: Deno.Signal, code: number) => () => {
     if (signalCode) return;
