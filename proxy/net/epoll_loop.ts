@@ -4,15 +4,17 @@
  *
  * Each round, every ready connection gets one read, in the order the kernel reported them; a connection that had more
  * to read than one read took goes to the end of the round, so one busy client does not hold the others (Redis and
- * twemproxy do the same). While there is traffic, the set is polled without waiting once per event-loop turn, after
- * the turn's other I/O (backend replies) has run; when a poll finds nothing, one `epoll_wait` blocks on a runtime
- * thread until a client sends.
+ * twemproxy do the same). The set is polled without waiting at the end of every event-loop turn that runs anyway
+ * (util/turn_end.ts: backend replies and flushes cause them), and one `epoll_wait` blocks on a runtime thread the rest
+ * of the time, so that a client's input wakes the loop when nothing else does. The loop never re-queues itself with
+ * `setImmediate`: that keeps the runtime from polling its own sockets (the backends).
  *
  * Reads go into one slab shared by every connection of the loop: each read fills the slab's free tail, so the
  * parser's zero-copy views stay valid, and an idle connection holds no buffer at all.
  * @module
  */
 import { logger } from "../../util/log.ts";
+import { atTurnEnd, everyTurnEnd } from "../../util/turn_end.ts";
 import { EAGAIN, ECONNABORTED, EINTR, EPOLLET, EPOLLIN, type Ipv4Addr, Libc } from "./libc.ts";
 
 const log = logger("epoll");
@@ -31,6 +33,7 @@ const SLAB = 64 * 1024;
 const MIN_TAIL = 1024;
 /** Connections accepted per round before the others' reads get their turn. */
 const ACCEPT_BATCH = 256;
+const NOTHING = () => {};
 
 /** An epoll set and the handlers of its fds. */
 export class EpollLoop {
@@ -47,8 +50,8 @@ export class EpollLoop {
   readonly #evBlock: Uint8Array;
   readonly #evBlockView: DataView;
   #blocking: Promise<void> | null = null;
-  #scheduled = false;
   #closed = false;
+  #unhook: () => void;
   #slab = new Uint8Array(SLAB);
   #used = 0;
   /** The bytes of the last successful {@link recv}. */
@@ -66,6 +69,8 @@ export class EpollLoop {
     this.#evSyncView = new DataView(this.#evSync.buffer);
     this.#evBlock = new Uint8Array(size);
     this.#evBlockView = new DataView(this.#evBlock.buffer);
+    this.#unhook = everyTurnEnd(this.#poll);
+    this.#arm();
   }
 
   /** A new loop, or why there cannot be one here (see {@link Libc.open}). */
@@ -89,12 +94,11 @@ export class EpollLoop {
     return this.#count;
   }
 
-  /** Registers `fd` (edge-triggered `events`) and schedules a poll, since the fd may already be ready. */
+  /** Registers `fd` (edge-triggered `events`); an fd that is ready already reports so at once. */
   add(fd: number, handler: FdHandler, events: number): void {
-    this.libc.epollAdd(this.#epfd, fd, events | EPOLLET);
     if (this.#handlers[fd] === undefined) this.#count++;
     this.#handlers[fd] = handler;
-    this.#schedule();
+    this.libc.epollAdd(this.#epfd, fd, events | EPOLLET);
   }
 
   /** Forgets `fd`; its owner closes it, which takes it out of the epoll set. */
@@ -108,7 +112,7 @@ export class EpollLoop {
   again(h: FdHandler): void {
     if (this.#closed) return;
     this.#again.push(h);
-    this.#schedule();
+    atTurnEnd(NOTHING); // a turn end, where the poll serves it
   }
 
   /**
@@ -131,15 +135,8 @@ export class EpollLoop {
     return n;
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#closed) return;
-    this.#scheduled = true;
-    setImmediate(this.#turn);
-  }
-
-  /** One round: the events ready now, then the handlers left with more to read; then wait or go round again. */
-  #turn = (): void => {
-    this.#scheduled = false;
+  /** One round, at a turn end: the events ready now, then the handlers left with more to read. */
+  #poll = (): void => {
     if (this.#closed) return;
     const n = this.libc.fn.epoll_wait(this.#epfd, this.#evSync, MAX_EVENTS, 0);
     const again = this.#again;
@@ -148,17 +145,17 @@ export class EpollLoop {
     for (let i = 0; i < again.length; i++) again[i].onEvents(EPOLLIN);
     again.length = 0;
     this.#spare = again;
-    if (n > 0 || this.#again.length > 0) this.#schedule();
-    else this.#block();
+    this.#arm();
   };
 
-  #block(): void {
+  /** Keeps one epoll_wait blocked on a runtime thread: it returns (and dispatches) when a client sends. */
+  #arm(): void {
     if (this.#blocking !== null || this.#closed) return;
     this.#blocking = this.libc.fn.epoll_wait_blocking(this.#epfd, this.#evBlock, MAX_EVENTS, -1).then((n) => {
       this.#blocking = null;
       if (this.#closed) return;
       if (n > 0) this.#dispatch(n, this.#evBlockView);
-      this.#schedule();
+      this.#arm();
     });
   }
 
@@ -185,6 +182,7 @@ export class EpollLoop {
     if (this.#closed) return;
     for (const h of this.#handlers) h?.destroy();
     this.#closed = true;
+    this.#unhook();
     this.#handlers = [];
     this.#count = 0;
     this.#again = [];
