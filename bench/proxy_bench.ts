@@ -184,7 +184,8 @@ async function main(argv: string[]): Promise<number> {
       bursts.push(b);
       log(
         `[${rep + 1}/${opts.repeat}] ${`${opts.connections} connections`.padEnd(17)} ${t.name.padEnd(10)} ` +
-          `burst ${b.burstMs.toFixed(0)} ms  RSS ${b.rssPerConnKB.toFixed(2)} KB/conn` +
+          `burst ${b.burstMs.toFixed(0)} ms  slowest ${b.slowestMs.toFixed(0)} ms  ` +
+          `RSS ${b.rssPerConnKB.toFixed(2)} KB/conn` +
           (b.failed ? `  ${b.failed} failed: ${b.error}` : ""),
       );
     }
@@ -211,8 +212,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (burst) {
     out.push(
-      `  conn      ${opts.connections} connections opened at once by the harness, one PING each; burst ms = first ` +
-        "connect to last PONG; RSS KB/conn = the target's VmRSS growth per connection, held idle for 1 s",
+      `  conn      redis-benchmark -h 127.0.0.1 -p PORT -c ${opts.connections} -n ${opts.connections} -t ping_mbulk ` +
+        "--csv (burst ms = n / rps: from the first connect to the last PONG; slowest = max latency); then the " +
+        `harness holds ${opts.connections} connections open, one PING each, and RSS KB/conn is the target's ` +
+        "VmRSS growth per connection after 1 s idle",
     );
   }
   for (const n of notes) out.push(`NOTE: ${n}`);
