@@ -5,8 +5,8 @@
  */
 import { equal, ok } from "node:assert/strict";
 import { openFilesLimit } from "../util/ulimit.ts";
-import { readUntil, startProxyFixture } from "./support/proxy.ts";
-import { sleep, until } from "./support/wait.ts";
+import { readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,10 +1,10 @@
 /**
- * What a client session needs from its connection. Two implementations: NetSocket on a `Deno.Conn` (proxy/net/socket.ts), and
+ * What a client session needs from its connection. Two implementations: NetSocket on a `Deno.Conn` (redis/socket.ts), and
  * FdSocket on a file descriptor of the proxy's own epoll set (proxy/net/fd_socket.ts), used for client listeners on
  * Linux.
  * @module
  */
-import type { SocketEvents } from "./socket.ts";
+import type { SocketEvents } from "../../redis/socket.ts";
 
 export type { SocketEvents };
 
