@@ -8,7 +8,9 @@ import { findPidByCmdline } from "./lib/cpu.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
+import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
 import { benchArgs, DEFAULT_WORKLOADS, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 import { type BurstResult, connectionBurst, renderBurstTable } from "./lib/conn_burst.ts";
 import { OPEN_FILES } from "./lib/procs.ts";
 import { openFilesLimit } from "../util/ulimit.ts";
@@ -44,6 +46,8 @@ interface Target {
   port: number;
   cpuPid: number | null;
   command: string;
+  /** redis-benchmark arguments this target needs (TLS). */
+  clientArgs?: string[];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -68,20 +72,32 @@ async function main(argv: string[]): Promise<number> {
   else track(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
   const notes: string[] = [];
 
-  log(`starting 2 redis-server backends (databases 1024, hz 100)`);
+  const tls: BenchTls | null = opts.targets.some((t) => TLS_TARGETS.includes(t)) ? await prepareBenchTls() : null;
+  log(`starting 2 redis-server backends (databases 1024, hz 100)${tls ? ", the first with a TLS port too" : ""}`);
   const backends = [];
   for (let i = 0; i < 2; i++) {
-    const b = await startRedis();
+    const b = await startRedis(i === 0 && tls ? { extraArgs: tls.redisArgs } : {});
     track(() => b.stop());
     backends.push(b);
   }
   const addrs = backends.map((b) => b.addr);
+  if (opts.writeAcks > 0) await startReplicas(backends, opts.writeAcks);
 
   const targets: Target[] = [];
   if (opts.targets.includes("direct")) {
     const b = backends[0];
     const pid = findPidByCmdline("redis-server", b.addr);
     targets.push({ name: "direct", port: b.port, cpuPid: pid, command: `redis-server on ${b.addr} (backend 1 of 2)` });
+  }
+  if (tls && opts.targets.includes("direct-tls")) {
+    const b = backends[0];
+    targets.push({
+      name: "direct-tls",
+      port: tls.redisTlsPort,
+      cpuPid: findPidByCmdline("redis-server", b.addr),
+      command: `redis-server backend 1, its TLS port ${tls.redisTlsPort}`,
+      clientArgs: tls.clientArgs,
+    });
   }
   const servers: Server[] = [];
   if (opts.targets.includes("twemproxy")) {
@@ -96,15 +112,14 @@ async function main(argv: string[]): Promise<number> {
       notes.push(`codis-proxy skipped: ${opts.proxyScript} does not exist yet`);
       log(notes[notes.length - 1]);
     } else {
-      const variants = opts.proxyWorkers.map((workers) => ({
-        name: opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy",
-        workers,
-        extra: [] as string[],
-      }));
-      if (opts.proxyBArgs.length > 0) {
-        variants.push(...variants.map((v) => ({ ...v, name: `${v.name}-b`, extra: opts.proxyBArgs })));
-      }
-      for (const { name, workers, extra } of variants) {
+      const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0, b: false }));
+      if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks, b: false });
+      // --proxy-b-arg: the same proxies again as "<name>-b" with the extra flags, for an A/B in one run.
+      if (opts.proxyBArgs.length > 0) variants.push(...variants.map((v) => ({ ...v, b: true })));
+      for (const { workers, acks, b } of variants) {
+        const base = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+        const name = (acks > 0 ? `${base}-acks${acks}` : base) + (b ? "-b" : "");
+        const extra = [...(acks > 0 ? [`--backend_write_acks=${acks}`] : []), ...(b ? opts.proxyBArgs : [])];
         log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
         try {
           const s = await startCodisProxy({
@@ -126,17 +141,44 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   }
-  for (const s of servers) targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command });
+  for (const name of ["proxy-tls", "proxy-mtls"]) {
+    if (!tls || !opts.targets.includes(name)) continue;
+    log(`starting ${name} (TLS on the client side${name === "proxy-mtls" ? " with client certificates" : ""})`);
+    try {
+      const s = await startCodisProxy({
+        name,
+        backends: addrs,
+        extraArgs: [...opts.proxyArgs, ...(name === "proxy-mtls" ? tls.mtlsProxyArgs : tls.proxyArgs)],
+        dir,
+        deno: Deno.execPath(),
+        cwd: ROOT,
+        script: opts.proxyScript,
+      });
+      servers.push(s);
+      proxyNames.push(s.name);
+    } catch (e) {
+      notes.push(`${name} failed to start: ${(e as Error).message}`);
+      log(notes[notes.length - 1]);
+    }
+  }
+  for (const s of servers) {
+    const clientArgs = s.name === "proxy-tls"
+      ? tls?.clientArgs
+      : s.name === "proxy-mtls"
+      ? tls?.mtlsClientArgs
+      : undefined;
+    targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command, clientArgs });
+  }
   if (targets.length === 0) throw new HarnessError("no target could be started");
   const names = targets.map((t) => t.name);
-  const peers = names.filter((n) => n === "direct" || n === "twemproxy");
+  const peers = names.filter((n) => n === "direct" || n === "twemproxy" || n === "direct-tls");
 
   // Warm-up: fills the keyspace (so GETs hit) and lets the proxy's JIT settle before anything is measured.
   const warm = opts.quick ? 0.2 : 1;
   for (const t of targets) {
     for (const w of WORKLOADS.filter((x) => ["p1-set", "p16-get", "mset10"].includes(x.id))) {
       const n = Math.round(w.calibrationN * 2 * warm);
-      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000 });
+      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000, clientArgs: t.clientArgs });
       if (r.error) log(`warm-up ${w.label} on ${t.name} failed: ${r.error}`);
     }
   }
@@ -148,7 +190,11 @@ async function main(argv: string[]): Promise<number> {
     else if (opts.quick) counts.set(w.id, w.quickN);
     else {
       const t = targets[0];
-      const r = await runOnce(w, t.port, w.calibrationN, null, { ...settings, timeoutMs: 120_000 });
+      const r = await runOnce(w, t.port, w.calibrationN, null, {
+        ...settings,
+        timeoutMs: 120_000,
+        clientArgs: t.clientArgs,
+      });
       const n = r.line ? Math.max(w.calibrationN, roundN(r.line.rps * opts.seconds)) : w.calibrationN * 4;
       counts.set(w.id, n);
       log(`calibrated ${w.label} on ${t.name}: -n ${n}`);
@@ -165,7 +211,7 @@ async function main(argv: string[]): Promise<number> {
       for (const t of order) {
         const n = counts.get(w.id)!;
         const timeoutMs = Math.max(60_000, (opts.seconds * 30 + 30) * 1000);
-        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs });
+        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs, clientArgs: t.clientArgs });
         records.push({ workload: w.id, target: t.name, rep, ...r });
         const l = r.line;
         log(
@@ -178,8 +224,10 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     if (!burst) continue;
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[(i + rep) % targets.length];
+    // Plain connections only: the TLS targets are left out of the burst.
+    const plain = targets.filter((t) => !t.clientArgs?.length);
+    for (let i = 0; i < plain.length; i++) {
+      const t = plain[(i + rep) % plain.length];
       const b = await connectionBurst(t.name, rep, t.port, t.cpuPid, opts.connections);
       bursts.push(b);
       log(
@@ -218,6 +266,10 @@ async function main(argv: string[]): Promise<number> {
         "VmRSS growth per connection after 1 s idle",
     );
   }
+  if (tls) {
+    out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run); proxy-mtls also --cert, --key`);
+  }
+  if (opts.writeAcks > 0) out.push(...await writeAckLines(records, workloads, proxyNames, backends[0].port));
   for (const n of notes) out.push(`NOTE: ${n}`);
   console.log(out.join("\n"));
 
@@ -266,6 +318,51 @@ async function rerunWithOpenFiles(): Promise<number | null> {
   Deno.addSignalListener("SIGINT", forward("SIGINT"));
   Deno.addSignalListener("SIGTERM", forward("SIGTERM"));
   return (await child.status).code;
+}
+
+/** Gives each backend `n` replicas (started with --replicaof) and waits until they are online. */
+async function startReplicas(backends: { port: number; addr: string }[], n: number): Promise<void> {
+  log(`starting ${n} replica(s) per backend`);
+  for (const b of backends) {
+    const replicas = [];
+    for (let i = 0; i < n; i++) {
+      const r = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(b.port)] });
+      track(() => r.stop());
+      replicas.push(r);
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const out = await new Deno.Command("redis-cli", { args: ["-p", String(b.port), "INFO", "replication"] }).output();
+      const online = (new TextDecoder().decode(out.stdout).match(/state=online/g) ?? []).length;
+      if (online >= n) break;
+      if (Date.now() > deadline) throw new HarnessError(`replicas of ${b.addr} not online after 30 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** For each proxy-acksN target: its SET throughput and p50 against the same proxy without, and the replication RTT. */
+async function writeAckLines(
+  records: RunRecord[],
+  workloads: Workload[],
+  proxyNames: string[],
+  masterPort: number,
+): Promise<string[]> {
+  const rtt = await replicationRoundTripMs(masterPort);
+  const out = ["", `backend_write_acks (medians; replication round trip on a backend: ${rtt.toFixed(3)} ms)`];
+  for (const acked of proxyNames.filter((n) => /-acks\d+$/.test(n))) {
+    const plain = acked.replace(/-acks\d+$/, "");
+    for (const w of workloads) {
+      const a = summarise(records, w.id, acked);
+      const p = summarise(records, w.id, plain);
+      out.push(
+        `  ${w.label.padEnd(17)} ${acked} ${fmtK(a.rps)} ops/s = ${(a.rps / p.rps).toFixed(2)}x of ${plain} ` +
+          `(${fmtK(p.rps)});  p50 ${a.p50Ms.toFixed(3)} ms vs ${p.p50Ms.toFixed(3)} ms ` +
+          `(+${(a.p50Ms - p.p50Ms).toFixed(3)} ms)`,
+      );
+    }
+  }
+  return out;
 }
 
 if (import.meta.main) {

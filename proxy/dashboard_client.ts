@@ -6,6 +6,7 @@
 import type { Slot } from "../models/slots.ts";
 import { logger } from "../util/log.ts";
 import { newXAuth } from "../util/xauth.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 const log = logger("dashboard-client");
 
@@ -149,6 +150,9 @@ export class DashboardClient {
         }
         if (err.status === 421) {
           this.#lastError = err.message;
+          // A leader named by a dashboard we were not given is not followed further (the path carries the xauth).
+          const known = this.#opts.addrs.includes(this.#addr) || this.#opts.addrs.includes(err.leader ?? "");
+          if (err.leader && !known) err.leader = undefined;
           this.#addr = err.leader || this.#nextAddr();
           // Follow a named leader at once, but only one hop per pause: during an election every dashboard is a
           // standby (no leader yet, or stale names pointing at each other), and retrying them without a pause
@@ -202,7 +206,7 @@ export class DashboardClient {
     this.#abort.signal.addEventListener("abort", onAbort);
     const timer = setTimeout(() => ctl.abort(), this.#opts.pollTimeoutMs + 5000);
     try {
-      const res = await fetch(`http://${this.#addr}${path}`, { method, signal: ctl.signal });
+      const res = await adminFetch(adminUrl(this.#addr, path), { method, signal: ctl.signal });
       const text = await res.text();
       // Only the active dashboard's answers count as connected: a standby's 421 means the proxy is not following.
       this.#connected = res.ok;

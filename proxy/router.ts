@@ -5,6 +5,7 @@
  */
 import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
 import { BackendConn, type BackendOptions, type PendingReply } from "../redis/conn.ts";
+import type { WriteAckConn } from "./backend/write_acks.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {
@@ -12,6 +13,8 @@ export class BackendPool {
   readonly conns: BackendConn[];
   /** Slots that currently route here (as target or migration source). */
   refs = 0;
+  /** With backend_write_acks: the connections writes and their WAITs go on (backend/write_acks.ts). */
+  writeConns: WriteAckConn[] | null = null;
 
   constructor(addr: string, parallel: number, opts: BackendOptions) {
     this.addr = addr;
@@ -32,6 +35,7 @@ export class BackendPool {
 
   close(): void {
     for (const c of this.conns) c.close();
+    for (const c of this.writeConns ?? []) c.close();
   }
 }
 

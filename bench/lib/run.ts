@@ -129,6 +129,8 @@ export interface RunSettings {
   /** redis-benchmark --threads; 0 leaves it single-threaded. */
   threads: number;
   timeoutMs: number;
+  /** Extra redis-benchmark arguments of the target (`--tls --cacert FILE` for a TLS one). */
+  clientArgs?: string[];
 }
 
 /** The outcome of one run. Exactly one of `line` and `error` is set. */
@@ -151,6 +153,7 @@ export function benchArgs(w: Workload, port: number | string, n: number, s: RunS
   const size = w.size ?? s.valueSize;
   args.push("-P", String(w.pipeline), "-r", String(keyspace), "-d", String(size), "-t", w.test, "--csv");
   if (s.threads > 0) args.push("--threads", String(s.threads));
+  if (s.clientArgs) args.push(...s.clientArgs);
   return args;
 }
 

@@ -30,6 +30,8 @@ export interface RaftNodeConfig {
   clusterId: string;
   /** Shared secret authenticating peer traffic. Never logged. */
   clusterSecret: string;
+  /** Run the peer transport over TLS (see TransportOptions.tls); the secret's MACs still apply. */
+  tls?: { cert: string; key: string; caCerts?: string[] } | null;
   /** "default": 100 ms ticks, election after 10 ticks; "fast": 50 ms ticks, election after 10 ticks. */
   profile?: "default" | "fast";
   /** Milliseconds per tick (overrides the profile). */

@@ -23,6 +23,8 @@ import { serverInfo } from "./redis.ts";
 import { probeSentinel, removeProductMasters, resyncSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 import { sentinelMonitorPlan } from "../sentinel_plan.ts";
 import { checkServer } from "./server_check.ts";
+import { probeReplicas } from "./promote_io.ts";
+import { promoteBest } from "../promote_choice.ts";
 
 const log = logger("api");
 const VERSION = "codis-deno 3.2-compatible";
@@ -72,8 +74,11 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       if (url.pathname === "/" && req.method === "GET") {
         return new Response(null, { status: 302, headers: { location: "/topom" } });
       }
-      const body = req.method === "PUT" || req.method === "POST" ? await readBodyText(req, MAX_API_BODY) : "";
-      const forward = (again = false) => forwardToLeader(req, body, () => t.coord.leaderAdminAddr(), { again });
+      // The body is read only once the route and its xauth are known good (forward() and dispatch come after).
+      let body: string | undefined;
+      const readBody = async () => body ??= req.method === "PUT" ? await readBodyText(req, MAX_API_BODY) : "";
+      const forward = async (again = false) =>
+        forwardToLeader(req, await readBody(), () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
       if (!t.ready) {
@@ -99,7 +104,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
         const r = await forward();
         if (m.route.method === "PUT" || r.status < 500) return r;
       }
-      return await dispatch(t, name, params, body, opts);
+      return await dispatch(t, name, params, await readBody(), opts);
     } catch (e) {
       return fail(e);
     }
@@ -221,6 +226,15 @@ async function dispatch(
         await t.write(name === "proxy/create" ? createProxy(ctx, model) : onlineProxy(ctx, model));
         t.acks.delete(model.token);
         return ok();
+      });
+    }
+    case "group/promote-best": {
+      const gid = p.gid as number;
+      const probes = await probeReplicas(t, gid);
+      return await t.exclusive(async () => {
+        const out = promoteBest(t.context(), gid, probes, t.executor.running());
+        await t.write(out.writes);
+        return jsonResponse({ promoted: out.addr });
       });
     }
     case "proxy/reinit":

@@ -15,6 +15,8 @@ import { sentinelMasters } from "./sentinel_io.ts";
 import { parseInfo, redisCall } from "./redis.ts";
 import { textOf } from "../../redis/decode.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
+import { holdGroupForSwitch } from "./switch_barrier.ts";
+import { cloneGroup } from "../context.ts";
 
 const log = logger("ha");
 
@@ -47,9 +49,13 @@ export async function followSentinelMasters(
         continue;
       }
       try {
+        const before = cloneGroup(g);
         const writes = switchGroupMaster(ctx, gid, addr, (a) => runIds.get(a));
-        if (writes.length > 0) {
-          log.warn(`group-[${gid}]: sentinels report master ${addr} (was ${g.servers[0].server}); switching`);
+        const switched = writes.find((w) => w.kind === "group");
+        if (switched && switched.kind === "group") {
+          log.warn(`group-[${gid}]: sentinels report master ${addr} (was ${before.servers[0].server}); switching`);
+          const newIndex = before.servers.findIndex((x) => x.server === switched.group.servers[0].server);
+          await holdGroupForSwitch(t, before, newIndex);
           await t.write(writes);
         }
       } catch (e) {
