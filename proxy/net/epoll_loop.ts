@@ -14,7 +14,7 @@
  * @module
  */
 import { logger } from "../../util/log.ts";
-import { atTurnEnd, everyTurnEnd } from "../../util/turn_end.ts";
+import { everyTurnEnd } from "../../util/turn_end.ts";
 import { EAGAIN, ECONNABORTED, EINTR, EPOLLET, EPOLLIN, type Ipv4Addr, Libc } from "./libc.ts";
 
 const log = logger("epoll");
@@ -33,7 +33,6 @@ const SLAB = 64 * 1024;
 const MIN_TAIL = 1024;
 /** Connections accepted per round before the others' reads get their turn. */
 const ACCEPT_BATCH = 256;
-const NOTHING = () => {};
 
 /** An epoll set and the handlers of its fds. */
 export class EpollLoop {
@@ -112,8 +111,20 @@ export class EpollLoop {
   again(h: FdHandler): void {
     if (this.#closed) return;
     this.#again.push(h);
-    atTurnEnd(NOTHING); // a turn end, where the poll serves it
+    // No edge will report input that is already there: a poll must come. (atTurnEnd would not do from inside the
+    // poll, which runs as a turn-end hook: what is queued there runs in the same pass.) This re-queues only while
+    // some connection has input waiting, so it never spins idle.
+    if (!this.#kickQueued) {
+      this.#kickQueued = true;
+      setImmediate(this.#kick);
+    }
   }
+
+  #kickQueued = false;
+  #kick = (): void => {
+    this.#kickQueued = false;
+    this.#poll();
+  };
 
   /**
    * Receives from `fd` into the shared slab: returns the byte count (0: EOF) with the bytes in {@link chunk}, or
