@@ -37,6 +37,8 @@ export interface CodisProxyOptions {
   readyMs?: number;
   /** Stop with SIGTERM, then SIGKILL after this many ms (default: SIGKILL at once). */
   stopGraceMs?: number;
+  /** Builds the child's command (default: `new Deno.Command`), e.g. to raise its open-files limit first. */
+  command?: (program: string, args: string[], opts: Omit<Deno.CommandOptions, "args">) => Deno.Command;
 }
 
 /**
@@ -63,8 +65,8 @@ export async function startCodisProxy(
   const file = opts.logFile === undefined
     ? undefined
     : await Deno.open(opts.logFile, { write: true, create: true, truncate: true });
-  const child = new Deno.Command(opts.deno ?? Deno.execPath(), {
-    args: argv,
+  const command = opts.command ?? ((program, args, o) => new Deno.Command(program, { ...o, args }));
+  const child = command(opts.deno ?? Deno.execPath(), argv, {
     cwd: opts.cwd,
     // Secrets (CODIS_SESSION_AUTH, CODIS_PRODUCT_AUTH ...) go in `env` rather than in `args`.
     env: { NO_COLOR: "1", ...env },

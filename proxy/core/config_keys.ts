@@ -128,6 +128,8 @@ export interface ProxyConfig extends ProxyTlsConfig {
   session_keepalive_period: number;
   /** Close the client connection instead of replying -ERR when a request fails. */
   session_break_on_failure: boolean;
+  /** Serve TCP (IPv4) clients from the proxy's own epoll set through libc (Linux; needs --allow-ffi). */
+  session_epoll: boolean;
   /** URL to POST the JSON overview to periodically. */
   metrics_report_server: string;
   /** Period of metrics_report_server reports. */
@@ -378,6 +380,14 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "bool",
     def: false,
     doc: "Close the client connection instead of replying -ERR when a request fails.",
+  },
+  session_epoll: {
+    kind: "bool",
+    def: false,
+    doc: "Serve TCP (IPv4) client connections from the proxy's own epoll set through libc (Linux; needs\n" +
+      "--allow-ffi), which reads every ready client once per round: fair at a thousand clients (p99 5-7x lower),\n" +
+      "but about 0.1 ms more per request for a lone client. false (default), or where it is not possible, uses\n" +
+      "one Deno read per connection, which favours recently served clients at a thousand connections.",
   },
   metrics_report_server: {
     section: "Metrics reporting",
