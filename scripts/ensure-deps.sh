@@ -11,6 +11,7 @@ command -v etcd >/dev/null 2>&1 || need="$need etcd-server etcd-client"
 [ -f /usr/share/java/zookeeper.jar ] || need="$need zookeeper"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"     # the console's browser tests
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"   # deploy/monitoring rules checks
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"   # deploy/systemd unit checks
 if [ -n "$need" ]; then
   echo "ensure-deps: installing$need" >&2
   SUDO=""
