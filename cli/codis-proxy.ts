@@ -207,6 +207,7 @@ async function main(): Promise<void> {
       productName: config.product_name,
       productAuth: config.product_auth,
       adminAddr: advertised,
+      leaseMs: config.dashboard_lease_timeout,
       // With a coordinator, a dashboard that took over after a failover is found again in its topom node.
       resolveAddrs: coordinator
         ? async () => [await findDashboard(coordinator, config.product_name, { attempts: 1 })]

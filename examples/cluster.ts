@@ -8,6 +8,7 @@
  * and redis-server its requirepass/masterauth in a 0600 config file.
  * @module
  */
+import { existsSync } from "node:fs";
 import { freePort, waitForPort } from "../testing/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -237,6 +238,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         `--raft_id=${i + 1}`,
         `--raft_addr=127.0.0.1:${raftPorts[i]}`,
         `--raft_peers=${peers}`,
+        // The first start of the group founds it; a restart over a kept data dir finds its data either way.
+        `--raft_bootstrap=${existsSync(`${dataDir}/dashboard-${i + 1}`) ? "existing" : "new"}`,
         `--data_dir=${dataDir}/dashboard-${i + 1}`,
       ];
       const c: Child = {

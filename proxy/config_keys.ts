@@ -31,6 +31,7 @@ export interface ProxyConfig extends ProxyTlsConfig {
   proxy_max_clients: number;
   proxy_workers: number;
   proxy_allow_flush: boolean;
+  dashboard_lease_timeout: number;
   backend_ping_period: number;
   backend_connect_timeout: number;
   backend_recv_bufsize: number;
@@ -162,6 +163,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "bool",
     def: false,
     doc: "Allow FLUSHALL/FLUSHDB through the proxy. Refused by default, as in Codis.",
+  },
+  dashboard_lease_timeout: {
+    kind: "duration",
+    def: "30s",
+    doc: "A proxy following a dashboard that has not reached the active one for this long stops serving slots\n" +
+      '(clients get "proxy lease expired") until it reaches one again; the dashboard waits this long before it\n' +
+      "moves a slot past a removed proxy. 0 disables: a cut-off proxy serves its old model, as in Codis.",
   },
   backend_ping_period: {
     section: "Backends (Redis servers)",

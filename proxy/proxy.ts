@@ -253,6 +253,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
+    if (this.router.leaseExpired) return reply.onError(this.router.leaseRefusal()!);
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
@@ -351,6 +352,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       sys: `${Deno.build.os} ${Deno.build.arch}`,
       hostname: Deno.hostname(),
       datacenter: this.config.proxy_datacenter,
+      ...(this.config.dashboard_lease_timeout > 0 ? { dashboard_lease_ms: this.config.dashboard_lease_timeout } : {}),
       ...(this.jodisPath ? { jodis_path: this.jodisPath } : {}),
     };
   }
@@ -377,6 +379,19 @@ export class Proxy implements ProxyCore, ProxyControl {
       p.close();
       this.writeAcks?.forget(p);
     }
+  }
+
+  /**
+   * The dashboard lease (proxy/lease.ts): serve until `until` (performance.timeOrigin + performance.now() ms, so
+   * that worker threads share it). `expired`: the lease ran out; every slot's route is dropped as well, so that
+   * the paths that do not go through {@link send} (transactions, blocking commands, fan-outs) stop too; the next
+   * full model restores them.
+   */
+  async setLease(until: number, leaseMs: number, expired = false): Promise<void> {
+    this.router.leaseMs = leaseMs;
+    this.router.servingUntil = until - performance.timeOrigin;
+    this.router.leaseExpired = expired || performance.now() > this.router.servingUntil;
+    if (expired) await this.fillSlots(this.router.slots.map((r) => ({ id: r.id })));
   }
 
   start(): void {

@@ -6,6 +6,7 @@
 import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
 import { BackendConn, type BackendOptions, type PendingReply } from "../redis/conn.ts";
 import type { WriteAckConn } from "./backend/write_acks.ts";
+import { leaseErrorText } from "./lease.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {
@@ -84,6 +85,16 @@ export class Router {
   readonly pools = new Map<string, BackendPool>();
   /** Slots with replica groups; while 0, the per-request replica check is skipped. */
   replicaSlots = 0;
+  /**
+   * performance.now() after which no slot is served (the dashboard lease, proxy/lease.ts); Infinity without one.
+   * Sessions compare it with the clock they read for every read, so that a proxy resumed after a pause refuses
+   * before its lease timer runs; see {@link leaseExpired}.
+   */
+  servingUntil = Infinity;
+  /** Set once {@link servingUntil} has passed (by a session's read or the lease timer): every slot is refused. */
+  leaseExpired = false;
+  /** The lease's length, for the error text. */
+  leaseMs = 0;
   #parallel: number;
   #replicaParallel: number;
   #opts: BackendOptions;
@@ -187,6 +198,12 @@ export class Router {
         return p;
       })
     );
+  }
+
+  /** The lease error when the dashboard lease ran out (see {@link leaseExpired}), else null. */
+  leaseRefusal(): string | null {
+    if (!this.leaseExpired) return null;
+    return leaseErrorText(performance.now() - this.servingUntil + this.leaseMs);
   }
 
   /** The slot models, as Codis's `/proxy/slots` shows them. */

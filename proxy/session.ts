@@ -173,6 +173,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     // One clock read per read, not per request: every request in a read arrived at the same moment, and
     // performance.now() is a runtime call that showed up in profiles of pipelined traffic.
     this.#readAt = performance.now();
+    const router = this.#core.router;
+    if (this.#readAt > router.servingUntil) router.leaseExpired = true; // the dashboard lease (proxy/lease.ts)
     try {
       this.#parser.feed(chunk);
     } catch (e) {

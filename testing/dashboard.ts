@@ -38,6 +38,7 @@ export function spawnDashboard(
       `--raft_id=${s.id}`,
       `--raft_addr=${s.raft}`,
       `--raft_peers=${o.peers}`,
+      "--raft_bootstrap=new",
       `--data_dir=${o.root}/n${s.id}`,
       "--log-level=" + (Deno.env.get("DASH_LOG") ?? "WARN"),
       ...(o.extra ?? []),

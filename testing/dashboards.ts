@@ -158,7 +158,7 @@ export async function startDashboards(opts: DashboardSetOptions = {}): Promise<D
   const founders = Array.from({ length: n }, (_, i) => make(i + 1));
   const peers = founders.map(({ d }) => `${d.id}=${d.raft}`).join(",");
   for (const f of founders) {
-    f.args.push(`--raft_peers=${peers}`);
+    f.args.push(`--raft_peers=${peers}`, "--raft_bootstrap=new");
     nodes.set(f.d.id, f.d);
   }
 

@@ -78,7 +78,7 @@ Deno.test({
       }).spawn(),
     );
   try {
-    for (let i = 0; i < 3; i++) start(i, [`--raft_peers=${peers}`]);
+    for (let i = 0; i < 3; i++) start(i, [`--raft_peers=${peers}`, "--raft_bootstrap=new"]);
     const st = await until(api[0], (s) => s.leader > 0, "a leader");
     const leaderIdx = st.leader - 1;
     const follower = api[(leaderIdx + 1) % 3];

@@ -37,6 +37,7 @@ export interface DashboardConfig extends DashboardTlsConfig {
   raft_id: number;
   raft_addr: string;
   raft_peers: string;
+  raft_bootstrap: string;
   data_dir: string;
   cluster_secret: string;
   cluster_secret_file: string;
@@ -172,6 +173,16 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
         return (e as Error).message;
       }
     },
+  },
+  raft_bootstrap: {
+    kind: "string",
+    def: "existing",
+    doc: 'What an empty data_dir means (etcd\'s initial-cluster-state). "new": the first start of a new group:\n' +
+      'found it with raft_peers. "existing": the group may exist and this member lost its data: wait for the\n' +
+      'leader to send the group\'s state, and vote only once it has. Start the founders of a new group with "new"\n' +
+      "(they may keep it: a data_dir that holds data ignores it). A member alone in raft_peers (or with raft_peers\n" +
+      "empty, as Codis's single dashboard) founds its group either way.",
+    check: (v) => v === "new" || v === "existing" ? undefined : `"${v}" is not new or existing`,
   },
   data_dir: {
     kind: "string",

@@ -197,6 +197,12 @@ export class Transaction {
       return req.onReply(EXECABORT);
     }
     const route = this.#host.core.router.slots[slot];
+    const refusal = this.#host.core.router.leaseRefusal();
+    if (refusal !== null) {
+      this.#unwatchBackend();
+      this.#clear();
+      return req.onReply(errorReply(`EXECABORT Transaction discarded: ${refusal.slice(4)}`));
+    }
     const moved = pinned !== null && route.backend !== pinned;
     if (route.backend === null || moved || route.locked || route.migrateFrom !== null) {
       this.#unwatchBackend();

@@ -14,6 +14,8 @@ import { configJson } from "../config.ts";
 import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
+import { fenceOnRemoval } from "../proxy_lease.ts";
+import { storeLeaseFences } from "./lease_fences.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
 import { METRICS_CONTENT_TYPE, renderDashboardMetrics } from "./metrics.ts";
 import type { Topom } from "./topom.ts";
@@ -229,6 +231,7 @@ async function dispatch(
         const ctx = t.context();
         await t.write(name === "proxy/create" ? createProxy(ctx, model) : onlineProxy(ctx, model));
         t.acks.delete(model.token);
+        if (t.leaseFences.delete(model.token)) await storeLeaseFences(t);
         return ok();
       });
     }
@@ -247,7 +250,14 @@ async function dispatch(
       return ok();
     case "proxy/remove":
       return await t.exclusive(async () => {
+        const removed = t.context().proxies.get(p.token as string);
         await t.write(removeProxy(t.context(), p.token as string, p.force as boolean, false));
+        // It may still serve its old model (cut off, not dead): wait out its lease before moving slots past it.
+        const fence = removed && fenceOnRemoval(removed, t.acks.get(removed.token), performance.now(), Date.now());
+        if (fence) {
+          t.leaseFences.set(fence.token, fence);
+          await storeLeaseFences(t);
+        }
         t.acks.delete(p.token as string);
         t.kick();
         return ok();

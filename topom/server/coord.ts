@@ -77,6 +77,7 @@ async function openRaft(opts: CoordOptions): Promise<Coordinator> {
     clusterSecret: secret,
     tls: raftTls(cfg),
     join: opts.join,
+    bootstrap: cfg.raft_bootstrap === "new" ? "new" : "existing",
     onStateChange: fire,
   }, sm);
   const apiOf = (id: number): string | undefined => {
