@@ -153,18 +153,6 @@ Deno.test("documented commands: banner, README and every codis-admin usage line 
         equal(JSON.parse(await adm([D, "--list-proxy"])).length, 2);
         match(await adm([D, "--proxy-status"]), new RegExp(c.proxyAdminAddrs[0].replaceAll(".", "\\.")));
       }],
-      ["--create-proxy --addr=ADDR", async () => void await adm([D, "--create-proxy", `--addr=${P3}`])],
-      ["--online-proxy --addr=ADDR", async () => {
-        await adm([D, "--online-proxy", `--addr=${P3}`]);
-        equal(JSON.parse(await adm([D, "--list-proxy"])).length, 3);
-      }],
-      ["--reinit-proxy (--addr=ADDR|--token=TOKEN|--pid=ID|--all) [--force]", async () => {
-        match(await adm([D, "--reinit-proxy", "--all"]), /reinit proxy/);
-      }],
-      ["--remove-proxy (--addr=ADDR|--token=TOKEN|--pid=ID) [--force]", async () => {
-        await adm([D, "--remove-proxy", `--addr=${P3}`]);
-        equal(JSON.parse(await adm([D, "--list-proxy"])).length, 2);
-      }],
       ["--list-group | --group-status", async () => {
         equal(JSON.parse(await adm([D, "--list-group"])).length, 2);
         match(await adm([D, "--group-status"]), new RegExp(c.groups.get(1)![0].replaceAll(".", "\\.")));
@@ -267,6 +255,19 @@ Deno.test("documented commands: banner, README and every codis-admin usage line 
         const st = JSON.parse(await adm([D, "--raft-status", "--json"]));
         const to = st.id === 1 ? 2 : 1;
         await adm([D, "--raft-transfer", `--id=${to}`]);
+      }],
+      // After the slot moves: a removed proxy holds slot moves back for dashboard_lease_timeout (30 s).
+      ["--create-proxy --addr=ADDR", async () => void await adm([D, "--create-proxy", `--addr=${P3}`])],
+      ["--online-proxy --addr=ADDR", async () => {
+        await adm([D, "--online-proxy", `--addr=${P3}`]);
+        equal(JSON.parse(await adm([D, "--list-proxy"])).length, 3);
+      }],
+      ["--reinit-proxy (--addr=ADDR|--token=TOKEN|--pid=ID|--all) [--force]", async () => {
+        match(await adm([D, "--reinit-proxy", "--all"]), /reinit proxy/);
+      }],
+      ["--remove-proxy (--addr=ADDR|--token=TOKEN|--pid=ID) [--force]", async () => {
+        await adm([D, "--remove-proxy", `--addr=${P3}`]);
+        equal(JSON.parse(await adm([D, "--list-proxy"])).length, 2);
       }],
       ["codis-admin [-v] --dashboard-list COORDINATOR", async () => {
         const list = await until("the Raft store answers", 15_000, async () => {
