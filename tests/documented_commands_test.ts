@@ -135,6 +135,9 @@ Deno.test("documented commands: banner, README and every codis-admin usage line 
           for (const part of ["config", "model", "stats", "slots", "group", "proxy"]) JSON.parse(await adm([D, part]));
           equal(JSON.parse(await adm([D, "model"])).product_name, c.productName);
           equal(JSON.parse(await adm([D, "slots"])).length, 1024);
+          await adm([D, "--overview", "config"], true); // one part or the whole, not both
+          await adm([D, "--overview", "--group-status"], true);
+          await adm([D, "nonsense"], true);
         },
       ],
       ["--shutdown | --reload | --log-level=LEVEL", async () => {
