@@ -1,0 +1,346 @@
+/**
+ * The cluster under test, every process on a host of its own: Redis groups (a master and a replica each), a Raft
+ * group of dashboards (plus spare hosts for membership changes) and proxies following them. Set up through the
+ * dashboard's HTTP API with a product_auth and cluster_secret made for this run; processes reach each other only by
+ * the 198.18.x.y addresses they are given.
+ * @module
+ */
+import type { RaftStatusJson, TopomStats } from "../models/mod.ts";
+import { newXAuth } from "../util/xauth.ts";
+import type { Network } from "./hosts.ts";
+import { Proc } from "./procs.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const REDIS_PORT = 6379;
+const ADMIN_PORT = 18080;
+const RAFT_PORT = 28080;
+const PROXY_PORT = 19000;
+const PROXY_ADMIN_PORT = 11080;
+
+/** The cluster's shape and the flags passed through. */
+export interface ClusterShape {
+  groups: number;
+  dashboards: number;
+  spareDashboards: number;
+  proxies: number;
+  /** Extra flags for every proxy (`--proxy-arg`). */
+  proxyArgs: string[];
+}
+
+/** Host names for a shape, in the order the network assigns addresses. */
+export function hostNames(shape: ClusterShape): string[] {
+  const names: string[] = [];
+  for (let g = 1; g <= shape.groups; g++) names.push(`redis${g}a`, `redis${g}b`);
+  for (let i = 1; i <= shape.dashboards + shape.spareDashboards; i++) names.push(`dash${i}`);
+  for (let i = 1; i <= shape.proxies; i++) names.push(`proxy${i}`);
+  return names;
+}
+
+/** An HTTP answer that was not 2xx. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** A dashboard host: its process and Raft identity. */
+export interface Dashboard {
+  id: number;
+  proc: Proc;
+  adminAddr: string;
+  raftAddr: string;
+  dataDir: string;
+}
+
+/** The running cluster. */
+export class Cluster {
+  readonly redis: Proc[] = [];
+  readonly dashboards: Dashboard[] = [];
+  readonly proxies: Proc[] = [];
+  /** group id → [master address, replica address] as set up. */
+  readonly groups = new Map<number, string[]>();
+  readonly productName = "chaos";
+  readonly productAuth = randomHex(16);
+  readonly clusterSecret = randomHex(24);
+  readonly xauth: string;
+
+  constructor(readonly net: Network, readonly shape: ClusterShape, readonly dataDir: string) {
+    this.xauth = newXAuth(this.productName, this.productAuth);
+  }
+
+  /** Every process. */
+  get procs(): Proc[] {
+    return [...this.redis, ...this.dashboards.map((d) => d.proc), ...this.proxies];
+  }
+
+  /** Proxy client addresses. */
+  get proxyAddrs(): string[] {
+    return this.proxies.map((p) => `${p.host.addr}:${PROXY_PORT}`);
+  }
+
+  /** Starts everything and sets up groups, replicas and slots; throws with log tails when something does not come up. */
+  async start(log: (msg: string) => void): Promise<void> {
+    await this.#startRedis();
+    log(`${this.redis.length} redis servers up`);
+    await this.#startDashboards();
+    await this.waitLeader(60_000);
+    log(`${this.shape.dashboards} dashboards up, leader elected`);
+    await this.#setUpGroups();
+    log(`${this.shape.groups} groups set up, slots assigned`);
+    this.#startProxies();
+    await this.#waitProxiesOnline(60_000);
+    log(`${this.proxies.length} proxies online`);
+  }
+
+  async #startRedis(): Promise<void> {
+    for (let g = 1; g <= this.shape.groups; g++) {
+      const members: string[] = [];
+      for (const side of ["a", "b"]) {
+        const host = this.net.host(`redis${g}${side}`);
+        const dir = `${this.dataDir}/redis${g}${side}`;
+        await Deno.mkdir(dir, { recursive: true });
+        const args = [
+          "--bind",
+          host.addr,
+          "--port",
+          String(REDIS_PORT),
+          "--databases",
+          "1024",
+          "--hz",
+          "100",
+          "--dir",
+          dir,
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--requirepass",
+          this.productAuth,
+          "--masterauth",
+          this.productAuth,
+          "--loglevel",
+          "warning",
+        ];
+        const p = new Proc(`redis${g}${side}`, "redis", host, "redis-server", args, `${dir}.log`, this.net);
+        p.start();
+        this.redis.push(p);
+        members.push(`${host.addr}:${REDIS_PORT}`);
+      }
+      this.groups.set(g, members);
+    }
+    for (const p of this.redis) await waitTcp(p.host.addr, REDIS_PORT, 20_000, p);
+  }
+
+  #dashboardArgs(d: Omit<Dashboard, "proc">, peers: string, join: boolean): string[] {
+    return [
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}cli/codis-dashboard.ts`,
+      `--product_name=${this.productName}`,
+      `--product_auth=${this.productAuth}`,
+      `--admin_addr=${d.adminAddr}`,
+      `--raft_id=${d.id}`,
+      `--raft_addr=${d.raftAddr}`,
+      `--raft_peers=${peers}`,
+      `--data_dir=${d.dataDir}`,
+      `--cluster_secret=${this.clusterSecret}`,
+      "--log-level=INFO",
+      ...(join ? ["--join"] : []),
+    ];
+  }
+
+  async #startDashboards(): Promise<void> {
+    const total = this.shape.dashboards + this.shape.spareDashboards;
+    const all = Array.from({ length: total }, (_, i) => {
+      const host = this.net.host(`dash${i + 1}`);
+      return {
+        id: i + 1,
+        adminAddr: `${host.addr}:${ADMIN_PORT}`,
+        raftAddr: `${host.addr}:${RAFT_PORT}`,
+        dataDir: `${this.dataDir}/dash${i + 1}`,
+        host,
+      };
+    });
+    const founders = all.slice(0, this.shape.dashboards);
+    const peers = founders.map((d) => `${d.id}=${d.raftAddr}`).join(",");
+    for (const d of all) {
+      const founder = d.id <= this.shape.dashboards;
+      const args = this.#dashboardArgs(d, peers, !founder);
+      const proc = new Proc(`dash${d.id}`, "dashboard", d.host, Deno.execPath(), args, `${d.dataDir}.log`, this.net);
+      if (founder) proc.start();
+      this.dashboards.push({ ...d, proc });
+    }
+  }
+
+  /** Gives dashboard `d` a fresh data dir and a `--join` command line listing `peers` (it was removed). */
+  async resetToJoin(d: Dashboard, peers: string): Promise<void> {
+    await Deno.remove(d.dataDir, { recursive: true }).catch(() => {});
+    d.proc.args = this.#dashboardArgs(d, peers, true);
+  }
+
+  /** `id=raftAddr` for each dashboard whose id is in `ids`. */
+  peerList(ids: number[]): string {
+    return this.dashboards.filter((d) => ids.includes(d.id)).map((d) => `${d.id}=${d.raftAddr}`).join(",");
+  }
+
+  /** A dashboard's Raft status, or undefined when it does not answer in time. */
+  async raftStatus(d: Dashboard, timeoutMs = 2000): Promise<RaftStatusJson | undefined> {
+    if (!d.proc.alive || d.proc.paused) return undefined;
+    try {
+      const r = await fetch(`http://${d.adminAddr}/api/topom/raft/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      if (r.status !== 200) {
+        await r.body?.cancel();
+        return undefined;
+      }
+      return await r.json();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The dashboard that reports itself leader, waiting at most `ms`. */
+  async waitLeader(ms: number): Promise<Dashboard> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      for (const d of this.dashboards) {
+        const s = await this.raftStatus(d, 1000);
+        if (s?.role === "leader") return d;
+      }
+      await sleep(200);
+    }
+    throw new Error(`no dashboard leader within ${ms} ms\n${this.dashboards.map((d) => d.proc.tail(8)).join("\n")}`);
+  }
+
+  /**
+   * Calls the dashboard API on the leader when known, else on each running dashboard in turn (followers forward
+   * writes); throws {@link ApiError} for a 4xx/5xx answer, or the last network error.
+   */
+  async api<T = unknown>(method: "GET" | "PUT", path: string, body?: unknown, timeoutMs = 8000): Promise<T> {
+    let last: Error = new Error("no dashboard running");
+    const order = this.dashboards.filter((d) => d.proc.alive && !d.proc.paused);
+    for (const d of order) {
+      try {
+        const r = await fetch(`http://${d.adminAddr}${path}`, {
+          method,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headers: body === undefined ? undefined : { "content-type": "application/json" },
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await r.text();
+        if (r.status >= 200 && r.status < 300) return (text ? JSON.parse(text) : undefined) as T;
+        let cause = text;
+        try {
+          cause = JSON.parse(text).Cause ?? text;
+        } catch { /* not JSON */ }
+        last = new ApiError(r.status, `${method} ${path.replace(this.xauth, "XAUTH")}: ${r.status} ${cause}`);
+        // A dashboard without a leader (503) or a network-level failure: another dashboard may do better.
+        if (r.status !== 503 && r.status !== 502 && r.status !== 500) throw last;
+      } catch (e) {
+        if (e instanceof ApiError && e.status !== 503 && e.status !== 502 && e.status !== 500) throw e;
+        last = e as Error;
+      }
+    }
+    throw last;
+  }
+
+  /** `PUT /api/topom/{path with XAUTH replaced}`. */
+  put(path: string, body?: unknown): Promise<unknown> {
+    return this.api("PUT", `/api/topom/${path.replace("XAUTH", this.xauth)}`, body);
+  }
+
+  /** The dashboard's stats (slots, proxies, slot actions). */
+  stats(): Promise<TopomStats> {
+    return this.api<TopomStats>("GET", `/api/topom/stats/${this.xauth}`);
+  }
+
+  async #setUpGroups(): Promise<void> {
+    for (const [gid, members] of this.groups) {
+      await retry(() => this.put(`group/create/XAUTH/${gid}`), 30_000);
+      for (const addr of members) await retry(() => this.put(`group/add/XAUTH/${gid}/${addr}`), 30_000);
+      await retry(() => this.put(`group/action/create/XAUTH/${members[1]}`), 30_000);
+    }
+    const per = Math.ceil(1024 / this.shape.groups);
+    const assignment = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 + Math.floor(id / per) }));
+    await retry(() => this.put(`slots/assign/XAUTH`, assignment), 30_000);
+    await retry(() => this.put(`group/resync-all/XAUTH`), 30_000);
+  }
+
+  #startProxies(): void {
+    const dashboards = this.dashboards.map((d) => d.adminAddr).join(",");
+    for (let i = 1; i <= this.shape.proxies; i++) {
+      const host = this.net.host(`proxy${i}`);
+      const args = [
+        "run",
+        "-A",
+        "--quiet",
+        `${ROOT}cli/codis-proxy.ts`,
+        `--dashboard=${dashboards}`,
+        `--product_name=${this.productName}`,
+        `--product_auth=${this.productAuth}`,
+        `--proxy_addr=${host.addr}:${PROXY_PORT}`,
+        `--admin_addr=${host.addr}:${PROXY_ADMIN_PORT}`,
+        "--log-level=INFO",
+        ...this.shape.proxyArgs,
+      ];
+      const p = new Proc(`proxy${i}`, "proxy", host, Deno.execPath(), args, `${this.dataDir}/proxy${i}.log`, this.net);
+      p.start();
+      this.proxies.push(p);
+    }
+  }
+
+  async #waitProxiesOnline(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    const want = new Set(this.proxies.map((p) => `${p.host.addr}:${PROXY_PORT}`));
+    while (Date.now() < deadline) {
+      const st = await this.stats().catch(() => undefined);
+      const online = new Set((st?.proxy.models ?? []).map((m) => m.proxy_addr));
+      if ([...want].every((a) => online.has(a))) {
+        for (const p of this.proxies) await waitTcp(p.host.addr, PROXY_PORT, 10_000, p);
+        return;
+      }
+      await sleep(300);
+    }
+    throw new Error(`proxies not online within ${ms} ms\n${this.proxies.map((p) => p.tail(10)).join("\n")}`);
+  }
+
+  /** Continues paused processes and kills every process. */
+  async stop(): Promise<void> {
+    for (const p of this.procs) p.signal("SIGCONT");
+    await Promise.all(this.procs.map((p) => p.kill()));
+  }
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `f` every 300 ms until it succeeds or `ms` passed (then rethrows its last error). */
+export async function retry<T>(f: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (let i = 0;; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (Date.now() > deadline || i > 10_000) throw e;
+      await sleep(300);
+    }
+  }
+}
+
+async function waitTcp(host: string, port: number, ms: number, p: Proc): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      const c = await Deno.connect({ hostname: host, port });
+      c.close();
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${p.name} (${host}:${port}) did not accept connections within ${ms} ms\n${p.tail(10)}`);
+}
