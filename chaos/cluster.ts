@@ -63,6 +63,8 @@ export class Cluster {
   readonly productAuth = randomHex(16);
   readonly clusterSecret = randomHex(24);
   readonly xauth: string;
+  /** Dashboards that are not Raft members now (the spares, and those the raft nemesis removed). */
+  readonly outside = new Set<number>();
 
   constructor(readonly net: Network, readonly shape: ClusterShape, readonly dataDir: string) {
     this.xauth = newXAuth(this.productName, this.productAuth);
@@ -82,7 +84,7 @@ export class Cluster {
   async start(log: (msg: string) => void): Promise<void> {
     await this.#startRedis();
     log(`${this.redis.length} redis servers up`);
-    await this.#startDashboards();
+    this.#startDashboards();
     await this.waitLeader(60_000);
     log(`${this.shape.dashboards} dashboards up, leader elected`);
     await this.#setUpGroups();
@@ -150,7 +152,7 @@ export class Cluster {
     ];
   }
 
-  async #startDashboards(): Promise<void> {
+  #startDashboards(): void {
     const total = this.shape.dashboards + this.shape.spareDashboards;
     const all = Array.from({ length: total }, (_, i) => {
       const host = this.net.host(`dash${i + 1}`);
@@ -169,6 +171,7 @@ export class Cluster {
       const args = this.#dashboardArgs(d, peers, !founder);
       const proc = new Proc(`dash${d.id}`, "dashboard", d.host, Deno.execPath(), args, `${d.dataDir}.log`, this.net);
       if (founder) proc.start();
+      else this.outside.add(d.id);
       this.dashboards.push({ ...d, proc });
     }
   }

@@ -69,7 +69,7 @@ export class RespClient {
 
   /** Sends one command and waits at most `timeoutMs` for its reply. */
   async call(args: string[], timeoutMs: number): Promise<Reply> {
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new UnknownOutcome(`timeout after ${timeoutMs} ms`)), timeoutMs);
     });

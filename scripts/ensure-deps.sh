@@ -9,6 +9,9 @@ command -v redis-cli >/dev/null 2>&1 || need="$need redis-tools"
 command -v nutcracker >/dev/null 2>&1 || need="$need nutcracker"
 command -v etcd >/dev/null 2>&1 || need="$need etcd-server etcd-client"
 [ -f /usr/share/java/zookeeper.jar ] || need="$need zookeeper"
+# The chaos tool's hosts (network namespaces) and partitions (nft rules inside them).
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
 if [ -n "$need" ]; then
   echo "ensure-deps: installing$need" >&2
   SUDO=""
