@@ -16,6 +16,8 @@ const ADMIN_PORT = 18080;
 const RAFT_PORT = 28080;
 const PROXY_PORT = 19000;
 const PROXY_ADMIN_PORT = 11080;
+const CONSOLE_PORT = 9090;
+const SENTINEL_PORT = 26379;
 
 /** The cluster's shape and the flags passed through. */
 export interface ClusterShape {
@@ -25,6 +27,8 @@ export interface ClusterShape {
   proxies: number;
   /** Extra flags for every proxy (`--proxy-arg`). */
   proxyArgs: string[];
+  /** Start a redis-sentinel beside this many Redis servers (0: none; the failover nemesis wants 3). */
+  sentinels: number;
 }
 
 /** Host names for a shape, in the order the network assigns addresses. */
@@ -33,6 +37,7 @@ export function hostNames(shape: ClusterShape): string[] {
   for (let g = 1; g <= shape.groups; g++) names.push(`redis${g}a`, `redis${g}b`);
   for (let i = 1; i <= shape.dashboards + shape.spareDashboards; i++) names.push(`dash${i}`);
   for (let i = 1; i <= shape.proxies; i++) names.push(`proxy${i}`);
+  names.push("console");
   return names;
 }
 
@@ -55,8 +60,11 @@ export interface Dashboard {
 /** The running cluster. */
 export class Cluster {
   readonly redis: Proc[] = [];
+  readonly sentinels: Proc[] = [];
   readonly dashboards: Dashboard[] = [];
   readonly proxies: Proc[] = [];
+  /** The web console (codis-fe) on a host of its own. */
+  console: Proc | undefined;
   /** group id → [master address, replica address] as set up. */
   readonly groups = new Map<number, string[]>();
   readonly productName = "chaos";
@@ -72,7 +80,12 @@ export class Cluster {
 
   /** Every process. */
   get procs(): Proc[] {
-    return [...this.redis, ...this.dashboards.map((d) => d.proc), ...this.proxies];
+    return [
+      ...this.redis,
+      ...this.dashboards.map((d) => d.proc),
+      ...this.proxies,
+      ...(this.console ? [this.console] : []),
+    ];
   }
 
   /** Proxy client addresses. */
@@ -89,9 +102,53 @@ export class Cluster {
     log(`${this.shape.dashboards} dashboards up, leader elected`);
     await this.#setUpGroups();
     log(`${this.shape.groups} groups set up, slots assigned`);
+    if (this.shape.sentinels > 0) {
+      await this.#startSentinels();
+      log(`${this.sentinels.length} sentinels monitoring the groups`);
+    }
     this.#startProxies();
     await this.#waitProxiesOnline(60_000);
     log(`${this.proxies.length} proxies online`);
+    await this.#startConsole();
+    const problem = await this.consoleProblem();
+    if (problem) throw new Error(problem);
+    log(`web console up, reaching the dashboards`);
+  }
+
+  async #startConsole(): Promise<void> {
+    const host = this.net.host("console");
+    const args = [
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}cli/codis-fe.ts`,
+      `--listen=${host.addr}:${CONSOLE_PORT}`,
+      `--dashboard=${this.dashboards.map((d) => d.adminAddr).join(",")}`,
+    ];
+    this.console = new Proc("console", "console", host, Deno.execPath(), args, `${this.dataDir}/console.log`, this.net);
+    this.console.start();
+    await waitTcp(host.addr, CONSOLE_PORT, 30_000, this.console);
+  }
+
+  /**
+   * Asks the web console for the product list and, through its forwarding, the dashboards' model; says what is
+   * wrong, or undefined when the console lists the product and its proxies by their own addresses.
+   */
+  async consoleProblem(): Promise<string | undefined> {
+    if (!this.console) return "no console";
+    const base = `http://${this.console.host.addr}:${CONSOLE_PORT}`;
+    try {
+      const list = await (await fetch(`${base}/list`, { signal: AbortSignal.timeout(10_000) })).json();
+      if (!Array.isArray(list) || !list.includes(this.productName)) return `console /list: ${JSON.stringify(list)}`;
+      const r = await fetch(`${base}/topom?forward=${this.productName}`, { signal: AbortSignal.timeout(20_000) });
+      const text = await r.text();
+      if (r.status !== 200) return `console /topom?forward: ${r.status} ${text.slice(0, 200)}`;
+      const missing = this.proxyAddrs.filter((a) => !text.includes(a));
+      if (missing.length > 0) return `console /topom?forward does not list proxies ${missing.join(", ")}`;
+      return undefined;
+    } catch (e) {
+      return `console: ${(e as Error).message}`;
+    }
   }
 
   async #startRedis(): Promise<void> {
@@ -148,6 +205,10 @@ export class Cluster {
       `--data_dir=${d.dataDir}`,
       `--cluster_secret=${this.clusterSecret}`,
       "--log-level=INFO",
+      // Quick sentinel verdicts, so that a failover happens within the failover nemesis's fault window.
+      ...(this.shape.sentinels > 0
+        ? ["--sentinel_quorum=2", "--sentinel_down_after=5s", "--sentinel_failover_timeout=30s"]
+        : []),
       ...(join ? ["--join"] : []),
     ];
   }
@@ -267,6 +328,31 @@ export class Cluster {
     const assignment = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 + Math.floor(id / per) }));
     await retry(() => this.put(`slots/assign/XAUTH`, assignment), 30_000);
     await retry(() => this.put(`group/resync-all/XAUTH`), 30_000);
+  }
+
+  /** Sentinels beside the first Redis servers, added to the dashboards and told to monitor every group. */
+  async #startSentinels(): Promise<void> {
+    for (const server of this.redis.slice(0, this.shape.sentinels)) {
+      const host = server.host;
+      const dir = `${this.dataDir}/sentinel-${server.name}`;
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(
+        `${dir}/sentinel.conf`,
+        `port ${SENTINEL_PORT}\nbind ${host.addr}\ndir ${dir}\nprotected-mode no\n`,
+      );
+      const args = [`${dir}/sentinel.conf`, "--sentinel", "--loglevel", "warning"];
+      const p = new Proc(`sentinel-${server.name}`, "sentinel", host, "redis-server", args, `${dir}.log`, this.net);
+      p.start();
+      this.sentinels.push(p);
+      await waitTcp(host.addr, SENTINEL_PORT, 20_000, p);
+      await retry(() => this.put(`sentinels/add/XAUTH/${host.addr}:${SENTINEL_PORT}`), 30_000);
+    }
+    await retry(() => this.put(`sentinels/resync-all/XAUTH`), 30_000);
+  }
+
+  /** The Redis process serving `addr` (host:port). */
+  redisAt(addr: string): Proc | undefined {
+    return this.redis.find((p) => `${p.host.addr}:${REDIS_PORT}` === addr);
   }
 
   #startProxies(): void {

@@ -14,14 +14,21 @@ import { check } from "./checker.ts";
 import { Cluster, hostNames, sleep } from "./cluster.ts";
 import { History } from "./history.ts";
 import { netnsProblem, Network, removeLeftovers } from "./hosts.ts";
-import { healEverything, NEMESES, type NemesisContext, type NemesisName, runNemeses } from "./nemesis.ts";
+import {
+  DEFAULT_NEMESES,
+  healEverything,
+  NEMESES,
+  type NemesisContext,
+  type NemesisName,
+  runNemeses,
+} from "./nemesis.ts";
 import { htmlReport, summaryLine, textReport } from "./report.ts";
 import { Rng } from "./rng.ts";
 import { finalReads, liveKeys, runClients, WORKLOAD_DEFAULTS } from "./workloads.ts";
 
 const USAGE = "usage: deno task chaos [--seconds=N] [--seed=S] [--nemesis=LIST] [--proxy-arg=--key=value ...] " +
   "[--clients=N] [--max-pause=SECONDS] [--report-dir=DIR] [--keep]\n" +
-  `  nemeses: ${NEMESES.join(",")} (default: all)`;
+  `  nemeses: ${NEMESES.join(",")} (default: all but failover)`;
 
 /** Parsed command line. */
 export interface ChaosOptions {
@@ -58,7 +65,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`);
     return n;
   };
-  const nemeses = (values.nemesis ?? NEMESES.join(",")).split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const nemeses = (values.nemesis ?? DEFAULT_NEMESES.join(",")).split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const n of nemeses) {
     if (n !== "none" && !(NEMESES as readonly string[]).includes(n)) {
       throw new Error(`unknown nemesis "${n}"\n${USAGE}`);
@@ -130,7 +137,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const removed = await removeLeftovers();
   if (removed > 0) log(`removed ${removed} namespaces left by earlier runs`);
-  const shape = { groups: 2, dashboards: 3, spareDashboards: 1, proxies: 2, proxyArgs: opts.proxyArgs };
+  const shape = {
+    groups: 2,
+    dashboards: 3,
+    spareDashboards: 1,
+    proxies: 2,
+    proxyArgs: opts.proxyArgs,
+    sentinels: opts.nemeses.includes("failover") ? 3 : 0,
+  };
   const workload = { ...WORKLOAD_DEFAULTS, clients: opts.clients };
   const dataDir = await Deno.makeTempDir({ prefix: "codis-chaos-" });
   let net: Network | undefined;
@@ -180,8 +194,10 @@ async function main(argv: string[]): Promise<number> {
     await healEverything(ctx);
     const settled = await waitSettled(cluster, 90_000);
     await finalReads(history, cluster.proxyAddrs, workload);
+    const consoleProblem = await cluster.consoleProblem();
     const verdict = check(history.ops);
     const notes = settled ? [] : ["the cluster had not settled 90 s after healing (final reads went ahead)"];
+    if (consoleProblem) notes.push(`web console after the run: ${consoleProblem}`);
     if (verdict.undecided > 0) notes.push(`${verdict.undecided} register keys undecided (search budget)`);
     const workOps = history.ops.filter((o) => !o.final);
     const errors = workOps.filter((o) => o.outcome !== "ok").length;

@@ -14,9 +14,11 @@ import type { Proc } from "./procs.ts";
 import type { Rng } from "./rng.ts";
 
 /** Every nemesis the tool knows, and the default set. */
-export const NEMESES = ["kill", "pause", "partition", "net", "migrate", "raft", "operator"] as const;
+export const NEMESES = ["kill", "pause", "partition", "net", "migrate", "raft", "operator", "failover"] as const;
 /** A nemesis name. */
 export type NemesisName = typeof NEMESES[number];
+/** The default set: all but `failover` (a master's loss and promotion are issue 14's subject). */
+export const DEFAULT_NEMESES: NemesisName[] = NEMESES.filter((n) => n !== "failover");
 
 /** What the nemeses act on. */
 export interface NemesisContext {
@@ -209,6 +211,36 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
       } finally {
         healed();
       }
+    }
+  },
+
+  async failover(ctx, r, stopped) {
+    const c = ctx.cluster;
+    const st = await c.stats();
+    const group = r.pick(st.group.models);
+    const master = c.redisAt(group.servers[0]?.server ?? "");
+    if (!master || !master.alive) return;
+    const how = r.pick(["kill", "pause", "isolate"] as const);
+    const ms = r.int(10_000, 25_000);
+    const healed = ctx.history.fault("failover", `${how} group ${group.id}'s master ${master.name} for ${ms} ms`);
+    try {
+      if (how === "kill") await master.kill();
+      else if (how === "pause") master.signal("SIGSTOP");
+      else {
+        const rules = ctx.net.rules(master.host.name);
+        for (const h of ctx.net.hosts.values()) {
+          if (h.name === master.host.name) continue;
+          rules.dropFrom.add(h.addr);
+          rules.dropTo.add(h.addr);
+        }
+        await ctx.net.setRules(master.host.name, rules);
+      }
+      await hold(ms, stopped);
+    } finally {
+      if (how === "kill") master.start();
+      else if (how === "pause") master.signal("SIGCONT");
+      else await ctx.net.setRules(master.host.name, noRules());
+      healed();
     }
   },
 

@@ -6,7 +6,7 @@
 import type { Host, Network } from "./hosts.ts";
 
 /** What a process is, for the nemeses' choices. */
-export type Role = "dashboard" | "proxy" | "redis";
+export type Role = "dashboard" | "proxy" | "redis" | "sentinel" | "console";
 
 /** One cluster process (or its slot while it is down). */
 export class Proc {

@@ -113,13 +113,22 @@ export async function runClients(
   await Promise.all(clients);
 
   async function clientLoop(id: number, r: Rng): Promise<void> {
-    const addr = proxies[id % proxies.length];
-    const [host, port] = addr.split(":");
-    const conn = new RespClient(host, Number(port));
+    let proxyIndex = id % proxies.length;
+    const connect = () => new RespClient(proxies[proxyIndex].split(":")[0], Number(proxies[proxyIndex].split(":")[1]));
+    let conn = connect();
+    let previous: Op | undefined;
     const lastSeen = new Map<string, string>();
     let seq = 0;
     try {
       while (!stopped) {
+        // A client whose proxy refuses connections (killed, not restarted yet) moves on to the next one, as a
+        // client with a proxy list would; timeouts do not move it (the proxy may only be slow).
+        if (previous?.outcome === "unknown" && /refused/i.test(previous.error ?? "")) {
+          conn.close();
+          proxyIndex = (proxyIndex + 1) % proxies.length;
+          conn = connect();
+        }
+        const addr = proxies[proxyIndex];
         const gen = Math.floor(h.now() / opts.rotateMs);
         const pick = r.next();
         const workload: Workload = pick < 0.6 ? "register" : pick < 0.8 ? "counter" : "set";
@@ -128,22 +137,36 @@ export async function runClients(
           const key = `reg:${gen}:${r.int(0, opts.registerKeys - 1)}`;
           const kind = r.next();
           if (kind < 0.4) {
-            const op = await perform(h, conn, { ...base, f: "get", key }, ["GET", key], opts.timeoutMs, (rep) => {
-              if (rep === null || typeof rep === "string") return rep;
-              return BAD;
-            });
+            const op = previous = await perform(
+              h,
+              conn,
+              { ...base, f: "get", key },
+              ["GET", key],
+              opts.timeoutMs,
+              (rep) => {
+                if (rep === null || typeof rep === "string") return rep;
+                return BAD;
+              },
+            );
             if (op.outcome === "ok" && typeof op.result === "string") lastSeen.set(key, op.result);
           } else if (kind < 0.7 || !lastSeen.has(key)) {
             const value = `${id}.${++seq}`;
-            await perform(h, conn, { ...base, f: "put", key, value }, ["SET", key, value], opts.timeoutMs, (rep) => {
-              return rep === "OK" ? true : BAD;
-            });
+            previous = await perform(
+              h,
+              conn,
+              { ...base, f: "put", key, value },
+              ["SET", key, value],
+              opts.timeoutMs,
+              (rep) => {
+                return rep === "OK" ? true : BAD;
+              },
+            );
             lastSeen.set(key, value);
           } else {
             const expect = lastSeen.get(key)!;
             const value = `${id}.${++seq}`;
             const args = ["EVAL", CAS_SCRIPT, "1", key, expect, value];
-            const op = await perform(
+            const op = previous = await perform(
               h,
               conn,
               { ...base, f: "cas", key, value, expect },
@@ -157,15 +180,22 @@ export async function runClients(
           }
         } else if (workload === "counter") {
           const key = `ctr:${r.int(0, opts.counterKeys - 1)}`;
-          await perform(h, conn, { ...base, f: "incr", key }, ["INCR", key], opts.timeoutMs, (rep) => {
+          previous = await perform(h, conn, { ...base, f: "incr", key }, ["INCR", key], opts.timeoutMs, (rep) => {
             return typeof rep === "number" ? rep : BAD;
           });
         } else {
           const key = `set:${r.int(0, opts.setKeys - 1)}`;
           const value = `${id}.${++seq}`;
-          await perform(h, conn, { ...base, f: "sadd", key, value }, ["SADD", key, value], opts.timeoutMs, (rep) => {
-            return typeof rep === "number" ? rep === 1 : BAD;
-          });
+          previous = await perform(
+            h,
+            conn,
+            { ...base, f: "sadd", key, value },
+            ["SADD", key, value],
+            opts.timeoutMs,
+            (rep) => {
+              return typeof rep === "number" ? rep === 1 : BAD;
+            },
+          );
         }
         if (opts.thinkMs > 0) await new Promise((res) => setTimeout(res, opts.thinkMs));
       }
