@@ -7,7 +7,7 @@
  */
 import type { RaftStatusJson, TopomStats } from "../models/mod.ts";
 import { newXAuth } from "../util/xauth.ts";
-import type { Network } from "./hosts.ts";
+import type { Hosts } from "./hosts.ts";
 import { Proc } from "./procs.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -74,7 +74,7 @@ export class Cluster {
   /** Dashboards that are not Raft members now (the spares, and those the raft nemesis removed). */
   readonly outside = new Set<number>();
 
-  constructor(readonly net: Network, readonly shape: ClusterShape, readonly dataDir: string) {
+  constructor(readonly net: Hosts, readonly shape: ClusterShape, readonly dataDir: string) {
     this.xauth = newXAuth(this.productName, this.productAuth);
   }
 

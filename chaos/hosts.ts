@@ -112,8 +112,26 @@ async function freeSubnet(): Promise<string> {
   throw new Error("no free /24 left in 198.18.0.0/15");
 }
 
+/** Where the cluster's processes run: namespaces ({@link Network}) or loopback addresses ({@link LoopbackHosts}). */
+export interface Hosts {
+  readonly hosts: Map<string, Host>;
+  /** The tool's own address, from which the clients and the API calls come. */
+  readonly toolAddr: string;
+  /** What the hosts' addresses start with, for the log. */
+  readonly subnet: string;
+  /** Whether {@link Hosts.setRules} works (partitions, loss, delay). */
+  readonly filters: boolean;
+  host(name: string): Host;
+  spawn(host: Host, cmd: string, args: string[], opts: { stderr: "piped" | "null" }): Deno.ChildProcess;
+  rules(host: string): HostRules;
+  setRules(host: string, rules: HostRules): Promise<void>;
+  healAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** The namespaces of one run. */
-export class Network {
+export class Network implements Hosts {
+  readonly filters = true;
   readonly hosts = new Map<string, Host>();
   readonly #rules = new Map<string, HostRules>();
   readonly #switchNs: string;
@@ -225,5 +243,48 @@ export class Network {
     await deleteNamespace(this.#switchNs);
     // The root-side veth goes with its peer in the switch namespace; delete it in case the peer never existed.
     await run("ip", ["link", "del", this.#rootIf]).catch(() => {});
+  }
+}
+
+/**
+ * The fallback without namespaces (not root): every host is its own loopback address (127.18.x.y; all of 127/8 is
+ * local on Linux), so processes still reach each other only by the addresses they are given, but no network fault
+ * can be injected: the partition, net and operator nemeses are left out.
+ */
+export class LoopbackHosts implements Hosts {
+  readonly hosts = new Map<string, Host>();
+  readonly filters = false;
+  readonly toolAddr = "127.0.0.1";
+  readonly subnet = `127.18.${Deno.pid % 256}`;
+
+  constructor(names: string[]) {
+    names.forEach((name, i) => this.hosts.set(name, { name, ns: "", addr: `${this.subnet}.${10 + i}` }));
+  }
+
+  host(name: string): Host {
+    const h = this.hosts.get(name);
+    if (!h) throw new Error(`no host ${name}`);
+    return h;
+  }
+
+  spawn(_host: Host, cmd: string, args: string[], opts: { stderr: "piped" | "null" }): Deno.ChildProcess {
+    return new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: opts.stderr, env: { NO_COLOR: "1" } })
+      .spawn();
+  }
+
+  rules(): HostRules {
+    return noRules();
+  }
+
+  setRules(): Promise<void> {
+    return Promise.reject(new Error("no network faults on loopback hosts"));
+  }
+
+  healAll(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

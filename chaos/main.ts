@@ -5,7 +5,7 @@
  *   chaos: N ops (E errors), L lost acknowledged writes, V linearizability violations, F faults, seed S
  *
  * Usage: deno task chaos [--seconds=60] [--seed=S] [--nemesis=kill,pause,...] [--proxy-arg=--key=value ...]
- *                        [--clients=6] [--max-pause=20] [--report-dir=DIR] [--keep]
+ *                        [--clients=6] [--max-pause=20] [--report-dir=DIR] [--keep] [--loopback]
  * Exit code 1 when L or V is not 0, 2 when the run could not be made.
  * @module
  */
@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { check } from "./checker.ts";
 import { Cluster, hostNames, sleep } from "./cluster.ts";
 import { History } from "./history.ts";
-import { netnsProblem, Network, removeLeftovers } from "./hosts.ts";
+import { type Hosts, LoopbackHosts, netnsProblem, Network, removeLeftovers } from "./hosts.ts";
 import {
   DEFAULT_NEMESES,
   healEverything,
@@ -27,7 +27,7 @@ import { Rng } from "./rng.ts";
 import { finalReads, liveKeys, runClients, WORKLOAD_DEFAULTS } from "./workloads.ts";
 
 const USAGE = "usage: deno task chaos [--seconds=N] [--seed=S] [--nemesis=LIST] [--proxy-arg=--key=value ...] " +
-  "[--clients=N] [--max-pause=SECONDS] [--report-dir=DIR] [--keep]\n" +
+  "[--clients=N] [--max-pause=SECONDS] [--report-dir=DIR] [--keep] [--loopback]\n" +
   `  nemeses: ${NEMESES.join(",")} (default: all but failover)`;
 
 /** Parsed command line. */
@@ -40,6 +40,8 @@ export interface ChaosOptions {
   maxPauseSeconds: number;
   reportDir: string;
   keep: boolean;
+  /** Run on loopback addresses even where namespaces work (no network faults). */
+  loopback: boolean;
 }
 
 /** Parses the command line; throws with a usage message on bad input. */
@@ -55,6 +57,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       "max-pause": { type: "string", default: "20" },
       "report-dir": { type: "string", default: "/tmp" },
       keep: { type: "boolean", default: false },
+      loopback: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -85,8 +88,12 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
     maxPauseSeconds: int("max-pause", values["max-pause"], 1, 600),
     reportDir: values["report-dir"],
     keep: values.keep,
+    loopback: values.loopback,
   };
 }
+
+/** Nemeses that need network faults (namespaces). */
+const NETWORK_NEMESES: NemesisName[] = ["partition", "net", "operator"];
 
 function replayCommand(o: ChaosOptions): string {
   return [
@@ -96,6 +103,7 @@ function replayCommand(o: ChaosOptions): string {
     `--nemesis=${o.nemeses.join(",") || "none"}`,
     ...(o.clients !== WORKLOAD_DEFAULTS.clients ? [`--clients=${o.clients}`] : []),
     ...(o.maxPauseSeconds !== 20 ? [`--max-pause=${o.maxPauseSeconds}`] : []),
+    ...(o.loopback ? ["--loopback"] : []),
     ...o.proxyArgs.map((a) => `--proxy-arg=${a}`),
   ].join(" ");
 }
@@ -127,16 +135,19 @@ async function main(argv: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const problem = await netnsProblem();
+  const problem = opts.loopback ? "--loopback given" : await netnsProblem();
+  const runNotes: string[] = [];
   if (problem) {
-    console.error(
-      `chaos: network namespaces cannot be used here: ${problem}. The loopback mode (a fault-injecting ` +
-        `forwarder in front of each process) is not built yet; run as root on Linux with iproute2 and nftables.`,
-    );
-    return 2;
+    const dropped = opts.nemeses.filter((n) => NETWORK_NEMESES.includes(n));
+    opts.nemeses = opts.nemeses.filter((n) => !NETWORK_NEMESES.includes(n));
+    const msg = `network namespaces cannot be used here (${problem}): running on loopback addresses, ` +
+      `without network faults${dropped.length ? ` (left out: ${dropped.join(",")})` : ""}`;
+    log(msg);
+    runNotes.push(msg);
+  } else {
+    const removed = await removeLeftovers();
+    if (removed > 0) log(`removed ${removed} namespaces left by earlier runs`);
   }
-  const removed = await removeLeftovers();
-  if (removed > 0) log(`removed ${removed} namespaces left by earlier runs`);
   const shape = {
     groups: 2,
     dashboards: 3,
@@ -147,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
   };
   const workload = { ...WORKLOAD_DEFAULTS, clients: opts.clients };
   const dataDir = await Deno.makeTempDir({ prefix: "codis-chaos-" });
-  let net: Network | undefined;
+  let net: Hosts | undefined;
   let cluster: Cluster | undefined;
   let cleaned: Promise<void> | undefined;
   const cleanup = () =>
@@ -164,8 +175,8 @@ async function main(argv: string[]): Promise<number> {
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, onSignal);
   try {
     log(`seed ${opts.seed}, ${opts.seconds} s, nemeses ${opts.nemeses.join(",") || "none"}`);
-    net = await Network.create(hostNames(shape));
-    log(`${net.hosts.size} hosts in ${net.subnet}.0/24 (namespaces ${net.prefix}*)`);
+    net = problem ? new LoopbackHosts(hostNames(shape)) : await Network.create(hostNames(shape));
+    log(`${net.hosts.size} hosts in ${net.subnet}.0/24${net instanceof Network ? ` (namespaces ${net.prefix}*)` : ""}`);
     cluster = new Cluster(net, shape, dataDir);
     await cluster.start(log);
 
@@ -196,7 +207,8 @@ async function main(argv: string[]): Promise<number> {
     await finalReads(history, cluster.proxyAddrs, workload);
     const consoleProblem = await cluster.consoleProblem();
     const verdict = check(history.ops);
-    const notes = settled ? [] : ["the cluster had not settled 90 s after healing (final reads went ahead)"];
+    const notes = [...runNotes];
+    if (!settled) notes.push("the cluster had not settled 90 s after healing (final reads went ahead)");
     if (consoleProblem) notes.push(`web console after the run: ${consoleProblem}`);
     if (verdict.undecided > 0) notes.push(`${verdict.undecided} register keys undecided (search budget)`);
     const workOps = history.ops.filter((o) => !o.final);

@@ -9,7 +9,7 @@ import { slotOf } from "../proxy/hash.ts";
 import { ApiError, type Cluster, type Dashboard, sleep } from "./cluster.ts";
 import { startDelayForwarder } from "./forwarder.ts";
 import type { History } from "./history.ts";
-import { type Network, noRules } from "./hosts.ts";
+import { type Hosts, noRules } from "./hosts.ts";
 import type { Proc } from "./procs.ts";
 import type { Rng } from "./rng.ts";
 
@@ -23,7 +23,7 @@ export const DEFAULT_NEMESES: NemesisName[] = NEMESES.filter((n) => n !== "failo
 /** What the nemeses act on. */
 export interface NemesisContext {
   cluster: Cluster;
-  net: Network;
+  net: Hosts;
   history: History;
   rng: Rng;
   log: (msg: string) => void;
@@ -192,7 +192,7 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
         await d.proc.kill();
         await c.resetToJoin(d, c.peerList([...ids, d.id]));
         d.proc.start();
-        await waitAnswers(c, d, 30_000);
+        await waitAnswers(c, d, 60_000);
         await c.put(`raft/add/XAUTH/${d.id}/${d.raftAddr}?learner=1`);
         await hold(r.int(1000, 4000), stopped);
         c.outside.delete(d.id);

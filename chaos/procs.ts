@@ -3,7 +3,7 @@
  * continued by pid, restarted with the same command line. Each one's stderr is appended to its own log file.
  * @module
  */
-import type { Host, Network } from "./hosts.ts";
+import type { Host, Hosts } from "./hosts.ts";
 
 /** What a process is, for the nemeses' choices. */
 export type Role = "dashboard" | "proxy" | "redis" | "sentinel" | "console";
@@ -23,7 +23,7 @@ export class Proc {
     /** The command line; a dashboard's changes when it rejoins after removal. */
     public args: string[],
     readonly logFile: string,
-    private readonly net: Network,
+    private readonly net: Hosts,
   ) {}
 
   /** Whether the process runs (paused counts as running). */
