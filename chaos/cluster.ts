@@ -6,6 +6,7 @@
  * @module
  */
 import type { RaftStatusJson, TopomStats } from "../models/mod.ts";
+import { type Dashboard, DashboardApi } from "./dashboard_api.ts";
 import { newXAuth } from "../util/xauth.ts";
 import type { Hosts } from "./hosts.ts";
 import { Proc } from "./procs.ts";
@@ -41,22 +42,6 @@ export function hostNames(shape: ClusterShape): string[] {
   return names;
 }
 
-/** An HTTP answer that was not 2xx. */
-export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-/** A dashboard host: its process and Raft identity. */
-export interface Dashboard {
-  id: number;
-  proc: Proc;
-  adminAddr: string;
-  raftAddr: string;
-  dataDir: string;
-}
-
 /** The running cluster. */
 export class Cluster {
   readonly redis: Proc[] = [];
@@ -74,8 +59,31 @@ export class Cluster {
   /** Dashboards that are not Raft members now (the spares, and those the raft nemesis removed). */
   readonly outside = new Set<number>();
 
+  readonly #api: DashboardApi;
+
   constructor(readonly net: Hosts, readonly shape: ClusterShape, readonly dataDir: string) {
     this.xauth = newXAuth(this.productName, this.productAuth);
+    this.#api = new DashboardApi(() => this.dashboards, this.xauth);
+  }
+
+  /** A dashboard's Raft status, or undefined when it does not answer in time. */
+  raftStatus(d: Dashboard, timeoutMs?: number): Promise<RaftStatusJson | undefined> {
+    return this.#api.raftStatus(d, timeoutMs);
+  }
+
+  /** The dashboard that reports itself leader, waiting at most `ms`. */
+  waitLeader(ms: number): Promise<Dashboard> {
+    return this.#api.waitLeader(ms);
+  }
+
+  /** `PUT /api/topom/{path with XAUTH replaced}` on any running dashboard. */
+  put(path: string, body?: unknown): Promise<unknown> {
+    return this.#api.put(path, body);
+  }
+
+  /** The dashboard's stats (slots, proxies, slot actions). */
+  stats(): Promise<TopomStats> {
+    return this.#api.stats();
   }
 
   /** Every process. */
@@ -246,76 +254,6 @@ export class Cluster {
   /** `id=raftAddr` for each dashboard whose id is in `ids`. */
   peerList(ids: number[]): string {
     return this.dashboards.filter((d) => ids.includes(d.id)).map((d) => `${d.id}=${d.raftAddr}`).join(",");
-  }
-
-  /** A dashboard's Raft status, or undefined when it does not answer in time. */
-  async raftStatus(d: Dashboard, timeoutMs = 2000): Promise<RaftStatusJson | undefined> {
-    if (!d.proc.alive || d.proc.paused) return undefined;
-    try {
-      const r = await fetch(`http://${d.adminAddr}/api/topom/raft/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (r.status !== 200) {
-        await r.body?.cancel();
-        return undefined;
-      }
-      return await r.json();
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The dashboard that reports itself leader, waiting at most `ms`. */
-  async waitLeader(ms: number): Promise<Dashboard> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      for (const d of this.dashboards) {
-        const s = await this.raftStatus(d, 1000);
-        if (s?.role === "leader") return d;
-      }
-      await sleep(200);
-    }
-    throw new Error(`no dashboard leader within ${ms} ms\n${this.dashboards.map((d) => d.proc.tail(8)).join("\n")}`);
-  }
-
-  /**
-   * Calls the dashboard API on the leader when known, else on each running dashboard in turn (followers forward
-   * writes); throws {@link ApiError} for a 4xx/5xx answer, or the last network error.
-   */
-  async api<T = unknown>(method: "GET" | "PUT", path: string, body?: unknown, timeoutMs = 8000): Promise<T> {
-    let last: Error = new Error("no dashboard running");
-    const order = this.dashboards.filter((d) => d.proc.alive && !d.proc.paused);
-    for (const d of order) {
-      try {
-        const r = await fetch(`http://${d.adminAddr}${path}`, {
-          method,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headers: body === undefined ? undefined : { "content-type": "application/json" },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const text = await r.text();
-        if (r.status >= 200 && r.status < 300) return (text ? JSON.parse(text) : undefined) as T;
-        let cause = text;
-        try {
-          cause = JSON.parse(text).Cause ?? text;
-        } catch { /* not JSON */ }
-        last = new ApiError(r.status, `${method} ${path.replace(this.xauth, "XAUTH")}: ${r.status} ${cause}`);
-        // A dashboard without a leader (503) or a network-level failure: another dashboard may do better.
-        if (r.status !== 503 && r.status !== 502 && r.status !== 500) throw last;
-      } catch (e) {
-        if (e instanceof ApiError && e.status !== 503 && e.status !== 502 && e.status !== 500) throw e;
-        last = e as Error;
-      }
-    }
-    throw last;
-  }
-
-  /** `PUT /api/topom/{path with XAUTH replaced}`. */
-  put(path: string, body?: unknown): Promise<unknown> {
-    return this.api("PUT", `/api/topom/${path.replace("XAUTH", this.xauth)}`, body);
-  }
-
-  /** The dashboard's stats (slots, proxies, slot actions). */
-  stats(): Promise<TopomStats> {
-    return this.api<TopomStats>("GET", `/api/topom/stats/${this.xauth}`);
   }
 
   async #setUpGroups(): Promise<void> {

@@ -6,7 +6,8 @@
  * @module
  */
 import { slotOf } from "../proxy/hash.ts";
-import { ApiError, type Cluster, type Dashboard, sleep } from "./cluster.ts";
+import { type Cluster, sleep } from "./cluster.ts";
+import { ApiError, type Dashboard } from "./dashboard_api.ts";
 import { startDelayForwarder } from "./forwarder.ts";
 import type { History } from "./history.ts";
 import { type Hosts, noRules } from "./hosts.ts";
