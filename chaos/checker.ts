@@ -123,7 +123,10 @@ function checkSets(ops: Op[], v: Verdict): void {
     if (missing.length > 0) {
       v.lost += missing.length;
       const sample = missing.slice(0, 3).map((o) => `${o.value} (acked at ${(o.end / 1000).toFixed(1)} s)`);
-      v.details.push(`set ${key}: ${missing.length} acknowledged elements missing, e.g. ${sample.join(", ")}`);
+      const byProxy = new Map<string, number>();
+      for (const o of missing) byProxy.set(o.proxy, (byProxy.get(o.proxy) ?? 0) + 1);
+      const via = [...byProxy].map(([p, n]) => `${n} via ${p}`).join(", ");
+      v.details.push(`set ${key}: ${missing.length} acknowledged elements missing (${via}), e.g. ${sample.join(", ")}`);
     }
     const attempted = new Set(adds.map((o) => o.value));
     const phantom = [...members].filter((m) => !attempted.has(m));
