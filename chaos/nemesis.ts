@@ -237,6 +237,10 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
         await ctx.net.setRules(master.host.name, rules);
       }
       await hold(ms, stopped);
+      // Without persistence a master restarted before its replica is promoted comes back empty and its replica
+      // resyncs from it (Redis's own rule: never restart such a master automatically). So even when the run is
+      // ending, the old master returns only after the promotion (bounded).
+      if (how === "kill") await waitPromotion(c, group.id, master.name, 30_000);
     } finally {
       if (how === "kill") master.start();
       else if (how === "pause") master.signal("SIGCONT");
@@ -271,6 +275,16 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     }
   },
 };
+
+async function waitPromotion(c: Cluster, gid: number, oldMaster: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const st = await c.stats().catch(() => undefined);
+    const master = st?.group.models.find((g) => g.id === gid)?.servers[0]?.server;
+    if (master && c.redisAt(master)?.name !== oldMaster) return;
+    await sleep(500);
+  }
+}
 
 async function waitAnswers(c: Cluster, d: Dashboard, ms: number): Promise<void> {
   const until = Date.now() + ms;
