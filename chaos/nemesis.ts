@@ -251,8 +251,9 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
 
   async operator(ctx, r, stopped) {
     const c = ctx.cluster;
-    const p = r.pick(c.proxies.filter((x) => x.alive && !x.paused).concat([]));
-    if (!p) return;
+    const candidates = c.proxies.filter((x) => x.alive && !x.paused);
+    if (candidates.length === 0) return;
+    const p = r.pick(candidates);
     const dashAddrs = c.dashboards.map((d) => d.proc.host.addr);
     const ms = r.int(5000, 12_000);
     const healed = ctx.history.fault("operator", `cut ${p.name} off the dashboards, force-remove it, move a slot`);
