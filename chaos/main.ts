@@ -223,6 +223,7 @@ async function main(argv: string[]): Promise<number> {
     );
     const htmlPath = `${opts.reportDir}/codis-chaos-${opts.seed}-${Deno.pid}.html`;
     const input = { history, verdict, seed: opts.seed, replay: replayCommand(opts), htmlPath, notes };
+    await Deno.mkdir(opts.reportDir, { recursive: true });
     await Deno.writeTextFile(htmlPath, htmlReport(input, summary));
     for (const line of textReport(input)) console.log(line);
     console.log(summary);
