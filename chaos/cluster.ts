@@ -28,6 +28,8 @@ export interface ClusterShape {
   proxies: number;
   /** Extra flags for every proxy (`--proxy-arg`). */
   proxyArgs: string[];
+  /** Extra redis-server arguments for every Redis server (`--redis-arg`, e.g. "--appendonly yes"). */
+  redisArgs: string[];
   /** Start a redis-sentinel beside this many Redis servers (0: none; the failover nemesis wants 3). */
   sentinels: number;
 }
@@ -186,7 +188,10 @@ export class Cluster {
           "--masterauth",
           this.productAuth,
           "--loglevel",
-          "warning",
+          "notice",
+          "--logfile",
+          `${dir}/redis.log`,
+          ...this.shape.redisArgs,
         ];
         const p = new Proc(`redis${g}${side}`, "redis", host, "redis-server", args, `${dir}.log`, this.net);
         p.start();
@@ -276,7 +281,7 @@ export class Cluster {
       await Deno.mkdir(dir, { recursive: true });
       await Deno.writeTextFile(
         `${dir}/sentinel.conf`,
-        `port ${SENTINEL_PORT}\nbind ${host.addr}\ndir ${dir}\nprotected-mode no\n`,
+        `port ${SENTINEL_PORT}\nbind ${host.addr}\ndir ${dir}\nprotected-mode no\nlogfile ${dir}/sentinel.log\n`,
       );
       const args = [`${dir}/sentinel.conf`, "--sentinel", "--loglevel", "warning"];
       const p = new Proc(`sentinel-${server.name}`, "sentinel", host, "redis-server", args, `${dir}.log`, this.net);

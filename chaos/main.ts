@@ -5,6 +5,7 @@
  *   chaos: N ops (E errors), L lost acknowledged writes, V linearizability violations, F faults, seed S
  *
  * Usage: deno task chaos [--seconds=60] [--seed=S] [--nemesis=kill,pause,...] [--proxy-arg=--key=value ...]
+ *                        [--redis-arg='--key value' ...]
  *                        [--clients=6] [--max-pause=20] [--report-dir=DIR] [--keep] [--loopback]
  * Exit code 1 when L or V is not 0, 2 when the run could not be made.
  * @module
@@ -27,6 +28,7 @@ import { Rng } from "./rng.ts";
 import { finalReads, liveKeys, runClients, WORKLOAD_DEFAULTS } from "./workloads.ts";
 
 const USAGE = "usage: deno task chaos [--seconds=N] [--seed=S] [--nemesis=LIST] [--proxy-arg=--key=value ...] " +
+  "[--redis-arg='--key value' ...] " +
   "[--clients=N] [--max-pause=SECONDS] [--report-dir=DIR] [--keep] [--loopback]\n" +
   `  nemeses: ${NEMESES.join(",")} (default: all but failover)`;
 
@@ -36,6 +38,8 @@ export interface ChaosOptions {
   seed: number;
   nemeses: NemesisName[];
   proxyArgs: string[];
+  /** redis-server arguments, each `--redis-arg` split at spaces ("--appendonly yes"). */
+  redisArgs: string[];
   clients: number;
   maxPauseSeconds: number;
   reportDir: string;
@@ -53,6 +57,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       seed: { type: "string" },
       nemesis: { type: "string" },
       "proxy-arg": { type: "string", multiple: true, default: [] },
+      "redis-arg": { type: "string", multiple: true, default: [] },
       clients: { type: "string", default: String(WORKLOAD_DEFAULTS.clients) },
       "max-pause": { type: "string", default: "20" },
       "report-dir": { type: "string", default: "/tmp" },
@@ -84,6 +89,7 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
       : crypto.getRandomValues(new Uint32Array(1))[0],
     nemeses: nemeses.filter((n) => n !== "none") as NemesisName[],
     proxyArgs: values["proxy-arg"],
+    redisArgs: values["redis-arg"].flatMap((a) => a.split(" ").filter((w) => w !== "")),
     clients: int("clients", values.clients, 1, 64),
     maxPauseSeconds: int("max-pause", values["max-pause"], 1, 600),
     reportDir: values["report-dir"],
@@ -105,6 +111,7 @@ function replayCommand(o: ChaosOptions): string {
     ...(o.maxPauseSeconds !== 20 ? [`--max-pause=${o.maxPauseSeconds}`] : []),
     ...(o.loopback ? ["--loopback"] : []),
     ...o.proxyArgs.map((a) => `--proxy-arg=${a}`),
+    ...(o.redisArgs.length > 0 ? [`--redis-arg='${o.redisArgs.join(" ")}'`] : []),
   ].join(" ");
 }
 
@@ -154,6 +161,7 @@ async function main(argv: string[]): Promise<number> {
     spareDashboards: 1,
     proxies: 2,
     proxyArgs: opts.proxyArgs,
+    redisArgs: opts.redisArgs,
     sentinels: opts.nemeses.includes("failover") ? 3 : 0,
   };
   const workload = { ...WORKLOAD_DEFAULTS, clients: opts.clients };
