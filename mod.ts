@@ -28,7 +28,7 @@ export {
 } from "./proxy/config.ts";
 export { crc32, slotOf } from "./proxy/hash.ts";
 
-export { Topom, type TopomOptions } from "./topom/topom.ts";
+export { Topom, type TopomOptions } from "./topom/server/topom.ts";
 export {
   configToToml as dashboardConfigToToml,
   type DashboardConfig,
@@ -42,5 +42,5 @@ export * from "./topom/executor/mod.ts";
 
 export * as store from "./store/mod.ts";
 
-export { RaftNode } from "./raft/node.ts";
+export { RaftNode } from "./raft/node/node.ts";
 export * as raftCore from "./raft/core/mod.ts";

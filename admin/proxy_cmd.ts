@@ -3,7 +3,7 @@
  * @module
  */
 import { MAX_SLOT_NUM, type ProxyModel, type Slot } from "../models/mod.ts";
-import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
 import { type Args, onlyOne, type OptionName } from "./args.ts";
 import type { Out } from "./dashboard_cmd.ts";
 import { logLevelArg } from "./dashboard_cmd.ts";

@@ -8,10 +8,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { BackendConn } from "../proxy/backend/conn.ts";
-import { encodeCommand } from "../proxy/resp/encode.ts";
+import { BackendConn } from "../redis/conn.ts";
+import { encodeCommand } from "../redis/encode.ts";
 import { runSlotMigration, type SlotMigrationResult } from "../topom/executor/mod.ts";
-import { type RedisProcess, startRedis } from "../tests/support/redis.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

@@ -2,7 +2,7 @@
  * The proxy benchmark: redis-benchmark against direct Redis, twemproxy and codis-proxy over the same 2 backends,
  * alternating targets and repeating every row. See bench/README.md for how to run it and read the table.
  */
-import { startRedis } from "../tests/support/redis.ts";
+import { startRedis } from "../testing/redis.ts";
 import { HarnessError, isPlainError, parseOptions, USAGE } from "./lib/args.ts";
 import { findPidByCmdline } from "./lib/cpu.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";

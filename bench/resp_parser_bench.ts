@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import RedisParser from "redis-parser";
-import { encodeCommand } from "../proxy/resp/encode.ts";
+import { encodeCommand } from "../redis/encode.ts";
 import { RequestParser } from "../proxy/resp/request_parser.ts";
 
 const N = 20_000;

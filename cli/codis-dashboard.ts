@@ -8,8 +8,8 @@
 import { ConfigError, dashboardUsage, defaultConfigToml, parseDashboardArgs } from "../topom/config.ts";
 import { dashboardHandler } from "../topom/server/api.ts";
 import { openDashboardCoordinator } from "../topom/server/coord.ts";
-import { createExecutor } from "../topom/server/executor_wiring.ts";
-import { Topom } from "../topom/topom.ts";
+import { createExecutor } from "../topom/executor/create.ts";
+import { Topom } from "../topom/server/topom.ts";
 import { logger, redact, setLogLevel } from "../util/log.ts";
 import { logToFile } from "../util/log_file.ts";
 import { type PidFile, writePidFile } from "../util/pidfile.ts";

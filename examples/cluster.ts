@@ -4,7 +4,7 @@
  * them. Group setup goes through `codis-admin`. Used by `examples/local-cluster.ts` and the end-to-end tests.
  * @module
  */
-import { freePort, waitForPort } from "../tests/support/ports.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -3,7 +3,7 @@
  * the slot router. Implemented by {@link Proxy} in `proxy.ts`.
  * @module
  */
-import type { PendingReply } from "./backend/conn.ts";
+import type { PendingReply } from "../redis/conn.ts";
 import type { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { Router } from "./router.ts";

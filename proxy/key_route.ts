@@ -9,7 +9,7 @@ import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./command
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
 import type { Request } from "./request.ts";
-import { CROSSSLOT, encodeCommand, errorReply } from "./resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply } from "../redis/encode.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
 import { type SlotSender, SPLIT_KIND, splitBySlot } from "./split.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ProxyControl } from "./admin/control.ts";
 import { escapeLabel, parseMetricsText, renderMetrics } from "./metrics.ts";
 import { ProxyStats } from "./stats.ts";
-import { fakeProxyControl } from "../tests/support/proxy_control.ts";
+import { fakeProxyControl } from "../testing/proxy_control.ts";
 
 /** A proxy named with a quote and a backslash (label escaping), one backend up and one down. */
 function fakeControl(stats: ProxyStats): ProxyControl {

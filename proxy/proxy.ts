@@ -7,8 +7,8 @@ import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
-import type { BackendConn, PendingReply } from "./backend/conn.ts";
-import { isStaleError } from "./backend/data_stale.ts";
+import type { BackendConn, PendingReply } from "../redis/conn.ts";
+import { isStaleError } from "../redis/data_stale.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
@@ -23,10 +23,10 @@ import {
   sendSpecial,
 } from "./slot_forward.ts";
 import { Session } from "./session.ts";
-import { NetSocket } from "./net/socket.ts";
+import { NetSocket } from "../redis/socket.ts";
 import { ProxyStats } from "./stats.ts";
-import { errorReply } from "./resp/encode.ts";
-import { decodeReply, errorText, isErrorReply } from "./resp/decode.ts";
+import { errorReply } from "../redis/encode.ts";
+import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
 
 const log = logger("proxy");
 

@@ -3,8 +3,8 @@
  * replies leave in request order whatever order backends answer in.
  * @module
  */
-import type { PendingReply } from "./backend/conn.ts";
-import { errorReply } from "./resp/encode.ts";
+import type { PendingReply } from "../redis/conn.ts";
+import { errorReply } from "../redis/encode.ts";
 
 /** Told when a request completes, so the session can flush the replies at the head of its queue. */
 export interface RequestOwner {

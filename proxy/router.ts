@@ -4,7 +4,7 @@
  * @module
  */
 import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
-import { BackendConn, type BackendOptions, type PendingReply } from "./backend/conn.ts";
+import { BackendConn, type BackendOptions, type PendingReply } from "../redis/conn.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {

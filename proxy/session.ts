@@ -6,7 +6,7 @@
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
-import type { NetSocket } from "./net/socket.ts";
+import type { NetSocket } from "../redis/socket.ts";
 import {
   checkArity,
   type CommandInfo,
@@ -19,7 +19,7 @@ import type { ProxyCore } from "./core.ts";
 import { runLocal } from "./local/mod.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./request.ts";
-import { errorReply, OK } from "./resp/encode.ts";
+import { errorReply, OK } from "../redis/encode.ts";
 import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
 

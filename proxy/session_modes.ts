@@ -4,7 +4,7 @@
  * that needs it, and routes requests here only while its one `special` flag is set (see `Session.#dispatch`).
  * @module
  */
-import { BackendConn } from "./backend/conn.ts";
+import { BackendConn } from "../redis/conn.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { waitCommand } from "./blocking/wait.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS, TXN_PUBSUB_COMMANDS } from "./commands/mod.ts";
@@ -13,7 +13,7 @@ import { helloCommand } from "./local/connection.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
 import type { Request } from "./request.ts";
-import { CROSSSLOT, encodeCommand, encodeValue, errorReply } from "./resp/encode.ts";
+import { CROSSSLOT, encodeCommand, encodeValue, errorReply } from "../redis/encode.ts";
 import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
 import type { SessionState } from "./session.ts";
 import { Transaction } from "./txn/transaction.ts";

@@ -4,9 +4,9 @@
  * (`MIGRATE ... KEYS` into database `slot` of the target), then runs the request on the target.
  * @module
  */
-import type { PendingReply } from "./backend/conn.ts";
-import { errorText, isErrorReply } from "./resp/decode.ts";
-import { encodeCommand } from "./resp/encode.ts";
+import type { PendingReply } from "../redis/conn.ts";
+import { errorText, isErrorReply } from "../redis/decode.ts";
+import { encodeCommand } from "../redis/encode.ts";
 import type { BackendPool, FillResult, SlotRoute } from "./router.ts";
 
 /** Where a request's keys are: `argv[pos[i]]` for i < n. The arrays may be reused by the caller afterwards. */

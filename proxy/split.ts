@@ -4,9 +4,9 @@
  * Redis Cluster proxies.
  * @module
  */
-import type { PendingReply } from "./backend/conn.ts";
-import { arrayElements, integerOf, isErrorReply } from "./resp/decode.ts";
-import { bulkSize, concat, digits, integerReply, OK, writeArrayHeader, writeBulk } from "./resp/encode.ts";
+import type { PendingReply } from "../redis/conn.ts";
+import { arrayElements, integerOf, isErrorReply } from "../redis/decode.ts";
+import { bulkSize, concat, digits, integerReply, OK, writeArrayHeader, writeBulk } from "../redis/encode.ts";
 import type { Request } from "./request.ts";
 import type { KeyRef } from "./slot_forward.ts";
 

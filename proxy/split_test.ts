@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { PendingReply } from "./backend/conn.ts";
-import { decodeReply } from "./resp/decode.ts";
-import { encodeCommand, encodeValue } from "./resp/encode.ts";
+import type { PendingReply } from "../redis/conn.ts";
+import { decodeReply } from "../redis/decode.ts";
+import { encodeCommand, encodeValue } from "../redis/encode.ts";
 import { Request } from "./request.ts";
 import { splitBySlot } from "./split.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Shared Raft data types: the contract between the pure core (`raft/core/`), durable storage (`raft/storage/`),
- * the transport (`raft/transport/`) and the node runtime (`raft/node.ts`).
+ * the transport (`raft/transport/`) and the node runtime (`raft/node/node.ts`).
  *
  * Fields may be added; existing ones keep their meaning. Everything here is plain data so that it can be
  * serialised to JSON (with `Uint8Array` data carried as base64 by the codec in `raft/codec.ts`).

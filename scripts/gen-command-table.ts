@@ -6,7 +6,7 @@
  * Usage: deno run -A scripts/gen-command-table.ts   (uses the redis-server on PATH)
  * @module
  */
-import { startRedis } from "../tests/support/redis.ts";
+import { startRedis } from "../testing/redis.ts";
 import { redisCall, type RespValue } from "../proxy/commands/mini_resp.ts";
 import { type DocEntry, parseCommandEntry, parseDocsReply, type RawCommand } from "../proxy/commands/parse.ts";
 

@@ -20,9 +20,9 @@ import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { WatchEvent } from "./client.ts";
 import { errorFromInfo, type ErrorInfo, errorToInfo, NotLeaderError, StoreError } from "./errors.ts";
-import { NamespaceClient } from "./namespace/client.ts";
-import { type ApplyResult, b64, type Command } from "./namespace/commands.ts";
-import type { NamespaceHost } from "./namespace/host.ts";
+import { NamespaceClient } from "./namespace_client.ts";
+import { type ApplyResult, b64, type Command } from "./namespace_commands.ts";
+import type { NamespaceHost } from "./namespace_host.ts";
 import type { Forwarder } from "./raft_client.ts";
 import { readBodyText } from "../util/http.ts";
 

@@ -8,8 +8,8 @@
 import { type ChangeBatch, type StoreNode, type WatchEvent } from "./client.ts";
 import { NoQuorumError, NotLeaderError, StoreError } from "./errors.ts";
 import { STORE_BASE_PATH, storeRequest, type WireEvent, type WireNode } from "./http.ts";
-import { CommandClient, type NamespaceClientOptions, type NodeView } from "./namespace/client.ts";
-import { type ApplyResult, type Command, unb64 } from "./namespace/commands.ts";
+import { CommandClient, type NamespaceClientOptions, type NodeView } from "./namespace_client.ts";
+import { type ApplyResult, type Command, unb64 } from "./namespace_commands.ts";
 
 /** Options of {@link HttpStoreClient}. */
 export interface HttpStoreOptions extends NamespaceClientOptions {

@@ -4,9 +4,9 @@
  * @module
  */
 import type { CoordClient } from "./client.ts";
-import { NamespaceClient } from "./namespace/client.ts";
-import { NamespaceHost } from "./namespace/host.ts";
-import { type NamespaceOptions, NamespaceStateMachine } from "./namespace/state.ts";
+import { NamespaceClient } from "./namespace_client.ts";
+import { NamespaceHost } from "./namespace_host.ts";
+import { type NamespaceOptions, NamespaceStateMachine } from "./namespace_state.ts";
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions extends NamespaceOptions {

@@ -25,7 +25,7 @@ export { MemoryStore } from "./memory.ts";
 export { type Forwarder, RaftStore } from "./raft_client.ts";
 export { httpForwarder, STORE_BASE_PATH, storeHandler } from "./http.ts";
 export { HttpStoreClient } from "./http_client.ts";
-export { NamespaceStateMachine } from "./namespace/state.ts";
+export { NamespaceStateMachine } from "./namespace_state.ts";
 export { watchInOrder } from "./watch_in_order.ts";
 
 /** Which external coordinator to open. */

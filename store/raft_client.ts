@@ -1,5 +1,5 @@
 /**
- * The Raft store: a {@link NamespaceStateMachine} replicated by a Raft node (`raft/node.ts`), served through a
+ * The Raft store: a {@link NamespaceStateMachine} replicated by a Raft node (`raft/node/node.ts`), served through a
  * {@link NamespaceHost} and {@link NamespaceClient}s.
  *
  * Wiring (one per dashboard process):
@@ -17,10 +17,10 @@
  */
 import type { CoordClient } from "./client.ts";
 import { ClosedError, NoQuorumError, NotLeaderError, StoreError } from "./errors.ts";
-import { NamespaceClient, type NamespaceClientOptions } from "./namespace/client.ts";
-import { type ApplyResult, type Command, encodeCommand } from "./namespace/commands.ts";
-import { type HostOptions, NamespaceHost } from "./namespace/host.ts";
-import type { NamespaceStateMachine } from "./namespace/state.ts";
+import { NamespaceClient, type NamespaceClientOptions } from "./namespace_client.ts";
+import { type ApplyResult, type Command, encodeCommand } from "./namespace_commands.ts";
+import { type HostOptions, NamespaceHost } from "./namespace_host.ts";
+import type { NamespaceStateMachine } from "./namespace_state.ts";
 
 /** What the Raft store needs from a Raft node (RaftNode satisfies it). */
 export interface RaftLike {

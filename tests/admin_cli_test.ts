@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import type { TopomStats } from "../models/mod.ts";
 import { type FakeDashboard, startFakeDashboard } from "../admin/testing/fake_dashboard.ts";
-import { admin, type AdminRun } from "./support/admin_cli.ts";
+import { admin, type AdminRun } from "../testing/admin_cli.ts";
 
 /** Asserts a failed run: status 1 and exactly one line on stderr matching `re`. */
 function failsWith(r: AdminRun, re: RegExp): void {

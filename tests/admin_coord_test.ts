@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { admin } from "./support/admin_cli.ts";
+import { admin } from "../testing/admin_cli.ts";
 
 const server = (addr: string) => ({ server: addr, datacenter: "", action: {}, replica_group: false });
 

@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { admin, must } from "./support/admin_cli.ts";
-import { freePort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { admin, must } from "../testing/admin_cli.ts";
+import { freePort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

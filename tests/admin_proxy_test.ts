@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { admin } from "./support/admin_cli.ts";
-import { ProxyAdminClient } from "../proxy/admin/client.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { admin } from "../testing/admin_cli.ts";
+import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 Deno.test("codis-admin --proxy against a live proxy: overview parts, fillslots --locked, xauth errors", async () => {
   const f = await startProxyFixture(2, { product_name: "adm", product_auth: "pa" }, { requirepass: "pa" });

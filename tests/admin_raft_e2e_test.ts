@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { admin, must } from "./support/admin_cli.ts";
-import { freePort } from "./support/ports.ts";
+import { admin, must } from "../testing/admin_cli.ts";
+import { freePort } from "../testing/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import type { TopomStats } from "../models/mod.ts";
 import { slotActionStatusLines } from "../admin/format.ts";
-import { admin, must } from "./support/admin_cli.ts";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep } from "./support/wait.ts";
+import { admin, must } from "../testing/admin_cli.ts";
+import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep } from "../testing/wait.ts";
 
 /** `cmdstat_migrate` calls on a server. */
 async function migrateCalls(r: RedisProcess): Promise<number> {

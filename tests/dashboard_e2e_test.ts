@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep } from "./support/wait.ts";
+import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep } from "../testing/wait.ts";
 
 async function cli(port: number, args: string[], stdin?: string): Promise<string> {
   const p = new Deno.Command("redis-cli", {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { newXAuth } from "../util/xauth.ts";
-import { type DashboardProcess, spawnDashboard } from "./support/dashboard.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { startZooKeeper } from "./support/zookeeper.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
+import { type DashboardProcess, spawnDashboard } from "../testing/dashboard.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

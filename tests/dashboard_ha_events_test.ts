@@ -4,10 +4,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "./support/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep, until as untilEvery } from "./support/wait.ts";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep, until as untilEvery } from "../testing/wait.ts";
 import { SentinelSubscriber } from "../topom/server/sentinel_subscriber.ts";
 
 const PRODUCT = "dash-ha-ev";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "./support/dashboard.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { until } from "./support/wait.ts";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { until } from "../testing/wait.ts";
 
 Deno.test("dashboard + redis-sentinel: resync-all makes the sentinel monitor the group; a failover moves the master in the model", async () => {
   const redis: RedisProcess[] = [];

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { ProxyModel } from "../models/mod.ts";
-import { type DashboardGroup, startDashboards } from "./support/dashboard.ts";
-import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep, until } from "./support/wait.ts";
+import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 /** A fake proxy: only `GET /api/proxy/model` (xping and the rest answer 404). */
 function fakeProxy(product: string, token: string) {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, spawnDashboard, startDashboards, startSentinel } from "./support/dashboard.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { until } from "./support/wait.ts";
+import { type DashboardGroup, spawnDashboard, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { until } from "../testing/wait.ts";
 
 Deno.test("dashboard: 3 CLI dashboards form a Raft group; any node serves the API; group/server lifecycle; leader kill -9", async () => {
   const redis: RedisProcess[] = [];

@@ -3,10 +3,10 @@
  * a kill -9 of the Raft leader: the new active dashboard keeps a queued action waiting, and enabling resumes it.
  */
 import assert from "node:assert/strict";
-import { must } from "./support/admin_cli.ts";
-import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
-import { redisCliDb, type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep } from "./support/wait.ts";
+import { must } from "../testing/admin_cli.ts";
+import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep } from "../testing/wait.ts";
 
 interface SlotView {
   id: number;

@@ -4,11 +4,11 @@
  * slots at once with product_auth.
  */
 import assert from "node:assert/strict";
-import { BackendConn } from "../proxy/backend/conn.ts";
-import { decodeReply, errorText, integerOf, isErrorReply, textOf } from "../proxy/resp/decode.ts";
-import { encodeCommand } from "../proxy/resp/encode.ts";
+import { BackendConn } from "../redis/conn.ts";
+import { decodeReply, errorText, integerOf, isErrorReply, textOf } from "../redis/decode.ts";
+import { encodeCommand } from "../redis/encode.ts";
 import { MigrationExecutor, runSlotMigration } from "../topom/executor/mod.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 function conn(addr: string, auth = ""): BackendConn {
   return new BackendConn(addr, {

@@ -3,8 +3,8 @@
  * REPLICAOF with masterauth and the replication state, promotion, and per-slot key counts and flushes.
  */
 import assert from "node:assert/strict";
-import { BackendConn } from "../proxy/backend/conn.ts";
-import { decodeReply, textOf } from "../proxy/resp/decode.ts";
+import { BackendConn } from "../redis/conn.ts";
+import { decodeReply, textOf } from "../redis/decode.ts";
 import {
   checkServer,
   flushSlot,
@@ -14,8 +14,8 @@ import {
   slotKeyCounts,
   syncState,
 } from "../topom/executor/mod.ts";
-import { freePort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { freePort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 async function withServers(
   opts: Parameters<typeof startRedis>[0][],

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { newXAuth } from "../util/xauth.ts";
 import { dashboardXAuth, newXAuth as browserXAuth } from "../fe/assets/js/xauth.js";
 import { sha256Hex } from "../fe/assets/js/sha256.js";
-import { type DashboardGroup, spawnDashboard, startDashboards } from "./support/dashboard.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
+import { type DashboardGroup, spawnDashboard, startDashboards } from "../testing/dashboard.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
 
 const FE_CLI = new URL("../cli/codis-fe.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

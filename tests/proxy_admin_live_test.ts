@@ -1,8 +1,8 @@
 import { equal, ok, rejects } from "node:assert/strict";
-import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
 import { slotOf } from "../proxy/hash.ts";
 import { parseMetricsText } from "../proxy/metrics.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { evenSlotRanges, type ProxyModel, type SentinelModel, type Slot } from "../models/mod.ts";
-import { ProxyAdminClient, ProxyApiError } from "../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "../topom/server/proxy_client.ts";
 import type { BackendInfo, ProxyControl } from "../proxy/admin/control.ts";
 import { expectedXAuth, redactPath, startAdminServer } from "../proxy/admin/server.ts";
 import { defaultProxyConfig, type ProxyConfig } from "../proxy/config.ts";
 import { parseMetricsText } from "../proxy/metrics.ts";
 import { ProxyStats } from "../proxy/stats.ts";
 import { logLevel, setLogLevel } from "../util/log.ts";
-import { freePort } from "./support/ports.ts";
+import { freePort } from "../testing/ports.ts";
 import { macAddresses, newToken, newXAuth, proxyToken, proxyXAuth } from "../util/xauth.ts";
 
 const PRODUCT_AUTH = "s3cret-product-auth";

@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { startProxyFixture } from "./support/proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { newXAuth } from "../util/xauth.ts";
 import { openFilesLimit } from "../util/ulimit.ts";
-import { type DashboardProcess, spawnDashboard } from "./support/dashboard.ts";
-import { startCodisProxy } from "./support/codis_proxy.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { until } from "./support/wait.ts";
+import { type DashboardProcess, spawnDashboard } from "../testing/dashboard.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { until } from "../testing/wait.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 

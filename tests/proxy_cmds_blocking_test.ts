@@ -1,10 +1,10 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
-import { redisCli, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { diffCommands, RawClient } from "./support/resp_diff.ts";
-import { startSecondProxy } from "./support/second_proxy.ts";
+import { redisCli, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { diffCommands, RawClient } from "../testing/resp_diff.ts";
+import { startSecondProxy } from "../testing/second_proxy.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

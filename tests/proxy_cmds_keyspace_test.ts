@@ -1,9 +1,9 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { createClient } from "redis";
 import { slotOf } from "../proxy/hash.ts";
-import { redisCli, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { diffCommands, sortedArray } from "./support/resp_diff.ts";
+import { redisCli, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { diffCommands, sortedArray } from "../testing/resp_diff.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const KEYS = Array.from({ length: 300 }, (_, i) => `ks:${i}`);

@@ -2,10 +2,10 @@ import { deepEqual, equal, match } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { slotOf } from "../proxy/hash.ts";
-import { redisCli, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { RawClient } from "./support/resp_diff.ts";
-import { startSecondProxy } from "./support/second_proxy.ts";
+import { redisCli, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { RawClient } from "../testing/resp_diff.ts";
+import { startSecondProxy } from "../testing/second_proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 import { equal, match } from "node:assert/strict";
-import { redisCli, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { diffCommands, RawClient } from "./support/resp_diff.ts";
+import { redisCli, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 
 Deno.test("resp3: HELLO 3 switches the session; replies match one Redis in RESP3", async () => {
   const f = await startProxyFixture(2);

@@ -1,9 +1,9 @@
 import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import { createClient } from "redis";
-import { redisCli, startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
-import { diffCommands } from "./support/resp_diff.ts";
-import { startSecondProxy } from "./support/second_proxy.ts";
+import { redisCli, startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { diffCommands } from "../testing/resp_diff.ts";
+import { startSecondProxy } from "../testing/second_proxy.ts";
 import { Redis } from "ioredis";
 
 Deno.test("txn: MULTI/EXEC in one slot, in each group (ioredis)", async () => {

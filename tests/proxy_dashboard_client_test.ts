@@ -5,8 +5,8 @@ import { defaultProxyConfig } from "../proxy/config.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { newXAuth } from "../util/xauth.ts";
-import { freePort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
+import { freePort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 /** A stand-in dashboard speaking the proxy protocol; the real one has its own tests. */
 function fakeDashboard(opts: { redirectTo?: () => string }) {

@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { slotOf } from "../proxy/hash.ts";
-import { readUntil, redisCli, startProxyFixture } from "./support/proxy.ts";
+import { readUntil, redisCli, startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { openCoordinator } from "../store/mod.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { freePort, waitForPort } from "./support/ports.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { until } from "./support/wait.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { freePort, waitForPort } from "../testing/ports.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { until } from "../testing/wait.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
 

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,8 +1,8 @@
 import { equal } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { slotOf } from "../proxy/hash.ts";
-import { startProxyFixture } from "./support/proxy.ts";
-import { startRedis } from "./support/redis.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
+import { startRedis } from "../testing/redis.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

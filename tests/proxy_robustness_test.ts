@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { readUntil, startProxyFixture } from "./support/proxy.ts";
+import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -1,6 +1,6 @@
 import { equal, match, ok } from "node:assert/strict";
 import { slotOf } from "../proxy/hash.ts";
-import { readUntil, startProxyFixture } from "./support/proxy.ts";
+import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 import { equal, throws } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { validateProxyConfig } from "../proxy/config.ts";
-import { startProxyFixture } from "./support/proxy.ts";
+import { startProxyFixture } from "../testing/proxy.ts";
 
 Deno.test("proxy: proto_type = unix serves clients on a unix socket (proxy_addr is its path)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "codis-proxy-unix-" });

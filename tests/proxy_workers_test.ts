@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { ProxyAdminClient } from "../proxy/admin/client.ts";
+import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
 import { slotOf } from "../proxy/hash.ts";
-import { type DashboardGroup, setupGroups, startDashboards } from "./support/dashboard.ts";
-import { startCodisProxy } from "./support/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "./support/redis.ts";
-import { sleep } from "./support/wait.ts";
+import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep } from "../testing/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

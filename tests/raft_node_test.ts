@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { NotLeaderError, RaftNode } from "../raft/node.ts";
+import { NotLeaderError, RaftNode } from "../raft/node/node.ts";
 import { KvStateMachine, putCmd } from "../raft/kvtest/kv.ts";
-import { freePort } from "./support/ports.ts";
+import { freePort } from "../testing/ports.ts";
 
 async function waitFor<T>(f: () => T | undefined, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -96,7 +96,7 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
 });
 
 Deno.test("raft node: contiguous appends to one peer are merged, order to each peer kept", async () => {
-  const { coalesceAppends } = await import("../raft/node_batch.ts");
+  const { coalesceAppends } = await import("../raft/node/batch.ts");
   const e = (index: number) => ({ term: 2, index, type: "normal" as const, data: new Uint8Array([index]) });
   const out = coalesceAppends([
     { type: "app", from: 1, to: 2, term: 2, index: 4, logTerm: 2, entries: [e(5)], commit: 3 },

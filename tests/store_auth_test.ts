@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { openCoordinator } from "../store/mod.ts";
 import { StoreError } from "../store/errors.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { startZooKeeper } from "./support/zookeeper.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
 
 const te = new TextEncoder();
 

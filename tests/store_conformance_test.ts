@@ -2,9 +2,9 @@ import { runConformance } from "../store/testing/conformance.ts";
 import { MemoryStore } from "../store/memory.ts";
 import { FsStore } from "../store/fs.ts";
 import { EtcdClient } from "../store/etcd.ts";
-import { startEtcd } from "./support/etcd.ts";
+import { startEtcd } from "../testing/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
-import { startZooKeeper } from "./support/zookeeper.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
 
 Deno.test("store conformance: memory", async (t) => {
   const store = new MemoryStore();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { b64, type Command, decodeCommand, encodeCommand } from "../store/namespace/commands.ts";
-import { NamespaceStateMachine } from "../store/namespace/state.ts";
+import { b64, type Command, decodeCommand, encodeCommand } from "../store/namespace_commands.ts";
+import { NamespaceStateMachine } from "../store/namespace_state.ts";
 import type { Entry } from "../raft/types.ts";
 import * as paths from "../store/paths.ts";
 import { openCoordinator, watchInOrder } from "../store/mod.ts";

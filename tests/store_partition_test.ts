@@ -1,16 +1,16 @@
 /**
  * Store adapters under partitions, with a TCP forwarder between the client and a real etcd or ZooKeeper server that
  * can cut every connection and heal: a cut-off owner gives its session up once its TTL has surely passed, a shorter
- * hiccup keeps it, and watches see what changed meanwhile. Split from store_review_test.ts.
+ * hiccup keeps it, and watches see what changed meanwhile. Split from store_failures_test.ts.
  * @module
  */
 import assert from "node:assert/strict";
 import { CompactedError, type CoordClient, sleep, type WatchEvent } from "../store/client.ts";
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
-import { startEtcd } from "./support/etcd.ts";
-import { lostWithin } from "./support/wait.ts";
-import { startZooKeeper } from "./support/zookeeper.ts";
+import { startEtcd } from "../testing/etcd.ts";
+import { lostWithin } from "../testing/wait.ts";
+import { startZooKeeper } from "../testing/zookeeper.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => b ? new TextDecoder().decode(b) : undefined;
@@ -133,7 +133,7 @@ async function withZooKeeperCutOff(
   }
 }
 
-Deno.test("store review: etcd session of an owner cut off from etcd is lost once its TTL has surely passed", async () => {
+Deno.test("store partition: etcd session of an owner cut off from etcd is lost once its TTL has surely passed", async () => {
   // The active dashboard holds its lock through this session; if the partition outlasts the TTL, etcd deletes
   // the lock and a standby takes over, so the cut-off owner must learn it is no longer the holder by then.
   await withEtcdCutOff(async (fwd, c, other) => {
@@ -148,7 +148,7 @@ Deno.test("store review: etcd session of an owner cut off from etcd is lost once
   });
 });
 
-Deno.test("store review: etcd session survives a network hiccup shorter than its TTL", async () => {
+Deno.test("store partition: etcd session survives a network hiccup shorter than its TTL", async () => {
   await withEtcdCutOff(async (fwd, c, other) => {
     const s = await c.openSession({ ttlMs: 4000 });
     const p = `${base()}/jodis`;
@@ -162,7 +162,7 @@ Deno.test("store review: etcd session survives a network hiccup shorter than its
   });
 });
 
-Deno.test("store review: zookeeper session of an owner cut off from ZooKeeper is lost after its timeout; a hiccup keeps it", async () => {
+Deno.test("store partition: zookeeper session of an owner cut off from ZooKeeper is lost after its timeout; a hiccup keeps it", async () => {
   await withZooKeeperCutOff({}, async (fwd, c, other) => {
     const b = base();
     // A hiccup shorter than the timeout: the session and its node stay.
@@ -185,7 +185,7 @@ Deno.test("store review: zookeeper session of an owner cut off from ZooKeeper is
   });
 });
 
-Deno.test("store review: a zookeeper watch sees the changes made while its connection was briefly down", async () => {
+Deno.test("store partition: a zookeeper watch sees the changes made while its connection was briefly down", async () => {
   await withZooKeeperCutOff({ sessionTimeoutMs: 6000 }, async (fwd, c, other) => {
     const prefix = `${base()}/`;
     await other.update(`${prefix}a`, bytes("a1"));

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { sleep, type WatchEvent } from "../store/client.ts";
 import { HttpStoreClient } from "../store/http_client.ts";
-import { must } from "./support/admin_cli.ts";
-import { type DashboardProc, type DashboardSet, type RaftStatusJson, startDashboards } from "./support/dashboards.ts";
+import { must } from "../testing/admin_cli.ts";
+import { type DashboardProc, type DashboardSet, type RaftStatusJson, startDashboards } from "../testing/dashboards.ts";
 
 const PREFIX = "/t/w/";
 const te = new TextEncoder();

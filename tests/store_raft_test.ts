@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sleep } from "../store/client.ts";
 import { startRaftGroup } from "../store/testing/raft_group.ts";
-import { NamespaceStateMachine } from "../store/namespace/state.ts";
+import { NamespaceStateMachine } from "../store/namespace_state.ts";
 import { RaftStore } from "../store/raft_client.ts";
 import { NoQuorumError, NotLeaderError } from "../store/errors.ts";
 import { runConformance } from "../store/testing/conformance.ts";

@@ -4,6 +4,7 @@ import { createGroup, groupAddServer } from "./group_ops.ts";
 import { createSlotAction } from "./slot_actions.ts";
 import { applyWrites, Context, type Write } from "./context.ts";
 import { buildModel } from "./testing.ts";
+import { slotPath } from "../store/paths.ts";
 
 const dec = new TextDecoder();
 
@@ -104,4 +105,25 @@ Deno.test("model cache: slots changed since a revision include those of changed 
   assert.deepEqual(cache.changedSlotIds(5), [1, 2]);
   assert.deepEqual(cache.changedSlotIds(0), [0, 1, 2]);
   assert.equal(cache.sentinelRevision(), 0);
+});
+
+/*
+ * A (re)load reads the store's revision first, then the nodes, then follows changes after that revision. Changes
+ * made in between arrive again as events, older than what the read returned. A Raft store hands them out in
+ * batches of about 1000, so an older state of a node can be applied — and answered to proxies, who then ack the
+ * load's routing revision — before the batch with the node's newer state arrives. The cache must never go back.
+ */
+const P = "demo";
+const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+const slotInState = (id: number, state: string) => ({ id, group_id: 1, action: { index: 1, state, target_id: 2 } });
+
+Deno.test("model cache: an event older than a node's read state does not replace it", () => {
+  const c = new ModelCache(P);
+  c.load([{ path: slotPath(P, 5), data: json(slotInState(5, "prepared")), stat: { modRevision: 105 } }], 100);
+  c.applyEvent({ type: "put", path: slotPath(P, 5), revision: 103, data: json(slotInState(5, "preparing")) });
+  assert.equal(c.model().slots[5].action.state, "prepared");
+  assert.equal(c.slotRevision(5), 105);
+  c.applyEvent({ type: "put", path: slotPath(P, 5), revision: 107, data: json(slotInState(5, "migrating")) });
+  assert.equal(c.model().slots[5].action.state, "migrating");
+  assert.equal(c.slotRevision(5), 107);
 });

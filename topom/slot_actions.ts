@@ -12,6 +12,7 @@ import { MAX_SLOT_NUM, type SlotActionState, type SlotMapping } from "../models/
 import { cleanSlotMapping, type Context, TopomError, type Write } from "./context.ts";
 
 export { clampActionInterval, MAX_ACTION_INTERVAL_US } from "./slot_action_settings.ts";
+export { progressStatus } from "./executor/progress.ts";
 
 function checkTarget(ctx: Context, gid: number) {
   const g = ctx.getGroup(gid);
@@ -226,14 +227,6 @@ export function executorBlocked(ctx: Context, m: SlotMapping, disabled: boolean)
   const target = m.action.target_id ?? 0;
   if (ctx.isGroupPromoting(target)) return `group-[${target}] is promoting`;
   return undefined;
-}
-
-/** Codis's progress line for stats: `[OK] Slot[0042]@DB[42]=123` or `[ERROR] Slot[0042]: reason`. */
-export function progressStatus(sid: number, result: { db: number; remaining: number } | { error: string }): string {
-  const id = String(sid).padStart(4, "0");
-  return "error" in result
-    ? `[ERROR] Slot[${id}]: ${result.error}`
-    : `[OK] Slot[${id}]@DB[${result.db}]=${result.remaining}`;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Starting and stopping the benchmark's server processes (twemproxy, codis-proxy), with one registry of everything
  * alive so that a Ctrl-C, a SIGTERM or an exception tears it all down.
  */
-import { freePort, waitForPort } from "../../tests/support/ports.ts";
+import { freePort, waitForPort } from "../../testing/ports.ts";
 
 /** Something that must be stopped before the harness exits. */
 export type Stopper = () => Promise<void>;

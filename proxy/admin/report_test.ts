@@ -4,7 +4,7 @@ import type { ProxyConfig } from "../config.ts";
 import { ProxyStats } from "../stats.ts";
 import type { ProxyControl } from "./control.ts";
 import { startMetricsReporters } from "./report.ts";
-import { fakeProxyControl } from "../../tests/support/proxy_control.ts";
+import { fakeProxyControl } from "../../testing/proxy_control.ts";
 
 /** A proxy with one GET and one session recorded, hostname "host a" (a space for the InfluxDB tag escaping). */
 function fake(config: Partial<ProxyConfig>): ProxyControl {

@@ -4,8 +4,8 @@
  * @module
  */
 import { MAX_SLOT_NUM } from "../../models/slots.ts";
-import { decodeReply, errorText, isErrorReply, textOf } from "../resp/decode.ts";
-import { BackendConn } from "./conn.ts";
+import { decodeReply, errorText, isErrorReply, textOf } from "../../redis/decode.ts";
+import { BackendConn } from "../../redis/conn.ts";
 
 /** What the check learned about a server. */
 export interface BackendFacts {

@@ -9,11 +9,11 @@
  * and moves the keys to the target, as any request in that slot would.
  * @module
  */
-import type { BackendConn } from "../backend/conn.ts";
+import type { BackendConn } from "../../redis/conn.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { errorText, integerOf, isErrorReply } from "../resp/decode.ts";
-import { encodeCommand } from "../resp/encode.ts";
+import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
+import { encodeCommand } from "../../redis/encode.ts";
 
 const EXISTS = new TextEncoder().encode("EXISTS");
 /** How often a blocked command checks that its slot still routes to the same master. */

@@ -6,11 +6,11 @@
  * the number of replicas that acknowledged in every group. Shared connections never block.
  * @module
  */
-import { BackendConn } from "../backend/conn.ts";
+import { BackendConn } from "../../redis/conn.ts";
 import type { ProxyCore } from "../core.ts";
-import { errorText, integerOf, isErrorReply } from "../resp/decode.ts";
-import { errorReply, integerReply } from "../resp/encode.ts";
-import { parseIntStrict } from "../resp/request_parser.ts";
+import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
+import { errorReply, integerReply } from "../../redis/encode.ts";
+import { parseIntStrict } from "../../util/bytes.ts";
 import { masters } from "../keyspace/fanout.ts";
 
 /** The channel of the marker write. */

@@ -2,7 +2,7 @@
 // reply vs the committed snapshot, and the unknown-command error text.
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { startRedis } from "../../tests/support/redis.ts";
+import { startRedis } from "../../testing/redis.ts";
 import { redisCall } from "./mini_resp.ts";
 import { CommandTable, formatUnknownCommand, formatUnknownSubcommand } from "./mod.ts";
 

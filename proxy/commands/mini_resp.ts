@@ -7,7 +7,7 @@
 /** A decoded RESP2 value: bulk strings stay bytes, simple strings are strings, errors are `Error`s. */
 export type RespValue = Uint8Array | string | number | null | Error | RespValue[];
 
-import { encodeCommand } from "../resp/encode.ts";
+import { encodeCommand } from "../../redis/encode.ts";
 
 export { encodeCommand };
 

@@ -1,6 +1,6 @@
 // COMMAND served from the table, compared with a live redis-server 7.0 (byte-exact where Redis's order is stable).
 import assert from "node:assert/strict";
-import { startRedis } from "../../tests/support/redis.ts";
+import { startRedis } from "../../testing/redis.ts";
 import { decodeReply, redisCallRaw } from "./mini_resp.ts";
 import { CommandTable } from "./mod.ts";
 import { parseCommandReply, parseDocsReply } from "./parse.ts";

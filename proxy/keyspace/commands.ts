@@ -7,9 +7,9 @@
 import { MAX_SLOT_NUM } from "../../models/slots.ts";
 import type { ProxyCore } from "../core.ts";
 import { parseKeyspace } from "../local/keyspace.ts";
-import { arrayElements, decodeReply, errorText, integerOf, isErrorReply, textOf } from "../resp/decode.ts";
-import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../resp/encode.ts";
-import { BackendConn } from "../backend/conn.ts";
+import { arrayElements, decodeReply, errorText, integerOf, isErrorReply, textOf } from "../../redis/decode.ts";
+import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../../redis/encode.ts";
+import { BackendConn } from "../../redis/conn.ts";
 import type { BackendPool } from "../router.ts";
 import { callEveryMaster, firstError, masters, slotHolders } from "./fanout.ts";
 

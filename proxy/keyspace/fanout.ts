@@ -5,7 +5,7 @@
  */
 import type { BackendPool, SlotRoute } from "../router.ts";
 import type { ProxyCore } from "../core.ts";
-import { errorText, isErrorReply } from "../resp/decode.ts";
+import { errorText, isErrorReply } from "../../redis/decode.ts";
 
 /** Every backend a slot routes to (targets and migration sources): the masters of the cluster. */
 export function masters(core: ProxyCore): BackendPool[] {

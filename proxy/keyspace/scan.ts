@@ -12,9 +12,9 @@
 import { MAX_SLOT_NUM } from "../../models/slots.ts";
 import type { ProxyCore } from "../core.ts";
 import type { BackendPool } from "../router.ts";
-import { arrayElements, errorText, isErrorReply } from "../resp/decode.ts";
-import { bulkReply, concat } from "../resp/encode.ts";
-import { parseIntStrict } from "../resp/request_parser.ts";
+import { arrayElements, errorText, isErrorReply } from "../../redis/decode.ts";
+import { bulkReply, concat } from "../../redis/encode.ts";
+import { parseIntStrict } from "../../util/bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ProxyCore } from "../core.ts";
-import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../resp/encode.ts";
+import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../../redis/encode.ts";
 import type { SessionState } from "../session.ts";
 import { auth } from "./mod.ts";
 

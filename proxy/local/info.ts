@@ -4,7 +4,7 @@
  * @module
  */
 import type { ProxyCore } from "../core.ts";
-import { bulkReply } from "../resp/encode.ts";
+import { bulkReply } from "../../redis/encode.ts";
 import { slotKeyCounts } from "./keyspace.ts";
 
 const decoder = new TextDecoder();

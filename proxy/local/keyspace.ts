@@ -4,7 +4,7 @@
  * @module
  */
 import type { ProxyCore } from "../core.ts";
-import { decodeReply, errorText, isErrorReply, textOf } from "../resp/decode.ts";
+import { decodeReply, errorText, isErrorReply, textOf } from "../../redis/decode.ts";
 
 /** Keys and keys-with-expiry of one database. */
 export interface DbKeys {

@@ -7,7 +7,7 @@ import { parseIntArg } from "../commands/keys.ts";
 import { type CommandInfo, commandReply } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { bulkReply, concat, errorReply, NULL_BULK, OK, PONG } from "../resp/encode.ts";
+import { bulkReply, concat, errorReply, NULL_BULK, OK, PONG } from "../../redis/encode.ts";
 import type { SessionState } from "../session.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";

@@ -6,8 +6,8 @@ import { MAX_SLOT_NUM } from "../../models/slots.ts";
 import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
 import type { Request } from "../request.ts";
-import { parseIntStrict } from "../resp/request_parser.ts";
-import { encodeCommand, encodeValue, errorReply, type ReplyValue } from "../resp/encode.ts";
+import { parseIntStrict } from "../../util/bytes.ts";
+import { encodeCommand, encodeValue, errorReply, type ReplyValue } from "../../redis/encode.ts";
 import { slotKeyCounts } from "./keyspace.ts";
 
 const decoder = new TextDecoder();

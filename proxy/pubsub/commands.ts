@@ -6,8 +6,8 @@
 import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
 import type { Request } from "../request.ts";
-import { arrayElements, integerOf } from "../resp/decode.ts";
-import { concat, encodeCommand, errorReply, integerReply } from "../resp/encode.ts";
+import { arrayElements, integerOf } from "../../redis/decode.ts";
+import { concat, encodeCommand, errorReply, integerReply } from "../../redis/encode.ts";
 import { callEveryMaster, firstError } from "../keyspace/fanout.ts";
 
 const enc = new TextEncoder();

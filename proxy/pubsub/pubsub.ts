@@ -17,8 +17,8 @@
  */
 import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
-import { concat, encodeValue, errorReply, type ReplyValue } from "../resp/encode.ts";
-import { SubConn } from "./subscriber.ts";
+import { concat, encodeValue, errorReply, type ReplyValue } from "../../redis/encode.ts";
+import { SubConn } from "../../redis/subscriber.ts";
 
 const latin1 = new TextDecoder("latin1");
 /** How often a subscribed session checks that its subscriptions live where the routing says. */

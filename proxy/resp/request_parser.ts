@@ -6,6 +6,9 @@
  * @module
  */
 
+import { join, parseIntStrict } from "../../util/bytes.ts";
+import { ProtocolError } from "../../util/errors.ts";
+
 const CR = 13;
 const LF = 10;
 const STAR = 42; // *
@@ -27,7 +30,7 @@ export interface RequestSink {
 }
 
 /** Thrown by {@link RequestParser.feed} on malformed input; the message is the Redis-style error text. */
-export class ProtocolError extends Error {}
+export { ProtocolError };
 
 const INCOMPLETE = -1;
 
@@ -192,25 +195,6 @@ function findCRLF(data: Uint8Array, from: number, max: number): number {
   return data.length - from > max + 1 ? -2 : -1;
 }
 
-/** Parses an optionally negative decimal integer from `data[from, to)`; null when it is not one. */
-export function parseIntStrict(data: Uint8Array, from: number, to: number): number | null {
-  if (from >= to || to - from > 18) return null;
-  let neg = false;
-  let i = from;
-  if (data[i] === 45) {
-    neg = true;
-    i++;
-    if (i === to) return null;
-  }
-  let v = 0;
-  for (; i < to; i++) {
-    const d = data[i] - 48;
-    if (d < 0 || d > 9) return null;
-    v = v * 10 + d;
-  }
-  return neg ? -v : v;
-}
-
 /** isspace() in the C locale: space, \t, \n, \v, \f, \r. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -296,16 +280,4 @@ function quotedWord(data: Uint8Array, i: number, to: number, bytes: number[]): n
   }
   if (q === 0) return i;
   throw new ProtocolError("Protocol error: unbalanced quotes in request");
-}
-
-/** Concatenates `parts` (total length `len`) into one new array. */
-export function join(parts: Uint8Array[], len: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(len);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

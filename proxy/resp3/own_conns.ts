@@ -8,12 +8,12 @@
  * the next request opens a new one.
  * @module
  */
-import { BackendConn, type PendingReply } from "../backend/conn.ts";
+import { BackendConn, type PendingReply } from "../../redis/conn.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
 import type { Request } from "../request.ts";
-import { CROSSSLOT, encodeCommand, errorReply } from "../resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply } from "../../redis/encode.ts";
 import { copyKeys } from "../slot_forward.ts";
 import { SPLIT_KIND, splitBySlot } from "../split.ts";
 

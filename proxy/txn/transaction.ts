@@ -11,10 +11,10 @@
  * locked or moves to another group during the transaction, EXEC aborts with an error rather than run anywhere.
  * @module
  */
-import type { BackendConn, PendingReply } from "../backend/conn.ts";
+import type { BackendConn, PendingReply } from "../../redis/conn.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
-import { CROSSSLOT, encodeCommand, errorReply, OK } from "../resp/encode.ts";
+import { CROSSSLOT, encodeCommand, errorReply, OK } from "../../redis/encode.ts";
 import type { BackendPool } from "../router.ts";
 
 const enc = new TextEncoder();

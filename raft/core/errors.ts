@@ -5,14 +5,22 @@
 
 import type { NodeId } from "../types.ts";
 
-/** Thrown by `propose`/`readIndex` when this node cannot take the request; `leader` is the known leader or 0. */
+/**
+ * Thrown when a request needs the leader: by the core's `propose`/`readIndex` with the leader's id only, and by the
+ * node runtime (`raft/node/`) with the leader's addresses too. `leader` is 0 when unknown.
+ */
 export class NotLeaderError extends Error {
-  /** The leader this node currently believes in (0 when unknown). */
-  readonly leader: NodeId;
-  constructor(leader: NodeId, reason = "not the leader") {
-    super(leader ? `${reason} (leader is ${leader})` : `${reason} (leader unknown)`);
-    this.name = "NotLeaderError";
-    this.leader = leader;
+  override name = "NotLeaderError";
+  constructor(
+    /** The leader this node currently believes in (0 when unknown). */
+    readonly leader: NodeId,
+    /** The leader's Raft peer address, when known. */
+    readonly leaderAddr: string | undefined = undefined,
+    /** The leader's service address (`RaftNodeConfig.apiAddr`), when known. */
+    readonly leaderApiAddr: string | undefined = undefined,
+    reason = "not the leader",
+  ) {
+    super(leader ? `${reason}; leader is ${leader} at ${leaderAddr ?? "unknown address"}` : `${reason}; no leader`);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The pure Raft core, in the manner of etcd-io/raft: deterministic, no I/O, no clock, randomness injected.
  *
- * Contract with the runtime (`raft/node.ts`):
+ * Contract with the runtime (`raft/node/node.ts`):
  * - Feed `tick()`, `step(message)`, `propose`, `proposeConfChange`, `readIndex`, `transferLeader`. `propose` and
  *   `proposeConfChange` return the index of the appended entry (match it against the applied entry's term).
  * - While `hasReady()`: take `ready()`, then persist (snapshot, entries, hard state; fsync), send the messages,

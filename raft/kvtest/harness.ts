@@ -3,7 +3,7 @@
  * @module
  */
 
-import { freePort, waitForPort } from "../../tests/support/ports.ts";
+import { freePort, waitForPort } from "../../testing/ports.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();

@@ -14,7 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { NotLeaderError, RaftNode } from "../node.ts";
+import { NotLeaderError, RaftNode } from "../node/node.ts";
 import { KvStateMachine, putCmd } from "./kv.ts";
 
 const { values: a } = parseArgs({

@@ -6,11 +6,10 @@
  */
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { ProtocolError } from "../../util/errors.ts";
 
 /** Raised when a peer sends something that is not a well-formed, authenticated frame. */
-export class ProtocolError extends Error {
-  override name = "ProtocolError";
-}
+export { ProtocolError };
 
 /** Reads frames from a connection, buffering partial reads. */
 export class FrameReader {

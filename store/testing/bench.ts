@@ -11,8 +11,8 @@ import { HttpStoreClient } from "../http_client.ts";
 import { MemoryStore } from "../memory.ts";
 import { ZooKeeperClient } from "../zookeeper.ts";
 import { startRaftGroup } from "./raft_group.ts";
-import { startEtcd } from "../../tests/support/etcd.ts";
-import { startZooKeeper } from "../../tests/support/zookeeper.ts";
+import { startEtcd } from "../../testing/etcd.ts";
+import { startZooKeeper } from "../../testing/zookeeper.ts";
 
 const SEQ = 300;
 const PAR = 1000;

@@ -3,11 +3,11 @@
  * followers forward writes to the leader, and optionally the HTTP store routes on a free port.
  * @module
  */
-import { RaftNode } from "../../raft/node.ts";
+import { RaftNode } from "../../raft/node/node.ts";
 import { sleep } from "../client.ts";
 import { NoQuorumError } from "../errors.ts";
 import { httpForwarder, storeHandler } from "../http.ts";
-import { NamespaceStateMachine } from "../namespace/state.ts";
+import { NamespaceStateMachine } from "../namespace_state.ts";
 import { type Forwarder, RaftStore } from "../raft_client.ts";
 
 function freePort(): number {

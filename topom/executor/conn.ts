@@ -3,8 +3,8 @@
  * pipelined {@link BackendConn}.
  * @module
  */
-import { BackendConn } from "../../proxy/backend/conn.ts";
-import { decodeReply, errorText, isErrorReply, type RespValue, textOf } from "../../proxy/resp/decode.ts";
+import { BackendConn } from "../../redis/conn.ts";
+import { decodeReply, errorText, isErrorReply, type RespValue, textOf } from "../../redis/decode.ts";
 
 /** Opens (without connecting yet) a connection that never queues more than `maxPipeline` requests. */
 export function newConn(addr: string, auth: string, connectTimeoutMs: number, maxPipeline = 4096): BackendConn {

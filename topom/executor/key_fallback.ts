@@ -8,8 +8,8 @@
  * - an auth error or an unreachable target fails the run (every key would fail alike; the caller retries later).
  * @module
  */
-import type { BackendConn } from "../../proxy/backend/conn.ts";
-import { errorText, integerOf, isErrorReply } from "../../proxy/resp/decode.ts";
+import type { BackendConn } from "../../redis/conn.ts";
+import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { withConn } from "./conn.ts";
 
 /** Why a move stopped early: a key it could not move, a failure of the run, or the caller's abort. */

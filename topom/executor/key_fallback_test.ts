@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { KeyFallback, type MigrationTally } from "./key_fallback.ts";
 import { newConn, splitAddr } from "./conn.ts";
-import { redisCliDb, type RedisProcess, startRedis } from "../../tests/support/redis.ts";
-import { freePort } from "../../tests/support/ports.ts";
+import { redisCliDb, type RedisProcess, startRedis } from "../../testing/redis.ts";
+import { freePort } from "../../testing/ports.ts";
 
 const SLOT = 3;
 const enc = new TextEncoder();

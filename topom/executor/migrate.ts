@@ -11,8 +11,8 @@
  * This module runs the batches; the keys a failed batch leaves behind are handled one by one in key_fallback.ts.
  * @module
  */
-import type { BackendConn } from "../../proxy/backend/conn.ts";
-import { errorText, integerOf, isErrorReply } from "../../proxy/resp/decode.ts";
+import type { BackendConn } from "../../redis/conn.ts";
+import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { newConn, splitAddr } from "./conn.ts";
 import { AUTH_ERR, IO_ERR, KeyFallback, type MigrationTally } from "./key_fallback.ts";
 import { MigrateEncoder, pageKeys, parseScanPage, type ScanPage } from "./scan_batch.ts";

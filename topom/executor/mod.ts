@@ -1,5 +1,6 @@
 /**
- * The dashboard's Redis I/O: the slot migration executor and the group server operations.
+ * The dashboard's Redis I/O: the slot migration executor (behind the SlotExecutor interface, with the scheduler's
+ * bookkeeping of running executors) and the group server operations.
  * @module
  */
 export {
@@ -26,3 +27,7 @@ export {
   syncState,
 } from "./server_ops.ts";
 export { parseInfoText, parseKeyspace } from "./conn.ts";
+export { createExecutor, type ExecutorConfig } from "./create.ts";
+export type { SlotExecutor, SlotProgressInfo } from "./slot_executor.ts";
+export { ExecutorRuns, type RunsContext } from "./runs.ts";
+export { progressStatus } from "./progress.ts";

@@ -5,8 +5,8 @@
  * the source Redis is the bottleneck of a slot move, and the dashboard should not compete with it for a core.
  * @module
  */
-import { parseIntStrict } from "../../proxy/resp/request_parser.ts";
-import { encodeCommand } from "../../proxy/resp/encode.ts";
+import { parseIntStrict } from "../../util/bytes.ts";
+import { encodeCommand } from "../../redis/encode.ts";
 
 /** The parts of one SCAN reply the executor needs. */
 export interface ScanPage {

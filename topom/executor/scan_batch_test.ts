@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCommand } from "../../proxy/resp/encode.ts";
+import { encodeCommand } from "../../redis/encode.ts";
 import { MigrateEncoder, pageKeys, parseScanPage } from "./scan_batch.ts";
 
 const enc = new TextEncoder();

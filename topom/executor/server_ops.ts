@@ -4,7 +4,7 @@
  * @module
  */
 import { MAX_SLOT_NUM } from "../../models/slots.ts";
-import { decodeReply, errorText, isErrorReply, RespError, textOf } from "../../proxy/resp/decode.ts";
+import { decodeReply, errorText, isErrorReply, RespError, textOf } from "../../redis/decode.ts";
 import { callText, callValue, parseInfoText, parseKeyspace, splitAddr, withConn } from "./conn.ts";
 
 /** Default bound of one server operation, in ms. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ProxyModel } from "../../models/mod.ts";
-import { ProxyAdminClient, ProxyApiError } from "../../proxy/admin/client.ts";
+import { ProxyAdminClient, ProxyApiError } from "./proxy_client.ts";
 import { decodePathSegment, errorResponse, HttpError, jsonResponse, readBodyText } from "../../util/http.ts";
 import { logger, setLogLevel } from "../../util/log.ts";
 import { newXAuth, xauthEqual } from "../../util/xauth.ts";
@@ -15,7 +15,7 @@ import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { watchProxy } from "./proxy_watch.ts";
 import { handleRaftApi } from "./raft_api.ts";

@@ -6,12 +6,12 @@
  * @module
  */
 import type { TopomModel } from "../../models/mod.ts";
-import { RaftNode } from "../../raft/node.ts";
+import { RaftNode } from "../../raft/node/node.ts";
 import type { CoordClient, Session } from "../../store/client.ts";
 import { ExistsError, UnsupportedError } from "../../store/errors.ts";
 import { httpForwarder, storeHandler } from "../../store/http.ts";
 import { openCoordinator } from "../../store/mod.ts";
-import { NamespaceStateMachine } from "../../store/namespace/state.ts";
+import { NamespaceStateMachine } from "../../store/namespace_state.ts";
 import { topomPath } from "../../store/paths.ts";
 import { RaftStore } from "../../store/raft_client.ts";
 import { logger } from "../../util/log.ts";

@@ -9,7 +9,7 @@ import { promoteToMaster, replicaOf } from "../executor/mod.ts";
 import { syncActionComplete, syncActionPrepare } from "../group_ops.ts";
 import type { TickPlan } from "../scheduler.ts";
 import { sentinelGroupName } from "../sentinel_plan.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { redisCall } from "./redis.ts";
 
 const log = logger("topom");

@@ -10,10 +10,10 @@
  */
 import { logger } from "../../util/log.ts";
 import { chooseSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 import { sentinelMasters } from "./sentinel_io.ts";
 import { parseInfo, redisCall } from "./redis.ts";
-import { textOf } from "../../proxy/resp/decode.ts";
+import { textOf } from "../../redis/decode.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
 
 const log = logger("ha");

@@ -5,7 +5,7 @@
  */
 import type { Slot } from "../../models/mod.ts";
 import { TopomError } from "../context.ts";
-import type { Topom } from "../topom.ts";
+import type { Topom } from "./topom.ts";
 
 /** A long-poll answer. */
 export interface WatchAnswer {

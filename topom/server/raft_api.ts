@@ -5,7 +5,7 @@
  * @module
  */
 import type { RaftStatusJson } from "../../models/mod.ts";
-import type { RaftNode } from "../../raft/node.ts";
+import type { RaftNode } from "../../raft/node/node.ts";
 import { decodePathSegment, errorResponse, HttpError, jsonResponse } from "../../util/http.ts";
 import { xauthEqual } from "../../util/xauth.ts";
 import { addrSchema } from "../api_schemas.ts";

@@ -3,8 +3,8 @@
  * connection per call batch, authenticated with `product_auth`, bounded by a timeout.
  * @module
  */
-import { BackendConn } from "../../proxy/backend/conn.ts";
-import { decodeReply, errorText, isErrorReply, type RespValue, textOf } from "../../proxy/resp/decode.ts";
+import { BackendConn } from "../../redis/conn.ts";
+import { decodeReply, errorText, isErrorReply, type RespValue, textOf } from "../../redis/decode.ts";
 
 /** A command to run in database `db` (default 0). */
 export interface RedisCmd {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { SentinelGroupInfo } from "../../models/mod.ts";
-import { type RespValue, textOf } from "../../proxy/resp/decode.ts";
+import { type RespValue, textOf } from "../../redis/decode.ts";
 import { parseSentinelGroupName, type SentinelMonitor } from "../sentinel_plan.ts";
 import { parseInfo, redisCall, redisCalls } from "./redis.ts";
 

@@ -5,8 +5,8 @@
  * frames it receives go to {@link SubscriberHandlers}, already checked for the shape of a pub/sub message.
  * @module
  */
-import { SubConn } from "../../proxy/pubsub/subscriber.ts";
-import { decodeReply, errorText, isErrorReply, type RespValue, textOf } from "../../proxy/resp/decode.ts";
+import { SubConn } from "../../redis/subscriber.ts";
+import { decodeReply, errorText, isErrorReply, type RespValue, textOf } from "../../redis/decode.ts";
 
 /** What the dashboard listens to on every sentinel. */
 export const SENTINEL_CHANNELS: readonly string[] = ["+switch-master"];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeValue, type ReplyValue } from "../../proxy/resp/encode.ts";
+import { encodeValue, type ReplyValue } from "../../redis/encode.ts";
 import { parseMessageFrame, SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
 
 const enc = (v: ReplyValue) => encodeValue(v);

@@ -5,8 +5,8 @@
  * @module
  */
 import type { ProxyStats, RedisStats, SlotActionProgress, TopomStats } from "../../models/mod.ts";
-import { ProxyAdminClient } from "../../proxy/admin/client.ts";
-import type { Topom } from "../topom.ts";
+import { ProxyAdminClient } from "./proxy_client.ts";
+import type { Topom } from "./topom.ts";
 import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
