@@ -20,6 +20,14 @@ const PROXY_ADMIN_PORT = 11080;
 const CONSOLE_PORT = 9090;
 const SENTINEL_PORT = 26379;
 
+/** The ports a host listens on, by its name (see {@link hostNames}). */
+export function listeningPorts(host: string): number[] {
+  if (host.startsWith("redis")) return [REDIS_PORT, SENTINEL_PORT];
+  if (host.startsWith("dash")) return [ADMIN_PORT, RAFT_PORT];
+  if (host.startsWith("proxy")) return [PROXY_ADMIN_PORT, PROXY_PORT];
+  return [CONSOLE_PORT];
+}
+
 /** The cluster's shape and the flags passed through. */
 export interface ClusterShape {
   groups: number;

@@ -6,7 +6,7 @@
  * @module
  */
 import { slotOf } from "../proxy/hash.ts";
-import { type Cluster, sleep } from "./cluster.ts";
+import { type Cluster, listeningPorts, sleep } from "./cluster.ts";
 import { ApiError, type Dashboard } from "./dashboard_api.ts";
 import { startDelayForwarder } from "./forwarder.ts";
 import type { History } from "./history.ts";
@@ -77,10 +77,13 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     const p = r.pick(targets);
     const downMs = r.int(1000, 5000);
     const healed = ctx.history.fault("kill", `kill -9 ${p.name}, restart after ${downMs} ms`);
-    await p.kill();
-    await hold(downMs, stopped);
-    p.start();
-    healed();
+    try {
+      await p.kill();
+      await hold(downMs, stopped);
+    } finally {
+      p.start();
+      healed();
+    }
   },
 
   async pause(ctx, r, stopped) {
@@ -89,10 +92,13 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     const p = r.pick(targets);
     const ms = r.int(1000, ctx.maxPauseSeconds * 1000);
     const healed = ctx.history.fault("pause", `SIGSTOP ${p.name} for ${ms} ms`);
-    p.signal("SIGSTOP");
-    await hold(ms, stopped);
-    p.signal("SIGCONT");
-    healed();
+    try {
+      p.signal("SIGSTOP");
+      await hold(ms, stopped);
+    } finally {
+      p.signal("SIGCONT");
+      healed();
+    }
   },
 
   async partition(ctx, r, stopped) {
@@ -124,15 +130,18 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
       detail = `drop ${a} -> ${b} (one way) for ${ms} ms`;
     }
     const healed = ctx.history.fault("partition", detail);
-    for (const [h, c] of changes) {
-      const rules = ctx.net.rules(h);
-      for (const a of c.dropFrom) rules.dropFrom.add(a);
-      for (const a of c.dropTo) rules.dropTo.add(a);
-      await ctx.net.setRules(h, rules);
+    try {
+      for (const [h, c] of changes) {
+        const rules = ctx.net.rules(h);
+        for (const a of c.dropFrom) rules.dropFrom.add(a);
+        for (const a of c.dropTo) rules.dropTo.add(a);
+        await ctx.net.setRules(h, rules);
+      }
+      await hold(ms, stopped);
+    } finally {
+      for (const h of changes.keys()) await ctx.net.setRules(h, noRules()).catch(() => {});
+      healed();
     }
-    await hold(ms, stopped);
-    for (const h of changes.keys()) await ctx.net.setRules(h, noRules());
-    healed();
   },
 
   async net(ctx, r, stopped) {
@@ -143,7 +152,7 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     const jitter = r.int(0, Math.floor(delay / 2));
     const ms = r.int(5000, 15_000);
     const peer = ctx.net.host(b);
-    const ports = b.startsWith("redis") ? [6379] : b.startsWith("dash") ? [18080, 28080] : [11080, 19000];
+    const ports = listeningPorts(b);
     const forwarders = ports.map((port) =>
       startDelayForwarder(ctx.net.toolAddr, { hostname: peer.addr, port }, delay, jitter, r.fork())
     );
@@ -157,8 +166,8 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
       rules.redirects = ports.map((port, i) => ({ daddr: peer.addr, dport: port, to: forwarders[i].addr }));
       await ctx.net.setRules(a, rules);
       await hold(ms, stopped);
-      await ctx.net.setRules(a, noRules());
     } finally {
+      await ctx.net.setRules(a, noRules()).catch(() => {});
       for (const f of forwarders) f.close();
       healed();
     }
