@@ -18,6 +18,8 @@ export interface Verdict {
   undecided: number;
   /** One line per problem, for the report. */
   details: string[];
+  /** When each lost set element was acknowledged (ms since the start), for the timeline. */
+  lostAckedAt: number[];
 }
 
 /** The register history of one key as the linearizability checker takes it; reads that failed carry no information. */
@@ -122,6 +124,7 @@ function checkSets(ops: Op[], v: Verdict): void {
     const missing = adds.filter((o) => o.outcome === "ok" && !members.has(o.value!));
     if (missing.length > 0) {
       v.lost += missing.length;
+      for (const o of missing) v.lostAckedAt.push(o.end);
       const sample = missing.slice(0, 3).map((o) => `${o.value} (acked at ${(o.end / 1000).toFixed(1)} s)`);
       const byProxy = new Map<string, number>();
       for (const o of missing) byProxy.set(o.proxy, (byProxy.get(o.proxy) ?? 0) + 1);
@@ -139,7 +142,7 @@ function checkSets(ops: Op[], v: Verdict): void {
 
 /** Checks the whole history. */
 export function check(ops: Op[]): Verdict {
-  const v: Verdict = { lost: 0, violations: 0, undecided: 0, details: [] };
+  const v: Verdict = { lost: 0, violations: 0, undecided: 0, details: [], lostAckedAt: [] };
   checkRegisters(ops, v);
   checkCounters(ops, v);
   checkSets(ops, v);

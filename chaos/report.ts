@@ -95,6 +95,17 @@ const COLORS: Record<string, string> = {
   operator: "#edc948",
 };
 
+/** A strip with one red tick per lost acknowledged set element, at the time it was acknowledged. */
+function lostTicks(at: number[], x: (sec: number) => number, width: number): string {
+  if (at.length === 0) return "";
+  const ticks = at.map((ms) =>
+    `<line x1="${x(ms / 1000).toFixed(1)}" y1="2" x2="${x(ms / 1000).toFixed(1)}" y2="18" ` +
+    `stroke="#d62728" stroke-width="1"/>`
+  ).join("");
+  return `<h3>lost acknowledged writes (set elements, by acknowledgement time): ${at.length}</h3>` +
+    `<svg width="${width}" height="20" xmlns="http://www.w3.org/2000/svg">${ticks}</svg>`;
+}
+
 function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 }
@@ -168,6 +179,7 @@ ${
     }])
   }
 ${chart("errors and unknown outcomes per second", [{ data: errPerSec, color: "#d62728", label: "errors/s" }])}
+${lostTicks(input.verdict.lostAckedAt, x, W)}
 <svg width="${W}" height="16" xmlns="http://www.w3.org/2000/svg">${ticks}</svg>
 <h3>report</h3><pre>${esc(textReport(input).join("\n"))}</pre>
 <h3>faults</h3><table><tr><th>#</th><th>nemesis</th><th>from (s)</th><th>to (s)</th><th>what</th></tr>${faultRows}</table>
