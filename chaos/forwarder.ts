@@ -37,10 +37,15 @@ export function startDelayForwarder(
         const chunk = buf.slice(0, n);
         due = Math.max(due, performance.now() + delayMs + (rng.next() * 2 - 1) * jitterMs);
         const at = due;
+        // A failed write (the other side closed) ends the copy; the rejection is caught here, never left unhandled.
         chain = chain.then(async () => {
           const wait = at - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           for (let off = 0; off < chunk.length;) off += await to.write(chunk.subarray(off));
+        }).catch(() => {
+          try {
+            from.close();
+          } catch { /* closed */ }
         });
       }
       await chain;

@@ -181,6 +181,13 @@ async function main(argv: string[]): Promise<number> {
     cleanup().finally(() => Deno.exit(130));
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, onSignal);
+  // A bug in the tool must not leave namespaces and processes behind: clean up, then fail.
+  const onUnhandled = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    console.error(`chaos: unhandled error: ${(e.reason as Error)?.stack ?? e.reason}`);
+    cleanup().finally(() => Deno.exit(2));
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
   try {
     log(`seed ${opts.seed}, ${opts.seconds} s, nemeses ${opts.nemeses.join(",") || "none"}`);
     net = problem ? new LoopbackHosts(hostNames(shape)) : await Network.create(hostNames(shape));
@@ -242,6 +249,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await cleanup();
     for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(sig, onSignal);
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
   }
 }
 
