@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { AdminError } from "./http.ts";
+import { PROCESS_SECRET_IO, resolveSecret, type SecretIo, type SecretSpec, secretSpec } from "../util/secrets.ts";
 
 const S = { type: "string" } as const;
 const B = { type: "boolean" } as const;
@@ -17,8 +18,11 @@ export const OPTIONS = {
   dashboard: S,
   proxy: S,
   auth: { type: "string", short: "a" },
+  "auth-file": S,
   product_name: S,
   timeout: S,
+  "ca-file": S,
+  tls: B,
   // proxy commands
   start: B,
   shutdown: B,
@@ -90,11 +94,14 @@ export const OPTIONS = {
   product: S,
   zookeeper: S,
   "zookeeper-auth": S,
+  "zookeeper-auth-file": S,
   etcd: S,
   "etcd-auth": S,
+  "etcd-auth-file": S,
   filesystem: S,
   raft: S,
   "cluster-secret": S,
+  "cluster-secret-file": S,
   "remove-lock": B,
   "config-dump": B,
   "1": B,
@@ -106,12 +113,30 @@ export const OPTIONS = {
 /** A flag name (without the dashes). */
 export type OptionName = keyof typeof OPTIONS;
 
+/** The secret flags: each also as `--NAME-file` or a CODIS_* variable (see util/secrets.ts). */
+const SECRET_FLAGS: Record<"auth" | "cluster-secret" | "zookeeper-auth" | "etcd-auth", SecretSpec> = {
+  auth: secretSpec("auth", "CODIS_PRODUCT_AUTH", "auth-file"), // --auth is the product's product_auth
+  "cluster-secret": secretSpec("cluster-secret"),
+  "zookeeper-auth": secretSpec("zookeeper-auth"),
+  "etcd-auth": secretSpec("etcd-auth"),
+};
+
 /** Parsed command line with one-line-error accessors. */
 export class Args {
   constructor(
     readonly values: Partial<Record<OptionName, string | boolean>>,
     readonly positionals: string[],
+    readonly secretIo: SecretIo = PROCESS_SECRET_IO,
   ) {}
+
+  /** A secret flag's value: `--NAME`, else the file of `--NAME-file`, else its CODIS_* variable; or undefined. */
+  secret(name: keyof typeof SECRET_FLAGS): string | undefined {
+    try {
+      return resolveSecret(SECRET_FLAGS[name], [this.values], this.secretIo);
+    } catch (e) {
+      throw new AdminError((e as Error).message);
+    }
+  }
 
   /** Whether a boolean flag is set or a string flag is present. */
   has(name: OptionName): boolean {
@@ -193,7 +218,7 @@ export const USAGE = `Usage:
       --group-add      --gid=ID --addr=ADDR [--datacenter=DATACENTER]
       --group-del      --gid=ID --addr=ADDR
       --replica-groups --gid=ID --addr=ADDR (--enable|--disable)
-      --promote-server --gid=ID --addr=ADDR
+      --promote-server --gid=ID [--addr=ADDR]    (no --addr: the replica with the largest offset)
       --sync-action    --create --addr=ADDR
       --sync-action    --remove --addr=ADDR
       --slot-action    --create --sid=ID --gid=ID
@@ -225,9 +250,14 @@ COORDINATOR is one of:
 
 Options:
   -a AUTH, --auth=AUTH     product_auth (part of the dashboard's and the proxies' xauth)
+  --auth-file=FILE         product_auth from a file (one trailing newline dropped); without --auth or
+                           --auth-file, from CODIS_PRODUCT_AUTH. Likewise --cluster-secret-file / CODIS_CLUSTER_SECRET,
+                           --zookeeper-auth-file / CODIS_ZOOKEEPER_AUTH, --etcd-auth-file / CODIS_ETCD_AUTH.
   -x ADDR, --addr=ADDR
   -t TOKEN, --token=TOKEN
   -g ID, --gid=ID
   --timeout=MS             per-request timeout (default 30000)
+  --tls                    reach dashboards and proxies over HTTPS (their admin_tls_*), with the system's roots
+  --ca-file=FILE           HTTPS as --tls, trusting this PEM CA too (the cluster's own)
   -v                       print every request on stderr
 `;

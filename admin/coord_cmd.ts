@@ -8,7 +8,6 @@ import type { Group, ProxyModel } from "../models/mod.ts";
 import { type CoordClient, HttpStoreClient, openCoordinator, paths } from "../store/mod.ts";
 import { configDump, restoreWrites, validateConfigV3 } from "../topom/config_dump.ts";
 import { ModelCache, writeToOp } from "../topom/model_cache.ts";
-import { newXAuth } from "../util/xauth.ts";
 import { type Args, onlyOne, type OptionName } from "./args.ts";
 import type { Out } from "./dashboard_cmd.ts";
 import { prettyJson } from "./format.ts";
@@ -31,9 +30,13 @@ export async function openStore(a: Args): Promise<CoordClient> {
   try {
     switch (which) {
       case "zookeeper":
-        return await openCoordinator({ name: "zookeeper", addr: a.need("zookeeper"), auth: a.str("zookeeper-auth") });
+        return await openCoordinator({
+          name: "zookeeper",
+          addr: a.need("zookeeper"),
+          auth: a.secret("zookeeper-auth"),
+        });
       case "etcd":
-        return await openCoordinator({ name: "etcd", addr: a.need("etcd"), auth: a.str("etcd-auth") });
+        return await openCoordinator({ name: "etcd", addr: a.need("etcd"), auth: a.secret("etcd-auth") });
       case "filesystem": {
         // Opening a filesystem store creates its root: a mistyped path must not become an empty product.
         const root = a.need("filesystem");
@@ -55,15 +58,11 @@ export async function openStore(a: Args): Promise<CoordClient> {
   }
 }
 
-/**
- * The Raft store's secret: --cluster-secret, or the dashboard's default when its `cluster_secret` is empty,
- * derived from product name and product_auth (topom/server/coord.ts).
- */
+/** The Raft store's secret: --cluster-secret (the dashboards' `cluster_secret`; it is never derived). */
 function raftSecret(a: Args): string {
-  const s = a.str("cluster-secret");
+  const s = a.secret("cluster-secret");
   if (s) return s;
-  if (!a.has("product")) throw new AdminError("option --cluster-secret (or --product and --auth) is required");
-  return newXAuth("raft", productArg(a), a.str("auth") ?? "");
+  throw new AdminError("option --cluster-secret is required with --raft (the dashboards' cluster_secret)");
 }
 
 function productArg(a: Args): string {

@@ -144,6 +144,11 @@ export class DashboardClient {
   async groupPromoteServer(gid: number, addr: string): Promise<void> {
     await this.#put(`group/promote/${this.#x}/${gid}/${seg(addr)}`);
   }
+  /** PUT /api/topom/group/promote/:xauth/:gid: the dashboard picks the replica; resolves with its address. */
+  async groupPromoteBest(gid: number): Promise<string> {
+    const r = await this.#put(`group/promote/${this.#x}/${gid}`) as { promoted?: string };
+    return r?.promoted ?? "";
+  }
   /** PUT /api/topom/group/replica-groups/:xauth/:gid/:addr/:value. */
   async replicaGroups(gid: number, addr: string, enable: boolean): Promise<void> {
     await this.#put(`group/replica-groups/${this.#x}/${gid}/${seg(addr)}/${enable ? 1 : 0}`);

@@ -79,7 +79,7 @@ export async function runDashboard(a: Args, out: Out, debug?: (l: string) => voi
   const addrs = a.need("dashboard").split(",").map((s) => s.trim()).filter(Boolean);
   const timeoutMs = a.has("timeout") ? a.int("timeout", 1, 3_600_000) : undefined;
   const c = new DashboardClient(addrs, {
-    auth: a.str("auth") ?? "",
+    auth: a.secret("auth") ?? "",
     productName: a.str("product_name"),
     timeoutMs,
     debug,
@@ -137,7 +137,9 @@ export async function runDashboard(a: Args, out: Out, debug?: (l: string) => voi
       return await c.replicaGroups(gidArg(a), a.need("addr"), v === "enable");
     }
     case "promote-server":
-      await c.groupPromoteServer(gidArg(a), a.need("addr"));
+      // Without --addr the dashboard promotes the replica with the most data (largest replication offset).
+      if (a.has("addr")) await c.groupPromoteServer(gidArg(a), a.need("addr"));
+      else out(`promoting ${await c.groupPromoteBest(gidArg(a))}`);
       // Codis prints the group table right after a promote.
       return groupStatusLines(await c.stats()).forEach((l) => out(l));
     case "group-status":

@@ -25,7 +25,8 @@ const digits = (n: number) => String(n).length;
 
 /**
  * `--proxy-status`: one line per proxy, `[ ]` answered, `[E]` error, `[T]` timeout (or no stats), `[?]` not polled:
- * `[ ] proxy-1 [T] <token> [A] <admin addr> [P] <proxy addr>`.
+ * `[ ] proxy-1 [T] <token> [A] <admin addr> [P] <proxy addr>`, then ` [W] N` for a proxy whose writes wait for N
+ * replicas (backend_write_acks).
  */
 export function proxyStatusLines(s: TopomStats): string[] {
   const models: ProxyModel[] = s.proxy?.models ?? [];
@@ -42,8 +43,10 @@ export function proxyStatusLines(s: TopomStats): string[] {
       : st.timeout || st.stats === undefined || st.stats === null
       ? "[T]"
       : "[ ]";
+    const acks = (st?.stats as { backend?: { write_acks?: { replicas?: number } } } | undefined)?.backend?.write_acks
+      ?.replicas ?? 0;
     return `${mark} proxy-${zeroPad(p.id ?? 0, wpid)} [T] ${p.token} [A] ${padRight(p.admin_addr ?? "", wa)}` +
-      ` [P] ${padRight(p.proxy_addr ?? "", wp)}`;
+      ` [P] ${padRight(p.proxy_addr ?? "", wp)}${acks > 0 ? ` [W] ${acks}` : ""}`;
   });
 }
 

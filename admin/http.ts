@@ -4,6 +4,7 @@
  * carry it in `Location`) or to the next listed dashboard when one is down.
  * @module
  */
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 /** Any failure codis-admin reports: the message is the single line printed on stderr. */
 export class AdminError extends Error {
@@ -25,7 +26,7 @@ export interface JsonHttpOptions {
 const MAX_HOPS = 4;
 
 function baseOf(addr: string): string {
-  return /^https?:\/\//.test(addr) ? addr.replace(/\/+$/, "") : `http://${addr}`;
+  return adminUrl(addr, "");
 }
 
 /** Extracts `host:port` from an absolute or relative `Location` header. */
@@ -85,6 +86,11 @@ export class JsonHttp {
       if (r.leader === undefined || r.leader === "" || r.leader === at) {
         throw new AdminError(`${method} ${redact(path)} on ${at}: not leader and no leader known (election running?)`);
       }
+      // Only a dashboard the operator named may send us elsewhere (it knows the leader from the authenticated Raft
+      // group), or the hint must itself be one of the named addresses: the path carries the xauth.
+      if (!this.#addrs.includes(at) && !this.#addrs.includes(r.leader)) {
+        throw new AdminError(`${method} ${redact(path)} on ${at}: not leader; not following it to ${r.leader}`);
+      }
       this.opts.debug?.(`${at} is not the leader, following to ${r.leader}`);
       at = r.leader;
     }
@@ -105,7 +111,7 @@ export class JsonHttp {
     try {
       let res: Response;
       try {
-        res = await fetch(url, {
+        res = await adminFetch(url, {
           method,
           redirect: "manual",
           signal: ac.signal,

@@ -61,7 +61,7 @@ export async function runProxy(a: Args, out: Out, debug?: (l: string) => void): 
   if (typeof model?.token !== "string") throw new AdminError(`proxy ${addr} answered a model without token`);
   const c = new ProxyAdminClient(addr, {
     productName: model.product_name ?? "",
-    productAuth: a.str("auth") ?? "",
+    productAuth: a.secret("auth") ?? "",
     timeoutMs,
   });
   c.setToken(model.token);

@@ -8,7 +8,9 @@ import { findPidByCmdline } from "./lib/cpu.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
+import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
 import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -41,6 +43,8 @@ interface Target {
   port: number;
   cpuPid: number | null;
   command: string;
+  /** redis-benchmark arguments this target needs (TLS). */
+  clientArgs?: string[];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -64,20 +68,32 @@ async function main(argv: string[]): Promise<number> {
   else track(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
   const notes: string[] = [];
 
-  log(`starting 2 redis-server backends (databases 1024, hz 100)`);
+  const tls: BenchTls | null = opts.targets.some((t) => TLS_TARGETS.includes(t)) ? await prepareBenchTls() : null;
+  log(`starting 2 redis-server backends (databases 1024, hz 100)${tls ? ", the first with a TLS port too" : ""}`);
   const backends = [];
   for (let i = 0; i < 2; i++) {
-    const b = await startRedis();
+    const b = await startRedis(i === 0 && tls ? { extraArgs: tls.redisArgs } : {});
     track(() => b.stop());
     backends.push(b);
   }
   const addrs = backends.map((b) => b.addr);
+  if (opts.writeAcks > 0) await startReplicas(backends, opts.writeAcks);
 
   const targets: Target[] = [];
   if (opts.targets.includes("direct")) {
     const b = backends[0];
     const pid = findPidByCmdline("redis-server", b.addr);
     targets.push({ name: "direct", port: b.port, cpuPid: pid, command: `redis-server on ${b.addr} (backend 1 of 2)` });
+  }
+  if (tls && opts.targets.includes("direct-tls")) {
+    const b = backends[0];
+    targets.push({
+      name: "direct-tls",
+      port: tls.redisTlsPort,
+      cpuPid: findPidByCmdline("redis-server", b.addr),
+      command: `redis-server backend 1, its TLS port ${tls.redisTlsPort}`,
+      clientArgs: tls.clientArgs,
+    });
   }
   const servers: Server[] = [];
   if (opts.targets.includes("twemproxy")) {
@@ -92,15 +108,18 @@ async function main(argv: string[]): Promise<number> {
       notes.push(`codis-proxy skipped: ${opts.proxyScript} does not exist yet`);
       log(notes[notes.length - 1]);
     } else {
-      for (const workers of opts.proxyWorkers) {
-        const name = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+      const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0 }));
+      if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks });
+      for (const { workers, acks } of variants) {
+        const base = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
+        const name = acks > 0 ? `${base}-acks${acks}` : base;
         log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
         try {
           const s = await startCodisProxy({
             name,
             backends: addrs,
             workers: workers || undefined,
-            extraArgs: opts.proxyArgs,
+            extraArgs: acks > 0 ? [...opts.proxyArgs, `--backend_write_acks=${acks}`] : opts.proxyArgs,
             dir,
             deno: Deno.execPath(),
             cwd: ROOT,
@@ -115,17 +134,44 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   }
-  for (const s of servers) targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command });
+  for (const name of ["proxy-tls", "proxy-mtls"]) {
+    if (!tls || !opts.targets.includes(name)) continue;
+    log(`starting ${name} (TLS on the client side${name === "proxy-mtls" ? " with client certificates" : ""})`);
+    try {
+      const s = await startCodisProxy({
+        name,
+        backends: addrs,
+        extraArgs: [...opts.proxyArgs, ...(name === "proxy-mtls" ? tls.mtlsProxyArgs : tls.proxyArgs)],
+        dir,
+        deno: Deno.execPath(),
+        cwd: ROOT,
+        script: opts.proxyScript,
+      });
+      servers.push(s);
+      proxyNames.push(s.name);
+    } catch (e) {
+      notes.push(`${name} failed to start: ${(e as Error).message}`);
+      log(notes[notes.length - 1]);
+    }
+  }
+  for (const s of servers) {
+    const clientArgs = s.name === "proxy-tls"
+      ? tls?.clientArgs
+      : s.name === "proxy-mtls"
+      ? tls?.mtlsClientArgs
+      : undefined;
+    targets.push({ name: s.name, port: s.port, cpuPid: s.pid, command: s.command, clientArgs });
+  }
   if (targets.length === 0) throw new HarnessError("no target could be started");
   const names = targets.map((t) => t.name);
-  const peers = names.filter((n) => n === "direct" || n === "twemproxy");
+  const peers = names.filter((n) => n === "direct" || n === "twemproxy" || n === "direct-tls");
 
   // Warm-up: fills the keyspace (so GETs hit) and lets the proxy's JIT settle before anything is measured.
   const warm = opts.quick ? 0.2 : 1;
   for (const t of targets) {
     for (const w of WORKLOADS.filter((x) => ["p1-set", "p16-get", "mset10"].includes(x.id))) {
       const n = Math.round(w.calibrationN * 2 * warm);
-      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000 });
+      const r = await runOnce(w, t.port, n, null, { ...settings, timeoutMs: 120_000, clientArgs: t.clientArgs });
       if (r.error) log(`warm-up ${w.label} on ${t.name} failed: ${r.error}`);
     }
   }
@@ -137,7 +183,11 @@ async function main(argv: string[]): Promise<number> {
     else if (opts.quick) counts.set(w.id, w.quickN);
     else {
       const t = targets[0];
-      const r = await runOnce(w, t.port, w.calibrationN, null, { ...settings, timeoutMs: 120_000 });
+      const r = await runOnce(w, t.port, w.calibrationN, null, {
+        ...settings,
+        timeoutMs: 120_000,
+        clientArgs: t.clientArgs,
+      });
       const n = r.line ? Math.max(w.calibrationN, roundN(r.line.rps * opts.seconds)) : w.calibrationN * 4;
       counts.set(w.id, n);
       log(`calibrated ${w.label} on ${t.name}: -n ${n}`);
@@ -153,7 +203,7 @@ async function main(argv: string[]): Promise<number> {
       for (const t of order) {
         const n = counts.get(w.id)!;
         const timeoutMs = Math.max(60_000, (opts.seconds * 30 + 30) * 1000);
-        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs });
+        const r = await runOnce(w, t.port, n, t.cpuPid, { ...settings, timeoutMs, clientArgs: t.clientArgs });
         records.push({ workload: w.id, target: t.name, rep, ...r });
         const l = r.line;
         log(
@@ -186,6 +236,10 @@ async function main(argv: string[]): Promise<number> {
   for (const w of workloads) {
     out.push(`  ${w.id.padEnd(8)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
   }
+  if (tls) {
+    out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run); proxy-mtls also --cert, --key`);
+  }
+  if (opts.writeAcks > 0) out.push(...await writeAckLines(records, workloads, proxyNames, backends[0].port));
   for (const n of notes) out.push(`NOTE: ${n}`);
   console.log(out.join("\n"));
 
@@ -206,6 +260,51 @@ async function main(argv: string[]): Promise<number> {
   }
   const failed = records.filter((r) => r.error).length;
   return failed === records.length ? 1 : 0;
+}
+
+/** Gives each backend `n` replicas (started with --replicaof) and waits until they are online. */
+async function startReplicas(backends: { port: number; addr: string }[], n: number): Promise<void> {
+  log(`starting ${n} replica(s) per backend`);
+  for (const b of backends) {
+    const replicas = [];
+    for (let i = 0; i < n; i++) {
+      const r = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(b.port)] });
+      track(() => r.stop());
+      replicas.push(r);
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const out = await new Deno.Command("redis-cli", { args: ["-p", String(b.port), "INFO", "replication"] }).output();
+      const online = (new TextDecoder().decode(out.stdout).match(/state=online/g) ?? []).length;
+      if (online >= n) break;
+      if (Date.now() > deadline) throw new HarnessError(`replicas of ${b.addr} not online after 30 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** For each proxy-acksN target: its SET throughput and p50 against the same proxy without, and the replication RTT. */
+async function writeAckLines(
+  records: RunRecord[],
+  workloads: Workload[],
+  proxyNames: string[],
+  masterPort: number,
+): Promise<string[]> {
+  const rtt = await replicationRoundTripMs(masterPort);
+  const out = ["", `backend_write_acks (medians; replication round trip on a backend: ${rtt.toFixed(3)} ms)`];
+  for (const acked of proxyNames.filter((n) => /-acks\d+$/.test(n))) {
+    const plain = acked.replace(/-acks\d+$/, "");
+    for (const w of workloads) {
+      const a = summarise(records, w.id, acked);
+      const p = summarise(records, w.id, plain);
+      out.push(
+        `  ${w.label.padEnd(17)} ${acked} ${fmtK(a.rps)} ops/s = ${(a.rps / p.rps).toFixed(2)}x of ${plain} ` +
+          `(${fmtK(p.rps)});  p50 ${a.p50Ms.toFixed(3)} ms vs ${p.p50Ms.toFixed(3)} ms ` +
+          `(+${(a.p50Ms - p.p50Ms).toFixed(3)} ms)`,
+      );
+    }
+  }
+  return out;
 }
 
 if (import.meta.main) {

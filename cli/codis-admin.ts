@@ -9,6 +9,8 @@ import { runCoordinator } from "../admin/coord_cmd.ts";
 import { runDashboard } from "../admin/dashboard_cmd.ts";
 import { AdminError, oneLine } from "../admin/http.ts";
 import { runProxy } from "../admin/proxy_cmd.ts";
+import { configureAdminCalls } from "../util/admin_calls.ts";
+import { readCaCerts } from "../util/tls.ts";
 
 const encoder = new TextEncoder();
 
@@ -24,6 +26,11 @@ export async function main(
       out(USAGE);
       return 0;
     }
+    // Set on every run (tests call main() in one process): HTTPS only when this run asks for it.
+    const caFile = a.str("ca-file") ?? "";
+    configureAdminCalls(
+      a.has("tls") || caFile !== "" ? { caCerts: readCaCerts({ "--ca-file": caFile }, "--ca-file") } : null,
+    );
     const debug = a.has("v") ? (l: string) => err(`[debug] ${l}`) : undefined;
     if (a.has("proxy") && a.has("dashboard")) {
       throw new AdminError("options --proxy and --dashboard cannot be used together");

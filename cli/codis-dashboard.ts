@@ -5,7 +5,15 @@
  * leader is the active one. With etcd/zookeeper/filesystem a single active dashboard holds the topom lock node.
  * @module
  */
-import { ConfigError, dashboardUsage, defaultConfigToml, parseDashboardArgs } from "../topom/config.ts";
+import {
+  ConfigError,
+  coordinatorKind,
+  dashboardUsage,
+  defaultConfigToml,
+  parseDashboardArgs,
+} from "../topom/config.ts";
+import { clusterSecretProblem } from "../topom/server/cluster_secret.ts";
+import { productAuthCheck } from "../util/secure_defaults.ts";
 import { dashboardHandler } from "../topom/server/api.ts";
 import { openDashboardCoordinator } from "../topom/server/coord.ts";
 import { createExecutor } from "../topom/executor/create.ts";
@@ -15,6 +23,9 @@ import { logToFile } from "../util/log_file.ts";
 import { type PidFile, writePidFile } from "../util/pidfile.ts";
 import { newToken } from "../util/xauth.ts";
 import { configJson } from "../topom/config.ts";
+import { type DashboardTls, loadDashboardTls } from "../topom/config_tls_keys.ts";
+import { configureRedisTls } from "../redis/dial.ts";
+import { configureAdminCalls } from "../util/admin_calls.ts";
 
 const log = logger("codis-dashboard");
 
@@ -52,11 +63,25 @@ async function main(): Promise<void> {
     }
   }
   const cfg = args.config;
+  // Refused before anything listens: an empty secret on a reachable port is an open cluster.
+  const authCheck = productAuthCheck(cfg.admin_addr, cfg.product_auth);
+  if (authCheck && "error" in authCheck) fail(authCheck.error);
+  if (authCheck) log.warn(authCheck.warning);
+  const secretProblem = coordinatorKind(cfg) === "raft" ? clusterSecretProblem(cfg, join) : undefined;
+  if (secretProblem) fail(secretProblem);
   const { hostname, port } = splitAddr(cfg.admin_addr);
+  let tls: DashboardTls;
+  try {
+    tls = loadDashboardTls(cfg);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  configureRedisTls(tls.backend);
+  configureAdminCalls(tls.adminCalls);
 
   const app: { handler?: (req: Request) => Promise<Response> } = {};
   const server = Deno.serve(
-    { hostname, port, onListen: () => {} },
+    { hostname, port, ...(tls.admin ?? {}), onListen: () => {} },
     (req) =>
       app.handler ? app.handler(req) : Promise.resolve(
         new Response(JSON.stringify({ Cause: "dashboard is starting", Stack: [] }), { status: 503 }),

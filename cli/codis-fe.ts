@@ -7,10 +7,13 @@
  */
 import { FE_USAGE, parseFeArgs, UsageError } from "../fe/args.ts";
 import { ProductDirectory, type ProductLoader } from "../fe/directory.ts";
+import { consoleHostNames } from "../fe/host_check.ts";
 import { DEFAULT_ASSETS_DIR, feHandler } from "../fe/server.ts";
 import { dashboardLoader, fileLoader, storeLoader } from "../fe/sources.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 import { logToFile } from "../util/log_file.ts";
+import { readCaCerts, readCertifiedKey, type TlsCertifiedKey } from "../util/tls.ts";
+import { configureAdminCalls } from "../util/admin_calls.ts";
 
 const log = logger("codis-fe");
 
@@ -36,6 +39,16 @@ async function main(): Promise<void> {
       console.error(`codis-fe: ${(e as Error).message}`);
       Deno.exit(2);
     }
+  }
+  let tls: TlsCertifiedKey | null;
+  try {
+    const files = { "--tls-cert-file": args.tlsCertFile ?? "", "--tls-key-file": args.tlsKeyFile ?? "" };
+    tls = readCertifiedKey(files, "--tls-cert-file", "--tls-key-file");
+    if (args.caFile !== undefined) {
+      configureAdminCalls({ caCerts: readCaCerts({ "--ca-file": args.caFile }, "--ca-file") });
+    }
+  } catch (e) {
+    fail((e as Error).message);
   }
   const assetsDir = args.assetsDir ?? DEFAULT_ASSETS_DIR;
   const st = await Deno.stat(`${assetsDir}/index.html`).catch(() => undefined);
@@ -67,12 +80,14 @@ async function main(): Promise<void> {
   const i = args.listen.lastIndexOf(":");
   const hostname = args.listen.slice(0, i).replace(/^\[|\]$/g, "") || "0.0.0.0";
   const server = Deno.serve(
-    { hostname, port: Number(args.listen.slice(i + 1)), onListen: () => {} },
-    feHandler(dir, { assetsDir }),
+    { hostname, port: Number(args.listen.slice(i + 1)), ...(tls ?? {}), onListen: () => {} },
+    feHandler(dir, { assetsDir, hostNames: consoleHostNames(hostname, args.allowedHosts, Deno.hostname()) }),
   );
   if (args.pidFile) await Deno.writeTextFile(args.pidFile, `${Deno.pid}\n`);
   const source = d.kind === "file" ? `list ${d.file}` : d.kind === "store" ? `${d.name} ${d.addr}` : d.addrs.join(",");
-  log.info(`codis-fe listening on http://${hostname}:${server.addr.port} (products from ${source})`);
+  log.info(
+    `codis-fe listening on ${tls ? "https" : "http"}://${hostname}:${server.addr.port} (products from ${source})`,
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -28,7 +28,11 @@ import { JodisRegistrar } from "../proxy/jodis.ts";
 import { logger, setLogLevel } from "../util/log.ts";
 import { type LogFile, logToFile } from "../util/log_file.ts";
 import { writePidFile } from "../util/pidfile.ts";
+import { productAuthCheck } from "../util/secure_defaults.ts";
 import { openFilesLimit, ulimitProblem } from "../util/ulimit.ts";
+import { loadProxyTls, type ProxyTls } from "../proxy/tls_setup.ts";
+import { configureRedisTls } from "../redis/dial.ts";
+import { configureAdminCalls } from "../util/admin_calls.ts";
 
 const log = logger("codis-proxy");
 let logFile: LogFile | undefined;
@@ -95,6 +99,18 @@ async function main(): Promise<void> {
   }
   if (args.logLevel && !setLogLevel(args.logLevel)) fail(`unknown log level '${args.logLevel}'`);
   const config = args.config;
+  let tls: ProxyTls;
+  try {
+    tls = loadProxyTls(config);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  configureRedisTls(tls.backend);
+  configureAdminCalls(tls.adminCalls);
+  // Refused before anything listens: with an empty product_auth anyone could compute the admin xauth.
+  const authCheck = productAuthCheck(config.admin_addr, config.product_auth);
+  if (authCheck && "error" in authCheck) fail(authCheck.error);
+  if (authCheck) log.warn(authCheck.warning);
   const dashboard = await prepare(args);
   log.info(`config ${JSON.stringify(configToJSON(config))}`);
 
@@ -173,7 +189,12 @@ async function main(): Promise<void> {
   if (!dashboard) await ctl.start();
   const admin = splitHostPort(config.admin_addr);
   const abort = new AbortController();
-  const server = startAdminServer(ctl, { hostname: admin.host || "0.0.0.0", port: admin.port, signal: abort.signal });
+  const server = startAdminServer(ctl, {
+    hostname: admin.host || "0.0.0.0",
+    port: admin.port,
+    signal: abort.signal,
+    tls: tls.admin,
+  });
   const anyHost = admin.host === "" || admin.host === "0.0.0.0" || admin.host === "::";
   // What the dashboard and Jodis clients are told: the host's name when the admin port is on every interface.
   const adminAddr = args.hostAdmin ?? `${anyHost ? Deno.hostname() : admin.host}:${server.addr.port}`;
@@ -186,6 +207,7 @@ async function main(): Promise<void> {
       productName: config.product_name,
       productAuth: config.product_auth,
       adminAddr: advertised,
+      leaseMs: config.dashboard_lease_timeout,
       // With a coordinator, a dashboard that took over after a failover is found again in its topom node.
       resolveAddrs: coordinator
         ? async () => [await findDashboard(coordinator, config.product_name, { attempts: 1 })]
@@ -231,7 +253,9 @@ async function main(): Promise<void> {
   console.log(
     `codis-proxy ready: redis-cli ${
       config.proto_type === "unix" ? `-s ${config.proxy_addr}` : `-h ${bound.host} -p ${bound.port}`
-    } | admin http://${admin.host || "0.0.0.0"}:${server.addr.port}/proxy | ${addrs.length} backend(s)`,
+    }${tls.clients ? " --tls" : ""} | admin ${tls.admin ? "https" : "http"}://${
+      admin.host || "0.0.0.0"
+    }:${server.addr.port}/proxy | ${addrs.length} backend(s)`,
   );
   await server.finished;
   await jodis?.stop(); // shut down through the admin API: the node must go before the process does

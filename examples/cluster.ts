@@ -2,8 +2,13 @@
  * Starts a whole local codis-deno cluster from the command-line entry points, as an operator would: Redis groups
  * (a master and replicas each, `databases 1024`, `hz 100`), a Raft group of dashboards, and proxies that follow
  * them. Group setup goes through `codis-admin`. Used by `examples/local-cluster.ts` and the end-to-end tests.
+ *
+ * No secret is put in a process's arguments (which `ps` shows every local user): the dashboards, proxies and
+ * codis-admin get product_auth and cluster_secret as CODIS_PRODUCT_AUTH / CODIS_CLUSTER_SECRET in their environment,
+ * and redis-server its requirepass/masterauth in a 0600 config file.
  * @module
  */
+import { existsSync } from "node:fs";
 import { freePort, waitForPort } from "../testing/ports.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -37,6 +42,8 @@ export interface Child {
   proc: Deno.ChildProcess | null;
   args: string[];
   cmd: string;
+  /** Secrets for the child's environment (see util/secrets.ts), instead of its arguments. */
+  env?: Record<string, string>;
 }
 
 /** A running cluster. */
@@ -88,7 +95,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       stdin: "null",
       stdout: toFiles ? "null" : "inherit",
       stderr: toFiles ? "piped" : "inherit",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...c.env },
     }).spawn();
     if (toFiles) {
       // Our processes log to stderr; keep each child's log in a file of its own for post-mortems.
@@ -124,13 +131,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           "-A",
           `${ROOT}cli/codis-admin.ts`,
           `--dashboard=${dashboard ?? cluster.dashboards[0].addr}`,
-          ...(
-            productAuth ? [`--auth=${productAuth}`] : []
-          ),
           ...args,
         ],
         stdin: "null",
-        env: { NO_COLOR: "1" },
+        env: { NO_COLOR: "1", CODIS_PRODUCT_AUTH: productAuth },
       }).output();
       const text = new TextDecoder().decode(out.stdout);
       if (!out.success) {
@@ -186,6 +190,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         const dir = `${dataDir}/redis-${port}`;
         await Deno.mkdir(dir, { recursive: true });
         const args = [
+          // The password goes in a file only this user reads, not in redis-server's arguments.
+          ...(productAuth ? [await redisSecretsFile(dir, productAuth)] : []),
           "--port",
           String(port),
           "--bind",
@@ -205,7 +211,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
           "--logfile",
           `${dir}/redis.log`,
         ];
-        if (productAuth) args.push("--requirepass", productAuth, "--masterauth", productAuth);
         const c: Child = { name: `redis-${port}`, addr: `127.0.0.1:${port}`, proc: null, args, cmd: "redis-server" };
         children.push(c);
         cluster.redis.push(c);
@@ -226,13 +231,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         "-A",
         `${ROOT}cli/codis-dashboard.ts`,
         `--product_name=${productName}`,
-        `--product_auth=${productAuth}`,
         `--admin_addr=127.0.0.1:${dashPorts[i]}`,
         `--raft_id=${i + 1}`,
         `--raft_addr=127.0.0.1:${raftPorts[i]}`,
         `--raft_peers=${peers}`,
+        // The first start of the group founds it; a restart over a kept data dir finds its data either way.
+        `--raft_bootstrap=${existsSync(`${dataDir}/dashboard-${i + 1}`) ? "existing" : "new"}`,
         `--data_dir=${dataDir}/dashboard-${i + 1}`,
-        `--cluster_secret=${secret}`,
       ];
       const c: Child = {
         name: `dashboard-${i + 1}`,
@@ -240,6 +245,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         proc: null,
         args,
         cmd: Deno.execPath(),
+        env: { CODIS_PRODUCT_AUTH: productAuth, CODIS_CLUSTER_SECRET: secret },
       };
       children.push(c);
       cluster.dashboards.push(c);
@@ -273,7 +279,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         `${ROOT}cli/codis-proxy.ts`,
         `--dashboard=${cluster.dashboardList}`,
         `--product_name=${productName}`,
-        `--product_auth=${productAuth}`,
         `--proxy_addr=127.0.0.1:${proxyPorts[i]}`,
         `--admin_addr=127.0.0.1:${proxyAdminPorts[i]}`,
         "--proxy_allow_flush=true",
@@ -284,6 +289,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         proc: null,
         args,
         cmd: Deno.execPath(),
+        env: { CODIS_PRODUCT_AUTH: productAuth },
       };
       children.push(c);
       cluster.proxies.push(c);
@@ -316,6 +322,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     await cluster.stop(true);
     throw new Error(`${(e as Error).message} (logs in ${dataDir})`);
   }
+}
+
+/** Writes requirepass and masterauth to `dir`/secrets.conf (0600) for redis-server to read; returns its path. */
+async function redisSecretsFile(dir: string, auth: string): Promise<string> {
+  const path = `${dir}/secrets.conf`;
+  const quoted = JSON.stringify(auth); // a Redis config string: double quotes with \\ and \" escapes
+  await Deno.writeTextFile(path, `requirepass ${quoted}\nmasterauth ${quoted}\n`, { mode: 0o600 });
+  return path;
 }
 
 async function retry<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {

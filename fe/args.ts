@@ -4,6 +4,7 @@
  * form our embedded Raft group.
  * @module
  */
+import { PROCESS_SECRET_IO, resolveSecret, type SecretIo, secretSpec } from "../util/secrets.ts";
 
 /** Where the FE finds products and their dashboards. */
 export type DiscoverySpec =
@@ -20,6 +21,13 @@ export interface FeArgs {
   /** `--log=FILE`: log lines are appended there instead of stderr. */
   logFile?: string;
   pidFile?: string;
+  /** `--tls-cert-file` / `--tls-key-file`: serve the console over HTTPS. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** `--ca-file`: reach the dashboards over HTTPS, trusting this CA (PEM) besides the system's roots. */
+  caFile?: string;
+  /** `--allowed-hosts=a,b`: more names the console answers to (besides localhost and its listen address). */
+  allowedHosts: string[];
 }
 
 /** A bad command line; the message is one line meant for the operator. */
@@ -39,14 +47,22 @@ DISCOVERY is exactly one of:
   --filesystem=ROOT                         list products from a filesystem store
   --etcd=ADDR[,ADDR] [--etcd-auth=USR:PWD]  list products from etcd
   --zookeeper=ADDR [--zookeeper-auth=USR:PWD] list products from ZooKeeper
+                                            credentials also as --etcd-auth-file=FILE /
+                                            --zookeeper-auth-file=FILE, or CODIS_ETCD_AUTH / CODIS_ZOOKEEPER_AUTH
 
 Options:
   --listen=ADDR        HTTP address to serve on (default 127.0.0.1:9090)
   --assets-dir=PATH    static files (default: fe/assets next to this program)
   --log=FILE           append log lines to FILE instead of stderr
   --log-level=LEVEL    DEBUG, INFO, WARN or ERROR (default INFO)
+  --allowed-hosts=A,B  more host names the console answers to; requests naming any other Host are refused
+                       (403), besides localhost, 127.0.0.1, ::1 and the --listen host (the machine's name
+                       when --listen is on every interface): a guard against DNS rebinding
   --ncpu=N             accepted for Codis's start scripts; the FE is one event loop
   --pidfile=FILE       write the process id there; removed on exit
+  --tls-cert-file=FILE, --tls-key-file=FILE
+                       serve the console over HTTPS with this PEM certificate chain and key
+  --ca-file=FILE       reach the dashboards over HTTPS (their admin_tls_*), trusting this PEM CA
   -h, --help           print this text
 
 The page asks for each product's product_auth and computes the dashboard's xauth in the browser; the FE itself
@@ -59,13 +75,19 @@ const VALUED = new Set([
   "filesystem",
   "etcd",
   "etcd-auth",
+  "etcd-auth-file",
   "zookeeper",
   "zookeeper-auth",
+  "zookeeper-auth-file",
   "assets-dir",
   "log",
   "log-level",
   "pidfile",
   "ncpu",
+  "tls-cert-file",
+  "tls-key-file",
+  "ca-file",
+  "allowed-hosts",
 ]);
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]*):(\d{1,5})$/;
 
@@ -75,8 +97,18 @@ export function isHostPort(s: string, allowEmptyHost = false): boolean {
   return !!m && Number(m[2]) <= 65535 && (allowEmptyHost || m[1] !== "");
 }
 
+/** A store's credentials: `--KIND-auth`, else `--KIND-auth-file`, else CODIS_KIND_AUTH (see util/secrets.ts). */
+function storeAuth(kind: string, v: Map<string, string>, io: SecretIo): string | undefined {
+  if (kind === "filesystem") return undefined;
+  try {
+    return resolveSecret(secretSpec(`${kind}-auth`), [Object.fromEntries(v)], io);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** Parses codis-fe's flags; returns `"help"` for `--help`. Throws {@link UsageError} on bad input. */
-export function parseFeArgs(argv: string[]): FeArgs | "help" {
+export function parseFeArgs(argv: string[], secretIo: SecretIo = PROCESS_SECRET_IO): FeArgs | "help" {
   const v = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -122,11 +154,12 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
         kind: "store",
         name: src as "filesystem" | "etcd" | "zookeeper",
         addr: value,
-        auth: v.get(`${src}-auth`),
+        auth: storeAuth(src, v, secretIo),
       };
   }
-  for (const k of ["etcd-auth", "zookeeper-auth"]) {
-    if (v.has(k) && src !== k.slice(0, -5)) throw new UsageError(`option --${k} needs --${k.slice(0, -5)}`);
+  for (const k of ["etcd-auth", "zookeeper-auth", "etcd-auth-file", "zookeeper-auth-file"]) {
+    const store = k.replace(/-auth(-file)?$/, "");
+    if (v.has(k) && src !== store) throw new UsageError(`option --${k} needs --${store}`);
   }
   const logLevel = v.get("log-level")?.toUpperCase();
   if (logLevel !== undefined && !["DEBUG", "INFO", "WARN", "WARNING", "ERROR"].includes(logLevel)) {
@@ -144,6 +177,10 @@ export function parseFeArgs(argv: string[]): FeArgs | "help" {
     logLevel: logLevel === "WARNING" ? "WARN" : logLevel,
     logFile: v.get("log"),
     pidFile: v.get("pidfile"),
+    tlsCertFile: v.get("tls-cert-file"),
+    tlsKeyFile: v.get("tls-key-file"),
+    caFile: v.get("ca-file"),
+    allowedHosts: splitAddrs(v.get("allowed-hosts") ?? ""),
   };
 }
 

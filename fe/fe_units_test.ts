@@ -152,9 +152,15 @@ Deno.test("fe forward: skips dead, loading and not-leader dashboards; never repl
     assert.equal(await r.json(), "OK");
     assert.deepEqual(hits.splice(0), ["loading PUT /api/topom/x/y", "good PUT /api/topom/x/y"]);
 
-    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower)]);
+    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower), addr(good)]);
     assert.deepEqual(await r.json(), { ok: 1 });
     assert.deepEqual(hits.splice(0), ["follower GET /topom?x=1", "good GET /topom?x=1"]);
+
+    // A leader that is not one of the product's known dashboards is never sent the request.
+    r = await new Forwarder().forward(new Request("http://fe/topom?forward=p&x=1"), "p", [addr(follower)]);
+    assert.equal(r.status, 421);
+    await r.body?.cancel();
+    assert.deepEqual(hits.splice(0), ["follower GET /topom?x=1"]);
 
     r = await new Forwarder().forward(
       new Request("http://fe/api/topom/x/y?forward=p", { method: "PUT", body: "{}" }),
@@ -171,4 +177,27 @@ Deno.test("fe forward: skips dead, loading and not-leader dashboards; never repl
   } finally {
     for (const s of [good, loading, lost, follower]) await s.shutdown();
   }
+});
+
+Deno.test("fe host check: the console's names, foreign Hosts and cross-site writes", async () => {
+  const { checkHostAndOrigin, consoleHostNames } = await import("./host_check.ts");
+  assert.deepEqual([...consoleHostNames("0.0.0.0", ["a.example"], "box")].sort(), [
+    "127.0.0.1",
+    "::1",
+    "a.example",
+    "box",
+    "localhost",
+  ]);
+  const names = consoleHostNames("10.1.2.3");
+  assert.ok(names.has("10.1.2.3"));
+  const status = (url: string, init?: RequestInit) => checkHostAndOrigin(new Request(url, init), names)?.status;
+  assert.equal(status("http://10.1.2.3:9090/list"), undefined);
+  assert.equal(status("http://LOCALHOST./list"), undefined);
+  assert.equal(status("http://attacker.example:9090/list"), 403);
+  const put = (headers: Record<string, string>) => status("http://localhost:9090/x", { method: "PUT", headers });
+  assert.equal(put({}), undefined);
+  assert.equal(put({ origin: "http://localhost:9090" }), undefined);
+  assert.equal(put({ origin: "http://localhost:9091" }), 403);
+  assert.equal(put({ origin: "null" }), 403);
+  assert.equal(put({ "sec-fetch-site": "same-site" }), 403);
 });

@@ -7,6 +7,7 @@
  */
 import { errorResponse } from "../util/http.ts";
 import { logger } from "../util/log.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 const log = logger("fe-forward");
 
@@ -91,7 +92,7 @@ export class Forwarder {
       const timeout = write ? this.opts.writeTimeoutMs ?? 90_000 : this.opts.readTimeoutMs ?? 15_000;
       let res: Response;
       try {
-        res = await fetch(`http://${addr}${target}`, {
+        res = await adminFetch(adminUrl(addr, target), {
           method,
           headers,
           body: write ? body : undefined,
@@ -107,7 +108,7 @@ export class Forwarder {
         }
         continue;
       }
-      const next = await this.#nextHop(res, addr, product, write);
+      const next = await this.#nextHop(res, addr, product, write, dashboards);
       if (next === "retry") {
         lastAnswer = await copyResponse(res);
         failures.push(`${addr}: HTTP ${res.status}`);
@@ -132,13 +133,15 @@ export class Forwarder {
   /**
    * What to do with a dashboard's answer: pass it on (a Response), try the next dashboard ("retry": 503 to a read,
    * or `hosts: []` for a write that surely did not run), or try the dashboards it points to first (421 `{leader}`
-   * or a redirect to another host).
+   * or a redirect to another host). Only the product's known dashboards are followed: a name in an answer is not
+   * enough to receive the browser's request (and its xauth).
    */
   async #nextHop(
     res: Response,
     addr: string,
     product: string,
     write: boolean,
+    known: string[],
   ): Promise<Response | "retry" | { hosts: string[]; answer: Response }> {
     if (res.status === 503) {
       if (!write) return "retry";
@@ -150,13 +153,15 @@ export class Forwarder {
     if (res.status === 421) {
       const answer = await copyResponse(res);
       const leader = await answer.clone().json().then((j) => String(j?.leader ?? "")).catch(() => "");
-      return leader ? { hosts: [leader], answer } : answer;
+      if (leader && !known.includes(leader)) log.warn(`dashboard ${addr} names leader ${leader}, not a known member`);
+      return leader && known.includes(leader) ? { hosts: [leader], answer } : answer;
     }
     if (res.status >= 300 && res.status < 400 && res.headers.has("location")) {
-      const loc = new URL(res.headers.get("location")!, `http://${addr}/`);
+      const loc = new URL(res.headers.get("location")!, adminUrl(addr, "/"));
       await res.body?.cancel();
       if (loc.host !== addr) {
-        return { hosts: [loc.host], answer: errorResponse(502, `dashboard ${addr} redirected to ${loc.host}`) };
+        const answer = errorResponse(502, `dashboard ${addr} redirected to ${loc.host}`);
+        return known.includes(loc.host) ? { hosts: [loc.host], answer } : answer;
       }
       // A redirect inside the dashboard (e.g. "/" → "/topom") stays behind the FE, with its forward parameter.
       loc.searchParams.set("forward", product);

@@ -6,12 +6,15 @@
 import { errorResponse, jsonResponse } from "../util/http.ts";
 import type { ProductDirectory } from "./directory.ts";
 import { Forwarder, type ForwardOptions } from "./forward.ts";
+import { checkHostAndOrigin, consoleHostNames } from "./host_check.ts";
 import { staticHandler } from "./static.ts";
 
 /** Options of {@link feHandler}. */
 export interface FeOptions extends ForwardOptions {
   /** Absolute path of the static files. */
   assetsDir: string;
+  /** The names the console answers to ({@link consoleHostNames}); default: loopback names only. */
+  hostNames?: Set<string>;
 }
 
 /** The default assets directory: `fe/assets` next to this module. */
@@ -21,8 +24,11 @@ export const DEFAULT_ASSETS_DIR = new URL("./assets", import.meta.url).pathname;
 export function feHandler(dir: ProductDirectory, opts: FeOptions): (req: Request) => Promise<Response> {
   const forwarder = new Forwarder(opts);
   const statics = staticHandler(opts.assetsDir);
+  const hostNames = opts.hostNames ?? consoleHostNames("");
   return async (req) => {
     try {
+      const refused = checkHostAndOrigin(req, hostNames);
+      if (refused) return refused;
       const url = new URL(req.url);
       if (url.pathname === "/list") {
         if (req.method !== "GET" && req.method !== "HEAD") {

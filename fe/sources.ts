@@ -8,6 +8,7 @@ import { type CoordClient, openCoordinator, paths } from "../store/mod.ts";
 import { isHostPort, splitAddrs } from "./args.ts";
 import { fetchError } from "./forward.ts";
 import { addDashboards, type ProductLoader, type ProductMap } from "./directory.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 const decoder = new TextDecoder();
 const PRODUCT_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -106,7 +107,7 @@ export async function storeLoader(
 }
 
 async function getJson(addr: string, path: string, timeoutMs: number): Promise<unknown> {
-  const res = await fetch(`http://${addr}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await adminFetch(adminUrl(addr, path), { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) {
     await res.body?.cancel();
     throw new Error(`${path}: HTTP ${res.status}`);

@@ -13,6 +13,11 @@ export interface ProxyModel {
   sys: string;
   hostname: string;
   datacenter: string;
+  /**
+   * The proxy's `dashboard_lease_timeout` in ms (not in Codis's model; absent or 0: no lease). The dashboard waits
+   * this long after the last request it saw from a removed proxy before it stops waiting for its acknowledgement.
+   */
+  dashboard_lease_ms?: number;
 }
 
 /** Sentinel settings (`/codis3/{product}/sentinel`). */

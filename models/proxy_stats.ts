@@ -20,9 +20,10 @@ export interface StatsJSON {
   closed: boolean;
   sentinels: { servers?: string[]; masters?: Record<string, string>; switched?: boolean };
   ops: { total: number; fails: number; redis: { errors: number }; qps: number; cmd?: OpStatsJSON[] };
-  sessions: { total: number; alive: number };
+  /** `pubsub_limit_closed` is ours, present once a subscribed session was closed over the pub/sub output limits. */
+  sessions: { total: number; alive: number; pubsub_limit_closed?: number };
   rusage: { now: string; cpu: number; mem: number; raw?: RusageRaw };
-  backend: { primary_only: boolean };
+  backend: { primary_only: boolean; write_acks?: Record<string, number> };
   runtime?: RuntimeJSON;
 }
 

@@ -10,9 +10,15 @@ import { formatDuration, formatSize } from "../util/duration.ts";
 import { ConfigError, configSchema, parseTomlText, readConfigFile, validateConfig } from "../util/config_table.ts";
 import { checkHostPort, type KeyDef, KEYS, type ProxyConfig } from "./config_keys.ts";
 import type { CoordinatorFlag } from "./coord_dashboard.ts";
+import { PROCESS_SECRET_IO, resolveSecret, resolveSecrets, type SecretIo, secretSpec } from "../util/secrets.ts";
 
 export type { ProxyConfig } from "./config_keys.ts";
 export { ConfigError };
+
+/** The config keys that may come from a `*_file` key or a CODIS_* variable (see util/secrets.ts). */
+const SECRET_SPECS = [secretSpec("product_auth"), secretSpec("session_auth"), secretSpec("jodis_auth")];
+/** The coordinator flags' credentials, likewise (`--zookeeper-auth-file`, CODIS_ZOOKEEPER_AUTH). */
+const COORDINATOR_AUTH_SPECS = { zookeeper: secretSpec("zookeeper-auth"), etcd: secretSpec("etcd-auth") };
 
 /** Every configuration key, in file order. */
 export const PROXY_CONFIG_KEYS: readonly (keyof ProxyConfig)[] = Object.keys(KEYS) as (keyof ProxyConfig)[];
@@ -144,6 +150,9 @@ export function proxyUsage(): string {
     "--ncpu=N sets proxy_workers (threads serving clients) unless --proxy_workers is given; --max-ncpu caps it.",
     "--ulimit=N refuses to start when `ulimit -n` is below N (raise it first; Deno cannot).",
     "Every proxy.toml key can be given as --<key>=<value>; flags override the file. See --default-config.",
+    "Secrets can stay out of the arguments: --product_auth_file=FILE (any *_auth key, and --zookeeper-auth-file,",
+    "--etcd-auth-file), or CODIS_PRODUCT_AUTH, CODIS_SESSION_AUTH, CODIS_JODIS_AUTH, CODIS_ZOOKEEPER_AUTH, ...",
+    "in the environment. The command line is looked at first, then the config file, then the environment.",
   ].join("\n");
 }
 
@@ -168,31 +177,44 @@ function nonEmpty(name: string, raw: string | undefined): string | undefined {
   return raw;
 }
 
-/** `--zookeeper` / `--etcd` / `--filesystem` with its auth flag; an auth flag alone, or malformed, is an error. */
-function coordinatorFlag(str: (k: string) => string | undefined): CoordinatorFlag | undefined {
+/**
+ * `--zookeeper` / `--etcd` / `--filesystem` with its auth (from `--KIND-auth`, `--KIND-auth-file` or CODIS_KIND_AUTH);
+ * an auth flag alone, or malformed, is an error.
+ */
+function coordinatorFlag(str: (k: string) => string | undefined, io: SecretIo): CoordinatorFlag | undefined {
+  const flags: Record<string, string | undefined> = {};
   for (const kind of ["zookeeper", "etcd"] as const) {
-    const auth = str(`${kind}-auth`);
+    const spec = COORDINATOR_AUTH_SPECS[kind];
+    if (str(spec.name) !== undefined || str(spec.fileName) !== undefined) {
+      if (str(kind) === undefined) throw new ConfigError(`--${spec.name} needs --${kind}=ADDR`);
+    }
+    if (str(kind) === undefined) continue;
+    flags[spec.name] = str(spec.name);
+    flags[spec.fileName] = str(spec.fileName);
+    const auth = resolveSecret(spec, [flags], io);
     if (auth === undefined) continue;
-    if (str(kind) === undefined) throw new ConfigError(`--${kind}-auth needs --${kind}=ADDR`);
+    flags[spec.name] = auth;
     // The value is a password: never echo it.
     if (!/^[^:]+:/.test(auth)) throw new ConfigError(`invalid --${kind}-auth: expected USER:PASSWORD`);
   }
   for (const name of ["zookeeper", "etcd", "filesystem"] as const) {
     const addr = nonEmpty(name, str(name));
     if (addr === undefined) continue;
-    const auth = name === "filesystem" ? undefined : str(`${name}-auth`);
+    const auth = name === "filesystem" ? undefined : flags[`${name}-auth`];
     return auth === undefined ? { name, addr } : { name, addr, auth };
   }
   return undefined;
 }
 
 /**
- * Parses the proxy's command line. `readFile` is injectable for tests. Throws {@link ConfigError} with one line
- * on an unknown flag, a missing value, an unreadable file or a bad value.
+ * Parses the proxy's command line. `readFile` and `secretIo` (secrets' files and environment, see util/secrets.ts)
+ * are injectable for tests. Throws {@link ConfigError} with one line on an unknown flag, a missing value, an
+ * unreadable file or a bad value.
  */
 export function parseProxyArgs(
   args: string[],
   readFile: (path: string) => string = (p) => Deno.readTextFileSync(p),
+  secretIo: SecretIo = PROCESS_SECRET_IO,
 ): ProxyArgs {
   // A bare `--some_bool_key` means true; parseArgs' boolean type would reject `--key=false`, so every key is a string.
   const normalized = args.map((a) =>
@@ -206,8 +228,10 @@ export function parseProxyArgs(
     dashboard: { type: "string" },
     zookeeper: { type: "string" },
     "zookeeper-auth": { type: "string" },
+    "zookeeper-auth-file": { type: "string" },
     etcd: { type: "string" },
     "etcd-auth": { type: "string" },
+    "etcd-auth-file": { type: "string" },
     filesystem: { type: "string" },
     ncpu: { type: "string" },
     "max-ncpu": { type: "string" },
@@ -243,7 +267,7 @@ export function parseProxyArgs(
       `give only one of ${MODE_FLAGS.map((f) => `--${f}`).join(", ")} (got ${modes.join(" and ")})`,
     );
   }
-  const coordinator = coordinatorFlag(str);
+  const coordinator = coordinatorFlag(str, secretIo);
   const ncpu = intFlag("ncpu", str("ncpu"), 1, KEYS.proxy_workers.max ?? 256);
   const maxNcpu = intFlag("max-ncpu", str("max-ncpu"), 1, KEYS.proxy_workers.max ?? 256);
   const ulimit = intFlag("ulimit", str("ulimit"), 1, 2 ** 31 - 1);
@@ -255,6 +279,7 @@ export function parseProxyArgs(
   // Codis's --ncpu set GOMAXPROCS; our threads serving clients are proxy_workers. An explicit --proxy_workers wins.
   if (ncpu !== undefined) flagRaw.proxy_workers = String(Math.min(ncpu, maxNcpu ?? ncpu));
   for (const k of PROXY_CONFIG_KEYS) if (values[k] !== undefined) flagRaw[k] = values[k];
+  Object.assign(flagRaw, resolveSecrets(SECRET_SPECS, [flagRaw, fileRaw], secretIo));
   const config = validateProxyConfig({ ...fileRaw, ...flagRaw });
 
   const backends = (values.backend as string[] | undefined) ?? [];

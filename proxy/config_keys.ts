@@ -3,27 +3,35 @@
  * proxy/config.ts derives defaults, validation, flags and the default TOML from it.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
+
+import { type ProxyTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
-export interface ProxyConfig {
+export interface ProxyConfig extends ProxyTlsConfig {
   product_name: string;
   product_auth: string;
   session_auth: string;
+  product_auth_file: string;
+  session_auth_file: string;
   admin_addr: string;
   proto_type: "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket";
   proxy_addr: string;
+  proxy_unixsocket_perm: string;
   jodis_name: string;
   jodis_addr: string;
   jodis_auth: string;
+  jodis_auth_file: string;
   jodis_timeout: number;
   jodis_compatible: boolean;
   proxy_datacenter: string;
   proxy_max_clients: number;
   proxy_workers: number;
   proxy_allow_flush: boolean;
+  dashboard_lease_timeout: number;
   backend_ping_period: number;
   backend_connect_timeout: number;
   backend_recv_bufsize: number;
@@ -32,6 +40,8 @@ export interface ProxyConfig {
   backend_send_timeout: number;
   backend_max_pipeline: number;
   backend_primary_only: boolean;
+  backend_write_acks: number;
+  backend_write_acks_timeout: number;
   backend_primary_parallel: number;
   backend_replica_parallel: number;
   backend_keepalive_period: number;
@@ -43,6 +53,9 @@ export interface ProxyConfig {
   session_max_pipeline: number;
   session_max_bulk_len: number;
   session_max_args: number;
+  session_pubsub_hard_limit: number;
+  session_pubsub_soft_limit: number;
+  session_pubsub_soft_time: number;
   session_keepalive_period: number;
   session_break_on_failure: boolean;
   metrics_report_server: string;
@@ -69,13 +82,16 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   product_auth: {
     kind: "string",
     def: "",
-    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.",
+    doc: "Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the proxy refuses to start without it).",
   },
   session_auth: {
     kind: "string",
     def: "",
     doc: "Password clients must AUTH with at this proxy (independent of product_auth). Empty: no AUTH needed.",
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
+  session_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("session_auth")) },
   admin_addr: {
     section: "Listeners",
     kind: "string",
@@ -99,6 +115,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     doc: "Client listen address (HOST:PORT, or a socket path for unix).",
     check: (v) => v === "" ? "must not be empty" : undefined,
   },
+  proxy_unixsocket_perm: {
+    kind: "string",
+    def: "0700",
+    doc: "With proto_type = unix: the socket file's permissions, in octal (like Redis's unixsocketperm).\n" +
+      "Connecting needs write permission: 0700 lets only this user in, 0770 also its group.",
+    check: (v) => /^0?[0-7]{3}$/.test(v) ? undefined : `"${v}" is not an octal mode such as "0700" or "0770"`,
+  },
   jodis_name: {
     section: "Jodis registration (proxy discovery for Jodis clients)",
     kind: "string",
@@ -108,6 +131,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   jodis_addr: { kind: "string", def: "", doc: "Coordinator address list; empty disables Jodis registration." },
   jodis_auth: { kind: "string", def: "", doc: "Coordinator credentials, user:password." },
+  jodis_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("jodis_auth")) },
   jodis_timeout: { kind: "duration", def: "20s", doc: "Coordinator session timeout (zookeeper) or TTL (etcd)." },
   jodis_compatible: {
     kind: "bool",
@@ -140,6 +164,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: false,
     doc: "Allow FLUSHALL/FLUSHDB through the proxy. Refused by default, as in Codis.",
   },
+  dashboard_lease_timeout: {
+    kind: "duration",
+    def: "30s",
+    doc: "A proxy following a dashboard that has not reached the active one for this long stops serving slots\n" +
+      '(clients get "proxy lease expired") until it reaches one again; the dashboard waits this long before it\n' +
+      "moves a slot past a removed proxy. 0 disables: a cut-off proxy serves its old model, as in Codis.",
+  },
   backend_ping_period: {
     section: "Backends (Redis servers)",
     kind: "duration",
@@ -171,6 +202,20 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   backend_max_pipeline: { kind: "int", def: 20480, min: 0, doc: "Maximum in-flight requests per backend connection." },
   backend_primary_only: { kind: "bool", def: false, doc: "Never read from replica groups." },
+  backend_write_acks: {
+    kind: "int",
+    def: 0,
+    min: 0,
+    doc: "Answer a write only once this many replicas of its group hold it (Redis's WAIT, one per batch of\n" +
+      "writes), so that a failover loses no acknowledged write. Fewer within backend_write_acks_timeout: the\n" +
+      "write's outcome is unknown and it gets a NOREPLICAS error, never OK. 0: answer once the master has it.",
+  },
+  backend_write_acks_timeout: {
+    kind: "duration",
+    def: "1s",
+    min: 1,
+    doc: "How long a write waits for backend_write_acks replicas before it gets the unknown-outcome error.",
+  },
   backend_primary_parallel: {
     kind: "int",
     def: 1,
@@ -225,6 +270,23 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     min: 1,
     doc: "Maximum number of arguments in one request, command name included.",
   },
+  session_pubsub_hard_limit: {
+    kind: "size",
+    def: "32mb",
+    doc: "A subscribed client whose unsent output reaches this is closed (Redis's client-output-buffer-limit\n" +
+      "pubsub hard limit). 0 disables.",
+  },
+  session_pubsub_soft_limit: {
+    kind: "size",
+    def: "8mb",
+    doc: "A subscribed client whose unsent output stays at or over this for longer than\n" +
+      "session_pubsub_soft_time is closed (Redis's soft limit). 0 disables.",
+  },
+  session_pubsub_soft_time: {
+    kind: "duration",
+    def: "60s",
+    doc: "How long a subscribed client may stay over session_pubsub_soft_limit (Redis's soft seconds).",
+  },
   session_keepalive_period: {
     kind: "duration",
     def: "75s",
@@ -250,4 +312,5 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
   metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
   metrics_report_statsd_prefix: { kind: "string", def: "", doc: "StatsD metric name prefix." },
+  ...TLS_KEYS,
 };

@@ -4,6 +4,7 @@
  * @module
  */
 import type { PendingReply } from "../redis/conn.ts";
+import type { AckScope, WriteAcks } from "./backend/write_acks.ts";
 import type { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { Router } from "./router.ts";
@@ -23,6 +24,21 @@ export interface ProxyCore {
    * served by the slot's replica groups (Codis's replica reads), unless `backend_primary_only`.
    */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys?: KeyRef | null, replicaOk?: boolean): void;
+  /** The replica-acknowledged write path; null when `backend_write_acks` is 0. */
+  readonly writeAcks: WriteAcks | null;
+  /**
+   * With `backend_write_acks`: sends a command on the write path of the master serving `slot`. A `write` is
+   * answered once the group's replicas hold it; otherwise it is a later request of a session whose writes in
+   * `scope` still wait, and runs after them.
+   */
+  sendAcked(
+    slot: number,
+    raw: Uint8Array,
+    reply: PendingReply,
+    keys: KeyRef | null,
+    scope: AckScope,
+    write: boolean,
+  ): void;
   /** Live sessions. */
   sessionCount(): number;
   sessionClosed(s: Session): void;

@@ -1,11 +1,14 @@
 /**
  * The proxy's side of the dashboard protocol: register (online), then long-poll the leader for model changes and
- * report the revision applied. A proxy that loses every dashboard keeps serving with the model it has.
+ * report the revision applied. A proxy that loses every dashboard keeps serving with the model it has for its
+ * lease (`dashboard_lease_timeout`, proxy/lease.ts), then refuses every slot until a dashboard answers again.
  * @module
  */
 import type { Slot } from "../models/slots.ts";
 import { logger } from "../util/log.ts";
+import { LeaseTimer, pollTimeoutFor } from "./lease.ts";
 import { newXAuth } from "../util/xauth.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 const log = logger("dashboard-client");
 
@@ -18,6 +21,8 @@ export interface FollowingProxy {
   setSentinels?(s: { servers?: string[]; out_of_sync: boolean }): void | Promise<void>;
   /** The proxy's token, known once its admin server is bound. */
   model(): { token: string };
+  /** The dashboard lease (Proxy.setLease): serve until `until` (timeOrigin-based ms); `expired`: stop now. */
+  setLease?(until: number, leaseMs: number, expired?: boolean): void | Promise<void>;
 }
 
 /** Options of {@link DashboardClient}. */
@@ -28,8 +33,10 @@ export interface DashboardClientOptions {
   productAuth: string;
   /** The proxy's admin address, as the dashboard should reach it. */
   adminAddr: string;
-  /** Long-poll timeout asked of the dashboard, ms. */
+  /** Long-poll timeout asked of the dashboard, ms (at most a third of the lease). */
   pollTimeoutMs?: number;
+  /** `dashboard_lease_timeout`, ms; 0 (the default here) serves the last model for ever. */
+  leaseMs?: number;
   /**
    * Finds the dashboards again (Codis's `--zookeeper`/`--etcd`/`--filesystem`: the coordinator names the active one),
    * when every known address has failed; a standby that took over is then followed without a restart.
@@ -44,6 +51,8 @@ export interface DashboardStatus {
   revision: number;
   last_contact: string;
   last_error: string;
+  /** Whether the dashboard lease ran out: the proxy refuses every slot until a dashboard answers. */
+  lease_expired: boolean;
 }
 
 interface WatchAnswer {
@@ -68,10 +77,13 @@ export class DashboardClient {
   #lastError = "";
   #abort = new AbortController();
   #loop: Promise<void> | null = null;
+  #lease: LeaseTimer;
 
   constructor(proxy: FollowingProxy, opts: DashboardClientOptions) {
     if (opts.addrs.length === 0) throw new Error("at least one dashboard address is needed");
-    this.#opts = { pollTimeoutMs: 30_000, ...opts };
+    this.#opts = { pollTimeoutMs: 30_000, leaseMs: 0, ...opts };
+    this.#opts.pollTimeoutMs = pollTimeoutFor(this.#opts.leaseMs, this.#opts.pollTimeoutMs);
+    this.#lease = new LeaseTimer(this.#opts.leaseMs, () => void this.#leaseExpired());
     this.#proxy = proxy;
     this.#xauth = newXAuth(opts.productName, opts.productAuth);
     this.#addr = opts.addrs[0];
@@ -85,6 +97,7 @@ export class DashboardClient {
       revision: this.#applied,
       last_contact: this.#lastContact ? new Date(this.#lastContact).toISOString() : "",
       last_error: this.#lastError,
+      lease_expired: this.#lease.expired,
     };
   }
 
@@ -105,6 +118,7 @@ export class DashboardClient {
 
   /** Stops following. */
   async stop(): Promise<void> {
+    this.#lease.stop();
     this.#abort.abort();
     await this.#loop?.catch(() => {});
   }
@@ -125,14 +139,20 @@ export class DashboardClient {
           log.info(`registered with dashboard ${this.#addr}`);
         }
         const token = this.#proxy.model().token;
+        // A proxy whose lease ran out dropped its routes: it needs every slot again.
+        if (this.#lease.expired) since = 0;
         const q = `applied=${this.#applied}&since=${since}&timeout=${this.#opts.pollTimeoutMs}`;
+        const sentAt = performance.now();
         const ans = await this.#call("GET", `/api/topom/proxy/watch/${this.#xauth}/${token}?${q}`) as WatchAnswer;
+        // Asked before the lease ran out: a partial answer cannot restore the dropped routes.
+        if (this.#lease.expired && !ans.full) continue;
         if (ans.slots && ans.slots.length > 0) await this.#proxy.fillSlots(ans.slots);
         if (ans.sentinels && this.#proxy.setSentinels) {
           await this.#proxy.setSentinels({ servers: ans.sentinels.servers, out_of_sync: false });
         }
         since = ans.revision;
         this.#applied = ans.revision;
+        await this.#renewLease(sentAt);
         if (!this.#proxy.isOnline() && !this.#proxy.isClosed()) {
           await this.#proxy.start();
           onFirstModel();
@@ -149,6 +169,9 @@ export class DashboardClient {
         }
         if (err.status === 421) {
           this.#lastError = err.message;
+          // A leader named by a dashboard we were not given is not followed further (the path carries the xauth).
+          const known = this.#opts.addrs.includes(this.#addr) || this.#opts.addrs.includes(err.leader ?? "");
+          if (err.leader && !known) err.leader = undefined;
           this.#addr = err.leader || this.#nextAddr();
           // Follow a named leader at once, but only one hop per pause: during an election every dashboard is a
           // standby (no leader yet, or stale names pointing at each other), and retrying them without a pause
@@ -172,6 +195,27 @@ export class DashboardClient {
         // Stay quick while cycling: a new leader is usually elected within an election timeout.
         backoff = Math.min(500, backoff * 2);
       }
+    }
+  }
+
+  /** The active dashboard answered a request sent at `sentAt` (performance.now()): the lease runs from then. */
+  async #renewLease(sentAt: number): Promise<void> {
+    const leaseMs = this.#opts.leaseMs;
+    if (leaseMs <= 0 || !this.#proxy.setLease) return;
+    const wasExpired = this.#lease.expired;
+    this.#lease.confirm(sentAt);
+    if (this.#lease.expired) return;
+    if (wasExpired) log.info(`dashboard ${this.#addr} reached again: serving slots`);
+    await this.#proxy.setLease(performance.timeOrigin + this.#lease.confirmedAt + leaseMs, leaseMs);
+  }
+
+  async #leaseExpired(): Promise<void> {
+    const leaseMs = this.#opts.leaseMs;
+    log.warn(`no dashboard reached for ${leaseMs} ms (dashboard_lease_timeout): refusing every slot until one answers`);
+    try {
+      await this.#proxy.setLease?.(performance.timeOrigin + this.#lease.confirmedAt + leaseMs, leaseMs, true);
+    } catch (e) {
+      log.warn(`dropping the routes: ${(e as Error).message}`);
     }
   }
 
@@ -202,7 +246,7 @@ export class DashboardClient {
     this.#abort.signal.addEventListener("abort", onAbort);
     const timer = setTimeout(() => ctl.abort(), this.#opts.pollTimeoutMs + 5000);
     try {
-      const res = await fetch(`http://${this.#addr}${path}`, { method, signal: ctl.signal });
+      const res = await adminFetch(adminUrl(this.#addr, path), { method, signal: ctl.signal });
       const text = await res.text();
       // Only the active dashboard's answers count as connected: a standby's 421 means the proxy is not following.
       this.#connected = res.ok;

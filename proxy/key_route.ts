@@ -4,7 +4,7 @@
  * arrays are kept per session so that the per-request path allocates nothing here.
  * @module
  */
-import { CMD_READ, CMD_WRITE } from "./commands/flags.ts";
+import { ackedCommand, CMD_READ, CMD_WRITE } from "./commands/flags.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
 import type { ProxyCore } from "./core.ts";
 import { slotOf } from "./hash.ts";
@@ -12,6 +12,7 @@ import type { Request } from "./request.ts";
 import { CROSSSLOT, encodeCommand, errorReply } from "../redis/encode.ts";
 import { copyKeys, type KeyRef } from "./slot_forward.ts";
 import { type SlotSender, SPLIT_KIND, splitBySlot } from "./split.ts";
+import { SessionWriteOrder } from "./write_order.ts";
 
 const READ_WRITE = CMD_READ | CMD_WRITE;
 
@@ -27,11 +28,18 @@ export class KeyRouter {
   #slots = new Int32Array(256);
   #splitSend: SlotSender;
   #blocking: BlockingRunner;
+  /** backend_write_acks: the session's order keeper; null when off, so the usual path tests one field. */
+  #order: SessionWriteOrder | null;
+  /** Whether the split command being sent writes (its parts wait for the replicas). */
+  #splitWrites = false;
 
   constructor(core: ProxyCore, blocking: BlockingRunner) {
     this.#core = core;
     this.#blocking = blocking;
-    this.#splitSend = (slot, sub, reply, keys) => core.send(slot, sub, reply, keys);
+    const order = this.#order = core.writeAcks === null ? null : new SessionWriteOrder(core);
+    this.#splitSend = order === null
+      ? (slot, sub, reply, keys) => core.send(slot, sub, reply, keys)
+      : (slot, sub, reply, keys) => order.send(slot, sub, reply, keys, this.#splitWrites, false);
   }
 
   /** The common slot of all keys, -1 when there are none, -2 when they differ, -3 when they cannot be found. */
@@ -71,6 +79,9 @@ export class KeyRouter {
     // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
     const replicaOk = this.#core.router.replicaSlots > 0 && (info.flags & READ_WRITE) === CMD_READ &&
       !info.name.endsWith("scan");
+    if (this.#order !== null) {
+      return this.#order.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, ackedCommand(info), replicaOk);
+    }
     this.#core.send(slot, raw ?? encodeCommand(argv), req, this.#keyRef, replicaOk);
   }
 
@@ -86,9 +97,11 @@ export class KeyRouter {
       slots[i] = slotOf(argv[kp[i]]);
       if (slots[i] !== slots[0]) same = false;
     }
+    if (this.#order !== null) this.#splitWrites = ackedCommand(info);
     if (same) {
       this.#keyRef.argv = argv;
       this.#keyRef.n = n;
+      if (this.#order !== null) return this.#splitSend(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
       return this.#core.send(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
     }
     const kind = SPLIT_KIND[info.name];

@@ -64,6 +64,12 @@ export function renderMetrics(ctl: ProxyControl): string {
   w.one("codis_proxy_ops_qps", "gauge", "Commands answered in the last second.", s.qps);
   w.one("codis_proxy_sessions_total", "counter", "Client sessions opened.", s.sessionsTotal);
   w.one("codis_proxy_sessions_alive", "gauge", "Client sessions open now.", s.sessionsAlive);
+  w.one(
+    "codis_proxy_sessions_pubsub_limit_closed_total",
+    "counter",
+    "Subscribed sessions closed for unsent output over session_pubsub_hard_limit or _soft_limit.",
+    s.pubsubLimitClosed,
+  );
   w.one("codis_proxy_cpu_ratio", "gauge", "CPU used in the last second, as a fraction of one core.", s.cpu);
   w.one("codis_proxy_memory_rss_bytes", "gauge", "Resident memory of the proxy process.", Deno.memoryUsage().rss);
 
@@ -88,6 +94,35 @@ export function renderMetrics(ctl: ProxyControl): string {
     w.sample(`${h}_bucket`, { cmd, le: "+Inf" }, c.calls);
     w.sample(`${h}_sum`, { cmd }, c.usecs / 1e6);
     w.sample(`${h}_count`, { cmd }, c.calls);
+  }
+
+  const acks = ctl.writeAckStats?.();
+  w.one(
+    "codis_proxy_write_acks",
+    "gauge",
+    "backend_write_acks: replicas a write waits for (0: off).",
+    acks?.replicas ?? 0,
+  );
+  if (acks) {
+    w.one("codis_proxy_write_ack_waits_total", "counter", "WAITs sent for batches of writes.", acks.waits);
+    w.one(
+      "codis_proxy_write_ack_timeouts_total",
+      "counter",
+      "WAITs that answered fewer replicas than needed.",
+      acks.timeouts,
+    );
+    w.one(
+      "codis_proxy_write_ack_fast_fails_total",
+      "counter",
+      "Writes refused: too few replicas connected.",
+      acks.fast_fails,
+    );
+    w.one(
+      "codis_proxy_write_ack_wait_seconds_total",
+      "counter",
+      "Time spent waiting for replicas.",
+      acks.wait_usecs / 1e6,
+    );
   }
 
   const backends = ctl.backends();

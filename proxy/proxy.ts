@@ -9,6 +9,7 @@ import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
 import type { BackendConn, PendingReply } from "../redis/conn.ts";
 import { isStaleError } from "../redis/data_stale.ts";
+import { type AckScope, WriteAcks } from "./backend/write_acks.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { ProxyCore } from "./core.ts";
@@ -23,7 +24,11 @@ import {
   sendSpecial,
 } from "./slot_forward.ts";
 import { Session } from "./session.ts";
-import { NetSocket } from "../redis/socket.ts";
+import { NetSocket, type SocketConn } from "../redis/socket.ts";
+import { configureRedisTls } from "../redis/dial.ts";
+import { clientTls } from "./tls_setup.ts";
+import { type ClientListener, listenClientsTls } from "./tls_listen.ts";
+import { backendTls } from "../util/tls.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
@@ -73,8 +78,9 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly commands: CommandTable;
   readonly stats = new ProxyStats();
   readonly router: Router;
+  readonly writeAcks: WriteAcks | null;
   readonly startTime = Date.now();
-  #listener: Deno.Listener | null = null;
+  #listener: ClientListener | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
   #refused = new Set<NetSocket>();
@@ -95,7 +101,9 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
-    this.router = new Router(config.backend_primary_parallel, {
+    // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
+    configureRedisTls(backendTls(config));
+    const backendOpts = {
       auth: config.product_auth,
       maxPipeline: config.backend_max_pipeline,
       minBackoffMs: 50,
@@ -104,18 +112,36 @@ export class Proxy implements ProxyCore, ProxyControl {
       pingPeriodMs: config.backend_ping_period,
       recvTimeoutMs: config.backend_recv_timeout,
       keepAlive: config.backend_keepalive_period > 0,
-    }, config.backend_replica_parallel);
+    };
+    this.router = new Router(config.backend_primary_parallel, backendOpts, config.backend_replica_parallel);
+    this.writeAcks = config.backend_write_acks > 0
+      ? new WriteAcks(
+        { replicas: config.backend_write_acks, timeoutMs: config.backend_write_acks_timeout },
+        // A WAIT blocks its connection for up to the timeout: the reply timeout must allow for it.
+        {
+          ...backendOpts,
+          recvTimeoutMs: backendOpts.recvTimeoutMs && backendOpts.recvTimeoutMs + config.backend_write_acks_timeout,
+        },
+      )
+      : null;
   }
 
   /**
    * Starts listening for clients. Resolves with the bound address (for `proto_type = "unix"`: host "unix", port 0,
    * and `proxy_addr` is the socket's path).
    */
-  listen(): Promise<{ host: string; port: number }> {
-    let listener: Deno.Listener;
+  async listen(): Promise<{ host: string; port: number }> {
+    let listener: ClientListener;
     let bound: { host: string; port: number };
+    const tls = clientTls(this.config);
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
+      try {
+        Deno.chmodSync(this.config.proxy_addr, parseInt(this.config.proxy_unixsocket_perm, 8));
+      } catch (e) {
+        listener.close();
+        throw e;
+      }
       this.#proxyAddr = this.config.proxy_addr;
       bound = { host: "unix", port: 0 };
     } else {
@@ -123,7 +149,11 @@ export class Proxy implements ProxyCore, ProxyControl {
       const reusePort = this.config.proxy_workers > 1;
       const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
       try {
-        listener = Deno.listen({ hostname: host || wildcard, port, transport: "tcp", reusePort });
+        const at = { hostname: host || wildcard, port, reusePort };
+        // TLS clients get a Deno.TlsConn (or, for mutual TLS, a node:tls socket in its shape): same session code.
+        listener = tls
+          ? await listenClientsTls(at, tls.key, tls.clientCaCerts)
+          : Deno.listen({ ...at, transport: "tcp" });
       } catch (e) {
         if (reusePort && /unstable/i.test((e as Error).message)) {
           throw new Error(
@@ -152,12 +182,12 @@ export class Proxy implements ProxyCore, ProxyControl {
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
       }, Math.max(10, Math.min(1000, shortest / 4)));
     }
-    return Promise.resolve(bound);
+    return bound;
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  async #acceptLoop(listener: ClientListener): Promise<void> {
     for (;;) {
-      let conn: Deno.Conn;
+      let conn: SocketConn;
       try {
         conn = await listener.accept();
       } catch (e) {
@@ -223,6 +253,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     const route = this.router.slots[slot];
     const backend = route.backend;
+    if (this.router.leaseExpired) return reply.onError(this.router.leaseRefusal()!);
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.#migrateOpts);
@@ -232,6 +263,24 @@ export class Proxy implements ProxyCore, ProxyControl {
       if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));
     }
     backend.connFor(slot).send(slot, raw, reply);
+  }
+
+  sendAcked(
+    slot: number,
+    raw: Uint8Array,
+    reply: PendingReply,
+    keys: KeyRef | null,
+    scope: AckScope,
+    write: boolean,
+  ): void {
+    const route = this.router.slots[slot];
+    const backend = route.backend;
+    if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
+    const acked = this.writeAcks!.request(reply, scope, write, route.model.backend_addr_group_id ?? 0);
+    if (route.locked || route.migrateFrom !== null || route.moving > 0) {
+      return sendSpecial(route, raw, acked, copyKeys(keys), this.#migrateOpts);
+    }
+    this.writeAcks!.connFor(backend, slot).send(slot, raw, acked);
   }
 
   #rr = 0;
@@ -303,6 +352,7 @@ export class Proxy implements ProxyCore, ProxyControl {
       sys: `${Deno.build.os} ${Deno.build.arch}`,
       hostname: Deno.hostname(),
       datacenter: this.config.proxy_datacenter,
+      ...(this.config.dashboard_lease_timeout > 0 ? { dashboard_lease_ms: this.config.dashboard_lease_timeout } : {}),
       ...(this.jodisPath ? { jodis_path: this.jodisPath } : {}),
     };
   }
@@ -324,7 +374,24 @@ export class Proxy implements ProxyCore, ProxyControl {
     if (res.changed.length === 0) return;
     if (!this.#commandsMerged) this.#mergeBackendCommands();
     await drain(res, this.router.slots);
-    for (const p of res.retired) if (p.refs <= 0) p.close();
+    for (const p of res.retired) {
+      if (p.refs > 0) continue;
+      p.close();
+      this.writeAcks?.forget(p);
+    }
+  }
+
+  /**
+   * The dashboard lease (proxy/lease.ts): serve until `until` (performance.timeOrigin + performance.now() ms, so
+   * that worker threads share it). `expired`: the lease ran out; every slot's route is dropped as well, so that
+   * the paths that do not go through {@link send} (transactions, blocking commands, fan-outs) stop too; the next
+   * full model restores them.
+   */
+  async setLease(until: number, leaseMs: number, expired = false): Promise<void> {
+    this.router.leaseMs = leaseMs;
+    this.router.servingUntil = until - performance.timeOrigin;
+    this.router.leaseExpired = expired || performance.now() > this.router.servingUntil;
+    if (expired) await this.fillSlots(this.router.slots.map((r) => ({ id: r.id })));
   }
 
   start(): void {
@@ -350,6 +417,10 @@ export class Proxy implements ProxyCore, ProxyControl {
         : "down";
       return { addr: p.addr, state, conns: p.conns.length, pending: p.conns.reduce((n, c) => n + c.inflight, 0) };
     });
+  }
+
+  writeAckStats(): Record<string, number> | undefined {
+    return this.writeAcks?.stats.toJSON(this.writeAcks.opts);
   }
 
   /** Set when the proxy follows a dashboard; its state shows in stats. */

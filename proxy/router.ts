@@ -5,6 +5,8 @@
  */
 import { MAX_SLOT_NUM, type Slot } from "../models/slots.ts";
 import { BackendConn, type BackendOptions, type PendingReply } from "../redis/conn.ts";
+import type { WriteAckConn } from "./backend/write_acks.ts";
+import { leaseErrorText } from "./lease.ts";
 
 /** A server's connections; a slot always uses the same one, so requests to one slot keep their order. */
 export class BackendPool {
@@ -12,6 +14,8 @@ export class BackendPool {
   readonly conns: BackendConn[];
   /** Slots that currently route here (as target or migration source). */
   refs = 0;
+  /** With backend_write_acks: the connections writes and their WAITs go on (backend/write_acks.ts). */
+  writeConns: WriteAckConn[] | null = null;
 
   constructor(addr: string, parallel: number, opts: BackendOptions) {
     this.addr = addr;
@@ -32,6 +36,7 @@ export class BackendPool {
 
   close(): void {
     for (const c of this.conns) c.close();
+    for (const c of this.writeConns ?? []) c.close();
   }
 }
 
@@ -80,6 +85,16 @@ export class Router {
   readonly pools = new Map<string, BackendPool>();
   /** Slots with replica groups; while 0, the per-request replica check is skipped. */
   replicaSlots = 0;
+  /**
+   * performance.now() after which no slot is served (the dashboard lease, proxy/lease.ts); Infinity without one.
+   * Sessions compare it with the clock they read for every read, so that a proxy resumed after a pause refuses
+   * before its lease timer runs; see {@link leaseExpired}.
+   */
+  servingUntil = Infinity;
+  /** Set once {@link servingUntil} has passed (by a session's read or the lease timer): every slot is refused. */
+  leaseExpired = false;
+  /** The lease's length, for the error text. */
+  leaseMs = 0;
   #parallel: number;
   #replicaParallel: number;
   #opts: BackendOptions;
@@ -183,6 +198,12 @@ export class Router {
         return p;
       })
     );
+  }
+
+  /** The lease error when the dashboard lease ran out (see {@link leaseExpired}), else null. */
+  leaseRefusal(): string | null {
+    if (!this.leaseExpired) return null;
+    return leaseErrorText(performance.now() - this.servingUntil + this.leaseMs);
   }
 
   /** The slot models, as Codis's `/proxy/slots` shows them. */

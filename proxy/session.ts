@@ -20,8 +20,15 @@ import { runLocal } from "./local/mod.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./request.ts";
 import { errorReply, OK } from "../redis/encode.ts";
-import { ProtocolError, RequestParser, type RequestSink } from "./resp/request_parser.ts";
+import {
+  preAuthLimits,
+  ProtocolError,
+  type RequestLimits,
+  RequestParser,
+  type RequestSink,
+} from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
+import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
 
 const log = logger("session");
 
@@ -61,7 +68,6 @@ export interface SessionState {
 export class Session implements RequestSink, RequestOwner, SessionState {
   readonly id: number;
   name: Uint8Array | null = null;
-  authenticated: boolean;
   quitting = false;
   protover: 2 | 3 = 2;
   readonly remote: string;
@@ -69,6 +75,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #core: ProxyCore;
   #socket: NetSocket;
   #parser: RequestParser;
+  /** The session's request limits once authenticated; before, the parser has Redis's pre-auth ones. */
+  #limits: RequestLimits;
+  #authenticated: boolean;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
   /** Scratch list of the replies one flush writes. */
@@ -93,6 +102,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #stash: Uint8Array[] = [];
   #stashBytes = 0;
   #stashing = false;
+  /** Pub/sub messages queued since the last flush, in bytes: output not yet handed to the socket. */
+  #pushedBytes = 0;
+  /** The session_pubsub_* limits, made by the first message; null when none is set. */
+  #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
@@ -103,18 +116,26 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.id = id;
     this.remote = socket.remote;
     const cfg = core.config;
-    this.authenticated = cfg.session_auth === "";
-    this.#parser = new RequestParser({
-      maxBulkLen: cfg.session_max_bulk_len,
-      maxArgs: cfg.session_max_args,
-      maxInlineLen: 64 * 1024,
-    }, this);
+    this.#authenticated = cfg.session_auth === "";
+    this.#limits = { maxBulkLen: cfg.session_max_bulk_len, maxArgs: cfg.session_max_args, maxInlineLen: 64 * 1024 };
+    this.#parser = new RequestParser(this.#authenticated ? this.#limits : preAuthLimits(this.#limits), this);
     socket.start({
       onData: (chunk) => this.#onData(chunk),
       onEnd: () => this.#onEnd(),
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
     });
+  }
+
+  /** Whether the session may run commands (no session_auth, or AUTH given); it also chooses the request limits. */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  set authenticated(yes: boolean) {
+    if (yes === this.#authenticated) return;
+    this.#authenticated = yes;
+    this.#parser.setLimits(yes ? this.#limits : preAuthLimits(this.#limits));
   }
 
   /**
@@ -152,6 +173,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     // One clock read per read, not per request: every request in a read arrived at the same moment, and
     // performance.now() is a runtime call that showed up in profiles of pipelined traffic.
     this.#readAt = performance.now();
+    const router = this.#core.router;
+    if (this.#readAt > router.servingUntil) router.leaseExpired = true; // the dashboard lease (proxy/lease.ts)
     try {
       this.#parser.feed(chunk);
     } catch (e) {
@@ -195,7 +218,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (!checkArity(info, argc)) {
       return this.#reject(req, errorReply(`ERR wrong number of arguments for '${info.name}' command`));
     }
-    if (!this.authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
+    if (!this.#authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
       return req.onReply(NOAUTH);
     }
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
@@ -272,12 +295,31 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     });
   }
 
-  /** Writes a pub/sub message after the replies already queued. */
+  /** Writes a pub/sub message after the replies already queued; closes a subscriber over the output limits. */
   #push(raw: Uint8Array): void {
     if (this.#closed) return;
     const r = new Request(this, "pubsub-message", performance.now());
     this.#queue.push(r);
     r.onReply(raw);
+    this.#pushedBytes += raw.length;
+    if (this.#pubsubLimit === undefined) this.#pubsubLimit = this.#newPubSubLimit();
+    const limit = this.#pubsubLimit;
+    const over = limit === null ? null : limit.exceeded(this.#socket.pendingBytes + this.#pushedBytes, Date.now());
+    if (over !== null) {
+      log.warn(`session ${this.id} from ${this.remote} closed: ${over}`);
+      this.#core.stats.pubsubLimitClosed++;
+      this.close();
+    }
+  }
+
+  #newPubSubLimit(): PubSubOutputLimit | null {
+    const cfg = this.#core.config;
+    const limits = {
+      hardBytes: cfg.session_pubsub_hard_limit,
+      softBytes: cfg.session_pubsub_soft_limit,
+      softMs: cfg.session_pubsub_soft_time,
+    };
+    return hasPubSubLimits(limits) ? new PubSubOutputLimit(limits) : null;
   }
 
   #modeChanged(): void {
@@ -326,6 +368,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #flushReplies(): void {
     this.#flushScheduled = false;
+    this.#pushedBytes = 0;
     if (this.#closed) return;
     const q = this.#queue;
     const stats = this.#core.stats;
@@ -398,6 +441,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     log.debug(`session ${this.id} from ${this.remote} closed: ${msg}`);
     this.#closed = true;
     const sock = this.#socket;
+    // As Redis does, replies already made to earlier requests (say NOAUTH) go out before the error.
+    for (let head = this.#queue.peek(); head !== undefined && head.reply !== null; head = this.#queue.peek()) {
+      this.#queue.shift();
+      sock.write(head.reply);
+    }
     sock.end(errorReply(msg));
     this.#release();
     this.#core.sessionClosed(this);

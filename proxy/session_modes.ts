@@ -5,6 +5,7 @@
  * @module
  */
 import { BackendConn } from "../redis/conn.ts";
+import { ackedCommand } from "./commands/flags.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { waitCommand } from "./blocking/wait.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS, TXN_PUBSUB_COMMANDS } from "./commands/mod.ts";
@@ -186,7 +187,7 @@ export class SessionModes {
         return txn.fail(req, errorReply(formatRefused(info, refusal)));
       }
     }
-    txn.queue(bytes, slot, req); // slot -3: malformed keys, the backend answers the error at EXEC
+    txn.queue(bytes, slot, req, ackedCommand(info)); // slot -3: malformed keys, the backend answers the error at EXEC
   }
 
   /** The commands of {@link SESSION_COMMANDS}. */

@@ -7,6 +7,7 @@
 import type { PendingReply } from "../redis/conn.ts";
 import { errorText, isErrorReply } from "../redis/decode.ts";
 import { encodeCommand } from "../redis/encode.ts";
+import { sendOnPool } from "./backend/write_acks.ts";
 import type { BackendPool, FillResult, SlotRoute } from "./router.ts";
 
 /** Where a request's keys are: `argv[pos[i]]` for i < n. The arrays may be reused by the caller afterwards. */
@@ -62,7 +63,7 @@ class MigrateThenRun implements PendingReply {
       return this.onError(`migrating slot ${this.route.id} from ${this.source.addr} failed: ${errorText(raw)}`);
     }
     this.route.moving--;
-    this.target.connFor(this.route.id).send(this.route.id, this.raw, new CountedReply(this.route, this.reply));
+    sendOnPool(this.target, this.route.id, this.raw, new CountedReply(this.route, this.reply), this.reply);
     releaseQueued(this.route, this.opts);
   }
 
@@ -97,7 +98,7 @@ export function redispatch(
   if (route.locked || route.migrateFrom !== null || route.moving > 0) {
     return sendSpecial(route, raw, reply, keys, opts);
   }
-  route.backend.connFor(route.id).send(route.id, raw, reply);
+  sendOnPool(route.backend, route.id, raw, reply);
 }
 
 /**
@@ -123,7 +124,7 @@ export function sendSpecial(
   }
   route.migrating++;
   if (source === null || keys.length === 0) {
-    target.connFor(route.id).send(route.id, raw, new CountedReply(route, reply));
+    sendOnPool(target, route.id, raw, new CountedReply(route, reply), reply);
     return;
   }
   const i = target.addr.lastIndexOf(":");
@@ -163,7 +164,7 @@ export function releaseHeld(
 export async function drain(res: FillResult, routes: SlotRoute[], timeoutMs = 30_000): Promise<void> {
   const pings: Promise<unknown>[] = [];
   for (const pool of res.previous) {
-    for (const c of pool.conns) {
+    for (const c of pool.writeConns === null ? pool.conns : [...pool.conns, ...pool.writeConns.map((w) => w.conn)]) {
       if (c.state === "connected" || c.state === "connecting") pings.push(c.call(0, ["PING"]).catch(() => {}));
     }
   }

@@ -37,6 +37,7 @@ export interface StatsSnapshot {
   qps: number;
   sessionsTotal: number;
   sessionsAlive: number;
+  pubsubLimitClosed: number;
   cpu: number;
   cmds: { name: string; calls: number; usecs: number; fails: number; redisErrors: number; buckets: number[] }[];
 }
@@ -46,6 +47,8 @@ export interface StatsExtra {
   online: boolean;
   closed: boolean;
   primaryOnly: boolean;
+  /** backend_write_acks: the setting and, when on, its counters. */
+  writeAcks?: Record<string, number>;
   sentinels?: { servers?: string[]; masters?: Record<string, string>; switched?: boolean };
 }
 
@@ -113,6 +116,8 @@ export class ProxyStats {
   sessionsTotal = 0;
   /** Sessions currently open. */
   sessionsAlive = 0;
+  /** Subscribed sessions closed for unsent output over session_pubsub_hard_limit / _soft_limit. */
+  pubsubLimitClosed = 0;
   /** CPU use over the last sampling second, as a fraction of one core. */
   cpu = 0;
 
@@ -223,6 +228,7 @@ export class ProxyStats {
       qps: this.qps,
       sessionsTotal: this.sessionsTotal,
       sessionsAlive: this.sessionsAlive,
+      pubsubLimitClosed: this.pubsubLimitClosed,
       cpu: this.cpu,
       cmds: [...this.#cmds.values()].map((c) => ({
         name: c.name,
@@ -248,6 +254,7 @@ export class ProxyStats {
       out.qps += s.qps;
       out.sessionsTotal += s.sessionsTotal;
       out.sessionsAlive += s.sessionsAlive;
+      out.pubsubLimitClosed += s.pubsubLimitClosed;
       out.cpu += s.cpu;
       for (const c of s.cmds) {
         let t = out.#cmds.get(c.name);
@@ -291,8 +298,12 @@ export class ProxyStats {
       ops,
       sessions: { total: this.sessionsTotal, alive: this.sessionsAlive },
       rusage,
-      backend: { primary_only: extra.primaryOnly },
+      backend: extra.writeAcks
+        ? { primary_only: extra.primaryOnly, write_acks: extra.writeAcks }
+        : { primary_only: extra.primaryOnly },
     };
+    // Ours, so only when there is something to say: Codis's shape otherwise.
+    if (this.pubsubLimitClosed > 0) out.sessions.pubsub_limit_closed = this.pubsubLimitClosed;
     if (flags & STATS_RUNTIME) out.runtime = runtimeJSON(mem, this.sessionsAlive);
     return out;
   }

@@ -117,6 +117,7 @@ Deno.test("stats: snapshots of workers sum up", () => {
   b.fail();
   b.sessionOpened();
   b.sessionOpened();
+  b.pubsubLimitClosed = 2;
   const wire = JSON.parse(JSON.stringify([a.snapshot(), b.snapshot()]));
   const sum = ProxyStats.sum(wire);
   const j = sum.toJSON(STATS_CMDS);
@@ -130,7 +131,7 @@ Deno.test("stats: snapshots of workers sum up", () => {
       { opstr: "SET", calls: 1, usecs: 100, usecs_percall: 100, fails: 1, redis_errtype: 0 },
     ],
   });
-  assert.deepEqual(j.sessions, { total: 3, alive: 3 });
+  assert.deepEqual(j.sessions, { total: 3, alive: 3, pubsub_limit_closed: 2 });
   const get = [...sum.commands()].find((c) => c.name === "get")!;
   assert.equal(get.buckets.reduce((x, y) => x + y, 0), 2);
 });

@@ -12,6 +12,7 @@ import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
 import { errorText, isErrorReply } from "./decode.ts";
 import { NetSocket } from "./socket.ts";
+import { dialRedis } from "./dial.ts";
 import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
 
 const log = logger("backend");
@@ -219,9 +220,10 @@ export class BackendConn {
       this.#settleWaiters(null);
     }, () => {});
     this.#write(encodeCommand(["PING"]), ready);
-    Deno.connect({ hostname: this.#host, port: this.#port }).then((conn) => {
+    dialRedis(this.#host, this.#port).then((conn) => {
       if (gen !== this.#generation) return void conn.close();
-      if (this.#opts.keepAlive) conn.setKeepAlive(true);
+      // A TLS connection has no keepalive switch in Deno: backend_ping_period is what notices a dead peer there.
+      if (this.#opts.keepAlive && "setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
       const sock = new NetSocket(conn, READ_SLAB);
       this.#socket = sock;
       sock.start({

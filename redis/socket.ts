@@ -9,6 +9,9 @@
  * @module
  */
 
+/** What a {@link NetSocket} uses of its connection: a `Deno.Conn` (TCP, unix or TLS), or one in its shape. */
+export type SocketConn = Pick<Deno.Conn, "read" | "write" | "close" | "closeWrite" | "remoteAddr">;
+
 /** What a socket reports. */
 export interface SocketEvents {
   /** Bytes from the peer: a view that stays valid for as long as it is referenced. */
@@ -38,7 +41,7 @@ export class NetSocket {
   readonly remote: string;
   /** `Date.now()` of the last read or write, for the idle timeout (a V8 builtin: no runtime call per read). */
   lastActive = Date.now();
-  #conn: Deno.Conn;
+  #conn: SocketConn;
   #slabSize: number;
   #events: SocketEvents | null = null;
   #closed = false;
@@ -58,7 +61,7 @@ export class NetSocket {
    * @param slabSize the size of a fresh read slab: small for clients (many of them, mostly small requests), big for
    * backends (few of them, carrying the replies of many clients per read).
    */
-  constructor(conn: Deno.Conn, slabSize = SLAB) {
+  constructor(conn: SocketConn, slabSize = SLAB) {
     this.#conn = conn;
     this.#slabSize = slabSize;
     const a = conn.remoteAddr;

@@ -4,7 +4,8 @@
  * the others confirm the (un)subscribe commands sent, in order.
  * @module
  */
-import net from "node:net";
+import type net from "node:net";
+import { dialRedisStream } from "./dial.ts";
 import { arrayElements, decodeReply, errorText, isErrorReply, textOf } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
@@ -39,7 +40,7 @@ export class SubConn {
     this.#onLost = onLost;
     const i = addr.lastIndexOf(":");
     this.#framer = new ReplyFramer((raw) => this.#onFrame(raw));
-    const sock = net.connect({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)) });
+    const sock = dialRedisStream(addr.slice(0, i), Number(addr.slice(i + 1)));
     this.#sock = sock;
     sock.setNoDelay(true);
     sock.setTimeout(opts.connectTimeoutMs);

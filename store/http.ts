@@ -10,14 +10,16 @@
  * | GET | `/changes?prefix=P&after=N&timeout=MS` | `{ revision, events }` (long-poll, at most 60 s) |
  * | GET | `/session?id=S` | `{ alive }` |
  *
- * Every request carries `x-store-auth: <unix ms>.<hex HMAC-SHA256(cluster_secret, method \n path?query \n ms \n
- * body)>`; requests more than 30 s off are refused. A replayed write is harmless: commands carry request ids.
+ * Every request carries `x-store-body-sha256: <hex SHA-256 of the body>` and `x-store-auth: <unix ms>.<hex
+ * HMAC-SHA256(cluster_secret, method \n path?query \n ms \n body digest)>`; requests more than 30 s off are refused.
+ * The signature is checked before the body is read (then the body must match its digest), so that nobody without
+ * the secret can make a member buffer anything. A replayed write is harmless: commands carry request ids.
  * Failures answer with a status (404 not found, 409 exists/conflict, 410 compacted/session gone, 421 not the
  * leader, 503 no quorum, 400 invalid, 401 authentication) and the error's plain form (`ErrorInfo`) as body.
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { WatchEvent } from "./client.ts";
 import { errorFromInfo, type ErrorInfo, errorToInfo, NotLeaderError, StoreError } from "./errors.ts";
 import { NamespaceClient } from "./namespace_client.ts";
@@ -25,10 +27,12 @@ import { type ApplyResult, b64, type Command } from "./namespace_commands.ts";
 import type { NamespaceHost } from "./namespace_host.ts";
 import type { Forwarder } from "./raft_client.ts";
 import { readBodyText } from "../util/http.ts";
+import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
 /** The default mount point. */
 export const STORE_BASE_PATH = "/api/store";
 const AUTH_HEADER = "x-store-auth";
+const DIGEST_HEADER = "x-store-body-sha256";
 const MAX_SKEW_MS = 30_000;
 const MAX_POLL_MS = 60_000;
 /** Largest request body (a proposed command); far above any model write, far below what hurts a member. */
@@ -73,24 +77,29 @@ export function statusOf(code: ErrorInfo["code"]): number {
   }
 }
 
-/** The auth header value for a request. */
+/** The hex SHA-256 of a request body, as the digest header carries it. */
+export function bodyDigest(body: string): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/** The auth header value for a request whose body has the digest `digest` ({@link bodyDigest}). */
 export function signRequest(
   secret: string,
   method: string,
   pathAndQuery: string,
-  body: string,
+  digest: string,
   now = Date.now(),
 ): string {
-  const mac = createHmac("sha256", secret).update(`${method}\n${pathAndQuery}\n${now}\n${body}`).digest("hex");
+  const mac = createHmac("sha256", secret).update(`${method}\n${pathAndQuery}\n${now}\n${digest}`).digest("hex");
   return `${now}.${mac}`;
 }
 
-function verify(secret: string, method: string, pathAndQuery: string, body: string, header: string | null): boolean {
-  if (!header) return false;
+function verify(secret: string, method: string, pathAndQuery: string, digest: string, header: string | null): boolean {
+  if (!header || !/^[0-9a-f]{64}$/.test(digest)) return false;
   const dot = header.indexOf(".");
   const ts = Number(header.slice(0, dot));
   if (!Number.isFinite(ts) || Math.abs(Date.now() - ts) > MAX_SKEW_MS) return false;
-  const want = Buffer.from(signRequest(secret, method, pathAndQuery, body, ts));
+  const want = Buffer.from(signRequest(secret, method, pathAndQuery, digest, ts));
   const got = Buffer.from(header);
   return want.length === got.length && timingSafeEqual(want, got);
 }
@@ -132,15 +141,19 @@ export function storeHandler(
     const url = new URL(req.url);
     if (!url.pathname.startsWith(base + "/")) return undefined;
     const route = url.pathname.slice(base.length);
+    const digest = req.headers.get(DIGEST_HEADER) ?? "";
+    if (!verify(opts.secret, req.method, url.pathname + url.search, digest, req.headers.get(AUTH_HEADER))) {
+      await req.body?.cancel().catch(() => {});
+      return json(401, { code: "invalid", message: "store: request authentication failed" });
+    }
     let body = "";
     try {
       if (req.method === "POST") body = await readBodyText(req, MAX_BODY_BYTES);
     } catch (e) {
-      // Read before authentication (the signature covers the body), so it must be bounded.
       return json(413, { code: "invalid", message: `store: ${(e as Error).message}` });
     }
-    if (!verify(opts.secret, req.method, url.pathname + url.search, body, req.headers.get(AUTH_HEADER))) {
-      return json(401, { code: "invalid", message: "store: request authentication failed" });
+    if (bodyDigest(body) !== digest) {
+      return json(401, { code: "invalid", message: "store: request body does not match its signed digest" });
     }
     const q = url.searchParams;
     try {
@@ -194,14 +207,19 @@ export async function storeRequest<T>(
   const qs = opts.query ? "?" + new URLSearchParams(opts.query).toString() : "";
   const path = (opts.basePath ?? STORE_BASE_PATH) + route + qs;
   const body = opts.body === undefined ? "" : JSON.stringify(opts.body);
+  const digest = bodyDigest(body);
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(), opts.timeoutMs ?? 10_000);
   const onAbort = () => ac.abort();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const res = await fetch(`http://${addr}${path}`, {
+    const res = await adminFetch(adminUrl(addr, path), {
       method,
-      headers: { [AUTH_HEADER]: signRequest(secret, method, path, body), "content-type": "application/json" },
+      headers: {
+        [AUTH_HEADER]: signRequest(secret, method, path, digest),
+        [DIGEST_HEADER]: digest,
+        "content-type": "application/json",
+      },
       body: method === "POST" ? body : undefined,
       signal: ac.signal,
     });

@@ -262,17 +262,24 @@ export class ZooKeeperClient implements CoordClient {
 
   async revision(): Promise<number> {
     this.check();
-    return await this.zk.serverZxid();
+    const zxid = await this.zk.serverZxid();
+    // A watcher's numbering can run ahead of the zxids (ZkPrefixWatcher): a resume point taken here must not fall
+    // below revisions already handed out, or it would be compacted, or replay events from before it.
+    let max = zxid;
+    for (const w of this.watchers.values()) max = Math.max(max, w.revision);
+    return max;
   }
 
   async waitForChanges(prefix: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<ChangeBatch> {
     this.check();
     let w = this.watchers.get(prefix);
     if (w && w.zk !== this.zk) {
-      // The session it watched with expired: its history ends there; a new watcher starts one (an older resume
-      // point then gets CompactedError if anything changed meanwhile, and the caller re-reads).
+      // The session it watched with expired: its history ends there; a new watcher starts one, continuing its
+      // numbering (an older resume point then gets CompactedError if anything changed meanwhile, and the caller
+      // re-reads).
       w.close();
-      w = undefined;
+      const resume = w.resumePoint();
+      this.watchers.set(prefix, w = new ZkPrefixWatcher(this.zk, prefix, resume));
     }
     if (!w) this.watchers.set(prefix, w = new ZkPrefixWatcher(this.zk, prefix));
     return await w.changes(after, timeoutMs, signal);

@@ -8,7 +8,10 @@
  * - several updates of one node between two rescans coalesce into one put (the state converges, the
  *   intermediate values are not reported) — ZooKeeper's own watch semantics;
  * - history starts when the watcher is created: asking for an older revision is served only when nothing under
- *   the prefix changed since it (checked with the mzxid/pzxid of the first scan), else CompactedError.
+ *   the prefix changed since it (checked with the mzxid/pzxid of the first scan), else CompactedError;
+ * - a watcher replacing one whose session expired continues its numbering ({@link ResumePoint}): its revisions may
+ *   have run ahead of the server's zxids (several deletes of one transaction get one number each), so a change
+ *   made since the old watcher's last scan compacts everything up to the old numbering instead of hiding below it.
  * @module
  */
 import type { ChangeBatch, WatchEvent } from "./client.ts";
@@ -19,11 +22,19 @@ import { type ZkConn, zxid } from "./zookeeper_conn.ts";
 
 const MAX_HISTORY = 10_000;
 
+/** Where an expired watcher stopped: its last revision, and the highest mzxid/pzxid its last scan saw. */
+export interface ResumePoint {
+  revision: number;
+  maxZxid: number;
+}
+
 /** One prefix watch on one connection. */
 export class ZkPrefixWatcher {
   private snap = new Map<string, { mzxid: number; data: Uint8Array }>();
   private history: WatchEvent[] = [];
   private last = 0;
+  /** The highest mzxid/pzxid of the last scan: any change of the subtree since raises it. */
+  private seenZxid = 0;
   /** Requests with `after` below this are compacted. */
   private floor = 0;
   private dirty = false;
@@ -35,9 +46,19 @@ export class ZkPrefixWatcher {
   /** Set once the first scan finished. */
   readonly ready: Promise<void>;
 
-  constructor(readonly zk: ZkConn, readonly prefix: string) {
+  constructor(readonly zk: ZkConn, readonly prefix: string, private readonly resumeFrom?: ResumePoint) {
     this.root = prefix.endsWith("/") ? (prefix.length > 1 ? prefix.slice(0, -1) : "/") : parentOf(prefix);
     this.ready = this.firstScan();
+  }
+
+  /** The last revision handed out (at least the server's zxid at the last scan). */
+  get revision(): number {
+    return this.last;
+  }
+
+  /** Where a watcher that replaces this one (after its session expired) continues. */
+  resumePoint(): ResumePoint {
+    return { revision: this.last, maxZxid: this.seenZxid };
   }
 
   /** Events after `after`, waiting up to `ms` for some. */
@@ -71,8 +92,12 @@ export class ZkPrefixWatcher {
   private async firstScan(): Promise<void> {
     const { nodes, maxZxid, asOf } = await this.scan();
     this.snap = nodes;
+    this.seenZxid = maxZxid;
     this.floor = maxZxid;
-    this.last = Math.max(asOf, maxZxid);
+    const prev = this.resumeFrom;
+    // Changed since the expired watcher's last scan: a caller caught up with its numbering missed that change.
+    if (prev && maxZxid > prev.maxZxid) this.floor = Math.max(this.floor, prev.revision + 1);
+    this.last = Math.max(asOf, maxZxid, this.floor, prev?.revision ?? 0);
   }
 
   private kick(): void {
@@ -95,7 +120,8 @@ export class ZkPrefixWatcher {
   }
 
   private async rescan(): Promise<void> {
-    const { nodes, asOf } = await this.scan();
+    const { nodes, asOf, maxZxid } = await this.scan();
+    this.seenZxid = Math.max(this.seenZxid, maxZxid);
     const fresh: WatchEvent[] = [];
     for (const [path, n] of nodes) {
       const old = this.snap.get(path);

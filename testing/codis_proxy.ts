@@ -20,7 +20,7 @@ export interface CodisProxyProcess {
  * Spawns `codis-proxy` with `--proxy_addr`, `--admin_addr` and `--log-level=WARN` set, then `args`; resolves once
  * both ports accept connections (the process is killed when they do not within 30 s).
  */
-export async function startCodisProxy(args: string[]): Promise<CodisProxyProcess> {
+export async function startCodisProxy(args: string[], env: Record<string, string> = {}): Promise<CodisProxyProcess> {
   const port = freePort();
   const adminPort = freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -33,6 +33,8 @@ export async function startCodisProxy(args: string[]): Promise<CodisProxyProcess
       "--log-level=WARN",
       ...args,
     ],
+    // Secrets (CODIS_SESSION_AUTH, CODIS_PRODUCT_AUTH ...) go here rather than in `args`.
+    env,
     stdin: "null",
     stdout: "null",
     stderr: "inherit",

@@ -11,6 +11,9 @@ import { freePort, waitForPort } from "./ports.ts";
 const DENO = Deno.execPath();
 const CLI = new URL("../cli/codis-dashboard.ts", import.meta.url).pathname;
 
+/** The Raft cluster secret of every dashboard this test process spawns: random, so never guessable. */
+export const CLUSTER_SECRET: string = crypto.randomUUID();
+
 /** One dashboard process. */
 export interface DashboardProcess {
   id: number;
@@ -31,16 +34,17 @@ export function spawnDashboard(
       "-A",
       CLI,
       `--product_name=${o.product}`,
-      `--product_auth=${o.auth}`,
       `--admin_addr=${s.admin}`,
       `--raft_id=${s.id}`,
       `--raft_addr=${s.raft}`,
       `--raft_peers=${o.peers}`,
+      "--raft_bootstrap=new",
       `--data_dir=${o.root}/n${s.id}`,
-      "--cluster_secret=test-secret",
       "--log-level=" + (Deno.env.get("DASH_LOG") ?? "WARN"),
       ...(o.extra ?? []),
     ],
+    // Secrets by environment, not arguments (util/secrets.ts), as an operator should pass them.
+    env: { CODIS_PRODUCT_AUTH: o.auth, CODIS_CLUSTER_SECRET: CLUSTER_SECRET },
     stdin: "null",
     stdout: "null",
     stderr: "inherit",
@@ -80,9 +84,12 @@ export interface DashboardGroup {
   stop(): Promise<void>;
 }
 
-/** Starts `n` dashboards forming one Raft group (extra flags appended to each). */
+/**
+ * Starts `n` dashboards forming one Raft group (extra flags appended to each). With `httpsCa` (a CA's PEM) their API
+ * is called over HTTPS, trusting that CA: for dashboards started with admin_tls_* in `extra`.
+ */
 export async function startDashboards(
-  opts: { n?: number; product?: string; auth?: string; extra?: string[] } = {},
+  opts: { n?: number; product?: string; auth?: string; extra?: string[]; httpsCa?: string } = {},
 ): Promise<DashboardGroup> {
   const n = opts.n ?? 3;
   const product = opts.product ?? "test-product";
@@ -96,8 +103,10 @@ export async function startDashboards(
   const nodes: DashboardProcess[] = [];
   for (const s of specs) nodes.push(spawnDashboard(s, { product, auth, root, peers, extra: opts.extra }));
   for (const s of specs) await waitForPort(Number(s.admin.split(":")[1]), 30_000);
+  const client = opts.httpsCa ? Deno.createHttpClient({ caCerts: [opts.httpsCa] }) : undefined;
   const call = async (addr: string, method: "GET" | "PUT", path: string, body?: unknown) => {
-    const res = await fetch(`http://${addr}${path}`, {
+    const res = await fetch(`${client ? "https" : "http"}://${addr}${path}`, {
+      client,
       method,
       body: body === undefined ? undefined : JSON.stringify(body),
       headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -145,6 +154,7 @@ export async function startDashboards(
     },
     async stop() {
       for (const d of nodes) await d.kill("SIGKILL");
+      client?.close();
       await Deno.remove(root, { recursive: true }).catch(() => {});
     },
   };
@@ -177,11 +187,14 @@ export interface SentinelProcess {
   stop(): Promise<void>;
 }
 
-/** A redis-sentinel on a free port (config in a temp dir), listening when this resolves. */
-export async function startSentinel(): Promise<SentinelProcess> {
+/**
+ * A redis-sentinel on a free port (config in a temp dir), listening when this resolves. `extraConf(port)` is
+ * appended to its config (later lines win: `port 0` and `tls-port PORT` make it a TLS-only sentinel).
+ */
+export async function startSentinel(extraConf: (port: number) => string = () => ""): Promise<SentinelProcess> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "codis-sentinel-" });
-  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n`);
+  await Deno.writeTextFile(`${dir}/sentinel.conf`, `port ${port}\nbind 127.0.0.1\ndir ${dir}\n${extraConf(port)}`);
   let child: Deno.ChildProcess | undefined;
   const kill = async () => {
     const c = child;

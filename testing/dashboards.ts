@@ -28,6 +28,8 @@ export class DashboardProc {
     readonly dataDir: string,
     readonly logFile: string,
     private readonly args: string[],
+    /** Secrets (CODIS_PRODUCT_AUTH, CODIS_CLUSTER_SECRET) for the environment instead of the arguments. */
+    private readonly secretEnv: Record<string, string> = {},
   ) {}
 
   /** Whether the process is running. */
@@ -44,7 +46,7 @@ export class DashboardProc {
       stdin: "null",
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...this.secretEnv },
     }).spawn();
     const file = Deno.openSync(this.logFile, { append: true, create: true });
     // pipeTo closes the file when the process's stderr ends; awaited in kill() so no resource outlives the test.
@@ -141,22 +143,22 @@ export async function startDashboards(opts: DashboardSetOptions = {}): Promise<D
     const dataDir = `${root}/n${id}`;
     const args = [
       `--product_name=${product}`,
-      `--product_auth=${auth}`,
       `--admin_addr=${admin}`,
       `--raft_id=${id}`,
       `--raft_addr=${raft}`,
       `--data_dir=${dataDir}`,
-      `--cluster_secret=${secret}`,
       `--log-level=${opts.logLevel ?? "INFO"}`,
       ...(opts.extra ?? []),
     ];
     // The args stay open until start(): founders get --raft_peers once every founder has its ports.
-    return { d: new DashboardProc(id, admin, raft, dataDir, `${root}/n${id}.log`, args), args };
+    // Secrets by environment, not arguments (util/secrets.ts), as an operator should pass them.
+    const env = { CODIS_PRODUCT_AUTH: auth, CODIS_CLUSTER_SECRET: secret };
+    return { d: new DashboardProc(id, admin, raft, dataDir, `${root}/n${id}.log`, args, env), args };
   };
   const founders = Array.from({ length: n }, (_, i) => make(i + 1));
   const peers = founders.map(({ d }) => `${d.id}=${d.raft}`).join(",");
   for (const f of founders) {
-    f.args.push(`--raft_peers=${peers}`);
+    f.args.push(`--raft_peers=${peers}`, "--raft_bootstrap=new");
     nodes.set(f.d.id, f.d);
   }
 

@@ -5,9 +5,10 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { bodyDigest, signRequest } from "../store/http.ts";
 import { newXAuth, proxyXAuth } from "../util/xauth.ts";
 import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
-import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
+import { CLUSTER_SECRET, type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
@@ -104,7 +105,19 @@ Deno.test("dashboard admin API: bad input answers 4xx, bodies are bounded, group
       const big = "[" + " ".repeat(40 << 20) + "]";
       const r = await raw(`${base}/api/topom/slots/assign/${x}`, { method: "PUT", body: big });
       assert.equal(r.status, 413, r.text);
-      const s = await raw(`${base}/api/store/propose`, { method: "POST", body: big });
+      // The store checks the signature first: an unsigned body is refused without being read, a signed one that
+      // is too large with 413.
+      const unsigned = await raw(`${base}/api/store/propose`, { method: "POST", body: big });
+      assert.equal(unsigned.status, 401, unsigned.text);
+      const digest = bodyDigest(big);
+      const s = await raw(`${base}/api/store/propose`, {
+        method: "POST",
+        body: big,
+        headers: {
+          "x-store-auth": signRequest(CLUSTER_SECRET, "POST", "/api/store/propose", digest),
+          "x-store-body-sha256": digest,
+        },
+      });
       assert.equal(s.status, 413, s.text);
     });
 

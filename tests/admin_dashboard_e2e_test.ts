@@ -39,6 +39,7 @@ Deno.test({
   try {
     for (let i = 0; i < 2; i++) redis.push(await startRedis({ requirepass: "pw" }));
     const addr = `127.0.0.1:${freePort()}`;
+    const secret = crypto.randomUUID();
     dash = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -51,6 +52,7 @@ Deno.test({
         `--raft_addr=127.0.0.1:${freePort()}`,
         "--raft_id=1",
         `--data_dir=${dir}/raft`,
+        `--cluster_secret=${secret}`,
       ],
       cwd: ROOT,
       stdout: "null",
@@ -94,7 +96,9 @@ Deno.test({
     const raft = await must(...A, "--raft-status");
     match(raft, /^node 1: leader, term \d+, leader 1 /);
 
-    const dump = JSON.parse(await must("--config-dump", "--product=e2e", "--auth=pw", `--raft=${addr}`));
+    const dump = JSON.parse(
+      await must("--config-dump", "--product=e2e", `--cluster-secret=${secret}`, `--raft=${addr}`),
+    );
     equal(dump.slots.filter((s: { group_id: number }) => s.group_id === 2).length, 512);
     deepEqual(dump.group.map((g: { servers: { server: string }[] }) => g.servers[0].server), [r1, r2]);
 

@@ -53,6 +53,7 @@ Deno.test({
   const api = [0, 1, 2, 3].map(() => `127.0.0.1:${freePort()}`);
   const raft = [0, 1, 2, 3].map(() => `127.0.0.1:${freePort()}`);
   const peers = [0, 1, 2].map((i) => `${i + 1}=${raft[i]}`).join(",");
+  const secret = crypto.randomUUID();
   const start = (i: number, extra: string[]) =>
     procs.push(
       new Deno.Command(Deno.execPath(), {
@@ -67,6 +68,7 @@ Deno.test({
           `--raft_addr=${raft[i]}`,
           `--raft_id=${i + 1}`,
           `--data_dir=${dir}/n${i + 1}`,
+          `--cluster_secret=${secret}`,
           ...extra,
         ],
         cwd: ROOT,
@@ -76,7 +78,7 @@ Deno.test({
       }).spawn(),
     );
   try {
-    for (let i = 0; i < 3; i++) start(i, [`--raft_peers=${peers}`]);
+    for (let i = 0; i < 3; i++) start(i, [`--raft_peers=${peers}`, "--raft_bootstrap=new"]);
     const st = await until(api[0], (s) => s.leader > 0, "a leader");
     const leaderIdx = st.leader - 1;
     const follower = api[(leaderIdx + 1) % 3];

@@ -116,7 +116,13 @@ async function autoOnline(
 Deno.test("--filesystem=ROOT: the proxy finds the dashboard in the topom node, goes online and serves", async () => {
   await autoOnline("filesystem", (root) => `${root}/fs`, async (fsRoot) => {
     // Another product has no dashboard: the proxy gives up (after a few reads) with one clear line.
-    const missing = await proxyCommand([`--filesystem=${fsRoot}`, "--product_name=other", "--log-level=WARN"]).output();
+    const missing = await proxyCommand([
+      `--filesystem=${fsRoot}`,
+      "--product_name=other",
+      "--log-level=WARN",
+      `--admin_addr=127.0.0.1:${freePort()}`,
+      `--product_auth=${crypto.randomUUID()}`,
+    ]).output();
     const err = new TextDecoder().decode(missing.stderr);
     assert.equal(missing.code, 2, err);
     assert.equal(err, `codis-proxy: no dashboard registered for product other in filesystem ${fsRoot}\n`);
@@ -189,6 +195,7 @@ Deno.test("--ulimit above the open-files soft limit: start-up fails and says how
     `--backend=127.0.0.1:${freePort()}`,
     `--proxy_addr=127.0.0.1:${port}`,
     `--ulimit=${want}`,
+    `--admin_addr=127.0.0.1:${freePort()}`,
   ])
     .output();
   const err = new TextDecoder().decode(out.stderr);

@@ -153,3 +153,33 @@ Deno.test("proxy follows a dashboard that moved: after every known address fails
     for (const b of backends) await b.stop();
   }
 });
+
+Deno.test("proxy follows a leader hint one hop from a given dashboard, never a hint from one it was not given", async () => {
+  const target = fakeDashboard({});
+  const relay = fakeDashboard({ redirectTo: () => target.addr });
+  const given = fakeDashboard({ redirectTo: () => relay.addr });
+  const proxy = new Proxy({ ...defaultProxyConfig(), product_name: "fake", proxy_addr: `127.0.0.1:${freePort()}` });
+  let client: DashboardClient | null = null;
+  try {
+    const all = evenSlotRanges(["127.0.0.1:1"]);
+    target.publish(all, all);
+    proxy.setAdminAddr("127.0.0.1:1");
+    client = new DashboardClient(proxy, {
+      addrs: [given.addr],
+      productName: "fake",
+      productAuth: "",
+      adminAddr: "127.0.0.1:1",
+      pollTimeoutMs: 1000,
+    });
+    proxy.dashboard = client;
+    // The given dashboard names `relay` (followed: one hop), which names `target` (not followed): the proxy
+    // cycles between the two it may ask and never registers with `target`.
+    await client.start(2000).catch(() => {});
+    equal(target.registered(), "");
+    equal(target.seen.length, 0);
+  } finally {
+    await client?.stop();
+    await proxy.shutdown();
+    for (const d of [target, relay, given]) await d.close();
+  }
+});

@@ -32,3 +32,23 @@ Deno.test("proxy config: unixpacket and worker threads on a unix socket are refu
   throws(() => validateProxyConfig({ proto_type: "unixpacket" }), /unixpacket is not supported/);
   throws(() => validateProxyConfig({ proto_type: "unix", proxy_workers: 2 }), /worker threads need a TCP listener/);
 });
+
+Deno.test("proxy: proxy_unixsocket_perm sets the socket file's mode (0700 by default)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "codis-proxy-unix-" });
+  try {
+    for (const [perm, mode] of [[undefined, 0o700], ["0770", 0o770], ["755", 0o755]] as const) {
+      const path = `${dir}/proxy-${mode.toString(8)}.sock`;
+      const over = perm === undefined ? {} : { proxy_unixsocket_perm: perm };
+      const f = await startProxyFixture(1, { proto_type: "unix", proxy_addr: path, ...over });
+      try {
+        equal((await Deno.stat(path)).mode! & 0o7777, mode, `perm ${perm}`);
+      } finally {
+        await f.stop();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  throws(() => validateProxyConfig({ proxy_unixsocket_perm: "0789" }), /not an octal mode/);
+  throws(() => validateProxyConfig({ proxy_unixsocket_perm: "4777" }), /not an octal mode/);
+});

@@ -29,6 +29,7 @@ Deno.test("raft node: three in-process nodes elect, replicate, read, restart and
       onStateChange: (s) => changes.push([id, s.leader, s.role]),
       peers,
       join,
+      bootstrap: "new",
       dataDir: `${root}/n${id}`,
       clusterId: "test",
       clusterSecret: "secret",
@@ -125,7 +126,7 @@ Deno.test("raft node: a learner catches up from a snapshot sent in several chunk
     sms.set(id, sm);
     const addr = peers.get(id) ?? `127.0.0.1:${freePort()}`;
     const cfg = { id, addr, peers, join, dataDir: `${root}/n${id}`, clusterId: "t", clusterSecret: "s", tickMs: 20 };
-    const n = await RaftNode.start({ ...cfg, snapshotInterval: 100, snapshotTrailing: 5 }, sm);
+    const n = await RaftNode.start({ ...cfg, bootstrap: "new", snapshotInterval: 100, snapshotTrailing: 5 }, sm);
     nodes.push(n);
     return n;
   };

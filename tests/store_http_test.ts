@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HttpStoreClient } from "../store/http_client.ts";
-import { signRequest, storeRequest } from "../store/http.ts";
+import { bodyDigest, signRequest, storeRequest } from "../store/http.ts";
 import { StoreError } from "../store/errors.ts";
 import { runConformance } from "../store/testing/conformance.ts";
 import { startRaftGroup } from "../store/testing/raft_group.ts";
@@ -27,8 +27,11 @@ Deno.test("store conformance: raft over HTTP (3 members, one client on every mem
     await t.step("requests without the cluster secret are refused", async () => {
       const err = await storeRequest(g.http.get(l)!, "wrong", "GET", "/revision").catch((e) => e);
       assert.ok(err instanceof StoreError && /authentication/.test(err.message), String(err));
-      const stale = signRequest(g.secret, "GET", "/api/store/revision", "", Date.now() - 120_000);
-      const res = await fetch(`http://${g.http.get(l)}/api/store/revision`, { headers: { "x-store-auth": stale } });
+      const digest = bodyDigest("");
+      const stale = signRequest(g.secret, "GET", "/api/store/revision", digest, Date.now() - 120_000);
+      const res = await fetch(`http://${g.http.get(l)}/api/store/revision`, {
+        headers: { "x-store-auth": stale, "x-store-body-sha256": digest },
+      });
       assert.equal(res.status, 401);
       await res.body?.cancel();
     });

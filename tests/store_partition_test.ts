@@ -9,6 +9,7 @@ import { CompactedError, type CoordClient, sleep, type WatchEvent } from "../sto
 import { EtcdClient } from "../store/etcd.ts";
 import { ZooKeeperClient } from "../store/zookeeper.ts";
 import { startEtcd } from "../testing/etcd.ts";
+import { type Forwarder, forwarder } from "../testing/forwarder.ts";
 import { lostWithin } from "../testing/wait.ts";
 import { startZooKeeper } from "../testing/zookeeper.ts";
 
@@ -16,67 +17,11 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => b ? new TextDecoder().decode(b) : undefined;
 const base = () => `/review-${crypto.randomUUID().slice(0, 8)}`;
 
-/** A TCP forwarder to `target` that can cut every connection and refuse new ones (a partition), then heal. */
-function forwarder(target: { hostname: string; port: number }) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const open = new Set<Deno.Conn>();
-  let cut = false;
-  const pipe = async (a: Deno.Conn, b: Deno.Conn) => {
-    try {
-      await a.readable.pipeTo(b.writable);
-    } catch { /* the other side went away */ }
-    for (const c of [a, b]) {
-      open.delete(c);
-      try {
-        c.close();
-      } catch { /* already closed */ }
-    }
-  };
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      if (cut) {
-        conn.close();
-        continue;
-      }
-      try {
-        const up = await Deno.connect(target);
-        open.add(conn).add(up);
-        pipe(conn, up);
-        pipe(up, conn);
-      } catch {
-        conn.close();
-      }
-    }
-  })().catch(() => {});
-  return {
-    addr: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
-    partition() {
-      cut = true;
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
-      open.clear();
-    },
-    heal() {
-      cut = false;
-    },
-    async close() {
-      this.partition();
-      listener.close();
-      await accepting;
-    },
-  };
-}
-
 /** Polls `client` every 100 ms, for at most `ms`, until `path` is gone. */
 async function untilGone(client: CoordClient, path: string, ms: number): Promise<void> {
   const deadline = performance.now() + ms;
   while (performance.now() < deadline && (await client.read(path)) !== undefined) await sleep(100);
 }
-
-type Forwarder = ReturnType<typeof forwarder>;
 
 /**
  * Runs `fn` with `c`, a client that reaches the server at `addr` only through `fwd` (which `fn` may partition),
@@ -207,13 +152,12 @@ Deno.test("store partition: a zookeeper watch sees the changes made while its co
   });
 });
 
-// KNOWN BUG, not fixed yet (ignored so CI stays green; remove `ignore` when fixing it): the ZooKeeper watcher numbers
-// events itself (max(zxid, last + 1)), so after a batch of deletes its resume point runs ahead of the server's zxids,
-// and a watch resumed on a new session (after the old one expired) filters out the next real write. The fix needs the
-// adapter's revision() and a new watcher's start to continue above the old watcher's numbering.
+// The ZooKeeper watcher numbers events itself (max(zxid, last + 1)), so after a batch of deletes its resume point
+// runs ahead of the server's zxids. A watch resumed on a new session (after the old one expired) used to filter out
+// the next real write, whose zxid was below that numbering; the new watcher now continues the old one's numbering and
+// compacts up to it when anything changed meanwhile (store/zookeeper_watch.ts).
 Deno.test({
-  name: "store review: a zookeeper watch resumed on a new session after a batch of deletes misses nothing",
-  ignore: true,
+  name: "store partition: a zookeeper watch resumed on a new session after a batch of deletes misses nothing",
   fn: async () => {
     const zk = await startZooKeeper();
     const c = await ZooKeeperClient.connect({ connect: zk.connect, sessionTimeoutMs: 800 });

@@ -85,6 +85,7 @@ export const PARAMS = {
   "group/add": z.object({ ...X, gid, addr: addrSchema, datacenter: datacenter.optional() }),
   "group/del": z.object({ ...X, gid, addr: addrSchema }),
   "group/promote": z.object({ ...X, gid, addr: addrSchema }),
+  "group/promote-best": z.object({ ...X, gid }),
   "group/replica-groups": z.object({ ...X, gid, addr: addrSchema, value: boolParam("value") }),
   "group/replica-groups-all": z.object({ ...X, value: boolParam("value") }),
   "group/action/create": z.object({ ...X, addr: addrSchema }),
@@ -155,6 +156,8 @@ export const ROUTES: readonly Route[] = [
   { method: "PUT", path: `${A}/group/add/:xauth/:gid/:addr/:datacenter`, name: "group/add" },
   { method: "PUT", path: `${A}/group/del/:xauth/:gid/:addr`, name: "group/del" },
   { method: "PUT", path: `${A}/group/promote/:xauth/:gid/:addr`, name: "group/promote" },
+  // Ours: the dashboard picks the replica (promote_choice.ts) and answers {"promoted": addr}.
+  { method: "PUT", path: `${A}/group/promote/:xauth/:gid`, name: "group/promote-best" },
   { method: "PUT", path: `${A}/group/replica-groups/:xauth/:gid/:addr/:value`, name: "group/replica-groups" },
   { method: "PUT", path: `${A}/group/replica-groups-all/:xauth/:value`, name: "group/replica-groups-all" },
   { method: "PUT", path: `${A}/group/action/create/:xauth/:addr`, name: "group/action/create" },

@@ -33,7 +33,7 @@ Deno.test("api: every route has a params schema and paths are unique per method"
     assert.ok(!seen.has(key), key);
     seen.add(key);
   }
-  assert.equal(ROUTES.length, 43);
+  assert.equal(ROUTES.length, 44);
 });
 
 Deno.test("api: routes match with decoded params, optional datacenter and 405", () => {
@@ -45,6 +45,8 @@ Deno.test("api: routes match with decoded params, optional datacenter and 405", 
   assert.equal(validateParams("group/add", dc.params).datacenter, "dc1");
   assert.equal(match("PUT", "/api/topom/slots/assign/x/offline").route.name, "slots/assign/offline");
   assert.equal(match("PUT", "/api/topom/slots/assign/x").route.name, "slots/assign");
+  assert.equal(match("PUT", "/api/topom/group/promote/x/1").route.name, "group/promote-best");
+  assert.equal(match("PUT", "/api/topom/group/promote/x/1/h:1").route.name, "group/promote");
   assert.equal(match("GET", "/api/topom/sentinels/info/h:1/monitored").route.name, "sentinels/info/monitored");
   assert.equal(match("get", "/api/topom/model/").route.name, "model");
   assert.equal(match("GET", "/topom/stats").route.name, "topom/stats");

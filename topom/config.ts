@@ -14,7 +14,15 @@ import {
   readConfigFile,
   validateConfig,
 } from "../util/config_table.ts";
-import { checkHostPort, DASHBOARD_CONFIG_KEYS, type DashboardConfig, KEYS, parseRaftPeers } from "./config_keys.ts";
+import { PROCESS_SECRET_IO, resolveSecrets, type SecretIo, secretSpec } from "../util/secrets.ts";
+import {
+  checkHostPort,
+  DASHBOARD_CONFIG_KEYS,
+  type DashboardConfig,
+  defaultDataDir,
+  KEYS,
+  parseRaftPeers,
+} from "./config_keys.ts";
 
 export { ConfigError };
 export {
@@ -23,12 +31,16 @@ export {
   COORDINATORS,
   DASHBOARD_CONFIG_KEYS,
   type DashboardConfig,
+  defaultDataDir,
   parseRaftPeers,
   type RaftPeer,
   raftPeers,
 } from "./config_keys.ts";
 
 const SCHEMA = configSchema(KEYS);
+
+/** The config keys that may come from a `*_file` key or a CODIS_* variable (see util/secrets.ts). */
+const SECRET_SPECS = [secretSpec("product_auth"), secretSpec("cluster_secret"), secretSpec("coordinator_auth")];
 
 /**
  * Validates raw values (TOML values or flag strings) merged over the defaults. Fills an empty `data_dir`.
@@ -43,7 +55,7 @@ export function validateDashboardConfig(raw: Record<string, unknown>): Dashboard
   if (peers.length > 0 && !peers.some((p) => p.id === cfg.raft_id)) {
     throw new ConfigError(`invalid config key raft_id: ${cfg.raft_id} is not among raft_peers ids`);
   }
-  if (cfg.data_dir === "") cfg.data_dir = `/tmp/codis/raft/${cfg.product_name}/node-${cfg.raft_id}`;
+  if (cfg.data_dir === "") cfg.data_dir = defaultDataDir(cfg.product_name, cfg.raft_id);
   return cfg;
 }
 
@@ -93,8 +105,8 @@ export function configToToml(cfg: DashboardConfig): string {
 }
 
 /** The config as the overview's `config` JSON: Codis's names, durations/sizes as strings, secrets left out. */
-export function configJson(cfg: DashboardConfig): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
+export function configJson(cfg: DashboardConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
   for (const k of DASHBOARD_CONFIG_KEYS) {
     const def = KEYS[k];
     if (def.secret) continue;
@@ -131,6 +143,9 @@ export function dashboardUsage(): string {
     "       codis-dashboard --default-config",
     "       codis-dashboard --version",
     "Every dashboard.toml key can be given as --<key>=<value>; flags override the file. See --default-config.",
+    "Secrets can stay out of the arguments: --product_auth_file=FILE (also cluster_secret_file, coordinator_auth_file)",
+    "or CODIS_PRODUCT_AUTH, CODIS_CLUSTER_SECRET, CODIS_COORDINATOR_AUTH in the environment. The command line is",
+    "looked at first, then the config file, then the environment.",
   ].join("\n");
 }
 
@@ -141,6 +156,7 @@ export function dashboardUsage(): string {
 export function parseDashboardArgs(
   args: string[],
   readFile: (path: string) => string = (p) => Deno.readTextFileSync(p),
+  secretIo: SecretIo = PROCESS_SECRET_IO,
 ): DashboardArgs {
   const options: Record<string, { type: "string" | "boolean"; short?: string }> = {
     config: { type: "string" },
@@ -171,7 +187,10 @@ export function parseDashboardArgs(
   const coordFlags = (["zookeeper", "etcd", "filesystem"] as const).filter((k) => str(k) !== undefined);
   if (coordFlags.length > 1) throw new ConfigError("use only one of --zookeeper, --etcd, --filesystem");
   for (const k of coordFlags) raw = { ...raw, coordinator_name: k, coordinator_addr: str(k) };
-  for (const k of DASHBOARD_CONFIG_KEYS) if (values[k] !== undefined) raw[k] = values[k];
+  const fileRaw = raw;
+  const flagRaw: Record<string, unknown> = {};
+  for (const k of DASHBOARD_CONFIG_KEYS) if (values[k] !== undefined) flagRaw[k] = values[k];
+  raw = { ...raw, ...flagRaw, ...resolveSecrets(SECRET_SPECS, [flagRaw, fileRaw], secretIo) };
   const config = validateDashboardConfig(raw);
   const logLevel = str("log-level")?.toUpperCase();
   if (logLevel !== undefined && !["DEBUG", "INFO", "WARN", "ERROR"].includes(logLevel)) {

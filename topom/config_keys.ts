@@ -3,16 +3,21 @@
  * the parsing of `raft_peers`. Drives defaults, validation, flags and `--default-config` in config.ts.
  * @module
  */
+import { secretFileDoc, secretSpec } from "../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../util/config_table.ts";
+
+import { type DashboardTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
 /** The parsed dashboard configuration. Durations are milliseconds, sizes are bytes. */
-export interface DashboardConfig {
+export interface DashboardConfig extends DashboardTlsConfig {
   coordinator_name: string;
   coordinator_addr: string;
   coordinator_auth: string;
+  coordinator_auth_file: string;
   product_name: string;
   product_auth: string;
+  product_auth_file: string;
   admin_addr: string;
   migration_method: "sync" | "semi-async";
   migration_parallel_slots: number;
@@ -28,11 +33,14 @@ export interface DashboardConfig {
   sentinel_notification_script: string;
   sentinel_client_reconfig_script: string;
   sentinel_poll_period: number;
+  promote_after_master_down: number;
   raft_id: number;
   raft_addr: string;
   raft_peers: string;
+  raft_bootstrap: string;
   data_dir: string;
   cluster_secret: string;
+  cluster_secret_file: string;
 }
 
 /** Coordinator names accepted by `coordinator_name`. */
@@ -55,6 +63,7 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "zookeeper/etcd address list, or the filesystem root directory. Unused with raft.",
   },
   coordinator_auth: { kind: "string", def: "", doc: "zookeeper/etcd credentials, user:password.", secret: true },
+  coordinator_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("coordinator_auth")) },
   product_name: {
     section: "Product",
     kind: "string",
@@ -65,9 +74,11 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
   product_auth: {
     kind: "string",
     def: "",
-    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.",
+    doc: "Redis requirepass/masterauth, sentinel auth-pass, and part of the admin xauth.\n" +
+      "Required when admin_addr is not a loopback address (the dashboard refuses to start without it).",
     secret: true,
   },
+  product_auth_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("product_auth")) },
   admin_addr: {
     section: "Admin",
     kind: "string",
@@ -128,6 +139,14 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     doc: "How often the active dashboard also asks the sentinels for the masters, in case a +switch-master\n" +
       "event was missed (failovers are followed at once through the sentinels' +switch-master events).",
   },
+  promote_after_master_down: {
+    kind: "duration",
+    def: "0s",
+    doc: "Without sentinels: a group's master that has not answered the dashboard for this long is replaced by\n" +
+      "its replica with the most data (largest replication offset), through the same barrier as a manual\n" +
+      "promotion; the old master becomes a replica once it answers again. 0: never (as Codis). Ignored while\n" +
+      "the product has sentinels: they decide.",
+  },
   raft_id: {
     section: 'Raft (coordinator_name = "raft")',
     kind: "int",
@@ -155,18 +174,51 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
       }
     },
   },
+  raft_bootstrap: {
+    kind: "string",
+    def: "existing",
+    doc: 'What an empty data_dir means (etcd\'s initial-cluster-state). "new": the first start of a new group:\n' +
+      'found it with raft_peers. "existing": the group may exist and this member lost its data: wait for the\n' +
+      'leader to send the group\'s state, and vote only once it has. Start the founders of a new group with "new"\n' +
+      "(they may keep it: a data_dir that holds data ignores it). A member alone in raft_peers (or with raft_peers\n" +
+      "empty, as Codis's single dashboard) founds its group either way.",
+    check: (v) => v === "new" || v === "existing" ? undefined : `"${v}" is not new or existing`,
+  },
   data_dir: {
     kind: "string",
     def: "",
-    doc: "Directory of the Raft log and snapshots. Empty: /tmp/codis/raft/{product_name}/node-{raft_id}.",
+    doc: "Directory of the Raft log and snapshots (created 0700). Empty: $XDG_STATE_HOME/codis-deno/raft/" +
+      "{product_name}/node-{raft_id},\nor ~/.local/state/codis-deno/... without XDG_STATE_HOME, or " +
+      "./codis-deno-state/... without HOME.",
   },
   cluster_secret: {
     kind: "string",
     def: "",
-    doc: "Shared secret authenticating Raft peer traffic between dashboards.",
+    doc: "Shared secret authenticating Raft peer traffic and the store routes (/api/store/*) between dashboards;\n" +
+      "never derived from anything else. Required when raft_addr is not a loopback address or there are other\n" +
+      "members; a lone member on loopback without it generates a random one in data_dir/cluster_secret (0600).",
     secret: true,
   },
+  ...TLS_KEYS,
+  cluster_secret_file: { kind: "string", def: "", doc: secretFileDoc(secretSpec("cluster_secret")) },
 };
+
+/**
+ * The default data directory of a dashboard: under `$XDG_STATE_HOME` (or `~/.local/state`) rather than /tmp, where
+ * other users could read it or plant a directory first; relative to the working directory without HOME.
+ */
+export function defaultDataDir(product: string, raftId: number): string {
+  const env = (k: string): string | undefined => {
+    try {
+      return Deno.env.get(k) || undefined;
+    } catch {
+      return undefined; // no --allow-env
+    }
+  };
+  const home = env("HOME");
+  const base = env("XDG_STATE_HOME") ?? (home ? `${home}/.local/state` : undefined);
+  return `${base ? `${base}/codis-deno` : "codis-deno-state"}/raft/${product}/node-${raftId}`;
+}
 
 /** Every configuration key, in file order. */
 export const DASHBOARD_CONFIG_KEYS: readonly (keyof DashboardConfig)[] = Object.keys(KEYS) as (keyof DashboardConfig)[];

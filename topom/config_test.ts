@@ -7,6 +7,7 @@ import {
   DASHBOARD_CONFIG_KEYS,
   defaultConfigToml,
   defaultDashboardConfig,
+  defaultDataDir,
   parseDashboardArgs,
   parseDashboardToml,
   parseRaftPeers,
@@ -34,7 +35,8 @@ Deno.test("dashboard config: Codis's defaults plus raft", () => {
   assert.equal(c.raft_id, 1);
   assert.equal(c.raft_addr, "127.0.0.1:28080");
   assert.equal(c.raft_peers, "");
-  assert.equal(c.data_dir, "/tmp/codis/raft/codis-demo/node-1");
+  assert.equal(c.data_dir, defaultDataDir("codis-demo", 1));
+  assert.ok(!c.data_dir.startsWith("/tmp/"), c.data_dir);
   assert.equal(c.cluster_secret, "");
   assert.deepEqual(raftPeers(c), [{ id: 1, addr: "127.0.0.1:28080" }]);
   assert.equal(coordinatorKind(c), "raft");
@@ -105,7 +107,7 @@ Deno.test("dashboard config: flags override the file; no file is needed", () => 
   assert.equal(a.config.product_name, "from-file");
   assert.equal(a.config.raft_id, 2);
   assert.equal(a.config.migration_timeout, 5000);
-  assert.equal(a.config.data_dir, "/tmp/codis/raft/from-file/node-2");
+  assert.equal(a.config.data_dir, defaultDataDir("from-file", 2));
   assert.deepEqual(raftPeers(a.config).map((p) => p.id), [1, 2]);
 
   const b = parseDashboardArgs(["--product_name=p", "--admin_addr=127.0.0.1:18081", "--data_dir=/var/d"], read);

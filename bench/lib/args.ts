@@ -30,6 +30,11 @@ export interface BenchOptions {
   keyspace: number;
   valueSize: number;
   benchThreads: number;
+  /**
+   * With N > 0: each backend gets one replica, and a second codis-proxy target (`proxy-acksN`) runs with
+   * `--backend_write_acks=N` next to the first one (N = 0), so both are measured in the same run.
+   */
+  writeAcks: number;
   /** Keep the temporary directory (configs, proxy and twemproxy logs) and print its path. */
   keepLogs: boolean;
   help: boolean;
@@ -43,7 +48,9 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --n=N                fixed requests per run instead of calibrating
   --quick              smoke run: 1 repeat, small fixed -n, short warm-up
   --only=IDS           workloads to run, comma-separated: p1-set,p1-get,p16-set,p16-get,mset10,c1-set,c1-get
-  --targets=LIST       comma-separated subset of direct,twemproxy,proxy (default all)
+  --targets=LIST       comma-separated subset of direct,twemproxy,proxy (default all), plus direct-tls (backend 1
+                       on a TLS port), proxy-tls (codis-proxy with TLS for clients) and proxy-mtls (the same with
+                       client certificates), run with redis-benchmark --tls
   --proxy-workers=LIST pass --proxy_workers=N to codis-proxy; a list (1,2) makes one proxy target per value
   --proxy-arg=FLAG     extra flag for codis-proxy, repeatable (e.g. --proxy-arg=--backend_max_pipeline=4096)
   --proxy-script=PATH  proxy entry point to benchmark instead of cli/codis-proxy.ts (same flags)
@@ -52,6 +59,8 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --keyspace=K         redis-benchmark -r (default 100000)
   --size=B             redis-benchmark -d value size in bytes (default 3)
   --bench-threads=T    redis-benchmark --threads (default: single-threaded)
+  --write-acks=N       one replica per backend, and a second proxy target proxy-acksN with
+                       --backend_write_acks=N measured next to the first (e.g. --only=p1-set,p16-set --write-acks=1)
   --json=FILE          write every run and the summaries as JSON
   --keep-logs          keep the temporary directory with the configs and the proxies' logs
 `;
@@ -88,6 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       size: { type: "string" },
       "bench-threads": { type: "string" },
       json: { type: "string" },
+      "write-acks": { type: "string" },
       "keep-logs": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -97,7 +107,9 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (!(seconds > 0)) throw new HarnessError(`--seconds must be positive, got ${v.seconds}`);
   const targets = v.targets ? list(v.targets) : ["direct", "twemproxy", "proxy"];
   for (const t of targets) {
-    if (!["direct", "twemproxy", "proxy"].includes(t)) throw new HarnessError(`unknown target ${t}`);
+    if (!["direct", "twemproxy", "proxy", "direct-tls", "proxy-tls", "proxy-mtls"].includes(t)) {
+      throw new HarnessError(`unknown target ${t}`);
+    }
   }
   const workers = list(v["proxy-workers"]).map((w) => int("proxy-workers", w, 0, 1));
   return {
@@ -116,6 +128,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     keyspace: int("keyspace", v.keyspace, 100_000, 1),
     valueSize: int("size", v.size, 3, 1),
     benchThreads: int("bench-threads", v["bench-threads"], 0, 0),
+    writeAcks: int("write-acks", v["write-acks"], 0, 0),
     keepLogs: v["keep-logs"] ?? false,
     help: v.help ?? false,
   };

@@ -59,6 +59,8 @@ export interface RunSettings {
   /** redis-benchmark --threads; 0 leaves it single-threaded. */
   threads: number;
   timeoutMs: number;
+  /** Extra redis-benchmark arguments of the target (`--tls --cacert FILE` for a TLS one). */
+  clientArgs?: string[];
 }
 
 /** The outcome of one run. Exactly one of `line` and `error` is set. */
@@ -79,6 +81,7 @@ export function benchArgs(w: Workload, port: number | string, n: number, s: RunS
   const args = ["-h", "127.0.0.1", "-p", String(port), "-c", String(w.clients), "-n", String(n)];
   args.push("-P", String(w.pipeline), "-r", String(s.keyspace), "-d", String(s.valueSize), "-t", w.test, "--csv");
   if (s.threads > 0) args.push("--threads", String(s.threads));
+  if (s.clientArgs) args.push(...s.clientArgs);
   return args;
 }
 

@@ -48,6 +48,8 @@ export interface ProxyControl {
   sentinelStats?(): SentinelStats;
   /** Optional: resets the stats (default: `stats.reset()`); worker mode resets every thread's. */
   resetStats?(): void | Promise<void>;
+  /** Optional: the backend_write_acks counters of the stats (default: the setting only). */
+  writeAckStats?(): Record<string, number> | undefined;
   /** Optional: the dashboard connection block of the stats (proxies that follow a dashboard). */
   dashboardStats?(): Record<string, unknown> | undefined;
 }

@@ -11,6 +11,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "../metrics.ts";
 import { STATS_SLOTS, type StatsJSON } from "../stats.ts";
 import type { ProxyControl, SentinelStats } from "./control.ts";
 import { parseSlots, SentinelsSchema, zodMessage } from "./schemas.ts";
+import type { TlsCertifiedKey } from "../../util/tls.ts";
 
 const log = logger("proxy-admin");
 
@@ -26,6 +27,8 @@ export interface AdminServerOptions {
   port: number;
   /** Aborting it stops the server gracefully. */
   signal?: AbortSignal;
+  /** Serve HTTPS with this certificate and key (`admin_tls_*`). */
+  tls?: TlsCertifiedKey | null;
 }
 
 /** A running admin server. */
@@ -57,6 +60,11 @@ export function statsJSON(ctl: ProxyControl, flags: number, fallbackSentinels: S
     online: ctl.isOnline(),
     closed: ctl.isClosed(),
     primaryOnly: ctl.config.backend_primary_only,
+    // Only when on: with backend_write_acks = 0 the stats keep Codis's shape.
+    writeAcks: ctl.writeAckStats?.() ??
+      (ctl.config.backend_write_acks > 0
+        ? { replicas: ctl.config.backend_write_acks, timeout_ms: ctl.config.backend_write_acks_timeout }
+        : undefined),
     sentinels: ctl.sentinelStats?.() ?? fallbackSentinels,
   });
   const dashboard = ctl.dashboardStats?.();
@@ -190,6 +198,7 @@ export function startAdminServer(ctl: ProxyControl, opts: AdminServerOptions): A
   const server = Deno.serve({
     hostname: opts.hostname,
     port: opts.port,
+    ...(opts.tls ?? {}),
     signal: ac.signal,
     onListen: () => {},
     onError: (e) => {

@@ -121,3 +121,14 @@ export function flagBits(names: readonly string[], table: Readonly<Record<string
   for (const n of names) bits |= table[n] ?? table[n.toLowerCase()] ?? 0;
   return bits;
 }
+
+/** Scripts may write, and the command table cannot tell whether they do. */
+const SCRIPTS = new Set(["eval", "evalsha", "fcall"]);
+
+/**
+ * True for a command whose reply waits for the replicas under `backend_write_acks`: the table's write flag, or a
+ * script that may write (EVAL_RO and FCALL_RO do not).
+ */
+export function ackedCommand(info: { flags: number; name: string }): boolean {
+  return (info.flags & CMD_WRITE) !== 0 || SCRIPTS.has(info.name);
+}

@@ -12,6 +12,7 @@ import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK
 import { BackendConn } from "../../redis/conn.ts";
 import type { BackendPool } from "../router.ts";
 import { callEveryMaster, firstError, masters, slotHolders } from "./fanout.ts";
+import { isSecretConfigParameter } from "./secret_config.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -170,8 +171,6 @@ async function callResp3(core: ProxyCore, addr: string, argv: Uint8Array[]): Pro
   }
 }
 
-const SECRET_CONFIG = new Set(["requirepass", "masterauth", "masteruser"]);
-
 /** CONFIG GET: the first master's values, with what differs behind the proxy (one database); a map for RESP3. */
 export async function configGetCommand(core: ProxyCore, argv: Uint8Array[], resp3 = false): Promise<Uint8Array> {
   const pools = masters(core);
@@ -184,7 +183,7 @@ export async function configGetCommand(core: ProxyCore, argv: Uint8Array[], resp
     const name = dec.decode(decodeReply(parts[i]) as Uint8Array);
     out.push(parts[i]);
     if (name === "databases") out.push(bulkReply("1"));
-    else if (SECRET_CONFIG.has(name)) out.push(bulkReply("")); // the backends' product_auth is not the client's
+    else if (isSecretConfigParameter(name)) out.push(bulkReply("")); // the backends' product_auth is not the client's
     else if (name === "maxclients") out.push(bulkReply(String(core.config.proxy_max_clients)));
     else out.push(parts[i + 1]);
   }

@@ -25,6 +25,7 @@ import {
   timeCommand,
 } from "../keyspace/commands.ts";
 import { scanCommand } from "../keyspace/scan.ts";
+import { xauthEqual } from "../../util/xauth.ts";
 
 const decoder = new TextDecoder();
 
@@ -152,6 +153,7 @@ export function auth(core: ProxyCore, session: SessionState, argv: Uint8Array[])
   }
   const user = argv.length > 2 ? decoder.decode(argv[1]) : "default";
   const pass = decoder.decode(argv[argv.length - 1]);
-  session.authenticated = user === "default" && pass === want;
+  // Constant-time, as the admin API's xauth: the time taken must not tell how much of a guess was right.
+  session.authenticated = user === "default" && xauthEqual(pass, want);
   return session.authenticated ? OK : errorReply("WRONGPASS invalid username-password pair or user is disabled.");
 }

@@ -22,6 +22,28 @@ export interface RequestLimits {
   maxArgs: number;
   /** Longest inline command line or multibulk header line. */
   maxInlineLen: number;
+  /**
+   * Set on the limits of a session that has not authenticated yet ({@link preAuthLimits}): the session's own limits,
+   * which still bound inline commands and choose between Redis's "unauthenticated" errors and the ordinary ones.
+   */
+  afterAuth?: RequestLimits;
+}
+
+/** Redis 7's limits for a client that has not authenticated: a bulk over 16 KB or a multibulk over 10 arguments. */
+export const PRE_AUTH_MAX_BULK_LEN = 16384;
+export const PRE_AUTH_MAX_ARGS = 10;
+
+/**
+ * The limits for a session before AUTH, derived from its own: a client without the password cannot make the proxy
+ * buffer more than about 10 x 16 KB, so a `$400000000` header is refused as soon as it is read.
+ */
+export function preAuthLimits(own: RequestLimits): RequestLimits {
+  return {
+    maxBulkLen: Math.min(PRE_AUTH_MAX_BULK_LEN, own.maxBulkLen),
+    maxArgs: Math.min(PRE_AUTH_MAX_ARGS, own.maxArgs),
+    maxInlineLen: own.maxInlineLen,
+    afterAuth: own,
+  };
 }
 
 /** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
@@ -48,6 +70,11 @@ export class RequestParser {
   constructor(limits: RequestLimits, sink: RequestSink) {
     this.#limits = limits;
     this.#sink = sink;
+  }
+
+  /** Replaces the limits (after AUTH, or RESET); they apply from the next request on. */
+  setLimits(limits: RequestLimits): void {
+    this.#limits = limits;
   }
 
   /** Number of bytes held back waiting for the rest of a request. */
@@ -114,13 +141,7 @@ export class RequestParser {
       return INCOMPLETE;
     }
     const count = parseIntStrict(data, pos, lineEnd);
-    if (count === null || count > limits.maxArgs) {
-      throw new ProtocolError(
-        count === null
-          ? "Protocol error: invalid multibulk length"
-          : `Protocol error: too many arguments (limit ${limits.maxArgs})`,
-      );
-    }
+    if (count === null || count > limits.maxArgs) throw new ProtocolError(multibulkError(limits, count));
     pos = lineEnd + 2;
     if (count <= 0) return pos;
     // Sized up front for ordinary requests; a huge count from a client grows as its arguments really arrive.
@@ -140,9 +161,7 @@ export class RequestParser {
       }
       const len = parseIntStrict(data, pos + 1, lenEnd);
       if (len === null || len < 0) throw new ProtocolError("Protocol error: invalid bulk length");
-      if (len > limits.maxBulkLen) {
-        throw new ProtocolError(`Protocol error: bulk length ${len} exceeds the limit of ${limits.maxBulkLen}`);
-      }
+      if (len > limits.maxBulkLen) throw new ProtocolError(bulkError(limits, len));
       const argStart = lenEnd + 2;
       const argEnd = argStart + len;
       if (argEnd + 2 > data.length) return this.#incomplete(start, argEnd + 2);
@@ -178,12 +197,27 @@ export class RequestParser {
     }
     const lineEnd = nl > start && data[nl - 1] === CR ? nl - 1 : nl;
     const argv = splitInline(data, start, lineEnd);
-    if (argv.length > this.#limits.maxArgs) {
-      throw new ProtocolError(`Protocol error: too many arguments (limit ${this.#limits.maxArgs})`);
-    }
+    // Redis has no pre-auth limit on inline commands (their line is bounded anyway): the session's own applies.
+    const maxArgs = (this.#limits.afterAuth ?? this.#limits).maxArgs;
+    if (argv.length > maxArgs) throw new ProtocolError(`Protocol error: too many arguments (limit ${maxArgs})`);
     if (argv.length > 0) this.#sink.onRequest(argv, null);
     return nl + 1;
   }
+}
+
+/** The error for a multibulk count over the limit; Redis's own text before AUTH, as Redis 7 checks it. */
+function multibulkError(limits: RequestLimits, count: number | null): string {
+  if (count === null) return "Protocol error: invalid multibulk length";
+  const own = limits.afterAuth;
+  if (own !== undefined && count <= own.maxArgs) return "Protocol error: unauthenticated multibulk length";
+  return `Protocol error: too many arguments (limit ${(own ?? limits).maxArgs})`;
+}
+
+/** The error for a bulk over the limit: Redis 7 checks its proto-max-bulk-len first, then the pre-auth 16 KB. */
+function bulkError(limits: RequestLimits, len: number): string {
+  const own = limits.afterAuth;
+  if (own !== undefined && len <= own.maxBulkLen) return "Protocol error: unauthenticated bulk length";
+  return `Protocol error: bulk length ${len} exceeds the limit of ${(own ?? limits).maxBulkLen}`;
 }
 
 /** Index of the CR of the next CRLF at or after `from`; -1 when not yet there; -2 when longer than `max`. */

@@ -9,6 +9,7 @@
  * @module
  */
 import { BackendConn, type PendingReply } from "../../redis/conn.ts";
+import { ackedCommand } from "../commands/flags.ts";
 import { callRefusal, type CommandInfo, formatRefused, REASONS } from "../commands/mod.ts";
 import type { ProxyCore } from "../core.ts";
 import { slotOf } from "../hash.ts";
@@ -70,12 +71,16 @@ export class OwnConns {
    * Sends a request for `slot` on the connection to its master. In a locked or migrating slot, an EXISTS of the keys
    * on the shared path first waits for the lock and moves them to the target, as any request there would.
    */
-  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[]): void {
+  send(slot: number, raw: Uint8Array, reply: PendingReply, keys: Uint8Array[], write = false): void {
     const route = this.#core.router.slots[slot];
     const run = () => {
       const b = route.backend;
       if (b === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
-      this.conn(b.addr).send(slot, raw, reply);
+      const acks = this.#core.writeAcks;
+      if (acks === null || !write) return this.conn(b.addr).send(slot, raw, reply);
+      // backend_write_acks: the WAIT goes on this session's own connection, which only it waits on.
+      const acked = acks.request(reply, null, true, route.model.backend_addr_group_id ?? 0);
+      acks.wrap(b, this.conn(b.addr)).send(slot, raw, acked);
     };
     if (!route.locked && route.migrateFrom === null) return run();
     const args = [EXISTS, ...keys];
@@ -123,7 +128,7 @@ export function routeResp3(
     if (info.policy !== "split") return req.onReply(CROSSSLOT);
     const kind = SPLIT_KIND[info.name];
     return splitBySlot(kind, argv[0], argv, slots, n, kind === "mset" ? 2 : 1, req, (slot, sub, reply, k) => {
-      own.send(slot, sub, reply, copyKeys(k));
+      own.send(slot, sub, reply, copyKeys(k), ackedCommand(info));
     });
   }
   const refusal = callRefusal(info, argv, argc);
@@ -131,5 +136,5 @@ export function routeResp3(
     if (refusal === REASONS.blocking) return blocking(slots[0], bytes, keys);
     return req.onReply(errorReply(formatRefused(info, refusal)));
   }
-  own.send(slots[0], bytes, req, keys);
+  own.send(slots[0], bytes, req, keys, ackedCommand(info));
 }

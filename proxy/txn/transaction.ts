@@ -12,6 +12,7 @@
  * @module
  */
 import type { BackendConn, PendingReply } from "../../redis/conn.ts";
+import { ackedConn } from "../backend/write_acks.ts";
 import type { ProxyCore } from "../core.ts";
 import type { Request } from "../request.ts";
 import { CROSSSLOT, encodeCommand, errorReply, OK } from "../../redis/encode.ts";
@@ -51,6 +52,8 @@ export class Transaction {
   inMulti = false;
   #dirty = false;
   #queued: Uint8Array[] = [];
+  /** A queued command writes: with backend_write_acks, EXEC's reply waits for the replicas. */
+  #writes = false;
   /** The transaction's slot (from WATCH or the first keyed command), -1 when none yet. */
   #slot = -1;
   /** The master serving the slot when it was chosen: EXEC aborts if that changed. */
@@ -96,11 +99,12 @@ export class Transaction {
   }
 
   /** A command inside MULTI whose keys are all in `slot` (-1: no key). */
-  queue(raw: Uint8Array, slot: number, req: Request): void {
+  queue(raw: Uint8Array, slot: number, req: Request, write = false): void {
     if (slot >= 0) {
       const err = this.#pin(slot);
       if (err !== null) return this.fail(req, err);
     }
+    if (write) this.#writes = true;
     this.#queued.push(raw);
     req.onReply(QUEUED);
   }
@@ -153,6 +157,7 @@ export class Transaction {
     this.inMulti = false;
     this.#dirty = false;
     this.#queued = [];
+    this.#writes = false;
     this.#slot = -1;
     this.#pool = null;
     this.#watching = false;
@@ -185,12 +190,19 @@ export class Transaction {
     const watchConn = this.#watchConn;
     const watchGen = this.#watchGen;
     const lost = this.#watchLost;
+    const writes = this.#writes;
     if (this.#dirty) {
       this.#unwatchBackend();
       this.#clear();
       return req.onReply(EXECABORT);
     }
     const route = this.#host.core.router.slots[slot];
+    const refusal = this.#host.core.router.leaseRefusal();
+    if (refusal !== null) {
+      this.#unwatchBackend();
+      this.#clear();
+      return req.onReply(errorReply(`EXECABORT Transaction discarded: ${refusal.slice(4)}`));
+    }
     const moved = pinned !== null && route.backend !== pinned;
     if (route.backend === null || moved || route.locked || route.migrateFrom !== null) {
       this.#unwatchBackend();
@@ -203,7 +215,10 @@ export class Transaction {
     }
     this.#clear();
     const pool = route.backend;
-    if (!watching && route.moving === 0) return this.#sendShared(pool, slot, queued, req);
+    // With backend_write_acks, a transaction that writes runs on a write connection: it waits for the session's
+    // earlier requests (which may be on other connections), and later ones wait for its answer.
+    const acked = writes && this.#host.core.writeAcks !== null;
+    if (!watching && route.moving === 0 && !acked) return this.#sendShared(pool, slot, queued, req, writes);
     if (!watching) {
       // The slot just finished migrating and requests (maybe this session's) still move their keys from the old
       // source: sent now, the transaction could reach the target before the session's earlier writes.
@@ -214,7 +229,7 @@ export class Transaction {
           ));
           return this.#host.release();
         }
-        this.#sendShared(pool, slot, queued, this.#releasing(req));
+        this.#sendShared(pool, slot, queued, this.#releasing(req), writes);
       });
     }
     this.#host.gate(req, () => {
@@ -229,18 +244,40 @@ export class Transaction {
         req.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
         return this.#host.release();
       }
-      sendTransaction(conn, slot, queued, this.#releasing(req));
+      this.#send(pool, conn, slot, queued, this.#releasing(req), writes);
     });
   }
 
+  /** Sends MULTI … EXEC; with backend_write_acks and a write queued, on a write connection, EXEC's reply held. */
+  #send(
+    pool: BackendPool,
+    conn: BackendConn,
+    slot: number,
+    queued: Uint8Array[],
+    reply: PendingReply,
+    writes: boolean,
+  ) {
+    const acks = this.#host.core.writeAcks;
+    if (acks === null || !writes) return sendTransaction(conn, slot, queued, reply);
+    const gid = this.#host.core.router.slots[slot].model.backend_addr_group_id ?? 0;
+    // Refused before MULTI: a refusal at EXEC would leave the connection inside MULTI.
+    const refusal = acks.refusal(pool, gid);
+    if (refusal !== null) return reply.onError(refusal);
+    const wc = ackedConn(acks, pool, conn, slot);
+    if (!fits(wc, queued.length, this.#host.core.config.backend_max_pipeline)) {
+      return reply.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
+    }
+    sendTransaction(wc, slot, queued, acks.request(reply, null, true, gid));
+  }
+
   /** Sends the transaction on the slot's shared connection (nothing interleaves within one event-loop turn). */
-  #sendShared(pool: BackendPool, slot: number, queued: Uint8Array[], reply: PendingReply): void {
+  #sendShared(pool: BackendPool, slot: number, queued: Uint8Array[], reply: PendingReply, writes: boolean): void {
     const conn = this.#host.shared(pool, slot);
     // Nothing may fail half way on a shared connection, or it would be left inside MULTI for other clients.
     if (!fits(conn, queued.length, this.#host.core.config.backend_max_pipeline)) {
       return reply.onError(`ERR backend ${pool.addr} is unavailable or busy; transaction not run`);
     }
-    sendTransaction(conn, slot, queued, reply);
+    this.#send(pool, conn, slot, queued, reply, writes);
   }
 
   /** Answers `req` with the backend's reply, then ends the gate that held the session for it. */
@@ -259,11 +296,16 @@ export class Transaction {
 }
 
 /** True when MULTI, `n` commands, EXEC and a SELECT can all be written to `conn` now, so none of them fails alone. */
-function fits(conn: BackendConn, n: number, maxPipeline: number): boolean {
+function fits(conn: Pick<BackendConn, "state" | "inflight">, n: number, maxPipeline: number): boolean {
   return (conn.state === "connected" || conn.state === "connecting") && conn.inflight + n + 3 <= maxPipeline;
 }
 
-function sendTransaction(conn: BackendConn, slot: number, queued: Uint8Array[], reply: PendingReply): void {
+function sendTransaction(
+  conn: Pick<BackendConn, "send">,
+  slot: number,
+  queued: Uint8Array[],
+  reply: PendingReply,
+): void {
   conn.send(slot, MULTI, IGNORE);
   for (const raw of queued) conn.send(slot, raw, IGNORE);
   conn.send(slot, EXEC, reply);

@@ -195,6 +195,14 @@ export class WorkerModeProxy implements ProxyControl {
     await Promise.all([this.primary.fillSlots(slots), this.workers.all({ op: "fillSlots", slots })]);
   }
 
+  /** The dashboard lease, for every thread (see Proxy.setLease). */
+  async setLease(until: number, leaseMs: number, expired = false): Promise<void> {
+    await Promise.all([
+      this.primary.setLease(until, leaseMs, expired),
+      this.workers.all({ op: "setLease", until, leaseMs, expired }),
+    ]);
+  }
+
   async start(): Promise<void> {
     await this.workers.all({ op: "start" });
     this.primary.start();

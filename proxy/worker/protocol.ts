@@ -27,6 +27,7 @@ export type WorkerRequest =
   }
   | { op: "fillSlots"; id: number; slots: Slot[] }
   | { op: "start"; id: number }
+  | { op: "setLease"; id: number; until: number; leaseMs: number; expired: boolean }
   | { op: "setSentinels"; id: number; sentinels: SentinelModel }
   | { op: "resetStats"; id: number }
   | { op: "shutdown"; id: number };

@@ -43,6 +43,8 @@ async function handle(m: WorkerRequest): Promise<void> {
       return await p.fillSlots(m.slots);
     case "start":
       return p.start();
+    case "setLease":
+      return await p.setLease(m.until, m.leaseMs, m.expired);
     case "setSentinels":
       return p.setSentinels(m.sentinels);
     case "resetStats":

@@ -1,6 +1,7 @@
 // Scripted election scenarios (reference section 7, items 1-9).
 import assert from "node:assert/strict";
 import { NotLeaderError } from "./errors.ts";
+import { MemoryLogStorage } from "./memory_storage.ts";
 import { TestCluster } from "./testing.ts";
 
 Deno.test("election: three nodes elect exactly one leader within two election timeouts (§7.1)", () => {
@@ -154,4 +155,29 @@ Deno.test("election: a paused leader commits nothing and serves no read after re
     assert.ok(!c.appliedData(id).includes("\u0009"), "the stale proposal never commits");
     assert.ok(c.appliedData(id).includes("new"));
   }
+});
+
+Deno.test("election: a member with an empty log (its data dir lost) refuses votes until a leader fed it", () => {
+  const c = new TestCluster([1, 2, 3]);
+  c.elect(1);
+  c.cut(1, 3);
+  c.propose(1, "x"); // committed by 1 and 2; 3 lacks it
+  c.stabilize();
+  c.heal();
+  // 1 goes down; 2 comes back with an empty data dir (the same id, not founded again).
+  c.crash(1);
+  c.crash(2);
+  c.nodes.get(2)!.storage = new MemoryLogStorage();
+  c.restart(2);
+  c.core(3).campaign();
+  c.stabilize((m) => m.to === 1 || m.from === 1);
+  assert.deepEqual(c.leaders(), [], "3 lacks x: the empty member's vote must not elect it");
+  // Once the member holding x is back, it is elected and brings the empty member up to date.
+  c.restart(1);
+  c.core(1).campaign();
+  c.stabilize();
+  assert.deepEqual(c.leaders(), [1]);
+  c.propose(1, "y");
+  c.stabilize();
+  assert.ok(c.appliedData(2).includes("x"), "the empty member learns x from the leader");
 });

@@ -159,7 +159,11 @@ export function stepMessage(r: RaftState, m: Message): void {
 
 function handleVote(r: RaftState, m: Message): void {
   const pre = m.type === "preVote";
-  const canVote = r.vote === m.from || (r.vote === 0 && r.lead === 0) || (pre && m.term > r.term);
+  // An empty log (no bootstrap snapshot, no entry) is a member that lost its data dir or has not been brought up to
+  // date yet: its vote could elect a candidate lacking entries it once acknowledged. It votes once a leader has sent
+  // it the group's state. Founders start from the bootstrap snapshot at index 1, so they always vote.
+  const canVote = r.log.lastIndex() > 0 &&
+    (r.vote === m.from || (r.vote === 0 && r.lead === 0) || (pre && m.term > r.term));
   const respType = pre ? "preVoteResp" : "voteResp";
   if (canVote && r.log.isUpToDate(m.index ?? 0, m.logTerm ?? 0)) {
     r.send({ type: respType, from: r.id, to: m.from, term: m.term, reject: false });

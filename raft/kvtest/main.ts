@@ -48,6 +48,7 @@ try {
     addr: a.raft!,
     peers,
     join: a.join,
+    bootstrap: "new",
     dataDir: a.data!,
     clusterId: a.cluster!,
     clusterSecret: Deno.env.get("RAFT_SECRET") ?? "",

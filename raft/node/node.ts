@@ -113,11 +113,13 @@ export class RaftNode {
       advertise: cfg.advertise,
       clusterId: cfg.clusterId,
       clusterSecret: cfg.clusterSecret,
+      tls: cfg.tls,
       meta: cfg.apiAddr,
       onMessage: (m) => this.enqueue(() => this.core.step(m)),
       onUnreachable: (id) => this.enqueue(() => this.core.reportUnreachable(id)),
       onSnapshotSent: (id, ok) => this.enqueue(() => this.core.reportSnapshot(id, ok)),
       onPeerAddr: (id, a, meta) => this.peers.heard(id, a, meta),
+      admit: (id) => this.admits(id),
     });
     this.peers.attach(this.transport, cfg.apiAddr);
     let lastTick = performance.now();
@@ -131,6 +133,17 @@ export class RaftNode {
       }), this.cfg.tickMs);
     log.info(`node ${cfg.id} listening on ${this.transport.addr}, applied ${this.applied}`);
     this.enqueue(() => {});
+  }
+
+  /**
+   * Whether a peer that authenticated as `id` may talk to this node: a voter or learner of this node's
+   * configuration (a learner being added is in the leader's before the leader first dials it), or anyone while this
+   * node has no configuration yet (a fresh node waiting to be added hears first from a leader it cannot know).
+   */
+  private admits(id: NodeId): boolean {
+    const conf = this.core.status().conf;
+    if (conf.voters.length === 0 && conf.learners.length === 0) return true;
+    return conf.voters.includes(id) || conf.learners.includes(id);
   }
 
   /** The address peers reach this node at. */

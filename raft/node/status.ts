@@ -11,15 +11,45 @@ import { logger } from "../../util/log.ts";
 
 const log = logger("raft-node");
 
+/** What a node does with its data directory at start (see {@link bootstrapDecision}). */
+export type BootstrapDecision = "recover" | "found" | "wait";
+
 /**
- * Founds the cluster in an empty data directory when this node is one of the initial peers (or there are none: a
- * cluster of one). Any other fresh node waits to be added, so restarting a joiner without `join` cannot fork a
- * cluster. Founding members all start from the same snapshot at index 1 holding the membership (see
+ * Pure: "recover" a non-empty data dir; "found" the group in an empty one when this node is a founding member
+ * (listed in `peers`, or there are none: a group of one) and either told so (`bootstrap: "new"`) or alone in
+ * `peers` (nobody to lose data to); otherwise "wait" empty for a leader (a joiner, a member restarted after losing
+ * its data dir, or a founder of a group that another member may already have founded).
+ */
+export function bootstrapDecision(
+  cfg: Pick<RaftNodeConfig, "id" | "peers" | "join" | "bootstrap">,
+  empty: boolean,
+): BootstrapDecision {
+  if (!empty) return "recover";
+  const founder = cfg.peers.size === 0 || cfg.peers.has(cfg.id);
+  if (cfg.join || !founder) return "wait";
+  const alone = [...cfg.peers.keys()].every((id) => id === cfg.id);
+  return cfg.bootstrap === "new" || alone ? "found" : "wait";
+}
+
+/**
+ * Founds the cluster in an empty data directory when {@link bootstrapDecision} says so. Any other fresh node waits
+ * to be added or brought up to date, so restarting a joiner without `join`, or a founder after losing its data dir,
+ * cannot fork the group. Founding members all start from the same snapshot at index 1 holding the membership (see
  * core/bootstrap.ts); the state machine must be empty.
  */
 export async function bootstrapIfFresh(cfg: RaftNodeConfig, storage: DiskStorage, sm: StateMachine): Promise<void> {
-  const founder = cfg.peers.size === 0 || cfg.peers.has(cfg.id);
-  if (!storage.isEmpty() || cfg.join || !founder) return;
+  const decision = bootstrapDecision(cfg, storage.isEmpty());
+  if (decision === "recover") return;
+  if (decision === "wait") {
+    const founder = !cfg.join && (cfg.peers.size === 0 || cfg.peers.has(cfg.id));
+    if (founder) {
+      log.warn(
+        `node ${cfg.id}: empty data dir and bootstrap "existing": waiting for the group's leader to send its state ` +
+          `(the first start of a new group needs bootstrap "new", raft_bootstrap = "new" for a dashboard)`,
+      );
+    }
+    return;
+  }
   const addrs: Record<string, string> = {};
   for (const [id, a] of cfg.peers) addrs[String(id)] = a;
   if (!cfg.peers.has(cfg.id)) addrs[String(cfg.id)] = cfg.advertise ?? cfg.addr;

@@ -26,10 +26,20 @@ export interface RaftNodeConfig {
   peers: Map<NodeId, string>;
   /** Start empty and wait to be added by the leader even when listed in `peers`. */
   join?: boolean;
+  /**
+   * What an empty data directory means (etcd's `initial-cluster-state`); ignored when the directory holds data.
+   * "new": this is the first start of a new group: found it (when listed in `peers`). "existing" (the default): the
+   * group may exist and this member may have lost its data dir; start empty and wait for the leader to send the
+   * group's state, voting only once it has (raft/core/step.ts), so that a member that lost its disk can never help
+   * elect a leader lacking entries it had acknowledged. A group of this node alone is founded either way.
+   */
+  bootstrap?: "new" | "existing";
   dataDir: string;
   clusterId: string;
   /** Shared secret authenticating peer traffic. Never logged. */
   clusterSecret: string;
+  /** Run the peer transport over TLS (see TransportOptions.tls); the secret's MACs still apply. */
+  tls?: { cert: string; key: string; caCerts?: string[] } | null;
   /** "default": 100 ms ticks, election after 10 ticks; "fast": 50 ms ticks, election after 10 ticks. */
   profile?: "default" | "fast";
   /** Milliseconds per tick (overrides the profile). */

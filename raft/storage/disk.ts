@@ -69,8 +69,9 @@ export class DiskStorage implements LogStorage {
   /** Opens (creating if needed) a data directory and recovers its state. */
   static async open(dir: string, opts: DiskStorageOptions): Promise<DiskStorage> {
     const s = new DiskStorage(dir, opts);
-    await Deno.mkdir(`${dir}/wal`, { recursive: true });
-    await Deno.mkdir(`${dir}/snap`, { recursive: true });
+    // The log holds the whole model (server addresses, proxies): readable by this user only.
+    await Deno.mkdir(`${dir}/wal`, { recursive: true, mode: 0o700 });
+    await Deno.mkdir(`${dir}/snap`, { recursive: true, mode: 0o700 });
     const names: string[] = [];
     for await (const e of Deno.readDir(`${dir}/wal`)) if (/^[0-9a-f]{16}\.wal$/.test(e.name)) names.push(e.name);
     names.sort();
@@ -361,7 +362,7 @@ export class DiskStorage implements LogStorage {
   private async newSegment(seq: number): Promise<void> {
     this.file?.close();
     const path = `${this.dir}/wal/${segName(seq)}`;
-    this.file = await Deno.open(path, { write: true, create: true, truncate: true });
+    this.file = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
     this.fileSize = 0;
     this.segments.push({ seq, path, maxIndex: 0 });
     // The head makes this segment self-sufficient, so older segments can go once compaction passes them.

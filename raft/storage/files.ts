@@ -26,7 +26,7 @@ export async function syncDir(dir: string): Promise<void> {
 /** Writes `data` to `path` atomically: temp file, fsync, rename, fsync of the directory. */
 export async function writeAtomic(dir: string, name: string, data: Uint8Array): Promise<void> {
   const tmp = `${dir}/${name}.tmp`;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
     let off = 0;
     while (off < data.length) off += await f.write(data.subarray(off));

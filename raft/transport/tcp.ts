@@ -5,10 +5,15 @@
  * 1. listener → dialer: `"RAFT1" | nonceS` (16 random bytes);
  * 2. dialer → listener: JSON `{cluster, from, to, addr, meta, nonceC, mac}` with
  *    `mac = HMAC(secret, "hello" | JSON [cluster, from, to, addr, meta] | nonceS | nonceC)`;
- * 3. listener → dialer: `HMAC(secret, "ack" | nonceS | nonceC)`.
+ * 3. listener → dialer: `HMAC(secret, "ack" | nonceS | nonceC)`, only when `from` is admitted (a member or a node
+ *    being added, see {@link TransportOptions.admit}): knowing the secret is not enough to speak for any id.
  * Every later frame is `HMAC(K, seq | payload) | payload` with the per-connection key
  * `K = HMAC(secret, "key" | nonceS | nonceC)` and a frame counter, so frames cannot be replayed on another
  * connection or reordered within one. Anything unauthenticated or malformed closes the connection.
+ *
+ * With {@link TransportOptions.tls} the same protocol runs inside TLS (Deno's rustls): the dialer verifies the
+ * listener's certificate against the given roots, and the nonces and MACs still authenticate every peer, since a
+ * TLS listener in Deno cannot verify client certificates.
  *
  * @module
  */
@@ -41,6 +46,11 @@ export interface TransportOptions {
   onUnreachable?: (id: NodeId) => void;
   /** Called when the last chunk of a snapshot to `id` was written (ok) or dropped. */
   onSnapshotSent?: (id: NodeId, ok: boolean) => void;
+  /**
+   * Whether a dialer that authenticated as `id` may speak (default: any id). Asked before the handshake is
+   * acknowledged, so a refused id never reaches {@link onPeerAddr} or {@link onMessage}.
+   */
+  admit?: (id: NodeId) => boolean;
   /** Called when an authenticated peer announces its address. */
   onPeerAddr?: (id: NodeId, addr: string, meta: string) => void;
   /** Opaque string announced to peers with the address (e.g. this node's service API address); ≤ 255 chars. */
@@ -49,6 +59,8 @@ export interface TransportOptions {
   maxFrame?: number;
   /** Largest backlog per peer before new messages are dropped (default 64 MiB). */
   maxQueueBytes?: number;
+  /** Run over TLS: this node's certificate and key (PEM) and the roots peers' certificates chain to. */
+  tls?: { cert: string; key: string; caCerts?: string[] } | null;
 }
 
 /** Splits "host:port". */
@@ -87,7 +99,11 @@ export class TcpTransport {
   /** Starts listening. */
   static start(opts: TransportOptions): Promise<TcpTransport> {
     const { hostname, port } = splitAddr(opts.listen);
-    const t = new TcpTransport(opts, Deno.listen({ hostname, port }));
+    const tls = opts.tls;
+    const listener = tls
+      ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key })
+      : Deno.listen({ hostname, port });
+    const t = new TcpTransport(opts, listener);
     t.track(t.acceptLoop());
     return Promise.resolve(t);
   }
@@ -250,10 +266,14 @@ export class TcpTransport {
   }
 
   private async dial(p: Peer): Promise<{ conn: Deno.Conn; key: Uint8Array }> {
-    const conn = await Deno.connect({ ...splitAddr(p.addr), transport: "tcp" });
+    const tls = this.opts.tls;
+    const at = splitAddr(p.addr);
+    const conn: Deno.Conn = tls
+      ? await Deno.connectTls({ hostname: at.hostname.replace(/^\[|\]$/g, ""), port: at.port, caCerts: tls.caCerts })
+      : await Deno.connect({ ...at, transport: "tcp" });
     const timer = setTimeout(() => conn.close(), HANDSHAKE_MS);
     try {
-      conn.setNoDelay(true);
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
       const r = new FrameReader(conn, 1024);
       const hello = await r.next();
       if (!hello || hello.length !== MAGIC.length + 16 || !macEqual(hello.subarray(0, MAGIC.length), MAGIC)) {
@@ -358,6 +378,7 @@ export class TcpTransport {
       if (cluster !== this.opts.clusterId) throw new ProtocolError(`peer is in cluster "${cluster}"`);
       if (to !== this.opts.id) throw new ProtocolError(`peer addressed node ${to}, this is ${this.opts.id}`);
       if (from === this.opts.id) throw new ProtocolError("peer claims this node's id");
+      if (this.opts.admit && !this.opts.admit(from)) throw new ProtocolError(`node ${from} is not a member`);
       await writeAll(conn, frameBytes(hmac(this.opts.clusterSecret, "ack", nonceS, nonceC)));
       this.opts.onPeerAddr?.(from, addr, meta);
       return { from, key: hmac(this.opts.clusterSecret, "key", nonceS, nonceC) };

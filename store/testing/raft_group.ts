@@ -54,6 +54,7 @@ export async function startRaftGroup(root: string, opts: { n?: number; http?: bo
       id,
       addr: peers.get(id)!,
       peers,
+      bootstrap: "new",
       dataDir: `${root}/n${id}`,
       clusterId: "store-test",
       clusterSecret: secret,

@@ -14,6 +14,8 @@ import { configJson } from "../config.ts";
 import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
+import { fenceOnRemoval } from "../proxy_lease.ts";
+import { storeLeaseFences } from "./lease_fences.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
 import type { Topom } from "./topom.ts";
 import { forwardToLeader } from "./forward.ts";
@@ -23,6 +25,8 @@ import { serverInfo } from "./redis.ts";
 import { probeSentinel, removeProductMasters, resyncSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 import { sentinelMonitorPlan } from "../sentinel_plan.ts";
 import { checkServer } from "./server_check.ts";
+import { probeReplicas } from "./promote_io.ts";
+import { promoteBest } from "../promote_choice.ts";
 
 const log = logger("api");
 const VERSION = "codis-deno 3.2-compatible";
@@ -72,8 +76,11 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       if (url.pathname === "/" && req.method === "GET") {
         return new Response(null, { status: 302, headers: { location: "/topom" } });
       }
-      const body = req.method === "PUT" || req.method === "POST" ? await readBodyText(req, MAX_API_BODY) : "";
-      const forward = (again = false) => forwardToLeader(req, body, () => t.coord.leaderAdminAddr(), { again });
+      // The body is read only once the route and its xauth are known good (forward() and dispatch come after).
+      let body: string | undefined;
+      const readBody = async () => body ??= req.method === "PUT" ? await readBodyText(req, MAX_API_BODY) : "";
+      const forward = async (again = false) =>
+        forwardToLeader(req, await readBody(), () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
       if (!t.ready) {
@@ -99,7 +106,7 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
         const r = await forward();
         if (m.route.method === "PUT" || r.status < 500) return r;
       }
-      return await dispatch(t, name, params, body, opts);
+      return await dispatch(t, name, params, await readBody(), opts);
     } catch (e) {
       return fail(e);
     }
@@ -220,7 +227,17 @@ async function dispatch(
         const ctx = t.context();
         await t.write(name === "proxy/create" ? createProxy(ctx, model) : onlineProxy(ctx, model));
         t.acks.delete(model.token);
+        if (t.leaseFences.delete(model.token)) await storeLeaseFences(t);
         return ok();
+      });
+    }
+    case "group/promote-best": {
+      const gid = p.gid as number;
+      const probes = await probeReplicas(t, gid);
+      return await t.exclusive(async () => {
+        const out = promoteBest(t.context(), gid, probes, t.executor.running());
+        await t.write(out.writes);
+        return jsonResponse({ promoted: out.addr });
       });
     }
     case "proxy/reinit":
@@ -229,7 +246,14 @@ async function dispatch(
       return ok();
     case "proxy/remove":
       return await t.exclusive(async () => {
+        const removed = t.context().proxies.get(p.token as string);
         await t.write(removeProxy(t.context(), p.token as string, p.force as boolean, false));
+        // It may still serve its old model (cut off, not dead): wait out its lease before moving slots past it.
+        const fence = removed && fenceOnRemoval(removed, t.acks.get(removed.token), performance.now(), Date.now());
+        if (fence) {
+          t.leaseFences.set(fence.token, fence);
+          await storeLeaseFences(t);
+        }
         t.acks.delete(p.token as string);
         t.kick();
         return ok();

@@ -15,10 +15,12 @@ import { NamespaceStateMachine } from "../../store/namespace_state.ts";
 import { topomPath } from "../../store/paths.ts";
 import { RaftStore } from "../../store/raft_client.ts";
 import { logger } from "../../util/log.ts";
-import { newXAuth } from "../../util/xauth.ts";
-import { type DashboardConfig, raftPeers } from "../config_keys.ts";
+import { type DashboardConfig, defaultDataDir, raftPeers } from "../config_keys.ts";
 import { coordinatorKind } from "../config_keys.ts";
 import { encodeJson } from "../model_cache.ts";
+import { raftTls } from "../config_tls_keys.ts";
+import { resolveClusterSecret } from "./cluster_secret.ts";
+import { prepareDataDir } from "./data_dir.ts";
 
 const log = logger("coord");
 
@@ -51,11 +53,6 @@ export interface CoordOptions {
   join?: boolean;
 }
 
-/** The Raft cluster secret: `cluster_secret`, or one derived from product name and auth when it is empty. */
-export function raftSecret(cfg: DashboardConfig): string {
-  return cfg.cluster_secret !== "" ? cfg.cluster_secret : newXAuth("raft", cfg.product_name, cfg.product_auth);
-}
-
 /** Opens the coordinator named by `config`. */
 export function openDashboardCoordinator(opts: CoordOptions): Promise<Coordinator> {
   const kind = coordinatorKind(opts.config);
@@ -64,12 +61,12 @@ export function openDashboardCoordinator(opts: CoordOptions): Promise<Coordinato
 
 async function openRaft(opts: CoordOptions): Promise<Coordinator> {
   const cfg = opts.config;
-  const secret = raftSecret(cfg);
   const listeners: (() => void)[] = [];
   const fire = () => queueMicrotask(() => listeners.forEach((cb) => cb()));
   const sm = new NamespaceStateMachine();
-  const dataDir = cfg.data_dir !== "" ? cfg.data_dir : `/tmp/codis/raft/${cfg.product_name}/node-${cfg.raft_id}`;
-  await Deno.mkdir(dataDir, { recursive: true });
+  const dataDir = cfg.data_dir !== "" ? cfg.data_dir : defaultDataDir(cfg.product_name, cfg.raft_id);
+  await prepareDataDir(dataDir);
+  const secret = await resolveClusterSecret(cfg, dataDir, opts.join);
   const node = await RaftNode.start({
     id: cfg.raft_id,
     addr: cfg.raft_addr,
@@ -78,7 +75,9 @@ async function openRaft(opts: CoordOptions): Promise<Coordinator> {
     dataDir,
     clusterId: `codis-${cfg.product_name}`,
     clusterSecret: secret,
+    tls: raftTls(cfg),
     join: opts.join,
+    bootstrap: cfg.raft_bootstrap === "new" ? "new" : "existing",
     onStateChange: fire,
   }, sm);
   const apiOf = (id: number): string | undefined => {

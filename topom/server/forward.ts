@@ -4,6 +4,7 @@
  * @module
  */
 import { errorResponse } from "../../util/http.ts";
+import { adminFetch, adminUrl } from "../../util/admin_calls.ts";
 
 /** Header marking a forwarded request, so that a request is forwarded at most once. */
 export const FORWARDED_HEADER = "x-codis-forwarded";
@@ -44,7 +45,7 @@ export async function forwardToLeader(
     const ac = new AbortController();
     const t = setTimeout(() => ac.abort(), opts.timeoutMs ?? 60_000);
     try {
-      const res = await fetch(`http://${leader}${url.pathname}${url.search}`, {
+      const res = await adminFetch(adminUrl(leader, url.pathname + url.search), {
         method: req.method,
         headers: { [FORWARDED_HEADER]: "1", "content-type": req.headers.get("content-type") ?? "application/json" },
         body: req.method === "GET" || req.method === "HEAD" ? undefined : body,

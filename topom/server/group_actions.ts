@@ -11,6 +11,7 @@ import type { TickPlan } from "../scheduler.ts";
 import { sentinelGroupName } from "../sentinel_plan.ts";
 import type { Topom } from "./topom.ts";
 import { redisCall } from "./redis.ts";
+import { repointAfterPromotion, waitCaughtUp } from "./promote_io.ts";
 
 const log = logger("topom");
 
@@ -25,12 +26,22 @@ export async function runPromotion(t: Topom, ctx: Context, p: TickPlan["promotio
         (ctx.sentinel.servers ?? []).map((a) => redisCall(a, "", ["SENTINEL", "REMOVE", name], 0, 2000)),
       );
     }
+    const oldMaster = ctx.groups.get(p.gid)?.servers[0]?.server;
+    if (oldMaster) await waitCaughtUp(oldMaster, p.step.newMaster, t.config.product_auth);
     await promoteToMaster(p.step.newMaster, t.config.product_auth).catch((e) =>
       log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
     );
   }
   const [first, ...rest] = p.step.writes;
-  if (first && await t.casWrite({ write: first, expectRevision: p.expectRevision })) await t.write(rest);
+  if (first && await t.casWrite({ write: first, expectRevision: p.expectRevision })) {
+    await t.write(rest);
+    if (p.step.kind === "switch") {
+      // The old master (stored last) and the other replicas follow the new master, once each answers.
+      const g = t.context().groups.get(p.gid);
+      const servers = g?.servers.map((x) => x.server) ?? [];
+      repointAfterPromotion(t, p.gid, p.step.newMaster, servers.slice(1), servers[servers.length - 1]);
+    }
+  }
 }
 
 /** Sync actions: at most one REPLICAOF in flight. */

@@ -9,12 +9,15 @@
  * @module
  */
 import { logger } from "../../util/log.ts";
-import { chooseSentinelMasters, parseSwitchMaster, switchGroupMaster } from "../sentinel_plan.ts";
+import { chooseSentinelMasters, parseSwitchMaster, sentinelMonitorPlan, switchGroupMaster } from "../sentinel_plan.ts";
+import { screenSentinelReports, type StaleReport } from "../sentinel_staleness.ts";
 import type { Topom } from "./topom.ts";
-import { sentinelMasters } from "./sentinel_io.ts";
+import { resyncSentinelGroup, sentinelMasters } from "./sentinel_io.ts";
 import { parseInfo, redisCall } from "./redis.ts";
 import { textOf } from "../../redis/decode.ts";
 import { SentinelSubscriber, type SubscriberHandlers } from "./sentinel_subscriber.ts";
+import { holdGroupForSwitch } from "./switch_barrier.ts";
+import { cloneGroup } from "../context.ts";
 
 const log = logger("ha");
 
@@ -47,9 +50,13 @@ export async function followSentinelMasters(
         continue;
       }
       try {
+        const before = cloneGroup(g);
         const writes = switchGroupMaster(ctx, gid, addr, (a) => runIds.get(a));
-        if (writes.length > 0) {
-          log.warn(`group-[${gid}]: sentinels report master ${addr} (was ${g.servers[0].server}); switching`);
+        const switched = writes.find((w) => w.kind === "group");
+        if (switched && switched.kind === "group") {
+          log.warn(`group-[${gid}]: sentinels report master ${addr} (was ${before.servers[0].server}); switching`);
+          const newIndex = before.servers.findIndex((x) => x.server === switched.group.servers[0].server);
+          await holdGroupForSwitch(t, before, newIndex);
           await t.write(writes);
         }
       } catch (e) {
@@ -125,9 +132,38 @@ export interface HaHost {
   check(): Promise<boolean>;
 }
 
+/**
+ * Re-syncs each stale report's group on its sentinel before anything follows the sentinels: `SENTINEL REMOVE` (as
+ * the promotion did on the others), and MONITOR of the model's master when the sentinel list is in sync.
+ */
+async function resyncStale(t: Topom, addrs: readonly string[], stale: readonly StaleReport[]): Promise<void> {
+  if (stale.length === 0) return;
+  const ctx = t.context();
+  const inSync = !ctx.sentinel.out_of_sync;
+  let plan: ReturnType<typeof sentinelMonitorPlan> = [];
+  try {
+    if (inSync) plan = sentinelMonitorPlan(ctx, t.config);
+  } catch (e) {
+    log.warn(`sentinels: ${(e as Error).message}`);
+  }
+  await Promise.all(stale.map(async (s) => {
+    const addr = addrs[s.sentinel];
+    const monitor = plan.find((m) => m.gid === s.gid);
+    log.warn(
+      `sentinel-[${addr}]: reports ${s.name} master ${s.reported} (config-epoch ${s.epoch}), older than the model's ` +
+        `${ctx.getGroupMasters().get(s.gid)}: not followed; SENTINEL REMOVE${monitor ? " and MONITOR again" : ""}`,
+    );
+    await resyncSentinelGroup(addr, s.name, monitor).catch((e) => log.warn((e as Error).message));
+  }));
+}
+
 /** The {@link HaHost} of a Topom: sentinel queries bounded by `sentinel_client_timeout` (at most 5 s). */
 export function topomHaHost(t: Topom): HaHost {
   let memo: { cache: unknown; rev: number; servers: readonly string[] } | undefined;
+  /** Per group, the config-epoch of the sentinels' last view that agreed with the model (see sentinel_staleness.ts). */
+  let agreedEpochs = new Map<number, number>();
+  /** The sentinel list the epochs were learnt on: other sentinels, or a resync (epochs start over), forget them. */
+  let learntOn = "";
   const timeoutMs = () => Math.min(t.config.sentinel_client_timeout, 5000);
   return {
     product: t.product,
@@ -145,9 +181,18 @@ export function topomHaHost(t: Topom): HaHost {
     async check() {
       const addrs = [...this.sentinels()];
       if (addrs.length === 0) return true;
-      const asked = t.context().getGroupMasters();
+      const ctx = t.context();
+      const asked = ctx.getGroupMasters();
+      const list = `${addrs.join(",")} ${ctx.sentinel.out_of_sync ? "out of sync" : "in sync"}`;
+      if (list !== learntOn && !(learntOn.startsWith(addrs.join(",") + " ") && ctx.sentinel.out_of_sync)) {
+        agreedEpochs = new Map();
+      }
+      learntOn = list;
       const replies = await gatherMajority(addrs.map((a) => sentinelMasters(a, t.product, timeoutMs())), 200);
-      return await followSentinelMasters(t, replies, asked);
+      const screened = screenSentinelReports(t.product, asked, replies, agreedEpochs);
+      agreedEpochs = screened.agreedEpochs;
+      await resyncStale(t, addrs, screened.stale);
+      return await followSentinelMasters(t, screened.replies, asked);
     },
   };
 }

@@ -5,6 +5,7 @@
 import type { ProxyModel, SentinelModel, Slot } from "../../models/mod.ts";
 import { proxyXAuth } from "../../util/xauth.ts";
 import type { StatsJSON } from "../../models/proxy_stats.ts";
+import { adminFetch, adminUrl } from "../../util/admin_calls.ts";
 
 /** A failed admin call: the HTTP status and the server's `Cause`. */
 export class ProxyApiError extends Error {
@@ -31,7 +32,7 @@ export class ProxyAdminClient {
   #xauth: string | undefined;
 
   constructor(readonly addr: string, readonly opts: ProxyAdminClientOptions) {
-    this.base = addr.startsWith("http://") || addr.startsWith("https://") ? addr : `http://${addr}`;
+    this.base = adminUrl(addr, "");
   }
 
   /** Uses a known token instead of asking the proxy for its model. */
@@ -44,7 +45,7 @@ export class ProxyAdminClient {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.opts.timeoutMs ?? 5000);
     try {
-      const res = await fetch(url, {
+      const res = await adminFetch(url, {
         method,
         signal: ac.signal,
         headers: body === undefined ? {} : { "content-type": "application/json" },

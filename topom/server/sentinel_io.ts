@@ -74,3 +74,25 @@ export async function resyncSentinel(
   const r = await redisCalls(addr, "", plan.flatMap((m) => [{ args: m.monitor }, { args: m.set }]), timeoutMs);
   for (const x of r) if (x instanceof Error) throw new Error(`sentinel-[${addr}]: ${x.message}`);
 }
+
+/**
+ * Re-syncs one group on sentinel `addr`: `SENTINEL REMOVE name` (a sentinel that no longer knows it is fine), then,
+ * when `monitor` is given, MONITOR and SET it. For a sentinel whose view of the group predates the model's.
+ */
+export async function resyncSentinelGroup(
+  addr: string,
+  name: string,
+  monitor?: SentinelMonitor,
+  timeoutMs = 2000,
+): Promise<void> {
+  const cmds = [
+    { args: ["SENTINEL", "REMOVE", name] },
+    ...(monitor ? [{ args: monitor.monitor }, { args: monitor.set }] : []),
+  ];
+  const r = await redisCalls(addr, "", cmds, timeoutMs);
+  r.forEach((x, i) => {
+    if (x instanceof Error && !(i === 0 && /no such master/i.test(x.message))) {
+      throw new Error(`sentinel-[${addr}]: ${x.message}`);
+    }
+  });
+}

@@ -10,6 +10,8 @@ import type { Topom } from "./topom.ts";
 import { logger } from "../../util/log.ts";
 import { serverInfo } from "./redis.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
+import { groupsWithLostMaster } from "../master_loss.ts";
+import { promoteLostMasters } from "./promote_io.ts";
 
 const log = logger("stats");
 
@@ -20,6 +22,8 @@ export class StatsPoller {
   sentinels: Record<string, RedisStats> = {};
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy = false;
+  /** Masters seen down, and since when (promote_after_master_down). */
+  readonly #downSince = new Map<string, number>();
 
   constructor(private readonly t: Topom, private readonly periodMs: number) {}
 
@@ -84,6 +88,12 @@ export class StatsPoller {
     this.proxies = proxies;
     this.servers = servers;
     this.sentinels = sentinels;
+    const answered = new Map(Object.entries(servers).map(([addr, s]) => [addr, s.error === undefined]));
+    const lost = groupsWithLostMaster(ctx, answered, this.#downSince, Date.now(), cfg.promote_after_master_down);
+    if (lost.length > 0) {
+      await promoteLostMasters(this.t, lost);
+      for (const gid of lost) this.#downSince.delete(ctx.groups.get(gid)?.servers[0]?.server ?? "");
+    }
   }
 
   /** The Stats JSON (`GET /topom/stats`, `/api/topom/stats/:xauth`). */

@@ -15,11 +15,13 @@ import { encodeJson, ModelCache, writeToOp } from "../model_cache.ts";
 import { ModelWatch } from "./model_watch.ts";
 import { type GuardedWrite, schedulerTick } from "../scheduler.ts";
 import { checkResumable } from "../slot_actions.ts";
+import { fencedAcks, type LeaseFence } from "../proxy_lease.ts";
 import { ExecutorRuns } from "../executor/runs.ts";
 import type { Coordinator } from "./coord.ts";
 import type { SlotExecutor } from "../executor/slot_executor.ts";
 import { runPromotion, SyncActions } from "./group_actions.ts";
 import { SentinelHa, topomHaHost } from "./ha.ts";
+import { loadLeaseFences, storeLeaseFences } from "./lease_fences.ts";
 import { StatsPoller } from "./stats.ts";
 
 const log = logger("topom");
@@ -50,6 +52,8 @@ export class Topom {
   routingRevision = 0;
   /** Per proxy token: the revision it reported applied, and when. */
   readonly acks = new Map<string, ProxyAckStats>();
+  /** Removed proxies whose dashboard lease may not have run out yet: the scheduler still waits for them. */
+  readonly leaseFences = new Map<string, LeaseFence>();
   /** Last scheduler view, for stats: slot id → proxies holding it; group id → proxies holding its promotion. */
   holders: Record<number, string[]> = {};
   promoteHolders: Record<number, string[]> = {};
@@ -316,6 +320,7 @@ export class Topom {
       await this.reload();
       log.debug(`model reloaded in ${(performance.now() - t0).toFixed(0)} ms, revision ${this.cache.revision}`);
       await this.sync.requeue();
+      await loadLeaseFences(this);
       // Only now: a reload or requeue that failed is tried again on the next tick, not skipped for the whole term.
       this.#wasLeader = true;
       if (this.coord.kind === "raft") {
@@ -324,6 +329,13 @@ export class Topom {
     }
     const ctx = this.context();
     const acks = [...ctx.proxies.keys()].map((token) => ({ token, revision: this.acks.get(token)?.revision ?? 0 }));
+    const fenced = fencedAcks(this.leaseFences.values(), performance.now());
+    for (const token of fenced.ended) {
+      log.info(`proxy-[${token}] was removed and its dashboard lease has run out: no longer waited for`);
+      this.leaseFences.delete(token);
+    }
+    if (fenced.ended.length > 0) await storeLeaseFences(this);
+    for (const a of fenced.acks) if (!ctx.proxies.has(a.token)) acks.push(a);
     const plan = schedulerTick(ctx, {
       parallel: this.config.migration_parallel_slots,
       disabled: this.disabled,

@@ -58,6 +58,17 @@ export function renderProxies(el, ctx) {
         { class: switched ? "bad" : "" },
         p.admin_addr,
         st?.backend?.primary_only ? h("span", { class: "tag", title: "backend_primary_only" }, " S") : null,
+        st?.backend?.write_acks?.replicas > 0
+          ? h(
+            "span",
+            {
+              class: "tag",
+              title: `backend_write_acks: writes wait for ${st.backend.write_acks.replicas} replica(s); ` +
+                `waits=${st.backend.write_acks.waits ?? 0}, timeouts=${st.backend.write_acks.timeouts ?? 0}`,
+            },
+            ` W${st.backend.write_acks.replicas}`,
+          )
+          : null,
         switched ? h("span", { title: "a sentinel switched a master" }, " [HA]") : null,
       ),
       h("td", {}, button("SYNC", reinit, status === "PENDING" || switched ? "danger small" : "small")),

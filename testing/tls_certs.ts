@@ -1,0 +1,177 @@
+/**
+ * Throw-away TLS material for tests, made with `openssl` at run time in a temp dir: a CA, a server certificate for
+ * 127.0.0.1 and localhost (usable as a client certificate too, as Redis uses it for replication), and a client
+ * certificate. Nothing here is committed; {@link TestCerts.remove} deletes it all.
+ * @module
+ */
+
+/** Paths of the generated files (PEM) and their contents. */
+export interface TestCerts {
+  dir: string;
+  caFile: string;
+  serverCertFile: string;
+  serverKeyFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** The CA certificate's PEM text. */
+  ca: string;
+  /** A second CA, unrelated to the first, for tests of a certificate that must not be trusted. */
+  otherCaFile: string;
+  /** Removes the directory and everything in it. */
+  remove(): Promise<void>;
+}
+
+async function openssl(dir: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd: dir, stdin: "null", stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
+async function newCa(dir: string, name: string): Promise<void> {
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
+}
+
+async function newLeaf(dir: string, name: string, ext: string): Promise<void> {
+  await openssl(
+    dir,
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${name}`,
+  );
+  await Deno.writeTextFile(`${dir}/${name}.ext`, ext);
+  await openssl(
+    dir,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
+  );
+}
+
+/** Makes a CA, a server and a client certificate in a new temp dir. */
+export async function makeTestCerts(): Promise<TestCerts> {
+  const dir = await Deno.makeTempDir({ prefix: "codis-tls-" });
+  const remove = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  try {
+    await newCa(dir, "ca");
+    await newCa(dir, "other-ca");
+    await newLeaf(
+      dir,
+      "server",
+      "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n" +
+        "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    );
+    await newLeaf(
+      dir,
+      "client",
+      "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    );
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+  return {
+    dir,
+    caFile: `${dir}/ca.crt`,
+    serverCertFile: `${dir}/server.crt`,
+    serverKeyFile: `${dir}/server.key`,
+    clientCertFile: `${dir}/client.crt`,
+    clientKeyFile: `${dir}/client.key`,
+    ca: await Deno.readTextFile(`${dir}/ca.crt`),
+    otherCaFile: `${dir}/other-ca.crt`,
+    remove,
+  };
+}
+
+/**
+ * redis-server arguments for a TLS-only server on `port` (plain port off) with the test certificates. Clients must
+ * present a certificate unless `authClients` is false. Replication between such servers needs tls-replication, and
+ * MIGRATE needs tls-cluster: Redis 7.0 picks MIGRATE's connection type by tls-cluster, even outside cluster mode.
+ */
+export function tlsRedisArgs(certs: TestCerts, port: number, authClients = true): string[] {
+  return [
+    "--port",
+    "0",
+    "--tls-port",
+    String(port),
+    "--tls-cert-file",
+    certs.serverCertFile,
+    "--tls-key-file",
+    certs.serverKeyFile,
+    "--tls-ca-cert-file",
+    certs.caFile,
+    "--tls-auth-clients",
+    authClients ? "yes" : "no",
+    "--tls-replication",
+    "yes",
+    "--tls-cluster",
+    "yes",
+  ];
+}
+
+/** `redis-cli` arguments that reach a TLS server or proxy with the test CA (and client certificate). */
+export function tlsCliArgs(certs: TestCerts, withClientCert = true): string[] {
+  const args = ["--tls", "--cacert", certs.caFile];
+  if (withClientCert) args.push("--cert", certs.clientCertFile, "--key", certs.clientKeyFile);
+  return args;
+}
+
+/**
+ * sentinel.conf lines for a TLS-only sentinel on `port`: clients (the dashboard) need a certificate, and it reaches
+ * the masters and replicas it monitors over TLS with its own.
+ */
+export function tlsSentinelConf(certs: TestCerts, port: number): string {
+  return [
+    "port 0",
+    `tls-port ${port}`,
+    `tls-cert-file ${certs.serverCertFile}`,
+    `tls-key-file ${certs.serverKeyFile}`,
+    `tls-ca-cert-file ${certs.caFile}`,
+    "tls-auth-clients yes",
+    "tls-replication yes",
+    "",
+  ].join("\n");
+}
