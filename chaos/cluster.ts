@@ -176,7 +176,13 @@ export class Cluster {
         const host = this.net.host(`redis${g}${side}`);
         const dir = `${this.dataDir}/redis${g}${side}`;
         await Deno.mkdir(dir, { recursive: true });
+        // The password goes in a file only the tool's user reads, not on the command line.
+        const conf = `${dir}.conf`;
+        await Deno.writeTextFile(conf, `requirepass ${this.productAuth}\nmasterauth ${this.productAuth}\n`, {
+          mode: 0o600,
+        });
         const args = [
+          conf,
           "--bind",
           host.addr,
           "--port",
@@ -191,10 +197,6 @@ export class Cluster {
           "",
           "--appendonly",
           "no",
-          "--requirepass",
-          this.productAuth,
-          "--masterauth",
-          this.productAuth,
           "--loglevel",
           "notice",
           "--logfile",
@@ -218,19 +220,19 @@ export class Cluster {
       "--quiet",
       `${ROOT}cli/codis-dashboard.ts`,
       `--product_name=${this.productName}`,
-      `--product_auth=${this.productAuth}`,
       `--admin_addr=${d.adminAddr}`,
       `--raft_id=${d.id}`,
       `--raft_addr=${d.raftAddr}`,
       `--raft_peers=${peers}`,
       `--data_dir=${d.dataDir}`,
-      `--cluster_secret=${this.clusterSecret}`,
       "--log-level=INFO",
       // Quick sentinel verdicts, so that a failover happens within the failover nemesis's fault window.
       ...(this.shape.sentinels > 0
         ? ["--sentinel_quorum=2", "--sentinel_down_after=5s", "--sentinel_failover_timeout=30s"]
         : []),
-      ...(join ? ["--join"] : []),
+      // Founders found the group on their first start (a data dir that holds data ignores this); members that
+      // rejoin with an emptied data dir wait for the leader instead.
+      join ? "--join" : "--raft_bootstrap=new",
     ];
   }
 
@@ -251,7 +253,10 @@ export class Cluster {
     for (const d of all) {
       const founder = d.id <= this.shape.dashboards;
       const args = this.#dashboardArgs(d, peers, !founder);
-      const proc = new Proc(`dash${d.id}`, "dashboard", d.host, Deno.execPath(), args, `${d.dataDir}.log`, this.net);
+      const proc = new Proc(`dash${d.id}`, "dashboard", d.host, Deno.execPath(), args, `${d.dataDir}.log`, this.net, {
+        CODIS_PRODUCT_AUTH: this.productAuth,
+        CODIS_CLUSTER_SECRET: this.clusterSecret,
+      });
       if (founder) proc.start();
       else this.outside.add(d.id);
       this.dashboards.push({ ...d, proc });
@@ -317,13 +322,14 @@ export class Cluster {
         `${ROOT}cli/codis-proxy.ts`,
         `--dashboard=${dashboards}`,
         `--product_name=${this.productName}`,
-        `--product_auth=${this.productAuth}`,
         `--proxy_addr=${host.addr}:${PROXY_PORT}`,
         `--admin_addr=${host.addr}:${PROXY_ADMIN_PORT}`,
         "--log-level=INFO",
         ...this.shape.proxyArgs,
       ];
-      const p = new Proc(`proxy${i}`, "proxy", host, Deno.execPath(), args, `${this.dataDir}/proxy${i}.log`, this.net);
+      const p = new Proc(`proxy${i}`, "proxy", host, Deno.execPath(), args, `${this.dataDir}/proxy${i}.log`, this.net, {
+        CODIS_PRODUCT_AUTH: this.productAuth,
+      });
       p.start();
       this.proxies.push(p);
     }

@@ -30,6 +30,12 @@ export interface HostRules {
   redirects: { daddr: string; dport: number; to: string }[];
 }
 
+/** How a host process is spawned. */
+export interface SpawnOptions {
+  stderr: "piped" | "null";
+  env?: Record<string, string>;
+}
+
 /** Empty rules. */
 export function noRules(): HostRules {
   return { dropFrom: new Set(), dropTo: new Set(), lossPercent: 0, redirects: [] };
@@ -122,7 +128,8 @@ export interface Hosts {
   /** Whether {@link Hosts.setRules} works (partitions, loss, delay). */
   readonly filters: boolean;
   host(name: string): Host;
-  spawn(host: Host, cmd: string, args: string[], opts: { stderr: "piped" | "null" }): Deno.ChildProcess;
+  /** Spawns `cmd args` on `host`; `env` is added to the tool's environment (secrets go there, never in `args`). */
+  spawn(host: Host, cmd: string, args: string[], opts: SpawnOptions): Deno.ChildProcess;
   rules(host: string): HostRules;
   setRules(host: string, rules: HostRules): Promise<void>;
   healAll(): Promise<void>;
@@ -193,13 +200,13 @@ export class Network implements Hosts {
   }
 
   /** Spawns `cmd args` inside `host`'s namespace (the pid is the command's own: `ip netns exec` execs it). */
-  spawn(host: Host, cmd: string, args: string[], opts: { stderr: "piped" | "null" }): Deno.ChildProcess {
+  spawn(host: Host, cmd: string, args: string[], opts: SpawnOptions): Deno.ChildProcess {
     return new Deno.Command("ip", {
       args: ["netns", "exec", host.ns, cmd, ...args],
       stdin: "null",
       stdout: "null",
       stderr: opts.stderr,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...opts.env },
     }).spawn();
   }
 
@@ -267,9 +274,14 @@ export class LoopbackHosts implements Hosts {
     return h;
   }
 
-  spawn(_host: Host, cmd: string, args: string[], opts: { stderr: "piped" | "null" }): Deno.ChildProcess {
-    return new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: opts.stderr, env: { NO_COLOR: "1" } })
-      .spawn();
+  spawn(_host: Host, cmd: string, args: string[], opts: SpawnOptions): Deno.ChildProcess {
+    return new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: opts.stderr,
+      env: { NO_COLOR: "1", ...opts.env },
+    }).spawn();
   }
 
   rules(): HostRules {

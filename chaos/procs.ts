@@ -24,6 +24,8 @@ export class Proc {
     public args: string[],
     readonly logFile: string,
     private readonly net: Hosts,
+    /** Environment for the process: where its secrets go (a command line is visible to every user). */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   /** Whether the process runs (paused counts as running). */
@@ -34,7 +36,7 @@ export class Proc {
   /** Spawns the process; a no-op while it runs. */
   start(): void {
     if (this.#child) return;
-    const child = this.net.spawn(this.host, this.cmd, this.args, { stderr: "piped" });
+    const child = this.net.spawn(this.host, this.cmd, this.args, { stderr: "piped", env: this.env });
     const file = Deno.openSync(this.logFile, { append: true, create: true });
     const stderr = child.stderr;
     // A plain loop (not pipeTo) so that the log is written while the process runs, not when it ends.
