@@ -9,8 +9,11 @@ import { envInfo, loadAvg } from "./lib/env.ts";
 import { ClosingError, type Server, startCodisProxy, startTwemproxy, stopAll, track } from "./lib/procs.ts";
 import { renderTable, type RunRecord, summarise } from "./lib/report.ts";
 import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
-import { benchArgs, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
+import { benchArgs, DEFAULT_WORKLOADS, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
 import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
+import { type BurstResult, connectionBurst, renderBurstTable } from "./lib/conn_burst.ts";
+import { OPEN_FILES } from "./lib/procs.ts";
+import { openFilesLimit } from "../util/ulimit.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -54,8 +57,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmdline = `deno run -A bench/proxy_bench.ts${argv.length ? " " + argv.join(" ") : ""}`;
-  const workloads = opts.only.length ? WORKLOADS.filter((w) => opts.only.includes(w.id)) : WORKLOADS;
-  if (workloads.length === 0) throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
+  const workloads = WORKLOADS.filter((w) => (opts.only.length ? opts.only : DEFAULT_WORKLOADS).includes(w.id));
+  const burst = opts.connections > 0 && (opts.only.length === 0 || opts.only.includes("conn"));
+  if (workloads.length === 0 && !burst) throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
   const settings: RunSettings = {
     keyspace: opts.keyspace,
     valueSize: opts.valueSize,
@@ -108,18 +112,21 @@ async function main(argv: string[]): Promise<number> {
       notes.push(`codis-proxy skipped: ${opts.proxyScript} does not exist yet`);
       log(notes[notes.length - 1]);
     } else {
-      const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0 }));
-      if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks });
-      for (const { workers, acks } of variants) {
+      const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0, b: false }));
+      if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks, b: false });
+      // --proxy-b-arg: the same proxies again as "<name>-b" with the extra flags, for an A/B in one run.
+      if (opts.proxyBArgs.length > 0) variants.push(...variants.map((v) => ({ ...v, b: true })));
+      for (const { workers, acks, b } of variants) {
         const base = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
-        const name = acks > 0 ? `${base}-acks${acks}` : base;
+        const name = (acks > 0 ? `${base}-acks${acks}` : base) + (b ? "-b" : "");
+        const extra = [...(acks > 0 ? [`--backend_write_acks=${acks}`] : []), ...(b ? opts.proxyBArgs : [])];
         log(`starting ${name}${workers ? ` (--proxy_workers=${workers})` : ""}`);
         try {
           const s = await startCodisProxy({
             name,
             backends: addrs,
             workers: workers || undefined,
-            extraArgs: acks > 0 ? [...opts.proxyArgs, `--backend_write_acks=${acks}`] : opts.proxyArgs,
+            extraArgs: [...opts.proxyArgs, ...extra],
             dir,
             deno: Deno.execPath(),
             cwd: ROOT,
@@ -196,6 +203,7 @@ async function main(argv: string[]): Promise<number> {
 
   const loadStart = loadAvg();
   const records: RunRecord[] = [];
+  const bursts: BurstResult[] = [];
   for (let rep = 0; rep < opts.repeat; rep++) {
     for (const w of workloads) {
       // Rotating the order each repeat keeps any drift (thermal, page cache, key count) from favouring one target.
@@ -215,6 +223,20 @@ async function main(argv: string[]): Promise<number> {
         );
       }
     }
+    if (!burst) continue;
+    // Plain connections only: the TLS targets are left out of the burst.
+    const plain = targets.filter((t) => !t.clientArgs?.length);
+    for (let i = 0; i < plain.length; i++) {
+      const t = plain[(i + rep) % plain.length];
+      const b = await connectionBurst(t.name, rep, t.port, t.cpuPid, opts.connections);
+      bursts.push(b);
+      log(
+        `[${rep + 1}/${opts.repeat}] ${`${opts.connections} connections`.padEnd(17)} ${t.name.padEnd(10)} ` +
+          `burst ${b.burstMs.toFixed(0)} ms  slowest ${b.slowestMs.toFixed(0)} ms  ` +
+          `RSS ${b.rssPerConnKB.toFixed(2)} KB/conn` +
+          (b.failed ? `  ${b.failed} failed: ${b.error}` : ""),
+      );
+    }
   }
 
   const load = { start: loadStart, end: loadAvg() };
@@ -228,13 +250,21 @@ async function main(argv: string[]): Promise<number> {
   out.push(`# load average ${load.start} at start, ${load.end} at end${busy}`);
   out.push(`# medians of ${opts.repeat} run(s) per cell; ratios are ${proxyNames.join(",") || "proxy"}/peer`);
   out.push("");
-  out.push(renderTable(workloads, names, proxyNames, peers, records));
-  out.push("");
+  if (workloads.length > 0) out.push(renderTable(workloads, names, proxyNames, peers, records), "");
+  if (bursts.length > 0) out.push(renderBurstTable(bursts, names, proxyNames, peers), "");
   out.push("Targets (2 backends: " + addrs.join(", ") + "):");
   for (const t of targets) out.push(`  ${t.name.padEnd(10)} ${t.command}`);
   out.push("redis-benchmark commands (PORT = the target's port):");
   for (const w of workloads) {
-    out.push(`  ${w.id.padEnd(8)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
+    out.push(`  ${w.id.padEnd(9)} redis-benchmark ${benchArgs(w, "PORT", counts.get(w.id)!, settings).join(" ")}`);
+  }
+  if (burst) {
+    out.push(
+      `  conn      redis-benchmark -h 127.0.0.1 -p PORT -c ${opts.connections} -n ${opts.connections} -t ping_mbulk ` +
+        "--csv (burst ms = n / rps: from the first connect to the last PONG; slowest = max latency); then the " +
+        `harness holds ${opts.connections} connections open, one PING each, and RSS KB/conn is the target's ` +
+        "VmRSS growth per connection after 1 s idle",
+    );
   }
   if (tls) {
     out.push(`  TLS targets add: ${tls.clientArgs.join(" ")} (a CA made for the run); proxy-mtls also --cert, --key`);
@@ -254,12 +284,40 @@ async function main(argv: string[]): Promise<number> {
       counts: Object.fromEntries(counts),
       summaries,
       runs: records,
+      bursts,
     };
     await Deno.writeTextFile(opts.json, JSON.stringify(doc, (_k, v) => (Number.isNaN(v) ? null : v), 2) + "\n");
     log(`wrote ${opts.json}`);
   }
-  const failed = records.filter((r) => r.error).length;
-  return failed === records.length ? 1 : 0;
+  const failed = records.filter((r) => r.error).length + bursts.filter((b) => b.failed === b.connections).length;
+  return failed === records.length + bursts.length ? 1 : 0;
+}
+
+/**
+ * The thousand-client rows and the connection burst need more open files than the usual soft limit of 1024, and Deno
+ * cannot raise its own: below OPEN_FILES, the harness runs itself again through a shell that raises it (up to the
+ * hard limit). Returns the child's exit code, or null to go on in this process.
+ */
+async function rerunWithOpenFiles(): Promise<number | null> {
+  const have = openFilesLimit() ?? Infinity;
+  if (have >= OPEN_FILES || Deno.env.get("CODIS_BENCH_NOFILE_RAISED") === "1") return null;
+  const script = `ulimit -n ${OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
+  const self = new URL(import.meta.url).pathname;
+  const child = new Deno.Command("sh", {
+    args: ["-c", script, "sh", Deno.execPath(), "run", "-A", self, ...Deno.args],
+    env: { CODIS_BENCH_NOFILE_RAISED: "1" },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = (sig: Deno.Signal) => () => {
+    try {
+      child.kill(sig);
+    } catch { /* exited */ }
+  };
+  Deno.addSignalListener("SIGINT", forward("SIGINT"));
+  Deno.addSignalListener("SIGTERM", forward("SIGTERM"));
+  return (await child.status).code;
 }
 
 /** Gives each backend `n` replicas (started with --replicaof) and waits until they are online. */
@@ -308,6 +366,8 @@ async function writeAckLines(
 }
 
 if (import.meta.main) {
+  const rerun = await rerunWithOpenFiles();
+  if (rerun !== null) Deno.exit(rerun);
   let signalCode = 0;
   const onSignal = (sig: Deno.Signal, code: number) => () => {
     if (signalCode) return;

@@ -58,6 +58,7 @@ export interface ProxyConfig extends ProxyTlsConfig {
   session_pubsub_soft_time: number;
   session_keepalive_period: number;
   session_break_on_failure: boolean;
+  session_epoll: boolean;
   metrics_report_server: string;
   metrics_report_period: number;
   metrics_report_influxdb_server: string;
@@ -296,6 +297,14 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "bool",
     def: false,
     doc: "Close the client connection instead of replying -ERR when a request fails.",
+  },
+  session_epoll: {
+    kind: "bool",
+    def: false,
+    doc: "Serve TCP (IPv4) client connections from the proxy's own epoll set through libc (Linux; needs\n" +
+      "--allow-ffi), which reads every ready client once per round: fair at a thousand clients (p99 5-7x lower),\n" +
+      "but about 0.1 ms more per request for a lone client. false (default), or where it is not possible, uses\n" +
+      "one Deno read per connection, which favours recently served clients at a thousand connections.",
   },
   metrics_report_server: {
     section: "Metrics reporting",

@@ -29,6 +29,10 @@ import { configureRedisTls } from "../redis/dial.ts";
 import { clientTls } from "./tls_setup.ts";
 import { type ClientListener, listenClientsTls } from "./tls_listen.ts";
 import { backendTls } from "../util/tls.ts";
+import type { ClientSocket } from "./net/client_socket.ts";
+import { EpollLoop, FdListener } from "./net/epoll_loop.ts";
+import { FdSocket } from "./net/fd_socket.ts";
+import { parseIpv4 } from "./net/libc.ts";
 import { ProxyStats } from "./stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
@@ -81,9 +85,11 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly writeAcks: WriteAcks | null;
   readonly startTime = Date.now();
   #listener: ClientListener | null = null;
+  /** The client listener on the proxy's own epoll set (session_epoll), instead of #listener. */
+  #epoll: { loop: EpollLoop; listener: FdListener } | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
-  #refused = new Set<NetSocket>();
+  #refused = new Set<ClientSocket>();
   #nextSessionId = 1;
   #sessionIdStep = 1;
   #online = false;
@@ -134,6 +140,15 @@ export class Proxy implements ProxyCore, ProxyControl {
     let listener: ClientListener;
     let bound: { host: string; port: number };
     const tls = clientTls(this.config);
+    const epoll = tls ? null : this.#listenEpoll();
+    if (epoll !== null) {
+      this.#epoll = epoll;
+      this.#proxyAddr = epoll.advertised;
+      bound = epoll.bound;
+      this.stats.start();
+      this.#startIdleSweep();
+      return bound;
+    }
     if (this.config.proto_type === "unix") {
       listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
       try {
@@ -172,6 +187,48 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#listener = listener;
     this.stats.start();
     this.#acceptLoop(listener);
+    this.#startIdleSweep();
+    return bound;
+  }
+
+  /**
+   * The client listener on the proxy's own epoll set, when session_epoll is on and the address is TCP over IPv4
+   * (or every interface); null to use Deno.listen. See proxy/net/libc.ts for why.
+   */
+  #listenEpoll():
+    | { loop: EpollLoop; listener: FdListener; advertised: string; bound: { host: string; port: number } }
+    | null {
+    const cfg = this.config;
+    if (!cfg.session_epoll || cfg.proto_type === "unix" || cfg.proto_type === "tcp6") return null;
+    const { host, port } = splitHostPort(cfg.proxy_addr);
+    const ip = host === "" ? "0.0.0.0" : host;
+    if (parseIpv4(ip) === null) return null;
+    const loop = EpollLoop.create();
+    if (typeof loop === "string") {
+      log.info(`client connections use Deno.listen (no epoll set: ${loop})`);
+      return null;
+    }
+    let listener: FdListener;
+    try {
+      listener = new FdListener(loop, { host: ip, port }, {
+        backlog: 1024,
+        reusePort: cfg.proxy_workers > 1,
+        keepAlive: cfg.session_keepalive_period > 0,
+      }, (fd, remote) => this.#accept(new FdSocket(loop, fd, remote)));
+    } catch (e) {
+      loop.close().catch(() => {});
+      throw e;
+    }
+    const anyHost = ip === "0.0.0.0";
+    return {
+      loop,
+      listener,
+      advertised: `${anyHost ? Deno.hostname() : ip}:${listener.port}`,
+      bound: { host: ip, port: listener.port },
+    };
+  }
+
+  #startIdleSweep(): void {
     const idleMs = this.config.session_recv_timeout;
     const sendMs = this.config.session_send_timeout;
     if (idleMs > 0 || sendMs > 0) {
@@ -182,7 +239,6 @@ export class Proxy implements ProxyCore, ProxyControl {
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
       }, Math.max(10, Math.min(1000, shortest / 4)));
     }
-    return bound;
   }
 
   async #acceptLoop(listener: ClientListener): Promise<void> {
@@ -222,10 +278,11 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#shutdownHooks.push(hook);
   }
 
-  #accept(sock: NetSocket): void {
+  #accept(sock: ClientSocket): void {
     if (this.#closed) return void sock.destroy();
     if (!this.#online) return this.#refuse(sock, NOT_ONLINE);
-    if (this.#sessions.size >= this.config.proxy_max_clients) {
+    const max = this.config.proxy_max_clients;
+    if (max > 0 && this.#sessions.size >= max) { // 0: no limit, as the key's doc says
       this.stats.fail();
       return this.#refuse(sock, MAX_CLIENTS);
     }
@@ -236,7 +293,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   }
 
   /** Answers one error and closes; tracked so that shutdown never waits on a peer that keeps it open. */
-  #refuse(sock: NetSocket, reply: Uint8Array): void {
+  #refuse(sock: ClientSocket, reply: Uint8Array): void {
     this.#refused.add(sock);
     sock.start({ onData: () => {}, onEnd: () => sock.destroy(), onClose: () => this.#refused.delete(sock) });
     sock.end(reply);
@@ -460,6 +517,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     }
     for (const s of this.#sessions) s.close();
     for (const sock of this.#refused) sock.destroy();
+    if (this.#epoll !== null) await this.#epoll.loop.close();
     this.router.close();
     await Promise.resolve();
     log.info("proxy closed");

@@ -6,7 +6,7 @@
 import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
-import type { NetSocket } from "../redis/socket.ts";
+import type { ClientSocket } from "./net/client_socket.ts";
 import {
   checkArity,
   type CommandInfo,
@@ -73,7 +73,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   readonly remote: string;
   readonly createdAt = Date.now();
   #core: ProxyCore;
-  #socket: NetSocket;
+  #socket: ClientSocket;
   #parser: RequestParser;
   /** The session's request limits once authenticated; before, the parser has Redis's pre-auth ones. */
   #limits: RequestLimits;
@@ -109,7 +109,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
-  constructor(core: ProxyCore, socket: NetSocket, id: number) {
+  constructor(core: ProxyCore, socket: ClientSocket, id: number) {
     this.#core = core;
     this.#socket = socket;
     this.#route = new KeyRouter(core, (slot, raw, keys, req) => this.#sessionModes().blocking(slot, raw, keys, req));

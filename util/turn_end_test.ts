@@ -1,5 +1,5 @@
 import { deepEqual } from "node:assert/strict";
-import { atTurnEnd } from "./turn_end.ts";
+import { atTurnEnd, everyTurnEnd } from "./turn_end.ts";
 
 Deno.test("atTurnEnd runs callbacks in order, after the turn's microtasks", async () => {
   const seen: string[] = [];
@@ -44,4 +44,27 @@ Deno.test("atTurnEnd: a throwing callback does not stop the others", async () =>
   }
   deepEqual(seen, ["after the throw"]);
   deepEqual(errors.map((e) => (e as Error).message), ["boom"]);
+});
+
+Deno.test("everyTurnEnd: the hook runs first at each turn end that runs, and what it queues runs in the same pass", async () => {
+  const seen: string[] = [];
+  let queueFromHook = true;
+  const remove = everyTurnEnd(() => {
+    seen.push("hook");
+    if (queueFromHook) atTurnEnd(() => seen.push("queued by hook"));
+    queueFromHook = false;
+  });
+  try {
+    await new Promise<void>((done) => {
+      atTurnEnd(() => seen.push("a"));
+      // Nothing forces a turn end of its own: the hook rides on the one "a" asked for.
+      setTimeout(done, 20);
+    });
+    deepEqual(seen, ["hook", "a", "queued by hook"]);
+  } finally {
+    remove();
+  }
+  seen.length = 0;
+  await new Promise<void>((done) => atTurnEnd(done));
+  deepEqual(seen, [], "a removed hook runs no more");
 });

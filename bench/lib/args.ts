@@ -23,6 +23,8 @@ export interface BenchOptions {
   /** One proxy target per entry; 0 means "do not pass --proxy_workers". */
   proxyWorkers: number[];
   proxyArgs: string[];
+  /** When set, a second proxy target, `proxy-b`, runs with these flags added: an A/B in the same run. */
+  proxyBArgs: string[];
   /** The proxy entry point, relative to the repository root (default cli/codis-proxy.ts). */
   proxyScript: string;
   twemHash: string;
@@ -30,6 +32,8 @@ export interface BenchOptions {
   keyspace: number;
   valueSize: number;
   benchThreads: number;
+  /** Connections in the burst row (opened at once, then held idle); 0 skips the row. */
+  connections: number;
   /**
    * With N > 0: each backend gets one replica, and a second codis-proxy target (`proxy-acksN`) runs with
    * `--backend_write_acks=N` next to the first one (N = 0), so both are measured in the same run.
@@ -47,12 +51,18 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --seconds=S          target length of one run; -n is calibrated on direct Redis (default 4)
   --n=N                fixed requests per run instead of calibrating
   --quick              smoke run: 1 repeat, small fixed -n, short warm-up
-  --only=IDS           workloads to run, comma-separated: p1-set,p1-get,p16-set,p16-get,mset10,c1-set,c1-get
+  --only=IDS           workloads to run, comma-separated: p1-set,p1-get,p16-set,p16-get,mset10,c1-set,c1-get,
+                       c1000-set,c1000-get, conn (the connection burst), and v16k-set,v16k-get,v1m-set,v1m-get
+                       (big values: only when named here, since they overwrite keys the other GET rows read)
+  --connections=N      connections in the burst row: opened at once with one PING each, then held idle while the
+                       target's memory is read (default 5000; 0 skips the row)
   --targets=LIST       comma-separated subset of direct,twemproxy,proxy (default all), plus direct-tls (backend 1
                        on a TLS port), proxy-tls (codis-proxy with TLS for clients) and proxy-mtls (the same with
                        client certificates), run with redis-benchmark --tls
   --proxy-workers=LIST pass --proxy_workers=N to codis-proxy; a list (1,2) makes one proxy target per value
   --proxy-arg=FLAG     extra flag for codis-proxy, repeatable (e.g. --proxy-arg=--backend_max_pipeline=4096)
+  --proxy-b-arg=FLAG   also start a second proxy, "proxy-b", with this extra flag (repeatable): an A/B in the
+                       same run, e.g. --proxy-b-arg=--session_epoll=false
   --proxy-script=PATH  proxy entry point to benchmark instead of cli/codis-proxy.ts (same flags)
   --twem-hash=H        twemproxy hash: fnv1a_64 (default) or crc32a, ...
   --twem-dist=D        twemproxy distribution: ketama (default) or modula
@@ -90,12 +100,14 @@ export function parseOptions(argv: string[]): BenchOptions {
       targets: { type: "string" },
       "proxy-workers": { type: "string" },
       "proxy-arg": { type: "string", multiple: true },
+      "proxy-b-arg": { type: "string", multiple: true },
       "proxy-script": { type: "string" },
       "twem-hash": { type: "string" },
       "twem-dist": { type: "string" },
       keyspace: { type: "string" },
       size: { type: "string" },
       "bench-threads": { type: "string" },
+      connections: { type: "string" },
       json: { type: "string" },
       "write-acks": { type: "string" },
       "keep-logs": { type: "boolean" },
@@ -122,12 +134,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     targets,
     proxyWorkers: workers.length ? workers : [0],
     proxyArgs: v["proxy-arg"] ?? [],
+    proxyBArgs: v["proxy-b-arg"] ?? [],
     proxyScript: v["proxy-script"] ?? "cli/codis-proxy.ts",
     twemHash: v["twem-hash"] ?? "fnv1a_64",
     twemDist: v["twem-dist"] ?? "ketama",
     keyspace: int("keyspace", v.keyspace, 100_000, 1),
     valueSize: int("size", v.size, 3, 1),
     benchThreads: int("bench-threads", v["bench-threads"], 0, 0),
+    connections: int("connections", v.connections, quick ? 1000 : 5000, 0),
     writeAcks: int("write-acks", v["write-acks"], 0, 0),
     keepLogs: v["keep-logs"] ?? false,
     help: v.help ?? false,

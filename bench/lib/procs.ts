@@ -57,6 +57,28 @@ export function stopAll(): Promise<void> {
   return stopping;
 }
 
+/** Open files the harness asks for: a thousand-client row and a 5000-connection burst need more than 1024. */
+export const OPEN_FILES = 65536;
+
+/**
+ * A command run through `sh` with the soft open-files limit raised to OPEN_FILES (or the hard limit, if lower): Deno
+ * cannot change its own limits or a child's, but a shell can raise the soft limit before it execs the program.
+ */
+export function withOpenFiles(
+  program: string,
+  args: string[],
+  opts: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.Command {
+  const script = `ulimit -n ${OPEN_FILES} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
+  return new Deno.Command("sh", {
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...opts,
+    args: ["-c", script, "sh", program, ...args],
+  });
+}
+
 /** Sends SIGTERM, waits up to `graceMs`, then SIGKILL. Safe on an already exited child. */
 export async function terminate(child: Deno.ChildProcess, graceMs = 3000): Promise<void> {
   try {
@@ -149,7 +171,7 @@ export async function startTwemproxy(o: TwemOptions): Promise<Server> {
   ].join("\n");
   await Deno.writeTextFile(conf, yaml);
   const args = ["-c", conf, "-s", String(statsPort), "-a", "127.0.0.1", "-p", `${o.dir}/nutcracker.pid`, "-o", log];
-  const child = new Deno.Command("nutcracker", { args, stdin: "null", stdout: "null", stderr: "null" }).spawn();
+  const child = withOpenFiles("nutcracker", args, { stdout: "null", stderr: "null" }).spawn();
   const untrack = track(() => terminate(child));
   await awaitReady(child, port, "nutcracker", log, 10_000);
   return {
@@ -203,17 +225,12 @@ export async function startCodisProxy(o: ProxyOptions): Promise<Server> {
     `--proxy_addr=127.0.0.1:${port}`,
     `--admin_addr=127.0.0.1:${admin}`,
     ...(o.workers ? [`--proxy_workers=${o.workers}`] : []),
+    // The connection burst opens thousands of clients; Codis's default cap is 1000.
+    ...(o.extraArgs.some((a) => a.startsWith("--proxy_max_clients")) ? [] : ["--proxy_max_clients=100000"]),
     ...o.extraArgs,
   ];
   const file = await Deno.open(log, { write: true, create: true, truncate: true });
-  const child = new Deno.Command(o.deno, {
-    args,
-    cwd: o.cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = withOpenFiles(o.deno, args, { cwd: o.cwd, env: { NO_COLOR: "1" } }).spawn();
   const pump = Promise.all([copyTo(child.stdout, file), copyTo(child.stderr, file)]).finally(() => file.close());
   const stop = async () => {
     await terminate(child);

@@ -1,0 +1,33 @@
+/**
+ * What a client session needs from its connection. Two implementations: NetSocket on a `Deno.Conn` (redis/socket.ts), and
+ * FdSocket on a file descriptor of the proxy's own epoll set (proxy/net/fd_socket.ts), used for client listeners on
+ * Linux.
+ * @module
+ */
+import type { SocketEvents } from "../../redis/socket.ts";
+
+export type { SocketEvents };
+
+/** A client connection as a session sees it. */
+export interface ClientSocket {
+  /** `host:port` of the peer. */
+  readonly remote: string;
+  /** `Date.now()` of the last read or write, for the idle timeout. */
+  readonly lastActive: number;
+  readonly closed: boolean;
+  /** When the write now waiting on the peer began (`Date.now()`), or 0 when no write is waiting. */
+  readonly writeWaitingSince: number;
+  /** Bytes accepted by write() and not yet handed to the kernel. */
+  readonly pendingBytes: number;
+  /** Starts reading; events go to `events` from then on. */
+  start(events: SocketEvents): void;
+  /** Stops reading until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Queues bytes for the peer, written in order; the buffer must not change afterwards. */
+  write(buf: Uint8Array): void;
+  /** Writes `last` (if any) after everything queued, then closes; `done` runs once closed. */
+  end(last?: Uint8Array, done?: () => void): void;
+  /** Closes at once; queued bytes are dropped. */
+  destroy(): void;
+}

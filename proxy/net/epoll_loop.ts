@@ -1,0 +1,272 @@
+/**
+ * The proxy's own event loop for client connections: one epoll set (edge-triggered) polled from the JavaScript
+ * thread, and a listener that accepts through it.
+ *
+ * Each round, every ready connection gets one read, in the order the kernel reported them; a connection that had more
+ * to read than one read took goes to the end of the round, so one busy client does not hold the others (Redis and
+ * twemproxy do the same). The set is polled without waiting at the end of every event-loop turn that runs anyway
+ * (util/turn_end.ts: backend replies and flushes cause them), and one `epoll_wait` blocks on a runtime thread the rest
+ * of the time, so that a client's input wakes the loop when nothing else does. The loop never re-queues itself with
+ * `setImmediate`: that keeps the runtime from polling its own sockets (the backends).
+ *
+ * Reads go into one slab shared by every connection of the loop: each read fills the slab's free tail, so the
+ * parser's zero-copy views stay valid, and an idle connection holds no buffer at all.
+ * @module
+ */
+import { logger } from "../../util/log.ts";
+import { everyTurnEnd } from "../../util/turn_end.ts";
+import { EAGAIN, ECONNABORTED, EINTR, EPOLLET, EPOLLIN, type Ipv4Addr, Libc } from "./libc.ts";
+
+const log = logger("epoll");
+
+/** Something registered in the loop, called with the epoll event mask of its fd. */
+export interface FdHandler {
+  onEvents(events: number): void;
+  /** Closes the handler's fd (the loop closes everything still registered when it closes). */
+  destroy(): void;
+}
+
+/** Events returned by one epoll_wait. */
+const MAX_EVENTS = 1024;
+/** Shared read slab; a new one is taken when the free tail is below MIN_TAIL. */
+const SLAB = 64 * 1024;
+const MIN_TAIL = 1024;
+/** Connections accepted per round before the others' reads get their turn. */
+const ACCEPT_BATCH = 256;
+
+/** An epoll set and the handlers of its fds. */
+export class EpollLoop {
+  readonly libc: Libc;
+  readonly #epfd: number;
+  readonly #wakeFd: number;
+  #handlers: (FdHandler | undefined)[] = [];
+  #count = 0;
+  /** Handlers that may have more to read: served after the next poll's events. */
+  #again: FdHandler[] = [];
+  #spare: FdHandler[] = [];
+  readonly #evSync: Uint8Array;
+  readonly #evSyncView: DataView;
+  readonly #evBlock: Uint8Array;
+  readonly #evBlockView: DataView;
+  #blocking: Promise<void> | null = null;
+  #closed = false;
+  #unhook: () => void;
+  #slab = new Uint8Array(SLAB);
+  #used = 0;
+  /** The bytes of the last successful {@link recv}. */
+  chunk: Uint8Array = this.#slab.subarray(0, 0);
+  /** How many bytes the last {@link recv} asked for: a read that got them all may have left more behind. */
+  asked = 0;
+
+  private constructor(libc: Libc) {
+    this.libc = libc;
+    this.#epfd = libc.epollCreate();
+    this.#wakeFd = libc.eventfd();
+    libc.epollAdd(this.#epfd, this.#wakeFd, EPOLLIN | EPOLLET);
+    const size = MAX_EVENTS * libc.eventSize;
+    this.#evSync = new Uint8Array(size);
+    this.#evSyncView = new DataView(this.#evSync.buffer);
+    this.#evBlock = new Uint8Array(size);
+    this.#evBlockView = new DataView(this.#evBlock.buffer);
+    this.#unhook = everyTurnEnd(this.#poll);
+    this.#arm();
+  }
+
+  /** A new loop, or why there cannot be one here (see {@link Libc.open}). */
+  static create(): EpollLoop | string {
+    const libc = Libc.open();
+    if (typeof libc === "string") return libc;
+    try {
+      return new EpollLoop(libc);
+    } catch (e) {
+      libc.close();
+      return (e as Error).message;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Registered fds (listeners and connections). */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Registers `fd` (edge-triggered `events`); an fd that is ready already reports so at once. */
+  add(fd: number, handler: FdHandler, events: number): void {
+    if (this.#handlers[fd] === undefined) this.#count++;
+    this.#handlers[fd] = handler;
+    this.libc.epollAdd(this.#epfd, fd, events | EPOLLET);
+  }
+
+  /** Forgets `fd`; its owner closes it, which takes it out of the epoll set. */
+  remove(fd: number, handler: FdHandler): void {
+    if (this.#handlers[fd] !== handler) return;
+    this.#handlers[fd] = undefined;
+    this.#count--;
+  }
+
+  /** Serves `h` again after the next poll: it may have more input than its last read took. */
+  again(h: FdHandler): void {
+    if (this.#closed) return;
+    this.#again.push(h);
+    // No edge will report input that is already there: a poll must come. (atTurnEnd would not do from inside the
+    // poll, which runs as a turn-end hook: what is queued there runs in the same pass.) This re-queues only while
+    // some connection has input waiting, so it never spins idle.
+    if (!this.#kickQueued) {
+      this.#kickQueued = true;
+      setImmediate(this.#kick);
+    }
+  }
+
+  #kickQueued = false;
+  #kick = (): void => {
+    this.#kickQueued = false;
+    this.#poll();
+  };
+
+  /**
+   * Receives from `fd` into the shared slab: returns the byte count (0: EOF) with the bytes in {@link chunk}, or
+   * -errno.
+   */
+  recv(fd: number): number {
+    let slab = this.#slab;
+    let used = this.#used;
+    if (slab.length - used < MIN_TAIL) {
+      slab = this.#slab = new Uint8Array(SLAB);
+      used = 0;
+    }
+    this.asked = slab.length - used;
+    const n = this.libc.recv(fd, used === 0 ? slab : slab.subarray(used));
+    if (n > 0) {
+      this.chunk = slab.subarray(used, used + n);
+      this.#used = used + n;
+    }
+    return n;
+  }
+
+  /** One round, at a turn end: the events ready now, then the handlers left with more to read. */
+  #poll = (): void => {
+    if (this.#closed) return;
+    const n = this.libc.fn.epoll_wait(this.#epfd, this.#evSync, MAX_EVENTS, 0);
+    const again = this.#again;
+    this.#again = this.#spare;
+    if (n > 0) this.#dispatch(n, this.#evSyncView);
+    for (let i = 0; i < again.length; i++) again[i].onEvents(EPOLLIN);
+    again.length = 0;
+    this.#spare = again;
+    this.#arm();
+  };
+
+  /** Keeps one epoll_wait blocked on a runtime thread: it returns (and dispatches) when a client sends. */
+  #arm(): void {
+    if (this.#blocking !== null || this.#closed) return;
+    this.#blocking = this.libc.fn.epoll_wait_blocking(this.#epfd, this.#evBlock, MAX_EVENTS, -1).then((n) => {
+      this.#blocking = null;
+      if (this.#closed) return;
+      if (n > 0) this.#dispatch(n, this.#evBlockView);
+      this.#arm();
+    });
+  }
+
+  #dispatch(n: number, view: DataView): void {
+    const size = this.libc.eventSize;
+    const dataAt = size === 12 ? 4 : 8;
+    const handlers = this.#handlers;
+    for (let i = 0; i < n; i++) {
+      const off = i * size;
+      const h = handlers[view.getUint32(off + dataAt, true)];
+      if (h === undefined) continue; // the wake-up eventfd, or an fd closed earlier in this batch
+      try {
+        h.onEvents(view.getUint32(off, true));
+      } catch (e) {
+        // A bug in one connection's handling must not stop the others'.
+        log.error(`client connection event handler failed: ${(e as Error)?.stack ?? e}`);
+        h.destroy();
+      }
+    }
+  }
+
+  /** Closes every fd still registered, stops polling, and releases libc once no epoll_wait is running. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const h of this.#handlers) h?.destroy();
+    this.#closed = true;
+    this.#unhook();
+    this.#handlers = [];
+    this.#count = 0;
+    this.#again = [];
+    this.libc.signal(this.#wakeFd);
+    if (this.#blocking !== null) await this.#blocking;
+    this.libc.fn.close(this.#epfd);
+    this.libc.fn.close(this.#wakeFd);
+    this.libc.close();
+  }
+}
+
+/** Options of an {@link FdListener}. */
+export interface FdListenerOptions {
+  backlog: number;
+  /** SO_REUSEPORT, for worker threads sharing the address. */
+  reusePort: boolean;
+  /** SO_KEEPALIVE on accepted connections. */
+  keepAlive: boolean;
+}
+
+/** A TCP (IPv4) listener in an {@link EpollLoop}: accepts in batches and hands each connection's fd over. */
+export class FdListener implements FdHandler {
+  readonly port: number;
+  readonly #loop: EpollLoop;
+  readonly #fd: number;
+  readonly #keepAlive: boolean;
+  readonly #onConnection: (fd: number, remote: string) => void;
+  #closed = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    loop: EpollLoop,
+    addr: Ipv4Addr,
+    opts: FdListenerOptions,
+    onConnection: (fd: number, remote: string) => void,
+  ) {
+    this.#loop = loop;
+    const { fd, port } = loop.libc.listen(addr, opts.backlog, opts.reusePort);
+    this.#fd = fd;
+    this.port = port;
+    this.#keepAlive = opts.keepAlive;
+    this.#onConnection = onConnection;
+    loop.add(fd, this, EPOLLIN);
+  }
+
+  onEvents(): void {
+    if (this.#closed) return;
+    const libc = this.#loop.libc;
+    for (let i = 0; i < ACCEPT_BATCH; i++) {
+      const r = libc.accept(this.#fd, this.#keepAlive);
+      if (typeof r !== "number") {
+        this.#onConnection(r.fd, r.remote);
+        continue;
+      }
+      if (r === -EAGAIN) return;
+      if (r === -EINTR || r === -ECONNABORTED) continue;
+      // Out of file descriptors and the like: the connections stay queued; try again shortly rather than spin.
+      log.warn(`accept failed: errno ${-r}`);
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        this.onEvents();
+      }, 50);
+      return;
+    }
+    // More may be waiting: accept them after this round's reads.
+    this.#loop.again(this);
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#loop.remove(this.#fd, this);
+    this.#loop.libc.fn.close(this.#fd);
+  }
+}
