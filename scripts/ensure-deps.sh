@@ -12,6 +12,9 @@ command -v etcd >/dev/null 2>&1 || need="$need etcd-server etcd-client"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"     # the console's browser tests
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"   # deploy/monitoring rules checks
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"   # deploy/systemd unit checks
+# The chaos tool's hosts (network namespaces) and partitions (nft rules inside them).
+command -v ip >/dev/null 2>&1 || need="$need iproute2"
+command -v nft >/dev/null 2>&1 || need="$need nftables"
 if [ -n "$need" ]; then
   echo "ensure-deps: installing$need" >&2
   SUDO=""
