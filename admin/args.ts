@@ -46,6 +46,7 @@ export const OPTIONS = {
   "remove-proxy": B,
   "reinit-proxy": B,
   "proxy-status": B,
+  overview: B, // alias of the positional word `overview` (an earlier local-cluster banner printed it)
   addr: { type: "string", short: "x" },
   token: { type: "string", short: "t" },
   pid: S,
@@ -194,7 +195,7 @@ export function onlyOne(a: Args, names: readonly OptionName[]): OptionName | und
 
 /** The usage text printed by --help. */
 export const USAGE = `Usage:
-  codis-admin [-v] --proxy=ADDR [--auth=AUTH] [config|model|stats|slots]
+  codis-admin [-v] --proxy=ADDR [--auth=AUTH] [overview|config|model|stats|slots]
   codis-admin [-v] --proxy=ADDR [--auth=AUTH]  --start
   codis-admin [-v] --proxy=ADDR [--auth=AUTH]  --shutdown
   codis-admin [-v] --proxy=ADDR [--auth=AUTH]  --log-level=LEVEL
@@ -202,7 +203,7 @@ export const USAGE = `Usage:
   codis-admin [-v] --proxy=ADDR [--auth=AUTH]  --reset-stats
   codis-admin [-v] --proxy=ADDR [--auth=AUTH]  --forcegc
   codis-admin [-v] --dashboard=ADDR[,ADDR...] [--auth=AUTH] [--product_name=NAME] then one of:
-      [config|model|stats|slots|group|proxy]
+      [overview|config|model|stats|slots|group|proxy]   (overview, the default: all of it; also --overview)
       --shutdown | --reload | --log-level=LEVEL
       --slots-assign   --beg=ID --end=ID (--gid=ID|--offline) [--confirm]
       --slots-status

@@ -54,7 +54,7 @@ const COMMANDS: readonly OptionName[] = [
   "raft-transfer",
 ];
 
-const OVERVIEW_PARTS = ["config", "model", "stats", "slots", "group", "proxy"];
+const OVERVIEW_PARTS = ["overview", "config", "model", "stats", "slots", "group", "proxy"];
 const LOG_LEVELS: Record<string, string> = {
   DEBUG: "DEBUG",
   INFO: "INFO",
@@ -85,6 +85,9 @@ export async function runDashboard(a: Args, out: Out, debug?: (l: string) => voi
     debug,
   });
   const cmd = onlyOne(a, COMMANDS);
+  if (cmd !== undefined && a.has("overview")) {
+    throw new AdminError(`options --${cmd} and --overview cannot be used together`);
+  }
   if (cmd !== undefined && a.positionals.length > 0) {
     throw new AdminError(`unexpected argument "${a.positionals[0]}" with --${cmd}`);
   }
@@ -176,7 +179,10 @@ function printResult(out: Out, v: unknown): void {
 
 async function overview(c: DashboardClient, a: Args, out: Out, list?: "list-proxy" | "list-group"): Promise<void> {
   if (a.positionals.length > 1) throw new AdminError(`unexpected argument "${a.positionals[1]}"`);
-  const part = a.positionals[0];
+  const part = a.positionals[0] ?? (a.has("overview") ? "overview" : undefined);
+  if (a.has("overview") && a.positionals.length > 0) {
+    throw new AdminError(`unexpected argument "${a.positionals[0]}" with --overview`);
+  }
   if (part !== undefined && !OVERVIEW_PARTS.includes(part)) {
     throw new AdminError(`unknown argument "${part}": expected one of ${OVERVIEW_PARTS.join(", ")}`);
   }

@@ -11,7 +11,7 @@ import { prettyJson } from "./format.ts";
 import { AdminError, JsonHttp, oneLine } from "./http.ts";
 
 const COMMANDS: readonly OptionName[] = ["start", "shutdown", "log-level", "fillslots", "reset-stats", "forcegc"];
-const OVERVIEW_PARTS = ["config", "model", "stats", "slots"];
+const OVERVIEW_PARTS = ["overview", "config", "model", "stats", "slots"];
 
 /** Reads and checks a `--fillslots` file: a JSON array of Slot with ids in range. */
 export async function readSlotsFile(file: string, locked: boolean): Promise<Slot[]> {
@@ -44,12 +44,12 @@ export async function runProxy(a: Args, out: Out, debug?: (l: string) => void): 
   const cmd = onlyOne(a, COMMANDS);
   if (cmd === undefined) {
     if (a.positionals.length > 1) throw new AdminError(`unexpected argument "${a.positionals[1]}"`);
-    const part = a.positionals[0];
+    const part = a.positionals[0] ?? (a.has("overview") ? "overview" : undefined);
     if (part !== undefined && !OVERVIEW_PARTS.includes(part)) {
       throw new AdminError(`unknown argument "${part}": expected one of ${OVERVIEW_PARTS.join(", ")}`);
     }
     const o = await new JsonHttp([addr], { timeoutMs, debug }).request<Record<string, unknown>>("GET", "/proxy");
-    return out(prettyJson(part === undefined ? o : o?.[part] ?? null));
+    return out(prettyJson(part === undefined || part === "overview" ? o : o?.[part] ?? null));
   }
   if (a.positionals.length > 0) throw new AdminError(`unexpected argument "${a.positionals[0]}" with --${cmd}`);
   // Validate local input before touching the proxy.

@@ -58,6 +58,8 @@ export interface Cluster {
   proxies: Child[];
   /** Proxy client addresses. */
   proxyAddrs: string[];
+  /** Proxy admin (HTTP) addresses, in the order of {@link proxyAddrs}. */
+  proxyAdminAddrs: string[];
   /** Dashboard admin addresses, comma-joined, as `--dashboard=` takes them. */
   dashboardList: string;
   /** The web console's address ("" without `fePort`). */
@@ -122,6 +124,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     dashboards: [],
     proxies: [],
     proxyAddrs: [],
+    proxyAdminAddrs: [],
     dashboardList: "",
     feAddr: "",
     async admin(args, dashboard) {
@@ -294,6 +297,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       children.push(c);
       cluster.proxies.push(c);
       cluster.proxyAddrs.push(c.addr);
+      cluster.proxyAdminAddrs.push(`127.0.0.1:${proxyAdminPorts[i]}`);
       spawn(c);
     }
     for (const p of cluster.proxies) await waitForPort(Number(p.addr.split(":")[1]), 30_000);

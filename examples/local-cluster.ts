@@ -9,6 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { clusterBanner } from "./banner.ts";
 import { type Cluster, startCluster } from "./cluster.ts";
 
 const { values } = parseArgs({
@@ -49,19 +50,7 @@ try {
     fePort: 9090,
     output: "files",
   });
-  const groups = [...cluster.groups].map(([g, m]) => `    group ${g}: ${m[0]} (master), ${m.slice(1).join(", ")}`);
-  console.log([
-    "",
-    "codis-deno local cluster is up:",
-    ...cluster.proxyAddrs.map((a) => `  redis-cli -p ${a.split(":")[1]}                 # proxy ${a}`),
-    `  dashboards: ${cluster.dashboardList} (one Raft group; any of them answers)`,
-    `  deno run -A cli/codis-admin.ts --dashboard=${cluster.dashboards[0].addr} --overview`,
-    `  curl http://${cluster.dashboards[0].addr}/topom/stats`,
-    `  web console: http://${cluster.feAddr}/  (codis-fe)`,
-    ...groups,
-    `  logs and data: ${cluster.dataDir}`,
-    "Press Ctrl-C to stop everything.",
-  ].join("\n"));
+  console.log(clusterBanner(cluster).join("\n"));
   // A child that exits is reported, not fatal: killing a dashboard or a master to watch failover is fair play.
   for (const c of cluster.redis.concat(cluster.dashboards, cluster.proxies)) {
     c.proc?.status.then((st) => {

@@ -52,6 +52,8 @@ Deno.test("raft transport: a handshake as a non-member id is refused, a member's
       clusterId: CLUSTER,
       clusterSecret: SECRET,
       tickMs: 20,
+      // A founder: a node that waits to join (bootstrap "existing" with an empty data dir) has no configuration to check ids against.
+      bootstrap: "new",
     }, new KvStateMachine());
     assert.equal(await handshakeAs(addr, 2, 1), true, "member 2 is acknowledged");
     assert.equal(await handshakeAs(addr, 9, 1), false, "non-member 9 is refused despite the right secret");

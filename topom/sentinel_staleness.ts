@@ -55,14 +55,18 @@ export function screenSentinelReports(
     const model = gid === undefined ? undefined : modelMasters.get(gid);
     if (gid === undefined || model === undefined || !m.ip || !m.port) return undefined;
     const reported = `${m.ip}:${m.port}`;
-    return { gid, reported, agrees: sameServer(model, reported), epoch: Number(m["config-epoch"] ?? 0) || 0 };
+    // A sentinel failing the master over already carries the new epoch while it still names the old master: such a view
+    // must not teach the epoch, or the failover it is finishing would look no newer than the model and be ignored.
+    const settled = !/(^|,)(s_down|o_down|failover_in_progress|promoted)(,|$)/.test(m.flags ?? "");
+    const epoch = Number(m["config-epoch"] ?? 0) || 0;
+    return { gid, reported, agrees: sameServer(model, reported), settled, epoch };
   };
   // What the sentinels that agree with the model say now counts as much as what earlier checks learnt.
   const agreed = new Map(agreedEpochs);
   for (const reply of replies) {
     for (const m of reply ?? []) {
       const v = view(m);
-      if (v?.agrees) agreed.set(v.gid, Math.max(agreed.get(v.gid) ?? 0, v.epoch));
+      if (v?.agrees && v.settled) agreed.set(v.gid, Math.max(agreed.get(v.gid) ?? 0, v.epoch));
     }
   }
   const stale: StaleReport[] = [];

@@ -51,3 +51,13 @@ Deno.test("sentinel staleness: other products' masters and groups the model lack
   assert.deepEqual(r.stale, []);
   assert.deepEqual(r.replies, [[other, unknownGroup]]);
 });
+
+Deno.test("sentinel staleness: a view of the old master during its own failover does not teach the epoch", () => {
+  // Mid-failover a sentinel names the old (down) master with the failover's new epoch; then it switches at that epoch.
+  const model = new Map([[1, "localhost:6379"]]);
+  const down = { ...master(1, "127.0.0.1:6379", 1), flags: "master,s_down,o_down,failover_in_progress" };
+  const first = screenSentinelReports("p", model, [[down]], new Map([[1, 0]]));
+  assert.deepEqual(first.agreedEpochs, new Map([[1, 0]]));
+  const switched = screenSentinelReports("p", model, [[master(1, "127.0.0.1:6380", 1)]], first.agreedEpochs);
+  assert.deepEqual(switched.stale, [], "the failover is followed");
+});

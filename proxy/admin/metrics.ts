@@ -65,6 +65,12 @@ export function renderMetrics(ctl: ProxyControl): string {
   w.one("codis_proxy_sessions_total", "counter", "Client sessions opened.", s.sessionsTotal);
   w.one("codis_proxy_sessions_alive", "gauge", "Client sessions open now.", s.sessionsAlive);
   w.one(
+    "codis_proxy_sessions_max",
+    "gauge",
+    "proxy_max_clients: sessions beyond it are refused.",
+    ctl.config.proxy_max_clients,
+  );
+  w.one(
     "codis_proxy_sessions_pubsub_limit_closed_total",
     "counter",
     "Subscribed sessions closed for unsent output over session_pubsub_hard_limit or _soft_limit.",

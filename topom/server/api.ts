@@ -17,6 +17,7 @@ import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
 import { fenceOnRemoval } from "../proxy_lease.ts";
 import { storeLeaseFences } from "./lease_fences.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
+import { METRICS_CONTENT_TYPE, renderDashboardMetrics } from "./metrics.ts";
 import type { Topom } from "./topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { watchProxy } from "./proxy_watch.ts";
@@ -83,6 +84,9 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
         forwardToLeader(req, await readBody(), () => t.coord.leaderAdminAddr(), { again });
       const raft = await handleRaftApi(req, { node: t.coord.raft, xauth, isLeader: () => t.isLeader(), forward });
       if (raft) return raft;
+      if (url.pathname === "/metrics" && req.method === "GET") {
+        return new Response(renderDashboardMetrics(t), { headers: { "content-type": METRICS_CONTENT_TYPE } });
+      }
       if (!t.ready) {
         // Loading takes milliseconds once the store has a leader: hold the request briefly rather than fail it.
         for (let i = 0; i < 100 && !t.ready; i++) await new Promise((r) => setTimeout(r, 50));

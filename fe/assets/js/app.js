@@ -6,7 +6,7 @@ import { confirmAction, form, message } from "./dialogs.js";
 import { button, h, replace } from "./dom.js";
 import { overview } from "./format.js";
 import { renderGroups } from "./views/groups.js";
-import { renderOverview } from "./views/overview.js";
+import { QPS_HISTORY, renderOverview } from "./views/overview.js";
 import { renderProxies } from "./views/proxies.js";
 import { renderSentinels } from "./views/sentinels.js";
 import { renderSlots } from "./views/slots.js";
@@ -20,7 +20,7 @@ import { renderSlots } from "./views/slots.js";
  */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
-const HISTORY = 20;
+const HISTORY = QPS_HISTORY;
 
 const state = {
   /** @type {string[]} */

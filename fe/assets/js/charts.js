@@ -3,18 +3,29 @@
 const SVG = "http://www.w3.org/2000/svg";
 
 /**
- * Draws `values` as a polyline with the latest value's dot, scaled to the largest value.
+ * Draws `values` as a polyline with the latest value's dot, scaled to the largest value, the newest at the right
+ * edge (a history shorter than `capacity` grows from the right, so the dot always means "now"), with the scale's
+ * maximum written in the corner.
  * @param {SVGSVGElement} svg
  * @param {number[]} values
+ * @param {number} [capacity]
  */
-export function sparkline(svg, values) {
-  const w = 240, hgt = 48, pad = 3;
+export function sparkline(svg, values, capacity = values.length) {
+  const w = 240, hgt = 48, pad = 3, top = 14;
   svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
   svg.replaceChildren();
   if (values.length === 0) return;
   const max = Math.max(1, ...values);
-  const step = values.length > 1 ? (w - 2 * pad) / (values.length - 1) : 0;
-  const pts = values.map((v, i) => [pad + i * step, hgt - pad - (v / max) * (hgt - 2 * pad)]);
+  const slots = Math.max(capacity, values.length);
+  const step = slots > 1 ? (w - 2 * pad) / (slots - 1) : 0;
+  const first = slots - values.length;
+  const pts = values.map((v, i) => [pad + (first + i) * step, hgt - pad - (v / max) * (hgt - pad - top)]);
+  const scale = document.createElementNS(SVG, "text");
+  scale.setAttribute("x", String(pad));
+  scale.setAttribute("y", "11");
+  scale.setAttribute("class", "spark-scale");
+  scale.textContent = `max ${max}`;
+  svg.append(scale);
   const line = document.createElementNS(SVG, "polyline");
   line.setAttribute("points", pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
   line.setAttribute("class", "spark-line");

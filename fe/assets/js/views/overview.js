@@ -3,6 +3,9 @@ import { sparkline } from "../charts.js";
 import { h, jsonLink, replace } from "../dom.js";
 import { bytes, overview } from "../format.js";
 
+/** How many refreshes of QPS the sparkline shows (app.js keeps as many). */
+export const QPS_HISTORY = 20;
+
 /**
  * @param {HTMLElement} el
  * @param {import("../app.js").ViewCtx} ctx
@@ -13,7 +16,7 @@ export function renderOverview(el, ctx, qpsHistory) {
   const raft = ctx.raft;
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("class", "spark");
-  sparkline(/** @type {SVGSVGElement} */ (svg), qpsHistory);
+  sparkline(/** @type {SVGSVGElement} */ (svg), qpsHistory, QPS_HISTORY);
   const row = (/** @type {string} */ k, /** @type {any[]} */ ...v) => h("tr", {}, h("th", {}, k), h("td", {}, ...v));
   const raftText = raft
     ? `leader ${raft.leader || "none"}${raft.leaderApiAddr ? ` (${raft.leaderApiAddr})` : ""}, term ${raft.term}, ` +

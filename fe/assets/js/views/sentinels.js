@@ -73,7 +73,8 @@ export function renderSentinels(el, ctx) {
       h("td", {}, addr),
       h("td", { class: `status ${status.toLowerCase()}`, title: st?.error?.Cause ?? "" }, status),
       h("td", {}, st?.sentinel ? sentinelSummary(st.sentinel) : ""),
-      h("td", { class: diffs.length ? "bad" : "" }, diffs.join(" ")),
+      // One difference a line: several groups' worth on one line ran past the window's edge.
+      h("td", { class: diffs.length ? "bad diffs" : "diffs" }, ...diffs.map((d) => h("div", {}, d))),
       h(
         "td",
         {},
