@@ -60,6 +60,10 @@ const CASES: [string, string][] = [
   ["a wrong password keeps them", command("AUTH", "wrong") + ELEVEN],
   ["RESET brings them back", command("AUTH", PASSWORD) + command("RESET") + ELEVEN],
   [
+    "a wrong password after a right one keeps the session in",
+    command("AUTH", PASSWORD) + command("AUTH", "wrong") + command("ECHO", "v".repeat(20000)) + QUIT,
+  ],
+  [
     "HELLO with AUTH lifts them",
     command("HELLO", "2", "AUTH", "default", PASSWORD) + command("ECHO", "z".repeat(20000)) + QUIT,
   ],

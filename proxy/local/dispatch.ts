@@ -154,6 +154,10 @@ export function auth(core: ProxyCore, session: SessionState, argv: Uint8Array[])
   const user = argv.length > 2 ? decoder.decode(argv[1]) : "default";
   const pass = decoder.decode(argv[argv.length - 1]);
   // Constant-time, as the admin API's xauth: the time taken must not tell how much of a guess was right.
-  session.authenticated = user === "default" && xauthEqual(pass, want);
-  return session.authenticated ? OK : errorReply("WRONGPASS invalid username-password pair or user is disabled.");
+  if (!(user === "default" && xauthEqual(pass, want))) {
+    // As Redis 6+: a wrong password leaves an authenticated session authenticated.
+    return errorReply("WRONGPASS invalid username-password pair or user is disabled.");
+  }
+  session.authenticated = true;
+  return OK;
 }
