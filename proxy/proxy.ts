@@ -25,6 +25,7 @@ import { EpollLoop, FdListener } from "./net/epoll_loop.ts";
 import { FdSocket } from "./net/fd_socket.ts";
 import { parseIpv4 } from "./net/libc.ts";
 import { ProxyStats } from "./core/stats.ts";
+import { LoadStats, type LoadViews } from "./stats/load.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
 
@@ -50,6 +51,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly commands: CommandTable;
   /** @internal Counters and latencies, as `GET /api/proxy/stats` reports them. */
   readonly stats: ProxyStats = new ProxyStats();
+  /** @internal Per-slot statistics, hot keys and big keys (`GET /api/proxy/slots/stats/:xauth` ...). */
+  readonly load: LoadStats;
   /** @internal The slot table and backend connections. */
   readonly router: Router;
   /** @internal `backend_write_acks` > 0: the write connections and the WAITs of acknowledged writes. */
@@ -81,6 +84,8 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
+    this.load = new LoadStats(config);
+    this.stats.onSample = (now) => this.load.sample(now);
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
     const backendOpts = {
@@ -284,8 +289,19 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
+  /** The per-slot statistics, hot keys and big keys (admin API). */
+  loadViews(): LoadViews {
+    return this.load.views();
+  }
+
+  /** Clears the load statistics (with `PUT /api/proxy/stats/reset`). */
+  resetLoad(): void {
+    this.load.reset();
+  }
+
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
+    this.load.sent(slot, raw, reply, keys);
     this.#forward.send(slot, raw, reply, keys, replicaOk);
   }
 
@@ -298,6 +314,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     scope: AckScope,
     write: boolean,
   ): void {
+    this.load.sent(slot, raw, reply, keys);
     this.#forward.sendAcked(slot, raw, reply, keys, scope, write);
   }
 

@@ -359,6 +359,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#closed) return;
     const q = this.#queue;
     const stats = this.#core.stats;
+    const load = this.#core.load;
     const sock = this.#socket;
     let head = q.peek();
     if (head === undefined || head.reply === null) return;
@@ -373,7 +374,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       const reply = head.reply;
       ready.push(reply);
       total += reply.length;
-      stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
+      const usecs = Math.round((now - head.start) * 1000);
+      stats.record(head.name, usecs, head.failed, reply[0] === 45 && !head.failed);
+      if (head.slot >= 0) load.answered(head, reply, usecs);
       if (head.failed) failed = true;
       head = q.peek();
     }

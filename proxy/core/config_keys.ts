@@ -130,6 +130,14 @@ export interface ProxyConfig extends ProxyTlsConfig {
   session_break_on_failure: boolean;
   /** Serve TCP (IPv4) clients from the proxy's own epoll set through libc (Linux; needs --allow-ffi). */
   session_epoll: boolean;
+  /** Window of the per-slot rates and of the hot keys. */
+  load_stats_window: number;
+  /** Sample one keyed request in this many for the hot keys; 0 disables hot keys. */
+  hotkeys_sample_every: number;
+  /** How many hot keys (and big keys) a proxy keeps and reports. */
+  hotkeys_top_k: number;
+  /** A request or reply of at least this many bytes makes its key a big key; 0 disables big keys. */
+  bigkeys_threshold: number;
   /** URL to POST the JSON overview to periodically. */
   metrics_report_server: string;
   /** Period of metrics_report_server reports. */
@@ -388,6 +396,34 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
       "--allow-ffi), which reads every ready client once per round: fair at a thousand clients (p99 5-7x lower),\n" +
       "but about 0.1 ms more per request for a lone client. false (default), or where it is not possible, uses\n" +
       "one Deno read per connection, which favours recently served clients at a thousand connections.",
+  },
+  load_stats_window: {
+    section: "Load statistics (per-slot figures, hot keys, big keys)",
+    kind: "duration",
+    def: "10s",
+    doc: "Window of the per-slot ops/s and bytes/s and of the hot keys (GET /api/proxy/slots/stats/:xauth,\n" +
+      "/api/proxy/hotkeys/:xauth); the dashboard plans --rebalance --by=load from these rates. At least 1s.",
+  },
+  hotkeys_sample_every: {
+    kind: "int",
+    def: 16,
+    min: 0,
+    max: 1_000_000,
+    doc: "Sample one keyed request in this many for the hot keys (Space-Saving over the sampled keys); only a\n" +
+      "sampled request's key is decoded. 1 samples every request. 0 disables hot keys.",
+  },
+  hotkeys_top_k: {
+    kind: "int",
+    def: 32,
+    min: 1,
+    max: 1000,
+    doc: "How many hot keys, and how many big keys, a proxy keeps and reports.",
+  },
+  bigkeys_threshold: {
+    kind: "size",
+    def: "1mb",
+    doc: "A request (a big write) or reply (a big read) of at least this many bytes makes its key a big key\n" +
+      "(GET /api/proxy/bigkeys/:xauth). 0 disables big keys.",
   },
   metrics_report_server: {
     section: "Metrics reporting",

@@ -11,6 +11,7 @@ import type { ProxyConfig } from "./config.ts";
 import type { Router } from "../forward/router.ts";
 import type { KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
+import type { LoadStats } from "../stats/load.ts";
 
 /** Per-session state that local commands read and change (implemented by `Session` in `../session.ts`). */
 export interface SessionState {
@@ -33,6 +34,8 @@ export interface ProxyCore {
   readonly config: ProxyConfig;
   readonly commands: CommandTable;
   readonly stats: ProxyStats;
+  /** Per-slot statistics, hot keys and big keys. */
+  readonly load: LoadStats;
   readonly router: Router;
   /**
    * Sends one complete command to the master serving `slot`, in database `slot`. `keys` locates the command's keys,
