@@ -66,6 +66,30 @@ export interface BigKeysJSON {
   keys: BigKeyEntry[];
 }
 
+/** The three views together (`GET /api/proxy/load/:xauth`; a worker thread's report). */
+export interface LoadViewsJSON {
+  slots: SlotStatsJSON;
+  hotkeys: HotKeysJSON;
+  bigkeys: BigKeysJSON;
+}
+
+/** A group's share of the per-slot figures. */
+export interface GroupLoad {
+  slots: number;
+  requests: number;
+  errors: number;
+  ops_per_sec: number;
+  bytes_per_sec: number;
+}
+
+/** `GET /topom/slots/stats`: the proxies' per-slot figures summed, each slot with its group, and per group. */
+export interface ClusterSlotStats extends SlotStatsJSON {
+  slots: (SlotStatsEntry & { group_id: number })[];
+  groups: Record<string, GroupLoad>;
+  /** Proxies that could not be read, by token: their traffic is missing from the figures. */
+  errors?: Record<string, string>;
+}
+
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }

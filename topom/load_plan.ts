@@ -173,36 +173,3 @@ export function loadRebalance(
   for (const m of plan.moves) moves[m.slot] = m.to;
   return { plan, writes: queueRebalancePlan(ctx, moves) };
 }
-
-/** codis-admin's lines for a load plan: the moves as ranges, the load per group before and after, hot slots. */
-export function formatLoadPlan(plan: LoadPlan): string[] {
-  const out: string[] = [];
-  const pad = (n: number) => String(n).padStart(4, "0");
-  const sorted = [...plan.moves].sort((a, b) => a.slot - b.slot);
-  if (sorted.length === 0) out.push(`nothing to move (${plan.stopped})`);
-  let i = 0;
-  while (i < sorted.length) {
-    let j = i;
-    let sum = sorted[i].load;
-    while (
-      j + 1 < sorted.length && sorted[j + 1].slot === sorted[j].slot + 1 && sorted[j + 1].to === sorted[i].to &&
-      sorted[j + 1].from === sorted[i].from
-    ) sum += sorted[++j].load;
-    out.push(
-      `[${pad(sorted[i].slot)},${pad(sorted[j].slot)}] ${sorted[i].from} => ${sorted[i].to}  (${round2(sum)} ${plan.unit})`,
-    );
-    i = j + 1;
-  }
-  out.push(`expected ${plan.unit} per group (target ${plan.target}):`);
-  for (const gid of Object.keys(plan.before).sort((a, b) => Number(a) - Number(b))) {
-    out.push(`  group-${gid}: ${plan.before[gid]} => ${plan.after[gid]}`);
-  }
-  for (const h of plan.hot_slots) {
-    out.push(
-      `hot slot ${h.slot} (group-${h.group}): ${h.load} ${plan.unit} alone, more than a group's share; ` +
-        "moving it only moves the problem (split its keys or cache them)",
-    );
-  }
-  if (plan.moves.length > 0) out.push(`${plan.moves.length} move(s), stopped: ${plan.stopped}`);
-  return out;
-}

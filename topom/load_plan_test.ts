@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Context } from "./context.ts";
-import { formatLoadPlan, loadRebalance, planLoadMoves } from "./load_plan.ts";
+import { loadRebalance, planLoadMoves } from "./load_plan.ts";
 import { buildModel } from "./testing.ts";
 
 /** Two halves: group 1 owns 0-511, group 2 owns 512-1023. */
@@ -44,7 +44,6 @@ Deno.test("load plan: a slot hotter than a group's share is named and never move
   assert.ok(!plan.moves.some((m) => m.slot === 7));
   // What can move does: the two warm slots leave group 1.
   assert.deepEqual(plan.moves.slice(0, 2).map((m) => m.slot).sort(), [8, 9]);
-  assert.ok(formatLoadPlan(plan).some((l) => l.startsWith("hot slot 7 (group-1)")));
 });
 
 Deno.test("load plan: max moves bounds the plan; no load or one group plans nothing", () => {
@@ -53,10 +52,13 @@ Deno.test("load plan: max moves bounds the plan; no load or one group plans noth
   const plan = planLoadMoves({ slotGroup: halves(), slotLoad: loads(0, hot), groups: [1, 2], maxMoves: 3 });
   assert.equal(plan.moves.length, 3);
   assert.equal(plan.stopped, "max moves");
-  assert.equal(planLoadMoves({ slotGroup: halves(), slotLoad: loads(0), groups: [1, 2], maxMoves: 3 }).stopped, "no load");
+  assert.equal(
+    planLoadMoves({ slotGroup: halves(), slotLoad: loads(0), groups: [1, 2], maxMoves: 3 }).stopped,
+    "no load",
+  );
   const one = planLoadMoves({ slotGroup: halves(), slotLoad: loads(1, hot), groups: [1], maxMoves: 3 });
   assert.equal(one.moves.length, 0);
-  assert.deepEqual(formatLoadPlan(one).slice(0, 1), ["nothing to move (balanced)"]);
+  assert.equal(one.stopped, "balanced");
 });
 
 Deno.test("load plan: three groups even out from the busiest to the idlest", () => {
@@ -72,7 +74,10 @@ Deno.test("load plan: three groups even out from the busiest to the idlest", () 
 });
 
 Deno.test("load rebalance: confirm queues the moves as pending slot actions; slots with an action stay", () => {
-  const model = buildModel({ groups: { 1: ["10.0.0.1:6379"], 2: ["10.0.0.2:6379"] }, assign: [[0, 511, 1], [512, 1023, 2]] });
+  const model = buildModel({
+    groups: { 1: ["10.0.0.1:6379"], 2: ["10.0.0.2:6379"] },
+    assign: [[0, 511, 1], [512, 1023, 2]],
+  });
   model.slots[101].action = { index: 1, state: "pending", target_id: 2 };
   const hot = loads(0);
   for (let s = 100; s < 104; s++) hot[s] = 10;

@@ -8,14 +8,7 @@
 import type { PendingReply } from "../../redis/conn.ts";
 import type { KeyRef } from "../forward/forward.ts";
 import { Request } from "../forward/request.ts";
-import {
-  type BigKeysJSON,
-  type HotKeysJSON,
-  mergeBigKeys,
-  mergeHotKeys,
-  mergeSlotStats,
-  type SlotStatsJSON,
-} from "../../models/load_stats.ts";
+import { type LoadViewsJSON, mergeBigKeys, mergeHotKeys, mergeSlotStats } from "../../models/load_stats.ts";
 import { BigKeys } from "./bigkeys.ts";
 import { HotKeys } from "./hotkeys.ts";
 import { SlotStats } from "./slot_stats.ts";
@@ -33,11 +26,7 @@ export interface LoadStatsOptions {
 }
 
 /** The three load views of one proxy thread (structured-clone safe: worker threads send it to the primary). */
-export interface LoadViews {
-  slots: SlotStatsJSON;
-  hotkeys: HotKeysJSON;
-  bigkeys: BigKeysJSON;
-}
+export type LoadViews = LoadViewsJSON;
 
 /** Load statistics of one proxy thread. */
 export class LoadStats {
