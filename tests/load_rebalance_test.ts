@@ -1,52 +1,17 @@
 import assert from "node:assert/strict";
-import { BackendConn } from "../redis/conn.ts";
-import { slotOf } from "../models/hash.ts";
 import type { ClusterSlotStats } from "../models/load_stats.ts";
 import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
 import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { sleep, until } from "../testing/wait.ts";
+import { keyIn, respConn, type SkewedLoad, slotOfKey, startSkewedLoad } from "../testing/skewed_load.ts";
 import { must } from "../testing/admin_cli.ts";
-
-const enc = new TextEncoder();
-
-/** A key of each slot in [beg, end], found by trying `range:N` names. */
-function keysOfSlots(beg: number, end: number): string[] {
-  const found = new Map<number, string>();
-  for (let i = 0; found.size < end - beg + 1 && i < 1_000_000; i++) {
-    const k = `range:${i}`;
-    const s = slotOf(enc.encode(k));
-    if (s >= beg && s <= end && !found.has(s)) found.set(s, k);
-  }
-  return [...found.values()];
-}
-
-/** A key named `prefix...` whose slot is in [beg, end]. */
-function keyIn(prefix: string, beg: number, end: number): string {
-  for (let i = 0;; i++) {
-    const k = `${prefix}${i}`;
-    const s = slotOf(enc.encode(k));
-    if (s >= beg && s <= end) return k;
-  }
-}
-
-function client(port: number): BackendConn {
-  return new BackendConn(`127.0.0.1:${port}`, {
-    auth: "",
-    maxPipeline: 1 << 16,
-    minBackoffMs: 50,
-    maxBackoffMs: 500,
-    connectTimeoutMs: 5000,
-  });
-}
 
 Deno.test("load: a skewed workload through two proxies shows its hot key, hot slot and big key at the dashboard, and the load plan evens the groups out", async () => {
   const redis: RedisProcess[] = [];
   const proxies: CodisProxyProcess[] = [];
-  const conns: BackendConn[] = [];
+  let load: SkewedLoad | undefined;
   let g: DashboardGroup | undefined;
-  let stop = false;
-  let driver: Promise<void> = Promise.resolve();
   try {
     g = await startDashboards({ n: 1, product: "load-e2e" });
     const x = g.xauth;
@@ -67,41 +32,18 @@ Deno.test("load: a skewed workload through two proxies shows its hot key, hot sl
         ]),
       );
     }
-    for (const p of proxies) conns.push(client(p.port));
-    for (const c of conns) {
-      await until("proxy online", 15_000, async () => {
-        // Connecting PINGs: it fails until the proxy has its slots and is online.
-        return await c.connect().then(() => true, () => undefined);
-      });
-    }
-
-    // The skew, all on group 1 but for a trickle: one hot key, and 32 consecutive slots read hard.
-    const hotKey = keyIn("hot:user:", 200, 300);
-    const hotSlot = slotOf(enc.encode(hotKey));
-    const range = keysOfSlots(100, 131);
-    const cold = keysOfSlots(600, 609);
+    // The big key is written straight to group 2's server (database = slot), so only its replies show it.
     const bigKey = keyIn("big:blob:", 700, 800);
-    // Written straight to group 2's server (database = slot), so only its replies show it at the proxies.
-    const direct = client(redis[1].port);
+    const direct = respConn(redis[1].addr);
     try {
       await direct.connect();
-      assert.equal((await direct.call(slotOf(enc.encode(bigKey)), ["SET", bigKey, "x".repeat(100_000)]))[0], 43);
+      assert.equal((await direct.call(slotOfKey(bigKey), ["SET", bigKey, "x".repeat(100_000)]))[0], 43);
     } finally {
       direct.close();
     }
-    // Per round and proxy: 30 GETs of the hot key, 60 over the range, 10 on group 2 (one of them the big key).
-    const round: string[][] = [];
-    for (let i = 0; i < 30; i++) round.push(["GET", hotKey]);
-    for (let i = 0; i < 60; i++) round.push(["GET", range[i % range.length]]);
-    for (let i = 0; i < 9; i++) round.push(["GET", cold[i]]);
-    round.push(["GET", bigKey]);
-    driver = (async () => {
-      while (!stop) {
-        const t0 = Date.now();
-        await Promise.all(conns.flatMap((c) => round.map((args) => c.call(0, args).catch(() => null))));
-        await sleep(Math.max(5, 40 - (Date.now() - t0)));
-      }
-    })();
+    // The skew, all on group 1 but for a trickle: one hot key, and 32 consecutive slots read hard.
+    load = await startSkewedLoad(proxies.map((p) => `127.0.0.1:${p.port}`), bigKey);
+    const { hotKey, hotSlot } = load;
 
     // Within a few seconds the dashboard names the hot key, the hot slot and the big key.
     const hot = await until("hot key at the dashboard", 8000, async () => {
@@ -159,9 +101,7 @@ Deno.test("load: a skewed workload through two proxies shows its hot key, hot sl
         `planned ${JSON.stringify(plan.after)}, measured ${g1} / ${g2}`,
     );
   } finally {
-    stop = true;
-    await driver;
-    for (const c of conns) c.close();
+    await load?.stop();
     for (const p of proxies) await p.stop();
     await g?.stop();
     for (const r of redis) await r.stop();
