@@ -7,12 +7,15 @@
 
 /** One slot's figures (slots with no traffic are left out of the lists). */
 export interface SlotStatsEntry {
+  /** Slot id. */
   id: number;
   /** Requests sent to the slot since start (or the last reset); the parts of a split MGET/MSET/DEL count one each. */
   requests: number;
   /** Error replies (the backend's or the proxy's) to requests sent whole to the slot. */
   errors: number;
+  /** Request bytes sent to the slot. */
   bytes_in: number;
+  /** Reply bytes of requests sent whole to the slot. */
   bytes_out: number;
   /** Total latency, microseconds, of the requests sent whole to the slot. */
   usecs: number;
@@ -26,12 +29,15 @@ export interface SlotStatsEntry {
 export interface SlotStatsJSON {
   /** How long the rates cover, ms (the window, or less since start). */
   window_ms: number;
+  /** The slots with traffic, by id. */
   slots: SlotStatsEntry[];
 }
 
 /** One hot key. */
 export interface HotKeyEntry {
+  /** The key, decoded as UTF-8. */
   key: string;
+  /** The key's slot. */
   slot: number;
   /** Estimated requests per second (samples × the sampling interval ÷ the time covered). */
   ops_per_sec: number;
@@ -41,15 +47,19 @@ export interface HotKeyEntry {
 
 /** Hot keys: `GET /api/proxy/hotkeys/:xauth`, `GET /api/topom/hotkeys/:xauth`. */
 export interface HotKeysJSON {
+  /** How long the rates cover, ms. */
   window_ms: number;
   /** One request in this many is sampled (0: hot keys are off). */
   sample_every: number;
+  /** The hottest first. */
   keys: HotKeyEntry[];
 }
 
 /** One big key: a request or reply of at least `bigkeys_threshold` bytes. */
 export interface BigKeyEntry {
+  /** The key, decoded as UTF-8. */
   key: string;
+  /** The key's slot. */
   slot: number;
   /** The largest request or reply seen for the key, bytes. */
   bytes: number;
@@ -63,28 +73,39 @@ export interface BigKeyEntry {
 export interface BigKeysJSON {
   /** bytes; 0: big keys are off. */
   threshold: number;
+  /** The largest first. */
   keys: BigKeyEntry[];
 }
 
 /** The three views together (`GET /api/proxy/load/:xauth`; a worker thread's report). */
 export interface LoadViewsJSON {
+  /** Per-slot statistics. */
   slots: SlotStatsJSON;
+  /** Hot keys. */
   hotkeys: HotKeysJSON;
+  /** Big keys. */
   bigkeys: BigKeysJSON;
 }
 
 /** A group's share of the per-slot figures. */
 export interface GroupLoad {
+  /** Slots the group owns. */
   slots: number;
+  /** Requests to its slots. */
   requests: number;
+  /** Error replies from its slots. */
   errors: number;
+  /** Requests per second over the window. */
   ops_per_sec: number;
+  /** Bytes in + out per second over the window. */
   bytes_per_sec: number;
 }
 
 /** `GET /topom/slots/stats`: the proxies' per-slot figures summed, each slot with its group, and per group. */
 export interface ClusterSlotStats extends SlotStatsJSON {
+  /** The slots with traffic, each with its group. */
   slots: (SlotStatsEntry & { group_id: number })[];
+  /** Per group id. */
   groups: Record<string, GroupLoad>;
   /** Proxies that could not be read, by token: their traffic is missing from the figures. */
   errors?: Record<string, string>;

@@ -25,7 +25,8 @@ import { EpollLoop, FdListener } from "./net/epoll_loop.ts";
 import { FdSocket } from "./net/fd_socket.ts";
 import { parseIpv4 } from "./net/libc.ts";
 import { ProxyStats } from "./core/stats.ts";
-import { LoadStats, type LoadViews } from "./stats/load.ts";
+import { LoadStats } from "./stats/load.ts";
+import type { LoadViewsJSON } from "../models/load_stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
 
@@ -290,7 +291,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   }
 
   /** The per-slot statistics, hot keys and big keys (admin API). */
-  loadViews(): LoadViews {
+  loadViews(): LoadViewsJSON {
     return this.load.views();
   }
 

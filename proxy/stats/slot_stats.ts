@@ -11,11 +11,11 @@ export type { SlotStatsEntry, SlotStatsJSON };
 
 /** Counters for the 1024 slots. The `count*` methods are on the request path. */
 export class SlotStats {
-  readonly requests = new Float64Array(MAX_SLOT_NUM);
-  readonly errors = new Uint32Array(MAX_SLOT_NUM);
-  readonly bytesIn = new Float64Array(MAX_SLOT_NUM);
-  readonly bytesOut = new Float64Array(MAX_SLOT_NUM);
-  readonly usecs = new Float64Array(MAX_SLOT_NUM);
+  readonly requests: Float64Array = new Float64Array(MAX_SLOT_NUM);
+  readonly errors: Uint32Array = new Uint32Array(MAX_SLOT_NUM);
+  readonly bytesIn: Float64Array = new Float64Array(MAX_SLOT_NUM);
+  readonly bytesOut: Float64Array = new Float64Array(MAX_SLOT_NUM);
+  readonly usecs: Float64Array = new Float64Array(MAX_SLOT_NUM);
 
   /** Ring of (time, requests, bytes) snapshots, one a second, the oldest first to be overwritten. */
   #ringAt: Float64Array;
