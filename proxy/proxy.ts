@@ -78,6 +78,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   #shutdownHooks: (() => void)[] = [];
   #migrateOpts: MigrateOptions;
   readonly #forward: Forwarder;
+  /** `load_stats`: whether requests are counted per slot (a request never tagged with a slot costs nothing more). */
+  readonly #loadStats: boolean;
   #commandsMerged = false;
 
   /** A proxy that is not listening yet, serving the built-in command table unless given another. */
@@ -86,6 +88,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     this.load = new LoadStats(config);
+    this.#loadStats = config.load_stats;
     this.stats.onSample = (now) => this.load.sample(now);
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
@@ -302,7 +305,7 @@ export class Proxy implements ProxyCore, ProxyControl {
 
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
-    this.load.sent(slot, raw, reply, keys);
+    if (this.#loadStats) this.load.sent(slot, raw, reply, keys);
     this.#forward.send(slot, raw, reply, keys, replicaOk);
   }
 
@@ -315,7 +318,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     scope: AckScope,
     write: boolean,
   ): void {
-    this.load.sent(slot, raw, reply, keys);
+    if (this.#loadStats) this.load.sent(slot, raw, reply, keys);
     this.#forward.sendAcked(slot, raw, reply, keys, scope, write);
   }
 

@@ -130,6 +130,8 @@ export interface ProxyConfig extends ProxyTlsConfig {
   session_break_on_failure: boolean;
   /** Serve TCP (IPv4) clients from the proxy's own epoll set through libc (Linux; needs --allow-ffi). */
   session_epoll: boolean;
+  /** Keep per-slot statistics, hot keys and big keys. */
+  load_stats: boolean;
   /** Window of the per-slot rates and of the hot keys. */
   load_stats_window: number;
   /** Sample one keyed request in this many for the hot keys; 0 disables hot keys. */
@@ -397,8 +399,14 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
       "but about 0.1 ms more per request for a lone client. false (default), or where it is not possible, uses\n" +
       "one Deno read per connection, which favours recently served clients at a thousand connections.",
   },
-  load_stats_window: {
+  load_stats: {
     section: "Load statistics (per-slot figures, hot keys, big keys)",
+    kind: "bool",
+    def: true,
+    doc: "Keep per-slot statistics (requests, errors, bytes, latency), hot keys and big keys for the admin API,\n" +
+      "/metrics (per group) and the dashboard's rebalancing by load. false: none is counted (the A/B of the bench).",
+  },
+  load_stats_window: {
     kind: "duration",
     def: "10s",
     doc: "Window of the per-slot ops/s and bytes/s and of the hot keys (GET /api/proxy/slots/stats/:xauth,\n" +
