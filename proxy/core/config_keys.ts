@@ -414,7 +414,7 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   },
   hotkeys_sample_every: {
     kind: "int",
-    def: 16,
+    def: 32,
     min: 0,
     max: 1_000_000,
     doc: "Sample one keyed request in this many for the hot keys (Space-Saving over the sampled keys); only a\n" +

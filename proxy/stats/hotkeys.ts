@@ -9,20 +9,25 @@ import type { HotKeyEntry, HotKeysJSON } from "../../models/load_stats.ts";
 
 export type { HotKeyEntry, HotKeysJSON };
 
+/** One Space-Saving counter; `key` is the key's bytes as a binary string (see {@link binaryKey}). */
 interface Counter {
   key: string;
   slot: number;
   count: number;
   error: number;
+  /** Its place in the heap. */
+  at: number;
 }
 
 /**
  * A Space-Saving summary holding at most `capacity` counters: a key not held replaces the smallest counter and
  * inherits its count as its error. Counts are therefore overestimates by at most the error, and every key whose true
- * count exceeds total/capacity is held.
+ * count exceeds total/capacity is held. The counters form a min-heap on count, so both a hit and a replacement cost
+ * O(log capacity), and a replacement reuses the evicted counter.
  */
 export class SpaceSaving {
-  #counters = new Map<string, Counter>();
+  #byKey = new Map<string, Counter>();
+  #heap: Counter[] = [];
   total = 0;
 
   constructor(readonly capacity: number) {}
@@ -30,28 +35,69 @@ export class SpaceSaving {
   /** Counts one occurrence of `key`. */
   add(key: string, slot: number): void {
     this.total++;
-    const c = this.#counters.get(key);
+    const c = this.#byKey.get(key);
     if (c !== undefined) {
       c.count++;
+      this.#down(c.at);
       return;
     }
-    if (this.#counters.size < this.capacity) {
-      this.#counters.set(key, { key, slot, count: 1, error: 0 });
+    const heap = this.#heap;
+    if (heap.length < this.capacity) {
+      const n: Counter = { key, slot, count: 1, error: 0, at: heap.length };
+      heap.push(n);
+      this.#byKey.set(key, n);
+      this.#up(n.at);
       return;
     }
-    // Sampled requests only, and the table is small: a scan for the minimum is cheaper than keeping a heap.
-    let min: Counter | null = null;
-    for (const x of this.#counters.values()) if (min === null || x.count < min.count) min = x;
-    this.#counters.delete(min!.key);
-    this.#counters.set(key, { key, slot, count: min!.count + 1, error: min!.count });
+    const min = heap[0];
+    this.#byKey.delete(min.key);
+    min.key = key;
+    min.slot = slot;
+    min.error = min.count;
+    min.count++;
+    this.#byKey.set(key, min);
+    this.#down(0);
+  }
+
+  #up(i: number): void {
+    const heap = this.#heap;
+    const c = heap[i];
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p].count <= c.count) break;
+      heap[i] = heap[p];
+      heap[i].at = i;
+      i = p;
+    }
+    heap[i] = c;
+    c.at = i;
+  }
+
+  #down(i: number): void {
+    const heap = this.#heap;
+    const n = heap.length;
+    const c = heap[i];
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const m = r < n && heap[r].count < heap[l].count ? r : l;
+      if (heap[m].count >= c.count) break;
+      heap[i] = heap[m];
+      heap[i].at = i;
+      i = m;
+    }
+    heap[i] = c;
+    c.at = i;
   }
 
   counters(): Iterable<Counter> {
-    return this.#counters.values();
+    return this.#heap;
   }
 
   clear(): void {
-    this.#counters.clear();
+    this.#byKey.clear();
+    this.#heap.length = 0;
     this.total = 0;
   }
 }
@@ -61,6 +107,31 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
 /** Decodes a key for display: UTF-8, with bytes that are not valid UTF-8 replaced. */
 export function keyText(key: Uint8Array): string {
   return decoder.decode(key);
+}
+
+/** Keys longer than this are counted by their first this many bytes (a long key is rarely told apart by its tail). */
+const MAX_KEY_BYTES = 256;
+
+/**
+ * A key's bytes as a string of one char per byte: binary-safe, and built in JavaScript, much cheaper per sample than
+ * a UTF-8 decode (a call into the runtime). Decoded for display only when reported ({@link displayKey}).
+ */
+export function binaryKey(key: Uint8Array): string {
+  const n = key.length > MAX_KEY_BYTES ? MAX_KEY_BYTES : key.length;
+  // Through a reused plain array: apply() over a typed array (or a subarray view of it) is slower.
+  const chars = scratch;
+  chars.length = n;
+  for (let i = 0; i < n; i++) chars[i] = key[i];
+  return String.fromCharCode.apply(null, chars);
+}
+
+const scratch: number[] = [];
+
+/** The UTF-8 text of a {@link binaryKey} string. */
+export function displayKey(binary: string): string {
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return decoder.decode(bytes);
 }
 
 /** A windowed top-K of sampled keys. */
@@ -100,13 +171,16 @@ export class HotKeys {
   }
 
   /** Counts a sampled request's key. */
-  add(key: Uint8Array, slot: number, now: number = performance.now()): void {
-    this.#rotate(now);
-    this.#halves[1].add(keyText(key), slot);
+  add(key: Uint8Array, slot: number): void {
+    this.#halves[1].add(binaryKey(key), slot);
   }
 
-  /** Starts a new half once the current one is half a window old; halves older than a window are dropped. */
-  #rotate(now: number): void {
+  /**
+   * Starts a new half once the current one is half a window old; halves older than a window are dropped. Called once
+   * a second (with the per-slot sample) and before a report, not per sample: reading the clock costs more than a
+   * sample.
+   */
+  rotate(now: number): void {
     const half = this.windowMs / 2;
     if (now - this.#curStart < half) return;
     if (now - this.#curStart >= this.windowMs) {
@@ -125,7 +199,7 @@ export class HotKeys {
 
   /** The top keys by estimated ops/s, at most `topK`. */
   top(now: number = performance.now()): HotKeysJSON {
-    this.#rotate(now);
+    this.rotate(now);
     const covered = Math.max(1, now - this.#prevStart);
     const merged = new Map<string, Counter>();
     for (const h of this.#halves) {
@@ -143,7 +217,7 @@ export class HotKeys {
       .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : 1))
       .slice(0, this.topK)
       .map((c) => ({
-        key: c.key,
+        key: displayKey(c.key),
         slot: c.slot,
         ops_per_sec: Math.round(c.count * scale * 100) / 100,
         error: Math.round(c.error * scale * 100) / 100,

@@ -69,6 +69,7 @@ export class LoadStats {
   /** Once a second (with the proxy's QPS sample): the snapshot the per-slot rates are computed from. */
   sample(now: number = performance.now()): void {
     this.slots.sample(now);
+    this.hot.rotate(now);
   }
 
   /** `PUT /api/proxy/stats/reset`. */

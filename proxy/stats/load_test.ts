@@ -62,7 +62,7 @@ Deno.test("hot keys: sampled every N, estimated ops/s scaled back up, and forgot
   for (let i = 0; i < 4000; i++) {
     if (hk.tick()) {
       sampled++;
-      hk.add(sampled % 10 === 0 ? enc.encode(`k${sampled % 7}`) : key, 42, 500);
+      hk.add(sampled % 10 === 0 ? enc.encode(`k${sampled % 7}`) : key, 42);
     }
   }
   assert.ok(sampled >= 999 && sampled <= 1000, `sampled ${sampled}`);
@@ -114,4 +114,23 @@ Deno.test("load stats tag a whole request with its slot and key, and count its r
   const merged = mergeLoadViews([load.views(), load.views()], 4);
   assert.deepEqual(merged.slots.slots.map((e) => [e.id, e.requests]), [[3, 2], [9, 2]]);
   assert.equal(merged.bigkeys.keys.length, 1);
+});
+
+Deno.test("hot keys are binary-safe and shown as UTF-8", () => {
+  const hk = new HotKeys({ sampleEvery: 1, topK: 4, windowMs: 10_000 }, 0);
+  hk.add(enc.encode("clé:ü"), 1);
+  hk.add(Uint8Array.of(0xff, 0x00, 0x41), 2);
+  hk.add(Uint8Array.of(0xff, 0x00, 0x41), 2);
+  const keys = hk.top(1000).keys;
+  assert.deepEqual(keys.map((k) => k.key), ["\ufffd\u0000A", "clé:ü"]);
+});
+
+Deno.test("space-saving's heap keeps the smallest counter at hand through hits and replacements", () => {
+  const ss = new SpaceSaving(4);
+  for (const k of ["a", "b", "c", "d", "a", "a", "b", "e", "f", "a"]) ss.add(k, 0);
+  const got = new Map([...ss.counters()].map((c) => [c.key, [c.count, c.error]]));
+  // e replaced c or d (count 1) → 2 (error 1); f replaced the other → 2 (error 1).
+  assert.deepEqual(got.get("a"), [4, 0]);
+  assert.deepEqual(got.get("b"), [2, 0]);
+  assert.deepEqual([got.get("e"), got.get("f")], [[2, 1], [2, 1]]);
 });
