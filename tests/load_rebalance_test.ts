@@ -96,6 +96,16 @@ Deno.test("load: a skewed workload through two proxies shows its hot key, hot sl
     const [g1, g2] = [after.groups["1"].ops_per_sec, after.groups["2"].ops_per_sec];
     assert.ok(g1 > 0 && g2 > 0);
     assert.ok(Math.max(g1, g2) <= 1.2 * Math.min(g1, g2), `groups after the moves: ${g1} / ${g2} ops/s`);
+    // The other measures and views of codis-admin.
+    assert.match(await must(`--dashboard=${dash}`, "--rebalance", "--by=keys"), /expected keys per group/);
+    assert.match(await must(`--dashboard=${dash}`, "--rebalance", "--by=bytes"), /expected bytes\/s per group/);
+    assert.match(
+      await must(`--dashboard=${dash}`, "--bigkeys"),
+      new RegExp(`reply\\s+0*${slotOfKey(bigKey)}  ${bigKey}`),
+    );
+    const table = await must(`--dashboard=${dash}`, "--slots-stats");
+    assert.match(table, /^group-1 /m);
+    assert.match(table, /^group-2 /m);
     console.log(
       `moved ${plan.moves.length} slots; ops/s per group before ${JSON.stringify(plan.before)}, ` +
         `planned ${JSON.stringify(plan.after)}, measured ${g1} / ${g2}`,

@@ -159,7 +159,7 @@ export async function handleLoadApi(
   const rb = REBALANCE_ROUTE.exec(path);
   if (!rb) return null;
   if (req.method !== "PUT") return errorResponse(405, `method ${req.method} not allowed`);
-  if (!xauthEqual(decodeURIComponent(rb[1]), opts.xauth)) {
+  if (!xauthEqual(rb[1], opts.xauth)) {
     return errorResponse(401, "invalid xauth, please check product name & auth");
   }
   const by = rb[2];
