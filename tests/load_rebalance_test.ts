@@ -65,6 +65,7 @@ Deno.test("load: a skewed workload through two proxies shows its hot key, hot sl
     assert.ok(big.bytes >= 100_000 && big.kind === "reply", JSON.stringify(big));
     // Hot and big keys name users' keys: not without the xauth.
     assert.equal((await g.call(dash, "GET", `/api/topom/hotkeys/${"0".repeat(32)}`)).status, 401);
+    assert.equal((await g.call(dash, "GET", "/topom/hotkeys")).status, 401);
     assert.match(await must(`--dashboard=${dash}`, "--hotkeys"), new RegExp(`${hotSlot}  ${hotKey}`));
 
     // The plan, previewed with codis-admin, then confirmed: only the hot key's slot and range slots move.

@@ -47,6 +47,9 @@ Deno.test("proxy load statistics: every worker thread counted, hot and big keys 
       assert.equal(r.status, 403, route);
       await r.body?.cancel();
     }
+    const bare = await fetch(`${base}/proxy/hotkeys`);
+    assert.equal(bare.status, 401);
+    assert.match((await bare.json()).Cause, /\/api\/proxy\/hotkeys\/:xauth/);
     const pub = await (await fetch(`${base}/proxy/slots/stats`)).json();
     assert.ok(pub.slots.some((e: { id: number }) => e.id === slotOfKey(hot)));
     const viaX = await (await fetch(`${base}/api/proxy/hotkeys/${x}`)).json();

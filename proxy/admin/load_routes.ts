@@ -18,6 +18,12 @@ export function addLoadRoutes(r: Router, ctl: ProxyControl, auth: (p: Params) =>
   r.get("/api/proxy/slots/stats/:xauth", (_q, p) => (auth(p), jsonResponse(views().slots)));
   r.get("/api/proxy/hotkeys/:xauth", (_q, p) => (auth(p), jsonResponse(views().hotkeys)));
   r.get("/api/proxy/bigkeys/:xauth", (_q, p) => (auth(p), jsonResponse(views().bigkeys)));
+  // Without the xauth, key names are not served: say where they are.
+  for (const what of ["hotkeys", "bigkeys"]) {
+    r.get(`/proxy/${what}`, () => {
+      throw new HttpError(401, `${what} name users' keys: GET /api/proxy/${what}/:xauth`);
+    });
+  }
   // All three in one call, for the dashboard's merged views.
   r.get("/api/proxy/load/:xauth", (_q, p) => (auth(p), jsonResponse(views())));
 }

@@ -156,6 +156,8 @@ export async function handleLoadApi(
         return jsonResponse(clusterSlotStats(t, views, errors));
     }
   }
+  const bare = /^\/topom\/(hotkeys|bigkeys)$/.exec(path);
+  if (bare) return errorResponse(401, `${bare[1]} name users' keys: GET /api/topom/${bare[1]}/:xauth`);
   const rb = REBALANCE_ROUTE.exec(path);
   if (!rb) return null;
   if (req.method !== "PUT") return errorResponse(405, `method ${req.method} not allowed`);
