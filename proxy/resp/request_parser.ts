@@ -23,27 +23,10 @@ export interface RequestLimits {
   /** Longest inline command line or multibulk header line. */
   maxInlineLen: number;
   /**
-   * Set on the limits of a session that has not authenticated yet ({@link preAuthLimits}): the session's own limits,
+   * Set on the limits of a session that has not authenticated yet (`preAuthLimits` in `../session_auth.ts`): the session's own limits,
    * which still bound inline commands and choose between Redis's "unauthenticated" errors and the ordinary ones.
    */
   afterAuth?: RequestLimits;
-}
-
-/** Redis 7's limits for a client that has not authenticated: a bulk over 16 KB or a multibulk over 10 arguments. */
-export const PRE_AUTH_MAX_BULK_LEN = 16384;
-export const PRE_AUTH_MAX_ARGS = 10;
-
-/**
- * The limits for a session before AUTH, derived from its own: a client without the password cannot make the proxy
- * buffer more than about 10 x 16 KB, so a `$400000000` header is refused as soon as it is read.
- */
-export function preAuthLimits(own: RequestLimits): RequestLimits {
-  return {
-    maxBulkLen: Math.min(PRE_AUTH_MAX_BULK_LEN, own.maxBulkLen),
-    maxArgs: Math.min(PRE_AUTH_MAX_ARGS, own.maxArgs),
-    maxInlineLen: own.maxInlineLen,
-    afterAuth: own,
-  };
 }
 
 /** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
