@@ -22,7 +22,7 @@ import { Request, type RequestOwner } from "./forward/request.ts";
 import { errorReply, OK } from "../redis/encode.ts";
 import { ProtocolError, type RequestLimits, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./session_auth.ts";
-import { writeMadeReplies, writeReadyReplies } from "./session_replies.ts";
+import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
 import { KeyRouter } from "./key_route.ts";
 import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
 
@@ -62,8 +62,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #authenticated: boolean;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
-  /** Scratch list of the replies one flush writes. */
-  #ready: Uint8Array[] = [];
+  #replies = new ReplyWriter();
   #paused = false;
   #closed = false;
   #route: KeyRouter;
@@ -180,10 +179,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const core = this.#core;
     if (
       !this.#paused &&
-      (this.#queue.length >= core.config.session_max_pipeline || this.#socket.pendingBytes > MAX_UNSENT_BYTES)
+      (this.#queue.length >= core.config.session_max_pipeline || this.#unsentBytes() > MAX_UNSENT_BYTES)
     ) {
       // Backpressure instead of Codis's disconnect: stop reading until replies drain, so any depth streams. Replies
-      // the client does not read count too, or one client's unread replies could fill the proxy's memory.
+      // the client does not read count too, or one client's unread replies could fill the proxy's memory; and so do
+      // the replies of requests still in flight, or a pipeline read before any reply came back would all be sent.
       this.#paused = true;
       this.#socket.pause();
       this.#parser.hold();
@@ -355,7 +355,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const q = this.#queue;
     const head = q.peek();
     if (head === undefined || head.reply === null) return;
-    const failed = writeReadyReplies(q, this.#ready, this.#socket, this.#core.stats);
+    const failed = this.#replies.writeReady(q, this.#socket, this.#core.stats);
     if (this.#gateStart !== null && q.peek() === this.#gateReq) this.#startGate();
     this.#maybeResume();
     if (this.quitting && q.length === 0) this.#finishQuit();
@@ -370,11 +370,19 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#core.sessionClosed(this);
   }
 
+  /**
+   * Reply bytes this session owes its client: written but not taken by the kernel, plus, for every request not
+   * written yet (in flight, or answered in this turn), the session's usual reply size.
+   */
+  #unsentBytes(): number {
+    return this.#socket.pendingBytes + this.#queue.length * this.#replies.replyBytes;
+  }
+
   /** Reads again once a paused session's requests and unsent replies are down to half their limits. */
   #maybeResume(): void {
     if (
       this.#paused && this.#gateReq === null && this.#queue.length <= this.#core.config.session_max_pipeline >> 1 &&
-      this.#socket.pendingBytes <= MAX_UNSENT_BYTES >> 1
+      this.#unsentBytes() <= MAX_UNSENT_BYTES >> 1
     ) {
       this.#paused = false;
       this.#stashing = false;

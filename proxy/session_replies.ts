@@ -13,45 +13,55 @@ import type { ClientSocket } from "./net/client_socket.ts";
 const GATHER_MAX_BYTES = 1 << 20;
 
 /**
- * Takes every answered request off the head of `queue`, records it in `stats` and writes its reply to `sock`: one
- * socket write for all of them, since each write is a syscall; big replies are handed over as they are. `ready` is the
- * session's scratch list (left empty). Returns whether one of the requests failed in the proxy.
+ * Writes one session's answered requests in order (see the module doc), and keeps what its backpressure needs: the
+ * usual size of its replies, so that requests still in flight count for the bytes they are about to add.
  */
-export function writeReadyReplies(
-  queue: Fifo<Request>,
-  ready: Uint8Array[],
-  sock: ClientSocket,
-  stats: ProxyStats,
-): boolean {
-  let head = queue.peek();
-  if (head === undefined || head.reply === null) return false;
-  const now = performance.now();
-  let total = 0;
-  let failed = false;
-  while (head !== undefined && head.reply !== null) {
-    queue.shift();
-    const reply = head.reply;
-    ready.push(reply);
-    total += reply.length;
-    stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
-    if (head.failed) failed = true;
-    head = queue.peek();
-  }
-  if (ready.length === 1) {
-    sock.write(ready[0]);
-  } else if (total > GATHER_MAX_BYTES) {
-    for (const r of ready) sock.write(r);
-  } else {
-    const buf = new Uint8Array(total);
-    let off = 0;
-    for (const r of ready) {
-      buf.set(r, off);
-      off += r.length;
+export class ReplyWriter {
+  /** Scratch list of the replies one flush writes. */
+  readonly #ready: Uint8Array[] = [];
+  /** This session's reply size, smoothed over flushes (bytes per reply). */
+  replyBytes = 0;
+
+  /**
+   * Takes every answered request off the head of `queue`, records it in `stats` and writes its reply to `sock`: one
+   * socket write for all of them, since each write is a syscall; big replies are handed over as they are. Returns
+   * whether one of the requests failed in the proxy.
+   */
+  writeReady(queue: Fifo<Request>, sock: ClientSocket, stats: ProxyStats): boolean {
+    let head = queue.peek();
+    if (head === undefined || head.reply === null) return false;
+    const now = performance.now();
+    const ready = this.#ready;
+    let total = 0;
+    let failed = false;
+    while (head !== undefined && head.reply !== null) {
+      queue.shift();
+      const reply = head.reply;
+      ready.push(reply);
+      total += reply.length;
+      stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
+      if (head.failed) failed = true;
+      head = queue.peek();
     }
-    sock.write(buf);
+    // Weighs the latest flush as much as the past: a client that switches to big values is held back at once.
+    const mean = total / ready.length;
+    this.replyBytes = this.replyBytes === 0 ? mean : (this.replyBytes + mean) / 2;
+    if (ready.length === 1) {
+      sock.write(ready[0]);
+    } else if (total > GATHER_MAX_BYTES) {
+      for (const r of ready) sock.write(r);
+    } else {
+      const buf = new Uint8Array(total);
+      let off = 0;
+      for (const r of ready) {
+        buf.set(r, off);
+        off += r.length;
+      }
+      sock.write(buf);
+    }
+    ready.length = 0;
+    return failed;
   }
-  ready.length = 0;
-  return failed;
 }
 
 /** Writes the replies already made at the head of `queue` as they are (before a session's closing error). */
