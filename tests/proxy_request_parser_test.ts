@@ -72,10 +72,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** RESP encoding of one multibulk request. */
-function multibulk(args: Uint8Array[]): Uint8Array {
-  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
-  for (const a of args) parts.push(enc.encode(`$${a.length}\r\n`), a, enc.encode("\r\n"));
+function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -85,14 +82,11 @@ function multibulk(args: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+/** RESP encoding of one multibulk request. */
+function multibulk(args: Uint8Array[]): Uint8Array {
+  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
+  for (const a of args) parts.push(enc.encode(`$${a.length}\r\n`), a, enc.encode("\r\n"));
+  return concat(parts);
 }
 
 /** A pipeline of random requests: binary arguments (CR and LF inside), empty ones, `*0`, and inline commands. */
