@@ -41,8 +41,8 @@ const BULK_DATA = 3;
 /** In an inline command's line. */
 const INLINE = 4;
 
-/** First size of a request's buffer. */
-const MIN_CAPACITY = 4096;
+/** Least first size of a request's buffer (it starts at twice what the first read holds of the request). */
+const MIN_CAPACITY = 512;
 /** A bulk at least this long gets a buffer sized to end with it rather than the next power of two. */
 const BIG_BULK = 64 * 1024;
 /** Room kept after a bulk when the buffer is sized for it: a few small arguments after it (SET k v EX 10). */
@@ -84,7 +84,7 @@ export class SpanningRequest {
   begin(data: Uint8Array, pos: number): void {
     const multibulk = data[pos] === STAR;
     this.#stage = multibulk ? HEADER : INLINE;
-    this.#buf = new Uint8Array(MIN_CAPACITY);
+    this.#buf = new Uint8Array(Math.max(MIN_CAPACITY, 2 * (data.length - pos)));
     this.#len = 0;
     this.#argc = 0;
     this.#argi = 0;
