@@ -254,6 +254,11 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
       if (how === "kill") master.start();
       else if (how === "pause") master.signal("SIGCONT");
       else await ctx.net.setRules(master.host.name, noRules());
+      // The fault lasts until the group is whole again: the old master a synced replica of the new one. Killing the
+      // new master before that is a second fault on the same data (the old master came back empty), which no
+      // asynchronous replication survives without persistence; the dashboard keeps Sentinel from promoting the
+      // unsynced server then, but cannot bring the data back.
+      await waitRejoined(c, group.id, master.name, 30_000).catch(() => {});
       healed();
     }
   },
@@ -292,6 +297,21 @@ async function waitPromotion(c: Cluster, gid: number, oldMaster: string, ms: num
     const st = await c.stats().catch(() => undefined);
     const master = st?.group.models.find((g) => g.id === gid)?.servers[0]?.server;
     if (master && c.redisAt(master)?.name !== oldMaster) return;
+    await sleep(500);
+  }
+}
+
+/** Waits (bounded) until `oldMaster` is group `gid`'s master again or a replica of it with its link up. */
+async function waitRejoined(c: Cluster, gid: number, oldMaster: string, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const st = await c.stats().catch(() => undefined);
+    const servers = st?.group.models.find((g) => g.id === gid)?.servers ?? [];
+    const master = servers[0]?.server;
+    if (master && c.redisAt(master)?.name === oldMaster) return;
+    const old = servers.find((x) => c.redisAt(x.server)?.name === oldMaster)?.server;
+    const info = old ? st?.group.stats[old]?.stats : undefined;
+    if (info?.role === "slave" && info.master_link_status === "up" && info.master_addr === master) return;
     await sleep(500);
   }
 }

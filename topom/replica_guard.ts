@@ -114,14 +114,18 @@ export function replicaGuardActions(
         continue;
       }
       if (x.action.state) continue; // a sync action of its own is running
-      const why = unsyncedReason(info);
+      let why = unsyncedReason(info);
+      const masterHealthy = masterInfo?.role === "master";
+      // While the group's master does not answer, a replica Sentinel is promoting reports itself master too; it holds
+      // the data (it was a replica since it started: second_repl_offset set). A master that never was one since it
+      // started is a restarted server.
+      if (info.role === "master" && !masterHealthy && info.second_repl_offset !== "-1") why = undefined;
       if (why === undefined) {
         if (remembered !== undefined && syncedWith(info, master)) {
           out.push({ kind: "restore", gid: g.id, addr: x.server, priority: remembered });
         }
         continue;
       }
-      const masterHealthy = masterInfo?.role === "master";
       if (
         info.role === "master" && masterHealthy &&
         sentinelsVouch(product, g, master, x.server, sentinels, sentinelCount)

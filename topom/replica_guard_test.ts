@@ -9,6 +9,8 @@ const SENTINELS = ["10.0.0.9:26379", "10.0.0.10:26379", "10.0.0.11:26379"];
 
 const ctxWith = (sentinels = SENTINELS) => new Context(buildModel({ groups: { 1: [MASTER, REPLICA] }, sentinels }));
 
+/** A master that was not a replica since it started (a restarted server). */
+const RESTARTED = { role: "master", second_repl_offset: "-1" };
 const masterInfo = { role: "master", connected_slaves: "1" };
 const syncedReplica = {
   role: "slave",
@@ -30,7 +32,7 @@ const infos = (replica: Record<string, string>, master: Record<string, string> =
 
 Deno.test("replica guard: unsynced replicas are told apart from ones whose master just died", () => {
   assert.equal(unsyncedReason(syncedReplica), undefined);
-  assert.equal(unsyncedReason({ role: "master" }), "reports itself master");
+  assert.equal(unsyncedReason(RESTARTED), "reports itself master");
   assert.equal(unsyncedReason({ ...syncedReplica, master_sync_in_progress: "1" }), "full sync in progress");
   assert.match(unsyncedReason({ ...syncedReplica, master_link_status: "down" }) ?? "", /never up/);
   // Synced, then its master died: it holds the data and must stay promotable.
@@ -41,13 +43,13 @@ Deno.test("replica guard: unsynced replicas are told apart from ones whose maste
 });
 
 Deno.test("replica guard: a returning master the sentinels know as a replica is guarded and re-pointed at once", () => {
-  const acts = replicaGuardActions("demo", ctxWith(), infos({ role: "master" }), [view(), view(), null], new Map());
+  const acts = replicaGuardActions("demo", ctxWith(), infos(RESTARTED), [view(), view(), null], new Map());
   assert.deepEqual(acts, [{ kind: "repoint", gid: 1, addr: REPLICA, master: MASTER, why: "reports itself master" }]);
 });
 
 Deno.test("replica guard: no re-pointing while the sentinels fail over, disagree, lack a majority or the master is down", () => {
   const guardOnly = [{ kind: "guard", gid: 1, addr: REPLICA, why: "reports itself master" }];
-  const returning = infos({ role: "master" });
+  const returning = infos(RESTARTED);
   const ctx = ctxWith();
   // The sentinels are promoting that server: it must not be turned back into a replica of the old master.
   assert.deepEqual(
@@ -69,9 +71,19 @@ Deno.test("replica guard: no re-pointing while the sentinels fail over, disagree
     guardOnly,
   );
   assert.deepEqual(
-    replicaGuardActions("demo", ctx, new Map([[REPLICA, { role: "master" }]]), [view(), view()], new Map()),
+    replicaGuardActions("demo", ctx, new Map([[REPLICA, RESTARTED]]), [view(), view()], new Map()),
     guardOnly,
   );
+});
+
+Deno.test("replica guard: the replica Sentinel is promoting while the master is down is left alone", () => {
+  const promoted = { role: "master", second_repl_offset: "4711" };
+  const noMaster = new Map([[REPLICA, promoted]]);
+  assert.deepEqual(replicaGuardActions("demo", ctxWith(), noMaster, [view(), view(), view()], new Map()), []);
+  // With the group's master answering, the same server is a second master: guarded (and re-pointed when vouched for).
+  assert.deepEqual(replicaGuardActions("demo", ctxWith(), infos(promoted), [view(), null, null], new Map()), [
+    { kind: "guard", gid: 1, addr: REPLICA, why: "reports itself master" },
+  ]);
 });
 
 Deno.test("replica guard: a syncing replica is guarded once, and given its priority back when its link is up", () => {
@@ -94,10 +106,10 @@ Deno.test("replica guard: a syncing replica is guarded once, and given its prior
 });
 
 Deno.test("replica guard: nothing without sentinels, in a promotion, or for a replica at 0 it did not set", () => {
-  assert.deepEqual(replicaGuardActions("demo", ctxWith([]), infos({ role: "master" }), [], new Map()), []);
+  assert.deepEqual(replicaGuardActions("demo", ctxWith([]), infos(RESTARTED), [], new Map()), []);
   const ctx = ctxWith();
   ctx.groups.get(1)!.promoting = { index: 1, state: "prepared" };
-  assert.deepEqual(replicaGuardActions("demo", ctx, infos({ role: "master" }), [view()], new Map()), []);
+  assert.deepEqual(replicaGuardActions("demo", ctx, infos(RESTARTED), [view()], new Map()), []);
   const operatorZero = { ...syncedReplica, master_sync_in_progress: "1", slave_priority: "0" };
   assert.deepEqual(replicaGuardActions("demo", ctxWith(), infos(operatorZero), [view()], new Map()), []);
 });
