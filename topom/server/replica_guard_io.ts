@@ -18,7 +18,7 @@ const log = logger("ha");
 /** The guard's memory and its steps. */
 export class ReplicaGuard {
   /** Servers this dashboard set to `replica-priority 0`, with the priority to give back. */
-  readonly guarded = new Map<string, string>();
+  readonly guarded: Map<string, string> = new Map();
   /** Servers found at priority 0 without our doing, warned about once. */
   readonly #warned = new Set<string>();
 
