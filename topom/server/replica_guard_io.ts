@@ -11,7 +11,7 @@ import { replicaOf } from "../executor/mod.ts";
 import { forgottenGuards, type GuardAction, replicaGuardActions, type SentinelView } from "../replica_guard.ts";
 import type { RedisStats } from "../../models/mod.ts";
 import { textOf } from "../../redis/decode.ts";
-import { redisCall } from "./redis.ts";
+import { redisCall, redisCalls } from "./redis.ts";
 
 const log = logger("ha");
 
@@ -43,16 +43,23 @@ export class ReplicaGuard {
 
   async #run(a: GuardAction): Promise<void> {
     if (a.kind === "restore") {
-      await redisCall(a.addr, this.auth(), ["CONFIG", "SET", "replica-priority", a.priority], 0, this.timeoutMs);
+      const replies = await redisCalls(a.addr, this.auth(), [
+        { args: ["CONFIG", "SET", "replica-priority", a.priority] },
+        // Into its config file too, should a CONFIG REWRITE (REPLICAOF's, Sentinel's) have stored the 0 there: a
+        // restart must not bring the 0 back without this memory. Best effort (no config file: nothing to fix).
+        { args: ["CONFIG", "REWRITE"] },
+      ], this.timeoutMs);
+      if (replies[0] instanceof Error) throw replies[0];
       this.guarded.delete(a.addr);
       log.info(`group-[${a.gid}]: ${a.addr} has synced: replica-priority ${a.priority} again`);
       return;
     }
-    if (!this.guarded.has(a.addr)) await this.#guard(a.gid, a.addr, a.why);
     if (a.kind === "repoint") {
+      // REPLICAOF first: its CONFIG REWRITE then stores the priority the server had, not the guard's 0.
       log.warn(`group-[${a.gid}]: ${a.addr} ${a.why}, the sentinels know it as a replica: REPLICAOF ${a.master}`);
       await replicaOf(a.addr, a.master, this.auth(), { timeoutMs: 2000, killClients: true });
     }
+    if (!this.guarded.has(a.addr)) await this.#guard(a.gid, a.addr, a.why);
   }
 
   async #guard(gid: number, addr: string, why: string): Promise<void> {
