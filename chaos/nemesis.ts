@@ -230,16 +230,25 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     const group = r.pick(st.group.models);
     const master = c.redisAt(group.servers[0]?.server ?? "");
     if (!master || !master.alive) return;
-    const how = r.pick(["kill", "pause", "isolate"] as const);
+    // isolate: cut off from every host; cut: from its replicas and the sentinels only, so that the proxies keep
+    // writing to it while the sentinels promote a replica (the split brain write acks are for).
+    const how = r.pick(ctx.net.filters ? ["kill", "pause", "isolate", "cut"] as const : ["kill", "pause"] as const);
     const ms = r.int(10_000, 25_000);
     const healed = ctx.history.fault("failover", `${how} group ${group.id}'s master ${master.name} for ${ms} ms`);
     try {
       if (how === "kill") await master.kill();
       else if (how === "pause") master.signal("SIGSTOP");
       else {
+        const others = new Set(
+          how === "isolate" ? [...ctx.net.hosts.keys()] : [
+            ...c.sentinels.map((p) => p.host.name),
+            ...group.servers.slice(1).map((x) => c.redisAt(x.server)?.host.name ?? ""),
+          ],
+        );
+        others.delete(master.host.name);
         const rules = ctx.net.rules(master.host.name);
         for (const h of ctx.net.hosts.values()) {
-          if (h.name === master.host.name) continue;
+          if (!others.has(h.name)) continue;
           rules.dropFrom.add(h.addr);
           rules.dropTo.add(h.addr);
         }
