@@ -267,7 +267,7 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
       // new master before that is a second fault on the same data (the old master came back empty), which no
       // asynchronous replication survives without persistence; the dashboard keeps Sentinel from promoting the
       // unsynced server then, but cannot bring the data back.
-      await waitRejoined(c, group.id, master.name, 30_000).catch(() => {});
+      ctx.log(`failover: ${await waitRejoined(c, group.id, master.name, 30_000).catch((e) => e.message)}`);
       healed();
     }
   },
@@ -310,19 +310,25 @@ async function waitPromotion(c: Cluster, gid: number, oldMaster: string, ms: num
   }
 }
 
-/** Waits (bounded) until `oldMaster` is group `gid`'s master again or a replica of it with its link up. */
-async function waitRejoined(c: Cluster, gid: number, oldMaster: string, ms: number): Promise<void> {
+/**
+ * Waits (bounded) until `oldMaster` is group `gid`'s master again or a replica of its master with its link up, as the
+ * dashboard's last poll saw it; says which.
+ */
+async function waitRejoined(c: Cluster, gid: number, oldMaster: string, ms: number): Promise<string> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const st = await c.stats().catch(() => undefined);
     const servers = st?.group.models.find((g) => g.id === gid)?.servers ?? [];
     const master = servers[0]?.server;
-    if (master && c.redisAt(master)?.name === oldMaster) return;
+    if (master && c.redisAt(master)?.name === oldMaster) return `${oldMaster} is group ${gid}'s master`;
     const old = servers.find((x) => c.redisAt(x.server)?.name === oldMaster)?.server;
     const info = old ? st?.group.stats[old]?.stats : undefined;
-    if (info?.role === "slave" && info.master_link_status === "up" && info.master_addr === master) return;
+    if (info?.role === "slave" && info.master_link_status === "up" && info.master_addr === master) {
+      return `${oldMaster} is a replica of ${master}, link up (offset ${info.slave_repl_offset})`;
+    }
     await sleep(500);
   }
+  return `${oldMaster} did not rejoin group ${gid} within ${ms} ms`;
 }
 
 async function waitAnswers(c: Cluster, d: Dashboard, ms: number): Promise<void> {
