@@ -44,7 +44,7 @@ Deno.test("proxy drain: an answering connection is waited for and kept; a silent
     assert.notEqual(conn.generation, generation, "the silent connection was dropped");
     // It reconnects on its own once the server answers again.
     relay.mode("pass");
-    await until("the connection is back", 10_000, async () => conn.state === "connected" || undefined, 50);
+    await until("the connection is back", 10_000, () => Promise.resolve(conn.state === "connected" || undefined), 50);
     assert.equal(new TextDecoder().decode(await conn.call(0, ["PING"])), "+PONG\r\n");
   } finally {
     conn.close();
