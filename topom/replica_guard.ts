@@ -113,7 +113,8 @@ export function replicaGuardActions(
         }
         continue;
       }
-      if (x.action.state) continue; // a sync action of its own is running
+      // A sync action of its own is running (a finished one, "synced" or "synced_failed", stays in the model).
+      if (x.action.state === "pending" || x.action.state === "syncing") continue;
       let why = unsyncedReason(info);
       const masterHealthy = masterInfo?.role === "master";
       // While the group's master does not answer, a replica Sentinel is promoting reports itself master too; it holds

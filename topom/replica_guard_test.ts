@@ -117,3 +117,14 @@ Deno.test("replica guard: nothing without sentinels, in a promotion, or for a re
 Deno.test("replica guard: a server that left every group is forgotten", () => {
   assert.deepEqual(forgottenGuards(ctxWith(), new Map([[REPLICA, "100"], ["10.0.0.5:6379", "7"]])), ["10.0.0.5:6379"]);
 });
+
+Deno.test("replica guard: a server whose sync action finished long ago is guarded; one being synced is left to it", () => {
+  const ctx = ctxWith();
+  const replica = ctx.groups.get(1)!.servers[1];
+  replica.action = { state: "synced" };
+  assert.deepEqual(replicaGuardActions("demo", ctx, infos(RESTARTED), [view(), view()], new Map()), [
+    { kind: "repoint", gid: 1, addr: REPLICA, master: MASTER, why: "reports itself master" },
+  ]);
+  replica.action = { index: 1, state: "syncing" };
+  assert.deepEqual(replicaGuardActions("demo", ctx, infos(RESTARTED), [view(), view()], new Map()), []);
+});
