@@ -10,10 +10,10 @@ import type { ClientSocket } from "./net/client_socket.ts";
 import {
   checkArity,
   type CommandInfo,
-  formatRefused,
   formatUnknownCommand,
   formatUnknownSubcommand,
   isUnknownSubcommand,
+  refusalText,
 } from "./commands/mod.ts";
 import type { ProxyCore, SessionState } from "./core/core.ts";
 import { runLocal } from "./local/dispatch.ts";
@@ -218,7 +218,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         return this.#local(info, argv, argc, raw, req);
       default:
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
-        return req.onReply(errorReply(formatRefused(info)));
+        return req.onReply(errorReply(refusalText(info, argv, argc)));
     }
   }
 

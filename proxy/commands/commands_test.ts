@@ -199,6 +199,10 @@ Deno.test("policy: split, local, forward, refused", () => {
       "script|load",
       "function|load",
       "config|get",
+      "config|set",
+      "config|resetstat",
+      "pfselftest",
+      "client|reply",
       "time",
       "lastsave",
       "role",
@@ -230,6 +234,7 @@ Deno.test("policy: split, local, forward, refused", () => {
       "object|encoding",
       "xinfo|stream",
       "memory|usage",
+      "pfdebug",
       "bitop",
       "msetnx",
       "sort",
@@ -253,7 +258,7 @@ Deno.test("policy: split, local, forward, refused", () => {
     ["restore-asking", REASONS.cluster],
     ["cluster|info", REASONS.cluster],
     ["monitor", REASONS.replication],
-    ["config|set", REASONS.admin],
+    ["config|rewrite", REASONS.admin],
     ["memory|stats", REASONS.admin],
     ["client|kill", REASONS.client],
     ["lolwut", REASONS.keyless],
@@ -267,7 +272,8 @@ Deno.test("policy: split, local, forward, refused", () => {
     assert.equal(info.reason, reason, n);
   }
   assert.equal(table.get("post")!.closeConnection, true);
-  assert.equal(table.get("eval")!.noKeysReason, REASONS.evalNoKeys);
+  assert.equal(table.get("eval")!.keylessAnywhere, true);
+  assert.equal(table.get("get")!.keylessAnywhere, false);
   assert.equal(table.get("get")!.noKeysReason, REASONS.keyless);
   assert.equal(
     formatRefused(table.get("client|kill")!),
@@ -359,9 +365,9 @@ Deno.test("precheckReply: Redis's order and texts, then refusals", () => {
   assert.equal(pre("Host: example.com"), CLOSE_CONNECTION);
   assert.equal(pre("COMMAND"), null);
   assert.equal(pre("client setname x"), null);
-  const evalInfo = table.get("eval")!;
+  const lolwut = table.get("lolwut")!;
   assert.equal(
-    new TextDecoder().decode(refusedReply(evalInfo, evalInfo.noKeysReason)),
-    `-ERR command 'EVAL' is not supported by codis-proxy: ${REASONS.evalNoKeys}\r\n`,
+    new TextDecoder().decode(refusedReply(lolwut, REASONS.keyless)),
+    `-ERR command 'LOLWUT' is not supported by codis-proxy: ${REASONS.keyless}\r\n`,
   );
 });
