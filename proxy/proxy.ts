@@ -284,6 +284,16 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
+  /** See {@link ProxyCore.clientCounts}: one pass over the sessions, for INFO. */
+  clientCounts(): { blocked: number; pubsub: number } {
+    let blocked = 0, pubsub = 0;
+    for (const s of this.#sessions) {
+      if (s.blocked) blocked++;
+      if (s.subscribed) pubsub++;
+    }
+    return { blocked, pubsub };
+  }
+
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     this.#forward.send(slot, raw, reply, keys, replicaOk);

@@ -29,6 +29,7 @@ import {
 } from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
 import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
+import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
 
 const log = logger("session");
 
@@ -93,6 +94,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #pushedBytes = 0;
   /** The session_pubsub_* limits, made by the first message; null when none is set. */
   #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
+  /** CLIENT REPLY: REPLY_ON, REPLY_OFF, or REPLY_SKIP_NEXT (the next request's reply is dropped). */
+  #replyMode = REPLY_ON;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
@@ -112,6 +115,16 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
     });
+  }
+
+  /** True while the session waits in a blocking command or WAIT (INFO's blocked_clients). */
+  get blocked(): boolean {
+    return this.#modes !== null && this.#modes.blocked;
+  }
+
+  /** True while the session has subscriptions (INFO's pubsub_clients). */
+  get subscribed(): boolean {
+    return this.#modes !== null && this.#modes.subscribed;
   }
 
   /** Whether the session may run commands (no session_auth, or AUTH given); it also chooses the request limits. */
@@ -195,7 +208,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
     const argc = argv.length;
     const info = core.commands.lookup(argv, argc);
-    const req = new Request(this, info ? info.name : "unknown", this.#readAt);
+    const req = this.#replyMode === REPLY_ON
+      ? new Request(this, info ? info.name : "unknown", this.#readAt)
+      : this.#replyModeRequest(info, argv);
     this.#queue.push(req);
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
@@ -220,6 +235,21 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
         return req.onReply(errorReply(refusalText(info, argv, argc)));
     }
+  }
+
+  /** See {@link SessionState.setClientReply}. */
+  setClientReply(mode: "on" | "off" | "skip"): void {
+    if (mode === "on") this.#replyMode = REPLY_ON;
+    else if (mode === "off") this.#replyMode = REPLY_OFF;
+    else if (this.#replyMode !== REPLY_OFF) this.#replyMode = REPLY_SKIP_NEXT; // as Redis: SKIP does nothing while OFF
+  }
+
+  /** A request made while CLIENT REPLY is OFF or SKIP: its reply is dropped, unless it turns replies back on. */
+  #replyModeRequest(info: CommandInfo | undefined, argv: Uint8Array[]): Request {
+    const name = info ? info.name : "unknown";
+    if (info !== undefined && restoresReplies(info, argv)) return new Request(this, name, this.#readAt);
+    if (this.#replyMode === REPLY_SKIP_NEXT) this.#replyMode = REPLY_ON;
+    return new QuietRequest(this, name, this.#readAt);
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */

@@ -107,6 +107,8 @@ export class SessionModes {
   /** WAIT's temporary connections, dropped if the session closes first. */
   #waitConns = new Set<BackendConn>();
   #closed = false;
+  /** True while a blocking command or WAIT runs (INFO's blocked_clients). */
+  blocked = false;
 
   constructor(host: ModesHost) {
     this.#host = host;
@@ -242,17 +244,22 @@ export class SessionModes {
       }
       case "wait":
         return host.gate(req, () => {
+          this.blocked = true;
           waitCommand(host.core, argv, this.#waitConns).then(
             (r) => req.onReply(r),
             (e: Error) => req.onError(errText(e)),
           )
-            .finally(() => host.openGate());
+            .finally(() => {
+              this.blocked = false;
+              host.openGate();
+            });
         });
       case "reset": {
         const s = host.state;
         this.#txn?.reset();
         this.#pubsub?.close();
         s.name = null;
+        s.setClientReply("on");
         s.authenticated = host.core.config.session_auth === "";
         if (s.protover === 3) {
           s.protover = 2;
@@ -269,7 +276,13 @@ export class SessionModes {
   /** A blocking command whose keys are all in `slot`: see proxy/blocking; the session's later requests wait. */
   blocking(slot: number, raw: Uint8Array, keys: Uint8Array[], req: Request): void {
     const host = this.#host;
-    host.gate(req, () => runBlocking(this.#blockingHost, slot, raw, keys, req, () => host.openGate()));
+    host.gate(req, () => {
+      this.blocked = true;
+      runBlocking(this.#blockingHost, slot, raw, keys, req, () => {
+        this.blocked = false;
+        host.openGate();
+      });
+    });
   }
 
   /** A pub/sub message as the client's protocol wants it: a push in RESP3. */
