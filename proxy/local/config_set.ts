@@ -93,8 +93,8 @@ export function mergeServerReplies(what: string, replies: ServerReply[]): Uint8A
 
 /** CONFIG SET parameter value [parameter value ...] on every server. */
 export async function configSetCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
-  // As Redis 7: pairs only (the command table's arity checked at least one).
-  if (argv.length % 2 !== 0) return errorReply("ERR wrong number of arguments for 'config|set' command");
+  // As Redis 7: pairs only (the command table's arity checked at least one), before anything else.
+  if (argv.length % 2 !== 0) return errorReply("ERR syntax error");
   for (let i = 2; i + 1 < argv.length; i += 2) {
     const name = dec.decode(argv[i]);
     const why = configSetRefusal(name, argv[i + 1]);
