@@ -87,7 +87,7 @@ export async function clusterInfoCommand(core: ProxyCore, argv: Uint8Array[]): P
     if (name === "keyspace") lines = keyspace;
     else if (FROM_MASTERS.has(name)) {
       const servers: ServerSection[] = perServer.map((p) => ({ addr: p.addr, fields: p.info.get(name) ?? [] }));
-      if (!KV_SECTIONS.has(name)) lines = mergeSection(name, servers, overrides(core, name));
+      if (!KV_SECTIONS.has(name)) lines = mergeSection(servers, overrides(core, name));
       else if (name === "errorstats") lines = mergeKvSection(servers);
       else lines = perCommandLines(core, name, servers);
     } else lines = ownSection(core, name);

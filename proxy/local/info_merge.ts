@@ -39,8 +39,8 @@ const MAX_FIELDS = new Set([
   "number_of_libraries",
 ]);
 
-/** The rule for `field` of `section` (lower-case section name). */
-export function fieldRule(section: string, field: string, sample: string): FieldRule {
+/** The rule for `field`, whose value on the first server is `sample`. */
+export function fieldRule(field: string, sample: string): FieldRule {
   if (field.endsWith("_human")) return "human";
   if (field.endsWith("_status")) return "status";
   if (MAX_FIELDS.has(field)) return "max";
@@ -114,7 +114,6 @@ function perGroup(servers: ServerSection[], values: (string | undefined)[]): str
  * then any field only later servers have. `overrides` replaces fields with the proxy's own values.
  */
 export function mergeSection(
-  section: string,
   servers: ServerSection[],
   overrides: ReadonlyMap<string, string> = new Map(),
 ): [string, string][] {
@@ -139,7 +138,7 @@ export function mergeSection(
     const over = overrides.get(k);
     if (over !== undefined) v = over;
     else {
-      switch (fieldRule(section, k, present[0] ?? "")) {
+      switch (fieldRule(k, present[0] ?? "")) {
         case "sum":
           v = combineNumbers(present, false);
           break;

@@ -10,17 +10,17 @@ Deno.test("info_merge: bytesToHuman as Redis prints it", () => {
 });
 
 Deno.test("info_merge: the rule of each kind of field", () => {
-  equal(fieldRule("memory", "used_memory", "100"), "sum");
-  equal(fieldRule("memory", "used_memory_human", "1K"), "human");
-  equal(fieldRule("memory", "mem_fragmentation_ratio", "1.2"), "max");
-  equal(fieldRule("memory", "used_memory_peak_perc", "99.1%"), "max");
-  equal(fieldRule("memory", "maxmemory_policy", "noeviction"), "text");
-  equal(fieldRule("persistence", "rdb_last_save_time", "1"), "max");
-  equal(fieldRule("persistence", "rdb_bgsave_in_progress", "0"), "max");
-  equal(fieldRule("persistence", "rdb_last_bgsave_status", "ok"), "status");
-  equal(fieldRule("persistence", "rdb_changes_since_last_save", "3"), "sum");
-  equal(fieldRule("stats", "pubsub_patterns", "1"), "max");
-  equal(fieldRule("cpu", "used_cpu_sys", "0.1"), "sum");
+  equal(fieldRule("used_memory", "100"), "sum");
+  equal(fieldRule("used_memory_human", "1K"), "human");
+  equal(fieldRule("mem_fragmentation_ratio", "1.2"), "max");
+  equal(fieldRule("used_memory_peak_perc", "99.1%"), "max");
+  equal(fieldRule("maxmemory_policy", "noeviction"), "text");
+  equal(fieldRule("rdb_last_save_time", "1"), "max");
+  equal(fieldRule("rdb_bgsave_in_progress", "0"), "max");
+  equal(fieldRule("rdb_last_bgsave_status", "ok"), "status");
+  equal(fieldRule("rdb_changes_since_last_save", "3"), "sum");
+  equal(fieldRule("pubsub_patterns", "1"), "max");
+  equal(fieldRule("used_cpu_sys", "0.1"), "sum");
 });
 
 Deno.test("info_merge: sections merge by their rules, in the first server's order", () => {
@@ -33,17 +33,17 @@ Deno.test("info_merge: sections merge by their rules, in the first server's orde
       "maxmemory_policy:allkeys-lru\r\n# Persistence\r\nrdb_last_save_time:200\r\nrdb_last_bgsave_status:err\r\n",
   );
   const servers = (s: string) => [{ addr: "a:1", fields: a.get(s)! }, { addr: "b:2", fields: b.get(s)! }];
-  deepEqual(mergeSection("memory", servers("memory")), [
+  deepEqual(mergeSection(servers("memory")), [
     ["used_memory", "3072"],
     ["used_memory_human", "3.00K"],
     ["mem_fragmentation_ratio", "2.25"],
     ["maxmemory_policy", "a:1=noeviction,b:2=allkeys-lru"],
   ]);
-  deepEqual(mergeSection("persistence", servers("persistence")), [
+  deepEqual(mergeSection(servers("persistence")), [
     ["rdb_last_save_time", "200"],
     ["rdb_last_bgsave_status", "err"],
   ]);
-  deepEqual(mergeSection("memory", servers("memory"), new Map([["used_memory", "1"]]))[0], ["used_memory", "1"]);
+  deepEqual(mergeSection(servers("memory"), new Map([["used_memory", "1"]]))[0], ["used_memory", "1"]);
 });
 
 Deno.test("info_merge: per-command lines sum counts, recompute usec_per_call and max percentiles", () => {
