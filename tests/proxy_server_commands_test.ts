@@ -122,6 +122,20 @@ Deno.test("PFSELFTEST runs on a master; PFDEBUG routes by its key", async () => 
   });
 });
 
+Deno.test("LOLWUT and the HELP of OBJECT, XINFO, XGROUP, CONFIG, MEMORY come from a master", async () => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
+    await diffCommands(f.port, r.port, [
+      ["OBJECT", "HELP"],
+      ["XINFO", "HELP"],
+      ["XGROUP", "HELP"],
+      ["CONFIG", "HELP"],
+      ["MEMORY", "HELP"],
+      ["LOLWUT", "VERSION", "x"],
+      { cmd: ["LOLWUT", "VERSION", "5", "1", "1"], norm: (s) => s.slice(s.lastIndexOf("Georg")) },
+    ]);
+  });
+});
+
 Deno.test("EVAL / EVALSHA / FCALL / FCALL_RO with no keys run on one master", async () => {
   await withProxyAndRedis(2, {}, async (f, r) => {
     const lib = "#!lua name=proxylib\nredis.register_function('hi', function() return 'hi' end)\n" +
@@ -263,6 +277,16 @@ Deno.test("argument errors come before the proxy's refusals, as Redis checks arg
       ["SELECT", "x"],
       ["COPY", "{t}a"],
       ["MOVE", "{t}a"],
+      ["SORT", "{t}l", "BY", "w_*", "LIMIT", "0", "x"],
+      ["SORT", "{t}l", "BY", "w_*", "BOGUS"],
+      ["SORT_RO", "{t}l", "GET", "w_*", "STORE", "{t}d"],
+      ["SHUTDOWN", "BOGUS"],
+      ["SHUTDOWN", "ABORT", "NOW"],
+      ["SHUTDOWN", "SAVE", "NOSAVE"],
+      ["REPLICAOF", "127.0.0.1", "notaport"],
+      ["SLAVEOF", "127.0.0.1", "70000"],
+      ["BGSAVE", "BOGUS"],
+      ["CLIENT", "TRACKING", "maybe"],
     ]);
     const c = await RawClient.connect(f.port);
     try {
@@ -271,6 +295,8 @@ Deno.test("argument errors come before the proxy's refusals, as Redis checks arg
       match(await c.call(["MOVE", "{t}a", "1"]), /not supported by codis-proxy/);
       match(await c.call(["SWAPDB", "0", "1"]), /not supported by codis-proxy/);
       match(await c.call(["FLUSHALL"]), /proxy_allow_flush = true/);
+      match(await c.call(["SORT", "{t}l", "BY", "w_*", "LIMIT", "0", "1"]), /not supported by codis-proxy/);
+      match(await c.call(["REPLICAOF", "NO", "ONE"]), /not supported by codis-proxy/);
     } finally {
       c.close();
     }

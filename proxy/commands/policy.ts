@@ -102,6 +102,12 @@ export const LOCAL_COMMANDS: readonly string[] = [
   "config|set", // to every server of every group, only with proxy_allow_config_set (proxy/local/config_set.ts)
   "config|resetstat",
   "pfselftest", // on one master: it touches no key
+  "lolwut",
+  "object|help", // help texts: from one master
+  "xinfo|help",
+  "xgroup|help",
+  "config|help",
+  "memory|help",
   "client|reply",
   "time",
   "lastsave",
@@ -150,7 +156,6 @@ export const REFUSED_COMMANDS: readonly (readonly [reason: string, names: readon
   ]],
   [REASONS.client, ["client"]],
   [REASONS.waitaof, ["waitaof"]],
-  [REASONS.keyless, ["lolwut"]],
   [REASONS.slotsInternal, [
     "slotscheck",
     "slotsdel",

@@ -12,7 +12,7 @@ import type { SessionState } from "../core/core.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { clientReplyCommand } from "./client_reply.ts";
 import { clusterInfoCommand } from "./info_cluster.ts";
-import { configSetOrReset, pfselftestCommand } from "./server_commands.ts";
+import { configSetOrReset, oneMasterCommand } from "./server_commands.ts";
 import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";
 import {
   configGetCommand,
@@ -95,10 +95,16 @@ export function runLocal(
     case "function":
       return answer(req, functionCommand(core, argv, session.protover === 3));
     case "config":
+      if (name === "config|help") return answer(req, oneMasterCommand(core, argv));
       if (name !== "config|get") return answer(req, configSetOrReset(core, name, argv));
       return answer(req, configGetCommand(core, argv, session.protover === 3));
     case "pfselftest":
-      return answer(req, pfselftestCommand(core));
+    case "lolwut":
+    case "object":
+    case "xinfo":
+    case "xgroup":
+    case "memory":
+      return answer(req, oneMasterCommand(core, argv));
     case "time":
       return answer(req, timeCommand(core));
     case "lastsave":

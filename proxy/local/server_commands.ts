@@ -1,6 +1,6 @@
 /**
- * Server-wide commands the proxy answers by asking its backends: CONFIG SET / RESETSTAT (config_set.ts) and
- * PFSELFTEST, which touches no key and runs on any one master.
+ * Server-wide commands the proxy answers by asking its backends: CONFIG SET / RESETSTAT (config_set.ts), and those
+ * that touch no key and run on any one master (PFSELFTEST, LOLWUT, the HELP of OBJECT, XINFO, XGROUP, CONFIG, MEMORY).
  * @module
  */
 import type { ProxyCore } from "../core/core.ts";
@@ -17,9 +17,9 @@ export async function configSetOrReset(core: ProxyCore, name: string, argv: Uint
   return r;
 }
 
-/** PFSELFTEST on one master (slot 0's, as keyless scripts). */
-export async function pfselftestCommand(core: ProxyCore): Promise<Uint8Array> {
+/** A command that touches no key and reads no server state (PFSELFTEST, LOLWUT, OBJECT HELP...) on one master. */
+export async function oneMasterCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
   const pools = masters(core);
   if (pools.length === 0) return errorReply("ERR no backend serves any slot yet");
-  return await pools[0].connFor(0).call(0, ["PFSELFTEST"]);
+  return await pools[0].connFor(0).call(0, argv);
 }
