@@ -173,3 +173,23 @@ Deno.test("INFO: a text field that differs between groups is listed per group", 
     }
   });
 });
+
+Deno.test("INFO: a master that cannot answer is named, and the rest of the cluster still shows", async () => {
+  await withProxyAndRedis(2, {}, async (f) => {
+    const c = await RawClient.connect(f.port);
+    try {
+      for (let i = 0; i < 20; i++) await c.call(["SET", `k${i}`, "v"]); // in both groups' slots
+      const before = infoFields(await c.call(["INFO"])).fields;
+      equal(before.get("info_unreachable_backends"), "");
+      equal(before.get("db0"), "keys=20,expires=0,avg_ttl=0");
+      await f.backends[1].kill();
+      const after = infoFields(await c.call(["INFO"], 10_000)).fields;
+      equal(after.get("info_unreachable_backends"), f.backends[1].addr);
+      ok(Number(after.get("used_memory")) > 0);
+      const left = Number(/keys=(\d+)/.exec(after.get("db0") ?? "keys=0")![1]);
+      ok(left > 0 && left < 20, `only the keys of the master still up: ${after.get("db0")}`);
+    } finally {
+      c.close();
+    }
+  });
+});

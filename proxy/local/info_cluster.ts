@@ -10,7 +10,6 @@
 import type { ProxyCore } from "../core/core.ts";
 import { bulkReply } from "../../redis/encode.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
-import { slotKeyCounts } from "../keyspace/counts.ts";
 import { masters } from "../keyspace/fanout.ts";
 import { mergeKvSection, mergeSection, parseInfo, type ServerSection } from "./info_merge.ts";
 
@@ -75,41 +74,52 @@ export function resetInfoStats(core: ProxyCore): void {
 /** Builds the INFO reply for `argv` (INFO [section ...]). */
 export async function clusterInfoCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
   const want = wantedSections(argv.slice(1).map((a) => dec.decode(a)));
-  const fromMasters = [...want].filter((n) => FROM_MASTERS.has(n));
-  const [perServer, keyspace] = await Promise.all([
-    fromMasters.length > 0 ? mastersInfo(core, fromMasters) : Promise.resolve([]),
-    want.has("keyspace") ? keyspaceLines(core) : Promise.resolve([]),
-  ]);
+  const fromMasters = [...want].filter((n) => FROM_MASTERS.has(n) || n === "keyspace");
+  const all = fromMasters.length > 0 ? await mastersInfo(core, fromMasters) : [];
+  const perServer = all.filter((m) => m.error === undefined);
+  const unreachable = all.filter((m) => m.error !== undefined).map((m) => m.addr);
+  if (all.length > 0 && perServer.length === 0) throw new Error(`no backend answered INFO (${all[0].error})`);
   const out: string[] = [];
   for (const [name, header] of SECTIONS) {
     if (!want.has(name)) continue;
     let lines: [string, string][] | string[];
-    if (name === "keyspace") lines = keyspace;
+    if (name === "keyspace") lines = keyspaceLines(core, perServer);
     else if (FROM_MASTERS.has(name)) {
       const servers: ServerSection[] = perServer.map((p) => ({ addr: p.addr, fields: p.info.get(name) ?? [] }));
       if (!KV_SECTIONS.has(name)) lines = mergeSection(servers, overrides(core, name));
       else if (name === "errorstats") lines = mergeKvSection(servers);
       else lines = perCommandLines(core, name, servers);
-    } else lines = ownSection(core, name);
+    } else lines = ownSection(core, name, unreachable);
     out.push(`# ${header}\r\n${lines.map((l) => (Array.isArray(l) ? `${l[0]}:${l[1]}` : l) + "\r\n").join("")}`);
   }
   return bulkReply(out.join("\r\n"));
 }
 
-/** Each master's INFO for `sections`, parsed; a master that fails makes the whole INFO fail, naming it. */
-async function mastersInfo(
-  core: ProxyCore,
-  sections: string[],
-): Promise<{ addr: string; info: Map<string, [string, string][]> }[]> {
+/** One master's parsed INFO, or why it could not be read. */
+interface MasterInfo {
+  addr: string;
+  info: Map<string, [string, string][]>;
+  error?: string;
+}
+
+/**
+ * Each master's INFO for `sections`, parsed. A master that cannot answer is left out of the sums (and named in the
+ * `proxy` section's `info_unreachable_backends`): a monitoring tool still sees the rest of the cluster.
+ */
+async function mastersInfo(core: ProxyCore, sections: string[]): Promise<MasterInfo[]> {
   const pools = masters(core);
-  return await Promise.all(pools.map(async (p) => {
+  return await Promise.all(pools.map(async (p): Promise<MasterInfo> => {
     const conn = p.connFor(0);
-    let raw = await conn.call(0, ["INFO", ...sections]);
-    // Redis before 7 takes one section: ask for all of them instead.
-    if (isErrorReply(raw) && sections.length > 1) raw = await conn.call(0, ["INFO", "all"]);
-    if (isErrorReply(raw)) throw new Error(`backend ${p.addr}: ${errorText(raw)}`);
-    const head = raw.indexOf(10) + 1;
-    return { addr: p.addr, info: parseInfo(dec.decode(raw.subarray(head, raw.length - 2))) };
+    try {
+      let raw = await conn.call(0, ["INFO", ...sections]);
+      // Redis before 7 takes one section: ask for all of them instead.
+      if (isErrorReply(raw) && sections.length > 1) raw = await conn.call(0, ["INFO", "all"]);
+      if (isErrorReply(raw)) return { addr: p.addr, info: new Map(), error: errorText(raw) };
+      const head = raw.indexOf(10) + 1;
+      return { addr: p.addr, info: parseInfo(dec.decode(raw.subarray(head, raw.length - 2))) };
+    } catch (e) {
+      return { addr: p.addr, info: new Map(), error: (e as Error).message };
+    }
   }));
 }
 
@@ -157,7 +167,7 @@ function perCommandLines(core: ProxyCore, section: string, servers: ServerSectio
 }
 
 /** The sections the proxy answers alone. */
-function ownSection(core: ProxyCore, name: string): string[] {
+function ownSection(core: ProxyCore, name: string, unreachable: string[]): string[] {
   const p = core.info();
   switch (name) {
     case "server": {
@@ -201,6 +211,7 @@ function ownSection(core: ProxyCore, name: string): string[] {
         `backends:${pools.length}`,
         `backends_connected:${pools.filter((b) => b.conns.every((c) => c.state === "connected")).length}`,
         `slots_online:${core.router.slots.filter((r) => r.backend !== null).length}`,
+        `info_unreachable_backends:${unreachable.join(",")}`,
       ];
     }
     default: // modules: none
@@ -208,14 +219,21 @@ function ownSection(core: ProxyCore, name: string): string[] {
   }
 }
 
-/** `db0:keys=..,expires=..,avg_ttl=0` over every slot, or nothing for an empty cluster (as Redis). */
-async function keyspaceLines(core: ProxyCore): Promise<string[]> {
-  const counts = await slotKeyCounts(core);
+/**
+ * `db0:keys=..,expires=..,avg_ttl=0` over every slot, each counted on the master serving it now (a slot's database
+ * on a migration source is not counted twice), or nothing for an empty cluster (as Redis).
+ */
+function keyspaceLines(core: ProxyCore, servers: MasterInfo[]): string[] {
+  const byAddr = new Map(servers.map((m) => [m.addr, new Map(m.info.get("keyspace") ?? [])]));
   let keys = 0;
   let expires = 0;
-  for (const c of counts.values()) {
-    keys += c.keys;
-    expires += c.expires;
+  for (const route of core.router.slots) {
+    const v = route.backend === null ? undefined : byAddr.get(route.backend.addr)?.get(`db${route.id}`);
+    if (v === undefined) continue;
+    const m = /keys=(\d+),expires=(\d+)/.exec(v);
+    if (m === null) continue;
+    keys += Number(m[1]);
+    expires += Number(m[2]);
   }
   return keys > 0 ? [`db0:keys=${keys},expires=${expires},avg_ttl=0`] : [];
 }
