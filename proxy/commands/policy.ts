@@ -24,7 +24,6 @@ export interface PolicyDecision {
 /** Refusal reasons, one line each. */
 export const REASONS = {
   keyless: "the command has no key, so codis-proxy cannot route it",
-  evalNoKeys: "a script or function called with no keys cannot be routed to a slot; pass its keys",
   pubsub: "this pub/sub command is not supported by codis-proxy",
   blocking: "blocking commands need all their keys in one slot",
   tracking: "client-side caching (CLIENT TRACKING) needs invalidation messages from every server; not supported",
