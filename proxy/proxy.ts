@@ -187,6 +187,16 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.load.reset();
   }
 
+  /** See {@link ProxyCore.clientCounts}: one pass over the sessions, for INFO. */
+  clientCounts(): { blocked: number; pubsub: number } {
+    let blocked = 0, pubsub = 0;
+    for (const s of this.#sessions) {
+      if (s.blocked) blocked++;
+      if (s.subscribed) pubsub++;
+    }
+    return { blocked, pubsub };
+  }
+
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     if (this.#loadStats) this.load.sent(slot, raw, reply, keys);

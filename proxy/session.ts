@@ -10,10 +10,10 @@ import type { ClientSocket } from "./net/client_socket.ts";
 import {
   checkArity,
   type CommandInfo,
-  formatRefused,
   formatUnknownCommand,
   formatUnknownSubcommand,
   isUnknownSubcommand,
+  refusalText,
 } from "./commands/mod.ts";
 import type { ProxyCore, SessionState } from "./core/core.ts";
 import { runLocal } from "./local/dispatch.ts";
@@ -25,6 +25,7 @@ import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./sessio
 import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
 import { KeyRouter } from "./key_route.ts";
 import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
+import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
 
 const log = logger("session");
 
@@ -87,6 +88,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #pushedBytes = 0;
   /** The session_pubsub_* limits, made by the first message; null when none is set. */
   #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
+  /** CLIENT REPLY: REPLY_ON, REPLY_OFF, or REPLY_SKIP_NEXT (the next request's reply is dropped). */
+  #replyMode = REPLY_ON;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
@@ -106,6 +109,16 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
     });
+  }
+
+  /** True while the session waits in a blocking command or WAIT (INFO's blocked_clients). */
+  get blocked(): boolean {
+    return this.#modes !== null && this.#modes.blocked;
+  }
+
+  /** True while the session has subscriptions (INFO's pubsub_clients). */
+  get subscribed(): boolean {
+    return this.#modes !== null && this.#modes.subscribed;
   }
 
   /** Whether the session may run commands (no session_auth, or AUTH given); it also chooses the request limits. */
@@ -190,7 +203,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
     const argc = argv.length;
     const info = core.commands.lookup(argv, argc);
-    const req = new Request(this, info ? info.name : "unknown", this.#readAt);
+    const req = this.#replyMode === REPLY_ON
+      ? new Request(this, info ? info.name : "unknown", this.#readAt)
+      : this.#replyModeRequest(info, argv);
     this.#queue.push(req);
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
@@ -213,8 +228,23 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         return this.#local(info, argv, argc, raw, req);
       default:
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
-        return req.onReply(errorReply(formatRefused(info)));
+        return req.onReply(errorReply(refusalText(info, argv, argc)));
     }
+  }
+
+  /** See {@link SessionState.setClientReply}. */
+  setClientReply(mode: "on" | "off" | "skip"): void {
+    if (mode === "on") this.#replyMode = REPLY_ON;
+    else if (mode === "off") this.#replyMode = REPLY_OFF;
+    else if (this.#replyMode !== REPLY_OFF) this.#replyMode = REPLY_SKIP_NEXT; // as Redis: SKIP does nothing while OFF
+  }
+
+  /** A request made while CLIENT REPLY is OFF or SKIP: its reply is dropped, unless it turns replies back on. */
+  #replyModeRequest(info: CommandInfo | undefined, argv: Uint8Array[]): Request {
+    const name = info ? info.name : "unknown";
+    if (info !== undefined && restoresReplies(info, argv)) return new Request(this, name, this.#readAt);
+    if (this.#replyMode === REPLY_SKIP_NEXT) this.#replyMode = REPLY_ON;
+    return new QuietRequest(this, name, this.#readAt);
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */

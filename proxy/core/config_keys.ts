@@ -53,6 +53,8 @@ export interface ProxyConfig extends ProxyTlsConfig {
   proxy_workers: number;
   /** Allow FLUSHALL/FLUSHDB through the proxy. */
   proxy_allow_flush: boolean;
+  /** Allow CONFIG SET and CONFIG RESETSTAT through the proxy (sent to every server of every group). */
+  proxy_allow_config_set: boolean;
   /**
    * A proxy following a dashboard that has not reached the active one for this long stops serving slots (clients get
    * "proxy lease expired") until it reaches one again; the dashboard waits this long before it moves a slot past a
@@ -259,6 +261,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "bool",
     def: false,
     doc: "Allow FLUSHALL/FLUSHDB through the proxy. Refused by default, as in Codis.",
+  },
+  proxy_allow_config_set: {
+    kind: "bool",
+    def: false,
+    doc: "Allow CONFIG SET and CONFIG RESETSTAT through the proxy: sent to every server of every group, masters\n" +
+      "and replicas. Configs the cluster depends on (dir, dbfilename, databases, requirepass, masterauth,\n" +
+      "replicaof, hz below 100, ...) are refused even then.",
   },
   dashboard_lease_timeout: {
     kind: "duration",

@@ -24,6 +24,8 @@ export interface SessionState {
   readonly createdAt: number;
   /** The protocol the client chose with HELLO: 2 (default) or 3. */
   protover: 2 | 3;
+  /** CLIENT REPLY ON | OFF | SKIP: whether the session's next replies are written (see proxy/local/client_reply.ts). */
+  setClientReply(mode: "on" | "off" | "skip"): void;
 }
 
 /**
@@ -60,6 +62,8 @@ export interface ProxyCore {
   ): void;
   /** Live sessions. */
   sessionCount(): number;
+  /** Sessions waiting in a blocking command (or WAIT), and sessions with subscriptions: for INFO clients. */
+  clientCounts(): { blocked: number; pubsub: number };
   sessionClosed(s: SessionState): void;
   /** Proxy facts for INFO. */
   info(): { version: string; startTime: number; token: string; productName: string; proxyAddr: string };

@@ -49,19 +49,26 @@ export function resumeAt(end: number, from: number, scanFrom: number, max: numbe
   return Math.max(scanFrom, Math.min(end - 1, from + max + 1));
 }
 
-/** The error for a multibulk count over the limit; Redis's own text before AUTH, as Redis 7 checks it. */
+/**
+ * The error for a multibulk count over the limit, in Redis 7's words: `session_max_args` is stricter than Redis's
+ * INT_MAX, but a client sees the text Redis gives for a count out of its range; before AUTH, Redis's own check.
+ */
 export function multibulkError(limits: RequestLimits, count: number | null): string {
-  if (count === null) return "Protocol error: invalid multibulk length";
   const own = limits.afterAuth;
-  if (own !== undefined && count <= own.maxArgs) return "Protocol error: unauthenticated multibulk length";
-  return `Protocol error: too many arguments (limit ${(own ?? limits).maxArgs})`;
+  if (count !== null && own !== undefined && count <= own.maxArgs) {
+    return "Protocol error: unauthenticated multibulk length";
+  }
+  return "Protocol error: invalid multibulk length";
 }
 
-/** The error for a bulk over the limit: Redis 7 checks its proto-max-bulk-len first, then the pre-auth 16 KB. */
+/**
+ * The error for a bulk over the limit: Redis 7 checks its proto-max-bulk-len first (`session_max_bulk_len` here),
+ * answering `invalid bulk length`, then the pre-auth 16 KB.
+ */
 export function bulkError(limits: RequestLimits, len: number): string {
   const own = limits.afterAuth;
   if (own !== undefined && len <= own.maxBulkLen) return "Protocol error: unauthenticated bulk length";
-  return `Protocol error: bulk length ${len} exceeds the limit of ${(own ?? limits).maxBulkLen}`;
+  return "Protocol error: invalid bulk length";
 }
 
 /** The most arguments of an inline command: Redis has no pre-auth limit on them (their line is bounded anyway). */
