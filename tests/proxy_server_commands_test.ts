@@ -8,7 +8,7 @@ import { startRedis } from "../testing/redis.ts";
 import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 import { startProxyFixture } from "../testing/proxy.ts";
 import { pipelineExchange, respPipeline, withProxyAndRedis } from "../testing/proxy_vs_redis.ts";
-import { sleep, until } from "../testing/wait.ts";
+import { until } from "../testing/wait.ts";
 
 const SWITCH_OFF = /proxy_allow_config_set = true/;
 
@@ -226,6 +226,24 @@ Deno.test("protocol errors have Redis's texts, our stricter limits included", as
   });
 });
 
+/**
+ * Waits until one client is blocked on one of the Redis servers at `ports`: for the proxy, its session is counted
+ * blocked before its command reaches the backend, and the test's next write must come after the backend blocked.
+ */
+async function blockedAtServer(ports: number[]): Promise<void> {
+  await until("client blocked at the server", 5000, async () => {
+    for (const port of ports) {
+      const c = await RawClient.connect(port);
+      try {
+        if (/blocked_clients:1\r\n/.test(await c.call(["INFO", "clients"]))) return true;
+      } finally {
+        c.close();
+      }
+    }
+    return undefined;
+  });
+}
+
 Deno.test("a blocked client gets Redis's error when its stream is deleted or replaced", async () => {
   await withProxyAndRedis(2, {}, async (f, r) => {
     for (const port of [r.port, f.port]) {
@@ -236,10 +254,7 @@ Deno.test("a blocked client gets Redis's error when its stream is deleted or rep
         for (const replace of [false, true]) {
           equal(await a.call(["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]), "+OK\r\n");
           const blocked = b.call(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"], 5000);
-          await until("client blocked", 5000, async () => {
-            const info = await a.call(["INFO", "clients"]);
-            return /blocked_clients:1\r\n/.test(info) ? true : undefined;
-          });
+          await blockedAtServer(port === f.port ? f.backends.map((x) => x.port) : [r.port]);
           equal(await a.call(["DEL", "s"]), ":1\r\n");
           if (replace) await a.call(["SET", "s", "string"]);
           got.push(await blocked);
@@ -248,8 +263,8 @@ Deno.test("a blocked client gets Redis's error when its stream is deleted or rep
         equal(got[0], "-UNBLOCKED the stream key no longer exists\r\n", `port ${port}`);
         equal(got[1], got[0], `port ${port}`);
         // BLPOP on a key that becomes a string keeps waiting, then times out.
-        const pop = b.call(["BLPOP", "l", "0.3"], 5000);
-        await sleep(50);
+        const pop = b.call(["BLPOP", "l", "1"], 5000);
+        await blockedAtServer(port === f.port ? f.backends.map((x) => x.port) : [r.port]);
         await a.call(["SET", "l", "x"]);
         equal(await pop, "*-1\r\n", `port ${port}`);
         await a.call(["DEL", "l"]);
