@@ -108,6 +108,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       onEnd: () => this.#onEnd(),
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
+      readTarget: () => this.#stashing || this.quitting || this.#closed ? null : this.#parser.readTarget(),
     });
   }
 

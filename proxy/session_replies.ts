@@ -9,9 +9,7 @@ import type { ProxyStats } from "./core/stats.ts";
 import type { LoadStats } from "./stats/load.ts";
 import type { Request } from "./forward/request.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
-
-/** Above this many bytes ready at once, replies are written one by one rather than gathered into a new buffer. */
-const GATHER_MAX_BYTES = 1 << 20;
+import { writeGathered } from "../util/gather.ts";
 
 /**
  * Writes one session's answered requests in order (see the module doc), and keeps what its backpressure needs: the
@@ -49,19 +47,8 @@ export class ReplyWriter {
     // Weighs the latest flush as much as the past: a client that switches to big values is held back at once.
     const mean = total / ready.length;
     this.replyBytes = this.replyBytes === 0 ? mean : (this.replyBytes + mean) / 2;
-    if (ready.length === 1) {
-      sock.write(ready[0]);
-    } else if (total > GATHER_MAX_BYTES) {
-      for (const r of ready) sock.write(r);
-    } else {
-      const buf = new Uint8Array(total);
-      let off = 0;
-      for (const r of ready) {
-        buf.set(r, off);
-        off += r.length;
-      }
-      sock.write(buf);
-    }
+    if (ready.length === 1) sock.write(ready[0]);
+    else writeGathered(ready, (buf) => sock.write(buf));
     ready.length = 0;
     return failed;
   }

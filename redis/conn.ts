@@ -7,6 +7,7 @@
  */
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
+import { writeGathered } from "../util/gather.ts";
 import { logger } from "../util/log.ts";
 import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
@@ -116,21 +117,10 @@ export class BackendConn {
     const out = this.#out;
     const sock = this.#socket;
     if (out.length === 0 || sock === null) return;
-    // One write of one buffer per event-loop turn: a write is a syscall, and a copy of small requests is cheaper.
-    if (out.length === 1) {
-      sock.write(out[0]);
-    } else if (this.#outLen > 1 << 20) {
-      // Big values: queue them as they are rather than copying megabytes.
-      for (const part of out) sock.write(part);
-    } else {
-      const buf = new Uint8Array(this.#outLen);
-      let off = 0;
-      for (const part of out) {
-        buf.set(part, off);
-        off += part.length;
-      }
-      sock.write(buf);
-    }
+    // One write per event-loop turn for the small requests (a write is a syscall, a copy of them is cheaper); a big
+    // value goes as it is rather than copied.
+    if (out.length === 1) sock.write(out[0]);
+    else writeGathered(out, (buf) => sock.write(buf));
     this.#out = [];
     this.#outLen = 0;
     if (this.#healthTimer !== undefined) this.#lastWrite = Date.now();
@@ -242,6 +232,7 @@ export class BackendConn {
         onClose: () => {
           if (sock === this.#socket) this.fatal("connection closed");
         },
+        readTarget: () => sock === this.#socket ? this.#framer.readTarget() : null,
       });
       this.#flush();
     }, (e: Error) => {

@@ -107,6 +107,8 @@ function findCR(data: Uint8Array, from: number): number {
 
 /** Replies at least this long get a buffer sized to end with them rather than the next power of two. */
 const BIG_REPLY = 64 * 1024;
+/** A reply with at least this much still to come is read straight into its buffer. */
+const DIRECT_READ_MIN = 4096;
 
 /**
  * Incremental framer: feed it each chunk read from a backend; it calls `onReply` once per whole reply. A reply inside
@@ -174,8 +176,29 @@ export class ReplyFramer {
     this.#len = chunk.length - pos;
   }
 
+  /**
+   * The room where the rest of a reply being gathered goes, when at least 4 KiB of it are still to come: the socket
+   * reads into it and {@link feed} of that read copies nothing. Null otherwise.
+   */
+  readTarget(): Uint8Array | null {
+    const len = this.#len;
+    const need = this.#place.need;
+    if (len === 0 || need - len < DIRECT_READ_MIN) return null;
+    if (this.#buf.length < need) {
+      // The backend said how long the element is: its buffer is sized for it once.
+      const grown = new Uint8Array(need);
+      grown.set(this.#buf.subarray(0, len));
+      this.#buf = grown;
+    }
+    return this.#buf.subarray(len, need);
+  }
+
   #append(chunk: Uint8Array): void {
     const need = this.#len + chunk.length;
+    if (chunk.buffer === this.#buf.buffer && chunk.byteOffset === this.#len) {
+      this.#len = need; // read in place (readTarget)
+      return;
+    }
     if (need > this.#buf.length) {
       // Doubling; a big bulk whose end is known gets a buffer that ends with it.
       const target = this.#place.need;

@@ -8,6 +8,7 @@
  * while they need it) and a new one is taken.
  * @module
  */
+import { BIG_PART, gather } from "../util/gather.ts";
 
 /** What a {@link NetSocket} uses of its connection: a `Deno.Conn` (TCP, unix or TLS), or one in its shape. */
 export type SocketConn = Pick<Deno.Conn, "read" | "write" | "close" | "closeWrite" | "remoteAddr">;
@@ -25,6 +26,12 @@ export interface SocketEvents {
   onClose(): void;
   /** Everything written so far has been handed to the kernel (after a write had to wait). */
   onDrain?(): void;
+  /**
+   * Where the next read should go instead of the socket's slab, or null: the free room of a big value being
+   * received, so that its bytes land in their final buffer and are not copied again. The next onData() is then a
+   * view of that room, and nothing else is read into it.
+   */
+  readTarget?(): Uint8Array | null;
 }
 
 /** Slab sizes: small reads share a small slab; a read that fills a slab's whole tail gets a big one next. */
@@ -32,7 +39,7 @@ const SLAB = 4096;
 const BIG_SLAB = 64 * 1024;
 /** Below this much free tail, a new slab is taken rather than issuing a tiny read. */
 const MIN_TAIL = 512;
-/** Queued writes up to this size are gathered into one buffer; bigger ones go one by one rather than copied. */
+/** Queued small writes are gathered into one buffer of at most this size. */
 const MAX_GATHER = 256 * 1024;
 
 /** A TCP connection. */
@@ -89,6 +96,7 @@ export class NetSocket {
     const conn = this.#conn;
     const small = this.#slabSize;
     const big = Math.max(BIG_SLAB, small);
+    const events = this.#events!;
     let slab = new Uint8Array(small);
     let used = 0;
     try {
@@ -97,21 +105,31 @@ export class NetSocket {
           await new Promise<void>((r) => this.#resume = r);
           if (this.#closed) break;
         }
-        const n = await conn.read(used === 0 ? slab : slab.subarray(used));
+        const target = events.readTarget?.() ?? null;
+        const n = await conn.read(target ?? (used === 0 ? slab : slab.subarray(used)));
         if (n === null) {
-          if (!this.#closed && !this.#ending) return this.#events!.onEnd();
+          if (!this.#closed && !this.#ending) return events.onEnd();
           break;
         }
-        const chunk = slab.subarray(used, used + n);
-        used += n;
-        if (slab.length - used < MIN_TAIL) {
-          // A read that filled the whole tail means a burst: the next slab is a big one.
-          slab = new Uint8Array(used === slab.length ? big : small);
-          used = 0;
+        let chunk: Uint8Array;
+        if (target !== null) {
+          chunk = target.subarray(0, n);
+        } else {
+          chunk = slab.subarray(used, used + n);
+          used += n;
+          if (slab.length - used < MIN_TAIL) {
+            // A read that filled the whole tail means a burst: the next slab is a big one.
+            slab = new Uint8Array(used === slab.length ? big : small);
+            used = 0;
+          } else if (n < MIN_TAIL && slab.length > small) {
+            // The burst is over: a big slab is given back rather than held by a connection that went quiet.
+            slab = new Uint8Array(small);
+            used = 0;
+          }
         }
         this.lastActive = Date.now();
         if (this.#ending || this.#closed) continue;
-        this.#events!.onData(chunk);
+        events.onData(chunk);
       }
     } catch {
       // reset by peer, or closed under a pending read: the connection is gone either way
@@ -184,19 +202,18 @@ export class NetSocket {
   #takeQueued(): Uint8Array | null {
     const q = this.#queue;
     if (q.length === 0) return null;
-    if (q.length === 1 || this.#queued > MAX_GATHER) {
-      const b = q.shift()!;
-      this.#queued -= b.length;
-      return b;
+    // A big part goes as it is; a run of small ones from the head (up to MAX_GATHER bytes) is gathered.
+    let to = 0;
+    let bytes = 0;
+    while (to < q.length && q[to].length < BIG_PART && bytes + q[to].length <= MAX_GATHER) bytes += q[to++].length;
+    if (to === 0) {
+      to = 1;
+      bytes = q[0].length;
     }
-    const out = new Uint8Array(this.#queued);
-    let off = 0;
-    for (const b of q) {
-      out.set(b, off);
-      off += b.length;
-    }
-    q.length = 0;
-    this.#queued = 0;
+    const out = gather(q, 0, to, bytes);
+    if (to === q.length) q.length = 0;
+    else q.splice(0, to);
+    this.#queued -= bytes;
     return out;
   }
 

@@ -72,14 +72,16 @@ export class FdSocket implements ClientSocket, FdHandler {
   #read(): void {
     if (this.#paused || this.#eof || this.#events === null) return;
     const loop = this.#loop;
-    const n = loop.recv(this.#fd);
+    // A big value being received is read straight into its own buffer rather than into the shared slab.
+    const target = this.#events.readTarget?.() ?? null;
+    const n = target === null ? loop.recv(this.#fd) : loop.libc.recv(this.#fd, target);
     if (n > 0) {
       // A read that filled what it asked for may have left more in the kernel, and after a hangup the end itself is
       // still to be read: no further edge will say so.
-      if (n < loop.asked && !this.#hangup) this.#readable = false;
+      if (n < (target === null ? loop.asked : target.length) && !this.#hangup) this.#readable = false;
       else loop.again(this);
       this.lastActive = Date.now();
-      if (!this.#ending) this.#events.onData(loop.chunk);
+      if (!this.#ending) this.#events.onData(target === null ? loop.chunk : target.subarray(0, n));
       return;
     }
     this.#readable = false;

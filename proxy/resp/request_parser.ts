@@ -59,6 +59,11 @@ export class RequestParser {
     return this.#backlogLen + this.#spanning.received;
   }
 
+  /** Where the next read should go: the room of a big bulk under way (see {@link SpanningRequest.readTarget}). */
+  readTarget(): Uint8Array | null {
+    return this.#backlogLen === 0 ? this.#spanning.readTarget() : null;
+  }
+
   /**
    * Backpressure: stop after the request being handed out, and keep the rest of the input (even whole requests)
    * until {@link release}. A 64 KiB read can hold thousands of small requests whose replies may each be large.

@@ -50,6 +50,10 @@ const TAIL_ROOM = 256;
 /** Copies shorter than this go byte by byte: no view is made for them. */
 const SMALL_COPY = 64;
 const EMPTY = new Uint8Array(0);
+/** A bulk with at least this much still to come is read straight into the request's buffer (see readTarget). */
+const DIRECT_READ_MIN = 4096;
+/** How far ahead of the bytes received a bulk's buffer may grow for a direct read. */
+const DIRECT_READ_AHEAD = 64 * 1024;
 
 /** The request being received across reads; see the module doc. */
 export class SpanningRequest {
@@ -78,6 +82,25 @@ export class SpanningRequest {
   /** Bytes of the request under way received so far. */
   get received(): number {
     return this.#len;
+  }
+
+  /**
+   * The free room of the buffer where the rest of the current bulk goes, when enough of it is still to come: the
+   * socket reads into it, and {@link consume} of that read copies nothing. The buffer grows toward the bulk's end
+   * (at most four times its size, or 64 KiB past the bytes received), never to a declared length at once. Null when
+   * no bulk is under way.
+   */
+  readTarget(): Uint8Array | null {
+    if (this.#stage !== BULK_DATA) return null;
+    const len = this.#len;
+    if (this.#bulkEnd - len < DIRECT_READ_MIN) return null;
+    if (this.#buf.length - len < DIRECT_READ_MIN) {
+      const size = Math.min(this.#bulkEnd + TAIL_ROOM, Math.max(len + DIRECT_READ_AHEAD, 4 * this.#buf.length));
+      const grown = new Uint8Array(size);
+      grown.set(this.#buf.subarray(0, len));
+      this.#buf = grown;
+    }
+    return this.#buf.subarray(len, Math.min(this.#bulkEnd, this.#buf.length));
   }
 
   /** Starts a request at `data[pos]` (a `*` starts a multibulk, anything else an inline command). */
@@ -243,7 +266,9 @@ export class SpanningRequest {
       grown.set(len === buf.length ? buf : buf.subarray(0, len));
       buf = this.#buf = grown;
     }
-    if (n < SMALL_COPY) {
+    if (data.buffer === buf.buffer && data.byteOffset + pos === len) {
+      // Read in place (readTarget): the bytes are where they belong.
+    } else if (n < SMALL_COPY) {
       for (let i = 0; i < n; i++) buf[len + i] = data[pos + i];
     } else {
       buf.set(data.subarray(pos, pos + n), len);
