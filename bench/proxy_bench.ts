@@ -12,6 +12,13 @@ import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
 import { benchArgs, DEFAULT_WORKLOADS, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
 import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 import { type BurstResult, connectionBurst, renderBurstTable } from "./lib/conn_burst.ts";
+import {
+  BIG_REQUEST_ARGS,
+  bigRequest,
+  type BigRequestResult,
+  encodeBigRequest,
+  renderBigRequestTable,
+} from "./lib/big_request.ts";
 import { OPEN_FILES } from "./lib/procs.ts";
 import { openFilesLimit } from "../util/ulimit.ts";
 
@@ -59,7 +66,10 @@ async function main(argv: string[]): Promise<number> {
   const cmdline = `deno run -A bench/proxy_bench.ts${argv.length ? " " + argv.join(" ") : ""}`;
   const workloads = WORKLOADS.filter((w) => (opts.only.length ? opts.only : DEFAULT_WORKLOADS).includes(w.id));
   const burst = opts.connections > 0 && (opts.only.length === 0 || opts.only.includes("conn"));
-  if (workloads.length === 0 && !burst) throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
+  const bigReq = opts.only.length === 0 || opts.only.includes("args400k");
+  if (workloads.length === 0 && !burst && !bigReq) {
+    throw new HarnessError(`--only matched no workload: ${opts.only.join(",")}`);
+  }
   const settings: RunSettings = {
     keyspace: opts.keyspace,
     valueSize: opts.valueSize,
@@ -115,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
       const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0, b: false }));
       if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks, b: false });
       // --proxy-b-arg: the same proxies again as "<name>-b" with the extra flags, for an A/B in one run.
-      if (opts.proxyBArgs.length > 0) variants.push(...variants.map((v) => ({ ...v, b: true })));
+      if (opts.proxyBArgs.length > 0 || opts.proxyBScript) variants.push(...variants.map((v) => ({ ...v, b: true })));
       for (const { workers, acks, b } of variants) {
         const base = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
         const name = (acks > 0 ? `${base}-acks${acks}` : base) + (b ? "-b" : "");
@@ -130,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
             dir,
             deno: Deno.execPath(),
             cwd: ROOT,
-            script: opts.proxyScript,
+            script: b && opts.proxyBScript ? opts.proxyBScript : opts.proxyScript,
           });
           servers.push(s);
           proxyNames.push(name);
@@ -204,6 +214,8 @@ async function main(argv: string[]): Promise<number> {
   const loadStart = loadAvg();
   const records: RunRecord[] = [];
   const bursts: BurstResult[] = [];
+  const bigRequests: BigRequestResult[] = [];
+  let bigRequestBytes: Uint8Array | undefined;
   for (let rep = 0; rep < opts.repeat; rep++) {
     for (const w of workloads) {
       // Rotating the order each repeat keeps any drift (thermal, page cache, key count) from favouring one target.
@@ -220,6 +232,19 @@ async function main(argv: string[]): Promise<number> {
               ? `${fmtK(l.rps).padStart(7)} ops/s  p50 ${l.p50Ms.toFixed(3)}  p99 ${l.p99Ms.toFixed(3)}  ` +
                 `cpu ${Number.isFinite(r.cpuUsPerReq) ? r.cpuUsPerReq.toFixed(1) : "-"} us/req`
               : `ERROR ${r.error}`),
+        );
+      }
+    }
+    if (bigReq) {
+      bigRequestBytes ??= encodeBigRequest(BIG_REQUEST_ARGS);
+      const plain = targets.filter((t) => !t.clientArgs?.length);
+      for (let i = 0; i < plain.length; i++) {
+        const t = plain[(i + rep) % plain.length];
+        const r = await bigRequest(t.name, rep, t.port, bigRequestBytes);
+        bigRequests.push(r);
+        log(
+          `[${rep + 1}/${opts.repeat}] ${"400k-arg request".padEnd(17)} ${t.name.padEnd(10)} ` +
+            (r.error ? `ERROR ${r.error}` : `${r.ms.toFixed(0)} ms  others stalled ${r.stallMs.toFixed(1)} ms`),
         );
       }
     }
@@ -252,6 +277,7 @@ async function main(argv: string[]): Promise<number> {
   out.push("");
   if (workloads.length > 0) out.push(renderTable(workloads, names, proxyNames, peers, records), "");
   if (bursts.length > 0) out.push(renderBurstTable(bursts, names, proxyNames, peers), "");
+  if (bigRequests.length > 0) out.push(renderBigRequestTable(bigRequests, names, proxyNames, peers), "");
   out.push("Targets (2 backends: " + addrs.join(", ") + "):");
   for (const t of targets) out.push(`  ${t.name.padEnd(10)} ${t.command}`);
   out.push("redis-benchmark commands (PORT = the target's port):");

@@ -27,6 +27,8 @@ export interface BenchOptions {
   proxyBArgs: string[];
   /** The proxy entry point, relative to the repository root (default cli/codis-proxy.ts). */
   proxyScript: string;
+  /** When set, `proxy-b` runs this entry point (e.g. another checkout's cli/codis-proxy.ts): an A/B of two trees. */
+  proxyBScript: string;
   twemHash: string;
   twemDist: string;
   keyspace: number;
@@ -53,7 +55,8 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --quick              smoke run: 1 repeat, small fixed -n, short warm-up
   --only=IDS           workloads to run, comma-separated: p1-set,p1-get,p16-set,p16-get,mset10,c1-set,c1-get,
                        c1000-set,c1000-get, conn (the connection burst), and v16k-set,v16k-get,v1m-set,v1m-get
-                       (big values: only when named here, since they overwrite keys the other GET rows read)
+                       (big values: only when named here, since they overwrite keys the other GET rows read),
+                       args400k (one RPUSH of 400k arguments written in 16 KiB pieces, with a PING loop beside it)
   --connections=N      connections in the burst row: opened at once with one PING each, then held idle while the
                        target's memory is read (default 5000; 0 skips the row)
   --targets=LIST       comma-separated subset of direct,twemproxy,proxy (default all), plus direct-tls (backend 1
@@ -64,6 +67,8 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --proxy-b-arg=FLAG   also start a second proxy, "proxy-b", with this extra flag (repeatable): an A/B in the
                        same run, e.g. --proxy-b-arg=--session_epoll=false
   --proxy-script=PATH  proxy entry point to benchmark instead of cli/codis-proxy.ts (same flags)
+  --proxy-b-script=PATH  also start "proxy-b" from this entry point (another checkout's cli/codis-proxy.ts): an A/B
+                       of two trees in the same run; combines with --proxy-b-arg
   --twem-hash=H        twemproxy hash: fnv1a_64 (default) or crc32a, ...
   --twem-dist=D        twemproxy distribution: ketama (default) or modula
   --keyspace=K         redis-benchmark -r (default 100000)
@@ -102,6 +107,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "proxy-arg": { type: "string", multiple: true },
       "proxy-b-arg": { type: "string", multiple: true },
       "proxy-script": { type: "string" },
+      "proxy-b-script": { type: "string" },
       "twem-hash": { type: "string" },
       "twem-dist": { type: "string" },
       keyspace: { type: "string" },
@@ -136,6 +142,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     proxyArgs: v["proxy-arg"] ?? [],
     proxyBArgs: v["proxy-b-arg"] ?? [],
     proxyScript: v["proxy-script"] ?? "cli/codis-proxy.ts",
+    proxyBScript: v["proxy-b-script"] ?? "",
     twemHash: v["twem-hash"] ?? "fnv1a_64",
     twemDist: v["twem-dist"] ?? "ketama",
     keyspace: int("keyspace", v.keyspace, 100_000, 1),
