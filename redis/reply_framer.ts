@@ -107,8 +107,11 @@ function findCR(data: Uint8Array, from: number): number {
 
 /** Replies at least this long get a buffer sized to end with them rather than the next power of two. */
 const BIG_REPLY = 64 * 1024;
-/** A reply with at least this much still to come is read straight into its buffer. */
-const DIRECT_READ_MIN = 4096;
+/**
+ * A reply with at least this much still to come is read straight into its buffer. A backend read usually carries the
+ * replies of many sessions: a read limited to the rest of one reply pays off only for a big one.
+ */
+const DIRECT_READ_MIN = BIG_REPLY;
 
 /**
  * Incremental framer: feed it each chunk read from a backend; it calls `onReply` once per whole reply. A reply inside
@@ -177,7 +180,7 @@ export class ReplyFramer {
   }
 
   /**
-   * The room where the rest of a reply being gathered goes, when at least 4 KiB of it are still to come: the socket
+   * The room where the rest of a reply being gathered goes, when at least 64 KiB of it are still to come: the socket
    * reads into it and {@link feed} of that read copies nothing. Null otherwise.
    */
   readTarget(): Uint8Array | null {

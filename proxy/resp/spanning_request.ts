@@ -51,7 +51,7 @@ const TAIL_ROOM = 256;
 const SMALL_COPY = 64;
 const EMPTY = new Uint8Array(0);
 /** A bulk with at least this much still to come is read straight into the request's buffer (see readTarget). */
-const DIRECT_READ_MIN = 4096;
+const DIRECT_READ_MIN = 8192;
 /** How far ahead of the bytes received a bulk's buffer may grow for a direct read. */
 const DIRECT_READ_AHEAD = 64 * 1024;
 
@@ -93,8 +93,10 @@ export class SpanningRequest {
   readTarget(): Uint8Array | null {
     if (this.#stage !== BULK_DATA) return null;
     const len = this.#len;
-    if (this.#bulkEnd - len < DIRECT_READ_MIN) return null;
-    if (this.#buf.length - len < DIRECT_READ_MIN) {
+    const rest = this.#bulkEnd - len;
+    if (rest < DIRECT_READ_MIN) return null;
+    // The room offered covers the rest of the bulk, or 64 KiB of it: one read can take what the kernel holds.
+    if (this.#buf.length - len < Math.min(rest, DIRECT_READ_AHEAD)) {
       const size = Math.min(this.#bulkEnd + TAIL_ROOM, Math.max(len + DIRECT_READ_AHEAD, 4 * this.#buf.length));
       const grown = new Uint8Array(size);
       grown.set(this.#buf.subarray(0, len));
