@@ -45,7 +45,8 @@ async function readReply(conn: Deno.Conn, buf: Uint8Array): Promise<string> {
 }
 
 async function command(conn: Deno.Conn, buf: Uint8Array, raw: string): Promise<string> {
-  await conn.write(enc.encode(raw));
+  const bytes = enc.encode(raw);
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
   return await readReply(conn, buf);
 }
 
@@ -73,8 +74,8 @@ export async function bigRequest(
       }
     })();
     const start = performance.now();
-    for (let off = 0; off < request.length; off += PIECE) {
-      await conn.write(request.subarray(off, Math.min(request.length, off + PIECE)));
+    for (let off = 0; off < request.length;) {
+      off += await conn.write(request.subarray(off, Math.min(request.length, off + PIECE)));
     }
     const reply = await readReply(conn, buf);
     const ms = performance.now() - start;
