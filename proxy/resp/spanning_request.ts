@@ -54,6 +54,11 @@ const EMPTY = new Uint8Array(0);
 const DIRECT_READ_MIN = 8192;
 /** How far ahead of the bytes received a bulk's buffer may grow for a direct read. */
 const DIRECT_READ_AHEAD = 64 * 1024;
+/**
+ * How much a big bulk's buffer grows at once: each growth copies what arrived so far, so few big steps (a 1 MB value
+ * is copied once, at 128 KiB) rather than doubling; memory stays within this many times the bytes received.
+ */
+const DIRECT_READ_GROWTH = 8;
 
 /** The request being received across reads; see the module doc. */
 export class SpanningRequest {
@@ -87,7 +92,7 @@ export class SpanningRequest {
   /**
    * The free room of the buffer where the rest of the current bulk goes, when enough of it is still to come: the
    * socket reads into it, and {@link consume} of that read copies nothing. The buffer grows toward the bulk's end
-   * (at most four times its size, or 64 KiB past the bytes received), never to a declared length at once. Null when
+   * (at most eight times its size, or 64 KiB past the bytes received), never to a declared length at once. Null when
    * no bulk is under way.
    */
   readTarget(): Uint8Array | null {
@@ -97,7 +102,10 @@ export class SpanningRequest {
     if (rest < DIRECT_READ_MIN) return null;
     // The room offered covers the rest of the bulk, or 64 KiB of it: one read can take what the kernel holds.
     if (this.#buf.length - len < Math.min(rest, DIRECT_READ_AHEAD)) {
-      const size = Math.min(this.#bulkEnd + TAIL_ROOM, Math.max(len + DIRECT_READ_AHEAD, 4 * this.#buf.length));
+      const size = Math.min(
+        this.#bulkEnd + TAIL_ROOM,
+        Math.max(len + DIRECT_READ_AHEAD, DIRECT_READ_GROWTH * this.#buf.length),
+      );
       const grown = new Uint8Array(size);
       grown.set(this.#buf.subarray(0, len));
       this.#buf = grown;
