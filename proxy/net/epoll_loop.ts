@@ -31,6 +31,8 @@ const MAX_EVENTS = 1024;
 /** Shared read slab; a new one is taken when the free tail is below MIN_TAIL. */
 const SLAB = 64 * 1024;
 const MIN_TAIL = 1024;
+/** The most free tail a connection may ask for (see recv). */
+export const MAX_WANT = SLAB / 2;
 /** Connections accepted per round before the others' reads get their turn. */
 const ACCEPT_BATCH = 256;
 
@@ -128,12 +130,13 @@ export class EpollLoop {
 
   /**
    * Receives from `fd` into the shared slab: returns the byte count (0: EOF) with the bytes in {@link chunk}, or
-   * -errno.
+   * -errno. A new slab is taken when the free tail is below `want` (a connection whose requests are big asks for
+   * room for one, so that a request stays in one read and is parsed in place).
    */
-  recv(fd: number): number {
+  recv(fd: number, want = MIN_TAIL): number {
     let slab = this.#slab;
     let used = this.#used;
-    if (slab.length - used < MIN_TAIL) {
+    if (slab.length - used < want) {
       slab = this.#slab = new Uint8Array(SLAB);
       used = 0;
     }

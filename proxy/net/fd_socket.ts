@@ -5,11 +5,12 @@
  */
 import type { ClientSocket, SocketEvents } from "./client_socket.ts";
 import { EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP } from "./libc.ts";
-import type { EpollLoop, FdHandler } from "./epoll_loop.ts";
+import { type EpollLoop, type FdHandler, MAX_WANT } from "./epoll_loop.ts";
 
 const READABLE = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const WRITABLE = EPOLLOUT | EPOLLHUP | EPOLLERR;
 const SENT = new Uint8Array(0);
+const MIN_WANT = 1024;
 
 /** A TCP connection owned by an epoll loop. */
 export class FdSocket implements ClientSocket, FdHandler {
@@ -25,6 +26,8 @@ export class FdSocket implements ClientSocket, FdHandler {
   #eof = false;
   /** The peer half-closed (RDHUP) or the connection failed: read on until recv says so, whatever a read's length. */
   #hangup = false;
+  /** Free slab asked for by the next read: the size of the last one, within bounds. */
+  #want = MIN_WANT;
   /** Bytes the kernel did not take yet, oldest first; null while everything was sent. */
   #queue: Uint8Array[] | null = null;
   #queueHead = 0;
@@ -74,8 +77,10 @@ export class FdSocket implements ClientSocket, FdHandler {
     const loop = this.#loop;
     // A big value being received is read straight into its own buffer rather than into the shared slab.
     const target = this.#events.readTarget?.() ?? null;
-    const n = target === null ? loop.recv(this.#fd) : loop.libc.recv(this.#fd, target);
+    const n = target === null ? loop.recv(this.#fd, this.#want) : loop.libc.recv(this.#fd, target);
     if (n > 0) {
+      // The next read asks for as much free slab as this one took (up to half a slab): big requests stay whole.
+      this.#want = n < MIN_WANT ? MIN_WANT : n > MAX_WANT ? MAX_WANT : n;
       // A read that filled what it asked for may have left more in the kernel, and after a hangup the end itself is
       // still to be read: no further edge will say so.
       if (n < (target === null ? loop.asked : target.length) && !this.#hangup) this.#readable = false;
