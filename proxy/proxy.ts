@@ -15,6 +15,7 @@ import type { ProxyCore, SessionState } from "./core/core.ts";
 import { Router } from "./forward/router.ts";
 import { drain, Forwarder, type KeyRef, type MigrateOptions, redispatch, releaseHeld } from "./forward/forward.ts";
 import { Session } from "./session.ts";
+import { OperatorHooks } from "./core/ops.ts";
 import { NetSocket, type SocketConn } from "../redis/socket.ts";
 import { configureRedisTls } from "../redis/dial.ts";
 import { clientTls } from "./tls_setup.ts";
@@ -56,6 +57,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly writeAcks: WriteAcks | null;
   /** When the proxy was made, unix milliseconds. */
   readonly startTime: number = Date.now();
+  /** @internal The slow log, MONITOR's feed and CLIENT PAUSE (proxy/core/ops.ts). */
+  readonly ops: OperatorHooks;
   #listener: ClientListener | null = null;
   /** The client listener on the proxy's own epoll set (session_epoll), instead of #listener. */
   #epoll: { loop: EpollLoop; listener: FdListener } | null = null;
@@ -80,6 +83,7 @@ export class Proxy implements ProxyCore, ProxyControl {
   constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
     this.config = config;
     this.commands = commands;
+    this.ops = new OperatorHooks(config);
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
@@ -284,6 +288,11 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
+  /** @internal The live client sessions. */
+  sessions(): Iterable<SessionState> {
+    return this.#sessions;
+  }
+
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
     this.#forward.send(slot, raw, reply, keys, replicaOk);
@@ -466,6 +475,7 @@ export class Proxy implements ProxyCore, ProxyControl {
         // already gone
       }
     }
+    this.ops.close();
     for (const s of this.#sessions) s.close();
     for (const sock of this.#refused) sock.destroy();
     if (this.#epoll !== null) await this.#epoll.loop.close();

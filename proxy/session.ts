@@ -28,6 +28,10 @@ import {
   type RequestSink,
 } from "./resp/request_parser.ts";
 import { KeyRouter } from "./key_route.ts";
+import type { OperatorHooks } from "./core/ops.ts";
+import type { ClientDescription } from "./core/client_info.ts";
+import { monitored, pausedBy, slowLogged } from "./local/monitor.ts";
+import { describeSession } from "./local/client_list.ts";
 import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
 
 const log = logger("session");
@@ -95,6 +99,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
+  /** The last command's name, for CLIENT LIST. */
+  #lastCommand = "NULL";
 
   constructor(core: ProxyCore, socket: ClientSocket, id: number) {
     this.#core = core;
@@ -196,6 +202,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const argc = argv.length;
     const info = core.commands.lookup(argv, argc);
     const req = new Request(this, info ? info.name : "unknown", this.#readAt);
+    req.argv = argv;
     this.#queue.push(req);
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
@@ -208,6 +215,15 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (!this.#authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
       return req.onReply(NOAUTH);
     }
+    this.#run(info, argv, argc, raw, req);
+  }
+
+  /** Runs a request that passed the checks. */
+  #run(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
+    this.#lastCommand = info.name;
+    const ops = this.#core.ops;
+    // The one check the operator features cost a request while no monitor is attached and no pause is in force.
+    if (ops.active !== 0 && this.#operatorHooks(ops, info, argv, argc, raw, req)) return;
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
     switch (info.policy) {
       case "forward":
@@ -220,6 +236,61 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
         return req.onReply(errorReply(formatRefused(info)));
     }
+  }
+
+  /**
+   * CLIENT PAUSE and MONITOR: a paused command holds the session (its later commands wait behind it, as Redis
+   * postpones a paused client) until the pause ends; otherwise the command goes to the monitors. True when held.
+   */
+  #operatorHooks(
+    ops: OperatorHooks,
+    info: CommandInfo,
+    argv: Uint8Array[],
+    argc: number,
+    raw: Uint8Array | null,
+    req: Request,
+  ): boolean {
+    if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info)) {
+      this.#gate(req, () =>
+        ops.pause.wait(() => {
+          if (this.#closed) return;
+          this.#gateReq = null;
+          this.#gateStart = null;
+          this.#modeChanged();
+          this.#run(info, argv, argc, raw, req);
+          if (this.#gateReq === null) this.#openGate();
+        }));
+      return true;
+    }
+    if (ops.monitors.size > 0 && monitored(info) && (this.#modes === null || !this.#modes.monitorRefuses(info))) {
+      ops.monitors.feed(this.remote, argv);
+    }
+    return false;
+  }
+
+  /** The session as CLIENT LIST shows it. */
+  describe(): ClientDescription {
+    const m = this.#modes;
+    return describeSession({
+      id: this.id,
+      addr: this.remote,
+      laddr: this.#core.config.proxy_addr,
+      name: this.name,
+      createdAt: this.createdAt,
+      lastActive: this.#socket.lastActive,
+      modes: m === null ? null : m.facts(),
+      blocked: this.#gateReq !== null,
+      qbuf: this.#parser.buffered,
+      omem: this.#socket.pendingBytes,
+      cmd: this.#lastCommand,
+      resp: this.protover,
+    });
+  }
+
+  /** CLIENT KILL: the session itself ends once this reply is written, as Redis's close-after-reply. */
+  kill(self: boolean): void {
+    if (self) this.quitting = true;
+    else this.close();
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */
@@ -359,6 +430,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#closed) return;
     const q = this.#queue;
     const stats = this.#core.stats;
+    const slowUs = this.#core.ops.slowlog.thresholdUs; // Infinity while the slow log is off
     const sock = this.#socket;
     let head = q.peek();
     if (head === undefined || head.reply === null) return;
@@ -373,7 +445,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       const reply = head.reply;
       ready.push(reply);
       total += reply.length;
-      stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
+      const us = Math.round((now - head.start) * 1000);
+      stats.record(head.name, us, head.failed, reply[0] === 45 && !head.failed);
+      if (us >= slowUs && head.argv !== null) this.#logSlow(head.argv, us);
       if (head.failed) failed = true;
       head = q.peek();
     }
@@ -396,6 +470,13 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.quitting && q.length === 0) this.#finishQuit();
     // session_break_on_failure (Codis): a request the proxy could not serve ends the session, after its error reply.
     else if (failed && this.#core.config.session_break_on_failure) this.#finishQuit();
+  }
+
+  /** A request that took at least slowlog_log_slower_than: into the slow log, unless it waited by design. */
+  #logSlow(argv: Uint8Array[], us: number): void {
+    const info = this.#core.commands.lookup(argv, argv.length);
+    if (info === undefined || !slowLogged(info, argv)) return;
+    this.#core.ops.slowlog.add(argv, us, this.remote, this.name);
   }
 
   #finishQuit(): void {

@@ -11,6 +11,8 @@ import type { ProxyConfig } from "./config.ts";
 import type { Router } from "../forward/router.ts";
 import type { KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
+import type { ClientDescription } from "./client_info.ts";
+import type { OperatorHooks } from "./ops.ts";
 
 /** Per-session state that local commands read and change (implemented by `Session` in `../session.ts`). */
 export interface SessionState {
@@ -23,6 +25,10 @@ export interface SessionState {
   readonly createdAt: number;
   /** The protocol the client chose with HELLO: 2 (default) or 3. */
   protover: 2 | 3;
+  /** The session as CLIENT LIST shows it. */
+  describe(): ClientDescription;
+  /** CLIENT KILL: closes the session; the session itself closes after the reply it is answering. */
+  kill(self: boolean): void;
 }
 
 /**
@@ -57,6 +63,10 @@ export interface ProxyCore {
   ): void;
   /** Live sessions. */
   sessionCount(): number;
+  /** The live sessions (CLIENT LIST, CLIENT KILL). */
+  sessions(): Iterable<SessionState>;
+  /** The slow log, MONITOR's feed and CLIENT PAUSE. */
+  readonly ops: OperatorHooks;
   sessionClosed(s: SessionState): void;
   /** Proxy facts for INFO. */
   info(): { version: string; startTime: number; token: string; productName: string; proxyAddr: string };

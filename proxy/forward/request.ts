@@ -22,6 +22,8 @@ export class Request implements PendingReply {
   readonly name: string;
   /** performance.now() when parsed. */
   readonly start: number;
+  /** The client's arguments, for the slow log; null for frames the proxy pushes itself. */
+  argv: Uint8Array[] | null = null;
 
   constructor(owner: RequestOwner, name: string, start: number) {
     this.owner = owner;

@@ -11,6 +11,8 @@ import { bulkReply, concat, errorReply, NULL_BULK, OK, PONG } from "../../redis/
 import type { SessionState } from "../core/core.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
 import { infoCommand } from "./info.ts";
+import { clientOps } from "./client_list.ts";
+import { slowlogCommand } from "./slowlog.ts";
 import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";
 import {
   configGetCommand,
@@ -56,7 +58,7 @@ export function runLocal(
     case "hello":
       return req.onReply(helloCommand(core, session, argv));
     case "client": {
-      const r = clientCommand(session, argv);
+      const r = clientOps(core, session, name, argv) ?? clientCommand(session, argv);
       return req.onReply(name === "client|info" ? resp3Verbatim(session, r) : resp3Null(session, r));
     }
     case "info":
@@ -99,6 +101,8 @@ export function runLocal(
       return answer(req, lastsaveCommand(core));
     case "role":
       return req.onReply(roleReply());
+    case "slowlog":
+      return req.onReply(slowlogCommand(core, name, argv));
     default:
       return req.onReply(errorReply(`ERR command '${name}' has no local handler in codis-proxy`));
   }
