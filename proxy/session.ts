@@ -262,7 +262,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         }));
       return true;
     }
-    if (ops.monitors.size > 0 && monitored(info) && (this.#modes === null || !this.#modes.monitorRefuses(info))) {
+    if (ops.monitors.size > 0 && monitored(info) && (this.#modes === null || this.#modes.monitorSees(info))) {
       ops.monitors.feed(this.remote, argv);
     }
     return false;

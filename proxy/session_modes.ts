@@ -121,9 +121,17 @@ export class SessionModes {
       (this.#pubsub !== null && this.#pubsub.active) || this.#monitor !== null;
   }
 
-  /** True when a monitoring session's command is answered with Redis's refusal instead of running. */
-  monitorRefuses(info: CommandInfo): boolean {
-    return this.#monitor !== null && this.#monitor.refusal(info) !== null;
+  /**
+   * Whether the monitors see this session's command: not when a monitoring session is refused it. RESET stops this
+   * session's monitoring here, before the feed, since Redis feeds a command after running it.
+   */
+  monitorSees(info: CommandInfo): boolean {
+    if (this.#monitor === null) return true;
+    if (info.name === "reset") {
+      this.#monitor.stop();
+      return true;
+    }
+    return this.#monitor.refusal(info) === null;
   }
 
   /** The modes' part of CLIENT LIST. */

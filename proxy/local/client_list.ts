@@ -196,7 +196,10 @@ export function clientPause(core: ProxyCore, argv: Uint8Array[]): Uint8Array {
     if (m === "write") mode = PAUSE_WRITE;
     else if (m !== "all") return errorReply("ERR CLIENT PAUSE mode must be WRITE or ALL");
   } else if (argv.length > 4) {
-    return errorReply("ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.");
+    // Redis names the subcommand as the client spelled it.
+    return errorReply(
+      `ERR unknown subcommand or wrong number of arguments for '${decoder.decode(argv[1])}'. Try CLIENT HELP.`,
+    );
   }
   core.ops.pause.pause(ms, mode);
   return OK;
