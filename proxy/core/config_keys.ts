@@ -143,6 +143,8 @@ export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig {
   metrics_report_influxdb_username: string;
   /** InfluxDB password. */
   metrics_report_influxdb_password: string;
+  /** A file holding metrics_report_influxdb_password. */
+  metrics_report_influxdb_password_file: string;
   /** InfluxDB database. */
   metrics_report_influxdb_database: string;
   /** StatsD address HOST:PORT. */
@@ -401,6 +403,11 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   metrics_report_influxdb_period: { kind: "duration", def: "1s", doc: "Period of InfluxDB reports." },
   metrics_report_influxdb_username: { kind: "string", def: "", doc: "InfluxDB user." },
   metrics_report_influxdb_password: { secret: true, kind: "string", def: "", doc: "InfluxDB password." },
+  metrics_report_influxdb_password_file: {
+    kind: "string",
+    def: "",
+    doc: secretFileDoc(secretSpec("metrics_report_influxdb_password")),
+  },
   metrics_report_influxdb_database: { kind: "string", def: "", doc: "InfluxDB database." },
   metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
   metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
