@@ -250,7 +250,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     raw: Uint8Array | null,
     req: Request,
   ): boolean {
-    if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info)) {
+    if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info) && (this.#modes === null || !this.#modes.monitoring)) {
       this.#gate(req, () =>
         ops.pause.wait(() => {
           if (this.#closed) return;

@@ -121,6 +121,11 @@ export class SessionModes {
       (this.#pubsub !== null && this.#pubsub.active) || this.#monitor !== null;
   }
 
+  /** True in MONITOR mode: Redis treats a monitor as a replica, which CLIENT PAUSE does not hold. */
+  get monitoring(): boolean {
+    return this.#monitor !== null;
+  }
+
   /**
    * Whether the monitors see this session's command: not when a monitoring session is refused it. RESET stops this
    * session's monitoring here, before the feed, since Redis feeds a command after running it.
