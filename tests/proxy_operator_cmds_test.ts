@@ -123,6 +123,35 @@ Deno.test("SLOWLOG: requests faster than slowlog_log_slower_than are not logged;
   }
 });
 
+/** A script that keeps its backend busy for `ms` milliseconds: a request slow as the client sees it. */
+const BUSY_SCRIPT = "local s = redis.call('TIME') local t0 = s[1] * 1000000 + s[2] " +
+  "repeat local t = redis.call('TIME') until t[1] * 1000000 + t[2] - t0 >= tonumber(ARGV[1]) * 1000 return 1";
+
+Deno.test("SLOWLOG: a request slower than slowlog_log_slower_than (client's view, at the proxy) is logged with its time", async () => {
+  const f = await startProxyFixture(2, { slowlog_log_slower_than: 40_000 });
+  try {
+    const c = await RawClient.connect(f.port);
+    try {
+      await c.call(["CLIENT", "SETNAME", "busy"]);
+      equal(await c.call(["EVAL", BUSY_SCRIPT, "1", "{busy}", "80"]), ":1\r\n");
+      const entries = decoded(await c.call(["SLOWLOG", "GET", "-1"])) as RespValue[][];
+      ok(entries.length >= 1, "the slow EVAL is logged");
+      for (const e of entries) ok((e[2] as number) >= 40_000, `only requests over the threshold: ${e[2]}`);
+      const busy = entries.find((e) => text((e[3] as RespValue[])[0]) === "EVAL");
+      ok(busy !== undefined);
+      ok((busy[2] as number) >= 80_000, `duration ${busy[2]}`);
+      deepEqual((busy[3] as RespValue[]).slice(2).map(text), ["1", "{busy}", "80"]);
+      equal(text(busy[5]), "busy");
+      equal(await c.call(["SLOWLOG", "RESET"]), "+OK\r\n");
+      equal(await c.call(["SLOWLOG", "LEN"]), ":0\r\n");
+    } finally {
+      c.close();
+    }
+  } finally {
+    await f.stop();
+  }
+});
+
 Deno.test("CLIENT LIST/INFO: Redis 7's fields in its order; flags, sub/psub, multi, name, cmd and resp as Redis", async () => {
   await withProxyAndRedis({}, async (f, r) => {
     await diffCommands(f.port, r.port, [
