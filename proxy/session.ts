@@ -275,6 +275,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       id: this.id,
       addr: this.remote,
       laddr: this.#core.config.proxy_addr,
+      fd: this.#socket.fd ?? -1,
       name: this.name,
       createdAt: this.createdAt,
       lastActive: this.#socket.lastActive,

@@ -189,6 +189,7 @@ Deno.test("CLIENT LIST/INFO: Redis 7's fields in its order; flags, sub/psub, mul
         for (const l of [...list, info]) {
           match(l.get("addr")!, /^127\.0\.0\.1:\d+$/);
           equal(l.get("laddr"), `127.0.0.1:${port}`);
+          match(l.get("fd")!, /^\d+$/); // the proxy's own epoll sockets (session_epoll, the default)
           match(l.get("age")!, /^\d+$/);
           match(l.get("idle")!, /^\d+$/);
         }

@@ -28,6 +28,8 @@ export interface SessionSnapshot {
   id: number;
   addr: string;
   laddr: string;
+  /** -1 when unknown. */
+  fd: number;
   name: Uint8Array | null;
   createdAt: number;
   lastActive: number;
@@ -53,7 +55,7 @@ export function describeSession(s: SessionSnapshot): ClientDescription {
     id: s.id,
     addr: s.addr,
     laddr: s.laddr,
-    fd: -1,
+    fd: s.fd,
     name: s.name === null ? "" : decoder.decode(s.name),
     ageSec: Math.floor((now - s.createdAt) / 1000),
     idleSec: Math.max(0, Math.floor((now - s.lastActive) / 1000)),
