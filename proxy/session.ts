@@ -262,8 +262,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         }));
       return true;
     }
-    if (ops.monitors.size > 0 && monitored(info) && (this.#modes === null || this.#modes.monitorSees(info))) {
-      ops.monitors.feed(this.remote, argv);
+    if (ops.feeding && monitored(info) && (this.#modes === null || this.#modes.monitorSees(info))) {
+      ops.feed(this.remote, argv);
     }
     return false;
   }

@@ -6,10 +6,12 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { decodeReply, type RespValue } from "../redis/decode.ts";
 import type { ProxyConfig } from "../proxy/core/config.ts";
-import { type ProxyFixture, startProxyFixture } from "../testing/proxy.ts";
+import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { encodeCommand } from "../redis/encode.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 import { sleep } from "../testing/wait.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -408,4 +410,58 @@ Deno.test("MONITOR: every session's commands in Redis's format and order, AUTH r
     equal(results[0].replies.at(-2), "+RESET\r\n");
     equal(results[0].replies.at(-1), "+PONG\r\n");
   });
+});
+
+Deno.test("worker mode: a monitor sees the commands of every thread, and CLIENT PAUSE holds every thread", async () => {
+  const backends: RedisProcess[] = [];
+  const conns: RawClient[] = [];
+  let stop = async () => {};
+  try {
+    backends.push(await startRedis(), await startRedis());
+    const p = await startCodisProxy([...backends.map((b) => `--backend=${b.addr}`), "--proxy_workers=2"]);
+    stop = p.stop;
+    // Session ids are index + 1 + k * threads: id % 2 tells the thread. Find two connections on each.
+    const byThread: RawClient[][] = [[], []];
+    for (let i = 0; i < 60 && (byThread[0].length < 2 || byThread[1].length < 2); i++) {
+      const c = await RawClient.connect(p.port);
+      conns.push(c);
+      const id = Number((await c.call(["CLIENT", "ID"])).slice(1, -2));
+      byThread[id % 2].push(c);
+    }
+    ok(byThread[0].length >= 2 && byThread[1].length >= 2, "60 connections did not spread over both threads");
+    const monitor = await Deno.connect({ hostname: "127.0.0.1", port: p.port });
+    try {
+      // The monitor's thread is whichever the kernel picks; the writer is on another one half the time at least, so
+      // write from a connection on each thread.
+      await monitor.write(encodeCommand(["MONITOR"]));
+      let text = "";
+      const reading = readUntil(monitor, (t) => {
+        text = t;
+        return t.includes('"wk:mon" "t0"') && t.includes('"wk:mon" "t1"');
+      }, 10_000);
+      // The other threads learn of the monitor through the primary: keep writing until both lines arrive.
+      for (let i = 0; i < 100 && !(text.includes('"t0"') && text.includes('"t1"')); i++) {
+        await byThread[0][0].call(["SET", "wk:mon", "t0"]);
+        await byThread[1][0].call(["SET", "wk:mon", "t1"]);
+        await sleep(20);
+      }
+      const all = await reading;
+      match(all, /\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "wk:mon" "t0"\r\n/);
+      match(all, /\+\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "wk:mon" "t1"\r\n/);
+    } finally {
+      monitor.close();
+    }
+
+    const [admin, writer] = [byThread[0][1], byThread[1][1]];
+    equal(await admin.call(["CLIENT", "PAUSE", "20000", "WRITE"]), "+OK\r\n");
+    await sleep(300); // the pause reaches the other thread through the primary
+    const write = writer.call(["SET", "wk:paused", "x"], 10_000);
+    equal(await pending(write, 300), true, "a write on the other thread waits");
+    equal(await admin.call(["CLIENT", "UNPAUSE"]), "+OK\r\n");
+    equal(await write, "+OK\r\n");
+  } finally {
+    for (const c of conns) c.close();
+    await stop();
+    for (const b of backends) await b.stop();
+  }
 });

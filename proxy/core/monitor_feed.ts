@@ -55,7 +55,7 @@ export function monitorLine(epochMs: number, addr: string, argv: readonly Uint8A
   return new TextEncoder().encode(line + "\r\n");
 }
 
-/** The monitoring sessions of one proxy (one worker thread with proxy_workers > 1). */
+/** The monitoring sessions of one proxy thread. */
 export class MonitorFeed {
   #sinks = new Set<MonitorSink>();
   #changed: () => void;
@@ -79,9 +79,8 @@ export class MonitorFeed {
     if (this.#sinks.delete(sink) && this.#sinks.size === 0) this.#changed();
   }
 
-  /** Sends one command, received now from `addr`, to every monitor. */
-  feed(addr: string, argv: readonly Uint8Array[]): void {
-    const line = monitorLine(performance.timeOrigin + performance.now(), addr, argv);
+  /** Sends one line to every monitor of this thread. */
+  push(line: Uint8Array): void {
     for (const s of this.#sinks) s.pushMonitorLine(line);
   }
 }

@@ -187,7 +187,7 @@ function kill(core: ProxyCore, self: SessionState, f: KillFilter): number {
   return victims.length;
 }
 
-/** CLIENT PAUSE timeout [WRITE|ALL]: holds this proxy's sessions (each worker thread its own). */
+/** CLIENT PAUSE timeout [WRITE|ALL]: holds this proxy's sessions, on every thread. */
 export function clientPause(core: ProxyCore, argv: Uint8Array[]): Uint8Array {
   const ms = parseIntArg(argv[2]);
   if (Number.isNaN(ms)) return errorReply("ERR timeout is not an integer or out of range");
@@ -203,13 +203,13 @@ export function clientPause(core: ProxyCore, argv: Uint8Array[]): Uint8Array {
       `ERR unknown subcommand or wrong number of arguments for '${decoder.decode(argv[1])}'. Try CLIENT HELP.`,
     );
   }
-  core.ops.pause.pause(ms, mode);
+  core.ops.clientPause(ms, mode);
   return OK;
 }
 
 /** CLIENT UNPAUSE. */
 export function clientUnpause(core: ProxyCore): Uint8Array {
-  core.ops.pause.unpause();
+  core.ops.clientUnpause();
   return OK;
 }
 

@@ -11,7 +11,8 @@ import type { BackendInfo, ProxyControl } from "../admin/control.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
 import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
-import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
+import type { OpsNotice, WorkerMessage, WorkerRequest } from "./protocol.ts";
+import type { OperatorHooks } from "../core/ops.ts";
 
 const log = logger("workers");
 
@@ -33,6 +34,9 @@ export class ProxyWorkers {
   #nextId = 1;
   #closed = false;
   #onFatal: (msg: string) => void = () => {};
+  /** Monitors per thread: index 0 is the primary, i + 1 the worker #handles[i]. */
+  #monitorCounts: number[] = [];
+  #primaryOps: OperatorHooks | null = null;
 
   /** Starts `count` workers, each serving `slots` on `config.proxy_addr`; resolves once every one listens. */
   static async start(
@@ -75,6 +79,7 @@ export class ProxyWorkers {
         h.backends = m.backends;
         return;
       }
+      if (m.op !== "done") return this.#notice(this.#handles.indexOf(h) + 1, m);
       const w = h.waiting.get(m.id);
       if (w === undefined) return;
       h.waiting.delete(m.id);
@@ -113,6 +118,51 @@ export class ProxyWorkers {
       });
       h.worker.postMessage({ ...req, id } as WorkerRequest);
     });
+  }
+
+  /**
+   * Shares MONITOR and CLIENT PAUSE between the primary's proxy (`ops`) and the workers: each thread's monitors see
+   * the commands of every thread, and a pause on one thread holds them all.
+   */
+  linkOps(ops: OperatorHooks): void {
+    this.#primaryOps = ops;
+    ops.setPeers({
+      monitors: (count) => this.#notice(0, { op: "monitors", count }),
+      line: (line) => this.#notice(0, { op: "monitorLine", line }),
+      pause: (ms, mode) => this.#notice(0, { op: "pause", ms, mode }),
+      unpause: () => this.#notice(0, { op: "unpause" }),
+    });
+  }
+
+  /** A notice from thread `from`: relayed to the threads it concerns. */
+  #notice(from: number, m: OpsNotice): void {
+    const threads = this.#handles.length + 1;
+    if (m.op === "monitors") {
+      this.#monitorCounts[from] = m.count;
+      let total = 0;
+      for (let t = 0; t < threads; t++) total += this.#monitorCounts[t] ?? 0;
+      for (let t = 0; t < threads; t++) {
+        if (t !== from) this.#tell(t, { op: "monitors", count: total - (this.#monitorCounts[t] ?? 0) });
+      }
+      return;
+    }
+    for (let t = 0; t < threads; t++) {
+      if (t === from || (m.op === "monitorLine" && !(this.#monitorCounts[t] > 0))) continue;
+      this.#tell(t, m);
+    }
+  }
+
+  #tell(thread: number, m: OpsNotice): void {
+    if (thread > 0) {
+      if (!this.#closed) this.#handles[thread - 1].worker.postMessage(m);
+      return;
+    }
+    const ops = this.#primaryOps;
+    if (ops === null) return;
+    if (m.op === "monitors") ops.setRemoteMonitors(m.count);
+    else if (m.op === "monitorLine") ops.deliver(m.line);
+    else if (m.op === "pause") ops.pause.pause(m.ms, m.mode);
+    else ops.pause.unpause();
   }
 
   /** Sends `req` to every worker; resolves when all have done it. */
@@ -170,7 +220,9 @@ export class WorkerModeProxy implements ProxyControl {
     readonly config: ProxyConfig,
     readonly primary: Proxy,
     readonly workers: ProxyWorkers,
-  ) {}
+  ) {
+    workers.linkOps(primary.ops);
+  }
 
   /** The sum of every thread's stats (the workers' as of their last report, at most a second old). */
   get stats(): ProxyStats {

@@ -32,7 +32,19 @@ export type WorkerRequest =
   | { op: "resetStats"; id: number }
   | { op: "shutdown"; id: number };
 
+/**
+ * MONITOR and CLIENT PAUSE shared by the threads, in both directions and with no answer: a thread tells the primary
+ * how many monitors it has, the lines for the others' monitors and its pauses; the primary tells each thread how many
+ * monitors the others have, and relays the lines and pauses.
+ */
+export type OpsNotice =
+  | { op: "monitors"; count: number }
+  | { op: "monitorLine"; line: Uint8Array }
+  | { op: "pause"; ms: number; mode: 0 | 1 | 2 }
+  | { op: "unpause" };
+
 /** What a worker tells the primary. */
 export type WorkerMessage =
   | { op: "done"; id: number; error?: string }
-  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[] };
+  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[] }
+  | OpsNotice;
