@@ -16,6 +16,7 @@ import { Router } from "./forward/router.ts";
 import { drain, Forwarder, type KeyRef, type MigrateOptions, redispatch, releaseHeld } from "./forward/forward.ts";
 import { Session } from "./session.ts";
 import { OperatorHooks } from "./core/ops.ts";
+import { answerOpsQuery } from "./local/client_list.ts";
 import { NetSocket, type SocketConn } from "../redis/socket.ts";
 import { configureRedisTls } from "../redis/dial.ts";
 import { clientTls } from "./tls_setup.ts";
@@ -84,6 +85,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.ops = new OperatorHooks(config);
+    this.ops.answerQuery = (q) => answerOpsQuery(this, q);
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));

@@ -412,7 +412,7 @@ Deno.test("MONITOR: every session's commands in Redis's format and order, AUTH r
   });
 });
 
-Deno.test("worker mode: a monitor sees the commands of every thread, and CLIENT PAUSE holds every thread", async () => {
+Deno.test("worker mode: MONITOR, CLIENT LIST, CLIENT KILL and CLIENT PAUSE cover every thread", async () => {
   const backends: RedisProcess[] = [];
   const conns: RawClient[] = [];
   let stop = async () => {};
@@ -422,13 +422,13 @@ Deno.test("worker mode: a monitor sees the commands of every thread, and CLIENT 
     stop = p.stop;
     // Session ids are index + 1 + k * threads: id % 2 tells the thread. Find two connections on each.
     const byThread: RawClient[][] = [[], []];
-    for (let i = 0; i < 60 && (byThread[0].length < 2 || byThread[1].length < 2); i++) {
+    for (let i = 0; i < 60 && (byThread[0].length < 2 || byThread[1].length < 3); i++) {
       const c = await RawClient.connect(p.port);
       conns.push(c);
       const id = Number((await c.call(["CLIENT", "ID"])).slice(1, -2));
       byThread[id % 2].push(c);
     }
-    ok(byThread[0].length >= 2 && byThread[1].length >= 2, "60 connections did not spread over both threads");
+    ok(byThread[0].length >= 2 && byThread[1].length >= 3, "60 connections did not spread over both threads");
     const monitor = await Deno.connect({ hostname: "127.0.0.1", port: p.port });
     try {
       // The monitor's thread is whichever the kernel picks; the writer is on another one half the time at least, so
@@ -451,6 +451,17 @@ Deno.test("worker mode: a monitor sees the commands of every thread, and CLIENT 
     } finally {
       monitor.close();
     }
+
+    // CLIENT LIST from either thread lists the sessions of both; CLIENT KILL reaches a session on the other thread.
+    for (const asker of [byThread[0][0], byThread[1][0]]) {
+      const ids = clientLines(await asker.call(["CLIENT", "LIST"])).map((l) => Number(l.get("id")));
+      equal(ids.length, conns.length, `CLIENT LIST shows every thread's sessions: ${ids.join(",")}`);
+      equal(new Set(ids.map((id) => id % 2)).size, 2);
+    }
+    const victim = byThread[1].at(-1)!;
+    const victimId = (await victim.call(["CLIENT", "ID"])).slice(1, -2);
+    equal(await byThread[0][0].call(["CLIENT", "KILL", "ID", victimId]), ":1\r\n");
+    equal(await victim.call(["PING"], 2000).then(() => "alive", () => "closed"), "closed");
 
     const [admin, writer] = [byThread[0][1], byThread[1][1]];
     equal(await admin.call(["CLIENT", "PAUSE", "20000", "WRITE"]), "+OK\r\n");

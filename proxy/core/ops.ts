@@ -9,8 +9,28 @@ import type { ProxyOpsConfig } from "./config_ops_keys.ts";
 import { MonitorFeed, monitorLine } from "./monitor_feed.ts";
 import { SlowLog } from "./slowlog.ts";
 
+/** CLIENT KILL's filters (the new form), as plain data that can cross threads. */
+export interface ClientFilter {
+  id?: number;
+  type?: string;
+  addr?: string;
+  laddr?: string;
+  user?: string;
+  skipMe: boolean;
+}
+
+/** What one thread asks every other thread (worker mode): its CLIENT LIST lines, or to kill matching sessions. */
+export type OpsQuery =
+  | { kind: "clientList"; type: string | null; ids: number[] | null }
+  | { kind: "clientKill"; filter: ClientFilter };
+
+/** A thread's answer to an {@link OpsQuery}: CLIENT LIST text, or the number of sessions killed. */
+export type OpsAnswer = string | number;
+
 /** The proxy's other threads (worker mode), as one thread's operator state reaches them. */
 export interface OpsPeers {
+  /** Asks every other thread; resolves with the answers of those that answered in time. */
+  ask(q: OpsQuery): Promise<OpsAnswer[]>;
   /** This thread has `count` monitors now. */
   monitors(count: number): void;
   /** A command line for the monitors of the other threads. */
@@ -28,6 +48,8 @@ export class OperatorHooks {
   readonly pause: ClientPause;
   #remoteMonitors = 0;
   #peers: OpsPeers | null = null;
+  /** Answers another thread's question about this thread's sessions (set by the proxy). */
+  answerQuery: (q: OpsQuery) => OpsAnswer = () => 0;
 
   constructor(cfg: ProxyOpsConfig) {
     this.slowlog = new SlowLog(cfg.slowlog_log_slower_than, cfg.slowlog_max_len);
@@ -64,6 +86,16 @@ export class OperatorHooks {
   clientUnpause(): void {
     this.pause.unpause();
     this.#peers?.unpause();
+  }
+
+  /** The other threads' answers to `q`; none outside worker mode. */
+  askOthers(q: OpsQuery): Promise<OpsAnswer[]> {
+    return this.#peers === null ? Promise.resolve([]) : this.#peers.ask(q);
+  }
+
+  /** True in worker mode: CLIENT LIST and CLIENT KILL ask the other threads too. */
+  get threaded(): boolean {
+    return this.#peers !== null;
   }
 
   /** Worker mode: how this thread reaches the others. */

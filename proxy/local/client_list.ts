@@ -1,11 +1,12 @@
 /**
  * CLIENT LIST, CLIENT INFO, CLIENT KILL, CLIENT PAUSE and CLIENT UNPAUSE over this proxy's sessions, in Redis 7.0's
- * formats and with its argument errors. With proxy_workers > 1 each worker thread answers for its own sessions.
+ * formats and with its argument errors. With proxy_workers > 1 the other threads are asked too (proxy/worker/).
  * @module
  */
 import type { ClientDescription } from "../core/client_info.ts";
 import type { ProxyCore, SessionState } from "../core/core.ts";
 import { PAUSE_ALL, PAUSE_WRITE } from "../core/client_pause.ts";
+import type { ClientFilter, OpsAnswer, OpsQuery } from "../core/ops.ts";
 import { bulkReply, errorReply, integerReply, OK } from "../../redis/encode.ts";
 import { parseIntArg } from "../commands/keys.ts";
 
@@ -95,53 +96,53 @@ export function clientInfo(session: SessionState): Uint8Array {
   return bulkReply(clientLine(session.describe()));
 }
 
-/** CLIENT LIST [TYPE type] | [ID id ...], with Redis 7.0's checks. */
-export function clientList(core: ProxyCore, argv: Uint8Array[]): Uint8Array {
+/** A reply now, or (worker mode, where the other threads are asked) later. */
+export type ClientReply = Uint8Array | Promise<Uint8Array>;
+
+/** CLIENT LIST [TYPE type] | [ID id ...], with Redis 7.0's checks; in worker mode, every thread's sessions. */
+export function clientList(core: ProxyCore, argv: Uint8Array[]): ClientReply {
   let type: string | null = null;
-  let ids: Set<number> | null = null;
+  let ids: number[] | null = null;
   if (argv.length === 4 && lower(argv[2]) === "type") {
     type = lower(argv[3]);
     if (!TYPES.has(type)) return errorReply(`ERR Unknown client type '${decoder.decode(argv[3])}'`);
     if (type === "slave") type = "replica";
   } else if (argv.length > 3 && lower(argv[2]) === "id") {
-    ids = new Set();
+    ids = [];
     for (let i = 3; i < argv.length; i++) {
       const id = parseIntArg(argv[i]);
       if (Number.isNaN(id)) return errorReply("ERR Invalid client ID");
-      ids.add(id);
+      ids.push(id);
     }
   } else if (argv.length !== 2) {
     return errorReply("ERR syntax error");
   }
+  const own = listLines(core, type, ids);
+  if (!core.ops.threaded) return bulkReply(own);
+  return core.ops.askOthers({ kind: "clientList", type, ids }).then((others) => bulkReply(own + others.join("")));
+}
+
+/** This thread's CLIENT LIST lines of the sessions of `type` (all when null) among `ids` (all when null). */
+function listLines(core: ProxyCore, type: string | null, ids: number[] | null): string {
+  const wanted = ids === null ? null : new Set(ids);
   let out = "";
   for (const s of core.sessions()) {
-    if (ids !== null && !ids.has(s.id)) continue;
+    if (wanted !== null && !wanted.has(s.id)) continue;
     const d = s.describe();
     if (type !== null && typeOf(d) !== type) continue;
     out += clientLine(d);
   }
-  return bulkReply(out);
-}
-
-/** The filters of CLIENT KILL's new form. */
-interface KillFilter {
-  id?: number;
-  type?: string;
-  addr?: string;
-  laddr?: string;
-  user?: string;
-  skipMe: boolean;
+  return out;
 }
 
 /** CLIENT KILL ip:port, or CLIENT KILL [ID id] [TYPE type] [ADDR a] [LADDR a] [USER u] [SKIPME yes|no]. */
-export function clientKill(core: ProxyCore, self: SessionState, argv: Uint8Array[]): Uint8Array {
+export function clientKill(core: ProxyCore, self: SessionState, argv: Uint8Array[]): ClientReply {
   if (argv.length === 3) {
     // The old form: one address, the session itself included; an error when nobody matches.
-    const addr = decoder.decode(argv[2]);
-    const n = kill(core, self, { addr, skipMe: false });
-    return n === 0 ? errorReply("ERR No such client") : OK;
+    const filter = { addr: decoder.decode(argv[2]), skipMe: false };
+    return killEverywhere(core, self, filter, (n) => n === 0 ? errorReply("ERR No such client") : OK);
   }
-  const filter: KillFilter = { skipMe: true };
+  const filter: ClientFilter = { skipMe: true };
   for (let i = 2; i < argv.length; i += 2) {
     const opt = lower(argv[i]);
     if (i + 1 >= argv.length) return errorReply("ERR syntax error");
@@ -169,10 +170,25 @@ export function clientKill(core: ProxyCore, self: SessionState, argv: Uint8Array
       return errorReply("ERR syntax error");
     }
   }
-  return integerReply(kill(core, self, filter));
+  return killEverywhere(core, self, filter, integerReply);
 }
 
-function kill(core: ProxyCore, self: SessionState, f: KillFilter): number {
+/** Kills the matching sessions of this thread and (worker mode) the others; `reply` makes the answer of the count. */
+function killEverywhere(
+  core: ProxyCore,
+  self: SessionState,
+  filter: ClientFilter,
+  reply: (n: number) => Uint8Array,
+): ClientReply {
+  const own = killMatching(core, self, filter);
+  if (!core.ops.threaded) return reply(own);
+  return core.ops.askOthers({ kind: "clientKill", filter }).then((others) =>
+    reply(others.reduce<number>((n, a) => n + Number(a), own))
+  );
+}
+
+/** Kills this thread's sessions that match `f`; `self` (null when another thread asks) closes after its reply. */
+function killMatching(core: ProxyCore, self: SessionState | null, f: ClientFilter): number {
   const victims: SessionState[] = [];
   for (const s of core.sessions()) {
     if (f.id !== undefined && s.id !== f.id) continue;
@@ -185,6 +201,11 @@ function kill(core: ProxyCore, self: SessionState, f: KillFilter): number {
   }
   for (const s of victims) s.kill(s === self);
   return victims.length;
+}
+
+/** Answers another thread's CLIENT LIST or CLIENT KILL about this thread's sessions (worker mode). */
+export function answerOpsQuery(core: ProxyCore, q: OpsQuery): OpsAnswer {
+  return q.kind === "clientList" ? listLines(core, q.type, q.ids) : killMatching(core, null, q.filter);
 }
 
 /** CLIENT PAUSE timeout [WRITE|ALL]: holds this proxy's sessions, on every thread. */
@@ -218,7 +239,12 @@ function lower(b: Uint8Array): string {
 }
 
 /** The CLIENT subcommands answered here; null for the others (proxy/local/connection.ts). */
-export function clientOps(core: ProxyCore, session: SessionState, name: string, argv: Uint8Array[]): Uint8Array | null {
+export function clientOps(
+  core: ProxyCore,
+  session: SessionState,
+  name: string,
+  argv: Uint8Array[],
+): ClientReply | null {
   switch (name) {
     case "client|list":
       return clientList(core, argv);

@@ -59,7 +59,9 @@ export function runLocal(
       return req.onReply(helloCommand(core, session, argv));
     case "client": {
       const r = clientOps(core, session, name, argv) ?? clientCommand(session, argv);
-      return req.onReply(name === "client|info" ? resp3Verbatim(session, r) : resp3Null(session, r));
+      if (r instanceof Promise) return answer(req, r.then((text) => resp3Verbatim(session, text)));
+      const text = name === "client|info" || name === "client|list";
+      return req.onReply(text ? resp3Verbatim(session, r) : resp3Null(session, r));
     }
     case "info":
       infoCommand(core, argv).then(

@@ -12,12 +12,14 @@ import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
 import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
 import type { OpsNotice, WorkerMessage, WorkerRequest } from "./protocol.ts";
-import type { OperatorHooks } from "../core/ops.ts";
+import type { OperatorHooks, OpsAnswer, OpsQuery } from "../core/ops.ts";
 
 const log = logger("workers");
 
 /** Longest a worker may take to answer a request before the proxy gives up on it (e.g. a drain that never ends). */
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Longest CLIENT LIST / CLIENT KILL waits for another thread's answer before leaving that thread out. */
+const QUERY_TIMEOUT_MS = 2_000;
 
 type Request = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
@@ -37,6 +39,9 @@ export class ProxyWorkers {
   /** Monitors per thread: index 0 is the primary, i + 1 the worker #handles[i]. */
   #monitorCounts: number[] = [];
   #primaryOps: OperatorHooks | null = null;
+  /** Questions sent to workers on behalf of a thread, by id: each worker's reply, or undefined on a timeout. */
+  #queries = new Map<number, (answer: OpsAnswer | undefined) => void>();
+  #nextQid = 1;
 
   /** Starts `count` workers, each serving `slots` on `config.proxy_addr`; resolves once every one listens. */
   static async start(
@@ -131,12 +136,51 @@ export class ProxyWorkers {
       line: (line) => this.#notice(0, { op: "monitorLine", line }),
       pause: (ms, mode) => this.#notice(0, { op: "pause", ms, mode }),
       unpause: () => this.#notice(0, { op: "unpause" }),
+      ask: (query) => this.#gather(0, query),
     });
+  }
+
+  /** Asks every thread but `from`; a thread that does not answer within QUERY_TIMEOUT_MS is left out. */
+  async #gather(from: number, query: OpsQuery): Promise<OpsAnswer[]> {
+    const asked: Promise<OpsAnswer | undefined>[] = [];
+    for (let t = 0; t <= this.#handles.length; t++) {
+      if (t === from) continue;
+      if (t === 0) {
+        if (this.#primaryOps !== null) asked.push(Promise.resolve(this.#primaryOps.answerQuery(query)));
+        continue;
+      }
+      if (this.#closed) continue;
+      const qid = this.#nextQid++;
+      const worker = this.#handles[t - 1].worker;
+      asked.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            this.#queries.delete(qid);
+            resolve(undefined);
+          }, QUERY_TIMEOUT_MS);
+          this.#queries.set(qid, (a) => {
+            clearTimeout(timer);
+            resolve(a);
+          });
+          worker.postMessage({ op: "query", qid, query } satisfies OpsNotice);
+        }),
+      );
+    }
+    return (await Promise.all(asked)).filter((a): a is OpsAnswer => a !== undefined);
   }
 
   /** A notice from thread `from`: relayed to the threads it concerns. */
   #notice(from: number, m: OpsNotice): void {
     const threads = this.#handles.length + 1;
+    if (m.op === "ask") {
+      this.#gather(from, m.query).then((answers) => this.#tell(from, { op: "answer", qid: m.qid, answers }));
+      return;
+    }
+    if (m.op === "reply") {
+      this.#queries.get(m.qid)?.(m.answer);
+      this.#queries.delete(m.qid);
+      return;
+    }
     if (m.op === "monitors") {
       this.#monitorCounts[from] = m.count;
       let total = 0;
@@ -162,7 +206,7 @@ export class ProxyWorkers {
     if (m.op === "monitors") ops.setRemoteMonitors(m.count);
     else if (m.op === "monitorLine") ops.deliver(m.line);
     else if (m.op === "pause") ops.pause.pause(m.ms, m.mode);
-    else ops.pause.unpause();
+    else if (m.op === "unpause") ops.pause.unpause();
   }
 
   /** Sends `req` to every worker; resolves when all have done it. */

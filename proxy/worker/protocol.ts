@@ -7,6 +7,7 @@ import type { SentinelModel, Slot } from "../../models/mod.ts";
 import type { BackendInfo } from "../admin/control.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { StatsSnapshot } from "../core/stats.ts";
+import type { OpsAnswer, OpsQuery } from "../core/ops.ts";
 
 /** What the primary asks of a worker. */
 export type WorkerRequest =
@@ -41,7 +42,13 @@ export type OpsNotice =
   | { op: "monitors"; count: number }
   | { op: "monitorLine"; line: Uint8Array }
   | { op: "pause"; ms: number; mode: 0 | 1 | 2 }
-  | { op: "unpause" };
+  | { op: "unpause" }
+  // CLIENT LIST / CLIENT KILL over every thread: a thread asks (`ask`), the primary queries the others (`query`,
+  // answered by `reply`) and answers the asker with what they said (`answer`).
+  | { op: "ask"; qid: number; query: OpsQuery }
+  | { op: "answer"; qid: number; answers: OpsAnswer[] }
+  | { op: "query"; qid: number; query: OpsQuery }
+  | { op: "reply"; qid: number; answer: OpsAnswer };
 
 /** What a worker tells the primary. */
 export type WorkerMessage =
