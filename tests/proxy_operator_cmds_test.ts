@@ -165,6 +165,9 @@ Deno.test("CLIENT LIST/INFO: Redis 7's fields in its order; flags, sub/psub, mul
       ["CLIENT", "LIST", "foo"],
       ["CLIENT", "LIST", "TYPE", "normal", "ID", "1"],
       ["CLIENT", "LIST", "ID"],
+      { cmd: ["HELLO", "3"], norm: (r) => r.slice(0, 4) }, // ids and versions differ
+      ["CLIENT", "LIST", "ID", "0"], // a verbatim string in RESP3
+      ["CLIENT", "LIST", "TYPE", "master"],
     ]);
     const results = [];
     for (const port of [f.port, r.port]) {
