@@ -149,8 +149,14 @@ Deno.test("redis-cli --latency and --stat through the proxy", async () => {
     ok(rows.length >= 3, stat);
     match(stat, /keys\s+mem\s+clients\s+blocked\s+requests\s+connections/);
     for (const row of rows) {
-      match(row, /^41\s/, stat); // the cluster's keys
-      match(row, /\(\+\d+\)/, stat); // requests in the interval
+      const [keys, mem, clients, blocked, requests, delta, connections] = row.trim().split(/\s+/);
+      equal(keys, "41", stat); // the cluster's keys
+      match(mem, /^\d+(\.\d+)?[BKMG]$/, stat); // the masters' used_memory, summed
+      ok(Number(clients) >= 1, stat);
+      equal(blocked, "0", stat);
+      ok(Number(requests) > 41, stat);
+      match(delta, /^\(\+\d+\)$/, stat); // requests in the interval
+      ok(Number(connections) >= 1, stat);
     }
   });
 });

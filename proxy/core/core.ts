@@ -13,6 +13,7 @@ import type { KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
 import type { ClientDescription } from "./client_info.ts";
 import type { OperatorHooks } from "./ops.ts";
+import type { LoadStats } from "../stats/load.ts";
 
 /** Per-session state that local commands read and change (implemented by `Session` in `../session.ts`). */
 export interface SessionState {
@@ -29,6 +30,8 @@ export interface SessionState {
   describe(): ClientDescription;
   /** CLIENT KILL: closes the session; the session itself closes after the reply it is answering. */
   kill(self: boolean): void;
+  /** CLIENT REPLY ON | OFF | SKIP: whether the session's next replies are written (see proxy/local/client_reply.ts). */
+  setClientReply(mode: "on" | "off" | "skip"): void;
 }
 
 /**
@@ -39,6 +42,8 @@ export interface ProxyCore {
   readonly config: ProxyConfig;
   readonly commands: CommandTable;
   readonly stats: ProxyStats;
+  /** Per-slot statistics, hot keys and big keys. */
+  readonly load: LoadStats;
   readonly router: Router;
   /**
    * Sends one complete command to the master serving `slot`, in database `slot`. `keys` locates the command's keys,
@@ -67,6 +72,8 @@ export interface ProxyCore {
   sessions(): Iterable<SessionState>;
   /** The slow log, MONITOR's feed and CLIENT PAUSE. */
   readonly ops: OperatorHooks;
+  /** Sessions waiting in a blocking command (or WAIT), and sessions with subscriptions: for INFO clients. */
+  clientCounts(): { blocked: number; pubsub: number };
   sessionClosed(s: SessionState): void;
   /** Proxy facts for INFO. */
   info(): { version: string; startTime: number; token: string; productName: string; proxyAddr: string };

@@ -11,6 +11,7 @@ import type { BackendInfo, ProxyControl } from "../admin/control.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
 import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
+import { type LoadViews, mergeLoadViews } from "../stats/load.ts";
 import type { OpsNotice, WorkerMessage, WorkerRequest } from "./protocol.ts";
 import type { OperatorHooks, OpsAnswer, OpsQuery } from "../core/ops.ts";
 
@@ -27,6 +28,7 @@ interface WorkerHandle {
   worker: Worker;
   stats: StatsSnapshot | null;
   backends: BackendInfo[];
+  load: LoadViews | null;
   waiting: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
 }
 
@@ -76,12 +78,13 @@ export class ProxyWorkers {
 
   #spawn(): void {
     const worker = new Worker(new URL("./worker_main.ts", import.meta.url), { type: "module" });
-    const h: WorkerHandle = { worker, stats: null, backends: [], waiting: new Map() };
+    const h: WorkerHandle = { worker, stats: null, backends: [], load: null, waiting: new Map() };
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m.op === "report") {
         h.stats = m.stats;
         h.backends = m.backends;
+        h.load = m.load ?? null;
         return;
       }
       if (m.op !== "done") return this.#notice(this.#handles.indexOf(h) + 1, m);
@@ -219,6 +222,11 @@ export class ProxyWorkers {
     return this.#handles.flatMap((h) => h.stats ? [h.stats] : []);
   }
 
+  /** The load views each worker last reported (every second). */
+  loadViews(): LoadViews[] {
+    return this.#handles.flatMap((h) => h.load ? [h.load] : []);
+  }
+
   /** The backend states each worker last reported. */
   backends(): BackendInfo[][] {
     return this.#handles.map((h) => h.backends);
@@ -275,7 +283,13 @@ export class WorkerModeProxy implements ProxyControl {
 
   async resetStats(): Promise<void> {
     this.primary.stats.reset();
+    this.primary.load.reset();
     await this.workers.all({ op: "resetStats" });
+  }
+
+  /** Every thread's load views merged (the workers' as of their last report, at most a second old). */
+  loadViews(): LoadViews {
+    return mergeLoadViews([this.primary.loadViews(), ...this.workers.loadViews()], this.config.hotkeys_top_k);
   }
 
   model() {

@@ -8,6 +8,7 @@ import type { BackendInfo } from "../admin/control.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { StatsSnapshot } from "../core/stats.ts";
 import type { OpsAnswer, OpsQuery } from "../core/ops.ts";
+import type { LoadViews } from "../stats/load.ts";
 
 /** What the primary asks of a worker. */
 export type WorkerRequest =
@@ -53,5 +54,5 @@ export type OpsNotice =
 /** What a worker tells the primary. */
 export type WorkerMessage =
   | { op: "done"; id: number; error?: string }
-  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[] }
+  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[]; load?: LoadViews }
   | OpsNotice;
