@@ -154,6 +154,28 @@ Deno.test("SLOWLOG: a request slower than slowlog_log_slower_than (client's view
   }
 });
 
+Deno.test("SLOWLOG: CONFIG SET slowlog-log-slower-than / slowlog-max-len set the proxy's slow log too", async () => {
+  const f = await startProxyFixture(2, { proxy_allow_config_set: true });
+  try {
+    const c = await RawClient.connect(f.port);
+    try {
+      await c.call(["SET", "k", "v"]);
+      equal(await c.call(["SLOWLOG", "LEN"]), ":0\r\n");
+      equal(await c.call(["CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "3"]), "+OK\r\n");
+      for (let i = 0; i < 5; i++) await c.call(["GET", `k${i}`]);
+      equal(await c.call(["SLOWLOG", "LEN"]), ":3\r\n");
+      equal(await c.call(["CONFIG", "SET", "slowlog-log-slower-than", "-1"]), "+OK\r\n");
+      equal(await c.call(["SLOWLOG", "RESET"]), "+OK\r\n");
+      await c.call(["GET", "k"]);
+      equal(await c.call(["SLOWLOG", "LEN"]), ":0\r\n");
+    } finally {
+      c.close();
+    }
+  } finally {
+    await f.stop();
+  }
+});
+
 Deno.test("CLIENT LIST/INFO: Redis 7's fields in its order; flags, sub/psub, multi, name, cmd and resp as Redis", async () => {
   await withProxyAndRedis({}, async (f, r) => {
     await diffCommands(f.port, r.port, [
