@@ -140,12 +140,14 @@ export class Cluster {
       "-A",
       "--quiet",
       `${ROOT}cli/codis-fe.ts`,
-      `--listen=${host.addr}:${CONSOLE_PORT}`,
+      `--listen=${host.bind}:${CONSOLE_PORT}`,
+      // Behind a loopback forwarder the Host header names the advertised address, not the bound one.
+      ...(host.bind !== host.addr ? [`--allowed-hosts=${host.addr}`] : []),
       `--dashboard=${this.dashboards.map((d) => d.adminAddr).join(",")}`,
     ];
     this.console = new Proc("console", "console", host, Deno.execPath(), args, `${this.dataDir}/console.log`, this.net);
     this.console.start();
-    await waitTcp(host.addr, CONSOLE_PORT, 30_000, this.console);
+    await waitTcp(host.bind, CONSOLE_PORT, 30_000, this.console);
   }
 
   /**
@@ -184,9 +186,12 @@ export class Cluster {
         const args = [
           conf,
           "--bind",
-          host.addr,
+          host.bind,
           "--port",
           String(REDIS_PORT),
+          // Sentinels learn replicas from their master's INFO: they must be told the address everyone dials.
+          "--replica-announce-ip",
+          host.addr,
           "--databases",
           "1024",
           "--hz",
@@ -210,19 +215,21 @@ export class Cluster {
       }
       this.groups.set(g, members);
     }
-    for (const p of this.redis) await waitTcp(p.host.addr, REDIS_PORT, 20_000, p);
+    for (const p of this.redis) await waitTcp(p.host.bind, REDIS_PORT, 20_000, p);
   }
 
-  #dashboardArgs(d: Omit<Dashboard, "proc">, peers: string, join: boolean): string[] {
+  #dashboardArgs(d: Omit<Dashboard, "proc">, bind: string, peers: string, join: boolean): string[] {
     return [
       "run",
       "-A",
       "--quiet",
       `${ROOT}cli/codis-dashboard.ts`,
       `--product_name=${this.productName}`,
-      `--admin_addr=${d.adminAddr}`,
+      `--admin_addr=${bind}:${ADMIN_PORT}`,
+      `--host-admin=${d.adminAddr}`,
       `--raft_id=${d.id}`,
-      `--raft_addr=${d.raftAddr}`,
+      `--raft_addr=${bind}:${RAFT_PORT}`,
+      `--raft_advertise=${d.raftAddr}`,
       `--raft_peers=${peers}`,
       `--data_dir=${d.dataDir}`,
       "--log-level=INFO",
@@ -252,7 +259,7 @@ export class Cluster {
     const peers = founders.map((d) => `${d.id}=${d.raftAddr}`).join(",");
     for (const d of all) {
       const founder = d.id <= this.shape.dashboards;
-      const args = this.#dashboardArgs(d, peers, !founder);
+      const args = this.#dashboardArgs(d, d.host.bind, peers, !founder);
       const proc = new Proc(`dash${d.id}`, "dashboard", d.host, Deno.execPath(), args, `${d.dataDir}.log`, this.net, {
         CODIS_PRODUCT_AUTH: this.productAuth,
         CODIS_CLUSTER_SECRET: this.clusterSecret,
@@ -266,7 +273,7 @@ export class Cluster {
   /** Gives dashboard `d` a fresh data dir and a `--join` command line listing `peers` (it was removed). */
   async resetToJoin(d: Dashboard, peers: string): Promise<void> {
     await Deno.remove(d.dataDir, { recursive: true }).catch(() => {});
-    d.proc.args = this.#dashboardArgs(d, peers, true);
+    d.proc.args = this.#dashboardArgs(d, d.proc.host.bind, peers, true);
   }
 
   /** `id=raftAddr` for each dashboard whose id is in `ids`. */
@@ -294,13 +301,14 @@ export class Cluster {
       await Deno.mkdir(dir, { recursive: true });
       await Deno.writeTextFile(
         `${dir}/sentinel.conf`,
-        `port ${SENTINEL_PORT}\nbind ${host.addr}\ndir ${dir}\nprotected-mode no\nlogfile ${dir}/sentinel.log\n`,
+        `port ${SENTINEL_PORT}\nbind ${host.bind}\nsentinel announce-ip ${host.addr}\ndir ${dir}\n` +
+          `protected-mode no\nlogfile ${dir}/sentinel.log\n`,
       );
       const args = [`${dir}/sentinel.conf`, "--sentinel", "--loglevel", "warning"];
       const p = new Proc(`sentinel-${server.name}`, "sentinel", host, "redis-server", args, `${dir}.log`, this.net);
       p.start();
       this.sentinels.push(p);
-      await waitTcp(host.addr, SENTINEL_PORT, 20_000, p);
+      await waitTcp(host.bind, SENTINEL_PORT, 20_000, p);
       await retry(() => this.put(`sentinels/add/XAUTH/${host.addr}:${SENTINEL_PORT}`), 30_000);
     }
     await retry(() => this.put(`sentinels/resync-all/XAUTH`), 30_000);
@@ -322,8 +330,10 @@ export class Cluster {
         `${ROOT}cli/codis-proxy.ts`,
         `--dashboard=${dashboards}`,
         `--product_name=${this.productName}`,
-        `--proxy_addr=${host.addr}:${PROXY_PORT}`,
-        `--admin_addr=${host.addr}:${PROXY_ADMIN_PORT}`,
+        `--proxy_addr=${host.bind}:${PROXY_PORT}`,
+        `--admin_addr=${host.bind}:${PROXY_ADMIN_PORT}`,
+        `--host-proxy=${host.addr}:${PROXY_PORT}`,
+        `--host-admin=${host.addr}:${PROXY_ADMIN_PORT}`,
         "--log-level=INFO",
         ...this.shape.proxyArgs,
       ];
@@ -342,7 +352,7 @@ export class Cluster {
       const st = await this.stats().catch(() => undefined);
       const online = new Set((st?.proxy.models ?? []).map((m) => m.proxy_addr));
       if ([...want].every((a) => online.has(a))) {
-        for (const p of this.proxies) await waitTcp(p.host.addr, PROXY_PORT, 10_000, p);
+        for (const p of this.proxies) await waitTcp(p.host.bind, PROXY_PORT, 10_000, p);
         return;
       }
       await sleep(300);
