@@ -1,11 +1,12 @@
 /**
  * Which process opened a TCP connection that a forwarder in this process accepted, on Linux without privileges: the
- * opener's socket is the line of /proc/net/tcp whose local address is the accepted connection's remote one (and
- * whose remote address is our listener), which gives its inode; the process holding `socket:[inode]` among its
- * /proc/PID/fd links is the opener. Only the processes registered here are searched (and this one, last).
+ * opener's socket is the one whose local address is the accepted connection's remote one (and whose remote address
+ * is our listener); the kernel gives its inode (sock_diag, or the line of /proc/net/tcp where FFI is not allowed);
+ * the process holding `socket:[inode]` among its /proc/PID/fd links is the opener. Only the processes registered here are searched (and this one, last).
  * Works on loopback, where both ends of every connection are in this network namespace.
  * @module
  */
+import { SockDiag } from "./sock_diag.ts";
 
 /** IPv4 `a.b.c.d:port` as /proc/net/tcp writes it (address in host byte order, little-endian machines). */
 export function procNetAddr(ip: string, port: number): string {
@@ -25,73 +26,137 @@ export function socketInode(procNetTcp: string, local: Deno.NetAddr, remote: Den
   return fields[8];
 }
 
+/** The owner of a connection whose opener closed it before it was looked up. */
+export const GONE = "(gone)";
+
 /** Names the process (by a name given at registration) that opened a connection. */
 export class ConnOwners {
   readonly #names = new Map<number, string>();
-  /** `socket:[inode]` → pid, from the last scan of the registered processes' descriptors. */
-  #sockets = new Map<string, number>();
-  /** Connections whose opener was found nowhere (it may have closed at once). */
+  /** Registered pids, the one that opened the latest connection first. */
+  #order: number[] = [];
+  readonly #tables = new Map<number, FdTable>();
+  /** null: sock_diag is unavailable (no FFI permission), /proc/net/tcp is read instead. */
+  #diag: SockDiag | null | undefined;
+  /** Connections held by no registered process nor this one. */
   unknown = 0;
+  /** Connections whose opener had closed its end before it was looked up. */
+  gone = 0;
+  /** Time spent looking (ms). */
+  ms = 0;
 
   /** Connections opened by process `pid` are `name`'s. */
   register(pid: number, name: string): void {
     this.#names.set(pid, name);
+    this.#order.push(pid);
+  }
+
+  /** Releases the netlink socket. */
+  close(): void {
+    this.#diag?.close();
+    this.#diag = undefined;
   }
 
   /** Process `pid` is gone. */
   forget(pid: number): void {
     this.#names.delete(pid);
+    this.#order = this.#order.filter((p) => p !== pid);
+    this.#tables.delete(pid);
   }
 
   /**
    * The registered name of the process that opened `conn` (accepted by this process), `self` when this process
-   * opened it, "unknown" when no one holds the other end any more.
+   * opened it, {@link GONE} when the opener closed its end already, "unknown" when no process known holds it.
    */
   ownerOf(conn: Deno.Conn, self: string): string {
+    const t0 = performance.now();
+    try {
+      return this.#ownerOf(conn, self);
+    } finally {
+      this.ms += performance.now() - t0;
+    }
+  }
+
+  #ownerOf(conn: Deno.Conn, self: string): string {
     const remote = conn.remoteAddr as Deno.NetAddr, local = conn.localAddr as Deno.NetAddr;
     let inode: string | undefined;
-    try {
-      inode = socketInode(Deno.readTextFileSync("/proc/net/tcp"), remote, local);
-    } catch { /* not Linux */ }
-    if (inode === undefined) {
-      this.unknown++;
-      return "unknown";
+    this.#diag ??= SockDiag.open() ?? null;
+    if (this.#diag) {
+      inode = this.#diag.inode(remote, local);
+    } else {
+      try {
+        inode = socketInode(Deno.readTextFileSync("/proc/net/tcp"), remote, local);
+      } catch { /* not Linux */ }
+    }
+    // A socket no process holds any more (inode 0: FIN_WAIT2, TIME_WAIT) or none at all: the opener gave up on
+    // the connection (under load, before this process accepted it) and will read nothing from it.
+    if (inode === undefined || inode === "0") {
+      this.gone++;
+      return GONE;
     }
     const link = `socket:[${inode}]`;
-    let pid = this.#sockets.get(link);
-    if (pid === undefined || !this.#names.has(pid)) {
-      this.#rescan();
-      pid = this.#sockets.get(link);
+    // A new connection's socket is mostly a new descriptor: look at those first (cheap: one directory read per
+    // process), then at every descriptor, since a number may have been closed and reused. The processes that opened
+    // the last connections are asked first: connections come in bursts (a pool filling up).
+    const pid = this.#order.find((p) => this.#fds(p).fresh(link)) ?? this.#order.find((p) => this.#fds(p).all(link));
+    if (pid !== undefined) {
+      this.#order.splice(this.#order.indexOf(pid), 1);
+      this.#order.unshift(pid);
+      return this.#names.get(pid)!;
     }
-    if (pid !== undefined) return this.#names.get(pid)!;
-    if (holds(Deno.pid, link)) return self;
+    if (new FdTable(Deno.pid).all(link)) return self;
     this.unknown++;
     return "unknown";
   }
 
-  #rescan(): void {
-    const sockets = new Map<string, number>();
-    for (const pid of this.#names.keys()) {
-      try {
-        for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
-          try {
-            const target = Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`);
-            if (target.startsWith("socket:")) sockets.set(target, pid);
-          } catch { /* closed meanwhile */ }
-        }
-      } catch { /* the process is gone */ }
-    }
-    this.#sockets = sockets;
+  #fds(pid: number): FdTable {
+    let t = this.#tables.get(pid);
+    if (!t) this.#tables.set(pid, t = new FdTable(pid));
+    return t;
   }
 }
 
-function holds(pid: number, link: string): boolean {
-  try {
-    for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
-      try {
-        if (Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`) === link) return true;
-      } catch { /* closed meanwhile */ }
+/** One process's descriptors and what each pointed to when last looked at. */
+class FdTable {
+  readonly #links = new Map<string, string>();
+
+  constructor(readonly pid: number) {}
+
+  /** Whether a descriptor not seen before points to `link` (and forgets the closed ones). */
+  fresh(link: string): boolean {
+    let names: string[];
+    try {
+      names = [...Deno.readDirSync(`/proc/${this.pid}/fd`)].map((e) => e.name);
+    } catch {
+      return false;
     }
-  } catch { /* no /proc */ }
-  return false;
+    const present = new Set(names);
+    for (const fd of this.#links.keys()) if (!present.has(fd)) this.#links.delete(fd);
+    let found = false;
+    for (const fd of names) {
+      if (this.#links.has(fd)) continue;
+      const target = this.#read(fd);
+      if (target === link) found = true;
+    }
+    return found;
+  }
+
+  /** Whether any descriptor points to `link`, every one read again. */
+  all(link: string): boolean {
+    let found = false;
+    try {
+      for (const e of Deno.readDirSync(`/proc/${this.pid}/fd`)) if (this.#read(e.name) === link) found = true;
+    } catch { /* the process is gone */ }
+    return found;
+  }
+
+  #read(fd: string): string | undefined {
+    try {
+      const target = Deno.readLinkSync(`/proc/${this.pid}/fd/${fd}`);
+      this.#links.set(fd, target);
+      return target;
+    } catch {
+      this.#links.delete(fd);
+      return undefined;
+    }
+  }
 }

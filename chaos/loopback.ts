@@ -23,12 +23,13 @@
  * @module
  */
 import { CLEAR, type FaultForwarder, type Faults, startFaultForwarder } from "../testing/fault_forwarder.ts";
-import { ConnOwners } from "./conn_owner.ts";
+import { ConnOwners, GONE } from "./conn_owner.ts";
 import { type Host, type HostRules, type Hosts, noRules, type SlowLink, type SpawnOptions } from "./hosts.ts";
 import type { Rng } from "./rng.ts";
 
 /** The opener name of the tool's own connections. */
 const TOOL = "tool";
+const GONE_FAULTS: Faults = { ...CLEAR, cut: "reset" };
 
 /** Loopback hosts behind fault-injecting forwarders; {@link LoopbackHosts.create} starts the forwarders. */
 export class LoopbackHosts implements Hosts {
@@ -97,6 +98,8 @@ export class LoopbackHosts implements Hosts {
 
   /** Faults on bytes `dir` of a connection `opener` made to `server` (the {@link LinkPolicy} of the forwarders). */
   faults(opener: string, server: string, dir: "up" | "down"): Faults {
+    // Nobody would read the answer; the server need not see what it sent (what a cut would have done to it).
+    if (opener === GONE) return GONE_FAULTS;
     if (opener === server || !this.hosts.has(opener)) return CLEAR;
     const [from, to] = dir === "up" ? [opener, server] : [server, opener];
     const rf = this.#rules.get(from)!, rt = this.#rules.get(to)!;
@@ -147,6 +150,17 @@ export class LoopbackHosts implements Hosts {
     });
   }
 
+  /** One line on what the forwarders did, for the report. */
+  summary(): string {
+    const t = { accepted: 0, stalled: 0, reset: 0, late: 0 };
+    for (const f of this.#forwarders) {
+      for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += f.stats[k];
+    }
+    return `loopback forwarders: ${t.accepted} connections (${this.owners.unknown} of unknown opener, ` +
+      `${this.owners.gone} closed by the opener before the forwarder saw it; ${Math.round(this.owners.ms)} ms to ` +
+      `find the openers), ${t.stalled} stalls by a cut, ${t.late} late chunks or connects (delay, loss)`;
+  }
+
   /** The bound address behind an advertised one: the tool's clients skip the forwarders (never faulted anyway). */
   direct(addr: string): string {
     return this.#direct.get(addr) ?? addr;
@@ -161,5 +175,6 @@ export class LoopbackHosts implements Hosts {
 
   async close(): Promise<void> {
     await Promise.all(this.#forwarders.splice(0).map((f) => f.close()));
+    this.owners.close();
   }
 }

@@ -224,6 +224,7 @@ async function main(argv: string[]): Promise<number> {
     const consoleProblem = await cluster.consoleProblem();
     const verdict = check(history.ops);
     const notes = [...runNotes];
+    if (net instanceof LoopbackHosts) notes.push(net.summary());
     if (!settled) notes.push("the cluster had not settled 90 s after healing (final reads went ahead)");
     if (consoleProblem) notes.push(`web console after the run: ${consoleProblem}`);
     if (verdict.undecided > 0) notes.push(`${verdict.undecided} register keys undecided (search budget)`);

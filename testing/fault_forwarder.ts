@@ -93,8 +93,22 @@ export interface FaultForwarder {
   readonly port: number;
   /** Connections it carries now. */
   readonly connections: number;
+  /** What it did so far. */
+  readonly stats: ForwarderStats;
   /** Stops listening and closes every connection; resolves once its loops ended. */
   close(): Promise<void>;
+}
+
+/** Counts of a forwarder's work and the faults it applied. */
+export interface ForwarderStats {
+  /** Connections accepted. */
+  accepted: number;
+  /** Chunks and new connections held by a stall (each counted once however long it waited). */
+  stalled: number;
+  /** Connections closed or refused by a reset. */
+  reset: number;
+  /** Chunks and new connections made late by delay or loss. */
+  late: number;
 }
 
 const RTO_MS = 200;
@@ -128,6 +142,7 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
   const random = opts.random ?? Math.random;
   const identify = opts.identify ?? (() => "client");
   const pairs = new Set<Pair>();
+  const stats: ForwarderStats = { accepted: 0, stalled: 0, reset: 0, late: 0 };
   const loops: Promise<void>[] = [];
   let closed = false;
   // Stalled directions and connections wait here for the next change (or the forwarder's end).
@@ -141,7 +156,12 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
     if (p.outbound) closeQuietly(p.outbound);
   };
   const unsubscribe = opts.policy.subscribe(() => {
-    for (const p of pairs) if (isReset(p)) drop(p);
+    for (const p of pairs) {
+      if (isReset(p)) {
+        stats.reset++;
+        drop(p);
+      }
+    }
     const w = wake;
     changed = new Promise<void>((r) => wake = r);
     w();
@@ -156,12 +176,14 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
     let chain = Promise.resolve();
     try {
       for (;;) {
+        if (faultsOf(p, dir).cut === "stall") stats.stalled++;
         while (!closed && faultsOf(p, dir).cut === "stall") await changed;
         const n = await from.read(buf);
         if (n === null || closed) break;
         opts.onChunk?.(dir, buf.subarray(0, n));
         // A chunk read just before a cut is held as the network would hold it.
         let f = faultsOf(p, dir);
+        if (f.cut === "stall") stats.stalled++;
         while (!closed && f.cut === "stall") {
           await changed;
           f = faultsOf(p, dir);
@@ -172,6 +194,7 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
           for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
           continue;
         }
+        if (extra > 0) stats.late++;
         const chunk = buf.slice(0, n);
         due = Math.max(due, performance.now() + extra);
         const at = due;
@@ -190,14 +213,19 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
 
   const open = async (p: Pair) => {
     const stalled = () => faultsOf(p, "up").cut === "stall" || faultsOf(p, "down").cut === "stall";
+    if (stalled()) stats.stalled++;
     while (!closed && stalled()) await changed;
+    if (isReset(p)) stats.reset++;
     if (closed || isReset(p)) return drop(p);
     const late = lossDelay(
       Math.max(faultsOf(p, "up").lossPercent, faultsOf(p, "down").lossPercent),
       SYN_RTO_MS,
       random,
     );
-    if (late > 0) await new Promise((r) => setTimeout(r, late));
+    if (late > 0) {
+      stats.late++;
+      await new Promise((r) => setTimeout(r, late));
+    }
     try {
       p.outbound = await Deno.connect(opts.target);
     } catch {
@@ -225,7 +253,9 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
         opener = identify(inbound);
       } catch { /* a connection already gone */ }
       const p: Pair = { inbound, opener };
+      stats.accepted++;
       if (isReset(p)) {
+        stats.reset++;
         closeQuietly(inbound);
         continue;
       }
@@ -242,6 +272,7 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
     get connections() {
       return pairs.size;
     },
+    stats,
     async close() {
       if (closed) return;
       closed = true;

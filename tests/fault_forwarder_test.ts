@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { type FaultForwarder, LinkTable, startFaultForwarder } from "../testing/fault_forwarder.ts";
-import { ConnOwners, procNetAddr } from "../chaos/conn_owner.ts";
+import { ConnOwners, procNetAddr, socketInode } from "../chaos/conn_owner.ts";
+import { SockDiag } from "../chaos/sock_diag.ts";
 import { LoopbackHosts } from "../chaos/loopback.ts";
 import { noRules } from "../chaos/hosts.ts";
 import { sleep } from "../testing/wait.ts";
@@ -210,6 +211,14 @@ Deno.test("conn owners: names the child process that opened a connection, and th
     const mine = Deno.connect({ hostname: "127.0.0.1", port });
     const fromMe = await listener.accept();
     assert.equal(owners.ownerOf(fromMe, "me"), "me");
+    // sock_diag and /proc/net/tcp name the same socket.
+    const diag = SockDiag.open();
+    assert.ok(diag, "sock_diag unavailable");
+    const [a, b] = [fromMe.remoteAddr as Deno.NetAddr, fromMe.localAddr as Deno.NetAddr];
+    const inode = diag.inode(a, b);
+    diag.close();
+    assert.ok(inode !== undefined && inode !== "0", String(inode));
+    assert.equal(inode, socketInode(await Deno.readTextFile("/proc/net/tcp"), a, b));
     (await mine).close();
     fromMe.close();
     fromChild.close();
@@ -219,6 +228,7 @@ Deno.test("conn owners: names the child process that opened a connection, and th
     } catch { /* exited */ }
     await child.status;
     listener.close();
+    owners.close();
   }
 });
 
