@@ -10,6 +10,7 @@ import { type Dashboard, DashboardApi } from "./dashboard_api.ts";
 import { newXAuth } from "../util/xauth.ts";
 import type { Hosts } from "./hosts.ts";
 import { Proc } from "./procs.ts";
+import { followerProxyCommand } from "../testing/proxy_command.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const REDIS_PORT = 6379;
@@ -323,23 +324,17 @@ export class Cluster {
     const dashboards = this.dashboards.map((d) => d.adminAddr).join(",");
     for (let i = 1; i <= this.shape.proxies; i++) {
       const host = this.net.host(`proxy${i}`);
-      const args = [
-        "run",
-        "-A",
-        "--quiet",
-        `${ROOT}cli/codis-proxy.ts`,
-        `--dashboard=${dashboards}`,
-        `--product_name=${this.productName}`,
-        `--proxy_addr=${host.bind}:${PROXY_PORT}`,
-        `--admin_addr=${host.bind}:${PROXY_ADMIN_PORT}`,
-        `--host-proxy=${host.addr}:${PROXY_PORT}`,
-        `--host-admin=${host.addr}:${PROXY_ADMIN_PORT}`,
-        "--log-level=INFO",
-        ...this.shape.proxyArgs,
-      ];
-      const p = new Proc(`proxy${i}`, "proxy", host, Deno.execPath(), args, `${this.dataDir}/proxy${i}.log`, this.net, {
-        CODIS_PRODUCT_AUTH: this.productAuth,
+      const c = followerProxyCommand({
+        dashboards,
+        productName: this.productName,
+        productAuth: this.productAuth,
+        proxyAddr: `${host.bind}:${PROXY_PORT}`,
+        adminAddr: `${host.bind}:${PROXY_ADMIN_PORT}`,
+        hostProxy: `${host.addr}:${PROXY_PORT}`,
+        hostAdmin: `${host.addr}:${PROXY_ADMIN_PORT}`,
+        extraArgs: ["--log-level=INFO", ...this.shape.proxyArgs],
       });
+      const p = new Proc(`proxy${i}`, "proxy", host, c.cmd, c.args, `${this.dataDir}/proxy${i}.log`, this.net, c.env);
       p.start();
       this.proxies.push(p);
     }
