@@ -32,8 +32,6 @@ export const GONE = "(gone)";
 /** Names the process (by a name given at registration) that opened a connection. */
 export class ConnOwners {
   readonly #names = new Map<number, string>();
-  /** Registered pids, the one that opened the latest connection first. */
-  #order: number[] = [];
   readonly #tables = new Map<number, FdTable>();
   /** null: sock_diag is unavailable (no FFI permission), /proc/net/tcp is read instead. */
   #diag: SockDiag | null | undefined;
@@ -41,13 +39,12 @@ export class ConnOwners {
   unknown = 0;
   /** Connections whose opener had closed its end before it was looked up. */
   gone = 0;
-  /** Time spent looking (ms). */
+  /** Time spent looking, summed over the lookups (ms). */
   ms = 0;
 
   /** Connections opened by process `pid` are `name`'s. */
   register(pid: number, name: string): void {
     this.#names.set(pid, name);
-    this.#order.push(pid);
   }
 
   /** Releases the netlink socket. */
@@ -59,24 +56,24 @@ export class ConnOwners {
   /** Process `pid` is gone. */
   forget(pid: number): void {
     this.#names.delete(pid);
-    this.#order = this.#order.filter((p) => p !== pid);
     this.#tables.delete(pid);
   }
 
   /**
    * The registered name of the process that opened `conn` (accepted by this process), `self` when this process
    * opened it, {@link GONE} when the opener closed its end already, "unknown" when no process known holds it.
+   * Only the socket lookup is synchronous (microseconds); the descriptors are read off the event loop.
    */
-  ownerOf(conn: Deno.Conn, self: string): string {
+  async ownerOf(conn: Deno.Conn, self: string): Promise<string> {
     const t0 = performance.now();
     try {
-      return this.#ownerOf(conn, self);
+      return await this.#ownerOf(conn, self);
     } finally {
       this.ms += performance.now() - t0;
     }
   }
 
-  #ownerOf(conn: Deno.Conn, self: string): string {
+  async #ownerOf(conn: Deno.Conn, self: string): Promise<string> {
     const remote = conn.remoteAddr as Deno.NetAddr, local = conn.localAddr as Deno.NetAddr;
     let inode: string | undefined;
     this.#diag ??= SockDiag.open() ?? null;
@@ -84,7 +81,7 @@ export class ConnOwners {
       inode = this.#diag.inode(remote, local);
     } else {
       try {
-        inode = socketInode(Deno.readTextFileSync("/proc/net/tcp"), remote, local);
+        inode = socketInode(await Deno.readTextFile("/proc/net/tcp"), remote, local);
       } catch { /* not Linux */ }
     }
     // A socket no process holds any more (inode 0: FIN_WAIT2, TIME_WAIT) or none at all: the opener gave up on
@@ -94,16 +91,14 @@ export class ConnOwners {
       return GONE;
     }
     const link = `socket:[${inode}]`;
-    // A new connection's socket is mostly a new descriptor: look at those first (cheap: one directory read per
-    // process), then at every descriptor, since a number may have been closed and reused. The processes that opened
-    // the last connections are asked first: connections come in bursts (a pool filling up).
-    const pid = this.#order.find((p) => this.#fds(p).fresh(link)) ?? this.#order.find((p) => this.#fds(p).all(link));
-    if (pid !== undefined) {
-      this.#order.splice(this.#order.indexOf(pid), 1);
-      this.#order.unshift(pid);
-      return this.#names.get(pid)!;
-    }
-    if (new FdTable(Deno.pid).all(link)) return self;
+    // A new connection's socket is mostly a new descriptor: look at those first (one directory read per process),
+    // then at every descriptor, since a number may have been closed and reused.
+    const pids = [...this.#names.keys()];
+    let hits = await Promise.all(pids.map((pid) => this.#fds(pid).fresh(link)));
+    if (!hits.includes(true)) hits = await Promise.all(pids.map((pid) => this.#fds(pid).all(link)));
+    const pid = pids[hits.indexOf(true)];
+    if (pid !== undefined && this.#names.has(pid)) return this.#names.get(pid)!;
+    if (await new FdTable(Deno.pid).all(link)) return self;
     this.unknown++;
     return "unknown";
   }
@@ -122,36 +117,33 @@ class FdTable {
   constructor(readonly pid: number) {}
 
   /** Whether a descriptor not seen before points to `link` (and forgets the closed ones). */
-  fresh(link: string): boolean {
-    let names: string[];
-    try {
-      names = [...Deno.readDirSync(`/proc/${this.pid}/fd`)].map((e) => e.name);
-    } catch {
-      return false;
-    }
+  async fresh(link: string): Promise<boolean> {
+    const names = await this.#names();
     const present = new Set(names);
     for (const fd of this.#links.keys()) if (!present.has(fd)) this.#links.delete(fd);
-    let found = false;
-    for (const fd of names) {
-      if (this.#links.has(fd)) continue;
-      const target = this.#read(fd);
-      if (target === link) found = true;
-    }
-    return found;
+    // A descriptor read since its socket was made (in an earlier lookup's pass) already names it.
+    for (const [fd, target] of this.#links) if (target === link && await this.#read(fd) === link) return true;
+    const read = await Promise.all(names.filter((fd) => !this.#links.has(fd)).map((fd) => this.#read(fd)));
+    return read.includes(link);
   }
 
   /** Whether any descriptor points to `link`, every one read again. */
-  all(link: string): boolean {
-    let found = false;
-    try {
-      for (const e of Deno.readDirSync(`/proc/${this.pid}/fd`)) if (this.#read(e.name) === link) found = true;
-    } catch { /* the process is gone */ }
-    return found;
+  async all(link: string): Promise<boolean> {
+    const read = await Promise.all((await this.#names()).map((fd) => this.#read(fd)));
+    return read.includes(link);
   }
 
-  #read(fd: string): string | undefined {
+  async #names(): Promise<string[]> {
+    const names: string[] = [];
     try {
-      const target = Deno.readLinkSync(`/proc/${this.pid}/fd/${fd}`);
+      for await (const e of Deno.readDir(`/proc/${this.pid}/fd`)) names.push(e.name);
+    } catch { /* the process is gone */ }
+    return names;
+  }
+
+  async #read(fd: string): Promise<string | undefined> {
+    try {
+      const target = await Deno.readLink(`/proc/${this.pid}/fd/${fd}`);
       this.#links.set(fd, target);
       return target;
     } catch {

@@ -79,7 +79,7 @@ export interface FaultForwarderOptions {
   server: string;
   policy: LinkPolicy;
   /** Names the opener of an accepted connection (default: "client"). */
-  identify?: (conn: Deno.Conn) => string;
+  identify?: (conn: Deno.Conn) => string | Promise<string>;
   /** A float in [0, 1) for jitter and loss (a seeded one makes a run repeatable). */
   random?: () => number;
   /** Sees every chunk that arrives, before any fault applies to it (a test can look for what a client sent). */
@@ -211,7 +211,14 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
     drop(p);
   };
 
-  const open = async (p: Pair) => {
+  const open = async (inbound: Deno.Conn) => {
+    // Until its opener is known the connection is in no link: it waits, unread, as in a slow accept queue.
+    const p: Pair = { inbound, opener: "unknown" };
+    pairs.add(p);
+    try {
+      p.opener = await identify(inbound);
+    } catch { /* a connection already gone */ }
+    if (closed || !pairs.has(p)) return drop(p);
     const stalled = () => faultsOf(p, "up").cut === "stall" || faultsOf(p, "down").cut === "stall";
     if (stalled()) stats.stalled++;
     while (!closed && stalled()) await changed;
@@ -248,19 +255,8 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
         closeQuietly(inbound);
         continue;
       }
-      let opener = "unknown";
-      try {
-        opener = identify(inbound);
-      } catch { /* a connection already gone */ }
-      const p: Pair = { inbound, opener };
       stats.accepted++;
-      if (isReset(p)) {
-        stats.reset++;
-        closeQuietly(inbound);
-        continue;
-      }
-      pairs.add(p);
-      const loop = open(p);
+      const loop = open(inbound);
       loops.push(loop);
       loop.catch(() => {}).finally(() => loops.splice(loops.indexOf(loop), 1));
     }
