@@ -132,15 +132,13 @@ async function freeSubnet(): Promise<string> {
   throw new Error("no free /24 left in 198.18.0.0/15");
 }
 
-/** Where the cluster's processes run: namespaces ({@link Network}) or loopback addresses ({@link LoopbackHosts}). */
+/** Where the cluster's processes run: namespaces ({@link Network}) or loopback addresses (chaos/loopback.ts). */
 export interface Hosts {
   readonly hosts: Map<string, Host>;
   /** The tool's own address, from which the clients and the API calls come. */
   readonly toolAddr: string;
   /** What the hosts' addresses start with, for the log. */
   readonly subnet: string;
-  /** Whether {@link Hosts.setRules} works (partitions, loss, delay). */
-  readonly filters: boolean;
   host(name: string): Host;
   /** Spawns `cmd args` on `host`; `env` is added to the tool's environment (secrets go there, never in `args`). */
   spawn(host: Host, cmd: string, args: string[], opts: SpawnOptions): Deno.ChildProcess;
@@ -156,7 +154,6 @@ export interface Hosts {
 
 /** The namespaces of one run. */
 export class Network implements Hosts {
-  readonly filters = true;
   readonly hosts = new Map<string, Host>();
   readonly #rules = new Map<string, HostRules>();
   readonly #switchNs: string;

@@ -34,7 +34,6 @@ const GONE_FAULTS: Faults = { ...CLEAR, cut: "reset" };
 /** Loopback hosts behind fault-injecting forwarders; {@link LoopbackHosts.create} starts the forwarders. */
 export class LoopbackHosts implements Hosts {
   readonly hosts = new Map<string, Host>();
-  readonly filters = true;
   readonly toolAddr = "127.0.0.1";
   readonly subnet: string;
   readonly owners = new ConnOwners();

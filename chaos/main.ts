@@ -1,5 +1,6 @@
 /**
- * `deno task chaos`: the whole cluster on hosts of its own (network namespaces), clients working through the
+ * `deno task chaos`: the whole cluster on hosts of its own (network namespaces, or loopback addresses behind
+ * fault-injecting forwarders with `--loopback` or without root), clients working through the
  * proxies, nemeses injecting faults, then a check of the recorded history and a report whose last line is
  *
  *   chaos: N ops (E errors), L lost acknowledged writes, V linearizability violations, F faults, seed S
