@@ -62,28 +62,30 @@ export class ConnOwners {
   /**
    * The registered name of the process that opened `conn` (accepted by this process), `self` when this process
    * opened it, {@link GONE} when the opener closed its end already, "unknown" when no process known holds it.
-   * Only the socket lookup is synchronous (microseconds); the descriptors are read off the event loop.
+   * Synchronous: the answer must come before the opener can close its socket, and the async file calls cost tens of
+   * milliseconds each on a loaded machine where these cost some microseconds.
    */
-  async ownerOf(conn: Deno.Conn, self: string): Promise<string> {
+  ownerOf(conn: Deno.Conn, self: string): string {
     const t0 = performance.now();
     try {
-      return await this.#ownerOf(conn, self);
+      return this.#ownerOf(conn.remoteAddr as Deno.NetAddr, conn.localAddr as Deno.NetAddr, self);
     } finally {
       this.ms += performance.now() - t0;
     }
   }
 
-  async #ownerOf(conn: Deno.Conn, self: string): Promise<string> {
-    const remote = conn.remoteAddr as Deno.NetAddr, local = conn.localAddr as Deno.NetAddr;
-    let inode: string | undefined;
+  #inode(local: Deno.NetAddr, remote: Deno.NetAddr): string | undefined {
     this.#diag ??= SockDiag.open() ?? null;
-    if (this.#diag) {
-      inode = this.#diag.inode(remote, local);
-    } else {
-      try {
-        inode = socketInode(await Deno.readTextFile("/proc/net/tcp"), remote, local);
-      } catch { /* not Linux */ }
+    if (this.#diag) return this.#diag.inode(local, remote);
+    try {
+      return socketInode(Deno.readTextFileSync("/proc/net/tcp"), local, remote);
+    } catch {
+      return undefined; // not Linux
     }
+  }
+
+  #ownerOf(remote: Deno.NetAddr, local: Deno.NetAddr, self: string): string {
+    const inode = this.#inode(remote, local);
     // A socket no process holds any more (inode 0: FIN_WAIT2, TIME_WAIT) or none at all: the opener gave up on
     // the connection (under load, before this process accepted it) and will read nothing from it.
     if (inode === undefined || inode === "0") {
@@ -91,14 +93,17 @@ export class ConnOwners {
       return GONE;
     }
     const link = `socket:[${inode}]`;
-    // A new connection's socket is mostly a new descriptor: look at those first (one directory read per process),
-    // then at every descriptor, since a number may have been closed and reused.
+    // A new connection's socket is mostly a new descriptor, or one an earlier pass read after it was made: look at
+    // those first (one directory read per process), then at every descriptor, since a number may have been closed
+    // and reused.
     const pids = [...this.#names.keys()];
-    let hits = await Promise.all(pids.map((pid) => this.#fds(pid).fresh(link)));
-    if (!hits.includes(true)) hits = await Promise.all(pids.map((pid) => this.#fds(pid).all(link)));
-    const pid = pids[hits.indexOf(true)];
-    if (pid !== undefined && this.#names.has(pid)) return this.#names.get(pid)!;
-    if (await new FdTable(Deno.pid).all(link)) return self;
+    const pid = pids.find((p) => this.#fds(p).fresh(link)) ?? pids.find((p) => this.#fds(p).all(link));
+    if (pid !== undefined) return this.#names.get(pid)!;
+    if (new FdTable(Deno.pid).all(link)) return self;
+    if (this.#inode(remote, local) !== inode) {
+      this.gone++;
+      return GONE;
+    }
     this.unknown++;
     return "unknown";
   }
@@ -116,34 +121,35 @@ class FdTable {
 
   constructor(readonly pid: number) {}
 
-  /** Whether a descriptor not seen before points to `link` (and forgets the closed ones). */
-  async fresh(link: string): Promise<boolean> {
-    const names = await this.#names();
+  /** Whether a descriptor not seen before, or seen pointing to `link`, points to `link` (forgets closed ones). */
+  fresh(link: string): boolean {
+    const names = this.#names();
     const present = new Set(names);
     for (const fd of this.#links.keys()) if (!present.has(fd)) this.#links.delete(fd);
-    // A descriptor read since its socket was made (in an earlier lookup's pass) already names it.
-    for (const [fd, target] of this.#links) if (target === link && await this.#read(fd) === link) return true;
-    const read = await Promise.all(names.filter((fd) => !this.#links.has(fd)).map((fd) => this.#read(fd)));
-    return read.includes(link);
+    for (const [fd, target] of this.#links) if (target === link && this.#read(fd) === link) return true;
+    let found = false;
+    for (const fd of names) if (!this.#links.has(fd) && this.#read(fd) === link) found = true;
+    return found;
   }
 
   /** Whether any descriptor points to `link`, every one read again. */
-  async all(link: string): Promise<boolean> {
-    const read = await Promise.all((await this.#names()).map((fd) => this.#read(fd)));
-    return read.includes(link);
+  all(link: string): boolean {
+    let found = false;
+    for (const fd of this.#names()) if (this.#read(fd) === link) found = true;
+    return found;
   }
 
-  async #names(): Promise<string[]> {
-    const names: string[] = [];
+  #names(): string[] {
     try {
-      for await (const e of Deno.readDir(`/proc/${this.pid}/fd`)) names.push(e.name);
-    } catch { /* the process is gone */ }
-    return names;
+      return [...Deno.readDirSync(`/proc/${this.pid}/fd`)].map((e) => e.name);
+    } catch {
+      return []; // the process is gone
+    }
   }
 
-  async #read(fd: string): Promise<string | undefined> {
+  #read(fd: string): string | undefined {
     try {
-      const target = await Deno.readLink(`/proc/${this.pid}/fd/${fd}`);
+      const target = Deno.readLinkSync(`/proc/${this.pid}/fd/${fd}`);
       this.#links.set(fd, target);
       return target;
     } catch {

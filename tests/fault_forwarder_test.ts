@@ -207,10 +207,10 @@ Deno.test("conn owners: names the child process that opened a connection, and th
   try {
     owners.register(child.pid, "redis-cli host");
     const fromChild = await listener.accept();
-    assert.equal(await owners.ownerOf(fromChild, "me"), "redis-cli host");
+    assert.equal(owners.ownerOf(fromChild, "me"), "redis-cli host");
     const mine = Deno.connect({ hostname: "127.0.0.1", port });
     const fromMe = await listener.accept();
-    assert.equal(await owners.ownerOf(fromMe, "me"), "me");
+    assert.equal(owners.ownerOf(fromMe, "me"), "me");
     // sock_diag and /proc/net/tcp name the same socket.
     const diag = SockDiag.open();
     assert.ok(diag, "sock_diag unavailable");
