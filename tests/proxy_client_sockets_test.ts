@@ -1,5 +1,5 @@
 /**
- * Client connections on the proxy's own epoll set (session_epoll, opt-in on Linux) and on Deno.Conn: many
+ * Client connections on the proxy's own epoll set (session_epoll, the default on Linux) and on Deno.Conn: many
  * sessions at once, a burst of connections, big values that fill the socket buffers, half-close, and the file
  * descriptors given back when clients leave.
  */

@@ -107,7 +107,13 @@ Deno.test("resolveSecrets: only the secrets found", () => {
 });
 
 Deno.test("codis-proxy flags: secrets from *_file flags, the config file's *_file keys and CODIS_* variables", () => {
-  const { io } = fakeIo({ CODIS_SESSION_AUTH: "sa-env", CODIS_PRODUCT_AUTH: "pa-env", CODIS_ZOOKEEPER_AUTH: "u:zk" }, {
+  const env = {
+    CODIS_SESSION_AUTH: "sa-env",
+    CODIS_PRODUCT_AUTH: "pa-env",
+    CODIS_ZOOKEEPER_AUTH: "u:zk",
+    CODIS_METRICS_REPORT_INFLUXDB_PASSWORD: "influx-env",
+  };
+  const { io } = fakeIo(env, {
     "/run/pa": ["pa-file\n", 0o600],
     "/run/ja": ["u:ja\n", 0o600],
   });
@@ -117,6 +123,7 @@ Deno.test("codis-proxy flags: secrets from *_file flags, the config file's *_fil
   assert.equal(a.config.product_auth, "pa-file");
   assert.equal(a.config.session_auth, "sa-env");
   assert.equal(a.config.jodis_auth, "u:ja");
+  assert.equal(a.config.metrics_report_influxdb_password, "influx-env");
   const b = parseProxyArgs(["--product_auth=pa-flag", "--zookeeper=127.0.0.1:2181"], readConf, io);
   assert.equal(b.config.product_auth, "pa-flag");
   assert.deepEqual(b.coordinator, { name: "zookeeper", addr: "127.0.0.1:2181", auth: "u:zk" });

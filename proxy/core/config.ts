@@ -23,7 +23,12 @@ export type { ProxyConfig } from "./config_keys.ts";
 export { ConfigError };
 
 /** The config keys that may come from a `*_file` key or a CODIS_* variable (see util/secrets.ts). */
-const SECRET_SPECS = [secretSpec("product_auth"), secretSpec("session_auth"), secretSpec("jodis_auth")];
+const SECRET_SPECS = [
+  secretSpec("product_auth"),
+  secretSpec("session_auth"),
+  secretSpec("jodis_auth"),
+  secretSpec("metrics_report_influxdb_password"),
+];
 /** The coordinator flags' credentials, likewise (`--zookeeper-auth-file`, CODIS_ZOOKEEPER_AUTH). */
 const COORDINATOR_AUTH_SPECS = { zookeeper: secretSpec("zookeeper-auth"), etcd: secretSpec("etcd-auth") };
 
