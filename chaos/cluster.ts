@@ -74,7 +74,8 @@ export class Cluster {
 
   constructor(readonly net: Hosts, readonly shape: ClusterShape, readonly dataDir: string) {
     this.xauth = newXAuth(this.productName, this.productAuth);
-    this.#api = new DashboardApi(() => this.dashboards, this.xauth);
+    // The tool's own calls are never faulted: they skip the loopback forwarders (and their opener lookups).
+    this.#api = new DashboardApi(() => this.dashboards, this.xauth, (addr) => net.direct(addr));
   }
 
   /** A dashboard's Raft status, or undefined when it does not answer in time. */
@@ -157,7 +158,7 @@ export class Cluster {
    */
   async consoleProblem(): Promise<string | undefined> {
     if (!this.console) return "no console";
-    const base = `http://${this.console.host.addr}:${CONSOLE_PORT}`;
+    const base = `http://${this.net.direct(`${this.console.host.addr}:${CONSOLE_PORT}`)}`;
     try {
       const list = await (await fetch(`${base}/list`, { signal: AbortSignal.timeout(10_000) })).json();
       if (!Array.isArray(list) || !list.includes(this.productName)) return `console /list: ${JSON.stringify(list)}`;

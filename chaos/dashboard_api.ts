@@ -24,13 +24,20 @@ export interface Dashboard {
 
 /** Calls to the dashboards of one run. */
 export class DashboardApi {
-  constructor(private readonly dashboards: () => Dashboard[], readonly xauth: string) {}
+  /** `dial` maps an advertised address to the one the tool dials (see Hosts.direct). */
+  constructor(
+    private readonly dashboards: () => Dashboard[],
+    readonly xauth: string,
+    private readonly dial: (addr: string) => string = (addr) => addr,
+  ) {}
 
   /** A dashboard's Raft status, or undefined when it does not answer in time. */
   async raftStatus(d: Dashboard, timeoutMs = 2000): Promise<RaftStatusJson | undefined> {
     if (!d.proc.alive || d.proc.paused) return undefined;
     try {
-      const r = await fetch(`http://${d.adminAddr}/api/topom/raft/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      const r = await fetch(`http://${this.dial(d.adminAddr)}/api/topom/raft/status`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       if (r.status !== 200) {
         await r.body?.cancel();
         return undefined;
@@ -63,7 +70,7 @@ export class DashboardApi {
     const order = this.dashboards().filter((d) => d.proc.alive && !d.proc.paused);
     for (const d of order) {
       try {
-        const r = await fetch(`http://${d.adminAddr}${path}`, {
+        const r = await fetch(`http://${this.dial(d.adminAddr)}${path}`, {
           method,
           body: body === undefined ? undefined : JSON.stringify(body),
           headers: body === undefined ? undefined : { "content-type": "application/json" },
