@@ -14,8 +14,9 @@
  * per (client, server) pair cannot work: the model's addresses are one for every reader). So the forwarder asks the
  * kernel who opened each connection it accepts (chaos/conn_owner.ts: the opener's socket inode in /proc/net/tcp, then
  * the process holding it), maps that process to its host, and applies the faults on that directed pair. The tool's
- * own connections (API calls, the console check) are never faulted, as in namespace mode where the rules spare the
- * tool's address; its workload clients dial the bound addresses directly ({@link LoopbackHosts.direct}).
+ * own connections are never faulted, as in namespace mode where the rules spare the tool's address: its clients,
+ * API and console calls dial the bound addresses directly ({@link LoopbackHosts.direct}), and a connection of its
+ * that does reach a forwarder passes untouched.
  *
  * The faults are those of namespace mode, from the same {@link HostRules}: `dropTo`/`dropFrom` stall the bytes in
  * that direction (the one-way cut of a TCP connection: the other direction still flows), loss and the `net`
