@@ -63,6 +63,8 @@ export class Cluster {
   console: Proc | undefined;
   /** group id → [master address, replica address] as set up. */
   readonly groups = new Map<number, string[]>();
+  /** The port every Redis server listens on (on its own host). */
+  readonly redisPort = REDIS_PORT;
   readonly productName = "chaos";
   readonly productAuth = randomHex(16);
   readonly clusterSecret = randomHex(24);

@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { boundAddressLeak } from "./address_check.ts";
 import { check } from "./checker.ts";
 import { Cluster, hostNames, listeningPorts, sleep } from "./cluster.ts";
 import { History } from "./history.ts";
@@ -195,6 +196,8 @@ async function main(argv: string[]): Promise<number> {
     log(`${net.hosts.size} hosts in ${net.subnet}.0/24${net instanceof Network ? ` (namespaces ${net.prefix}*)` : ""}`);
     cluster = new Cluster(net, shape, dataDir);
     await cluster.start(log);
+    const leaked = await boundAddressLeak(cluster);
+    if (leaked) throw new Error(leaked);
 
     const rng = new Rng(opts.seed);
     const clientAddrs = cluster.proxyAddrs.map((a) => net!.direct(a));
