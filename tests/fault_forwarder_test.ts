@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type FaultForwarder, LinkTable, startFaultForwarder } from "../testing/fault_forwarder.ts";
-import { ConnOwners, procNetAddr, socketInode } from "../chaos/conn_owner.ts";
+import { ConnOwners, GONE, procNetAddr, socketInode } from "../chaos/conn_owner.ts";
 import { SockDiag } from "../chaos/sock_diag.ts";
 import { LoopbackHosts } from "../chaos/loopback.ts";
 import { noRules } from "../chaos/hosts.ts";
@@ -193,7 +193,7 @@ Deno.test("fault forwarder: delay and a lost packet make a chunk late, in order"
   }, random);
 });
 
-Deno.test("conn owners: names the child process that opened a connection, and this one", async () => {
+Deno.test("conn owners: names the child process that opened a connection, this one, or none once closed", async () => {
   assert.equal(procNetAddr("127.0.0.1", 8080), "0100007F:1F90");
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -220,6 +220,8 @@ Deno.test("conn owners: names the child process that opened a connection, and th
     assert.ok(inode !== undefined && inode !== "0", String(inode));
     assert.equal(inode, socketInode(await Deno.readTextFile("/proc/net/tcp"), a, b));
     (await mine).close();
+    // Its opener closed it before the lookup: nobody will read an answer.
+    assert.equal(owners.ownerOf(fromMe, "me"), GONE);
     fromMe.close();
     fromChild.close();
   } finally {
