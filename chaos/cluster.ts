@@ -2,7 +2,8 @@
  * The cluster under test, every process on a host of its own: Redis groups (a master and a replica each), a Raft
  * group of dashboards (plus spare hosts for membership changes) and proxies following them. Set up through the
  * dashboard's HTTP API with a product_auth and cluster_secret made for this run; processes reach each other only by
- * the 198.18.x.y addresses they are given.
+ * the addresses they are given (a host's `addr`: 198.18.x.y in a namespace, or a loopback address with a forwarder
+ * on it), and listen on their host's `bind` (the same address in a namespace; see chaos/loopback.ts).
  * @module
  */
 import type { RaftStatusJson, TopomStats } from "../models/mod.ts";
