@@ -21,7 +21,8 @@
  */
 export * from "./models/mod.ts";
 
-export { Proxy, splitHostPort } from "./proxy/proxy.ts";
+export { Proxy } from "./proxy/proxy.ts";
+export { splitHostPort } from "./proxy/listen.ts";
 export {
   configToToml as proxyConfigToToml,
   defaultConfigToml as defaultProxyConfigToml,

@@ -79,6 +79,11 @@ export const OPTIONS = {
   resume: B,
   status: B,
   rebalance: B,
+  by: S,
+  "max-moves": S,
+  "slots-stats": B,
+  hotkeys: B,
+  bigkeys: B,
   "sentinel-add": B,
   "sentinel-del": B,
   "sentinel-resync": B,
@@ -231,6 +236,8 @@ export const USAGE = `Usage:
       --slot-action    --resume --sid=ID      (ours: retry a slot paused on a key)
       --slot-action    --status               (ours: switches, progress, paused slots)
       --rebalance     [--confirm]
+      --rebalance      --by=load|bytes|keys [--max-moves=N] [--confirm]   (ours: even out ops/s, bytes/s or keys)
+      --slots-stats | --hotkeys | --bigkeys [--json]   (ours: per-slot load, hot keys, big keys of all proxies)
       --sentinel-add   --addr=ADDR
       --sentinel-del   --addr=ADDR [--force]
       --sentinel-resync

@@ -16,6 +16,7 @@ import {
   slotActionStatusLines,
 } from "./format.ts";
 import { AdminError, JsonHttp } from "./http.ts";
+import { loadView, rebalanceByLoad } from "./load_cmd.ts";
 
 /** Where a command prints its lines. */
 export type Out = (line: string) => void;
@@ -44,6 +45,9 @@ const COMMANDS: readonly OptionName[] = [
   "sync-action",
   "slot-action",
   "rebalance",
+  "slots-stats",
+  "hotkeys",
+  "bigkeys",
   "sentinel-add",
   "sentinel-del",
   "sentinel-resync",
@@ -151,7 +155,12 @@ export async function runDashboard(a: Args, out: Out, debug?: (l: string) => voi
       return await syncAction(c, a);
     case "slot-action":
       return await slotAction(c, a, out);
+    case "slots-stats":
+    case "hotkeys":
+    case "bigkeys":
+      return await loadView(c, cmd, a, out);
     case "rebalance":
+      if (a.has("by")) return await rebalanceByLoad(c, a, out);
       return rebalanceLines(await c.slotsRebalance(a.has("confirm"))).forEach((l) => out(l));
     case "sentinel-add":
       return await c.addSentinel(a.need("addr"));

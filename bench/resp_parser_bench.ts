@@ -1,6 +1,7 @@
 /**
  * Request parsing: the proxy's hand-written scanner against npm:redis-parser, on 64 KiB chunks of pipelined
- * `GET key:N` and `SET key:N value` requests. `deno bench -A bench/resp_parser_bench.ts`
+ * `GET key:N` and `SET key:N value` requests; and single requests that span many reads (many arguments, a big value).
+ * `deno bench -A bench/resp_parser_bench.ts`
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -66,3 +67,21 @@ Deno.bench(`npm:redis-parser + re-encode to forward, ${N} requests`, { group: "p
   for (const c of chunks) p.execute(Buffer.from(c.buffer, c.byteOffset, c.byteLength));
   if (n !== N) throw new Error(`parsed ${n}`);
 });
+
+/** One request fed in reads of `piece` bytes, as a client's big request arrives. */
+function feedInPieces(request: Uint8Array, piece: number): void {
+  let n = 0;
+  const p = new RequestParser({ maxBulkLen: 1 << 29, maxArgs: 1 << 20, maxInlineLen: 1 << 16 }, {
+    onRequest() {
+      n++;
+    },
+  });
+  for (let off = 0; off < request.length; off += piece) p.feed(request.subarray(off, off + piece));
+  if (n !== 1) throw new Error(`parsed ${n}`);
+}
+
+const manyArgs = encodeCommand(["MSET", ...Array.from({ length: 200_000 }, (_, i) => `k${i}`)]);
+Deno.bench("a request of 200k arguments in 4 KiB reads", { group: "spanning" }, () => feedInPieces(manyArgs, 4096));
+
+const bigValue = encodeCommand(["SET", "big", "x".repeat(16 << 20)]);
+Deno.bench("a 16 MiB value in 64 KiB reads", { group: "spanning" }, () => feedInPieces(bigValue, 65536));

@@ -224,16 +224,25 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     const group = r.pick(st.group.models);
     const master = c.redisAt(group.servers[0]?.server ?? "");
     if (!master || !master.alive) return;
-    const how = r.pick(["kill", "pause", "isolate"] as const);
+    // isolate: cut off from every host; cut: from its replicas and the sentinels only, so that the proxies keep
+    // writing to it while the sentinels promote a replica (the split brain write acks are for).
+    const how = r.pick(["kill", "pause", "isolate", "cut"] as const);
     const ms = r.int(10_000, 25_000);
     const healed = ctx.history.fault("failover", `${how} group ${group.id}'s master ${master.name} for ${ms} ms`);
     try {
       if (how === "kill") await master.kill();
       else if (how === "pause") master.signal("SIGSTOP");
       else {
+        const others = new Set(
+          how === "isolate" ? [...ctx.net.hosts.keys()] : [
+            ...c.sentinels.map((p) => p.host.name),
+            ...group.servers.slice(1).map((x) => c.redisAt(x.server)?.host.name ?? ""),
+          ],
+        );
+        others.delete(master.host.name);
         const rules = ctx.net.rules(master.host.name);
         for (const h of ctx.net.hosts.values()) {
-          if (h.name === master.host.name) continue;
+          if (!others.has(h.name)) continue;
           rules.dropFrom.add(h.addr);
           rules.dropTo.add(h.addr);
         }
@@ -248,6 +257,11 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
       if (how === "kill") master.start();
       else if (how === "pause") master.signal("SIGCONT");
       else await ctx.net.setRules(master.host.name, noRules());
+      // The fault lasts until the group is whole again: the old master a synced replica of the new one. Killing the
+      // new master before that is a second fault on the same data (the old master came back empty), which no
+      // asynchronous replication survives without persistence; the dashboard keeps Sentinel from promoting the
+      // unsynced server then, but cannot bring the data back.
+      ctx.log(`failover: ${await waitRejoined(c, group.id, master.name, 30_000).catch((e) => e.message)}`);
       healed();
     }
   },
@@ -288,6 +302,27 @@ async function waitPromotion(c: Cluster, gid: number, oldMaster: string, ms: num
     if (master && c.redisAt(master)?.name !== oldMaster) return;
     await sleep(500);
   }
+}
+
+/**
+ * Waits (bounded) until `oldMaster` is group `gid`'s master again or a replica of its master with its link up, as the
+ * dashboard's last poll saw it; says which.
+ */
+async function waitRejoined(c: Cluster, gid: number, oldMaster: string, ms: number): Promise<string> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const st = await c.stats().catch(() => undefined);
+    const servers = st?.group.models.find((g) => g.id === gid)?.servers ?? [];
+    const master = servers[0]?.server;
+    if (master && c.redisAt(master)?.name === oldMaster) return `${oldMaster} is group ${gid}'s master`;
+    const old = servers.find((x) => c.redisAt(x.server)?.name === oldMaster)?.server;
+    const info = old ? st?.group.stats[old]?.stats : undefined;
+    if (info?.role === "slave" && info.master_link_status === "up" && info.master_addr === master) {
+      return `${oldMaster} is a replica of ${master}, link up (offset ${info.slave_repl_offset})`;
+    }
+    await sleep(500);
+  }
+  return `${oldMaster} did not rejoin group ${gid} within ${ms} ms`;
 }
 
 async function waitAnswers(c: Cluster, d: Dashboard, ms: number): Promise<void> {

@@ -22,7 +22,8 @@ import {
 } from "../proxy/core/config.ts";
 import { findDashboard } from "../proxy/coord_dashboard.ts";
 import { DashboardClient } from "../proxy/dashboard_client.ts";
-import { Proxy, splitHostPort } from "../proxy/proxy.ts";
+import { Proxy } from "../proxy/proxy.ts";
+import { splitHostPort } from "../proxy/listen.ts";
 import { ProxyWorkers, WorkerModeProxy } from "../proxy/worker/group.ts";
 import { JodisRegistrar } from "../proxy/jodis.ts";
 import { logger, setLogLevel } from "../util/log.ts";

@@ -10,6 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { freePort, waitForPort } from "../testing/ports.ts";
+import { waitProxyOnline } from "../testing/codis_proxy.ts";
 import { followerProxyCommand } from "../testing/proxy_command.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -293,6 +294,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       spawn(c);
     }
     for (const p of cluster.proxies) await waitForPort(Number(p.addr.split(":")[1]), 30_000);
+    // The client port opens before the proxy is online (it answers "not online yet" until its dashboard has filled
+    // the slots and started it, as Codis's proxy does): the cluster is ready once every proxy says it is online.
+    for (const admin of cluster.proxyAdminAddrs) await waitProxyOnline(admin, 30_000);
 
     if (opts.fePort !== undefined) {
       const fe: Child = {

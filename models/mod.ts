@@ -9,3 +9,4 @@ export * from "./proxy.ts";
 export * from "./topom.ts";
 export * from "./stats.ts";
 export * from "./raft.ts";
+export * from "./load_stats.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { ackedCommand, CMD_READ, CMD_WRITE } from "./commands/flags.ts";
-import { callRefusal, type CommandInfo, formatRefused, REASONS } from "./commands/mod.ts";
+import { callRefusal, type CommandInfo, KEYLESS_SLOT, REASONS, refusalText } from "./commands/mod.ts";
 import type { ProxyCore } from "./core/core.ts";
 import { slotOf } from "../models/hash.ts";
 import type { Request } from "./forward/request.ts";
@@ -63,19 +63,20 @@ export class KeyRouter {
 
   /** Sends a keyed command to its slot's backend, or answers CROSSSLOT / the refusal. */
   forward(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
-    const slot = this.keysSlot(info, argv, argc);
+    let slot = this.keysSlot(info, argv, argc);
     if (slot < 0) {
       if (slot === -2) return req.onReply(CROSSSLOT);
       // Malformed key arguments (a bad numkeys...): Redis itself rejects them without running anything.
       if (slot === -3) return this.#core.send(0, raw ?? encodeCommand(argv), req);
-      return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
+      if (!info.keylessAnywhere) return req.onReply(errorReply(refusalText(info, argv, argc, info.noKeysReason)));
+      slot = KEYLESS_SLOT; // EVAL script 0: one master runs it, as a Redis Cluster client picks any node
     }
     const refusal = callRefusal(info, argv, argc);
     if (refusal !== undefined) {
       if (refusal === REASONS.blocking) {
         return this.#blocking(slot, raw ?? encodeCommand(argv), copyKeys(this.#keyRef), req);
       }
-      return req.onReply(errorReply(formatRefused(info, refusal)));
+      return req.onReply(errorReply(refusalText(info, argv, argc, refusal)));
     }
     // Plain reads may go to replicas; SCAN-like cursors must stay on one server, so they never do.
     const replicaOk = this.#core.router.replicaSlots > 0 && (info.flags & READ_WRITE) === CMD_READ &&

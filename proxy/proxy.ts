@@ -15,16 +15,13 @@ import type { ProxyCore, SessionState } from "./core/core.ts";
 import { Router } from "./forward/router.ts";
 import { drain, Forwarder, type KeyRef, type MigrateOptions, redispatch, releaseHeld } from "./forward/forward.ts";
 import { Session } from "./session.ts";
-import { NetSocket, type SocketConn } from "../redis/socket.ts";
+import { type ClientListening, listenClients, splitHostPort } from "./listen.ts";
 import { configureRedisTls } from "../redis/dial.ts";
-import { clientTls } from "./tls_setup.ts";
-import { type ClientListener, listenClientsTls } from "./tls_listen.ts";
 import { backendTls } from "../util/tls.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
-import { EpollLoop, FdListener } from "./net/epoll_loop.ts";
-import { FdSocket } from "./net/fd_socket.ts";
-import { parseIpv4 } from "./net/libc.ts";
 import { ProxyStats } from "./core/stats.ts";
+import { LoadStats } from "./stats/load.ts";
+import type { LoadViewsJSON } from "../models/load_stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
 
@@ -32,15 +29,6 @@ const log = logger("proxy");
 
 const MAX_CLIENTS = errorReply("ERR max number of clients reached");
 const NOT_ONLINE = errorReply("ERR codis-proxy is not online yet: it has no slot table");
-
-/** Splits "host:port"; the host may be empty (all interfaces). */
-export function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(":");
-  if (i < 0) throw new Error(`bad address '${addr}': expected HOST:PORT`);
-  const port = Number(addr.slice(i + 1));
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port in address '${addr}'`);
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ""), port };
-}
 
 /** A running codis-proxy. */
 export class Proxy implements ProxyCore, ProxyControl {
@@ -50,15 +38,15 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly commands: CommandTable;
   /** @internal Counters and latencies, as `GET /api/proxy/stats` reports them. */
   readonly stats: ProxyStats = new ProxyStats();
+  /** @internal Per-slot statistics, hot keys and big keys (`GET /api/proxy/slots/stats/:xauth` ...). */
+  readonly load: LoadStats;
   /** @internal The slot table and backend connections. */
   readonly router: Router;
   /** @internal `backend_write_acks` > 0: the write connections and the WAITs of acknowledged writes. */
   readonly writeAcks: WriteAcks | null;
   /** When the proxy was made, unix milliseconds. */
   readonly startTime: number = Date.now();
-  #listener: ClientListener | null = null;
-  /** The client listener on the proxy's own epoll set (session_epoll), instead of #listener. */
-  #epoll: { loop: EpollLoop; listener: FdListener } | null = null;
+  #listening: ClientListening | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
   #refused = new Set<ClientSocket>();
@@ -74,6 +62,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   #shutdownHooks: (() => void)[] = [];
   #migrateOpts: MigrateOptions;
   readonly #forward: Forwarder;
+  /** `load_stats`: whether requests are counted per slot (a request never tagged with a slot costs nothing more). */
+  readonly #loadStats: boolean;
   #commandsMerged = false;
 
   /** A proxy that is not listening yet, serving the built-in command table unless given another. */
@@ -81,6 +71,9 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.config = config;
     this.commands = commands;
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
+    this.load = new LoadStats(config);
+    this.#loadStats = config.load_stats;
+    this.stats.onSample = (now) => this.load.sample(now);
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
     const backendOpts = {
@@ -108,99 +101,16 @@ export class Proxy implements ProxyCore, ProxyControl {
   }
 
   /**
-   * Starts listening for clients. Resolves with the bound address (for `proto_type = "unix"`: host "unix", port 0,
-   * and `proxy_addr` is the socket's path).
+   * Starts listening for clients (`listen.ts`). Resolves with the bound address (for `proto_type = "unix"`: host
+   * "unix", port 0, and `proxy_addr` is the socket's path).
    */
   async listen(): Promise<{ host: string; port: number }> {
-    let listener: ClientListener;
-    let bound: { host: string; port: number };
-    const tls = clientTls(this.config);
-    const epoll = tls ? null : this.#listenEpoll();
-    if (epoll !== null) {
-      this.#epoll = epoll;
-      this.#proxyAddr = epoll.advertised;
-      bound = epoll.bound;
-      this.stats.start();
-      this.#startIdleSweep();
-      return bound;
-    }
-    if (this.config.proto_type === "unix") {
-      listener = Deno.listen({ transport: "unix", path: this.config.proxy_addr });
-      try {
-        Deno.chmodSync(this.config.proxy_addr, parseInt(this.config.proxy_unixsocket_perm, 8));
-      } catch (e) {
-        listener.close();
-        throw e;
-      }
-      this.#proxyAddr = this.config.proxy_addr;
-      bound = { host: "unix", port: 0 };
-    } else {
-      const { host, port } = splitHostPort(this.config.proxy_addr);
-      const reusePort = this.config.proxy_workers > 1;
-      const wildcard = this.config.proto_type === "tcp6" ? "::" : "0.0.0.0";
-      try {
-        const at = { hostname: host || wildcard, port, reusePort };
-        // TLS clients get a Deno.TlsConn (or, for mutual TLS, a node:tls socket in its shape): same session code.
-        listener = tls
-          ? await listenClientsTls(at, tls.key, tls.clientCaCerts)
-          : Deno.listen({ ...at, transport: "tcp" });
-      } catch (e) {
-        if (reusePort && /unstable/i.test((e as Error).message)) {
-          throw new Error(
-            "proxy_workers > 1 shares the listener with SO_REUSEPORT, which needs `deno run --unstable-net`",
-          );
-        }
-        throw e;
-      }
-      const a = listener.addr as Deno.NetAddr;
-      // A listener on every interface is advertised under the host's name, as the dashboard does for its own
-      // address: "0.0.0.0:19000" in the model would send clients and the dashboard nowhere.
-      const anyHost = host === "" || host === "0.0.0.0" || host === "::";
-      this.#proxyAddr = `${anyHost ? Deno.hostname() : host}:${a.port}`;
-      bound = { host: a.hostname, port: a.port };
-    }
-    this.#listener = listener;
+    const listening = await listenClients(this.config, (sock) => this.#accept(sock));
+    this.#listening = listening;
+    this.#proxyAddr = listening.advertised;
     this.stats.start();
-    this.#acceptLoop(listener);
     this.#startIdleSweep();
-    return bound;
-  }
-
-  /**
-   * The client listener on the proxy's own epoll set, when session_epoll is on and the address is TCP over IPv4
-   * (or every interface); null to use Deno.listen. See proxy/net/libc.ts for why.
-   */
-  #listenEpoll():
-    | { loop: EpollLoop; listener: FdListener; advertised: string; bound: { host: string; port: number } }
-    | null {
-    const cfg = this.config;
-    if (!cfg.session_epoll || cfg.proto_type === "unix" || cfg.proto_type === "tcp6") return null;
-    const { host, port } = splitHostPort(cfg.proxy_addr);
-    const ip = host === "" ? "0.0.0.0" : host;
-    if (parseIpv4(ip) === null) return null;
-    const loop = EpollLoop.create();
-    if (typeof loop === "string") {
-      log.info(`client connections use Deno.listen (no epoll set: ${loop})`);
-      return null;
-    }
-    let listener: FdListener;
-    try {
-      listener = new FdListener(loop, { host: ip, port }, {
-        backlog: 1024,
-        reusePort: cfg.proxy_workers > 1,
-        keepAlive: cfg.session_keepalive_period > 0,
-      }, (fd, remote) => this.#accept(new FdSocket(loop, fd, remote)));
-    } catch (e) {
-      loop.close().catch(() => {});
-      throw e;
-    }
-    const anyHost = ip === "0.0.0.0";
-    return {
-      loop,
-      listener,
-      advertised: `${anyHost ? Deno.hostname() : ip}:${listener.port}`,
-      bound: { host: ip, port: listener.port },
-    };
+    return listening.bound;
   }
 
   #startIdleSweep(): void {
@@ -213,23 +123,6 @@ export class Proxy implements ProxyCore, ProxyControl {
         const now = Date.now();
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
       }, Math.max(10, Math.min(1000, shortest / 4)));
-    }
-  }
-
-  async #acceptLoop(listener: ClientListener): Promise<void> {
-    for (;;) {
-      let conn: SocketConn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (this.#closed || e instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors and the like: wait a little rather than spin.
-        log.warn(`accept failed: ${(e as Error).message}`);
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      if (this.config.session_keepalive_period > 0 && "setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-      this.#accept(new NetSocket(conn));
     }
   }
 
@@ -284,8 +177,29 @@ export class Proxy implements ProxyCore, ProxyControl {
     return this.#sessions.size;
   }
 
+  /** The per-slot statistics, hot keys and big keys (admin API). */
+  loadViews(): LoadViewsJSON {
+    return this.load.views();
+  }
+
+  /** Clears the load statistics (with `PUT /api/proxy/stats/reset`). */
+  resetLoad(): void {
+    this.load.reset();
+  }
+
+  /** See {@link ProxyCore.clientCounts}: one pass over the sessions, for INFO. */
+  clientCounts(): { blocked: number; pubsub: number } {
+    let blocked = 0, pubsub = 0;
+    for (const s of this.#sessions) {
+      if (s.blocked) blocked++;
+      if (s.subscribed) pubsub++;
+    }
+    return { blocked, pubsub };
+  }
+
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
+    if (this.#loadStats) this.load.sent(slot, raw, reply, keys);
     this.#forward.send(slot, raw, reply, keys, replicaOk);
   }
 
@@ -298,6 +212,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     scope: AckScope,
     write: boolean,
   ): void {
+    if (this.#loadStats) this.load.sent(slot, raw, reply, keys);
     this.#forward.sendAcked(slot, raw, reply, keys, scope, write);
   }
 
@@ -453,22 +368,10 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.#online = false;
     this.stats.stop();
     if (this.#idleSweep !== null) clearInterval(this.#idleSweep);
-    try {
-      this.#listener?.close();
-    } catch {
-      // already closed
-    }
-    // As Go's unix listener does: the socket file goes with the listener, so that a restart can bind it again.
-    if (this.#listener !== null && this.config.proto_type === "unix") {
-      try {
-        Deno.removeSync(this.config.proxy_addr);
-      } catch {
-        // already gone
-      }
-    }
+    this.#listening?.stopAccepting();
     for (const s of this.#sessions) s.close();
     for (const sock of this.#refused) sock.destroy();
-    if (this.#epoll !== null) await this.#epoll.loop.close();
+    await this.#listening?.close();
     this.router.close();
     await Promise.resolve();
     log.info("proxy closed");

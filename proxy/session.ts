@@ -10,29 +10,25 @@ import type { ClientSocket } from "./net/client_socket.ts";
 import {
   checkArity,
   type CommandInfo,
-  formatRefused,
   formatUnknownCommand,
   formatUnknownSubcommand,
   isUnknownSubcommand,
+  refusalText,
 } from "./commands/mod.ts";
 import type { ProxyCore, SessionState } from "./core/core.ts";
 import { runLocal } from "./local/dispatch.ts";
 import { SESSION_COMMANDS, SessionModes } from "./session_modes.ts";
 import { Request, type RequestOwner } from "./forward/request.ts";
 import { errorReply, OK } from "../redis/encode.ts";
-import {
-  preAuthLimits,
-  ProtocolError,
-  type RequestLimits,
-  RequestParser,
-  type RequestSink,
-} from "./resp/request_parser.ts";
+import { ProtocolError, type RequestLimits, RequestParser, type RequestSink } from "./resp/request_parser.ts";
+import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./session_auth.ts";
+import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
 import { KeyRouter } from "./key_route.ts";
 import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
+import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
 
 const log = logger("session");
 
-const NOAUTH = errorReply("NOAUTH Authentication required.");
 const SETINFO = new TextEncoder().encode("SETINFO");
 /** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
 const MAX_UNSENT_BYTES = 16 << 20;
@@ -67,8 +63,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #authenticated: boolean;
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
-  /** Scratch list of the replies one flush writes. */
-  #ready: Uint8Array[] = [];
+  #replies = new ReplyWriter();
   #paused = false;
   #closed = false;
   #route: KeyRouter;
@@ -93,6 +88,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #pushedBytes = 0;
   /** The session_pubsub_* limits, made by the first message; null when none is set. */
   #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
+  /** CLIENT REPLY: REPLY_ON, REPLY_OFF, or REPLY_SKIP_NEXT (the next request's reply is dropped). */
+  #replyMode = REPLY_ON;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
 
@@ -104,14 +101,24 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.remote = socket.remote;
     const cfg = core.config;
     this.#authenticated = cfg.session_auth === "";
-    this.#limits = { maxBulkLen: cfg.session_max_bulk_len, maxArgs: cfg.session_max_args, maxInlineLen: 64 * 1024 };
-    this.#parser = new RequestParser(this.#authenticated ? this.#limits : preAuthLimits(this.#limits), this);
+    this.#limits = sessionLimits(cfg);
+    this.#parser = new RequestParser(parserLimits(this.#limits, this.#authenticated), this);
     socket.start({
       onData: (chunk) => this.#onData(chunk),
       onEnd: () => this.#onEnd(),
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
     });
+  }
+
+  /** True while the session waits in a blocking command or WAIT (INFO's blocked_clients). */
+  get blocked(): boolean {
+    return this.#modes !== null && this.#modes.blocked;
+  }
+
+  /** True while the session has subscriptions (INFO's pubsub_clients). */
+  get subscribed(): boolean {
+    return this.#modes !== null && this.#modes.subscribed;
   }
 
   /** Whether the session may run commands (no session_auth, or AUTH given); it also chooses the request limits. */
@@ -122,7 +129,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   set authenticated(yes: boolean) {
     if (yes === this.#authenticated) return;
     this.#authenticated = yes;
-    this.#parser.setLimits(yes ? this.#limits : preAuthLimits(this.#limits));
+    this.#parser.setLimits(parserLimits(this.#limits, yes));
   }
 
   /**
@@ -185,17 +192,20 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const core = this.#core;
     if (
       !this.#paused &&
-      (this.#queue.length >= core.config.session_max_pipeline || this.#socket.pendingBytes > MAX_UNSENT_BYTES)
+      (this.#queue.length >= core.config.session_max_pipeline || this.#unsentBytes() > MAX_UNSENT_BYTES)
     ) {
       // Backpressure instead of Codis's disconnect: stop reading until replies drain, so any depth streams. Replies
-      // the client does not read count too, or one client's unread replies could fill the proxy's memory.
+      // the client does not read count too, or one client's unread replies could fill the proxy's memory; and so do
+      // the replies of requests still in flight, or a pipeline read before any reply came back would all be sent.
       this.#paused = true;
       this.#socket.pause();
       this.#parser.hold();
     }
     const argc = argv.length;
     const info = core.commands.lookup(argv, argc);
-    const req = new Request(this, info ? info.name : "unknown", this.#readAt);
+    const req = this.#replyMode === REPLY_ON
+      ? new Request(this, info ? info.name : "unknown", this.#readAt)
+      : this.#replyModeRequest(info, argv);
     this.#queue.push(req);
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
@@ -205,7 +215,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (!checkArity(info, argc)) {
       return this.#reject(req, errorReply(`ERR wrong number of arguments for '${info.name}' command`));
     }
-    if (!this.#authenticated && info.name !== "auth" && info.name !== "quit" && info.name !== "hello") {
+    if (!this.#authenticated && !allowedBeforeAuth(info.name)) {
       return req.onReply(NOAUTH);
     }
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
@@ -218,8 +228,23 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         return this.#local(info, argv, argc, raw, req);
       default:
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
-        return req.onReply(errorReply(formatRefused(info)));
+        return req.onReply(errorReply(refusalText(info, argv, argc)));
     }
+  }
+
+  /** See {@link SessionState.setClientReply}. */
+  setClientReply(mode: "on" | "off" | "skip"): void {
+    if (mode === "on") this.#replyMode = REPLY_ON;
+    else if (mode === "off") this.#replyMode = REPLY_OFF;
+    else if (this.#replyMode !== REPLY_OFF) this.#replyMode = REPLY_SKIP_NEXT; // as Redis: SKIP does nothing while OFF
+  }
+
+  /** A request made while CLIENT REPLY is OFF or SKIP: its reply is dropped, unless it turns replies back on. */
+  #replyModeRequest(info: CommandInfo | undefined, argv: Uint8Array[]): Request {
+    const name = info ? info.name : "unknown";
+    if (info !== undefined && restoresReplies(info, argv)) return new Request(this, name, this.#readAt);
+    if (this.#replyMode === REPLY_SKIP_NEXT) this.#replyMode = REPLY_ON;
+    return new QuietRequest(this, name, this.#readAt);
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */
@@ -358,39 +383,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#pushedBytes = 0;
     if (this.#closed) return;
     const q = this.#queue;
-    const stats = this.#core.stats;
-    const sock = this.#socket;
-    let head = q.peek();
+    const head = q.peek();
     if (head === undefined || head.reply === null) return;
-    const now = performance.now();
-    // Gather the ready replies and write them at once: one socket write per flush, since each one is a syscall;
-    // big replies are handed over as they are.
-    const ready = this.#ready;
-    let total = 0;
-    let failed = false;
-    while (head !== undefined && head.reply !== null) {
-      q.shift();
-      const reply = head.reply;
-      ready.push(reply);
-      total += reply.length;
-      stats.record(head.name, Math.round((now - head.start) * 1000), head.failed, reply[0] === 45 && !head.failed);
-      if (head.failed) failed = true;
-      head = q.peek();
-    }
-    if (ready.length === 1) {
-      sock.write(ready[0]);
-    } else if (total > 1 << 20) {
-      for (const r of ready) sock.write(r);
-    } else {
-      const buf = new Uint8Array(total);
-      let off = 0;
-      for (const r of ready) {
-        buf.set(r, off);
-        off += r.length;
-      }
-      sock.write(buf);
-    }
-    ready.length = 0;
+    const failed = this.#replies.writeReady(q, this.#socket, this.#core.stats, this.#core.load);
     if (this.#gateStart !== null && q.peek() === this.#gateReq) this.#startGate();
     this.#maybeResume();
     if (this.quitting && q.length === 0) this.#finishQuit();
@@ -405,11 +400,19 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#core.sessionClosed(this);
   }
 
+  /**
+   * Reply bytes this session owes its client: written but not taken by the kernel, plus, for every request not
+   * written yet (in flight, or answered in this turn), the session's usual reply size.
+   */
+  #unsentBytes(): number {
+    return this.#socket.pendingBytes + this.#queue.length * this.#replies.replyBytes;
+  }
+
   /** Reads again once a paused session's requests and unsent replies are down to half their limits. */
   #maybeResume(): void {
     if (
       this.#paused && this.#gateReq === null && this.#queue.length <= this.#core.config.session_max_pipeline >> 1 &&
-      this.#socket.pendingBytes <= MAX_UNSENT_BYTES >> 1
+      this.#unsentBytes() <= MAX_UNSENT_BYTES >> 1
     ) {
       this.#paused = false;
       this.#stashing = false;
@@ -429,10 +432,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#closed = true;
     const sock = this.#socket;
     // As Redis does, replies already made to earlier requests (say NOAUTH) go out before the error.
-    for (let head = this.#queue.peek(); head !== undefined && head.reply !== null; head = this.#queue.peek()) {
-      this.#queue.shift();
-      sock.write(head.reply);
-    }
+    writeMadeReplies(this.#queue, sock);
     sock.end(errorReply(msg));
     this.#release();
     this.#core.sessionClosed(this);

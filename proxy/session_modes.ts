@@ -8,7 +8,14 @@ import { BackendConn } from "../redis/conn.ts";
 import { ackedCommand } from "./commands/flags.ts";
 import { type BlockingHost, runBlocking } from "./blocking/blocking.ts";
 import { waitCommand } from "./blocking/wait.ts";
-import { callRefusal, type CommandInfo, formatRefused, REASONS, TXN_PUBSUB_COMMANDS } from "./commands/mod.ts";
+import {
+  callRefusal,
+  type CommandInfo,
+  KEYLESS_SLOT,
+  REASONS,
+  refusalText,
+  TXN_PUBSUB_COMMANDS,
+} from "./commands/mod.ts";
 import type { ProxyCore, SessionState } from "./core/core.ts";
 import { helloCommand } from "./local/connection.ts";
 import { publish, pubsubCommand } from "./pubsub/commands.ts";
@@ -100,6 +107,8 @@ export class SessionModes {
   /** WAIT's temporary connections, dropped if the session closes first. */
   #waitConns = new Set<BackendConn>();
   #closed = false;
+  /** True while a blocking command or WAIT runs (INFO's blocked_clients). */
+  blocked = false;
 
   constructor(host: ModesHost) {
     this.#host = host;
@@ -168,23 +177,26 @@ export class SessionModes {
           return host.local(info, argv, argc, raw, req);
         default:
           if (info.closeConnection) return host.close();
-          return req.onReply(errorReply(formatRefused(info)));
+          return req.onReply(errorReply(refusalText(info, argv, argc)));
       }
     }
     // Inside MULTI: check and queue.
     const bytes = raw ?? encodeCommand(argv);
-    if (info.policy === "refused") return txn.fail(req, errorReply(formatRefused(info)));
+    if (info.policy === "refused") return txn.fail(req, errorReply(refusalText(info, argv, argc)));
     if (info.policy === "local") {
       if (name === "ping" || name === "echo") return txn.queue(bytes, -1, req);
       return txn.fail(req, errorReply(`ERR command '${info.displayName}' cannot be used inside MULTI on codis-proxy`));
     }
-    const slot = host.keysSlot(info, argv, argc);
+    let slot = host.keysSlot(info, argv, argc);
     if (slot === -2) return txn.fail(req, CROSSSLOT);
-    if (slot === -1) return txn.fail(req, errorReply(formatRefused(info, info.noKeysReason)));
+    if (slot === -1) {
+      if (!info.keylessAnywhere) return txn.fail(req, errorReply(refusalText(info, argv, argc, info.noKeysReason)));
+      slot = KEYLESS_SLOT;
+    }
     if (slot >= 0) {
       const refusal = callRefusal(info, argv, argc);
       if (refusal !== undefined && refusal !== REASONS.blocking) {
-        return txn.fail(req, errorReply(formatRefused(info, refusal)));
+        return txn.fail(req, errorReply(refusalText(info, argv, argc, refusal)));
       }
     }
     txn.queue(bytes, slot, req, ackedCommand(info)); // slot -3: malformed keys, the backend answers the error at EXEC
@@ -232,17 +244,22 @@ export class SessionModes {
       }
       case "wait":
         return host.gate(req, () => {
+          this.blocked = true;
           waitCommand(host.core, argv, this.#waitConns).then(
             (r) => req.onReply(r),
             (e: Error) => req.onError(errText(e)),
           )
-            .finally(() => host.openGate());
+            .finally(() => {
+              this.blocked = false;
+              host.openGate();
+            });
         });
       case "reset": {
         const s = host.state;
         this.#txn?.reset();
         this.#pubsub?.close();
         s.name = null;
+        s.setClientReply("on");
         s.authenticated = host.core.config.session_auth === "";
         if (s.protover === 3) {
           s.protover = 2;
@@ -259,7 +276,13 @@ export class SessionModes {
   /** A blocking command whose keys are all in `slot`: see proxy/blocking; the session's later requests wait. */
   blocking(slot: number, raw: Uint8Array, keys: Uint8Array[], req: Request): void {
     const host = this.#host;
-    host.gate(req, () => runBlocking(this.#blockingHost, slot, raw, keys, req, () => host.openGate()));
+    host.gate(req, () => {
+      this.blocked = true;
+      runBlocking(this.#blockingHost, slot, raw, keys, req, () => {
+        this.blocked = false;
+        host.openGate();
+      });
+    });
   }
 
   /** A pub/sub message as the client's protocol wants it: a push in RESP3. */

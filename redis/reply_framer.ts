@@ -5,28 +5,50 @@
  * @module
  */
 import { OK as OK_REPLY } from "./encode.ts";
-import { join, parseIntStrict } from "../util/bytes.ts";
+import { parseIntStrict } from "../util/bytes.ts";
 
 const CR = 13;
 const PLUS = 43;
+const EMPTY = new Uint8Array(0);
 
 /** Thrown when a backend sends bytes that are not RESP; the connection must be dropped. */
 export class ReplyProtocolError extends Error {}
 
 const INCOMPLETE = -1;
 
+/** Where {@link scanElements} stopped in an incomplete reply, so that the scan can go on from there. */
+export interface ScanPlace {
+  /** Start of the element not complete yet. */
+  pos: number;
+  /** Elements still to scan, that one included. */
+  remaining: number;
+  /** The least total length the data must reach before that element can be complete. */
+  need: number;
+}
+
 /**
  * Returns the end of the reply that starts at `pos`, or -1 when `data` does not hold all of it yet.
  * `needOut[0]` is set to the least total length `data` must reach before it can be complete.
  */
 export function scanReply(data: Uint8Array, pos: number, needOut?: Int32Array): number {
-  let remaining = 1;
+  const place = { pos: 0, remaining: 0, need: 0 };
+  const end = scanElements(data, pos, 1, place);
+  if (end < 0 && needOut) needOut[0] = place.need;
+  return end;
+}
+
+/**
+ * Scans `remaining` elements from `pos` (a reply is one element; an array's header adds its elements). Returns the
+ * end of the last one, or -1 with `place` set to where the scan stopped, from which it can resume when more bytes
+ * have arrived: each byte is looked at once however many reads a reply takes.
+ */
+export function scanElements(data: Uint8Array, pos: number, remaining: number, place: ScanPlace): number {
   const len = data.length;
   while (remaining > 0) {
-    if (pos >= len) return incomplete(needOut, pos + 1);
+    if (pos >= len) return stopped(place, pos, remaining, pos + 1);
     const type = data[pos];
     const lineEnd = findCR(data, pos + 1);
-    if (lineEnd < 0) return incomplete(needOut, len + 1);
+    if (lineEnd < 0) return stopped(place, pos, remaining, len + 1);
     switch (type) {
       case 43: // + simple string
       case 45: // - error
@@ -46,7 +68,7 @@ export function scanReply(data: Uint8Array, pos: number, needOut?: Int32Array): 
           pos = lineEnd + 2;
         } else {
           const end = lineEnd + 2 + n + 2;
-          if (end > len) return incomplete(needOut, end);
+          if (end > len) return stopped(place, pos, remaining, end);
           pos = end;
         }
         break;
@@ -66,14 +88,15 @@ export function scanReply(data: Uint8Array, pos: number, needOut?: Int32Array): 
       default:
         throw new ReplyProtocolError(`unexpected byte 0x${type.toString(16)} in backend reply`);
     }
-    if (pos > len) return incomplete(needOut, pos);
     remaining--;
   }
   return pos;
 }
 
-function incomplete(needOut: Int32Array | undefined, need: number): number {
-  if (needOut) needOut[0] = need;
+function stopped(place: ScanPlace, pos: number, remaining: number, need: number): number {
+  place.pos = pos;
+  place.remaining = remaining;
+  place.need = need;
   return INCOMPLETE;
 }
 
@@ -82,11 +105,21 @@ function findCR(data: Uint8Array, from: number): number {
   return i >= 0 && i + 1 < data.length ? i : -1;
 }
 
-/** Incremental framer: feed it each chunk read from a backend; it calls `onReply` once per whole reply. */
+/** Replies at least this long get a buffer sized to end with them rather than the next power of two. */
+const BIG_REPLY = 64 * 1024;
+
+/**
+ * Incremental framer: feed it each chunk read from a backend; it calls `onReply` once per whole reply. A reply inside
+ * one read is handed out as a view of it. A reply that spans reads is gathered into one buffer as its bytes arrive,
+ * and its scan goes on from where it stopped (a big array arriving in many reads is not scanned again from its start;
+ * a big bulk is waited for without scanning).
+ */
 export class ReplyFramer {
-  #parts: Uint8Array[] = [];
-  #partsLen = 0;
-  #need = new Int32Array(1);
+  /** The reply that spans reads, from its first byte; #len bytes of it so far. */
+  #buf: Uint8Array = EMPTY;
+  #len = 0;
+  /** Where its scan stopped. */
+  #place: ScanPlace = { pos: 0, remaining: 0, need: 0 };
   #onReply: (raw: Uint8Array) => void;
 
   constructor(onReply: (raw: Uint8Array) => void) {
@@ -95,40 +128,69 @@ export class ReplyFramer {
 
   /** Frames every whole reply now available. Throws {@link ReplyProtocolError}. */
   feed(chunk: Uint8Array): void {
-    let data: Uint8Array;
-    if (this.#partsLen > 0) {
-      this.#parts.push(chunk);
-      this.#partsLen += chunk.length;
-      if (this.#partsLen < this.#need[0]) return;
-      data = join(this.#parts, this.#partsLen);
-      this.#parts = [];
-      this.#partsLen = 0;
-    } else {
-      data = chunk;
-    }
     let pos = 0;
-    const len = data.length;
-    const need = this.#need;
+    if (this.#len > 0) {
+      const before = this.#len;
+      this.#append(chunk);
+      const place = this.#place;
+      if (this.#len < place.need) return;
+      const data = this.#buf.subarray(0, this.#len);
+      const end = scanElements(data, place.pos, place.remaining, place);
+      if (end < 0) return;
+      const raw = this.#buf.subarray(0, end);
+      this.#buf = EMPTY;
+      this.#len = 0;
+      this.#emit(raw, 0, end);
+      // The reply ended in this chunk: what follows it is framed in the chunk itself.
+      pos = end - before;
+    }
+    const len = chunk.length;
+    const place = this.#place;
     while (pos < len) {
-      const end = scanReply(data, pos, need);
+      const end = scanElements(chunk, pos, 1, place);
       if (end < 0) {
-        const rest = data.subarray(pos);
-        this.#parts.push(rest);
-        this.#partsLen = rest.length;
-        need[0] -= pos;
+        this.#start(chunk, pos);
         return;
       }
-      // `+OK` (every SELECT, every SET) is handed out as one shared array instead of a new view each time.
-      if (end - pos === 5 && data[pos] === PLUS && data[pos + 1] === 79 && data[pos + 2] === 75) {
-        this.#onReply(OK_REPLY);
-      } else this.#onReply(new Uint8Array(data.buffer, data.byteOffset + pos, end - pos));
+      this.#emit(chunk, pos, end);
       pos = end;
     }
   }
 
+  #emit(data: Uint8Array, pos: number, end: number): void {
+    // `+OK` (every SELECT, every SET) is handed out as one shared array instead of a new view each time.
+    if (end - pos === 5 && data[pos] === PLUS && data[pos + 1] === 79 && data[pos + 2] === 75) {
+      this.#onReply(OK_REPLY);
+    } else this.#onReply(new Uint8Array(data.buffer, data.byteOffset + pos, end - pos));
+  }
+
+  /** Starts gathering the reply that begins at `chunk[pos]`; #place holds where its scan stopped, from `pos`. */
+  #start(chunk: Uint8Array, pos: number): void {
+    const place = this.#place;
+    place.pos -= pos;
+    place.need -= pos;
+    this.#buf = new Uint8Array(Math.max(4096, place.need, 2 * (chunk.length - pos)));
+    this.#buf.set(chunk.subarray(pos));
+    this.#len = chunk.length - pos;
+  }
+
+  #append(chunk: Uint8Array): void {
+    const need = this.#len + chunk.length;
+    if (need > this.#buf.length) {
+      // Doubling; a big bulk whose end is known gets a buffer that ends with it.
+      const target = this.#place.need;
+      const upTo = target - this.#len >= BIG_REPLY && target >= need ? target : Infinity;
+      const grown = new Uint8Array(Math.max(need, Math.min(upTo, 2 * this.#buf.length)));
+      grown.set(this.#buf.subarray(0, this.#len));
+      this.#buf = grown;
+    }
+    this.#buf.set(chunk, this.#len);
+    this.#len = need;
+  }
+
   /** Drops held-back bytes, after the connection they came from is gone. */
   reset(): void {
-    this.#parts = [];
-    this.#partsLen = 0;
+    this.#buf = EMPTY;
+    this.#len = 0;
   }
 }

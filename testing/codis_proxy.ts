@@ -4,8 +4,22 @@
  * @module
  */
 import { freePort, waitForPort } from "./ports.ts";
+import { until } from "./wait.ts";
 
 const PROXY_CLI = new URL("../cli/codis-proxy.ts", import.meta.url).pathname;
+
+/**
+ * Waits until the proxy whose admin API is at `adminAddr` reports itself online in `GET /proxy/stats` (Codis's
+ * unauthenticated stats route; `online` turns true once its dashboard has filled the slots and started it). As with
+ * Codis's proxy, the client port opens earlier and answers `ERR codis-proxy is not online yet` until then.
+ */
+export async function waitProxyOnline(adminAddr: string, timeoutMs = 30_000): Promise<void> {
+  await until(`codis-proxy ${adminAddr} to be online`, timeoutMs, async () => {
+    const res = await fetch(`http://${adminAddr}/proxy/stats`, { signal: AbortSignal.timeout(2000) });
+    const stats = await res.json();
+    return stats?.online === true ? true : undefined;
+  }, 100);
+}
 
 /** A running codis-proxy process. */
 export interface CodisProxyProcess {

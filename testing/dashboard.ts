@@ -1,164 +1,167 @@
 /**
- * codis-dashboard child processes for tests: a Raft group of N dashboards started from the CLI, with helpers to
- * call their API and find the leader.
- * Unlike dashboards.ts (store tests: restartable members, `--join`, log files), this serves API tests: call, xauth.
+ * A Raft group of codis-dashboard child processes for tests ({@link DashboardProc}s): start it, call the API, find
+ * the leader, add members with `--join`, restart members; plus groups set up through the API and sentinels.
  * @module
  */
 import { equal } from "node:assert/strict";
 import { newXAuth } from "../util/xauth.ts";
 import { freePort, waitForPort } from "./ports.ts";
+import { type ApiAnswer, callDashboard, CLUSTER_SECRET, DashboardProc, type RaftStatusJson } from "./dashboard_proc.ts";
 
-const DENO = Deno.execPath();
-const CLI = new URL("../cli/codis-dashboard.ts", import.meta.url).pathname;
-
-/** The Raft cluster secret of every dashboard this test process spawns: random, so never guessable. */
-export const CLUSTER_SECRET: string = crypto.randomUUID();
-
-/** One dashboard process. */
-export interface DashboardProcess {
-  id: number;
-  admin: string;
-  raft: string;
-  kill(signal?: Deno.Signal): Promise<void>;
-  alive(): boolean;
-}
-
-/** Spawns one dashboard with the test's Raft settings (not waiting for it to listen). */
-export function spawnDashboard(
-  s: { id: number; admin: string; raft: string },
-  o: { product: string; auth: string; root: string; peers: string; extra?: string[] },
-): DashboardProcess {
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-A",
-      CLI,
-      `--product_name=${o.product}`,
-      `--admin_addr=${s.admin}`,
-      `--raft_id=${s.id}`,
-      `--raft_addr=${s.raft}`,
-      `--raft_peers=${o.peers}`,
-      "--raft_bootstrap=new",
-      `--data_dir=${o.root}/n${s.id}`,
-      "--log-level=" + (Deno.env.get("DASH_LOG") ?? "WARN"),
-      ...(o.extra ?? []),
-    ],
-    // Secrets by environment, not arguments (util/secrets.ts), as an operator should pass them.
-    env: { CODIS_PRODUCT_AUTH: o.auth, CODIS_CLUSTER_SECRET: CLUSTER_SECRET },
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  let alive = true;
-  const status = child.status.then((st) => {
-    alive = false;
-    return st;
-  });
-  return {
-    ...s,
-    alive: () => alive,
-    async kill(signal: Deno.Signal = "SIGKILL") {
-      if (!alive) return;
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-      await status;
-    },
-  };
-}
+export { type ApiAnswer, CLUSTER_SECRET, DashboardProc, type RaftStatusJson } from "./dashboard_proc.ts";
 
 /** A running group. */
 export interface DashboardGroup {
   product: string;
+  /** product_auth, as codis-admin's `--auth` takes it. */
   auth: string;
   xauth: string;
+  /** cluster_secret: signs the store's HTTP routes. */
+  secret: string;
   root: string;
   /** `raft_peers` of the founding members. */
   peers: string;
-  nodes: DashboardProcess[];
-  /** Waits until some live node reports itself Raft leader; returns it. */
-  leader(ms?: number): Promise<DashboardProcess>;
+  /** Every member ever started, founders first (killed ones stay listed). */
+  nodes: DashboardProc[];
   /** Calls the API of `addr`; returns status and parsed JSON. */
-  // deno-lint-ignore no-explicit-any
-  call(addr: string, method: "GET" | "PUT", path: string, body?: unknown): Promise<{ status: number; json: any }>;
-  stop(): Promise<void>;
+  call(addr: string, method: "GET" | "PUT", path: string, body?: unknown): Promise<ApiAnswer>;
+  /** Waits until some live node reports itself Raft leader and serves the model; returns it. */
+  leader(ms?: number): Promise<DashboardProc>;
+  /** Waits (bounded) until a running member reports itself leader and every running member in `among` agrees. */
+  agreedLeader(ms?: number, among?: DashboardProc[]): Promise<DashboardProc>;
+  /** Polls `node`'s status until `pred` holds; throws naming `what` after `ms`. */
+  until(node: DashboardProc, pred: (s: RaftStatusJson) => boolean, what: string, ms?: number): Promise<RaftStatusJson>;
+  /** Starts a new member with the next id and `--join` (empty, waiting for raft/add); waits until it answers. */
+  join(): Promise<DashboardProc>;
+  /** Every member's log tail, for failure messages (with `logFiles`). */
+  logs(lines?: number): string;
+  /** Kills every process and removes the temp dir (kept when `keep`, e.g. after a failure). */
+  stop(keep?: boolean): Promise<void>;
+}
+
+/** Options of {@link startDashboards}. */
+export interface DashboardGroupOptions {
+  /** Founding members (default 3). */
+  n?: number;
+  product?: string;
+  auth?: string;
+  secret?: string;
+  /** Extra flags for every member. */
+  extra?: string[];
+  /** A CA's PEM: the API is called over HTTPS trusting it (for dashboards started with admin_tls_* in `extra`). */
+  httpsCa?: string;
+  /** `--log-level` of the children (default `$DASH_LOG` or WARN). */
+  logLevel?: string;
+  /** Each member's stderr to `{root}/n{id}.log` instead of the test's stderr. */
+  logFiles?: boolean;
+  /** Whether to wait until every founder serves the model (default true). */
+  awaitModel?: boolean;
 }
 
 /**
- * Starts `n` dashboards forming one Raft group (extra flags appended to each). With `httpsCa` (a CA's PEM) their API
- * is called over HTTPS, trusting that CA: for dashboards started with admin_tls_* in `extra`.
+ * Starts `n` dashboards forming one Raft group and waits until each answers (and, unless `awaitModel` is false,
+ * serves the model). On failure everything started is killed.
  */
-export async function startDashboards(
-  opts: { n?: number; product?: string; auth?: string; extra?: string[]; httpsCa?: string } = {},
-): Promise<DashboardGroup> {
+export async function startDashboards(opts: DashboardGroupOptions = {}): Promise<DashboardGroup> {
   const n = opts.n ?? 3;
   const product = opts.product ?? "test-product";
   const auth = opts.auth ?? "";
+  const secret = opts.secret ?? CLUSTER_SECRET;
   const root = await Deno.makeTempDir({ prefix: "codis-dash-" });
-  const specs = Array.from(
-    { length: n },
-    (_, i) => ({ id: i + 1, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` }),
-  );
-  const peers = specs.map((s) => `${s.id}=${s.raft}`).join(",");
-  const nodes: DashboardProcess[] = [];
-  for (const s of specs) nodes.push(spawnDashboard(s, { product, auth, root, peers, extra: opts.extra }));
-  for (const s of specs) await waitForPort(Number(s.admin.split(":")[1]), 30_000);
   const client = opts.httpsCa ? Deno.createHttpClient({ caCerts: [opts.httpsCa] }) : undefined;
-  const call = async (addr: string, method: "GET" | "PUT", path: string, body?: unknown) => {
-    const res = await fetch(`${client ? "https" : "http"}://${addr}${path}`, {
-      client,
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+  const member = (id: number, raft: string, founders?: string) =>
+    new DashboardProc({
+      id,
+      raft,
+      product,
+      auth,
+      secret,
+      dataDir: `${root}/n${id}`,
+      peers: founders,
+      bootstrap: founders !== undefined,
+      join: founders === undefined,
+      logLevel: opts.logLevel,
+      logFile: opts.logFiles ? `${root}/n${id}.log` : undefined,
+      extra: opts.extra,
+      httpClient: client,
     });
-    const text = await res.text();
-    // deno-lint-ignore no-explicit-any
-    let json: any;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.status, json };
-  };
-  // Every node has loaded the model (the API answers 503 until then).
-  for (const d of nodes) {
-    const deadline = Date.now() + 30_000;
+  const rafts = Array.from({ length: n }, () => `127.0.0.1:${freePort()}`);
+  const peers = rafts.map((raft, i) => `${i + 1}=${raft}`).join(",");
+  const nodes = rafts.map((raft, i) => member(i + 1, raft, peers));
+
+  const until = async (node: DashboardProc, pred: (s: RaftStatusJson) => boolean, what: string, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    let last: RaftStatusJson | undefined;
     while (Date.now() < deadline) {
-      const m = await call(d.admin, "GET", "/api/topom/model").catch(() => undefined);
-      if (m?.status === 200) break;
+      last = await node.status();
+      if (last && pred(last)) return last;
       await new Promise((r) => setTimeout(r, 50));
     }
-  }
+    throw new Error(
+      `timed out after ${ms} ms waiting for ${what} on node ${node.id}; last status ${JSON.stringify(last)}`,
+    );
+  };
   const group: DashboardGroup = {
     product,
     auth,
     xauth: newXAuth(product, auth),
+    secret,
     root,
     peers,
     nodes,
-    call,
+    call: (addr, method, path, body) => callDashboard(addr, method, path, body, { client }),
     async leader(ms = 15_000) {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
         for (const d of nodes) {
-          if (!d.alive()) continue;
-          const r = await call(d.admin, "GET", "/api/topom/raft/status").catch(() => undefined);
-          if (r?.status !== 200 || r.json.role !== "leader") continue;
-          const m = await call(d.admin, "GET", "/api/topom/model").catch(() => undefined);
-          if (m?.status === 200) return d;
+          if (!d.alive) continue;
+          if ((await d.status())?.role === "leader" && await d.serves()) return d;
         }
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error("no dashboard leader");
     },
-    async stop() {
-      for (const d of nodes) await d.kill("SIGKILL");
+    async agreedLeader(ms = 20_000, among?: DashboardProc[]) {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        const sts = await Promise.all((among ?? nodes).filter((d) => d.alive).map((d) => d.status(1000)));
+        const l = sts.find((s) => s?.role === "leader");
+        if (l && sts.every((s) => s?.leader === l.id)) return nodes.find((d) => d.id === l.id)!;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no agreed leader within ${ms} ms\n${group.logs(10)}`);
+    },
+    until,
+    async join() {
+      const id = Math.max(0, ...nodes.map((d) => d.id)) + 1;
+      const d = member(id, `127.0.0.1:${freePort()}`);
+      nodes.push(d);
+      d.start();
+      await until(d, () => true, "the joining member to answer");
+      return d;
+    },
+    logs(lines = 30) {
+      return nodes.map((d) => `--- node ${d.id} (${d.logFile ?? "stderr"})\n${d.tail(lines)}`).join("\n");
+    },
+    async stop(keep = false) {
+      await Promise.all(nodes.map((d) => d.kill()));
       client?.close();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
+      if (!keep) await Deno.remove(root, { recursive: true }).catch(() => {});
     },
   };
-  return group;
+  try {
+    for (const d of nodes) d.start();
+    for (const d of nodes) await until(d, () => true, "the member to answer", 30_000);
+    // Every node has loaded the model (the API answers 503 until then).
+    for (const d of opts.awaitModel === false ? [] : nodes) {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !(await d.serves())) await new Promise((r) => setTimeout(r, 50));
+    }
+    return group;
+  } catch (e) {
+    await group.stop(true);
+    throw new Error(`${(e as Error).message} (logs in ${root})`);
+  }
 }
 
 /**

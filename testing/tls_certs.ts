@@ -29,11 +29,12 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   }
 }
 
-async function newCa(dir: string, name: string): Promise<void> {
-  await openssl(
-    dir,
-    "req",
-    "-x509",
+/**
+ * Issues `{name}.key` and `{name}.crt` in `dir` on a new P-256 key, valid two days: for `role` "ca" a self-signed CA;
+ * for "leaf" a certificate signed by `ca.crt` with the X.509 extensions `ext` (subjectAltName, extendedKeyUsage...).
+ */
+async function issue(dir: string, name: string, role: "ca" | "leaf", ext = ""): Promise<void> {
+  const newKey = [
     "-newkey",
     "ec",
     "-pkeyopt",
@@ -41,54 +42,18 @@ async function newCa(dir: string, name: string): Promise<void> {
     "-nodes",
     "-keyout",
     `${name}.key`,
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "2",
     "-subj",
     `/CN=${name}`,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  );
-}
-
-async function newLeaf(dir: string, name: string, ext: string): Promise<void> {
-  await openssl(
-    dir,
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  );
+  ];
+  const days = ["-days", "2"];
+  if (role === "ca") {
+    const caExt = ["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"];
+    return await openssl(dir, "req", "-x509", ...newKey, "-out", `${name}.crt`, ...days, ...caExt);
+  }
+  await openssl(dir, "req", ...newKey, "-out", `${name}.csr`);
   await Deno.writeTextFile(`${dir}/${name}.ext`, ext);
-  await openssl(
-    dir,
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
-  );
+  const signed = ["-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-extfile", `${name}.ext`];
+  await openssl(dir, "x509", "-req", "-in", `${name}.csr`, ...signed, "-out", `${name}.crt`, ...days);
 }
 
 /** Makes a CA, a server and a client certificate in a new temp dir. */
@@ -96,17 +61,19 @@ export async function makeTestCerts(): Promise<TestCerts> {
   const dir = await Deno.makeTempDir({ prefix: "codis-tls-" });
   const remove = () => Deno.remove(dir, { recursive: true }).catch(() => {});
   try {
-    await newCa(dir, "ca");
-    await newCa(dir, "other-ca");
-    await newLeaf(
+    await issue(dir, "ca", "ca");
+    await issue(dir, "other-ca", "ca");
+    await issue(
       dir,
       "server",
+      "leaf",
       "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n" +
         "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
     );
-    await newLeaf(
+    await issue(
       dir,
       "client",
+      "leaf",
       "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
     );
   } catch (e) {

@@ -1,33 +1,25 @@
 import assert from "node:assert/strict";
 import { newXAuth } from "../util/xauth.ts";
-import { type DashboardProcess, spawnDashboard } from "../testing/dashboard.ts";
+import { DashboardProc } from "../testing/dashboard.ts";
 import { startEtcd } from "../testing/etcd.ts";
 import { startZooKeeper } from "../testing/zookeeper.ts";
-import { freePort, waitForPort } from "../testing/ports.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitForPort } from "../testing/ports.ts";
+import { sleep } from "../testing/wait.ts";
 
 async function call(addr: string, method: "GET" | "PUT", path: string) {
   const res = await fetch(`http://${addr}${path}`, { method });
   return { status: res.status, json: await res.json() };
 }
 
-function spawn(product: string, root: string, extra: string[]): DashboardProcess {
-  const spec = { id: 1, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` };
-  return spawnDashboard(spec, { product, auth: "", root, peers: "", extra });
-}
-
-async function exited(d: DashboardProcess, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && d.alive()) await sleep(50);
-  return !d.alive();
+function spawn(product: string, root: string, extra: string[]): DashboardProc {
+  return DashboardProc.spawn({ product, dataDir: `${root}/n1`, peers: "", bootstrap: true, extra });
 }
 
 Deno.test("dashboard on the filesystem coordinator: Codis's lock file, --remove-lock after a crash", async () => {
   const root = await Deno.makeTempDir({ prefix: "codis-dash-fs-" });
   const flags = ["--coordinator_name=filesystem", `--coordinator_addr=${root}/fs`];
   const x = newXAuth("dash-fs", "");
-  const procs: DashboardProcess[] = [];
+  const procs: DashboardProc[] = [];
   try {
     const a = spawn("dash-fs", root, flags);
     procs.push(a);
@@ -41,7 +33,7 @@ Deno.test("dashboard on the filesystem coordinator: Codis's lock file, --remove-
     // A second dashboard for the same product refuses to start while the lock is held.
     const b = spawn("dash-fs", root, flags);
     procs.push(b);
-    assert.ok(await exited(b, 20_000), "second dashboard exits");
+    assert.ok(await b.exited(20_000), "second dashboard exits");
     // A crash leaves the lock; --remove-lock takes it over, with the model.
     await a.kill("SIGKILL");
     const c = spawn("dash-fs", root, [...flags, "--remove-lock"]);
@@ -65,7 +57,7 @@ async function standbyTakeover(kind: "etcd" | "zookeeper", endpoint: string): Pr
   const root = await Deno.makeTempDir({ prefix: `codis-dash-${kind}-` });
   const flags = [`--coordinator_name=${kind}`, `--coordinator_addr=${endpoint}`];
   const x = newXAuth(product, "");
-  const procs: DashboardProcess[] = [];
+  const procs: DashboardProc[] = [];
   try {
     const a = spawn(product, root, flags);
     procs.push(a);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type DashboardGroup, spawnDashboard, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { type DashboardGroup, DashboardProc, startDashboards, startSentinel } from "../testing/dashboard.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { until } from "../testing/wait.ts";
@@ -165,11 +165,13 @@ Deno.test("dashboard: Raft operator endpoints (status, add learner, promote, tra
 
     // A fourth dashboard, not among the founders, waits until it is added as a learner, then promoted.
     const spec = { id: 4, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` };
-    const d4 = spawnDashboard(spec, {
+    const d4 = DashboardProc.spawn({
+      ...spec,
       product: g.product,
       auth: g.auth,
-      root: g.root,
+      dataDir: `${g.root}/n4`,
       peers: `${g.peers},4=${spec.raft}`,
+      bootstrap: true,
       extra: ["--join"],
     });
     extra.push(d4);
@@ -204,7 +206,7 @@ Deno.test("dashboard: Raft operator endpoints (status, add learner, promote, tra
     assert.equal(after, "1,2,3");
     // shutdown stops the process it is sent to (never forwarded).
     assert.equal((await g.call(spec.admin, "PUT", `/api/topom/shutdown/${x}`)).status, 200);
-    await until("node 4 exits", 10_000, () => Promise.resolve(d4.alive() ? undefined : true));
+    await until("node 4 exits", 10_000, () => Promise.resolve(d4.alive ? undefined : true));
   } finally {
     for (const e of extra) await e.kill();
     await g?.stop();

@@ -54,7 +54,7 @@ Deno.test("dashboard: disabled slot actions stay disabled after the Raft leader 
     assert.match(status, /\[ \] slot-0005 1 => 2 pending/);
 
     // Enabling (through codis-admin, any node) resumes it.
-    const nodes = g.nodes.filter((d) => d.alive()).map((d) => d.admin).join(",");
+    const nodes = g.nodes.filter((d) => d.alive).map((d) => d.admin).join(",");
     await must(`--dashboard=${nodes}`, "--slot-action", "--disabled=0");
     const deadline = Date.now() + 20_000;
     let slot5: SlotView | undefined;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { newXAuth } from "../util/xauth.ts";
 import { dashboardXAuth, newXAuth as browserXAuth } from "../fe/assets/js/xauth.js";
 import { sha256Hex } from "../fe/assets/js/sha256.js";
-import { type DashboardGroup, spawnDashboard, startDashboards } from "../testing/dashboard.ts";
+import { type DashboardGroup, DashboardProc, startDashboards } from "../testing/dashboard.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
 
 const FE_CLI = new URL("../cli/codis-fe.ts", import.meta.url).pathname;
@@ -182,11 +182,12 @@ Deno.test("fe: --dashboard asks the product name; --filesystem lists the product
 
     const spec = { id: 1, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` };
     await Deno.mkdir(`${root}/fs`);
-    fsDash = spawnDashboard(spec, {
+    fsDash = DashboardProc.spawn({
+      ...spec,
       product: "fe-fs",
-      auth: "",
-      root,
+      dataDir: `${root}/n1`,
       peers: "",
+      bootstrap: true,
       extra: ["--coordinator_name=filesystem", `--coordinator_addr=${root}/fs`],
     });
     await waitForPort(Number(spec.admin.split(":")[1]), 30_000);

@@ -5,12 +5,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
 import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
 import { until } from "../testing/wait.ts";
+import { setupReplicatedGroup, startMaster, TestClients } from "../testing/replicated_group.ts";
 import { must } from "../testing/admin_cli.ts";
 
 const PRODUCT = "ha-promotion";
@@ -33,19 +34,12 @@ async function replication(c: Redis): Promise<Record<string, string>> {
 Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off old master gets no write after the switch and rejoins as a replica", async () => {
   const servers: RedisProcess[] = [];
   const relays: TcpRelay[] = [];
-  const clients: Redis[] = [];
+  const clients = new TestClients();
   let g: DashboardGroup | undefined;
   let proxy: CodisProxyProcess | undefined;
-  const client = (port: number) => {
-    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
-    c.on("error", () => {});
-    clients.push(c);
-    return c;
-  };
+  const client = clients.open;
   try {
-    const master = await startRedis();
-    servers.push(master);
-    await client(master.port).config("SET", "repl-diskless-sync-delay", "0");
+    const master = await startMaster(servers);
     // Everything reaches the master through `toMaster` (the dashboard, the proxy, the replicas), so cutting it off
     // cuts the master off from all of them; the lagging replica replicates through a relay of its own.
     const toMaster = startTcpRelay(master.port);
@@ -56,14 +50,8 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     servers.push(ahead, lagging);
 
     g = await startDashboards({ n: 1, product: PRODUCT });
-    const x = g.xauth;
     const d = (await g.leader()).admin;
-    assert.equal((await g.call(d, "PUT", `/api/topom/group/create/${x}/1`)).status, 200);
-    for (const addr of [toMaster.addr, lagging.addr, ahead.addr]) {
-      assert.equal((await g.call(d, "PUT", `/api/topom/group/add/${x}/1/${addr}`)).status, 200);
-    }
-    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
-    assert.equal((await g.call(d, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
+    await setupReplicatedGroup(g, d, [toMaster.addr, lagging.addr, ahead.addr]);
     proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${PRODUCT}`, "--backend_recv_timeout=1s"]);
     const pc = client(proxy.port);
     await until("the proxy serves", 15_000, async () => (await pc.set("first", "1")) === "OK" ? true : undefined, 100);
@@ -112,7 +100,7 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     assert.equal(await pc.get("mid-3"), "x");
     assert.equal(await pc.get("after-switch-3"), "y");
   } finally {
-    for (const c of clients) c.disconnect();
+    clients.closeAll();
     await proxy?.stop();
     await g?.stop();
     for (const r of relays) await r.close();
@@ -122,30 +110,18 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
 
 Deno.test("dashboard promotion: without sentinels, a master down for promote_after_master_down is replaced by its replica, and rejoins as a replica when restarted", async () => {
   const servers: RedisProcess[] = [];
-  const clients: Redis[] = [];
+  const clients = new TestClients();
   let g: DashboardGroup | undefined;
   let proxy: CodisProxyProcess | undefined;
-  const client = (port: number) => {
-    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
-    c.on("error", () => {});
-    clients.push(c);
-    return c;
-  };
+  const client = clients.open;
   try {
-    const master = await startRedis();
-    servers.push(master);
-    await client(master.port).config("SET", "repl-diskless-sync-delay", "0");
+    const master = await startMaster(servers);
     const replica = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
     servers.push(replica);
     const product = `${PRODUCT}-auto`;
     g = await startDashboards({ n: 1, product, extra: ["--promote_after_master_down=2s"] });
-    const x = g.xauth;
     const d = (await g.leader()).admin;
-    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${master.addr}`, `group/add/${x}/1/${replica.addr}`]) {
-      assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
-    }
-    const assign = Array.from({ length: 1024 }, (_, id) => ({ id, group_id: 1 }));
-    assert.equal((await g.call(d, "PUT", `/api/topom/slots/assign/${x}`, assign)).status, 200);
+    await setupReplicatedGroup(g, d, [master.addr, replica.addr]);
     proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${product}`]);
     const pc = client(proxy.port);
     await until("the proxy serves", 15_000, async () => (await pc.set("before", "1")) === "OK" || undefined, 100);
@@ -173,7 +149,7 @@ Deno.test("dashboard promotion: without sentinels, a master down for promote_aft
       return r.role === "slave" && r.master_port === String(replica.port) ? true : undefined;
     }, 200);
   } finally {
-    for (const c of clients) c.disconnect();
+    clients.closeAll();
     await proxy?.stop();
     await g?.stop();
     for (const s of servers) await s.stop();

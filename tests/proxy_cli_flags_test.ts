@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { newXAuth } from "../util/xauth.ts";
 import { openFilesLimit } from "../util/ulimit.ts";
-import { type DashboardProcess, spawnDashboard } from "../testing/dashboard.ts";
+import { DashboardProc } from "../testing/dashboard.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";
 import { startEtcd } from "../testing/etcd.ts";
 import { freePort, waitForPort } from "../testing/ports.ts";
@@ -49,17 +49,18 @@ async function autoOnline(
   const coordAddr = addr(root);
   const x = newXAuth(product, "");
   let redis: RedisProcess | undefined;
-  let dash: DashboardProcess | undefined;
+  let dash: DashboardProc | undefined;
   let stopProxy = async () => {};
   let client: Redis | undefined;
   try {
     redis = await startRedis();
     const spec = { id: 1, admin: `127.0.0.1:${freePort()}`, raft: `127.0.0.1:${freePort()}` };
-    dash = spawnDashboard(spec, {
+    dash = DashboardProc.spawn({
+      ...spec,
       product,
-      auth: "",
-      root,
+      dataDir: `${root}/n1`,
       peers: "",
+      bootstrap: true,
       extra: [`--coordinator_name=${kind}`, `--coordinator_addr=${coordAddr}`],
     });
     await waitForPort(Number(spec.admin.split(":")[1]), 30_000);

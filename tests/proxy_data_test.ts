@@ -104,7 +104,7 @@ Deno.test("proxy: multi-key commands across slots get CROSSSLOT; one slot works"
     equal(await c.sunionstore("{t}dst", "{t}a", "{t}b"), 3);
     equal(await c.msetnx("{t}x", "1", "{t}y", "2"), 1);
     equal(await c.eval("return redis.call('GET', KEYS[1]) .. ARGV[1]", 1, "{t}x", "!"), "1!");
-    await rejects(c.eval("return 1", 0), /called with no keys cannot be routed/i);
+    equal(await c.eval("return 1", 0), 1); // no keys: run on one master, as a Redis Cluster client sends it
   } finally {
     await f.stop();
   }

@@ -23,7 +23,7 @@ Deno.test("proxy: malformed input gets an error, closes only that session", asyn
       ["garbage after a header", enc("*1\r\n!!!!\r\n"), /-ERR Protocol error: expected '\$'/],
       ["negative bulk length", enc("*1\r\n$-5\r\nabc\r\n"), /-ERR Protocol error: invalid bulk length/],
       ["huge bulk length", enc("*1\r\n$99999999999\r\n"), /-ERR Protocol error: (invalid bulk length|bulk length)/],
-      ["bulk over the limit", enc("*1\r\n$2000000\r\n"), /exceeds the limit/],
+      ["bulk over the limit", enc("*1\r\n$2000000\r\n"), /-ERR Protocol error: invalid bulk length/],
       ["non-numeric count", enc("*x\r\n"), /-ERR Protocol error: invalid multibulk length/],
       ["missing CRLF after bulk", enc("*1\r\n$3\r\nGETXX"), /not terminated by CRLF/],
       ["unbalanced quotes inline", enc('SET "a b\r\n'), /unbalanced quotes/],
@@ -53,7 +53,7 @@ Deno.test("proxy: limits on arguments and clients close only the offender", asyn
     const a = f.client();
     equal(await a.ping(), "PONG");
     const tooMany = enc("*11\r\n" + "$4\r\nPING\r\n".repeat(11));
-    match(await rawExchange(f.port, tooMany), /-ERR Protocol error: too many arguments \(limit 10\)/);
+    match(await rawExchange(f.port, tooMany), /-ERR Protocol error: invalid multibulk length/);
     const held: Deno.Conn[] = [];
     try {
       for (let i = 0; i < 2; i++) {

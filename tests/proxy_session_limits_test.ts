@@ -44,42 +44,44 @@ Deno.test("proxy: session_send_timeout closes a client that stops reading its re
   }
 });
 
-Deno.test("proxy: a client that pipelines without reading is held back by its unsent replies, and loses nothing", async () => {
-  const f = await startProxyFixture(1, { session_send_timeout: 0, session_recv_timeout: 0 });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
-  try {
-    const value = "v".repeat(256 << 10);
-    equal(await f.client().set("big", value), "OK");
-    const direct = f.direct(0, slotOf(enc("big")));
-    await direct.call("CONFIG", "RESETSTAT");
-    // 20 bursts of 20 GETs, 30 ms apart, and no read: 100 MB of replies if the proxy ran them all. (One burst is run
-    // whole, as Redis would; what is bounded is how far a client that never reads can get ahead.)
-    const n = 400;
-    const burst = enc("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(20));
-    const writer = (async () => {
-      for (let i = 0; i < n / 20; i++) {
-        await conn.write(burst);
-        await sleep(30);
+for (const epoll of [false, true]) {
+  Deno.test(`proxy (${epoll ? "epoll" : "Deno sockets"}): a client that pipelines without reading is held back by its unsent replies, and loses nothing`, async () => {
+    const f = await startProxyFixture(1, { session_send_timeout: 0, session_recv_timeout: 0, session_epoll: epoll });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+    try {
+      const value = "v".repeat(256 << 10);
+      equal(await f.client().set("big", value), "OK");
+      const direct = f.direct(0, slotOf(enc("big")));
+      await direct.call("CONFIG", "RESETSTAT");
+      // 20 bursts of 20 GETs, 30 ms apart, and no read: 100 MB of replies if the proxy ran them all. (One burst is run
+      // whole, as Redis would; what is bounded is how far a client that never reads can get ahead.)
+      const n = 400;
+      const burst = enc("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(20));
+      const writer = (async () => {
+        for (let i = 0; i < n / 20; i++) {
+          await conn.write(burst);
+          await sleep(30);
+        }
+      })();
+      await sleep(1500);
+      const stats = String(await direct.call("INFO", "commandstats"));
+      const ran = Number(/cmdstat_get:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+      ok(ran > 0 && ran < n / 2, `GETs run while the client reads nothing: ${ran} of ${n}`);
+      // Now the client reads: every reply arrives, whole and in order.
+      const want = n * (value.length + `$${value.length}\r\n\r\n`.length);
+      const buf = new Uint8Array(1 << 20);
+      let got = 0;
+      const deadline = Date.now() + 30_000;
+      while (got < want && Date.now() < deadline) {
+        const r = await conn.read(buf);
+        if (r === null) break;
+        got += r;
       }
-    })();
-    await sleep(1500);
-    const stats = String(await direct.call("INFO", "commandstats"));
-    const ran = Number(/cmdstat_get:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-    ok(ran > 0 && ran < n / 2, `GETs run while the client reads nothing: ${ran} of ${n}`);
-    // Now the client reads: every reply arrives, whole and in order.
-    const want = n * (value.length + `$${value.length}\r\n\r\n`.length);
-    const buf = new Uint8Array(1 << 20);
-    let got = 0;
-    const deadline = Date.now() + 30_000;
-    while (got < want && Date.now() < deadline) {
-      const r = await conn.read(buf);
-      if (r === null) break;
-      got += r;
+      equal(got, want);
+      await writer;
+    } finally {
+      conn.close();
+      await f.stop();
     }
-    equal(got, want);
-    await writer;
-  } finally {
-    conn.close();
-    await f.stop();
-  }
-});
+  });
+}

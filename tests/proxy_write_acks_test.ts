@@ -228,3 +228,62 @@ Deno.test("proxy write acks: with N = 0 nothing waits, and stats show the settin
     assert.match(metrics, /^codis_proxy_write_acks 0$/m);
   });
 });
+
+Deno.test("proxy write acks: blocking commands that write wait for the replicas; a nil after their timeout does not", async () => {
+  await withCluster({ backend_write_acks: 1, backend_write_acks_timeout: 1000 }, async (c) => {
+    const cl = c.f.client();
+    assert.equal(await cl.rpush("{b}src", "a", "b", "c"), 3);
+    assert.equal(await cl.blmove("{b}src", "{b}dst", "LEFT", "RIGHT", 1), "a");
+    // No waiting: the replica has the move the moment the client has its answer.
+    assert.deepEqual(
+      await (async () => {
+        await c.onReplica.select(slotOf(enc("{b}dst")));
+        return await c.onReplica.lrange("{b}dst", 0, -1);
+      })(),
+      ["a"],
+    );
+    const before = c.f.proxy.writeAckStats()!;
+    c.relay.mode("blackhole");
+    const fail = (e: Error) => e.message;
+    assert.match(
+      String(await cl.blmove("{b}src", "{b}dst", "LEFT", "RIGHT", 1).catch(fail)),
+      /^NOREPLICAS write outcome unknown: 0 of 1 replicas acknowledged within 1000 ms/,
+    );
+    assert.match(String(await cl.call("BLMPOP", "1", "1", "{b}src", "LEFT").catch(fail)), /^NOREPLICAS write outcome/);
+    // Nothing popped (the timeout ran out): answered nil at once, no WAIT.
+    const t0 = performance.now();
+    assert.equal(await cl.blpop("{b}empty", 0.1), null);
+    assert.ok(performance.now() - t0 < 900, `nil took ${performance.now() - t0} ms`);
+    const after = c.f.proxy.writeAckStats()!;
+    assert.equal(after.timeouts - before.timeouts, 2);
+    c.relay.mode("pass");
+  });
+});
+
+Deno.test("proxy write acks: EVAL_RO, FCALL_RO and XREAD BLOCK do not wait; EVAL does", async () => {
+  await withCluster({ backend_write_acks: 1, backend_write_acks_timeout: 1000 }, async (c) => {
+    const cl = c.f.client();
+    assert.equal(await cl.set("ro", "v"), "OK");
+    await c.f.direct(0).call(
+      "FUNCTION",
+      "LOAD",
+      "#!lua name=rolib\nredis.register_function{function_name='rget', callback=function(keys) " +
+        "return redis.call('GET', keys[1]) end, flags={'no-writes'}}",
+    );
+    assert.equal(await cl.xadd("{x}s", "*", "f", "1") !== null, true);
+    c.relay.mode("blackhole");
+    const before = c.f.proxy.writeAckStats()!;
+    const fail = (e: Error) => e.message;
+    assert.equal(await cl.call("EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "ro").catch(fail), "v");
+    assert.equal(await cl.call("FCALL_RO", "rget", "1", "ro").catch(fail), "v");
+    const xread = await cl.call("XREAD", "BLOCK", "100", "STREAMS", "{x}s", "0").catch(fail);
+    assert.ok(Array.isArray(xread), String(xread));
+    assert.equal(c.f.proxy.writeAckStats()!.waits, before.waits, "no WAIT for read-only commands");
+    // EVAL may write: it waits (and here times out).
+    assert.match(
+      String(await cl.call("EVAL", "return redis.call('GET', KEYS[1])", "1", "ro").catch(fail)),
+      /^NOREPLICAS write outcome unknown/,
+    );
+    c.relay.mode("pass");
+  });
+});

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { sleep, type WatchEvent } from "../store/client.ts";
 import { HttpStoreClient } from "../store/http_client.ts";
 import { must } from "../testing/admin_cli.ts";
-import { type DashboardProc, type DashboardSet, type RaftStatusJson, startDashboards } from "../testing/dashboards.ts";
+import { type DashboardGroup, type DashboardProc, type RaftStatusJson, startDashboards } from "../testing/dashboard.ts";
 
 const PREFIX = "/t/w/";
 const te = new TextEncoder();
@@ -92,7 +92,7 @@ class Writer {
 }
 
 /** A watcher of PREFIX from revision 0, long-polling one member only. */
-function watchOn(set: DashboardSet, node: DashboardProc) {
+function watchOn(set: DashboardGroup, node: DashboardProc) {
   const client = new HttpStoreClient({ endpoints: [node.admin], secret: set.secret });
   const seen: WatchEvent[] = [];
   const ac = new AbortController();
@@ -153,7 +153,7 @@ async function retry<T>(fn: () => Promise<T>, ms = 10_000): Promise<T> {
  * The namespace under PREFIX through one member only (its ReadIndex barrier makes every read linearizable):
  * path → "value|createRevision|modRevision|version".
  */
-async function namespaceOf(set: DashboardSet, node: DashboardProc): Promise<[string, string][]> {
+async function namespaceOf(set: DashboardGroup, node: DashboardProc): Promise<[string, string][]> {
   const c = new HttpStoreClient({ endpoints: [node.admin], secret: set.secret, timeoutMs: 5000 });
   try {
     const kids = await c.list(PREFIX.slice(0, -1));
@@ -174,7 +174,7 @@ async function namespaceOf(set: DashboardSet, node: DashboardProc): Promise<[str
 }
 
 /** Reads through each member: all hold the same namespace, and it holds every acknowledged write. */
-async function checkNamespace(set: DashboardSet, nodes: DashboardProc[], acked: Ack[], when: string) {
+async function checkNamespace(set: DashboardGroup, nodes: DashboardProc[], acked: Ack[], when: string) {
   const views = await Promise.all(nodes.map((d) => retry(() => namespaceOf(set, d))));
   const want = acked.map((a) => [a.path, `${a.value}|${a.revision}|${a.revision}|1`]);
   for (let i = 0; i < nodes.length; i++) {
@@ -186,14 +186,22 @@ async function checkNamespace(set: DashboardSet, nodes: DashboardProc[], acked: 
 }
 
 /** Runs codis-admin against `via`; returns stdout, fails with stderr on a non-zero exit. */
-function admin(set: DashboardSet, via: DashboardProc, ...args: string[]): Promise<string> {
+function admin(set: DashboardGroup, via: DashboardProc, ...args: string[]): Promise<string> {
   return must(`--dashboard=${via.admin}`, `--auth=${set.auth}`, ...args);
 }
 
 const STEP = { sanitizeOps: false, sanitizeResources: false, sanitizeExit: false };
 
 Deno.test("raft store, real dashboard processes: leader kill under writes, add/remove a member, full restart", async (t) => {
-  const set = await startDashboards({ n: 3 });
+  const set = await startDashboards({
+    n: 3,
+    product: "store-proc",
+    auth: "pw",
+    secret: crypto.randomUUID(),
+    logLevel: "INFO",
+    logFiles: true,
+    awaitModel: false,
+  });
   const writerClient = () =>
     new HttpStoreClient({
       endpoints: [...set.nodes.values()].filter((d) => d.alive).map((d) => d.admin),
@@ -213,7 +221,7 @@ Deno.test("raft store, real dashboard processes: leader kill under writes, add/r
       ...STEP,
       name: "a 3-node group started from the command line elects one leader",
       fn: async () => {
-        leader = await set.leader(30_000, all);
+        leader = await set.agreedLeader(30_000, all);
         [follower, other] = all.filter((d) => d !== leader);
         const st = await set.until(leader, (s) => s.members.filter((m) => m.voter).length === 3, "3 voters");
         assert.deepEqual(st.members.map((m) => m.id).sort(), [1, 2, 3]);
@@ -270,7 +278,7 @@ Deno.test("raft store, real dashboard processes: leader kill under writes, add/r
           await progress("before the join");
           const d = fourth.d = await set.join();
           await admin(set, follower, "--raft-add", `--id=${d.id}`, `--addr=${d.raft}`, "--learner");
-          const l = await set.leader(10_000, [follower, other, leader]);
+          const l = await set.agreedLeader(10_000, [follower, other, leader]);
           const learner = (s: RaftStatusJson) =>
             s.members.some((m) => m.id === d.id && !m.voter && (m.lag ?? 1e9) <= 20);
           await set.until(l, learner, "the learner to catch up");
@@ -281,7 +289,7 @@ Deno.test("raft store, real dashboard processes: leader kill under writes, add/r
           // The old leader (restarted in the previous step) is made leader again, then removed: the member that
           // goes is the one serving the writes, so the dashboard must hand leadership over before it leaves.
           await admin(set, follower, "--raft-transfer", `--id=${leader.id}`);
-          await set.leader(10_000, [follower, other, leader, d]).then((l) => assert.equal(l.id, leader.id));
+          await set.agreedLeader(10_000, [follower, other, leader, d]).then((l) => assert.equal(l.id, leader.id));
           await progress("after the transfer");
           await admin(set, follower, "--raft-remove", `--id=${leader.id}`);
           await set.until(follower, (s) => !s.members.some((m) => m.id === leader.id), `member ${leader.id} removed`);
@@ -310,7 +318,7 @@ Deno.test("raft store, real dashboard processes: leader kill under writes, add/r
         await Promise.all(members.map((d) => d.kill("SIGKILL")));
         const t0 = Date.now();
         for (const d of members) d.start();
-        const l = await set.leader(30_000, members);
+        const l = await set.agreedLeader(30_000, members);
         console.log(`full restart: leader ${l.id} agreed after ${Date.now() - t0} ms`);
         await checkNamespace(set, members, acked, "after the full restart");
         const st = await set.until(l, (s) => s.members.length === 3, "3 members");

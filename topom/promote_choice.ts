@@ -1,13 +1,16 @@
 /**
  * Which replica the dashboard promotes when it chooses (`group/promote` without an address, or a master lost without
  * sentinels): as Sentinel does, the reachable replica with the lowest `replica-priority` (0: never), then the largest
- * replication offset — the one that has the most of the master's writes —, then the first in the group's order.
+ * replication offset — the one that has the most of the master's writes —, then the first in the group's order. A
+ * replica that has not synced (in a full sync, or never linked since it was pointed at its master) is skipped: it
+ * would be promoted without the data.
  * Pure: the caller probes the replicas (`INFO replication`) and passes what they answered.
  * @module
  */
 import type { Group } from "../models/mod.ts";
 import { type Context, TopomError, type Write } from "./context.ts";
 import { promoteStart } from "./promote.ts";
+import { unsyncedReason } from "./replica_guard.ts";
 
 /** What one replica answered to `INFO replication` (parsed), or null when it did not answer. */
 export type ReplicaProbe = Readonly<Record<string, string>> | null;
@@ -41,6 +44,8 @@ export function chooseReplica(g: Group, probes: ReadonlyMap<string, ReplicaProbe
     const info = probes.get(x.server);
     if (!info) return void skipped.push(`${x.server}: unreachable`);
     if (info.role !== "slave") return void skipped.push(`${x.server}: not a replica (role ${info.role ?? "unknown"})`);
+    const unsynced = unsyncedReason(info);
+    if (unsynced) return void skipped.push(`${x.server}: not synced (${unsynced})`);
     const priority = Number(info.slave_priority ?? info.replica_priority ?? 100);
     if (priority === 0) return void skipped.push(`${x.server}: replica-priority 0`);
     const offset = replicaOffset(info);

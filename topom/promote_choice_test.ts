@@ -68,3 +68,18 @@ Deno.test("promote choice: promoteBest starts the promotion of the choice, and r
   assert.throws(() => promoteBest(new Context(m), 1, new Map(), 0), /no replica that can be promoted/);
   assert.throws(() => promoteBest(new Context(m), 1, probes, 2), /slots-migration is running = 2/);
 });
+
+Deno.test("promote choice: a replica that has not synced is skipped, however large its offset", () => {
+  const probes = new Map<string, ReplicaProbe>([
+    ["r:1", replica(10, { master_link_status: "down", master_link_down_since_seconds: "3" })],
+    ["r:2", replica(900, { master_sync_in_progress: "1" })],
+    ["r:3", replica(0, { master_link_status: "down", master_link_down_since_seconds: "-1" })],
+  ]);
+  const c = chooseReplica(group(), probes);
+  assert.ok(!("error" in c));
+  assert.equal(c.addr, "r:1");
+  assert.deepEqual(c.skipped, [
+    "r:2: not synced (full sync in progress)",
+    "r:3: not synced (link to its master never up since it was pointed at it)",
+  ]);
+});

@@ -32,8 +32,11 @@ export interface ScreenedReports {
   agreedEpochs: Map<number, number>;
 }
 
-/** Sentinels name masters by IP; the model may name them `localhost:port` (as sentinelMonitorPlan resolves it). */
-function sameServer(model: string, reported: string): boolean {
+/**
+ * Whether a server the model names `model` is the one a sentinel reports as `reported`: sentinels name servers by IP,
+ * the model may name them `localhost:port` (as sentinelMonitorPlan resolves it).
+ */
+export function sameServer(model: string, reported: string): boolean {
   if (model === reported) return true;
   return hostOf(model) === "localhost" && `127.0.0.1${model.slice(model.lastIndexOf(":"))}` === reported;
 }

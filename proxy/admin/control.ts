@@ -5,6 +5,7 @@
 import type { ProxyModel, SentinelModel, Slot } from "../../models/mod.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { ProxyStats } from "../core/stats.ts";
+import type { LoadViews } from "../stats/load.ts";
 
 /** State of one backend address as reported by /metrics. */
 export interface BackendInfo {
@@ -51,6 +52,10 @@ export interface ProxyControl {
   sentinelStats?(): SentinelStats;
   /** Optional: resets the stats (default: `stats.reset()`); worker mode resets every thread's. */
   resetStats?(): void | Promise<void>;
+  /** Optional: per-slot statistics, hot keys and big keys (`../stats/load.ts`); absent, those routes answer 404. */
+  loadViews?(): LoadViews;
+  /** Optional: clears the load statistics when the stats are reset (worker mode's resetStats does it itself). */
+  resetLoad?(): void;
   /** Optional: the backend_write_acks counters of the stats (default: the setting only). */
   writeAckStats?(): Record<string, number> | undefined;
   /** Optional: the dashboard connection block of the stats (proxies that follow a dashboard). */

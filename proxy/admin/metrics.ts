@@ -4,6 +4,7 @@
  */
 import type { ProxyControl } from "./control.ts";
 import { LATENCY_BUCKETS_USECS } from "../core/stats.ts";
+import { loadMetricLines } from "./load_metrics.ts";
 
 /** Content-Type of the Prometheus text format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -144,6 +145,7 @@ export function renderMetrics(ctl: ProxyControl): string {
   for (const b of backends) w.sample("codis_proxy_backend_connections", { addr: b.addr }, b.conns);
   w.family("codis_proxy_backend_pending_requests", "gauge", "Requests sent to the backend and not yet answered.");
   for (const b of backends) w.sample("codis_proxy_backend_pending_requests", { addr: b.addr }, b.pending);
+  w.lines.push(...loadMetricLines(ctl));
   return w.lines.join("\n") + "\n";
 }
 

@@ -11,6 +11,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { STATS_SLOTS, type StatsJSON } from "../core/stats.ts";
 import type { ProxyControl, SentinelStats } from "./control.ts";
 import { parseSlots, SentinelsSchema, zodMessage } from "./schemas.ts";
+import { addLoadRoutes } from "./load_routes.ts";
 import type { TlsCertifiedKey } from "../../util/tls.ts";
 
 const log = logger("proxy-admin");
@@ -121,6 +122,7 @@ export function adminRouter(ctl: ProxyControl): Router {
   r.get("/api/proxy/stats/:xauth", (_q, p) => (auth(p), jsonResponse(stats(0))));
   r.get("/api/proxy/stats/:xauth/:flags", (_q, p) => (auth(p), jsonResponse(stats(parseFlags(p.flags)))));
   r.get("/api/proxy/slots/:xauth", (_q, p) => (auth(p), jsonResponse(ctl.slots())));
+  addLoadRoutes(r, ctl, auth);
 
   r.put("/api/proxy/start/:xauth", async (_q, p) => {
     auth(p);
@@ -131,7 +133,10 @@ export function adminRouter(ctl: ProxyControl): Router {
   r.put("/api/proxy/stats/reset/:xauth", async (_q, p) => {
     auth(p);
     if (ctl.resetStats) await ctl.resetStats();
-    else ctl.stats.reset();
+    else {
+      ctl.stats.reset();
+      ctl.resetLoad?.();
+    }
     return ok();
   });
   r.put("/api/proxy/forcegc/:xauth", (_q, p) => {

@@ -14,6 +14,7 @@ import type { ProxyCore } from "../core/core.ts";
 import type { Request } from "../forward/request.ts";
 import { errorText, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { encodeCommand } from "../../redis/encode.ts";
+import { answerAfterWait, blockingWaits } from "./blocking_acks.ts";
 
 const EXISTS = new TextEncoder().encode("EXISTS");
 /** How often a blocked command checks that its slot still routes to the same master. */
@@ -42,6 +43,9 @@ export function runBlocking(
   const core = host.core;
   const route = core.router.slots[slot];
   let reruns = 0;
+  // backend_write_acks: a blocking command that writes is answered after a WAIT on its connection.
+  const acks = core.writeAcks;
+  const waits = blockingWaits(acks, core.commands, req.name);
 
   const run = (): void => {
     const pool = route.backend;
@@ -70,8 +74,15 @@ export function runBlocking(
         if (unblocking && isErrorReply(r) && errorText(r).startsWith("UNBLOCKED") && reruns++ < MAX_RERUNS) {
           return prepare();
         }
-        req.onReply(r);
-        done();
+        if (!waits) {
+          req.onReply(r);
+          return done();
+        }
+        answerAfterWait(acks!, conn, slot, r, (raw, err) => {
+          if (raw !== null) req.onReply(raw);
+          else req.onError(err!);
+          done();
+        });
       },
       onError(m: string) {
         clearInterval(timer);

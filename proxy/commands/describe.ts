@@ -45,9 +45,8 @@ export function policyMarkdown(table: CommandTable): string {
   for (const [reason, names] of refused) lines.push(`| ${reason} | ${names.join(", ")} |`);
   lines.push(
     "",
-    `Refused per call: XREAD/XREADGROUP with BLOCK (${REASONS.blocking}); COPY with DB (${REASONS.copyDb});`,
-    `EVAL/EVALSHA/FCALL with no keys (${REASONS.evalNoKeys}); SORT/SORT_RO with a BY or GET pattern outside the`,
-    `key's slot (${REASONS.sortPattern}).`,
+    `Refused per call: COPY with DB (${REASONS.copyDb}); SORT/SORT_RO with a BY or GET pattern outside the`,
+    `key's slot (${REASONS.sortPattern}). EVAL/EVALSHA/FCALL with no keys run on slot 0's master.`,
   );
   return lines.join("\n") + "\n";
 }

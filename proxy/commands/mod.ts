@@ -30,3 +30,4 @@ export {
 export { commandDocs, commandReply, writeCommandEntry } from "./reply.ts";
 export { RespWriter } from "./resp_writer.ts";
 export { CLOSE_CONNECTION, precheckReply, refusedReply, wrongArityReply } from "./precheck.ts";
+export { KEYLESS_SLOT, refusalText } from "./arg_check.ts";

@@ -24,7 +24,6 @@ export interface PolicyDecision {
 /** Refusal reasons, one line each. */
 export const REASONS = {
   keyless: "the command has no key, so codis-proxy cannot route it",
-  evalNoKeys: "a script or function called with no keys cannot be routed to a slot; pass its keys",
   pubsub: "this pub/sub command is not supported by codis-proxy",
   blocking: "blocking commands need all their keys in one slot",
   tracking: "client-side caching (CLIENT TRACKING) needs invalidation messages from every server; not supported",
@@ -99,6 +98,16 @@ export const LOCAL_COMMANDS: readonly string[] = [
   "script",
   "function",
   "config|get",
+  "config|set", // to every server of every group, only with proxy_allow_config_set (proxy/local/config_set.ts)
+  "config|resetstat",
+  "pfselftest", // on one master: it touches no key
+  "lolwut",
+  "object|help", // help texts: from one master
+  "xinfo|help",
+  "xgroup|help",
+  "config|help",
+  "memory|help",
+  "client|reply",
   "time",
   "lastsave",
   "role",
@@ -112,6 +121,7 @@ export const FORWARD_COMMANDS: readonly string[] = [
   "xread", // blocking only with BLOCK: the caller checks isBlockingCall()
   "xreadgroup",
   "memory|usage",
+  "pfdebug", // admin-flagged, but it names its key: routed by it
   "spublish", // the channel routes like a key (crc32 slot), to the master subscribers of that slot use
   // Blocking commands run on a connection dedicated to the session while they block (proxy/blocking).
   "blpop",
@@ -142,12 +152,9 @@ export const REFUSED_COMMANDS: readonly (readonly [reason: string, names: readon
     "memory",
     "acl",
     "module",
-    "pfdebug",
-    "pfselftest",
   ]],
   [REASONS.client, ["client"]],
   [REASONS.waitaof, ["waitaof"]],
-  [REASONS.keyless, ["lolwut"]],
   [REASONS.slotsInternal, [
     "slotscheck",
     "slotsdel",
@@ -171,14 +178,20 @@ export const REFUSED_COMMANDS: readonly (readonly [reason: string, names: readon
 ];
 
 /** Forwarded commands that are valid without keys but cannot be routed then: the reason to give. */
-export const NO_KEYS_REASONS: Readonly<Record<string, string>> = {
-  eval: REASONS.evalNoKeys,
-  eval_ro: REASONS.evalNoKeys,
-  evalsha: REASONS.evalNoKeys,
-  evalsha_ro: REASONS.evalNoKeys,
-  fcall: REASONS.evalNoKeys,
-  fcall_ro: REASONS.evalNoKeys,
-};
+export const NO_KEYS_REASONS: Readonly<Record<string, string>> = {};
+
+/**
+ * Scripts and functions called with no keys: run on one master (slot 0's, in slot 0's database), as a Redis Cluster
+ * client sends them to any node. Such a script sees only that database's keys.
+ */
+export const KEYLESS_ANYWHERE: ReadonlySet<string> = new Set([
+  "eval",
+  "eval_ro",
+  "evalsha",
+  "evalsha_ro",
+  "fcall",
+  "fcall_ro",
+]);
 
 const explicit = new Map<string, PolicyDecision>();
 for (const n of SPLIT_COMMANDS) explicit.set(n, { policy: "split" });

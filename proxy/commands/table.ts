@@ -21,7 +21,7 @@ import {
 import { KS_NOT_KEY } from "./flags.ts";
 import { NameTable } from "./names.ts";
 import { parseCommandReply, type RawCommand } from "./parse.ts";
-import { decidePolicy, noKeysReason, type Policy, REASONS } from "./policy.ts";
+import { decidePolicy, KEYLESS_ANYWHERE, noKeysReason, type Policy, REASONS } from "./policy.ts";
 
 /** Blocking behaviour: never blocks. */
 const BLOCK_NEVER = 0;
@@ -47,6 +47,7 @@ export interface CommandInfo extends
     | "reason"
     | "closeConnection"
     | "noKeysReason"
+    | "keylessAnywhere"
     | "keySpecs"
     | "raw"
   > {
@@ -68,8 +69,10 @@ class Info implements CommandInfo {
   readonly reason?: string;
   /** Close the connection instead of replying (HTTP guards `HOST:` / `POST`, as Redis does). */
   readonly closeConnection: boolean;
-  /** For "forward": the refusal reason when a call carries no key (EVAL script 0). */
+  /** For "forward": the refusal reason when a call carries no key. */
   readonly noKeysReason: string;
+  /** A call with no key runs on one master (EVAL script 0, FCALL f 0): see KEYLESS_ANYWHERE. */
+  readonly keylessAnywhere: boolean;
   /** Compiled key specs (legacy first/last/step turned into a spec for pre-7 servers). */
   readonly keySpecs: readonly KeySpec[];
   subcommands?: readonly CommandInfo[];
@@ -113,6 +116,7 @@ class Info implements CommandInfo {
     if (d.reason !== undefined) this.reason = d.reason;
     this.closeConnection = d.closeConnection === true;
     this.noKeysReason = noKeysReason(name);
+    this.keylessAnywhere = KEYLESS_ANYWHERE.has(name);
     this.mandatory = (this.flags & CMD_NO_MANDATORY_KEYS) === 0;
     let single = 0, rangeFirst = 0, rangeStep = 1;
     if (this.keySpecs.length === 1 && this.getKeys === null) {

@@ -53,6 +53,8 @@ export interface ProxyConfig extends ProxyTlsConfig {
   proxy_workers: number;
   /** Allow FLUSHALL/FLUSHDB through the proxy. */
   proxy_allow_flush: boolean;
+  /** Allow CONFIG SET and CONFIG RESETSTAT through the proxy (sent to every server of every group). */
+  proxy_allow_config_set: boolean;
   /**
    * A proxy following a dashboard that has not reached the active one for this long stops serving slots (clients get
    * "proxy lease expired") until it reaches one again; the dashboard waits this long before it moves a slot past a
@@ -130,6 +132,16 @@ export interface ProxyConfig extends ProxyTlsConfig {
   session_break_on_failure: boolean;
   /** Serve TCP (IPv4) clients from the proxy's own epoll set through libc (Linux; needs --allow-ffi). */
   session_epoll: boolean;
+  /** Keep per-slot statistics, hot keys and big keys. */
+  load_stats: boolean;
+  /** Window of the per-slot rates and of the hot keys. */
+  load_stats_window: number;
+  /** Sample one keyed request in this many for the hot keys; 0 disables hot keys. */
+  hotkeys_sample_every: number;
+  /** How many hot keys (and big keys) a proxy keeps and reports. */
+  hotkeys_top_k: number;
+  /** A request or reply of at least this many bytes makes its key a big key; 0 disables big keys. */
+  bigkeys_threshold: number;
   /** URL to POST the JSON overview to periodically. */
   metrics_report_server: string;
   /** Period of metrics_report_server reports. */
@@ -249,6 +261,13 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     kind: "bool",
     def: false,
     doc: "Allow FLUSHALL/FLUSHDB through the proxy. Refused by default, as in Codis.",
+  },
+  proxy_allow_config_set: {
+    kind: "bool",
+    def: false,
+    doc: "Allow CONFIG SET and CONFIG RESETSTAT through the proxy: sent to every server of every group, masters\n" +
+      "and replicas. Configs the cluster depends on (dir, dbfilename, databases, requirepass, masterauth,\n" +
+      "replicaof, hz below 100, ...) are refused even then.",
   },
   dashboard_lease_timeout: {
     kind: "duration",
@@ -390,6 +409,40 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
       "--allow-ffi), which reads every ready client once per round: fair at a thousand clients (p99 6-8x lower).\n" +
       "It costs a lone client about 0.1 ms more per request. true (default); false, or where it is not possible\n" +
       "(TLS, unix sockets, IPv6, no FFI), uses one Deno read per connection, which favours recently served clients.",
+  },
+  load_stats: {
+    section: "Load statistics (per-slot figures, hot keys, big keys)",
+    kind: "bool",
+    def: true,
+    doc: "Keep per-slot statistics (requests, errors, bytes, latency), hot keys and big keys for the admin API,\n" +
+      "/metrics (per group) and the dashboard's rebalancing by load. false: none is counted (the A/B of the bench).",
+  },
+  load_stats_window: {
+    kind: "duration",
+    def: "10s",
+    doc: "Window of the per-slot ops/s and bytes/s and of the hot keys (GET /api/proxy/slots/stats/:xauth,\n" +
+      "/api/proxy/hotkeys/:xauth); the dashboard plans --rebalance --by=load from these rates. At least 1s.",
+  },
+  hotkeys_sample_every: {
+    kind: "int",
+    def: 32,
+    min: 0,
+    max: 1_000_000,
+    doc: "Sample one keyed request in this many for the hot keys (Space-Saving over the sampled keys); only a\n" +
+      "sampled request's key is decoded. 1 samples every request. 0 disables hot keys.",
+  },
+  hotkeys_top_k: {
+    kind: "int",
+    def: 32,
+    min: 1,
+    max: 1000,
+    doc: "How many hot keys, and how many big keys, a proxy keeps and reports.",
+  },
+  bigkeys_threshold: {
+    kind: "size",
+    def: "1mb",
+    doc: "A request (a big write) or reply (a big read) of at least this many bytes makes its key a big key\n" +
+      "(GET /api/proxy/bigkeys/:xauth). 0 disables big keys.",
   },
   metrics_report_server: {
     section: "Metrics reporting",

@@ -11,6 +11,7 @@ import type { ProxyConfig } from "./config.ts";
 import type { Router } from "../forward/router.ts";
 import type { KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
+import type { LoadStats } from "../stats/load.ts";
 
 /** Per-session state that local commands read and change (implemented by `Session` in `../session.ts`). */
 export interface SessionState {
@@ -23,6 +24,8 @@ export interface SessionState {
   readonly createdAt: number;
   /** The protocol the client chose with HELLO: 2 (default) or 3. */
   protover: 2 | 3;
+  /** CLIENT REPLY ON | OFF | SKIP: whether the session's next replies are written (see proxy/local/client_reply.ts). */
+  setClientReply(mode: "on" | "off" | "skip"): void;
 }
 
 /**
@@ -33,6 +36,8 @@ export interface ProxyCore {
   readonly config: ProxyConfig;
   readonly commands: CommandTable;
   readonly stats: ProxyStats;
+  /** Per-slot statistics, hot keys and big keys. */
+  readonly load: LoadStats;
   readonly router: Router;
   /**
    * Sends one complete command to the master serving `slot`, in database `slot`. `keys` locates the command's keys,
@@ -57,6 +62,8 @@ export interface ProxyCore {
   ): void;
   /** Live sessions. */
   sessionCount(): number;
+  /** Sessions waiting in a blocking command (or WAIT), and sessions with subscriptions: for INFO clients. */
+  clientCounts(): { blocked: number; pubsub: number };
   sessionClosed(s: SessionState): void;
   /** Proxy facts for INFO. */
   info(): { version: string; startTime: number; token: string; productName: string; proxyAddr: string };

@@ -120,6 +120,8 @@ export class ProxyStats {
   pubsubLimitClosed = 0;
   /** CPU use over the last sampling second, as a fraction of one core. */
   cpu = 0;
+  /** Called at each sample, after QPS and CPU (the per-slot rates sample with them: `../stats/load.ts`). */
+  onSample: ((now: number) => void) | null = null;
 
   #cmds = new Map<string, CommandStats>();
   #last: CommandStats | null = null;
@@ -205,6 +207,7 @@ export class ProxyStats {
     this.#lastTotal = total;
     this.#lastCpu = cpu;
     this.#lastAt = now;
+    this.onSample?.(now);
   }
 
   /** Clears the op counters; sessions.total restarts from the sessions alive, as Codis does. */

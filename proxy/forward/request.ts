@@ -22,6 +22,10 @@ export class Request implements PendingReply {
   readonly name: string;
   /** performance.now() when parsed. */
   readonly start: number;
+  /** The slot it was sent to whole, for the per-slot statistics (`../stats/load.ts`); -1: none, or split. */
+  slot = -1;
+  /** Its first key (a view of the client's bytes), for the big-key check on its reply; null: none. */
+  key: Uint8Array | null = null;
 
   constructor(owner: RequestOwner, name: string, start: number) {
     this.owner = owner;

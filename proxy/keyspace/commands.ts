@@ -92,17 +92,18 @@ export async function randomkeyCommand(core: ProxyCore): Promise<Uint8Array> {
 /** FLUSHALL / FLUSHDB [ASYNC|SYNC]: FLUSHALL on every master (the proxy's one database is all of them). */
 export async function flushCommand(core: ProxyCore, argv: Uint8Array[]): Promise<Uint8Array> {
   const name = dec.decode(argv[0]).toUpperCase();
-  if (!core.config.proxy_allow_flush) {
-    return errorReply(
-      `ERR command '${name}' is not supported by codis-proxy: it is disabled unless proxy_allow_flush = true`,
-    );
-  }
   const args: (string | Uint8Array)[] = ["FLUSHALL"];
+  // Argument errors first, as Redis answers them, then the switch.
   if (argv.length > 2) return errorReply("ERR syntax error");
   if (argv.length === 2) {
     const mode = dec.decode(argv[1]).toUpperCase();
     if (mode !== "ASYNC" && mode !== "SYNC") return errorReply("ERR syntax error");
     args.push(mode);
+  }
+  if (!core.config.proxy_allow_flush) {
+    return errorReply(
+      `ERR command '${name}' is not supported by codis-proxy: it is disabled unless proxy_allow_flush = true`,
+    );
   }
   const replies = await callEveryMaster(core, args);
   return firstError(replies) ?? OK;

@@ -7,9 +7,17 @@ import type { BackendPool, SlotRoute } from "../forward/router.ts";
 import type { ProxyCore } from "../core/core.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
 
-/** Every backend a slot routes to (targets and migration sources): the masters of the cluster. */
+/**
+ * Every backend a slot routes to (targets and migration sources): the masters of the cluster. Not every pool: with
+ * replica reads the router also holds pools of replicas, which must not get FLUSHALL, SCRIPT LOAD or CONFIG GET.
+ */
 export function masters(core: ProxyCore): BackendPool[] {
-  return [...core.router.pools.values()];
+  const out = new Set<BackendPool>();
+  for (const r of core.router.slots) {
+    if (r.backend !== null) out.add(r.backend);
+    if (r.migrateFrom !== null) out.add(r.migrateFrom);
+  }
+  return [...out];
 }
 
 /** Sends the same command to every master; resolves with their raw replies, in `masters` order. */

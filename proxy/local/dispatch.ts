@@ -10,7 +10,9 @@ import type { Request } from "../forward/request.ts";
 import { bulkReply, concat, errorReply, NULL_BULK, OK, PONG } from "../../redis/encode.ts";
 import type { SessionState } from "../core/core.ts";
 import { clientCommand, helloCommand } from "./connection.ts";
-import { infoCommand } from "./info.ts";
+import { clientReplyCommand } from "./client_reply.ts";
+import { clusterInfoCommand } from "./info_cluster.ts";
+import { configSetOrReset, oneMasterCommand } from "./server_commands.ts";
 import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";
 import {
   configGetCommand,
@@ -56,11 +58,12 @@ export function runLocal(
     case "hello":
       return req.onReply(helloCommand(core, session, argv));
     case "client": {
+      if (name === "client|reply") return req.onReply(clientReplyCommand(session, argv));
       const r = clientCommand(session, argv);
       return req.onReply(name === "client|info" ? resp3Verbatim(session, r) : resp3Null(session, r));
     }
     case "info":
-      infoCommand(core, argv).then(
+      clusterInfoCommand(core, argv).then(
         (r) => req.onReply(resp3Verbatim(session, r)),
         (e) => req.onError(`ERR ${e.message}`),
       );
@@ -92,7 +95,16 @@ export function runLocal(
     case "function":
       return answer(req, functionCommand(core, argv, session.protover === 3));
     case "config":
+      if (name === "config|help") return answer(req, oneMasterCommand(core, argv));
+      if (name !== "config|get") return answer(req, configSetOrReset(core, name, argv));
       return answer(req, configGetCommand(core, argv, session.protover === 3));
+    case "pfselftest":
+    case "lolwut":
+    case "object":
+    case "xinfo":
+    case "xgroup":
+    case "memory":
+      return answer(req, oneMasterCommand(core, argv));
     case "time":
       return answer(req, timeCommand(core));
     case "lastsave":

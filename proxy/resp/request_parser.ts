@@ -1,55 +1,32 @@
 /**
  * Streaming parser for client requests: RESP multibulk arrays and redis-cli style inline commands.
  *
- * Arguments are handed out as `subarray` views of the chunk they arrived in, so no argument is copied; a request
- * split across chunks is joined once, when enough bytes for it have arrived. The parser never decodes strings.
+ * A request inside one read is parsed in place: its arguments and raw bytes are views of the read, so nothing is
+ * copied. A request that spans reads goes to a {@link SpanningRequest}, which keeps its place across reads and
+ * gathers the request's bytes into one buffer, each byte looked at once (a 400k-argument request or a 64 MB value
+ * arriving in pieces costs what its bytes cost). The parser never decodes strings.
  * @module
  */
 
-import { join, parseIntStrict } from "../../util/bytes.ts";
+import { parseIntStrict } from "../../util/bytes.ts";
 import { ProtocolError } from "../../util/errors.ts";
+import { splitInline } from "./inline.ts";
+import {
+  bulkError,
+  CR,
+  DOLLAR,
+  findLineEnd,
+  inlineMaxArgs,
+  LF,
+  MAX_BULK_LINE,
+  multibulkError,
+  type RequestLimits,
+  STAR,
+} from "./protocol.ts";
+import { type RequestSink, SpanningRequest } from "./spanning_request.ts";
 
-const CR = 13;
-const LF = 10;
-const STAR = 42; // *
-const DOLLAR = 36; // $
-
-/** Limits enforced while parsing; exceeding one is a protocol error that closes the session. */
-export interface RequestLimits {
-  /** Largest bulk argument, in bytes. */
-  maxBulkLen: number;
-  /** Most arguments in one request, the command name included. */
-  maxArgs: number;
-  /** Longest inline command line or multibulk header line. */
-  maxInlineLen: number;
-  /**
-   * Set on the limits of a session that has not authenticated yet ({@link preAuthLimits}): the session's own limits,
-   * which still bound inline commands and choose between Redis's "unauthenticated" errors and the ordinary ones.
-   */
-  afterAuth?: RequestLimits;
-}
-
-/** Redis 7's limits for a client that has not authenticated: a bulk over 16 KB or a multibulk over 10 arguments. */
-export const PRE_AUTH_MAX_BULK_LEN = 16384;
-export const PRE_AUTH_MAX_ARGS = 10;
-
-/**
- * The limits for a session before AUTH, derived from its own: a client without the password cannot make the proxy
- * buffer more than about 10 x 16 KB, so a `$400000000` header is refused as soon as it is read.
- */
-export function preAuthLimits(own: RequestLimits): RequestLimits {
-  return {
-    maxBulkLen: Math.min(PRE_AUTH_MAX_BULK_LEN, own.maxBulkLen),
-    maxArgs: Math.min(PRE_AUTH_MAX_ARGS, own.maxArgs),
-    maxInlineLen: own.maxInlineLen,
-    afterAuth: own,
-  };
-}
-
-/** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
-export interface RequestSink {
-  onRequest(argv: Uint8Array[], raw: Uint8Array | null): void;
-}
+export type { RequestLimits } from "./protocol.ts";
+export type { RequestSink } from "./spanning_request.ts";
 
 /** Thrown by {@link RequestParser.feed} on malformed input; the message is the Redis-style error text. */
 export { ProtocolError };
@@ -60,11 +37,11 @@ const INCOMPLETE = -1;
 export class RequestParser {
   #limits: RequestLimits;
   #sink: RequestSink;
-  /** Unparsed bytes held back from earlier chunks. */
-  #parts: Uint8Array[] = [];
-  #partsLen = 0;
-  /** Bytes needed before another parse attempt can succeed. */
-  #need = 0;
+  /** The request that began in an earlier read and is not complete yet. */
+  #spanning = new SpanningRequest();
+  /** Input not parsed yet, kept while the parser is held (views of the reads, in order). */
+  #backlog: Uint8Array[] = [];
+  #backlogLen = 0;
   #held = false;
 
   constructor(limits: RequestLimits, sink: RequestSink) {
@@ -77,9 +54,9 @@ export class RequestParser {
     this.#limits = limits;
   }
 
-  /** Number of bytes held back waiting for the rest of a request. */
+  /** Number of bytes held back: a request not complete yet, and input kept while held. */
   get buffered(): number {
-    return this.#partsLen;
+    return this.#backlogLen + this.#spanning.received;
   }
 
   /**
@@ -95,49 +72,57 @@ export class RequestParser {
     this.#held = false;
   }
 
-  /** Parses as many complete requests as `chunk` (plus held-back bytes) holds. Throws {@link ProtocolError}. */
+  /** Parses as many complete requests as `chunk` (after the input kept earlier) holds. Throws {@link ProtocolError}. */
   feed(chunk: Uint8Array): void {
-    let data: Uint8Array;
-    if (this.#partsLen > 0) {
-      this.#parts.push(chunk);
-      this.#partsLen += chunk.length;
-      if (this.#partsLen < this.#need) return;
-      data = join(this.#parts, this.#partsLen);
-      this.#parts = [];
-      this.#partsLen = 0;
-    } else {
-      data = chunk;
+    if (this.#backlogLen === 0) return this.#parse(chunk, 0);
+    if (chunk.length > 0) {
+      this.#backlog.push(chunk);
+      this.#backlogLen += chunk.length;
     }
-    let pos = 0;
+    // Kept input is parsed in order, until the parser is held again (the rest of a read goes back to the front).
+    const backlog = this.#backlog;
+    while (backlog.length > 0 && !this.#held) {
+      const next = backlog.shift()!;
+      this.#backlogLen -= next.length;
+      this.#parse(next, 0);
+    }
+  }
+
+  /** Parses `data` from `pos`; what is left when the parser is held goes to the front of the backlog. */
+  #parse(data: Uint8Array, pos: number): void {
     const end = data.length;
+    if (this.#spanning.active) {
+      pos = this.#spanning.consume(data, pos, this.#limits, this.#sink);
+      if (this.#spanning.active) return;
+      if (this.#held && pos < end) return this.#keep(data, pos);
+    }
     while (pos < end) {
       const next = data[pos] === STAR ? this.#parseMultibulk(data, pos) : this.#parseInline(data, pos);
       if (next === INCOMPLETE) {
-        const rest = data.subarray(pos);
-        this.#parts.push(rest);
-        this.#partsLen = rest.length;
+        // The rest of the read is the start of a request: from here on it is received across reads.
+        this.#spanning.begin(data, pos);
+        this.#spanning.consume(data, pos, this.#limits, this.#sink);
         return;
       }
       pos = next;
-      if (this.#held && pos < end) {
-        const rest = data.subarray(pos);
-        this.#parts.push(rest);
-        this.#partsLen = rest.length;
-        this.#need = 0;
-        return;
-      }
+      if (this.#held && pos < end) return this.#keep(data, pos);
     }
-    this.#need = 0;
   }
 
-  /** Returns the position after the request, or INCOMPLETE (setting #need). */
+  #keep(data: Uint8Array, pos: number): void {
+    const rest = data.subarray(pos);
+    this.#backlog.unshift(rest);
+    this.#backlogLen += rest.length;
+  }
+
+  /** Returns the position after the request, or INCOMPLETE when it does not end in `data`. */
   #parseMultibulk(data: Uint8Array, start: number): number {
     const limits = this.#limits;
     let pos = start + 1;
-    const lineEnd = findCRLF(data, pos, limits.maxInlineLen);
+    const end = data.length;
+    const lineEnd = findLineEnd(data, end, pos, pos, limits.maxInlineLen);
     if (lineEnd < 0) {
       if (lineEnd === -2) throw new ProtocolError("Protocol error: too big mbulk count string");
-      this.#need = 0;
       return INCOMPLETE;
     }
     const count = parseIntStrict(data, pos, lineEnd);
@@ -150,21 +135,25 @@ export class RequestParser {
     const buf = data.buffer;
     const base = data.byteOffset;
     for (let i = 0; i < count; i++) {
-      if (pos >= data.length) return this.#incomplete(start, pos + 1);
+      if (pos >= end) return INCOMPLETE;
       if (data[pos] !== DOLLAR) {
         throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(data[pos])}'`);
       }
-      const lenEnd = findCRLF(data, pos + 1, 32);
+      const lenEnd = findLineEnd(data, end, pos + 1, pos + 1, MAX_BULK_LINE);
       if (lenEnd < 0) {
         if (lenEnd === -2) throw new ProtocolError("Protocol error: invalid bulk length");
-        return this.#incomplete(start, pos + 3);
+        return INCOMPLETE;
       }
       const len = parseIntStrict(data, pos + 1, lenEnd);
       if (len === null || len < 0) throw new ProtocolError("Protocol error: invalid bulk length");
       if (len > limits.maxBulkLen) throw new ProtocolError(bulkError(limits, len));
       const argStart = lenEnd + 2;
       const argEnd = argStart + len;
-      if (argEnd + 2 > data.length) return this.#incomplete(start, argEnd + 2);
+      if (argEnd + 2 > end) {
+        // Not in this read: a bulk that cannot fit a read of the usual size is taken across reads anyway, and one
+        // that could but did not arrive in full goes the same way.
+        return INCOMPLETE;
+      }
       if (data[argEnd] !== CR || data[argEnd + 1] !== LF) {
         throw new ProtocolError("Protocol error: bulk string is not terminated by CRLF");
       }
@@ -173,11 +162,6 @@ export class RequestParser {
     }
     this.#sink.onRequest(argv, new Uint8Array(buf, base + start, pos - start));
     return pos;
-  }
-
-  #incomplete(start: number, needAbs: number): number {
-    this.#need = needAbs - start;
-    return INCOMPLETE;
   }
 
   #parseInline(data: Uint8Array, start: number): number {
@@ -192,126 +176,13 @@ export class RequestParser {
     }
     if (nl < 0) {
       if (data.length - start > limit) throw new ProtocolError("Protocol error: too big inline request");
-      this.#need = 0;
       return INCOMPLETE;
     }
     const lineEnd = nl > start && data[nl - 1] === CR ? nl - 1 : nl;
     const argv = splitInline(data, start, lineEnd);
-    // Redis has no pre-auth limit on inline commands (their line is bounded anyway): the session's own applies.
-    const maxArgs = (this.#limits.afterAuth ?? this.#limits).maxArgs;
+    const maxArgs = inlineMaxArgs(this.#limits);
     if (argv.length > maxArgs) throw new ProtocolError(`Protocol error: too many arguments (limit ${maxArgs})`);
     if (argv.length > 0) this.#sink.onRequest(argv, null);
     return nl + 1;
   }
-}
-
-/** The error for a multibulk count over the limit; Redis's own text before AUTH, as Redis 7 checks it. */
-function multibulkError(limits: RequestLimits, count: number | null): string {
-  if (count === null) return "Protocol error: invalid multibulk length";
-  const own = limits.afterAuth;
-  if (own !== undefined && count <= own.maxArgs) return "Protocol error: unauthenticated multibulk length";
-  return `Protocol error: too many arguments (limit ${(own ?? limits).maxArgs})`;
-}
-
-/** The error for a bulk over the limit: Redis 7 checks its proto-max-bulk-len first, then the pre-auth 16 KB. */
-function bulkError(limits: RequestLimits, len: number): string {
-  const own = limits.afterAuth;
-  if (own !== undefined && len <= own.maxBulkLen) return "Protocol error: unauthenticated bulk length";
-  return `Protocol error: bulk length ${len} exceeds the limit of ${(own ?? limits).maxBulkLen}`;
-}
-
-/** Index of the CR of the next CRLF at or after `from`; -1 when not yet there; -2 when longer than `max`. */
-function findCRLF(data: Uint8Array, from: number, max: number): number {
-  const stop = Math.min(data.length - 1, from + max + 1);
-  for (let i = from; i < stop; i++) {
-    if (data[i] === CR) return data[i + 1] === LF ? i : -2;
-  }
-  return data.length - from > max + 1 ? -2 : -1;
-}
-
-/** isspace() in the C locale: space, \t, \n, \v, \f, \r. */
-function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13);
-}
-
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** The byte a double-quoted `\c` stands for (sdssplitargs: \n \r \t \b \a, any other byte as itself). */
-function escaped(c: number): number {
-  switch (c) {
-    case 110:
-      return 10;
-    case 114:
-      return 13;
-    case 116:
-      return 9;
-    case 98:
-      return 8;
-    case 97:
-      return 7;
-    default:
-      return c;
-  }
-}
-
-/**
- * Splits an inline command line as Redis's sdssplitargs does: blanks separate arguments; a quote may open anywhere in
- * an argument; in double quotes `\xHH` and `\n \r \t \b \a` are escapes and `\c` is `c`; in single quotes only `\'`
- * is; a closing quote must be followed by a blank or the end of the line.
- */
-function splitInline(data: Uint8Array, from: number, to: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let i = from;
-  for (;;) {
-    while (i < to && isSpace(data[i])) i++;
-    if (i >= to) return out;
-    const s = i;
-    while (
-      i < to && data[i] !== 32 && data[i] !== 9 && data[i] !== 10 && data[i] !== 13 && data[i] !== 34 && data[i] !== 39
-    ) i++;
-    if (i >= to || data[i] !== 34 && data[i] !== 39) {
-      out.push(data.subarray(s, i)); // the common case: a plain word, kept as a view
-      continue;
-    }
-    const bytes: number[] = Array.from(data.subarray(s, i));
-    i = quotedWord(data, i, to, bytes);
-    out.push(Uint8Array.from(bytes));
-  }
-}
-
-/** Reads the rest of a word from the quote at `i` (appending to `bytes`); returns the index after the word. */
-function quotedWord(data: Uint8Array, i: number, to: number, bytes: number[]): number {
-  let q = 0; // the open quote, 0 outside quotes
-  for (; i < to; i++) {
-    const c = data[i];
-    if (q === 0) {
-      if (c === 32 || c === 9 || c === 10 || c === 13) return i;
-      if (c === 34 || c === 39) q = c;
-      else bytes.push(c);
-    } else if (c === 92 && q === 34 && i + 1 < to) {
-      const hi = i + 3 < to && data[i + 1] === 120 ? hexValue(data[i + 2]) : -1;
-      const lo = hi >= 0 ? hexValue(data[i + 3]) : -1;
-      if (lo >= 0) {
-        bytes.push(hi * 16 + lo);
-        i += 3;
-      } else {
-        bytes.push(escaped(data[++i]));
-      }
-    } else if (c === 92 && q === 39 && i + 1 < to && data[i + 1] === 39) {
-      bytes.push(39);
-      i++;
-    } else if (c === q) {
-      if (i + 1 < to && !isSpace(data[i + 1])) break;
-      return i + 1;
-    } else {
-      bytes.push(c);
-    }
-  }
-  if (q === 0) return i;
-  throw new ProtocolError("Protocol error: unbalanced quotes in request");
 }

@@ -10,7 +10,7 @@
  */
 import { BackendConn, type PendingReply } from "../../redis/conn.ts";
 import { ackedCommand } from "../commands/flags.ts";
-import { callRefusal, type CommandInfo, formatRefused, REASONS } from "../commands/mod.ts";
+import { callRefusal, type CommandInfo, KEYLESS_SLOT, REASONS, refusalText } from "../commands/mod.ts";
 import type { ProxyCore } from "../core/core.ts";
 import { slotOf } from "../../models/hash.ts";
 import type { Request } from "../forward/request.ts";
@@ -105,7 +105,8 @@ export function routeResp3(
     if (info.policy === "split") {
       return req.onReply(errorReply(`ERR wrong number of arguments for '${info.name}' command`));
     }
-    return req.onReply(errorReply(formatRefused(info, info.noKeysReason)));
+    if (info.keylessAnywhere) return own.send(KEYLESS_SLOT, bytes, req, [], ackedCommand(info));
+    return req.onReply(errorReply(refusalText(info, argv, argc, info.noKeysReason)));
   }
   const slots = new Int32Array(n);
   const keys: Uint8Array[] = [];
@@ -125,7 +126,7 @@ export function routeResp3(
   const refusal = callRefusal(info, argv, argc);
   if (refusal !== undefined) {
     if (refusal === REASONS.blocking) return blocking(slots[0], bytes, keys);
-    return req.onReply(errorReply(formatRefused(info, refusal)));
+    return req.onReply(errorReply(refusalText(info, argv, argc, refusal)));
   }
   own.send(slots[0], bytes, req, keys, ackedCommand(info));
 }

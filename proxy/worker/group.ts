@@ -11,6 +11,7 @@ import type { BackendInfo, ProxyControl } from "../admin/control.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
 import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
+import { type LoadViews, mergeLoadViews } from "../stats/load.ts";
 import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
 
 const log = logger("workers");
@@ -24,6 +25,7 @@ interface WorkerHandle {
   worker: Worker;
   stats: StatsSnapshot | null;
   backends: BackendInfo[];
+  load: LoadViews | null;
   waiting: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
 }
 
@@ -67,12 +69,13 @@ export class ProxyWorkers {
 
   #spawn(): void {
     const worker = new Worker(new URL("./worker_main.ts", import.meta.url), { type: "module" });
-    const h: WorkerHandle = { worker, stats: null, backends: [], waiting: new Map() };
+    const h: WorkerHandle = { worker, stats: null, backends: [], load: null, waiting: new Map() };
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m.op === "report") {
         h.stats = m.stats;
         h.backends = m.backends;
+        h.load = m.load ?? null;
         return;
       }
       const w = h.waiting.get(m.id);
@@ -123,6 +126,11 @@ export class ProxyWorkers {
   /** The latest stats each worker reported (every second). */
   snapshots(): StatsSnapshot[] {
     return this.#handles.flatMap((h) => h.stats ? [h.stats] : []);
+  }
+
+  /** The load views each worker last reported (every second). */
+  loadViews(): LoadViews[] {
+    return this.#handles.flatMap((h) => h.load ? [h.load] : []);
   }
 
   /** The backend states each worker last reported. */
@@ -179,7 +187,13 @@ export class WorkerModeProxy implements ProxyControl {
 
   async resetStats(): Promise<void> {
     this.primary.stats.reset();
+    this.primary.load.reset();
     await this.workers.all({ op: "resetStats" });
+  }
+
+  /** Every thread's load views merged (the workers' as of their last report, at most a second old). */
+  loadViews(): LoadViews {
+    return mergeLoadViews([this.primary.loadViews(), ...this.workers.loadViews()], this.config.hotkeys_top_k);
   }
 
   model() {

@@ -7,6 +7,7 @@ import type { SentinelModel, Slot } from "../../models/mod.ts";
 import type { BackendInfo } from "../admin/control.ts";
 import type { ProxyConfig } from "../core/config.ts";
 import type { StatsSnapshot } from "../core/stats.ts";
+import type { LoadViews } from "../stats/load.ts";
 
 /** What the primary asks of a worker. */
 export type WorkerRequest =
@@ -35,4 +36,4 @@ export type WorkerRequest =
 /** What a worker tells the primary. */
 export type WorkerMessage =
   | { op: "done"; id: number; error?: string }
-  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[] };
+  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[]; load?: LoadViews };

@@ -19,7 +19,9 @@ function post(m: WorkerMessage): void {
 }
 
 function report(): void {
-  if (proxy !== null) post({ op: "report", stats: proxy.stats.snapshot(), backends: proxy.backends() });
+  if (proxy !== null) {
+    post({ op: "report", stats: proxy.stats.snapshot(), backends: proxy.backends(), load: proxy.load.views() });
+  }
 }
 
 async function handle(m: WorkerRequest): Promise<void> {
@@ -49,6 +51,7 @@ async function handle(m: WorkerRequest): Promise<void> {
       return p.setSentinels(m.sentinels);
     case "resetStats":
       p.stats.reset();
+      p.load.reset();
       return report();
     case "shutdown":
       clearInterval(reporter);

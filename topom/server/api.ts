@@ -21,6 +21,7 @@ import { METRICS_CONTENT_TYPE, renderDashboardMetrics } from "./metrics.ts";
 import type { Topom } from "./topom.ts";
 import { forwardToLeader } from "./forward.ts";
 import { watchProxy } from "./proxy_watch.ts";
+import { handleLoadApi } from "./load_views.ts";
 import { handleRaftApi } from "./raft_api.ts";
 import { serverInfo } from "./redis.ts";
 import { probeSentinel, removeProductMasters, resyncSentinel, sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
@@ -94,6 +95,8 @@ export function dashboardHandler(t: Topom, opts: ApiOptions = {}): (req: Request
       }
       const w = WATCH.exec(url.pathname);
       if (w) return await proxyWatch(t, req, xauth, decodePathSegment(w[1]), decodePathSegment(w[2]));
+      const load = await handleLoadApi(req, url.pathname, t, { xauth, forward: () => forward() });
+      if (load) return load;
       const m = matchRoute(req.method === "HEAD" ? "GET" : req.method, url.pathname);
       if (!m) return errorResponse(404, `no route for ${req.method} ${url.pathname}`);
       if ("methodNotAllowed" in m) return errorResponse(405, `method ${req.method} not allowed on ${url.pathname}`);

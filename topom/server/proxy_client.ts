@@ -5,6 +5,7 @@
 import type { ProxyModel, SentinelModel, Slot } from "../../models/mod.ts";
 import { proxyXAuth } from "../../util/xauth.ts";
 import type { StatsJSON } from "../../models/proxy_stats.ts";
+import type { LoadViewsJSON } from "../../models/load_stats.ts";
 import { adminFetch, adminUrl } from "../../util/admin_calls.ts";
 
 /** A failed admin call: the HTTP status and the server's `Cause`. */
@@ -94,6 +95,10 @@ export class ProxyAdminClient {
   /** GET /api/proxy/slots/:xauth. */
   async slots(): Promise<Slot[]> {
     return this.#call("GET", `/api/proxy/slots/${await this.#auth()}`);
+  }
+  /** GET /api/proxy/load/:xauth: per-slot statistics, hot keys and big keys. */
+  async load(): Promise<LoadViewsJSON> {
+    return this.#call("GET", `/api/proxy/load/${await this.#auth()}`);
   }
   /** PUT /api/proxy/start/:xauth. */
   async start(): Promise<void> {

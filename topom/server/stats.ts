@@ -12,6 +12,7 @@ import { serverInfo } from "./redis.ts";
 import { sentinelInfo, sentinelMonitored } from "./sentinel_io.ts";
 import { groupsWithLostMaster } from "../master_loss.ts";
 import { promoteLostMasters } from "./promote_io.ts";
+import { ReplicaGuard } from "./replica_guard_io.ts";
 
 const log = logger("stats");
 
@@ -24,8 +25,12 @@ export class StatsPoller {
   #busy = false;
   /** Masters seen down, and since when (promote_after_master_down). */
   readonly #downSince = new Map<string, number>();
+  /** Keeps Sentinel from promoting a replica that has not synced (products with sentinels). */
+  readonly replicaGuard: ReplicaGuard;
 
-  constructor(private readonly t: StatsHost, private readonly periodMs: number) {}
+  constructor(private readonly t: StatsHost, private readonly periodMs: number) {
+    this.replicaGuard = new ReplicaGuard(() => t.config.product_auth, Math.min(1000, periodMs));
+  }
 
   start(): void {
     this.#timer = setInterval(() => {
@@ -88,6 +93,7 @@ export class StatsPoller {
     this.proxies = proxies;
     this.servers = servers;
     this.sentinels = sentinels;
+    if (this.t.isLeader() && !this.t.closed) await this.replicaGuard.round(this.t.product, ctx, servers, sentinels);
     const answered = new Map(Object.entries(servers).map(([addr, s]) => [addr, s.error === undefined]));
     const lost = groupsWithLostMaster(ctx, answered, this.#downSince, Date.now(), cfg.promote_after_master_down);
     if (lost.length > 0) {

@@ -10,6 +10,7 @@ import { QPS_HISTORY, renderOverview } from "./views/overview.js";
 import { renderProxies } from "./views/proxies.js";
 import { renderSentinels } from "./views/sentinels.js";
 import { renderSlots } from "./views/slots.js";
+import { renderLoad } from "./views/load.js";
 
 /**
  * @typedef {{title: string, body?: any, danger?: boolean, path: (xauth: string) => string, payload?: unknown,
@@ -159,6 +160,7 @@ async function refresh() {
     renderOverview($("overview"), ctx, hist);
     renderProxies($("proxies"), ctx);
     renderSlots($("slots"), ctx);
+    await renderLoad($("load"), ctx);
     renderGroups($("groups"), ctx);
     renderSentinels($("sentinels"), ctx);
   } catch (e) {

@@ -1,0 +1,49 @@
+/**
+ * CLIENT REPLY ON | OFF | SKIP, as Redis: OFF drops every later reply (errors included) until CLIENT REPLY ON, SKIP
+ * drops the next command's reply; neither answers itself, ON answers +OK. The session decides when it makes each
+ * request, in request order, so a pipeline keeps its order whatever order backends answer in: a request made while
+ * replies are off becomes a {@link QuietRequest}, whose reply takes its place in the queue and writes nothing.
+ * @module
+ */
+import type { CommandInfo } from "../commands/mod.ts";
+import type { SessionState } from "../core/core.ts";
+import { Request } from "../forward/request.ts";
+import { errorReply, OK } from "../../redis/encode.ts";
+
+/** Replies are written. */
+export const REPLY_ON = 0;
+/** Replies are dropped until CLIENT REPLY ON (or RESET). */
+export const REPLY_OFF = 1;
+/** The next request's reply is dropped. */
+export const REPLY_SKIP_NEXT = 2;
+
+const NOTHING = new Uint8Array(0);
+const dec = new TextDecoder();
+
+/** A request whose reply is dropped: it still waits for its turn, so later replies keep their order. */
+export class QuietRequest extends Request {
+  override onReply(_raw: Uint8Array): void {
+    super.onReply(NOTHING);
+  }
+
+  override onError(_msg: string): void {
+    if (this.reply !== null) return;
+    this.failed = true;
+    this.reply = NOTHING;
+    this.owner.requestDone(this);
+  }
+}
+
+/** True for the requests that turn replies back on, whose own reply is written: CLIENT REPLY ON and RESET. */
+export function restoresReplies(info: CommandInfo, argv: Uint8Array[]): boolean {
+  if (info.name === "reset") return true;
+  return info.name === "client|reply" && argv.length === 3 && dec.decode(argv[2]).toLowerCase() === "on";
+}
+
+/** CLIENT REPLY ON | OFF | SKIP; an empty reply for OFF and SKIP (nothing is written for them). */
+export function clientReplyCommand(session: SessionState, argv: Uint8Array[]): Uint8Array {
+  const mode = dec.decode(argv[2]).toLowerCase();
+  if (mode !== "on" && mode !== "off" && mode !== "skip") return errorReply("ERR syntax error");
+  session.setClientReply(mode);
+  return mode === "on" ? OK : NOTHING;
+}

@@ -1,0 +1,253 @@
+/**
+ * A client request that did not arrive in one read: its bytes are gathered into one buffer as they come, and the
+ * parse keeps its place (the argument count, the arguments done, the current bulk's length and how much of it has
+ * arrived) so that each byte is looked at once, however many reads the request takes. A bulk's bytes are copied into
+ * the buffer without being scanned. When the request is complete, its raw bytes and its arguments are views of that
+ * buffer, as the one-read path hands out views of the read.
+ *
+ * The buffer grows with the bytes received (doubling, up to the size the declared bulk lengths call for), never with
+ * a declared length alone: a `$500000000` header costs nothing until the bytes arrive.
+ * @module
+ */
+import { parseIntStrict } from "../../util/bytes.ts";
+import { ProtocolError } from "../../util/errors.ts";
+import { splitInline } from "./inline.ts";
+import {
+  bulkError,
+  CR,
+  DOLLAR,
+  findLineEnd,
+  inlineMaxArgs,
+  LF,
+  MAX_BULK_LINE,
+  multibulkError,
+  type RequestLimits,
+  resumeAt,
+  STAR,
+} from "./protocol.ts";
+
+/** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
+export interface RequestSink {
+  onRequest(argv: Uint8Array[], raw: Uint8Array | null): void;
+}
+
+const IDLE = 0;
+/** In the `*N` line. */
+const HEADER = 1;
+/** In a `$len` line (or before its `$`). */
+const BULK_LINE = 2;
+/** In a bulk's bytes and their CRLF. */
+const BULK_DATA = 3;
+/** In an inline command's line. */
+const INLINE = 4;
+
+/** Least first size of a request's buffer (it starts at twice what the first read holds of the request). */
+const MIN_CAPACITY = 512;
+/** A bulk at least this long gets a buffer sized to end with it rather than the next power of two. */
+const BIG_BULK = 64 * 1024;
+/** Room kept after a bulk when the buffer is sized for it: a few small arguments after it (SET k v EX 10). */
+const TAIL_ROOM = 256;
+/** Copies shorter than this go byte by byte: no view is made for them. */
+const SMALL_COPY = 64;
+const EMPTY = new Uint8Array(0);
+
+/** The request being received across reads; see the module doc. */
+export class SpanningRequest {
+  #stage = IDLE;
+  #buf: Uint8Array = EMPTY;
+  /** Bytes of the request in #buf. */
+  #len = 0;
+  #argc = 0;
+  #argi = 0;
+  /** The length of #buf before the last append: what the read being consumed had added is counted from there. */
+  #lenBeforeAppend = 0;
+  /** Start and length in #buf of each argument done. */
+  #spans: number[] = [];
+  /** Where the content of the current line starts in #buf, and where the search for its end resumes. */
+  #lineFrom = 0;
+  #scanFrom = 0;
+  /** The current bulk: where its bytes start in #buf, and where its CRLF ends. */
+  #bulkStart = 0;
+  #bulkEnd = 0;
+
+  /** Whether a request is under way. */
+  get active(): boolean {
+    return this.#stage !== IDLE;
+  }
+
+  /** Bytes of the request under way received so far. */
+  get received(): number {
+    return this.#len;
+  }
+
+  /** Starts a request at `data[pos]` (a `*` starts a multibulk, anything else an inline command). */
+  begin(data: Uint8Array, pos: number): void {
+    const multibulk = data[pos] === STAR;
+    this.#stage = multibulk ? HEADER : INLINE;
+    this.#buf = new Uint8Array(Math.max(MIN_CAPACITY, 2 * (data.length - pos)));
+    this.#len = 0;
+    this.#argc = 0;
+    this.#argi = 0;
+    this.#spans = [];
+    this.#lineFrom = this.#scanFrom = multibulk ? 1 : 0;
+  }
+
+  /** Drops the request under way (the session is closing). */
+  reset(): void {
+    this.#stage = IDLE;
+    this.#buf = EMPTY;
+    this.#len = 0;
+    this.#spans = [];
+  }
+
+  /**
+   * Takes the request's bytes from `data[pos, end)`, and only those. Returns the position after the last byte taken;
+   * when that completes the request, it has gone to `sink` and {@link active} is false. Throws {@link ProtocolError}.
+   */
+  consume(data: Uint8Array, pos: number, limits: RequestLimits, sink: RequestSink): number {
+    const end = data.length;
+    while (pos < end) {
+      switch (this.#stage) {
+        case HEADER: {
+          const cr = this.#line(data, pos, limits.maxInlineLen);
+          if (cr === -2) throw new ProtocolError("Protocol error: too big mbulk count string");
+          if (cr === -1) return end;
+          pos += this.#endLine(cr);
+          const count = parseIntStrict(this.#buf, 1, cr);
+          if (count === null || count > limits.maxArgs) throw new ProtocolError(multibulkError(limits, count));
+          if (count <= 0) {
+            this.reset();
+            return pos;
+          }
+          this.#argc = count;
+          this.#nextArg();
+          break;
+        }
+        case BULK_LINE: {
+          if (this.#len === this.#lineFrom - 1) {
+            if (data[pos] !== DOLLAR) {
+              throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(data[pos])}'`);
+            }
+          }
+          const cr = this.#line(data, pos, MAX_BULK_LINE);
+          if (cr === -2) throw new ProtocolError("Protocol error: invalid bulk length");
+          if (cr === -1) return end;
+          pos += this.#endLine(cr);
+          const n = parseIntStrict(this.#buf, this.#lineFrom, cr);
+          if (n === null || n < 0) throw new ProtocolError("Protocol error: invalid bulk length");
+          if (n > limits.maxBulkLen) throw new ProtocolError(bulkError(limits, n));
+          this.#bulkStart = this.#len;
+          this.#bulkEnd = this.#len + n + 2;
+          this.#stage = BULK_DATA;
+          break;
+        }
+        case BULK_DATA: {
+          const take = Math.min(end - pos, this.#bulkEnd - this.#len);
+          // A big bulk's buffer is sized to end with it (growth still follows the bytes received); small ones double.
+          const upTo = this.#bulkEnd - this.#bulkStart >= BIG_BULK ? this.#bulkEnd + TAIL_ROOM : Infinity;
+          this.#append(data, pos, take, upTo);
+          pos += take;
+          if (this.#len < this.#bulkEnd) return pos;
+          const buf = this.#buf;
+          if (buf[this.#bulkEnd - 2] !== CR || buf[this.#bulkEnd - 1] !== LF) {
+            throw new ProtocolError("Protocol error: bulk string is not terminated by CRLF");
+          }
+          this.#spans.push(this.#bulkStart, this.#bulkEnd - 2 - this.#bulkStart);
+          if (++this.#argi === this.#argc) {
+            this.#finishMultibulk(sink);
+            return pos;
+          }
+          this.#nextArg();
+          break;
+        }
+        case INLINE:
+          return this.#inline(data, pos, limits, sink);
+        default:
+          return pos;
+      }
+    }
+    return pos;
+  }
+
+  /** Expects the `$` of the next argument's length line. */
+  #nextArg(): void {
+    this.#stage = BULK_LINE;
+    this.#lineFrom = this.#scanFrom = this.#len + 1;
+  }
+
+  /**
+   * Appends bytes of the current line from `data[pos...]`: no more than the line may still hold, so that at most a
+   * few bytes past its end are copied (and dropped again by {@link endLine}). Returns the index in #buf of the line's
+   * CR, -1 when it has not arrived yet, -2 when the line is too long or malformed.
+   */
+  #line(data: Uint8Array, pos: number, max: number): number {
+    const room = max + 3 - (this.#len - this.#lineFrom);
+    this.#append(data, pos, Math.min(data.length - pos, room), Infinity);
+    const cr = findLineEnd(this.#buf, this.#len, this.#lineFrom, this.#scanFrom, max);
+    if (cr === -1) this.#scanFrom = resumeAt(this.#len, this.#lineFrom, this.#scanFrom, max);
+    return cr;
+  }
+
+  /** Ends the current line at its CR: drops what was copied past its LF; returns how many bytes of the read it took. */
+  #endLine(cr: number): number {
+    this.#len = cr + 2;
+    return this.#len - this.#lenBeforeAppend;
+  }
+
+  #finishMultibulk(sink: RequestSink): void {
+    const buf = this.#buf.buffer;
+    const spans = this.#spans;
+    const argv: Uint8Array[] = new Array(this.#argc);
+    for (let i = 0, j = 0; i < argv.length; i++, j += 2) argv[i] = new Uint8Array(buf, spans[j], spans[j + 1]);
+    const raw = new Uint8Array(buf, 0, this.#len);
+    this.reset();
+    sink.onRequest(argv, raw);
+  }
+
+  /** An inline command's line: up to its LF, at most `maxInlineLen` bytes. */
+  #inline(data: Uint8Array, pos: number, limits: RequestLimits, sink: RequestSink): number {
+    const limit = limits.maxInlineLen;
+    this.#append(data, pos, Math.min(data.length - pos, limit + 1 - this.#len), Infinity);
+    const buf = this.#buf;
+    const stop = Math.min(this.#len, limit + 1);
+    let nl = -1;
+    for (let i = this.#scanFrom; i < stop; i++) {
+      if (buf[i] === LF) {
+        nl = i;
+        break;
+      }
+    }
+    if (nl < 0) {
+      if (this.#len > limit) throw new ProtocolError("Protocol error: too big inline request");
+      this.#scanFrom = this.#len;
+      return data.length;
+    }
+    const took = nl + 1 - this.#lenBeforeAppend;
+    const lineEnd = nl > 0 && buf[nl - 1] === CR ? nl - 1 : nl;
+    const argv = splitInline(buf, 0, lineEnd);
+    const maxArgs = inlineMaxArgs(limits);
+    if (argv.length > maxArgs) throw new ProtocolError(`Protocol error: too many arguments (limit ${maxArgs})`);
+    this.reset();
+    if (argv.length > 0) sink.onRequest(argv, null);
+    return pos + took;
+  }
+
+  /** Copies `data[pos, pos + n)` to the end of #buf, growing it (doubling, up to `upTo` when that is enough). */
+  #append(data: Uint8Array, pos: number, n: number, upTo: number): void {
+    const len = this.#len;
+    this.#lenBeforeAppend = len;
+    const need = len + n;
+    let buf = this.#buf;
+    if (need > buf.length) {
+      const grown = new Uint8Array(Math.max(need, Math.min(upTo, buf.length * 2)));
+      grown.set(len === buf.length ? buf : buf.subarray(0, len));
+      buf = this.#buf = grown;
+    }
+    if (n < SMALL_COPY) {
+      for (let i = 0; i < n; i++) buf[len + i] = data[pos + i];
+    } else {
+      buf.set(data.subarray(pos, pos + n), len);
+    }
+    this.#len = need;
+  }
+}

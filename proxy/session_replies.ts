@@ -1,0 +1,76 @@
+/**
+ * A session's replies leave in the order of its requests, whatever order the backends answer in: each request waits
+ * in the session's queue, and at the end of an event-loop turn every reply ready at the head of the queue is written
+ * in one socket write.
+ * @module
+ */
+import type { Fifo } from "../util/fifo.ts";
+import type { ProxyStats } from "./core/stats.ts";
+import type { LoadStats } from "./stats/load.ts";
+import type { Request } from "./forward/request.ts";
+import type { ClientSocket } from "./net/client_socket.ts";
+
+/** Above this many bytes ready at once, replies are written one by one rather than gathered into a new buffer. */
+const GATHER_MAX_BYTES = 1 << 20;
+
+/**
+ * Writes one session's answered requests in order (see the module doc), and keeps what its backpressure needs: the
+ * usual size of its replies, so that requests still in flight count for the bytes they are about to add.
+ */
+export class ReplyWriter {
+  /** Scratch list of the replies one flush writes. */
+  readonly #ready: Uint8Array[] = [];
+  /** This session's reply size, smoothed over flushes (bytes per reply). */
+  replyBytes = 0;
+
+  /**
+   * Takes every answered request off the head of `queue`, records it in `stats` and writes its reply to `sock`: one
+   * socket write for all of them, since each write is a syscall; big replies are handed over as they are. Counts
+   * keyed requests in `load` (per-slot statistics). Returns whether one of the requests failed in the proxy.
+   */
+  writeReady(queue: Fifo<Request>, sock: ClientSocket, stats: ProxyStats, load: LoadStats): boolean {
+    let head = queue.peek();
+    if (head === undefined || head.reply === null) return false;
+    const now = performance.now();
+    const ready = this.#ready;
+    let total = 0;
+    let failed = false;
+    while (head !== undefined && head.reply !== null) {
+      queue.shift();
+      const reply = head.reply;
+      ready.push(reply);
+      total += reply.length;
+      const usecs = Math.round((now - head.start) * 1000);
+      stats.record(head.name, usecs, head.failed, reply[0] === 45 && !head.failed);
+      if (head.slot >= 0) load.answered(head, reply, usecs);
+      if (head.failed) failed = true;
+      head = queue.peek();
+    }
+    // Weighs the latest flush as much as the past: a client that switches to big values is held back at once.
+    const mean = total / ready.length;
+    this.replyBytes = this.replyBytes === 0 ? mean : (this.replyBytes + mean) / 2;
+    if (ready.length === 1) {
+      sock.write(ready[0]);
+    } else if (total > GATHER_MAX_BYTES) {
+      for (const r of ready) sock.write(r);
+    } else {
+      const buf = new Uint8Array(total);
+      let off = 0;
+      for (const r of ready) {
+        buf.set(r, off);
+        off += r.length;
+      }
+      sock.write(buf);
+    }
+    ready.length = 0;
+    return failed;
+  }
+}
+
+/** Writes the replies already made at the head of `queue` as they are (before a session's closing error). */
+export function writeMadeReplies(queue: Fifo<Request>, sock: ClientSocket): void {
+  for (let head = queue.peek(); head !== undefined && head.reply !== null; head = queue.peek()) {
+    queue.shift();
+    sock.write(head.reply);
+  }
+}

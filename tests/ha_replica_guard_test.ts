@@ -1,0 +1,116 @@
+/**
+ * The dashboard's replica guard with real redis-servers, a real sentinel and a real dashboard: a master killed and
+ * restarted without persistence comes back empty, as a master Sentinel still lists as a replica. The dashboard makes
+ * it a replica of the current master at once and gives it `replica-priority 0` until its sync is done, so when the
+ * current master stops answering during that sync, Sentinel does not promote the empty server (which would lose
+ * every write of the group); once the master answers again, the sync ends and the priority is given back.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { sleep, until } from "../testing/wait.ts";
+import { sentinelState, shortenSentinelTilt } from "../testing/sentinel_debug.ts";
+
+/** `INFO replication` of a server, parsed. */
+async function replication(c: Redis): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const line of String(await c.info("replication")).split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+const priorityOf = async (c: Redis) => ((await c.config("GET", "replica-priority")) as string[])[1];
+
+Deno.test("replica guard: Sentinel does not promote a restarted empty master before it has resynced", async () => {
+  const product = "ha-guard";
+  const servers: RedisProcess[] = [];
+  const clients: Redis[] = [];
+  let g: DashboardGroup | undefined;
+  let sentinel: SentinelProcess | undefined;
+  const client = (port: number) => {
+    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, lazyConnect: false });
+    c.on("error", () => {});
+    clients.push(c);
+    return c;
+  };
+  try {
+    g = await startDashboards({
+      n: 1,
+      product,
+      extra: [
+        "--sentinel_quorum=1",
+        "--sentinel_down_after=1s",
+        "--sentinel_failover_timeout=10s",
+        "--sentinel_poll_period=500ms",
+      ],
+    });
+    const x = g.xauth;
+    const d = (await g.leader()).admin;
+    // DEBUG SLEEP stands for a master that stops answering (a pause, a stall) without losing its data.
+    const debug = ["--enable-debug-command", "local"];
+    const a = await startRedis({ extraArgs: debug });
+    const b = await startRedis({ extraArgs: [...debug, "--replicaof", "127.0.0.1", String(a.port)] });
+    servers.push(a, b);
+    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${a.addr}`, `group/add/${x}/1/${b.addr}`]) {
+      assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
+    }
+    const onA = client(a.port);
+    await until("b online", 15_000, async () => /state=online/.test(String(await onA.info())) || undefined, 100);
+    sentinel = await startSentinel();
+    // A sentinel starved for 2 s on a loaded machine would sit in TILT for 30 s, past the failover's bound.
+    await shortenSentinelTilt(sentinel);
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
+    const modelMaster = async () =>
+      (await g!.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1).servers[0]
+        .server;
+    await until("the sentinel sees b", 15_000, async () => {
+      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
+      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
+    }, 100);
+
+    // a dies; Sentinel promotes b, the dashboard follows.
+    await a.kill();
+    await until("b is the group's master", 30_000, async () => await modelMaster() === b.addr || undefined, 100)
+      .catch(async (e) => {
+        throw new Error(`${e.message} (${await sentinelState(sentinel!, `${product}-1`).catch((e) => e.message)})`);
+      });
+    const onB = client(b.port);
+    for (let i = 0; i < 100; i++) await onB.set(`k${i}`, `v${i}`);
+
+    // a comes back empty (no persistence). Its full sync from b waits repl-diskless-sync-delay (5 s by default).
+    await a.restart();
+    const onA2 = client(a.port);
+    await until("the dashboard guards and re-points a at once", 6_000, async () => {
+      const r = await replication(onA2).catch(() => undefined);
+      return r?.role === "slave" && r.master_port === String(b.port) && await priorityOf(onA2) === "0" || undefined;
+    }, 100);
+    assert.equal(await onA2.dbsize(), 0, "a came back empty");
+
+    // b stops answering for 6 s, before a has synced: Sentinel must not promote the empty a.
+    const sleeper = client(b.port);
+    const slept = sleeper.call("DEBUG", "SLEEP", "6");
+    await sleep(6500);
+    await slept.catch(() => {});
+    assert.equal(await modelMaster(), b.addr);
+    assert.equal((await replication(onA2)).role, "slave", "a was not promoted");
+    assert.equal(await onB.get("k99"), "v99");
+
+    // b answers again: a finishes its sync and gets its replica-priority back.
+    await until("a synced, priority given back", 30_000, async () => {
+      const r = await replication(onA2);
+      return r.master_link_status === "up" && await priorityOf(onA2) === "100" || undefined;
+    }, 200);
+    assert.equal(await onA2.get("k99"), "v99");
+    assert.equal(await onB.dbsize(), 100);
+  } finally {
+    for (const c of clients) c.disconnect();
+    await sentinel?.stop();
+    await g?.stop();
+    for (const s of servers) await s.stop();
+  }
+});

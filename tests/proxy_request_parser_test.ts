@@ -1,0 +1,189 @@
+/**
+ * The client request parser (proxy/resp/) fed the same bytes in different pieces: one read, every split point of a
+ * pipeline, seeded random splits, one byte at a time. Requests, their raw bytes and their errors must not depend on
+ * where the reads end.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ProtocolError, type RequestLimits, RequestParser } from "../proxy/resp/request_parser.ts";
+import { Rng } from "../raft/sim/prng.ts";
+
+const enc = new TextEncoder();
+const LIMITS: RequestLimits = { maxBulkLen: 512 << 20, maxArgs: 1 << 20, maxInlineLen: 64 * 1024 };
+
+/** What one parse produced: each request's arguments (hex) and raw bytes (hex, or null for inline), or the error. */
+interface Parsed {
+  requests: [string[], string | null][];
+  error: string | null;
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/** Parses `input` cut at `cuts` (sorted positions); with `holdEvery`, holds the parser after every that many requests. */
+function parse(input: Uint8Array, cuts: number[], limits = LIMITS, holdEvery = 0): Parsed {
+  const out: Parsed = { requests: [], error: null };
+  const parser: RequestParser = new RequestParser(limits, {
+    onRequest(argv, raw) {
+      // Copies: a view must stay valid after later reads, which this checks too (compared at the end).
+      out.requests.push([argv.map(hex), raw === null ? null : hex(raw)]);
+      if (holdEvery > 0 && out.requests.length % holdEvery === 0) parser.hold();
+    },
+  });
+  let from = 0;
+  try {
+    for (const cut of [...cuts, input.length]) {
+      // Fresh copies: the parser may keep views of what it is fed, never of a buffer reused for the next read.
+      parser.feed(input.slice(from, cut));
+      from = cut;
+      for (let i = 0; i < 1000 && holdEvery > 0 && parser.buffered > 0; i++) {
+        const before = out.requests.length;
+        parser.release();
+        parser.feed(new Uint8Array(0));
+        if (out.requests.length === before) break;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) throw e;
+    out.error = e.message;
+  }
+  return out;
+}
+
+/** Where `got` first differs from `want` (a short text, so that a failure prints fast), or null when they agree. */
+function difference(got: Parsed, want: Parsed): string | null {
+  if (got.error !== want.error) return `error ${JSON.stringify(got.error)}, want ${JSON.stringify(want.error)}`;
+  const n = Math.max(got.requests.length, want.requests.length);
+  for (let i = 0; i < n; i++) {
+    const [g, w] = [JSON.stringify(got.requests[i]), JSON.stringify(want.requests[i])];
+    if (g !== w) return `request ${i}: ${g?.slice(0, 200)}, want ${w?.slice(0, 200)}`;
+  }
+  return null;
+}
+
+/** Asserts that `got` parses as `want`; `what` says how the input was cut. */
+function assertSame(got: Parsed, want: Parsed, what: string): void {
+  const d = difference(got, want);
+  assert.equal(d, null, `${what}: ${d}`);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** RESP encoding of one multibulk request. */
+function multibulk(args: Uint8Array[]): Uint8Array {
+  const parts: Uint8Array[] = [enc.encode(`*${args.length}\r\n`)];
+  for (const a of args) parts.push(enc.encode(`$${a.length}\r\n`), a, enc.encode("\r\n"));
+  return concat(parts);
+}
+
+/** A pipeline of random requests: binary arguments (CR and LF inside), empty ones, `*0`, and inline commands. */
+function randomPipeline(rng: Rng, n: number, maxArg: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = rng.int(0, 9);
+    if (kind === 0) {
+      parts.push(enc.encode(rng.chance(0.5) ? "PING\r\n" : `SET k${i} "a b\\x41"\n`));
+    } else if (kind === 1) {
+      parts.push(enc.encode("*0\r\n"));
+    } else {
+      const args = Array.from({ length: rng.int(1, 6) }, () => {
+        const a = new Uint8Array(rng.int(0, maxArg));
+        for (let j = 0; j < a.length; j++) a[j] = rng.chance(0.1) ? rng.pick([13, 10, 42, 36]) : rng.int(0, 255);
+        return a;
+      });
+      parts.push(multibulk(args));
+    }
+  }
+  return concat(parts);
+}
+
+Deno.test("request parser: a pipeline split at every byte boundary parses as in one read", () => {
+  const input = randomPipeline(new Rng(7), 12, 20);
+  const whole = parse(input, []);
+  assert.equal(whole.error, null);
+  assert.ok(whole.requests.length >= 8, `${whole.requests.length} requests`);
+  for (let cut = 1; cut < input.length; cut++) assertSame(parse(input, [cut]), whole, `cut at ${cut}`);
+  const bytes = Array.from({ length: input.length - 1 }, (_, i) => i + 1);
+  assertSame(parse(input, bytes), whole, "one byte per read");
+});
+
+Deno.test("request parser: seeded random splits of random pipelines, with and without hold, parse as in one read", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const rng = new Rng(seed);
+    const input = randomPipeline(rng, rng.int(1, 60), rng.pick([8, 300, 5000]));
+    const whole = parse(input, []);
+    assert.equal(whole.error, null, `seed ${seed}`);
+    const cuts = new Set<number>();
+    const n = rng.int(1, 40);
+    for (let i = 0; i < n; i++) cuts.add(rng.int(1, input.length - 1));
+    const sorted = [...cuts].sort((a, b) => a - b);
+    assertSame(parse(input, sorted), whole, `seed ${seed}, cuts ${sorted}`);
+    assertSame(parse(input, sorted, LIMITS, rng.int(1, 3)), whole, `seed ${seed} held, cuts ${sorted}`);
+  }
+});
+
+Deno.test("request parser: malformed input gives the same error wherever the reads end", () => {
+  const small: RequestLimits = { maxBulkLen: 100, maxArgs: 5, maxInlineLen: 40 };
+  const cases = [
+    "*1\r\n!!!!\r\n",
+    "*1\r\n$-5\r\nabc\r\n",
+    "*1\r\n$99999999999999999999999999999999999\r\n",
+    "*1\r\n$200\r\n",
+    "*x\r\n",
+    "*9\r\n",
+    "*1\r\n$3\r\nGETXX",
+    "*2\r\n$3\r\nGET\r\n$3\r\nabc\rX",
+    'SET "a b\r\n',
+    "A".repeat(50),
+    "*" + "1".repeat(50),
+    "*1\r\n$3\rX",
+  ];
+  for (const c of cases) {
+    const input = enc.encode(c);
+    const whole = parse(input, [], small);
+    assert.notEqual(whole.error, null, `${JSON.stringify(c)} is an error`);
+    for (let cut = 1; cut < input.length; cut++) {
+      assertSame(parse(input, [cut], small), whole, `${JSON.stringify(c)} cut at ${cut}`);
+    }
+  }
+});
+
+Deno.test("request parser: a 64 MB bulk in 64 KB reads arrives whole, its raw bytes exact", () => {
+  const value = new Uint8Array(64 << 20);
+  for (let i = 0; i < value.length; i += 4096) value[i] = (i >> 12) & 0xff;
+  const input = multibulk([enc.encode("SET"), enc.encode("big"), value, enc.encode("EX"), enc.encode("100")]);
+  let got: [Uint8Array[], Uint8Array | null] | undefined;
+  const parser = new RequestParser(LIMITS, { onRequest: (argv, raw) => got = [argv, raw] });
+  for (let off = 0; off < input.length; off += 65536) parser.feed(input.subarray(off, off + 65536));
+  assert.ok(got, "the request is complete");
+  const [argv, raw] = got;
+  assert.equal(argv.length, 5);
+  assert.equal(argv[2].length, value.length);
+  assert.ok(sameBytes(argv[2], value), "the value's bytes");
+  assert.ok(raw !== null && sameBytes(raw, input), "the request's raw bytes");
+  assert.equal(parser.buffered, 0);
+});
+
+Deno.test("request parser: a request of 200k arguments in 4 KB reads arrives whole", () => {
+  const args = Array.from({ length: 200_000 }, (_, i) => enc.encode(i === 0 ? "MSET" : `k${i}`));
+  const input = multibulk(args);
+  let got: Uint8Array[] | undefined;
+  const parser = new RequestParser(LIMITS, { onRequest: (argv) => got = argv });
+  for (let off = 0; off < input.length; off += 4096) parser.feed(input.slice(off, off + 4096));
+  assert.equal(got?.length, args.length);
+  assert.equal(new TextDecoder().decode(got![199_999]), "k199999");
+  assert.equal(parser.buffered, 0);
+});

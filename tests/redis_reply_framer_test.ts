@@ -1,0 +1,110 @@
+/**
+ * The backend reply framer (redis/reply_framer.ts) fed the same replies in different pieces: every split point,
+ * seeded random splits, one byte at a time, a big array and a big bulk in many reads. The replies it hands out must
+ * not depend on where the reads end.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ReplyFramer } from "../redis/reply_framer.ts";
+import { Rng } from "../raft/sim/prng.ts";
+
+const enc = new TextEncoder();
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** One random reply, RESP2 and RESP3 types, arrays and maps nested up to `depth`. */
+function randomReply(rng: Rng, depth: number): Uint8Array {
+  const kind = rng.int(0, depth > 0 ? 9 : 6);
+  switch (kind) {
+    case 0:
+      return enc.encode(rng.pick(["+OK\r\n", "+QUEUED\r\n", "-ERR no\r\n", ":42\r\n", ":-1\r\n", "_\r\n"]));
+    case 1:
+      return enc.encode("$-1\r\n");
+    case 2:
+      return enc.encode(rng.pick(["#t\r\n", ",3.14\r\n", "(12345678901234567890\r\n"]));
+    case 7:
+    case 8: {
+      const n = rng.int(0, 5);
+      const head = enc.encode(`${rng.pick(["*", "~", ">"])}${n}\r\n`);
+      return concat([head, ...Array.from({ length: n }, () => randomReply(rng, depth - 1))]);
+    }
+    case 9: {
+      const n = rng.int(0, 3);
+      const items = Array.from({ length: 2 * n }, () => randomReply(rng, depth - 1));
+      return concat([enc.encode(`%${n}\r\n`), ...items]);
+    }
+    default: {
+      const v = new Uint8Array(rng.int(0, rng.pick([5, 50, 3000])));
+      for (let i = 0; i < v.length; i++) v[i] = rng.chance(0.1) ? rng.pick([13, 10, 36, 42]) : rng.int(0, 255);
+      return concat([enc.encode(`$${v.length}\r\n`), v, enc.encode("\r\n")]);
+    }
+  }
+}
+
+/** The replies framed from `input` cut at `cuts`, each as hex; the framer is fed fresh copies of each piece. */
+function frame(input: Uint8Array, cuts: number[]): string[] {
+  const out: string[] = [];
+  const f = new ReplyFramer((raw) => out.push(Array.from(raw, (b) => b.toString(16).padStart(2, "0")).join("")));
+  let from = 0;
+  for (const cut of [...cuts, input.length]) {
+    f.feed(input.slice(from, cut));
+    from = cut;
+  }
+  return out;
+}
+
+/** The first difference between two framings, short, or null. */
+function difference(got: string[], want: string[]): string | null {
+  for (let i = 0; i < Math.max(got.length, want.length); i++) {
+    if (got[i] !== want[i]) return `reply ${i}: ${got[i]?.slice(0, 80)}, want ${want[i]?.slice(0, 80)}`;
+  }
+  return null;
+}
+
+Deno.test("reply framer: replies split at every byte boundary frame as in one read", () => {
+  const rng = new Rng(3);
+  const replies = Array.from({ length: 12 }, () => randomReply(rng, 2));
+  const input = concat(replies);
+  const whole = frame(input, []);
+  assert.equal(whole.length, replies.length);
+  for (let cut = 1; cut < input.length; cut++) assert.equal(difference(frame(input, [cut]), whole), null, `cut ${cut}`);
+  const bytes = Array.from({ length: input.length - 1 }, (_, i) => i + 1);
+  assert.equal(difference(frame(input, bytes), whole), null, "one byte per read");
+});
+
+Deno.test("reply framer: seeded random splits of random replies frame as in one read", () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    const rng = new Rng(seed);
+    const replies = Array.from({ length: rng.int(1, 40) }, () => randomReply(rng, 3));
+    const input = concat(replies);
+    const whole = frame(input, []);
+    assert.equal(whole.length, replies.length, `seed ${seed}`);
+    const cuts = new Set<number>();
+    for (let i = rng.int(1, 30); i > 0; i--) cuts.add(rng.int(1, Math.max(1, input.length - 1)));
+    const sorted = [...cuts].sort((a, b) => a - b);
+    assert.equal(difference(frame(input, sorted), whole), null, `seed ${seed}, cuts ${sorted}`);
+  }
+});
+
+Deno.test("reply framer: an array of 200k bulks in 4 KB reads, and a 64 MB bulk in 64 KB reads, arrive whole", () => {
+  const items = Array.from({ length: 200_000 }, (_, i) => enc.encode(`$${String(i).length}\r\n${i}\r\n`));
+  const array = concat([enc.encode("*200000\r\n"), ...items]);
+  const value = new Uint8Array(64 << 20).fill(120);
+  const bulk = concat([enc.encode(`$${value.length}\r\n`), value, enc.encode("\r\n+OK\r\n")]);
+  for (const [input, piece, count] of [[array, 4096, 1], [bulk, 65536, 2]] as const) {
+    const got: Uint8Array[] = [];
+    const f = new ReplyFramer((raw) => got.push(raw));
+    for (let off = 0; off < input.length; off += piece) f.feed(input.subarray(off, off + piece));
+    assert.equal(got.length, count);
+    assert.equal(got[0].length, count === 1 ? input.length : input.length - 5);
+    assert.equal(got[0][got[0].length - 3], count === 1 ? 57 : 120); // the last byte of "199999", of the value
+  }
+});
