@@ -187,3 +187,43 @@ Deno.test("request parser: a request of 200k arguments in 4 KB reads arrives who
   assert.equal(new TextDecoder().decode(got![199_999]), "k199999");
   assert.equal(parser.buffered, 0);
 });
+
+Deno.test("request parser: a big bulk read into the room it offers arrives whole, in that buffer, with the next request after it", () => {
+  const value = new Uint8Array(300_000);
+  for (let i = 0; i < value.length; i++) value[i] = (i * 7 + 3) & 0xff;
+  const head = enc.encode(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`);
+  const tail = enc.encode("\r\n*1\r\n$4\r\nPING\r\n");
+  const input = new Uint8Array(head.length + value.length + tail.length);
+  input.set(head);
+  input.set(value, head.length);
+  input.set(tail, head.length + value.length);
+  const got: Uint8Array[][] = [];
+  const parser = new RequestParser(LIMITS, { onRequest: (argv) => got.push(argv) });
+  // The header and the first 1000 bytes of the value in an ordinary read, then what the parser offers, in reads of
+  // at most 50 KB (a socket reads into the room, the parser is fed a view of it).
+  let pos = head.length + 1000;
+  parser.feed(input.slice(0, pos));
+  let direct = 0;
+  const rooms = new Set<ArrayBufferLike>();
+  for (let i = 0; i < 1000 && pos < input.length; i++) {
+    const room = parser.readTarget();
+    if (room === null) {
+      parser.feed(input.slice(pos));
+      pos = input.length;
+      break;
+    }
+    const n = Math.min(room.length, 50_000, input.length - pos);
+    room.set(input.subarray(pos, pos + n));
+    rooms.add(room.buffer);
+    parser.feed(room.subarray(0, n));
+    pos += n;
+    direct += n;
+  }
+  assert.equal(pos, input.length);
+  assert.ok(direct > 250_000, `only ${direct} bytes were read in place`);
+  assert.equal(got.length, 2);
+  assert.equal(hex(got[0][2]), hex(value));
+  assert.ok(rooms.has(got[0][2].buffer), "the value is a view of the buffer the reads went into");
+  assert.equal(new TextDecoder().decode(got[1][0]), "PING");
+  assert.equal(parser.readTarget(), null, "no room is offered once the request is done");
+});

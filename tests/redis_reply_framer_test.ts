@@ -108,3 +108,32 @@ Deno.test("reply framer: an array of 200k bulks in 4 KB reads, and a 64 MB bulk 
     assert.equal(got[0][got[0].length - 3], count === 1 ? 57 : 120); // the last byte of "199999", of the value
   }
 });
+
+Deno.test("reply framer: a big bulk read into the room it offers arrives whole, with the next reply after it", () => {
+  const value = new Uint8Array(1 << 20).map((_, i) => (i * 13 + 1) & 0xff);
+  const input = concat([enc.encode(`$${value.length}\r\n`), value, enc.encode("\r\n+OK\r\n")]);
+  const got: Uint8Array[] = [];
+  const framer = new ReplyFramer((raw) => got.push(raw.slice()));
+  let pos = 70_000;
+  framer.feed(input.slice(0, pos));
+  let direct = 0;
+  for (let i = 0; i < 1000 && pos < input.length; i++) {
+    const room = framer.readTarget();
+    if (room === null) {
+      framer.feed(input.slice(pos));
+      pos = input.length;
+      break;
+    }
+    const n = Math.min(room.length, 100_000, input.length - pos);
+    room.set(input.subarray(pos, pos + n));
+    framer.feed(room.subarray(0, n));
+    pos += n;
+    direct += n;
+  }
+  assert.equal(pos, input.length);
+  assert.ok(direct > 900_000, `only ${direct} bytes were read in place`);
+  assert.equal(got.length, 2);
+  assert.deepEqual(got[0], input.subarray(0, input.length - 5));
+  assert.equal(new TextDecoder().decode(got[1]), "+OK\r\n");
+  assert.equal(framer.readTarget(), null);
+});
