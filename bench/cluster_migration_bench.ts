@@ -163,31 +163,23 @@ async function main(): Promise<void> {
     await timedMove(c, 500, "http", 2000);
 
     let slot = 100;
-    for (let i = 0; i < REPEAT; i++) rows.push({ mode: "idle", t: (await timedMove(c, slot++, "http", KEYS)).t });
-    if (!v["no-cli"]) rows.push({ mode: "idle-cli", t: (await timedMove(c, slot++, "cli", KEYS)).t });
-    // The ceiling: the same number of keys moved by pipelined MIGRATE KEYS straight from the bench, in slots no move
-    // uses; the target's copies are deleted afterwards.
+    // Each idle move is followed by its ceiling: the same number of keys moved by pipelined MIGRATE KEYS straight
+    // from the bench, in a slot no move uses (the target's copies are deleted afterwards), so that the two are
+    // measured under the same machine load.
     const [src, dst] = [c.groups.get(SOURCE_GID)![0], c.groups.get(TARGET_GID)![0]];
+    const ceilingBatch = num("ceiling-batch", v["ceiling-batch"], 1000);
     for (let i = 0; i < REPEAT; i++) {
+      rows.push({ mode: "idle", t: (await timedMove(c, slot++, "http", KEYS)).t });
       const s = 700 + i;
       const tag = tagForSlot(s);
       await fillSlot(src, s, tag, KEYS);
-      ceiling.push(
-        await migrateCeiling(
-          src,
-          dst,
-          s,
-          slotKey(tag),
-          KEYS,
-          num("ceiling-batch", v["ceiling-batch"], 1000),
-          c.productAuth,
-        ),
-      );
+      ceiling.push(await migrateCeiling(src, dst, s, slotKey(tag), KEYS, ceilingBatch, c.productAuth));
       const left = await dbsize(src, s);
       if (left !== 0) throw new Error(`ceiling run: ${left} keys left in db ${s} of ${src}`);
       const r = await connectRedis(dst, s);
       await r.flushdb().finally(() => r.disconnect());
     }
+    if (!v["no-cli"]) rows.push({ mode: "idle-cli", t: (await timedMove(c, slot++, "cli", KEYS)).t });
 
     if (!v["no-load"]) {
       const conns = num("load-conns", v["load-conns"], 2);
@@ -348,7 +340,10 @@ function report(rows: Row[], ceiling: CeilingRun[], load0: number): void {
     median(rows.filter((r) => r.mode === mode).map((r) => f(r.t)));
   if (ceiling.length) {
     const cms = median(ceiling.map((r) => r.ms));
-    const runs = ceiling.map((r) => `${fmt(r.ms)} ms ${kps(r.keys, r.ms)}`).join(", ");
+    const idle = rows.filter((r) => r.mode === "idle");
+    const runs = ceiling.map((r, i) =>
+      `${fmt(r.ms)} ms ${kps(r.keys, r.ms)} (idle move ${i + 1}: ${(r.ms / idle[i].t.executorMs).toFixed(2)}x)`
+    ).join(", ");
     console.log(
       `\n# ceiling: pipelined MIGRATE ... KEYS of ${KEYS} keys (${
         v["ceiling-batch"]
