@@ -31,6 +31,22 @@ function roundN(x: number): number {
   return Math.round(x / mag) * mag;
 }
 
+/** --proxy-b-monitor: a redis-cli MONITOR on `port` for the rest of the run, its output discarded. */
+function attachMonitor(port: number): void {
+  const child = new Deno.Command("redis-cli", {
+    args: ["-h", "127.0.0.1", "-p", String(port), "monitor"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  track(async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already exited */ }
+    await child.status;
+  });
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
@@ -115,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
       const variants = opts.proxyWorkers.map((workers) => ({ workers, acks: 0, b: false }));
       if (opts.writeAcks > 0) variants.push({ workers: opts.proxyWorkers[0], acks: opts.writeAcks, b: false });
       // --proxy-b-arg: the same proxies again as "<name>-b" with the extra flags, for an A/B in one run.
-      if (opts.proxyBArgs.length > 0) variants.push(...variants.map((v) => ({ ...v, b: true })));
+      const withB = opts.proxyBArgs.length > 0 || opts.proxyBScript !== "" || opts.proxyBMonitor;
+      if (withB) variants.push(...variants.map((v) => ({ ...v, b: true })));
       for (const { workers, acks, b } of variants) {
         const base = opts.proxyWorkers.length > 1 ? `proxy-w${workers}` : "proxy";
         const name = (acks > 0 ? `${base}-acks${acks}` : base) + (b ? "-b" : "");
@@ -130,10 +147,11 @@ async function main(argv: string[]): Promise<number> {
             dir,
             deno: Deno.execPath(),
             cwd: ROOT,
-            script: opts.proxyScript,
+            script: b && opts.proxyBScript !== "" ? opts.proxyBScript : opts.proxyScript,
           });
           servers.push(s);
           proxyNames.push(name);
+          if (b && opts.proxyBMonitor) attachMonitor(s.port);
         } catch (e) {
           notes.push(`${name} failed to start: ${(e as Error).message}`);
           log(notes[notes.length - 1]);

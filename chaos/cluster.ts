@@ -2,7 +2,8 @@
  * The cluster under test, every process on a host of its own: Redis groups (a master and a replica each), a Raft
  * group of dashboards (plus spare hosts for membership changes) and proxies following them. Set up through the
  * dashboard's HTTP API with a product_auth and cluster_secret made for this run; processes reach each other only by
- * the 198.18.x.y addresses they are given.
+ * the addresses they are given (a host's `addr`: 198.18.x.y in a namespace, or a loopback address with a forwarder
+ * on it), and listen on their host's `bind` (the same address in a namespace; see chaos/loopback.ts).
  * @module
  */
 import type { RaftStatusJson, TopomStats } from "../models/mod.ts";
@@ -10,6 +11,7 @@ import { type Dashboard, DashboardApi } from "./dashboard_api.ts";
 import { newXAuth } from "../util/xauth.ts";
 import type { Hosts } from "./hosts.ts";
 import { Proc } from "./procs.ts";
+import { followerProxyCommand } from "../testing/proxy_command.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const REDIS_PORT = 6379;
@@ -62,6 +64,8 @@ export class Cluster {
   console: Proc | undefined;
   /** group id → [master address, replica address] as set up. */
   readonly groups = new Map<number, string[]>();
+  /** The port every Redis server listens on (on its own host). */
+  readonly redisPort = REDIS_PORT;
   readonly productName = "chaos";
   readonly productAuth = randomHex(16);
   readonly clusterSecret = randomHex(24);
@@ -73,7 +77,8 @@ export class Cluster {
 
   constructor(readonly net: Hosts, readonly shape: ClusterShape, readonly dataDir: string) {
     this.xauth = newXAuth(this.productName, this.productAuth);
-    this.#api = new DashboardApi(() => this.dashboards, this.xauth);
+    // The tool's own calls are never faulted: they skip the loopback forwarders (and their opener lookups).
+    this.#api = new DashboardApi(() => this.dashboards, this.xauth, (addr) => net.direct(addr));
   }
 
   /** A dashboard's Raft status, or undefined when it does not answer in time. */
@@ -140,12 +145,14 @@ export class Cluster {
       "-A",
       "--quiet",
       `${ROOT}cli/codis-fe.ts`,
-      `--listen=${host.addr}:${CONSOLE_PORT}`,
+      `--listen=${host.bind}:${CONSOLE_PORT}`,
+      // Behind a loopback forwarder the Host header names the advertised address, not the bound one.
+      ...(host.bind !== host.addr ? [`--allowed-hosts=${host.addr}`] : []),
       `--dashboard=${this.dashboards.map((d) => d.adminAddr).join(",")}`,
     ];
     this.console = new Proc("console", "console", host, Deno.execPath(), args, `${this.dataDir}/console.log`, this.net);
     this.console.start();
-    await waitTcp(host.addr, CONSOLE_PORT, 30_000, this.console);
+    await waitTcp(host.bind, CONSOLE_PORT, 30_000, this.console);
   }
 
   /**
@@ -154,7 +161,7 @@ export class Cluster {
    */
   async consoleProblem(): Promise<string | undefined> {
     if (!this.console) return "no console";
-    const base = `http://${this.console.host.addr}:${CONSOLE_PORT}`;
+    const base = `http://${this.net.direct(`${this.console.host.addr}:${CONSOLE_PORT}`)}`;
     try {
       const list = await (await fetch(`${base}/list`, { signal: AbortSignal.timeout(10_000) })).json();
       if (!Array.isArray(list) || !list.includes(this.productName)) return `console /list: ${JSON.stringify(list)}`;
@@ -184,9 +191,12 @@ export class Cluster {
         const args = [
           conf,
           "--bind",
-          host.addr,
+          host.bind,
           "--port",
           String(REDIS_PORT),
+          // Sentinels learn replicas from their master's INFO: they must be told the address everyone dials.
+          "--replica-announce-ip",
+          host.addr,
           "--databases",
           "1024",
           "--hz",
@@ -210,19 +220,21 @@ export class Cluster {
       }
       this.groups.set(g, members);
     }
-    for (const p of this.redis) await waitTcp(p.host.addr, REDIS_PORT, 20_000, p);
+    for (const p of this.redis) await waitTcp(p.host.bind, REDIS_PORT, 20_000, p);
   }
 
-  #dashboardArgs(d: Omit<Dashboard, "proc">, peers: string, join: boolean): string[] {
+  #dashboardArgs(d: Omit<Dashboard, "proc">, bind: string, peers: string, join: boolean): string[] {
     return [
       "run",
       "-A",
       "--quiet",
       `${ROOT}cli/codis-dashboard.ts`,
       `--product_name=${this.productName}`,
-      `--admin_addr=${d.adminAddr}`,
+      `--admin_addr=${bind}:${ADMIN_PORT}`,
+      `--host-admin=${d.adminAddr}`,
       `--raft_id=${d.id}`,
-      `--raft_addr=${d.raftAddr}`,
+      `--raft_addr=${bind}:${RAFT_PORT}`,
+      `--raft_advertise=${d.raftAddr}`,
       `--raft_peers=${peers}`,
       `--data_dir=${d.dataDir}`,
       "--log-level=INFO",
@@ -252,7 +264,7 @@ export class Cluster {
     const peers = founders.map((d) => `${d.id}=${d.raftAddr}`).join(",");
     for (const d of all) {
       const founder = d.id <= this.shape.dashboards;
-      const args = this.#dashboardArgs(d, peers, !founder);
+      const args = this.#dashboardArgs(d, d.host.bind, peers, !founder);
       const proc = new Proc(`dash${d.id}`, "dashboard", d.host, Deno.execPath(), args, `${d.dataDir}.log`, this.net, {
         CODIS_PRODUCT_AUTH: this.productAuth,
         CODIS_CLUSTER_SECRET: this.clusterSecret,
@@ -266,7 +278,7 @@ export class Cluster {
   /** Gives dashboard `d` a fresh data dir and a `--join` command line listing `peers` (it was removed). */
   async resetToJoin(d: Dashboard, peers: string): Promise<void> {
     await Deno.remove(d.dataDir, { recursive: true }).catch(() => {});
-    d.proc.args = this.#dashboardArgs(d, peers, true);
+    d.proc.args = this.#dashboardArgs(d, d.proc.host.bind, peers, true);
   }
 
   /** `id=raftAddr` for each dashboard whose id is in `ids`. */
@@ -294,13 +306,14 @@ export class Cluster {
       await Deno.mkdir(dir, { recursive: true });
       await Deno.writeTextFile(
         `${dir}/sentinel.conf`,
-        `port ${SENTINEL_PORT}\nbind ${host.addr}\ndir ${dir}\nprotected-mode no\nlogfile ${dir}/sentinel.log\n`,
+        `port ${SENTINEL_PORT}\nbind ${host.bind}\nsentinel announce-ip ${host.addr}\ndir ${dir}\n` +
+          `protected-mode no\nlogfile ${dir}/sentinel.log\n`,
       );
       const args = [`${dir}/sentinel.conf`, "--sentinel", "--loglevel", "warning"];
       const p = new Proc(`sentinel-${server.name}`, "sentinel", host, "redis-server", args, `${dir}.log`, this.net);
       p.start();
       this.sentinels.push(p);
-      await waitTcp(host.addr, SENTINEL_PORT, 20_000, p);
+      await waitTcp(host.bind, SENTINEL_PORT, 20_000, p);
       await retry(() => this.put(`sentinels/add/XAUTH/${host.addr}:${SENTINEL_PORT}`), 30_000);
     }
     await retry(() => this.put(`sentinels/resync-all/XAUTH`), 30_000);
@@ -315,21 +328,17 @@ export class Cluster {
     const dashboards = this.dashboards.map((d) => d.adminAddr).join(",");
     for (let i = 1; i <= this.shape.proxies; i++) {
       const host = this.net.host(`proxy${i}`);
-      const args = [
-        "run",
-        "-A",
-        "--quiet",
-        `${ROOT}cli/codis-proxy.ts`,
-        `--dashboard=${dashboards}`,
-        `--product_name=${this.productName}`,
-        `--proxy_addr=${host.addr}:${PROXY_PORT}`,
-        `--admin_addr=${host.addr}:${PROXY_ADMIN_PORT}`,
-        "--log-level=INFO",
-        ...this.shape.proxyArgs,
-      ];
-      const p = new Proc(`proxy${i}`, "proxy", host, Deno.execPath(), args, `${this.dataDir}/proxy${i}.log`, this.net, {
-        CODIS_PRODUCT_AUTH: this.productAuth,
+      const c = followerProxyCommand({
+        dashboards,
+        productName: this.productName,
+        productAuth: this.productAuth,
+        proxyAddr: `${host.bind}:${PROXY_PORT}`,
+        adminAddr: `${host.bind}:${PROXY_ADMIN_PORT}`,
+        hostProxy: `${host.addr}:${PROXY_PORT}`,
+        hostAdmin: `${host.addr}:${PROXY_ADMIN_PORT}`,
+        extraArgs: ["--log-level=INFO", ...this.shape.proxyArgs],
       });
+      const p = new Proc(`proxy${i}`, "proxy", host, c.cmd, c.args, `${this.dataDir}/proxy${i}.log`, this.net, c.env);
       p.start();
       this.proxies.push(p);
     }
@@ -342,7 +351,7 @@ export class Cluster {
       const st = await this.stats().catch(() => undefined);
       const online = new Set((st?.proxy.models ?? []).map((m) => m.proxy_addr));
       if ([...want].every((a) => online.has(a))) {
-        for (const p of this.proxies) await waitTcp(p.host.addr, PROXY_PORT, 10_000, p);
+        for (const p of this.proxies) await waitTcp(p.host.bind, PROXY_PORT, 10_000, p);
         return;
       }
       await sleep(300);

@@ -5,6 +5,7 @@
  */
 import type { RaftStatusJson, TopomStats } from "../models/mod.ts";
 import type { Proc } from "./procs.ts";
+import { callDashboard } from "../testing/dashboard_proc.ts";
 
 /** An HTTP answer that was not 2xx. */
 export class ApiError extends Error {
@@ -24,21 +25,19 @@ export interface Dashboard {
 
 /** Calls to the dashboards of one run. */
 export class DashboardApi {
-  constructor(private readonly dashboards: () => Dashboard[], readonly xauth: string) {}
+  /** `dial` maps an advertised address to the one the tool dials (see Hosts.direct). */
+  constructor(
+    private readonly dashboards: () => Dashboard[],
+    readonly xauth: string,
+    private readonly dial: (addr: string) => string = (addr) => addr,
+  ) {}
 
   /** A dashboard's Raft status, or undefined when it does not answer in time. */
   async raftStatus(d: Dashboard, timeoutMs = 2000): Promise<RaftStatusJson | undefined> {
     if (!d.proc.alive || d.proc.paused) return undefined;
-    try {
-      const r = await fetch(`http://${d.adminAddr}/api/topom/raft/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      if (r.status !== 200) {
-        await r.body?.cancel();
-        return undefined;
-      }
-      return await r.json();
-    } catch {
-      return undefined;
-    }
+    const r = await callDashboard(this.dial(d.adminAddr), "GET", "/api/topom/raft/status", undefined, { timeoutMs })
+      .catch(() => undefined);
+    return r?.status === 200 && typeof r.json === "object" ? r.json : undefined;
   }
 
   /** The dashboard that reports itself leader, waiting at most `ms`. */
@@ -63,18 +62,9 @@ export class DashboardApi {
     const order = this.dashboards().filter((d) => d.proc.alive && !d.proc.paused);
     for (const d of order) {
       try {
-        const r = await fetch(`http://${d.adminAddr}${path}`, {
-          method,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headers: body === undefined ? undefined : { "content-type": "application/json" },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        const text = await r.text();
-        if (r.status >= 200 && r.status < 300) return (text ? JSON.parse(text) : undefined) as T;
-        let cause = text;
-        try {
-          cause = JSON.parse(text).Cause ?? text;
-        } catch { /* not JSON */ }
+        const r = await callDashboard(this.dial(d.adminAddr), method, path, body, { timeoutMs });
+        if (r.status >= 200 && r.status < 300) return (r.json === "" ? undefined : r.json) as T;
+        const cause = typeof r.json === "string" ? r.json : r.json?.Cause ?? JSON.stringify(r.json);
         last = new ApiError(r.status, `${method} ${path.replace(this.xauth, "XAUTH")}: ${r.status} ${cause}`);
         // A dashboard without a leader (503) or a network-level failure: another dashboard may do better.
         if (r.status !== 503 && r.status !== 502 && r.status !== 500) throw last;

@@ -47,7 +47,7 @@ Deno.test("delay forwarder: carries bytes in order both ways", async () => {
     c.close();
     await echo;
   } finally {
-    fwd.close();
+    await fwd.close();
     server.close();
   }
 });
@@ -76,7 +76,7 @@ Deno.test("delay forwarder: a peer that closes mid-stream ends the copy without 
     await closer;
     await new Promise((r) => setTimeout(r, 500));
   } finally {
-    fwd.close();
+    await fwd.close();
     server.close();
   }
 });

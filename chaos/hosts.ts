@@ -4,9 +4,11 @@
  * tool itself talks to them from the root namespace through one more veth. Faults are nftables rules inside a host's
  * namespace: dropped peers (one-way or both), random packet loss, and redirects of new connections to the tool's
  * user-space delay forwarder. Everything carries the prefix `codischaos-<pid>`, so a later run removes what a crashed
- * one left behind.
+ * one left behind. (Without namespaces, chaos/loopback.ts gives the same faults in user space.)
  * @module
  */
+import { startDelayForwarder } from "./forwarder.ts";
+import type { Rng } from "./rng.ts";
 
 /** Namespace names start with this, then the owning tool's pid. */
 export const NS_PREFIX = "codischaos-";
@@ -15,7 +17,19 @@ export const NS_PREFIX = "codischaos-";
 export interface Host {
   name: string;
   ns: string;
+  /** The address the host is known by: what its processes advertise and everyone dials. */
   addr: string;
+  /** The address its processes listen on: `addr` in a namespace; on loopback, behind the forwarders. */
+  bind: string;
+}
+
+/** A slow, lossy link for the `net` nemesis. */
+export interface SlowLink {
+  /** Percentage of packets lost on every link of the first host (the tool's own traffic excepted). */
+  lossPercent: number;
+  /** Delay and jitter of the first host's connections to the second. */
+  delayMs: number;
+  jitterMs: number;
 }
 
 /** The faults in force on one host (its nftables table is rebuilt from this on every change). */
@@ -118,34 +132,39 @@ async function freeSubnet(): Promise<string> {
   throw new Error("no free /24 left in 198.18.0.0/15");
 }
 
-/** Where the cluster's processes run: namespaces ({@link Network}) or loopback addresses ({@link LoopbackHosts}). */
+/** Where the cluster's processes run: namespaces ({@link Network}) or loopback addresses (chaos/loopback.ts). */
 export interface Hosts {
   readonly hosts: Map<string, Host>;
   /** The tool's own address, from which the clients and the API calls come. */
   readonly toolAddr: string;
   /** What the hosts' addresses start with, for the log. */
   readonly subnet: string;
-  /** Whether {@link Hosts.setRules} works (partitions, loss, delay). */
-  readonly filters: boolean;
   host(name: string): Host;
   /** Spawns `cmd args` on `host`; `env` is added to the tool's environment (secrets go there, never in `args`). */
   spawn(host: Host, cmd: string, args: string[], opts: SpawnOptions): Deno.ChildProcess;
   rules(host: string): HostRules;
   setRules(host: string, rules: HostRules): Promise<void>;
+  /** Makes `from`'s links lossy and its connections to `to` slow; resolves to the function that undoes it. */
+  slowLink(from: string, to: string, link: SlowLink, rng: Rng): Promise<() => Promise<void>>;
+  /** The address the tool's own clients dial to reach `addr` (the advertised one) without any fault. */
+  direct(addr: string): string;
   healAll(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** The namespaces of one run. */
 export class Network implements Hosts {
-  readonly filters = true;
   readonly hosts = new Map<string, Host>();
   readonly #rules = new Map<string, HostRules>();
   readonly #switchNs: string;
   readonly #rootIf: string;
   #closed = false;
 
-  private constructor(readonly prefix: string, readonly subnet: string) {
+  private constructor(
+    readonly prefix: string,
+    readonly subnet: string,
+    private readonly ports: (host: string) => number[],
+  ) {
     this.#switchNs = `${prefix}sw`;
     this.#rootIf = `cxc${Deno.pid}`;
   }
@@ -155,9 +174,12 @@ export class Network implements Hosts {
     return `${this.subnet}.1`;
   }
 
-  /** Creates the switch and one namespace per name, each with an address; undoes everything on failure. */
-  static async create(names: string[]): Promise<Network> {
-    const net = new Network(`${NS_PREFIX}${Deno.pid}-`, await freeSubnet());
+  /**
+   * Creates the switch and one namespace per name, each with an address; undoes everything on failure. `ports`
+   * lists what a host listens on (where the `net` nemesis's delay applies).
+   */
+  static async create(names: string[], ports: (host: string) => number[]): Promise<Network> {
+    const net = new Network(`${NS_PREFIX}${Deno.pid}-`, await freeSubnet(), ports);
     try {
       await net.#build(names);
     } catch (e) {
@@ -187,7 +209,7 @@ export class Network implements Hosts {
       await run("ip", ["-n", ns, "addr", "add", `${addr}/24`, "dev", "eth0"]);
       await run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
       await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-      this.hosts.set(name, { name, ns, addr });
+      this.hosts.set(name, { name, ns, addr, bind: addr });
       this.#rules.set(name, noRules());
     }
   }
@@ -237,6 +259,37 @@ export class Network implements Hosts {
     this.#rules.set(host, rules);
   }
 
+  /**
+   * Packet loss on `from` (nft) and its new connections to `to` redirected to a delay forwarder on the tool's address
+   * (the kernel has no netem).
+   */
+  async slowLink(from: string, to: string, link: SlowLink, rng: Rng): Promise<() => Promise<void>> {
+    const peer = this.host(to);
+    const ports = this.ports(to);
+    const forwarders = ports.map((port) =>
+      startDelayForwarder(this.toolAddr, { hostname: peer.bind, port }, link.delayMs, link.jitterMs, rng.fork())
+    );
+    const undo = async () => {
+      await this.setRules(from, noRules()).catch(() => {});
+      await Promise.all(forwarders.map((f) => f.close()));
+    };
+    try {
+      const rules = this.rules(from);
+      rules.lossPercent = link.lossPercent;
+      rules.redirects = ports.map((port, i) => ({ daddr: peer.addr, dport: port, to: forwarders[i].addr }));
+      await this.setRules(from, rules);
+    } catch (e) {
+      await undo();
+      throw e;
+    }
+    return undo;
+  }
+
+  /** Namespaces: the tool reaches every host directly. */
+  direct(addr: string): string {
+    return addr;
+  }
+
   /** Clears every host's rules. */
   async healAll(): Promise<void> {
     for (const name of this.hosts.keys()) await this.setRules(name, noRules()).catch(() => {});
@@ -250,53 +303,5 @@ export class Network implements Hosts {
     await deleteNamespace(this.#switchNs);
     // The root-side veth goes with its peer in the switch namespace; delete it in case the peer never existed.
     await run("ip", ["link", "del", this.#rootIf]).catch(() => {});
-  }
-}
-
-/**
- * The fallback without namespaces (not root): every host is its own loopback address (127.18.x.y; all of 127/8 is
- * local on Linux), so processes still reach each other only by the addresses they are given, but no network fault
- * can be injected: the partition, net and operator nemeses are left out.
- */
-export class LoopbackHosts implements Hosts {
-  readonly hosts = new Map<string, Host>();
-  readonly filters = false;
-  readonly toolAddr = "127.0.0.1";
-  readonly subnet = `127.18.${Deno.pid % 256}`;
-
-  constructor(names: string[]) {
-    names.forEach((name, i) => this.hosts.set(name, { name, ns: "", addr: `${this.subnet}.${10 + i}` }));
-  }
-
-  host(name: string): Host {
-    const h = this.hosts.get(name);
-    if (!h) throw new Error(`no host ${name}`);
-    return h;
-  }
-
-  spawn(_host: Host, cmd: string, args: string[], opts: SpawnOptions): Deno.ChildProcess {
-    return new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: opts.stderr,
-      env: { NO_COLOR: "1", ...opts.env },
-    }).spawn();
-  }
-
-  rules(): HostRules {
-    return noRules();
-  }
-
-  setRules(): Promise<void> {
-    return Promise.reject(new Error("no network faults on loopback hosts"));
-  }
-
-  healAll(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
   }
 }

@@ -1,5 +1,6 @@
 /**
- * `deno task chaos`: the whole cluster on hosts of its own (network namespaces), clients working through the
+ * `deno task chaos`: the whole cluster on hosts of its own (network namespaces, or loopback addresses behind
+ * fault-injecting forwarders with `--loopback` or without root), clients working through the
  * proxies, nemeses injecting faults, then a check of the recorded history and a report whose last line is
  *
  *   chaos: N ops (E errors), L lost acknowledged writes, V linearizability violations, F faults, seed S
@@ -11,10 +12,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { boundAddressLeak } from "./address_check.ts";
 import { check } from "./checker.ts";
-import { Cluster, hostNames, sleep } from "./cluster.ts";
+import { Cluster, hostNames, listeningPorts, sleep } from "./cluster.ts";
 import { History } from "./history.ts";
-import { type Hosts, LoopbackHosts, netnsProblem, Network, removeLeftovers } from "./hosts.ts";
+import { type Hosts, netnsProblem, Network, removeLeftovers } from "./hosts.ts";
+import { LoopbackHosts } from "./loopback.ts";
 import {
   DEFAULT_NEMESES,
   healEverything,
@@ -44,7 +47,7 @@ export interface ChaosOptions {
   maxPauseSeconds: number;
   reportDir: string;
   keep: boolean;
-  /** Run on loopback addresses even where namespaces work (no network faults). */
+  /** Run on loopback addresses behind user-space forwarders even where namespaces work (chaos/loopback.ts). */
   loopback: boolean;
 }
 
@@ -98,9 +101,6 @@ export function parseChaosArgs(argv: string[]): ChaosOptions {
   };
 }
 
-/** Nemeses that need network faults (namespaces). */
-const NETWORK_NEMESES: NemesisName[] = ["partition", "net", "operator"];
-
 function replayCommand(o: ChaosOptions): string {
   return [
     "deno task chaos",
@@ -145,10 +145,8 @@ async function main(argv: string[]): Promise<number> {
   const problem = opts.loopback ? "--loopback given" : await netnsProblem();
   const runNotes: string[] = [];
   if (problem) {
-    const dropped = opts.nemeses.filter((n) => NETWORK_NEMESES.includes(n));
-    opts.nemeses = opts.nemeses.filter((n) => !NETWORK_NEMESES.includes(n));
-    const msg = `network namespaces cannot be used here (${problem}): running on loopback addresses, ` +
-      `without network faults${dropped.length ? ` (left out: ${dropped.join(",")})` : ""}`;
+    const msg = `network namespaces are not used (${problem}): running on loopback addresses, ` +
+      `network faults injected by user-space forwarders`;
     log(msg);
     runNotes.push(msg);
   } else {
@@ -190,12 +188,19 @@ async function main(argv: string[]): Promise<number> {
   globalThis.addEventListener("unhandledrejection", onUnhandled);
   try {
     log(`seed ${opts.seed}, ${opts.seconds} s, nemeses ${opts.nemeses.join(",") || "none"}`);
-    net = problem ? new LoopbackHosts(hostNames(shape)) : await Network.create(hostNames(shape));
+    // Jitter and loss draws of the loopback forwarders: seeded, though their order follows the traffic's timing.
+    const forwarderRng = new Rng(opts.seed ^ 0x10b4c);
+    net = problem
+      ? LoopbackHosts.create(hostNames(shape), listeningPorts, () => forwarderRng.next())
+      : await Network.create(hostNames(shape), listeningPorts);
     log(`${net.hosts.size} hosts in ${net.subnet}.0/24${net instanceof Network ? ` (namespaces ${net.prefix}*)` : ""}`);
     cluster = new Cluster(net, shape, dataDir);
     await cluster.start(log);
+    const leaked = await boundAddressLeak(cluster);
+    if (leaked) throw new Error(leaked);
 
     const rng = new Rng(opts.seed);
+    const clientAddrs = cluster.proxyAddrs.map((a) => net!.direct(a));
     const history = new History();
     const ctx: NemesisContext = {
       cluster,
@@ -211,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
     const timer = setTimeout(endRun, opts.seconds * 1000);
     log("clients and nemeses running");
     await Promise.all([
-      runClients(history, cluster.proxyAddrs, rng.fork(), workload, stop),
+      runClients(history, clientAddrs, rng.fork(), workload, stop),
       runNemeses(ctx, opts.nemeses, stop),
     ]);
     clearTimeout(timer);
@@ -219,10 +224,11 @@ async function main(argv: string[]): Promise<number> {
     log("healing and waiting for the cluster to settle");
     await healEverything(ctx);
     const settled = await waitSettled(cluster, 90_000);
-    await finalReads(history, cluster.proxyAddrs, workload);
+    await finalReads(history, clientAddrs, workload);
     const consoleProblem = await cluster.consoleProblem();
     const verdict = check(history.ops);
     const notes = [...runNotes];
+    if (net instanceof LoopbackHosts) notes.push(net.summary());
     if (!settled) notes.push("the cluster had not settled 90 s after healing (final reads went ahead)");
     if (consoleProblem) notes.push(`web console after the run: ${consoleProblem}`);
     if (verdict.undecided > 0) notes.push(`${verdict.undecided} register keys undecided (search budget)`);

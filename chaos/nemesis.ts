@@ -6,9 +6,8 @@
  * @module
  */
 import { slotOf } from "../models/hash.ts";
-import { type Cluster, listeningPorts, sleep } from "./cluster.ts";
+import { type Cluster, sleep } from "./cluster.ts";
 import { ApiError, type Dashboard } from "./dashboard_api.ts";
-import { startDelayForwarder } from "./forwarder.ts";
 import type { History } from "./history.ts";
 import { type Hosts, noRules } from "./hosts.ts";
 import type { Proc } from "./procs.ts";
@@ -151,24 +150,19 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     const delay = r.int(20, 200);
     const jitter = r.int(0, Math.floor(delay / 2));
     const ms = r.int(5000, 15_000);
-    const peer = ctx.net.host(b);
-    const ports = listeningPorts(b);
-    const forwarders = ports.map((port) =>
-      startDelayForwarder(ctx.net.toolAddr, { hostname: peer.addr, port }, delay, jitter, r.fork())
-    );
     const healed = ctx.history.fault(
       "net",
-      `${a}: ${loss}% loss; its new connections to ${b} delayed ${delay}±${jitter} ms; for ${ms} ms`,
+      `${a}: ${loss}% loss; its connections to ${b} delayed ${delay}±${jitter} ms; for ${ms} ms`,
     );
     try {
-      const rules = ctx.net.rules(a);
-      rules.lossPercent = loss;
-      rules.redirects = ports.map((port, i) => ({ daddr: peer.addr, dport: port, to: forwarders[i].addr }));
-      await ctx.net.setRules(a, rules);
-      await hold(ms, stopped);
+      // `r` itself: namespace mode forks one generator per delayed port from it, as the seeds' replays expect.
+      const undo = await ctx.net.slowLink(a, b, { lossPercent: loss, delayMs: delay, jitterMs: jitter }, r);
+      try {
+        await hold(ms, stopped);
+      } finally {
+        await undo();
+      }
     } finally {
-      await ctx.net.setRules(a, noRules()).catch(() => {});
-      for (const f of forwarders) f.close();
       healed();
     }
   },
@@ -232,7 +226,7 @@ const ACTIONS: Record<Exclude<NemesisName, "migrate">, Action> = {
     if (!master || !master.alive) return;
     // isolate: cut off from every host; cut: from its replicas and the sentinels only, so that the proxies keep
     // writing to it while the sentinels promote a replica (the split brain write acks are for).
-    const how = r.pick(ctx.net.filters ? ["kill", "pause", "isolate", "cut"] as const : ["kill", "pause"] as const);
+    const how = r.pick(["kill", "pause", "isolate", "cut"] as const);
     const ms = r.int(10_000, 25_000);
     const healed = ctx.history.fault("failover", `${how} group ${group.id}'s master ${master.name} for ${ms} ms`);
     try {

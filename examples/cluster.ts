@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { waitProxyOnline } from "../testing/codis_proxy.ts";
+import { followerProxyCommand } from "../testing/proxy_command.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -277,24 +278,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const proxyPorts = ports(opts.proxyPort, nProxy);
     const proxyAdminPorts = ports(opts.proxyAdminPort, nProxy);
     for (let i = 0; i < nProxy; i++) {
-      const args = [
-        "run",
-        "-A",
-        `${ROOT}cli/codis-proxy.ts`,
-        `--dashboard=${cluster.dashboardList}`,
-        `--product_name=${productName}`,
-        `--proxy_addr=127.0.0.1:${proxyPorts[i]}`,
-        `--admin_addr=127.0.0.1:${proxyAdminPorts[i]}`,
-        "--proxy_allow_flush=true",
-      ];
-      const c: Child = {
-        name: `proxy-${i + 1}`,
-        addr: `127.0.0.1:${proxyPorts[i]}`,
-        proc: null,
-        args,
-        cmd: Deno.execPath(),
-        env: { CODIS_PRODUCT_AUTH: productAuth },
-      };
+      const command = followerProxyCommand({
+        dashboards: cluster.dashboardList,
+        productName,
+        productAuth,
+        proxyAddr: `127.0.0.1:${proxyPorts[i]}`,
+        adminAddr: `127.0.0.1:${proxyAdminPorts[i]}`,
+        extraArgs: ["--proxy_allow_flush=true"],
+      });
+      const c: Child = { name: `proxy-${i + 1}`, addr: `127.0.0.1:${proxyPorts[i]}`, proc: null, ...command };
       children.push(c);
       cluster.proxies.push(c);
       cluster.proxyAddrs.push(c.addr);

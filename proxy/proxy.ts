@@ -15,6 +15,8 @@ import type { ProxyCore, SessionState } from "./core/core.ts";
 import { Router } from "./forward/router.ts";
 import { drain, Forwarder, type KeyRef, type MigrateOptions, redispatch, releaseHeld } from "./forward/forward.ts";
 import { Session } from "./session.ts";
+import { OperatorHooks } from "./core/ops.ts";
+import { answerOpsQuery } from "./local/client_list.ts";
 import { type ClientListening, listenClients, splitHostPort } from "./listen.ts";
 import { configureRedisTls } from "../redis/dial.ts";
 import { backendTls } from "../util/tls.ts";
@@ -47,6 +49,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   readonly writeAcks: WriteAcks | null;
   /** When the proxy was made, unix milliseconds. */
   readonly startTime: number = Date.now();
+  /** @internal The slow log, MONITOR's feed and CLIENT PAUSE (proxy/core/ops.ts). */
+  readonly ops: OperatorHooks;
   #listening: ClientListening | null = null;
   #idleSweep: ReturnType<typeof setInterval> | null = null;
   #sessions = new Set<Session>();
@@ -71,6 +75,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   constructor(config: ProxyConfig, commands: CommandTable = CommandTable.builtin()) {
     this.config = config;
     this.commands = commands;
+    this.ops = new OperatorHooks(config);
+    this.ops.answerQuery = (q) => answerOpsQuery(this, q);
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     this.load = new LoadStats(config);
     this.#loadStats = config.load_stats;
@@ -177,6 +183,11 @@ export class Proxy implements ProxyCore, ProxyControl {
   /** Live client sessions. */
   sessionCount(): number {
     return this.#sessions.size;
+  }
+
+  /** @internal The live client sessions. */
+  sessions(): Iterable<SessionState> {
+    return this.#sessions;
   }
 
   /** The per-slot statistics, hot keys and big keys (admin API). */
@@ -371,6 +382,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.stats.stop();
     if (this.#idleSweep !== null) clearInterval(this.#idleSweep);
     this.#listening?.stopAccepting();
+    this.ops.close();
     for (const s of this.#sessions) s.close();
     for (const sock of this.#refused) sock.destroy();
     await this.#listening?.close();

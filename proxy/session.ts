@@ -24,6 +24,10 @@ import { ProtocolError, type RequestLimits, RequestParser, type RequestSink } fr
 import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./session_auth.ts";
 import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
 import { KeyRouter } from "./key_route.ts";
+import type { OperatorHooks } from "./core/ops.ts";
+import type { ClientDescription } from "./core/client_info.ts";
+import { monitored, pausedBy, slowLogged } from "./local/monitor.ts";
+import { describeSession } from "./local/client_list.ts";
 import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
 import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
 
@@ -92,6 +96,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #replyMode = REPLY_ON;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
   #modes: SessionModes | null = null;
+  /** The last command's name, for CLIENT LIST. */
+  #lastCommand = "NULL";
+  /** Hands a slow request to the slow log (see ReplyWriter.writeReady). */
+  #onSlow = (argv: Uint8Array[], us: number) => this.#logSlow(argv, us);
 
   constructor(core: ProxyCore, socket: ClientSocket, id: number) {
     this.#core = core;
@@ -206,6 +214,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const req = this.#replyMode === REPLY_ON
       ? new Request(this, info ? info.name : "unknown", this.#readAt)
       : this.#replyModeRequest(info, argv);
+    req.argv = argv;
     this.#queue.push(req);
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
@@ -218,6 +227,15 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (!this.#authenticated && !allowedBeforeAuth(info.name)) {
       return req.onReply(NOAUTH);
     }
+    this.#run(info, argv, argc, raw, req);
+  }
+
+  /** Runs a request that passed the checks. */
+  #run(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
+    this.#lastCommand = info.name;
+    const ops = this.#core.ops;
+    // The one check the operator features cost a request while no monitor is attached and no pause is in force.
+    if (ops.active !== 0 && this.#operatorHooks(ops, info, argv, argc, raw, req)) return;
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
     switch (info.policy) {
       case "forward":
@@ -230,6 +248,62 @@ export class Session implements RequestSink, RequestOwner, SessionState {
         if (info.closeConnection) return this.close(); // HTTP sent to a Redis port: Redis closes silently too
         return req.onReply(errorReply(refusalText(info, argv, argc)));
     }
+  }
+
+  /**
+   * CLIENT PAUSE and MONITOR: a paused command holds the session (its later commands wait behind it, as Redis
+   * postpones a paused client) until the pause ends; otherwise the command goes to the monitors. True when held.
+   */
+  #operatorHooks(
+    ops: OperatorHooks,
+    info: CommandInfo,
+    argv: Uint8Array[],
+    argc: number,
+    raw: Uint8Array | null,
+    req: Request,
+  ): boolean {
+    if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info) && (this.#modes === null || !this.#modes.monitoring)) {
+      this.#gate(req, () =>
+        ops.pause.wait(() => {
+          if (this.#closed) return;
+          this.#gateReq = null;
+          this.#gateStart = null;
+          this.#modeChanged();
+          this.#run(info, argv, argc, raw, req);
+          if (this.#gateReq === null) this.#openGate();
+        }));
+      return true;
+    }
+    if (ops.feeding && monitored(info) && (this.#modes === null || this.#modes.monitorSees(info))) {
+      ops.feed(this.remote, argv);
+    }
+    return false;
+  }
+
+  /** The session as CLIENT LIST shows it. */
+  describe(): ClientDescription {
+    const m = this.#modes;
+    return describeSession({
+      id: this.id,
+      addr: this.remote,
+      laddr: this.#core.config.proxy_addr,
+      fd: this.#socket.fd ?? -1,
+      name: this.name,
+      createdAt: this.createdAt,
+      lastActive: this.#socket.lastActive,
+      modes: m === null ? null : m.facts(),
+      blocked: this.#gateReq !== null,
+      qbuf: this.#parser.buffered,
+      omem: this.#socket.pendingBytes,
+      cmd: this.#lastCommand,
+      resp: this.protover,
+    });
+  }
+
+  /** CLIENT KILL: the session itself ends once this reply is written, as Redis's close-after-reply. */
+  kill(self: boolean): void {
+    if (self) this.quitting = true;
+    else this.close();
   }
 
   /** See {@link SessionState.setClientReply}. */
@@ -385,12 +459,26 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     const q = this.#queue;
     const head = q.peek();
     if (head === undefined || head.reply === null) return;
-    const failed = this.#replies.writeReady(q, this.#socket, this.#core.stats, this.#core.load);
+    const failed = this.#replies.writeReady(
+      q,
+      this.#socket,
+      this.#core.stats,
+      this.#core.load,
+      this.#core.ops.slowlog.thresholdUs,
+      this.#onSlow,
+    );
     if (this.#gateStart !== null && q.peek() === this.#gateReq) this.#startGate();
     this.#maybeResume();
     if (this.quitting && q.length === 0) this.#finishQuit();
     // session_break_on_failure (Codis): a request the proxy could not serve ends the session, after its error reply.
     else if (failed && this.#core.config.session_break_on_failure) this.#finishQuit();
+  }
+
+  /** A request that took at least slowlog_log_slower_than: into the slow log, unless it waited by design. */
+  #logSlow(argv: Uint8Array[], us: number): void {
+    const info = this.#core.commands.lookup(argv, argv.length);
+    if (info === undefined || !slowLogged(info, argv)) return;
+    this.#core.ops.slowlog.add(argv, us, this.remote, this.name);
   }
 
   #finishQuit(): void {

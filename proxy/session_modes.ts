@@ -25,6 +25,8 @@ import { CROSSSLOT, encodeCommand, encodeValue, errorReply } from "../redis/enco
 import { OwnConns, routeResp3 } from "./resp3/own_conns.ts";
 import { Transaction } from "./txn/transaction.ts";
 import { ownConnOptions } from "./core/own_conn.ts";
+import { MonitorMode } from "./local/monitor.ts";
+import type { SessionFacts } from "./local/client_list.ts";
 
 const enc = new TextEncoder();
 const OK_REPLY = enc.encode("+OK\r\n");
@@ -42,6 +44,7 @@ export const SESSION_COMMANDS: ReadonlySet<string> = new Set([
   "hello",
   "reset",
   "wait",
+  "monitor",
 ]);
 
 /** Transaction commands handled as such even inside MULTI. */
@@ -107,6 +110,8 @@ export class SessionModes {
   /** WAIT's temporary connections, dropped if the session closes first. */
   #waitConns = new Set<BackendConn>();
   #closed = false;
+  /** Set by MONITOR: the session receives the proxy's command feed. */
+  #monitor: MonitorMode | null = null;
   /** True while a blocking command or WAIT runs (INFO's blocked_clients). */
   blocked = false;
 
@@ -122,7 +127,37 @@ export class SessionModes {
   /** True while requests must come here: in MULTI, subscribed, or RESP3. */
   get special(): boolean {
     return this.#own !== null || (this.#txn !== null && this.#txn.inMulti) ||
-      (this.#pubsub !== null && this.#pubsub.active);
+      (this.#pubsub !== null && this.#pubsub.active) || this.#monitor !== null;
+  }
+
+  /** True in MONITOR mode: Redis treats a monitor as a replica, which CLIENT PAUSE does not hold. */
+  get monitoring(): boolean {
+    return this.#monitor !== null;
+  }
+
+  /**
+   * Whether the monitors see this session's command: not when a monitoring session is refused it. RESET stops this
+   * session's monitoring here, before the feed, since Redis feeds a command after running it.
+   */
+  monitorSees(info: CommandInfo): boolean {
+    if (this.#monitor === null) return true;
+    if (info.name === "reset") {
+      this.#monitor.stop();
+      return true;
+    }
+    return this.#monitor.refusal(info) === null;
+  }
+
+  /** The modes' part of CLIENT LIST. */
+  facts(): SessionFacts {
+    const counts = this.#pubsub?.counts() ?? { sub: 0, psub: 0, ssub: 0 };
+    const txn = this.#txn;
+    return {
+      ...counts,
+      monitor: this.#monitor !== null,
+      pubsub: this.#own === null && this.#pubsub !== null && this.#pubsub.active,
+      multi: txn !== null && txn.inMulti ? txn.queuedCount : -1,
+    };
   }
 
   /** True while the session has subscriptions. */
@@ -148,6 +183,10 @@ export class SessionModes {
     const name = info.name;
     const ps = this.#pubsub;
     const resp3 = this.#own !== null;
+    if (this.#monitor !== null) {
+      const refusal = this.#monitor.refusal(info);
+      if (refusal !== null) return req.onReply(refusal);
+    }
     if (ps !== null && ps.active && !resp3) {
       if (!SUBSCRIBED_OK.has(name)) {
         return req.onReply(errorReply(
@@ -254,8 +293,14 @@ export class SessionModes {
               host.openGate();
             });
         });
+      case "monitor":
+        this.#monitor ??= new MonitorMode(host.core.ops.monitors, (line) => host.push(line));
+        host.modeChanged();
+        return req.onReply(OK_REPLY);
       case "reset": {
         const s = host.state;
+        this.#monitor?.stop();
+        this.#monitor = null;
         this.#txn?.reset();
         this.#pubsub?.close();
         s.name = null;
@@ -339,6 +384,8 @@ export class SessionModes {
   /** Frees what only this session used: its own connections (a blocked command ends) and subscriptions. */
   close(): void {
     this.#closed = true;
+    this.#monitor?.stop();
+    this.#monitor = null;
     for (const c of this.#waitConns) c.close();
     this.#waitConns.clear();
     this.#dedicated?.close();

@@ -26,9 +26,18 @@ export class ReplyWriter {
   /**
    * Takes every answered request off the head of `queue`, records it in `stats` and writes its reply to `sock`: one
    * socket write for all of them, since each write is a syscall; big replies are handed over as they are. Counts
-   * keyed requests in `load` (per-slot statistics). Returns whether one of the requests failed in the proxy.
+   * keyed requests in `load` (per-slot statistics), and hands a request that took at least `slowUs` microseconds (the
+   * slow log's threshold, Infinity while it is off) to `onSlow`. Returns whether one of the requests failed in the
+   * proxy.
    */
-  writeReady(queue: Fifo<Request>, sock: ClientSocket, stats: ProxyStats, load: LoadStats): boolean {
+  writeReady(
+    queue: Fifo<Request>,
+    sock: ClientSocket,
+    stats: ProxyStats,
+    load: LoadStats,
+    slowUs: number,
+    onSlow: (argv: Uint8Array[], usecs: number) => void,
+  ): boolean {
     let head = queue.peek();
     if (head === undefined || head.reply === null) return false;
     const now = performance.now();
@@ -43,6 +52,7 @@ export class ReplyWriter {
       const usecs = Math.round((now - head.start) * 1000);
       stats.record(head.name, usecs, head.failed, reply[0] === 45 && !head.failed);
       if (head.slot >= 0) load.answered(head, reply, usecs);
+      if (usecs >= slowUs && head.argv !== null) onSlow(head.argv, usecs);
       if (head.failed) failed = true;
       head = queue.peek();
     }

@@ -26,6 +26,11 @@ export class RawClient {
     return await this.read(timeoutMs);
   }
 
+  /** Sends one command without reading its reply (read it, or the frames before it, with {@link read}). */
+  async send(args: (string | Uint8Array)[]): Promise<void> {
+    await this.#conn.write(encodeCommand(args));
+  }
+
   /** Reads the next whole reply (for pushed messages). */
   async read(timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
@@ -41,9 +46,10 @@ export class RawClient {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const n = await Promise.race([
         this.#conn.read(chunk),
-        new Promise<null>((r) => timer = setTimeout(() => r(null), Math.max(1, deadline - Date.now()))),
+        new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), Math.max(1, deadline - Date.now()))),
       ]).finally(() => clearTimeout(timer));
-      if (n === null) continue;
+      if (n === "timeout") continue;
+      if (n === null) throw new Error("connection closed by the peer");
       const next = new Uint8Array(this.#buf.length + n);
       next.set(this.#buf);
       next.set(chunk.subarray(0, n), this.#buf.length);

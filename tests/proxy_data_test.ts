@@ -130,7 +130,7 @@ Deno.test("proxy: refused and unknown commands get clear errors and are not forw
   const f = await startProxyFixture(2);
   try {
     const c = f.client();
-    await rejects(c.call("MONITOR"), /'monitor' is not supported by codis-proxy/i);
+    await rejects(c.call("SYNC"), /'sync' is not supported by codis-proxy/i);
     await rejects(c.call("CONFIG", "SET", "x", "y"), /'config set' is not supported by codis-proxy/i);
     await rejects(c.call("FLUSHALL"), /not supported by codis-proxy.*proxy_allow_flush/i);
     await rejects(c.call("BLPOP", "{a}l", "{b}l", "0"), /CROSSSLOT/);

@@ -287,3 +287,35 @@ Deno.test("proxy write acks: EVAL_RO, FCALL_RO and XREAD BLOCK do not wait; EVAL
     c.relay.mode("pass");
   });
 });
+
+Deno.test("proxy write acks: a write after one whose WAIT is out runs at once; the session's own requests follow it", async () => {
+  await withCluster({ backend_write_acks: 1, backend_write_acks_timeout: 5000 }, async (c) => {
+    const first = c.f.client();
+    const second = c.f.client();
+    const onMaster = (key: string) => c.f.direct(0, slotOf(enc(key)));
+    c.relay.mode("blackhole");
+    let firstSettled = false;
+    const firstWrite = first.set("wait-first", "1").then((v) => v, (e: Error) => e.message)
+      .finally(() => firstSettled = true);
+    // Pipelined behind the waiting write: runs after it on the server, so it sees it.
+    const firstRead = first.get("wait-first").then((v) => v, (e: Error) => e.message);
+    await until(
+      "the first write on the master",
+      3000,
+      async () => (await onMaster("wait-first").get("wait-first")) ?? undefined,
+    );
+    // Another session's write is not queued behind the first write's WAIT: the master runs it while that WAIT is out.
+    const secondWrite = second.set("wait-second", "2").then((v) => v, (e: Error) => e.message);
+    await until(
+      "the second write on the master",
+      3000,
+      async () => (await onMaster("wait-second").get("wait-second")) ?? undefined,
+    );
+    console.log("DBG", firstSettled, performance.now(), await c.f.direct(0).client("LIST"));
+    assert.equal(firstSettled, false, "the first write's WAIT answered before the second write ran");
+    assert.equal(await firstRead, "1");
+    assert.match(String(await firstWrite), /^NOREPLICAS write outcome unknown/);
+    assert.match(String(await secondWrite), /^NOREPLICAS write outcome unknown/);
+    c.relay.mode("pass");
+  });
+});

@@ -74,6 +74,8 @@ export interface DashboardConfig extends DashboardTlsConfig {
   raft_id: number;
   /** Listen address for Raft peer traffic (HOST:PORT). */
   raft_addr: string;
+  /** Raft address announced to peers (HOST:PORT), when it differs from raft_addr; empty: raft_addr. */
+  raft_advertise: string;
   /** Initial members, "ID=HOST:PORT,...", e.g. */
   raft_peers: string;
   /** What an empty data_dir means (etcd's initial-cluster-state). */
@@ -202,6 +204,13 @@ export const KEYS: { [K in keyof DashboardConfig]: KeyDef } = {
     def: "127.0.0.1:28080",
     doc: "Listen address for Raft peer traffic (HOST:PORT).",
     check: checkHostPort,
+  },
+  raft_advertise: {
+    kind: "string",
+    def: "",
+    doc: "Raft address announced to the other members (HOST:PORT) when it is not raft_addr, e.g. behind NAT or\n" +
+      "a forwarder. Empty: raft_addr.",
+    check: (v) => v === "" ? undefined : checkHostPort(v),
   },
   raft_peers: {
     kind: "string",

@@ -74,6 +74,7 @@ Deno.test("dashboard config: bad values name the key", () => {
     ['migration_timeout = "soon"', /migration_timeout: invalid duration/],
     ['migration_async_maxbytes = "lots"', /migration_async_maxbytes: invalid size/],
     ['admin_addr = "nowhere"', /admin_addr: "nowhere" is not a HOST:PORT/],
+    ['raft_advertise = "nowhere"', /raft_advertise: "nowhere" is not a HOST:PORT/],
     ['product_name = "a b"', /product_name/],
     ['raft_peers = "1=a:1,2=b:2"\nraft_id = 3', /raft_id: 3 is not among raft_peers ids/],
     ['raft_peers = "1=a"', /raft_peers: peer "1=a"/],
@@ -107,6 +108,8 @@ Deno.test("dashboard config: flags override the file; no file is needed", () => 
   assert.equal(a.config.product_name, "from-file");
   assert.equal(a.config.raft_id, 2);
   assert.equal(a.config.migration_timeout, 5000);
+  assert.equal(a.config.raft_advertise, "");
+  assert.equal(parseDashboardArgs(["--raft_advertise=10.0.0.9:28080"], read).config.raft_advertise, "10.0.0.9:28080");
   assert.equal(a.config.data_dir, defaultDataDir("from-file", 2));
   assert.deepEqual(raftPeers(a.config).map((p) => p.id), [1, 2]);
 

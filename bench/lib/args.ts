@@ -27,6 +27,10 @@ export interface BenchOptions {
   proxyBArgs: string[];
   /** The proxy entry point, relative to the repository root (default cli/codis-proxy.ts). */
   proxyScript: string;
+  /** When set, `proxy-b` runs this entry point instead (another checkout: an A/B between two versions). */
+  proxyBScript: string;
+  /** When set, `proxy-b` has a MONITOR client attached (reading and discarding the feed) while it is measured. */
+  proxyBMonitor: boolean;
   twemHash: string;
   twemDist: string;
   keyspace: number;
@@ -64,6 +68,9 @@ export const USAGE = `Usage: deno task bench [options]      (or: deno run -A ben
   --proxy-b-arg=FLAG   also start a second proxy, "proxy-b", with this extra flag (repeatable): an A/B in the
                        same run, e.g. --proxy-b-arg=--session_epoll=false
   --proxy-script=PATH  proxy entry point to benchmark instead of cli/codis-proxy.ts (same flags)
+  --proxy-b-script=PATH  also start "proxy-b" from this entry point (e.g. another checkout's cli/codis-proxy.ts):
+                       an A/B between two versions in the same run
+  --proxy-b-monitor    also start "proxy-b" with a MONITOR client attached (redis-cli monitor, output discarded)
   --twem-hash=H        twemproxy hash: fnv1a_64 (default) or crc32a, ...
   --twem-dist=D        twemproxy distribution: ketama (default) or modula
   --keyspace=K         redis-benchmark -r (default 100000)
@@ -102,6 +109,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       "proxy-arg": { type: "string", multiple: true },
       "proxy-b-arg": { type: "string", multiple: true },
       "proxy-script": { type: "string" },
+      "proxy-b-script": { type: "string" },
+      "proxy-b-monitor": { type: "boolean" },
       "twem-hash": { type: "string" },
       "twem-dist": { type: "string" },
       keyspace: { type: "string" },
@@ -136,6 +145,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     proxyArgs: v["proxy-arg"] ?? [],
     proxyBArgs: v["proxy-b-arg"] ?? [],
     proxyScript: v["proxy-script"] ?? "cli/codis-proxy.ts",
+    proxyBScript: v["proxy-b-script"] ?? "",
+    proxyBMonitor: v["proxy-b-monitor"] ?? false,
     twemHash: v["twem-hash"] ?? "fnv1a_64",
     twemDist: v["twem-dist"] ?? "ketama",
     keyspace: int("keyspace", v.keyspace, 100_000, 1),

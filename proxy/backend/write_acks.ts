@@ -2,12 +2,14 @@
  * Replica-acknowledged writes (`backend_write_acks = N` ≥ 1): a write is answered only once Redis's `WAIT N timeout`
  * has confirmed that N replicas of its group hold it, so a failover that promotes one of them cannot lose it.
  *
- * - Writes go on connections of their own (one per master connection), so that the `WAIT` that blocks them does not
- *   delay other sessions' reads. Every write sent in one event-loop turn on one connection forms a batch, followed by
- *   one `WAIT`: it covers every write before it on that connection. The writes' replies are held until it answers.
+ * - Writes go on connections of their own, so that the `WAIT` that blocks them does not delay other sessions' reads.
+ *   Every write sent in one event-loop turn on one connection forms a batch, followed by one `WAIT`: it covers every
+ *   write before it on that connection. The writes' replies are held until it answers.
+ * - Each master has several write connections (write_conn_choice.ts): a turn's batch goes on one whose WAIT is not
+ *   still blocking it, so that it runs at once instead of queueing one replication round trip behind that WAIT.
  * - `WAIT` answering fewer than N: each held write gets `-NOREPLICAS write outcome unknown ...`, never its OK.
- * - A session's requests that follow one of its writes still waiting take the same connection (they are not held),
- *   so that they run after it on the server, as Redis orders one client's commands.
+ * - A session's requests that follow one of its writes still waiting take that write's connection (they are not
+ *   held), so that they run after it on the server, as Redis orders one client's commands.
  * - The group's connected replicas (`INFO replication`, read again in the background after a WAIT came back short,
  *   and twice a second while short) fewer than N: writes fail at once, not run, with an error naming the group.
  * @module
@@ -16,6 +18,7 @@ import { atTurnEnd } from "../../util/turn_end.ts";
 import { encodeCommand } from "../../redis/encode.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
 import { BackendConn, type BackendOptions, type BackendState, type PendingReply } from "../../redis/conn.ts";
+import { chooseWriteConn, writeConnCount } from "./write_conn_choice.ts";
 
 /** The settings: `backend_write_acks` and `backend_write_acks_timeout` (ms). */
 export interface WriteAckOptions {
@@ -26,6 +29,8 @@ export interface WriteAckOptions {
 /** Per-session count of writes still waiting for their acknowledgement. */
 export interface AckScope {
   pending: number;
+  /** The write connection the session last used on each master: its later requests follow its waiting writes there. */
+  conns?: Map<AckPool, WriteAckConn>;
 }
 
 /** Counters of the waits, shown in proxy stats and /metrics. */
@@ -56,7 +61,7 @@ export class WriteAckStats {
 export interface AckPool {
   readonly addr: string;
   readonly conns: BackendConn[];
-  /** Write connections, one per master connection; created on first use. */
+  /** Write connections (write_conn_choice.ts says how many); created on first use. */
   writeConns: WriteAckConn[] | null;
 }
 
@@ -66,7 +71,8 @@ export interface AckPool {
  */
 export class AckedRequest implements PendingReply {
   readonly #inner: PendingReply;
-  readonly #scope: AckScope | null;
+  /** The session's scope; null for requests that need no order with the session's others (transactions). */
+  readonly scope: AckScope | null;
   readonly write: boolean;
   /** The group, for error texts (0: unknown). */
   readonly groupId: number;
@@ -79,7 +85,7 @@ export class AckedRequest implements PendingReply {
   constructor(acks: WriteAcks, inner: PendingReply, scope: AckScope | null, write: boolean, groupId: number) {
     this.acks = acks;
     this.#inner = inner;
-    this.#scope = scope;
+    this.scope = scope;
     this.write = write;
     this.groupId = groupId;
     if (write && scope !== null) scope.pending++;
@@ -115,7 +121,7 @@ export class AckedRequest implements PendingReply {
 
   #finish(raw: Uint8Array | null, msg: string | null): void {
     this.#done = true;
-    if (this.write && this.#scope !== null) this.#scope.pending--;
+    if (this.write && this.scope !== null) this.scope.pending--;
     if (raw !== null) this.#inner.onReply(raw);
     else this.#inner.onError(msg!);
   }
@@ -126,9 +132,10 @@ export class WaitBatch implements PendingReply {
   readonly held: AckedRequest[] = [];
   db = 0;
   sentAt = 0;
-  constructor(private readonly acks: WriteAcks, private readonly pool: AckPool) {}
+  constructor(private readonly acks: WriteAcks, private readonly pool: AckPool, private readonly conn: WriteAckConn) {}
 
   onReply(raw: Uint8Array): void {
+    this.conn.waiting--;
     const stats = this.acks.stats;
     const { replicas: n, timeoutMs } = this.acks.opts;
     stats.waits++;
@@ -147,6 +154,7 @@ export class WaitBatch implements PendingReply {
   }
 
   onError(msg: string): void {
+    this.conn.waiting--;
     for (const h of this.held) h.releaseUnknown(msg);
   }
 }
@@ -157,9 +165,12 @@ export class WriteAckConn {
   readonly #acks: WriteAcks;
   readonly #pool: AckPool;
   #open: WaitBatch | null = null;
+  /** WAITs sent and not answered: while above 0, the server runs nothing more of this connection's. */
+  waiting = 0;
   #close = () => {
     const b = this.#open!;
     this.#open = null;
+    this.waiting++;
     b.sentAt = performance.now();
     this.conn.send(b.db, this.#acks.waitCommand, b);
   };
@@ -182,6 +193,11 @@ export class WriteAckConn {
     return this.conn.generation;
   }
 
+  /** Whether this turn's batch is open here (a write sent now shares its WAIT). */
+  get batchOpen(): boolean {
+    return this.#open !== null;
+  }
+
   /** Sends a request; an {@link AckedRequest} write joins this turn's batch, anything else goes through as is. */
   send(db: number, raw: Uint8Array, reply: PendingReply, acked: PendingReply = reply): void {
     if (!(acked instanceof AckedRequest) || !acked.write) return this.conn.send(db, raw, reply);
@@ -189,7 +205,7 @@ export class WriteAckConn {
     if (refusal !== null) return reply.onError(refusal);
     let b = this.#open;
     if (b === null) {
-      b = this.#open = new WaitBatch(this.#acks, this.#pool);
+      b = this.#open = new WaitBatch(this.#acks, this.#pool, this);
       // Queued before the connection's own flush of this turn, so the WAIT leaves in the same socket write.
       atTurnEnd(this.#close);
     }
@@ -237,18 +253,31 @@ export class WriteAcks {
     return new AckedRequest(this, inner, scope, write, groupId);
   }
 
-  /** The write connection that carries `slot`'s writes to `pool` (opened on first use). */
-  connFor(pool: AckPool, slot: number): WriteAckConn {
+  /**
+   * The write connection for a request to `pool` (opened on first use): the one the session's waiting writes are on,
+   * if it has any there, else the one write_conn_choice.ts picks. `acked` null: no session order to keep.
+   */
+  connFor(pool: AckPool, acked: AckedRequest | null): WriteAckConn {
     let conns = pool.writeConns;
     if (conns === null) {
-      conns = pool.writeConns = pool.conns.map(() => {
+      conns = pool.writeConns = [];
+      for (let i = writeConnCount(pool.conns.length); i > 0; i--) {
         const c = new BackendConn(pool.addr, this.#backendOpts);
         c.connect().catch(() => {/* reported through the connection's state */});
-        return new WriteAckConn(this, pool, c);
-      });
+        conns.push(new WriteAckConn(this, pool, c));
+      }
       this.#check(pool);
     }
-    return conns.length === 1 ? conns[0] : conns[slot % conns.length];
+    const scope = acked === null ? null : acked.scope;
+    if (scope === null) return chooseWriteConn(conns);
+    // The request itself is already counted when it is a write.
+    if (scope.pending > (acked!.write ? 1 : 0)) {
+      const own = scope.conns?.get(pool);
+      if (own !== undefined) return own;
+    }
+    const c = chooseWriteConn(conns);
+    (scope.conns ??= new Map()).set(pool, c);
+    return c;
   }
 
   /** A connection of the session's own (dedicated after WATCH, RESP3) used as a write connection. */
@@ -314,7 +343,7 @@ export function sendOnPool(
   reply: PendingReply,
   acked: PendingReply = reply,
 ): void {
-  if (acked instanceof AckedRequest) return acked.acks.connFor(pool, slot).send(slot, raw, reply, acked);
+  if (acked instanceof AckedRequest) return acked.acks.connFor(pool, acked).send(slot, raw, reply, acked);
   const c = pool.conns;
   (c.length === 1 ? c[0] : c[slot % c.length]).send(slot, raw, reply);
 }
@@ -322,7 +351,7 @@ export function sendOnPool(
 /** The connection to use for a transaction sent on `conn` (the slot's shared one, or the session's own). */
 export function ackedConn(acks: WriteAcks, pool: AckPool, conn: BackendConn, slot: number): WriteAckConn {
   const c = pool.conns;
-  return conn === c[slot % c.length] ? acks.connFor(pool, slot) : acks.wrap(pool, conn);
+  return conn === c[slot % c.length] ? acks.connFor(pool, null) : acks.wrap(pool, conn);
 }
 
 /** Replicas in state `online` in an `INFO replication` text (the only ones WAIT can count). */

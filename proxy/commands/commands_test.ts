@@ -260,10 +260,10 @@ Deno.test("policy: split, local, forward, refused", () => {
     ["migrate", REASONS.cluster],
     ["restore-asking", REASONS.cluster],
     ["cluster|info", REASONS.cluster],
-    ["monitor", REASONS.replication],
+    ["sync", REASONS.replication],
     ["config|rewrite", REASONS.admin],
     ["memory|stats", REASONS.admin],
-    ["client|kill", REASONS.client],
+    ["client|unblock", REASONS.client],
     ["host:", REASONS.http],
     ["post", REASONS.http],
   ];
@@ -277,8 +277,8 @@ Deno.test("policy: split, local, forward, refused", () => {
   assert.equal(table.get("get")!.keylessAnywhere, false);
   assert.equal(table.get("get")!.noKeysReason, REASONS.keyless);
   assert.equal(
-    formatRefused(table.get("client|kill")!),
-    "ERR command 'CLIENT KILL' is not supported by codis-proxy: " + REASONS.client,
+    formatRefused(table.get("client|unblock")!),
+    "ERR command 'CLIENT UNBLOCK' is not supported by codis-proxy: " + REASONS.client,
   );
 });
 
@@ -357,10 +357,11 @@ Deno.test("precheckReply: Redis's order and texts, then refusals", () => {
   assert.equal(pre("object nope k"), "-ERR unknown subcommand 'nope'. Try OBJECT HELP.\r\n");
   assert.equal(pre("OBJECT ENCODING"), "-ERR wrong number of arguments for 'object|encoding' command\r\n");
   assert.equal(pre("KEYS *"), null);
-  assert.equal(pre("MONITOR"), `-ERR command 'MONITOR' is not supported by codis-proxy: ${REASONS.replication}\r\n`);
+  assert.equal(pre("SYNC"), `-ERR command 'SYNC' is not supported by codis-proxy: ${REASONS.replication}\r\n`);
+  assert.equal(pre("MONITOR"), null);
   assert.equal(
-    pre("client kill x"),
-    `-ERR command 'CLIENT KILL' is not supported by codis-proxy: ${REASONS.client}\r\n`,
+    pre("client unblock 1"),
+    `-ERR command 'CLIENT UNBLOCK' is not supported by codis-proxy: ${REASONS.client}\r\n`,
   );
   assert.equal(pre("POST /x HTTP/1.1"), CLOSE_CONNECTION);
   assert.equal(pre("Host: example.com"), CLOSE_CONNECTION);

@@ -34,7 +34,8 @@ export const REASONS = {
   cluster: "slot placement and migration are managed by codis-dashboard, not by clients",
   replication: "replication and monitoring are done on the backend servers directly",
   admin: "server administration is done on each backend server directly",
-  client: "only CLIENT SETNAME, GETNAME, ID, INFO, SETINFO and NO-EVICT are supported by codis-proxy",
+  client:
+    "only CLIENT SETNAME, GETNAME, ID, INFO, LIST, KILL, PAUSE, UNPAUSE, SETINFO and NO-EVICT are supported by codis-proxy",
   waitaof: "WAITAOF is not supported by codis-proxy yet",
   slotsInternal: "slot migration commands are internal to codis-dashboard and codis-server",
   http: "looks like an HTTP request sent to a Redis port (cross-protocol attack guard)",
@@ -87,6 +88,13 @@ export const LOCAL_COMMANDS: readonly string[] = [
   "command|list",
   "client|info",
   "client|no-evict",
+  // Operator commands over this proxy's own sessions (proxy/local/client_list.ts, slowlog.ts, monitor.ts).
+  "client|list",
+  "client|kill",
+  "client|pause",
+  "client|unpause",
+  "slowlog",
+  "monitor",
   "reset",
   // Keyspace-wide and server-wide commands, fanned out over the slots or the masters (proxy/keyspace).
   "keys",
@@ -139,7 +147,7 @@ export const REFUSED_COMMANDS: readonly (readonly [reason: string, names: readon
   [REASONS.tracking, ["client|tracking", "client|trackinginfo", "client|getredir", "client|caching"]],
   [REASONS.databases, ["move", "swapdb", "copy-db"]],
   [REASONS.cluster, ["migrate", "restore-asking", "asking", "cluster", "readonly", "readwrite"]],
-  [REASONS.replication, ["monitor", "sync", "psync", "replconf", "replicaof", "slaveof", "failover"]],
+  [REASONS.replication, ["sync", "psync", "replconf", "replicaof", "slaveof", "failover"]],
   [REASONS.admin, [
     "shutdown",
     "debug",
@@ -147,7 +155,6 @@ export const REFUSED_COMMANDS: readonly (readonly [reason: string, names: readon
     "save",
     "bgsave",
     "bgrewriteaof",
-    "slowlog",
     "latency",
     "memory",
     "acl",

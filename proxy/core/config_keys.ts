@@ -7,11 +7,12 @@ import { secretFileDoc, secretSpec } from "../../util/secrets.ts";
 import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } from "../../util/config_table.ts";
 
 import { type ProxyTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
+import { OPS_KEYS, type ProxyOpsConfig } from "./config_ops_keys.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
-export interface ProxyConfig extends ProxyTlsConfig {
+export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig {
   /** Cluster (product) name; must match the dashboard's. */
   product_name: string;
   /** Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth. */
@@ -473,4 +474,5 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
   metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
   metrics_report_statsd_prefix: { kind: "string", def: "", doc: "StatsD metric name prefix." },
   ...TLS_KEYS,
+  ...OPS_KEYS,
 };

@@ -11,6 +11,8 @@ import type { ProxyConfig } from "./config.ts";
 import type { Router } from "../forward/router.ts";
 import type { KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
+import type { ClientDescription } from "./client_info.ts";
+import type { OperatorHooks } from "./ops.ts";
 import type { LoadStats } from "../stats/load.ts";
 
 /** Per-session state that local commands read and change (implemented by `Session` in `../session.ts`). */
@@ -24,6 +26,10 @@ export interface SessionState {
   readonly createdAt: number;
   /** The protocol the client chose with HELLO: 2 (default) or 3. */
   protover: 2 | 3;
+  /** The session as CLIENT LIST shows it. */
+  describe(): ClientDescription;
+  /** CLIENT KILL: closes the session; the session itself closes after the reply it is answering. */
+  kill(self: boolean): void;
   /** CLIENT REPLY ON | OFF | SKIP: whether the session's next replies are written (see proxy/local/client_reply.ts). */
   setClientReply(mode: "on" | "off" | "skip"): void;
 }
@@ -62,6 +68,10 @@ export interface ProxyCore {
   ): void;
   /** Live sessions. */
   sessionCount(): number;
+  /** The live sessions (CLIENT LIST, CLIENT KILL). */
+  sessions(): Iterable<SessionState>;
+  /** The slow log, MONITOR's feed and CLIENT PAUSE. */
+  readonly ops: OperatorHooks;
   /** Sessions waiting in a blocking command (or WAIT), and sessions with subscriptions: for INFO clients. */
   clientCounts(): { blocked: number; pubsub: number };
   sessionClosed(s: SessionState): void;

@@ -257,7 +257,7 @@ export class Forwarder {
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, acked, copyKeys(keys), this.migrateOpts);
     }
-    this.writeAcks!.connFor(backend, slot).send(slot, raw, acked);
+    this.writeAcks!.connFor(backend, acked).send(slot, raw, acked);
   }
 
   /** A connected replica of the nearest group that has one, round-robin inside the group; null: use the master. */

@@ -22,6 +22,8 @@ export class Request implements PendingReply {
   readonly name: string;
   /** performance.now() when parsed. */
   readonly start: number;
+  /** The client's arguments, for the slow log; null for frames the proxy pushes itself. */
+  argv: Uint8Array[] | null = null;
   /** The slot it was sent to whole, for the per-slot statistics (`../stats/load.ts`); -1: none, or split. */
   slot = -1;
   /** Its first key (a view of the client's bytes), for the big-key check on its reply; null: none. */

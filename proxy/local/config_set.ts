@@ -6,6 +6,7 @@
  * authentication to the backends, or the replication the dashboard manages.
  * @module
  */
+import { setSlowlogConfig } from "./slowlog.ts";
 import type { ProxyCore } from "../core/core.ts";
 import { callEveryServer, type ServerReply } from "../keyspace/every_server.ts";
 import { parseIntArg } from "../commands/keys.ts";
@@ -103,7 +104,12 @@ export async function configSetCommand(core: ProxyCore, argv: Uint8Array[]): Pro
     }
   }
   if (!core.config.proxy_allow_config_set) return switchOff("CONFIG SET");
-  return mergeServerReplies("CONFIG SET", await callEveryServer(core, argv));
+  const reply = mergeServerReplies("CONFIG SET", await callEveryServer(core, argv));
+  // Once every server took it: the proxy's own slow log follows slowlog-log-slower-than and slowlog-max-len too.
+  if (reply[0] === 43) {
+    for (let i = 2; i + 1 < argv.length; i += 2) setSlowlogConfig(core, dec.decode(argv[i]), argv[i + 1]);
+  }
+  return reply;
 }
 
 /** CONFIG RESETSTAT on every server (the proxy's own counters are not reset: they are its metrics). */

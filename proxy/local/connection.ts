@@ -68,7 +68,10 @@ export function helloCommand(core: ProxyCore, session: SessionState, argv: Uint8
   return concat([new TextEncoder().encode("%7\r\n"), fields.subarray(head)]);
 }
 
-/** CLIENT SETNAME / GETNAME / ID / INFO / SETINFO / NO-EVICT; other subcommands are refused by the command table. */
+/**
+ * CLIENT SETNAME / GETNAME / ID / SETINFO / NO-EVICT (LIST, INFO, KILL, PAUSE, UNPAUSE: client_list.ts); other
+ * subcommands are refused by the command table.
+ */
 export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8Array {
   const sub = decoder.decode(argv[1]).toLowerCase();
   switch (sub) {
@@ -87,11 +90,6 @@ export function clientCommand(session: SessionState, argv: Uint8Array[]): Uint8A
     case "no-evict": { // accepted (the proxy evicts no client), with Redis's check of the argument
       const v = decoder.decode(argv[2]).toLowerCase();
       return v === "on" || v === "off" ? OK : errorReply("ERR syntax error");
-    }
-    case "info": {
-      const name = session.name ? decoder.decode(session.name) : "";
-      const age = Math.floor((Date.now() - session.createdAt) / 1000);
-      return bulkReply(`id=${session.id} addr=${session.remote} name=${name} age=${age} db=0\n`);
     }
     default:
       return errorReply(`ERR command 'client|${sub}' is not supported by codis-proxy`);

@@ -13,6 +13,8 @@ import { clientCommand, helloCommand } from "./connection.ts";
 import { clientReplyCommand } from "./client_reply.ts";
 import { clusterInfoCommand } from "./info_cluster.ts";
 import { configSetOrReset, oneMasterCommand } from "./server_commands.ts";
+import { clientOps } from "./client_list.ts";
+import { slowlogCommand } from "./slowlog.ts";
 import { slotsHashKey, slotsInfo, slotsMapping, slotsScan } from "./slots.ts";
 import {
   configGetCommand,
@@ -59,8 +61,10 @@ export function runLocal(
       return req.onReply(helloCommand(core, session, argv));
     case "client": {
       if (name === "client|reply") return req.onReply(clientReplyCommand(session, argv));
-      const r = clientCommand(session, argv);
-      return req.onReply(name === "client|info" ? resp3Verbatim(session, r) : resp3Null(session, r));
+      const r = clientOps(core, session, name, argv) ?? clientCommand(session, argv);
+      if (r instanceof Promise) return answer(req, r.then((text) => resp3Verbatim(session, text)));
+      const text = name === "client|info" || name === "client|list";
+      return req.onReply(text ? resp3Verbatim(session, r) : resp3Null(session, r));
     }
     case "info":
       clusterInfoCommand(core, argv).then(
@@ -111,6 +115,8 @@ export function runLocal(
       return answer(req, lastsaveCommand(core));
     case "role":
       return req.onReply(roleReply());
+    case "slowlog":
+      return req.onReply(slowlogCommand(core, name, argv));
     default:
       return req.onReply(errorReply(`ERR command '${name}' has no local handler in codis-proxy`));
   }

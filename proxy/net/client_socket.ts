@@ -12,6 +12,8 @@ export type { SocketEvents };
 export interface ClientSocket {
   /** `host:port` of the peer. */
   readonly remote: string;
+  /** The file descriptor, where the proxy owns it (its own epoll sockets); absent for Deno's connections. */
+  readonly fd?: number;
   /** `Date.now()` of the last read or write, for the idle timeout. */
   readonly lastActive: number;
   readonly closed: boolean;

@@ -41,6 +41,11 @@ export class FdSocket implements ClientSocket, FdHandler {
     loop.add(fd, this, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
   }
 
+  /** The connection's file descriptor (CLIENT LIST's fd). */
+  get fd(): number {
+    return this.#fd;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -104,6 +104,11 @@ export class PubSub {
     return this.#count() > 0 || this.#subs.shard.size > 0;
   }
 
+  /** Subscriptions of each kind, for CLIENT LIST. */
+  counts(): { sub: number; psub: number; ssub: number } {
+    return { sub: this.#subs.channel.size, psub: this.#subs.pattern.size, ssub: this.#subs.shard.size };
+  }
+
   #count(): number {
     return this.#subs.channel.size + this.#subs.pattern.size;
   }

@@ -50,6 +50,10 @@ export class Transaction {
   #host: TxnHost;
   /** Between MULTI and EXEC/DISCARD. */
   inMulti = false;
+  /** Commands queued in MULTI, for CLIENT LIST. */
+  get queuedCount(): number {
+    return this.#queued.length;
+  }
   #dirty = false;
   #queued: Uint8Array[] = [];
   /** A queued command writes: with backend_write_acks, EXEC's reply waits for the replicas. */

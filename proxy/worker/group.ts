@@ -12,12 +12,15 @@ import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
 import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
 import { type LoadViews, mergeLoadViews } from "../stats/load.ts";
-import type { WorkerMessage, WorkerRequest } from "./protocol.ts";
+import type { OpsNotice, WorkerMessage, WorkerRequest } from "./protocol.ts";
+import type { OperatorHooks, OpsAnswer, OpsQuery } from "../core/ops.ts";
 
 const log = logger("workers");
 
 /** Longest a worker may take to answer a request before the proxy gives up on it (e.g. a drain that never ends). */
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Longest CLIENT LIST / CLIENT KILL waits for another thread's answer before leaving that thread out. */
+const QUERY_TIMEOUT_MS = 2_000;
 
 type Request = WorkerRequest extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
@@ -35,6 +38,12 @@ export class ProxyWorkers {
   #nextId = 1;
   #closed = false;
   #onFatal: (msg: string) => void = () => {};
+  /** Monitors per thread: index 0 is the primary, i + 1 the worker #handles[i]. */
+  #monitorCounts: number[] = [];
+  #primaryOps: OperatorHooks | null = null;
+  /** Questions sent to workers on behalf of a thread, by id: each worker's reply, or undefined on a timeout. */
+  #queries = new Map<number, (answer: OpsAnswer | undefined) => void>();
+  #nextQid = 1;
 
   /** Starts `count` workers, each serving `slots` on `config.proxy_addr`; resolves once every one listens. */
   static async start(
@@ -78,6 +87,7 @@ export class ProxyWorkers {
         h.load = m.load ?? null;
         return;
       }
+      if (m.op !== "done") return this.#notice(this.#handles.indexOf(h) + 1, m);
       const w = h.waiting.get(m.id);
       if (w === undefined) return;
       h.waiting.delete(m.id);
@@ -116,6 +126,90 @@ export class ProxyWorkers {
       });
       h.worker.postMessage({ ...req, id } as WorkerRequest);
     });
+  }
+
+  /**
+   * Shares MONITOR and CLIENT PAUSE between the primary's proxy (`ops`) and the workers: each thread's monitors see
+   * the commands of every thread, and a pause on one thread holds them all.
+   */
+  linkOps(ops: OperatorHooks): void {
+    this.#primaryOps = ops;
+    ops.setPeers({
+      monitors: (count) => this.#notice(0, { op: "monitors", count }),
+      line: (line) => this.#notice(0, { op: "monitorLine", line }),
+      pause: (ms, mode) => this.#notice(0, { op: "pause", ms, mode }),
+      unpause: () => this.#notice(0, { op: "unpause" }),
+      ask: (query) => this.#gather(0, query),
+    });
+  }
+
+  /** Asks every thread but `from`; a thread that does not answer within QUERY_TIMEOUT_MS is left out. */
+  async #gather(from: number, query: OpsQuery): Promise<OpsAnswer[]> {
+    const asked: Promise<OpsAnswer | undefined>[] = [];
+    for (let t = 0; t <= this.#handles.length; t++) {
+      if (t === from) continue;
+      if (t === 0) {
+        if (this.#primaryOps !== null) asked.push(Promise.resolve(this.#primaryOps.answerQuery(query)));
+        continue;
+      }
+      if (this.#closed) continue;
+      const qid = this.#nextQid++;
+      const worker = this.#handles[t - 1].worker;
+      asked.push(
+        new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            this.#queries.delete(qid);
+            resolve(undefined);
+          }, QUERY_TIMEOUT_MS);
+          this.#queries.set(qid, (a) => {
+            clearTimeout(timer);
+            resolve(a);
+          });
+          worker.postMessage({ op: "query", qid, query } satisfies OpsNotice);
+        }),
+      );
+    }
+    return (await Promise.all(asked)).filter((a): a is OpsAnswer => a !== undefined);
+  }
+
+  /** A notice from thread `from`: relayed to the threads it concerns. */
+  #notice(from: number, m: OpsNotice): void {
+    const threads = this.#handles.length + 1;
+    if (m.op === "ask") {
+      this.#gather(from, m.query).then((answers) => this.#tell(from, { op: "answer", qid: m.qid, answers }));
+      return;
+    }
+    if (m.op === "reply") {
+      this.#queries.get(m.qid)?.(m.answer);
+      this.#queries.delete(m.qid);
+      return;
+    }
+    if (m.op === "monitors") {
+      this.#monitorCounts[from] = m.count;
+      let total = 0;
+      for (let t = 0; t < threads; t++) total += this.#monitorCounts[t] ?? 0;
+      for (let t = 0; t < threads; t++) {
+        if (t !== from) this.#tell(t, { op: "monitors", count: total - (this.#monitorCounts[t] ?? 0) });
+      }
+      return;
+    }
+    for (let t = 0; t < threads; t++) {
+      if (t === from || (m.op === "monitorLine" && !(this.#monitorCounts[t] > 0))) continue;
+      this.#tell(t, m);
+    }
+  }
+
+  #tell(thread: number, m: OpsNotice): void {
+    if (thread > 0) {
+      if (!this.#closed) this.#handles[thread - 1].worker.postMessage(m);
+      return;
+    }
+    const ops = this.#primaryOps;
+    if (ops === null) return;
+    if (m.op === "monitors") ops.setRemoteMonitors(m.count);
+    else if (m.op === "monitorLine") ops.deliver(m.line);
+    else if (m.op === "pause") ops.pause.pause(m.ms, m.mode);
+    else if (m.op === "unpause") ops.pause.unpause();
   }
 
   /** Sends `req` to every worker; resolves when all have done it. */
@@ -178,7 +272,9 @@ export class WorkerModeProxy implements ProxyControl {
     readonly config: ProxyConfig,
     readonly primary: Proxy,
     readonly workers: ProxyWorkers,
-  ) {}
+  ) {
+    workers.linkOps(primary.ops);
+  }
 
   /** The sum of every thread's stats (the workers' as of their last report, at most a second old). */
   get stats(): ProxyStats {

@@ -75,6 +75,7 @@ async function openRaft(opts: CoordOptions): Promise<Coordinator> {
   const node = await RaftNode.start({
     id: cfg.raft_id,
     addr: cfg.raft_addr,
+    advertise: cfg.raft_advertise || undefined,
     apiAddr: opts.adminAddr,
     peers: new Map(raftPeers(cfg).map((p) => [p.id, p.addr])),
     dataDir,
