@@ -15,6 +15,7 @@ import { envInfo, loadAvg } from "./lib/env.ts";
 import { stopAll, track } from "./lib/procs.ts";
 import { median } from "./lib/report.ts";
 import { type CeilingRun, migrateCeiling } from "./lib/migrate_ceiling.ts";
+import { clockTicks, treeTicks } from "./lib/cpu.ts";
 import { connectRedis, latencyProbe, type Loop, pipelineLoad, type Sample, summarise } from "./lib/client_load.ts";
 import {
   addLogTimes,
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
   const clients: Redis[] = [];
   const loops: Loop[] = [];
   const rows: Row[] = [];
-  const ceiling: CeilingRun[] = [];
+  const ceiling: (CeilingRun & { srcCpuMs: number })[] = [];
   try {
     // A proxy may close connections until it has registered and loaded the model: retry for a while.
     const deadline = Date.now() + 30_000;
@@ -173,7 +174,10 @@ async function main(): Promise<void> {
       const s = 700 + i;
       const tag = tagForSlot(s);
       await fillSlot(src, s, tag, KEYS);
-      ceiling.push(await migrateCeiling(src, dst, s, slotKey(tag), KEYS, ceilingBatch, c.productAuth));
+      const srcPid = c.redis.find((r) => r.addr === src)?.proc?.pid;
+      const ticks0 = srcPid ? treeTicks(srcPid) : NaN;
+      const run = await migrateCeiling(src, dst, s, slotKey(tag), KEYS, ceilingBatch, c.productAuth);
+      ceiling.push({ ...run, srcCpuMs: srcPid ? ((treeTicks(srcPid) - ticks0) * 1000) / clockTicks() : NaN });
       const left = await dbsize(src, s);
       if (left !== 0) throw new Error(`ceiling run: ${left} keys left in db ${s} of ${src}`);
       const r = await connectRedis(dst, s);
@@ -241,7 +245,7 @@ async function main(): Promise<void> {
   report(rows, ceiling, load0);
 }
 
-function report(rows: Row[], ceiling: CeilingRun[], load0: number): void {
+function report(rows: Row[], ceiling: (CeilingRun & { srcCpuMs: number })[], load0: number): void {
   // "executor-done" is the executor's `moved K keys in X ms` line: the data transfer's end.
   const steps = ["pending", "preparing", "prepared", "migrating", "executor-done", "finished", "done"];
   console.log(`# load average ${load0} at start, ${loadAvg()} at end (2 CPUs shared by every process: noisy)`);
@@ -342,7 +346,9 @@ function report(rows: Row[], ceiling: CeilingRun[], load0: number): void {
     const cms = median(ceiling.map((r) => r.ms));
     const idle = rows.filter((r) => r.mode === "idle");
     const runs = ceiling.map((r, i) =>
-      `${fmt(r.ms)} ms ${kps(r.keys, r.ms)} (idle move ${i + 1}: ${(r.ms / idle[i].t.executorMs).toFixed(2)}x)`
+      `${fmt(r.ms)} ms ${kps(r.keys, r.ms)} src CPU ${fmt(r.srcCpuMs)} ms (idle move ${i + 1}: ${
+        (r.ms / idle[i].t.executorMs).toFixed(2)
+      }x, src CPU ${fmt(idle[i].t.cpuMs.src)} ms)`
     ).join(", ");
     console.log(
       `\n# ceiling: pipelined MIGRATE ... KEYS of ${KEYS} keys (${
