@@ -129,7 +129,8 @@ function encodeParts(name: Uint8Array, argv: Uint8Array[], pos: Int32Array, n: n
   return out;
 }
 
-class SplitJoin {
+/** The coalesced reply of a split command: answers the request once every part has. */
+export class SplitJoin {
   readonly elements: Uint8Array[];
   sum = 0;
   waiting: number;
@@ -161,7 +162,8 @@ class SplitJoin {
   }
 }
 
-class SplitPart implements PendingReply {
+/** One part of a split command. */
+export class SplitPart implements PendingReply {
   constructor(
     private readonly join: SplitJoin,
     private readonly idx: number[] | null,
