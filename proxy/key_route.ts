@@ -13,8 +13,6 @@ import { CROSSSLOT, encodeCommand, errorReply } from "../redis/encode.ts";
 import { copyKeys, type KeyRef } from "./forward/forward.ts";
 import { type SlotSender, SPLIT_KIND, splitBySlot } from "./forward/split.ts";
 import { SessionWriteOrder } from "./write_order.ts";
-import { sendMsetGrouped } from "./forward/mset_function.ts";
-import type { PendingReply } from "../redis/conn.ts";
 
 const READ_WRITE = CMD_READ | CMD_WRITE;
 
@@ -30,8 +28,6 @@ export class KeyRouter {
   #keyRef: KeyRef = { argv: [], pos: this.#keyPos, n: 0 };
   #slots = new Int32Array(16);
   #splitSend: SlotSender;
-  #countSent = (slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef) =>
-    this.#core.load.sent(slot, raw, reply, keys);
   #blocking: BlockingRunner;
   /** backend_write_acks: the session's order keeper; null when off, so the usual path tests one field. */
   #order: SessionWriteOrder | null;
@@ -111,11 +107,6 @@ export class KeyRouter {
       return this.#core.send(slots[0], raw ?? encodeCommand(argv), req, this.#keyRef);
     }
     const kind = SPLIT_KIND[info.name];
-    if (kind === "mset" && this.#order === null && this.#core.config.backend_mset_function) {
-      const core = this.#core;
-      const count = core.config.load_stats ? this.#countSent : null;
-      if (sendMsetGrouped(core.router, argv, slots, n, req, this.#splitSend, count)) return;
-    }
     splitBySlot(kind, argv[0], argv, slots, n, kind === "mset" ? 2 : 1, req, this.#splitSend);
   }
 }

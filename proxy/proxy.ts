@@ -26,7 +26,6 @@ import { LoadStats } from "./stats/load.ts";
 import type { LoadViewsJSON } from "../models/load_stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
-import { loadMsetFunction } from "./forward/mset_function.ts";
 
 const log = logger("proxy");
 
@@ -92,7 +91,6 @@ export class Proxy implements ProxyCore, ProxyControl {
       pingPeriodMs: config.backend_ping_period,
       recvTimeoutMs: config.backend_recv_timeout,
       keepAlive: config.backend_keepalive_period > 0,
-      onConnected: config.backend_mset_function ? loadMsetFunction : undefined,
     };
     this.router = new Router(config.backend_primary_parallel, backendOpts, config.backend_replica_parallel);
     this.writeAcks = config.backend_write_acks > 0

@@ -48,8 +48,6 @@ export interface BackendOptions {
   recvTimeoutMs?: number;
   /** TCP keepalive on the socket (backend_keepalive_period > 0); the probe period is the OS's. */
   keepAlive?: boolean;
-  /** Called each time the connection is up (after AUTH), before any request waiting for it is answered. */
-  onConnected?: (conn: BackendConn) => void;
 }
 
 const PING = encodeCommand(["PING"]);
@@ -113,8 +111,6 @@ export class BackendConn {
    * an INFO, sent every backend_ping_period, shows the server loaded and its master link up.
    */
   stale = false;
-  /** Set by the connection's owner once it loaded its Redis functions on this server; cleared on every reconnect. */
-  functionsLoaded = false;
   #flush = () => {
     this.#flushScheduled = false;
     const out = this.#out;
@@ -198,7 +194,6 @@ export class BackendConn {
     if (this.#state === "closed") return;
     this.#state = "connecting";
     this.#db = 0;
-    this.functionsLoaded = false;
     this.#framer.reset();
     const gen = ++this.#generation;
     // Covers the TCP connect, AUTH and the PING: a server that accepts but never answers is as down as a dead one.
@@ -222,7 +217,6 @@ export class BackendConn {
       this.#lastError = "";
       this.#startHealthChecks();
       this.stale = stale;
-      this.#opts.onConnected?.(this);
       this.#settleWaiters(null);
     }, () => {});
     this.#write(encodeCommand(["PING"]), ready);
@@ -255,7 +249,7 @@ export class BackendConn {
     });
   }
 
-  /** Writes one request; `raw` must be a complete RESP command, run in database `db` (-1: in any database). */
+  /** Writes one request; `raw` must be a complete RESP command. */
   send(db: number, raw: Uint8Array, reply: PendingReply): void {
     if (this.#state !== "connected" && this.#state !== "connecting") {
       reply.onError(`ERR backend ${this.addr} is unavailable (${this.#lastError}), retrying in the background`);
@@ -265,7 +259,7 @@ export class BackendConn {
       reply.onError(`ERR backend ${this.addr} has too many requests in flight (backend_max_pipeline)`);
       return;
     }
-    if (db !== this.#db && db >= 0) {
+    if (db !== this.#db) {
       this.#db = db;
       // With one database per slot nearly every request is preceded by a SELECT: one shared reply object for all.
       this.#write(selectCommand(db), this.#selectReply);

@@ -92,8 +92,6 @@ export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig {
   backend_write_acks_timeout: number;
   /** Connections per master; a slot always uses the same one, so its requests stay in order. */
   backend_primary_parallel: number;
-  /** MSET across slots as one FCALL per backend connection (a Redis 7 function the proxy loads at connect). */
-  backend_mset_function: boolean;
   /** Connections per replica that reads go to. */
   backend_replica_parallel: number;
   /** Non-zero turns TCP keepalive on for backend connections (the probe period is the OS's). */
@@ -331,12 +329,6 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     doc: "Connections per master; a slot always uses the same one, so its requests stay in order.",
   },
   backend_replica_parallel: { kind: "int", def: 1, min: 0, doc: "Connections per replica that reads go to." },
-  backend_mset_function: {
-    kind: "bool",
-    def: false,
-    doc: "Send an MSET's keys that span slots as one FCALL per backend connection: the proxy loads the\n" +
-      "function codis_mset (library codis_proxy) on each backend at connect. Off: one MSET per slot.",
-  },
   backend_keepalive_period: {
     kind: "duration",
     def: "75s",

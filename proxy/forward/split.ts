@@ -129,8 +129,7 @@ function encodeParts(name: Uint8Array, argv: Uint8Array[], pos: Int32Array, n: n
   return out;
 }
 
-/** The coalesced reply of a split command: answers the request once every part has. */
-export class SplitJoin {
+class SplitJoin {
   readonly elements: Uint8Array[];
   sum = 0;
   waiting: number;
@@ -162,8 +161,7 @@ export class SplitJoin {
   }
 }
 
-/** One part of a split command. */
-export class SplitPart implements PendingReply {
+class SplitPart implements PendingReply {
   constructor(
     private readonly join: SplitJoin,
     private readonly idx: number[] | null,
