@@ -24,12 +24,12 @@ import { ProtocolError, type RequestLimits, RequestParser, type RequestSink } fr
 import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./session_auth.ts";
 import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
 import { MAX_STASHED_BYTES, SessionGate } from "./session_gate.ts";
+import { SubscriberOutput } from "./session_pubsub.ts";
 import { KeyRouter } from "./key_route.ts";
 import type { OperatorHooks } from "./core/ops.ts";
 import type { ClientDescription } from "./core/client_info.ts";
 import { monitored, pausedBy, slowLogged } from "./local/monitor.ts";
 import { describeSession } from "./local/client_list.ts";
-import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
 import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
 
 const log = logger("session");
@@ -85,10 +85,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#onData(chunk);
     return !this.#gate.stashing && !this.#paused && !this.#closed;
   };
-  /** Pub/sub messages queued since the last flush, in bytes: output not yet handed to the socket. */
-  #pushedBytes = 0;
-  /** The session_pubsub_* limits, made by the first message; null when none is set. */
-  #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
+  /** Pub/sub messages and their limits (session_pubsub.ts), made by the first message. */
+  #pubsubOutput: SubscriberOutput | null = null;
   /** CLIENT REPLY: REPLY_ON, REPLY_OFF, or REPLY_SKIP_NEXT (the next request's reply is dropped). */
   #replyMode = REPLY_ON;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
@@ -363,28 +361,13 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Writes a pub/sub message after the replies already queued; closes a subscriber over the output limits. */
   #push(raw: Uint8Array): void {
     if (this.#closed) return;
-    const r = new Request(this, "pubsub-message", performance.now());
-    this.#queue.push(r);
-    r.onReply(raw);
-    this.#pushedBytes += raw.length;
-    if (this.#pubsubLimit === undefined) this.#pubsubLimit = this.#newPubSubLimit();
-    const limit = this.#pubsubLimit;
-    const over = limit === null ? null : limit.exceeded(this.#socket.pendingBytes + this.#pushedBytes, Date.now());
+    const out = this.#pubsubOutput ??= new SubscriberOutput(this.#core.config);
+    const over = out.push(this, this.#queue, raw, this.#socket.pendingBytes);
     if (over !== null) {
       log.warn(`session ${this.id} from ${this.remote} closed: ${over}`);
       this.#core.stats.pubsubLimitClosed++;
       this.close();
     }
-  }
-
-  #newPubSubLimit(): PubSubOutputLimit | null {
-    const cfg = this.#core.config;
-    const limits = {
-      hardBytes: cfg.session_pubsub_hard_limit,
-      softBytes: cfg.session_pubsub_soft_limit,
-      softMs: cfg.session_pubsub_soft_time,
-    };
-    return hasPubSubLimits(limits) ? new PubSubOutputLimit(limits) : null;
   }
 
   #modeChanged(): void {
@@ -421,7 +404,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #flushReplies(): void {
     this.#flushScheduled = false;
-    this.#pushedBytes = 0;
+    if (this.#pubsubOutput !== null) this.#pubsubOutput.pushedBytes = 0;
     if (this.#closed) return;
     const q = this.#queue;
     const head = q.peek();
