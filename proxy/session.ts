@@ -30,7 +30,7 @@ import type { OperatorHooks } from "./core/ops.ts";
 import type { ClientDescription } from "./core/client_info.ts";
 import { monitored, pausedBy, slowLogged } from "./local/monitor.ts";
 import { describeSession } from "./local/client_list.ts";
-import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
+import { nextReplyMode, QuietRequest, REPLY_ON, REPLY_SKIP_NEXT, requestWhileQuiet } from "./local/client_reply.ts";
 
 const log = logger("session");
 
@@ -302,17 +302,14 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** See {@link SessionState.setClientReply}. */
   setClientReply(mode: "on" | "off" | "skip"): void {
-    if (mode === "on") this.#replyMode = REPLY_ON;
-    else if (mode === "off") this.#replyMode = REPLY_OFF;
-    else if (this.#replyMode !== REPLY_OFF) this.#replyMode = REPLY_SKIP_NEXT; // as Redis: SKIP does nothing while OFF
+    this.#replyMode = nextReplyMode(this.#replyMode, mode);
   }
 
   /** A request made while CLIENT REPLY is OFF or SKIP: its reply is dropped, unless it turns replies back on. */
   #replyModeRequest(info: CommandInfo | undefined, argv: Uint8Array[]): Request {
-    const name = info ? info.name : "unknown";
-    if (info !== undefined && restoresReplies(info, argv)) return new Request(this, name, this.#readAt);
-    if (this.#replyMode === REPLY_SKIP_NEXT) this.#replyMode = REPLY_ON;
-    return new QuietRequest(this, name, this.#readAt);
+    const req = requestWhileQuiet(this, info, argv, this.#readAt);
+    if (this.#replyMode === REPLY_SKIP_NEXT && req instanceof QuietRequest) this.#replyMode = REPLY_ON;
+    return req;
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */
