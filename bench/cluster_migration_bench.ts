@@ -14,6 +14,8 @@ import { type Cluster, startCluster } from "../examples/cluster.ts";
 import { envInfo, loadAvg } from "./lib/env.ts";
 import { stopAll, track } from "./lib/procs.ts";
 import { median } from "./lib/report.ts";
+import { type CeilingRun, migrateCeiling } from "./lib/migrate_ceiling.ts";
+import { clockTicks, treeTicks } from "./lib/cpu.ts";
 import { connectRedis, latencyProbe, type Loop, pipelineLoad, type Sample, summarise } from "./lib/client_load.ts";
 import {
   addLogTimes,
@@ -39,6 +41,7 @@ const USAGE = `Usage: deno run -A bench/cluster_migration_bench.ts [options]
   --poll-ms=MS          /topom/stats polling period on the leader while a slot moves (default 50). Each poll
                         costs the leader ~2 ms (a 119 KB JSON), in the event loop that also runs the executor:
                         at 10 ms the transfer itself got ~40% slower on a 2-CPU machine
+  --ceiling-batch=B     keys per MIGRATE in the ceiling runs (default 1000, the executor's migration_async_numkeys)
   --no-load             skip the loaded moves and the latency comparison
   --no-cli              skip the extra move created through the codis-admin CLI
   --keep-logs           keep the cluster's data dir (dashboard, proxy and redis logs) and print its path
@@ -57,6 +60,7 @@ const { values: v } = parseArgs({
     probes: { type: "string", default: "2" },
     "baseline-seconds": { type: "string" },
     "poll-ms": { type: "string", default: "50" },
+    "ceiling-batch": { type: "string", default: "1000" },
     "no-load": { type: "boolean", default: false },
     "no-cli": { type: "boolean", default: false },
     "keep-logs": { type: "boolean", default: false },
@@ -136,6 +140,7 @@ async function main(): Promise<void> {
   const clients: Redis[] = [];
   const loops: Loop[] = [];
   const rows: Row[] = [];
+  const ceiling: (CeilingRun & { srcCpuMs: number })[] = [];
   try {
     // A proxy may close connections until it has registered and loaded the model: retry for a while.
     const deadline = Date.now() + 30_000;
@@ -159,7 +164,25 @@ async function main(): Promise<void> {
     await timedMove(c, 500, "http", 2000);
 
     let slot = 100;
-    for (let i = 0; i < REPEAT; i++) rows.push({ mode: "idle", t: (await timedMove(c, slot++, "http", KEYS)).t });
+    // Each idle move is followed by its ceiling: the same number of keys moved by pipelined MIGRATE KEYS straight
+    // from the bench, in a slot no move uses (the target's copies are deleted afterwards), so that the two are
+    // measured under the same machine load.
+    const [src, dst] = [c.groups.get(SOURCE_GID)![0], c.groups.get(TARGET_GID)![0]];
+    const ceilingBatch = num("ceiling-batch", v["ceiling-batch"], 1000);
+    for (let i = 0; i < REPEAT; i++) {
+      rows.push({ mode: "idle", t: (await timedMove(c, slot++, "http", KEYS)).t });
+      const s = 700 + i;
+      const tag = tagForSlot(s);
+      await fillSlot(src, s, tag, KEYS);
+      const srcPid = c.redis.find((r) => r.addr === src)?.proc?.pid;
+      const ticks0 = srcPid ? treeTicks(srcPid) : NaN;
+      const run = await migrateCeiling(src, dst, s, slotKey(tag), KEYS, ceilingBatch, c.productAuth);
+      ceiling.push({ ...run, srcCpuMs: srcPid ? ((treeTicks(srcPid) - ticks0) * 1000) / clockTicks() : NaN });
+      const left = await dbsize(src, s);
+      if (left !== 0) throw new Error(`ceiling run: ${left} keys left in db ${s} of ${src}`);
+      const r = await connectRedis(dst, s);
+      await r.flushdb().finally(() => r.disconnect());
+    }
     if (!v["no-cli"]) rows.push({ mode: "idle-cli", t: (await timedMove(c, slot++, "cli", KEYS)).t });
 
     if (!v["no-load"]) {
@@ -219,10 +242,10 @@ async function main(): Promise<void> {
     if (v["keep-logs"]) console.log(`# logs kept in ${c.dataDir}`);
     else await Deno.remove(c.dataDir, { recursive: true }).catch(() => {});
   }
-  report(rows, load0);
+  report(rows, ceiling, load0);
 }
 
-function report(rows: Row[], load0: number): void {
+function report(rows: Row[], ceiling: (CeilingRun & { srcCpuMs: number })[], load0: number): void {
   // "executor-done" is the executor's `moved K keys in X ms` line: the data transfer's end.
   const steps = ["pending", "preparing", "prepared", "migrating", "executor-done", "finished", "done"];
   console.log(`# load average ${load0} at start, ${loadAvg()} at end (2 CPUs shared by every process: noisy)`);
@@ -319,6 +342,27 @@ function report(rows: Row[], load0: number): void {
   }
   const med = (mode: string, f: (t: MoveTimes) => number) =>
     median(rows.filter((r) => r.mode === mode).map((r) => f(r.t)));
+  if (ceiling.length) {
+    const cms = median(ceiling.map((r) => r.ms));
+    const idle = rows.filter((r) => r.mode === "idle");
+    const runs = ceiling.map((r, i) =>
+      `${fmt(r.ms)} ms ${kps(r.keys, r.ms)} src CPU ${fmt(r.srcCpuMs)} ms (idle move ${i + 1}: ${
+        (r.ms / idle[i].t.executorMs).toFixed(2)
+      }x, src CPU ${fmt(idle[i].t.cpuMs.src)} ms)`
+    ).join(", ");
+    console.log(
+      `\n# ceiling: pipelined MIGRATE ... KEYS of ${KEYS} keys (${
+        v["ceiling-batch"]
+      } per MIGRATE, all written at once, no` +
+        ` SCAN): ${runs}; median ${fmt(cms)} ms, ${kps(KEYS, cms)} keys/s`,
+    );
+    for (const mode of ["idle", "load"]) {
+      const xfer = med(mode, (t) => t.executorMs);
+      if (Number.isFinite(xfer)) {
+        console.log(`# executor ${mode} / ceiling: ${(cms / xfer).toFixed(2)}x (keys/s ratio)`);
+      }
+    }
+  }
   console.log(
     `\n# end to end, idle median: ${fmt(med("idle", (t) => t.logged.done))} ms to the done write` +
       ` (${fmt(med("idle", (t) => t.totalMs))} ms until a stats poll saw it); goal ≤ 500 ms; Codis 3.2: 1200 ms` +

@@ -18,7 +18,10 @@ Deno.test("coordinator lookup: the dashboard's admin_addr from a filesystem root
     // A node that appears while we wait is found.
     const late = findDashboard(fs, "late", { attempts: 50, intervalMs: 20 });
     await Deno.mkdir(`${root}/data/codis3/late`, { recursive: true });
-    await Deno.writeTextFile(`${root}/data/codis3/late/topom`, JSON.stringify({ admin_addr: "127.0.0.1:1" }));
+    // Written whole, as the filesystem store writes a node (to a temporary name, then renamed): the lookup polls
+    // meanwhile and must not read a half-written file.
+    await Deno.writeTextFile(`${root}/data/codis3/late/.topom.tmp`, JSON.stringify({ admin_addr: "127.0.0.1:1" }));
+    await Deno.rename(`${root}/data/codis3/late/.topom.tmp`, `${root}/data/codis3/late/topom`);
     assert.equal(await late, "127.0.0.1:1");
     await assert.rejects(findDashboard({ name: "filesystem", addr: `${root}/nope` }, "shop"), /is not a directory/);
   } finally {

@@ -23,25 +23,20 @@ import { errorReply, OK } from "../redis/encode.ts";
 import { ProtocolError, type RequestLimits, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./session_auth.ts";
 import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
+import { MAX_STASHED_BYTES, SessionGate } from "./session_gate.ts";
+import { SubscriberOutput } from "./session_pubsub.ts";
 import { KeyRouter } from "./key_route.ts";
 import type { OperatorHooks } from "./core/ops.ts";
 import type { ClientDescription } from "./core/client_info.ts";
 import { monitored, pausedBy, slowLogged } from "./local/monitor.ts";
 import { describeSession } from "./local/client_list.ts";
-import { hasPubSubLimits, PubSubOutputLimit } from "./pubsub/output_limit.ts";
-import { QuietRequest, REPLY_OFF, REPLY_ON, REPLY_SKIP_NEXT, restoresReplies } from "./local/client_reply.ts";
+import { nextReplyMode, QuietRequest, REPLY_ON, REPLY_SKIP_NEXT, requestWhileQuiet } from "./local/client_reply.ts";
 
 const log = logger("session");
 
 const SETINFO = new TextEncoder().encode("SETINFO");
 /** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
 const MAX_UNSENT_BYTES = 16 << 20;
-/**
- * Input read while requests wait behind a blocked command, beyond which the session is closed. Reading goes on while
- * they wait, as Redis keeps reading a blocked client: that is how a client that leaves is noticed, and its blocked
- * command freed before it takes an element nobody will receive.
- */
-const MAX_STASHED_BYTES = 16 << 20;
 const EMPTY = new Uint8Array(0);
 
 /** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
@@ -79,19 +74,19 @@ export class Session implements RequestSink, RequestOwner, SessionState {
    * session is in MULTI or subscribed: the one field the hot path tests.
    */
   #special = false;
-  /** The request holding the session, and what to run once every earlier request is answered. */
-  #gateReq: Request | null = null;
-  #gateStart: (() => void) | null = null;
-  /** Requests read while the gate is held, dispatched in order when it opens. */
-  #deferred: [Uint8Array[], Uint8Array | null][] = [];
-  /** Chunks read, not parsed, while too many requests wait behind the gate (see MAX_STASHED_BYTES). */
-  #stash: Uint8Array[] = [];
-  #stashBytes = 0;
-  #stashing = false;
-  /** Pub/sub messages queued since the last flush, in bytes: output not yet handed to the socket. */
-  #pushedBytes = 0;
-  /** The session_pubsub_* limits, made by the first message; null when none is set. */
-  #pubsubLimit: PubSubOutputLimit | null | undefined = undefined;
+  /** The request holding the session, and the requests and chunks read meanwhile (session_gate.ts). */
+  #gate = new SessionGate();
+  /** Dispatch a request that waited behind the gate, or feed a stashed chunk; true while the session may go on. */
+  #dispatchDeferred = (argv: Uint8Array[], raw: Uint8Array | null) => {
+    this.#dispatch(argv, raw);
+    return this.#gate.req === null && !this.#closed && !this.quitting;
+  };
+  #feedStashed = (chunk: Uint8Array) => {
+    this.#onData(chunk);
+    return !this.#gate.stashing && !this.#paused && !this.#closed;
+  };
+  /** Pub/sub messages and their limits (session_pubsub.ts), made by the first message. */
+  #pubsubOutput: SubscriberOutput | null = null;
   /** CLIENT REPLY: REPLY_ON, REPLY_OFF, or REPLY_SKIP_NEXT (the next request's reply is dropped). */
   #replyMode = REPLY_ON;
   /** Transactions, pub/sub, blocking commands, RESP3: created by the first command that needs them. */
@@ -148,7 +143,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
    */
   checkIdle(now: number, idleMs: number, sendMs = 0): void {
     // As Redis's `timeout`, the idle limit spares a client waiting on the proxy: blocked, or subscribed.
-    const waiting = this.#gateReq !== null || (this.#modes !== null && this.#modes.subscribed);
+    const waiting = this.#gate.req !== null || (this.#modes !== null && this.#modes.subscribed);
     if (idleMs > 0 && !waiting && now - this.#socket.lastActive >= idleMs) {
       return this.#abort("ERR idle timeout (session_recv_timeout), closing the connection");
     }
@@ -172,7 +167,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #onData(chunk: Uint8Array): void {
     if (this.quitting || this.#closed) return;
-    if (this.#stashing) return this.#stashChunk(chunk);
+    if (this.#gate.stashing) return this.#stashChunk(chunk);
     // One clock read per read, not per request: every request in a read arrived at the same moment, and
     // performance.now() is a runtime call that showed up in profiles of pipelined traffic.
     this.#readAt = performance.now();
@@ -193,7 +188,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Called by the parser for each request. */
   onRequest(argv: Uint8Array[], raw: Uint8Array | null): void {
     if (this.quitting || this.#closed) return;
-    if (this.#special && this.#gateReq !== null) return this.#defer(argv, raw);
+    if (this.#special && this.#gate.req !== null) return this.#defer(argv, raw);
     this.#dispatch(argv, raw);
   }
 
@@ -264,14 +259,13 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     req: Request,
   ): boolean {
     if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info) && (this.#modes === null || !this.#modes.monitoring)) {
-      this.#gate(req, () =>
+      this.#holdGate(req, () =>
         ops.pause.wait(() => {
           if (this.#closed) return;
-          this.#gateReq = null;
-          this.#gateStart = null;
+          this.#gate.release();
           this.#modeChanged();
           this.#run(info, argv, argc, raw, req);
-          if (this.#gateReq === null) this.#openGate();
+          if (this.#gate.req === null) this.#openGate();
         }));
       return true;
     }
@@ -293,7 +287,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       createdAt: this.createdAt,
       lastActive: this.#socket.lastActive,
       modes: m === null ? null : m.facts(),
-      blocked: this.#gateReq !== null,
+      blocked: this.#gate.req !== null,
       qbuf: this.#parser.buffered,
       omem: this.#socket.pendingBytes,
       cmd: this.#lastCommand,
@@ -309,17 +303,14 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** See {@link SessionState.setClientReply}. */
   setClientReply(mode: "on" | "off" | "skip"): void {
-    if (mode === "on") this.#replyMode = REPLY_ON;
-    else if (mode === "off") this.#replyMode = REPLY_OFF;
-    else if (this.#replyMode !== REPLY_OFF) this.#replyMode = REPLY_SKIP_NEXT; // as Redis: SKIP does nothing while OFF
+    this.#replyMode = nextReplyMode(this.#replyMode, mode);
   }
 
   /** A request made while CLIENT REPLY is OFF or SKIP: its reply is dropped, unless it turns replies back on. */
   #replyModeRequest(info: CommandInfo | undefined, argv: Uint8Array[]): Request {
-    const name = info ? info.name : "unknown";
-    if (info !== undefined && restoresReplies(info, argv)) return new Request(this, name, this.#readAt);
-    if (this.#replyMode === REPLY_SKIP_NEXT) this.#replyMode = REPLY_ON;
-    return new QuietRequest(this, name, this.#readAt);
+    const req = requestWhileQuiet(this, info, argv, this.#readAt);
+    if (this.#replyMode === REPLY_SKIP_NEXT && req instanceof QuietRequest) this.#replyMode = REPLY_ON;
+    return req;
   }
 
   /** An error answered before the policy runs; inside MULTI it also dooms the transaction, as in Redis. */
@@ -330,34 +321,17 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Holds a request read while the gate is held; stops parsing (not reading) when too many wait. */
   #defer(argv: Uint8Array[], raw: Uint8Array | null): void {
-    this.#deferred.push([argv, raw]);
-    if (this.#deferred.length >= this.#core.config.session_max_pipeline && !this.#paused) {
+    if (this.#gate.defer(argv, raw) >= this.#core.config.session_max_pipeline && !this.#paused) {
       this.#paused = true;
-      this.#stashing = true;
+      this.#gate.stashing = true;
       this.#parser.hold();
     }
   }
 
   #stashChunk(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.#stash.push(chunk);
-    this.#stashBytes += chunk.length;
-    if (this.#stashBytes > MAX_STASHED_BYTES) {
+    if (!this.#gate.stashChunk(chunk)) {
       this.#abort(`ERR more than ${MAX_STASHED_BYTES >> 20} MB of requests queued behind a blocking command`);
     }
-  }
-
-  /** Parses the chunks stashed while the gate was held, in order, until the session has to wait again. */
-  #drainStash(): void {
-    const stash = this.#stash;
-    let i = 0;
-    while (i < stash.length && !this.#stashing && !this.#paused && !this.#closed) {
-      const chunk = stash[i++];
-      this.#stashBytes -= chunk.length;
-      this.#onData(chunk);
-    }
-    this.#stash = i < stash.length && !this.#closed ? stash.slice(i) : [];
-    if (this.#closed) this.#stashBytes = 0;
   }
 
   /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */
@@ -370,7 +344,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     return this.#modes ??= new SessionModes({
       core: this.#core,
       state: this,
-      gate: (req, start) => this.#gate(req, start),
+      gate: (req, start) => this.#holdGate(req, start),
       openGate: () => this.#openGate(),
       keysSlot: (info, argv, argc) => this.#route.keysSlot(info, argv, argc),
       forward: (info, argv, argc, raw, req) => this.#route.forward(info, argv, argc, raw, req),
@@ -385,13 +359,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Writes a pub/sub message after the replies already queued; closes a subscriber over the output limits. */
   #push(raw: Uint8Array): void {
     if (this.#closed) return;
-    const r = new Request(this, "pubsub-message", performance.now());
-    this.#queue.push(r);
-    r.onReply(raw);
-    this.#pushedBytes += raw.length;
-    if (this.#pubsubLimit === undefined) this.#pubsubLimit = this.#newPubSubLimit();
-    const limit = this.#pubsubLimit;
-    const over = limit === null ? null : limit.exceeded(this.#socket.pendingBytes + this.#pushedBytes, Date.now());
+    const out = this.#pubsubOutput ??= new SubscriberOutput(this.#core.config);
+    const over = out.push(this, this.#queue, raw, this.#socket.pendingBytes);
     if (over !== null) {
       log.warn(`session ${this.id} from ${this.remote} closed: ${over}`);
       this.#core.stats.pubsubLimitClosed++;
@@ -399,46 +368,24 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
   }
 
-  #newPubSubLimit(): PubSubOutputLimit | null {
-    const cfg = this.#core.config;
-    const limits = {
-      hardBytes: cfg.session_pubsub_hard_limit,
-      softBytes: cfg.session_pubsub_soft_limit,
-      softMs: cfg.session_pubsub_soft_time,
-    };
-    return hasPubSubLimits(limits) ? new PubSubOutputLimit(limits) : null;
-  }
-
   #modeChanged(): void {
-    this.#special = this.#gateReq !== null || (this.#modes !== null && this.#modes.special);
+    this.#special = this.#gate.req !== null || (this.#modes !== null && this.#modes.special);
   }
 
   /** Holds the session for `req`: `start` runs once every earlier request is answered; later ones wait. */
-  #gate(req: Request, start: () => void): void {
-    this.#gateReq = req;
-    this.#gateStart = start;
+  #holdGate(req: Request, start: () => void): void {
+    this.#gate.hold(req, start);
     this.#special = true;
-    if (this.#queue.peek() === req) this.#startGate();
-  }
-
-  #startGate(): void {
-    const start = this.#gateStart!;
-    this.#gateStart = null;
-    start();
+    if (this.#queue.peek() === req) this.#gate.begin();
   }
 
   /** Ends the gate and dispatches the requests that waited, until one of them holds the session again. */
   #openGate(): void {
-    this.#gateReq = null;
-    this.#gateStart = null;
+    const gate = this.#gate;
+    gate.release();
     this.#modeChanged();
-    const d = this.#deferred;
-    let i = 0;
-    while (i < d.length && this.#gateReq === null && !this.#closed && !this.quitting) {
-      const [argv, raw] = d[i++];
-      this.#dispatch(argv, raw);
-    }
-    this.#deferred = i < d.length && !this.#closed ? d.slice(i) : [];
+    if (!this.#closed && !this.quitting) gate.dispatchDeferred(this.#dispatchDeferred);
+    if (this.#closed) gate.clear();
     this.#maybeResume();
   }
 
@@ -455,7 +402,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #flushReplies(): void {
     this.#flushScheduled = false;
-    this.#pushedBytes = 0;
+    if (this.#pubsubOutput !== null) this.#pubsubOutput.pushedBytes = 0;
     if (this.#closed) return;
     const q = this.#queue;
     const head = q.peek();
@@ -468,7 +415,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       this.#core.ops.slowlog.thresholdUs,
       this.#onSlow,
     );
-    if (this.#gateStart !== null && q.peek() === this.#gateReq) this.#startGate();
+    const gate = this.#gate;
+    if (gate.start !== null && q.peek() === gate.req) gate.begin();
     this.#maybeResume();
     if (this.quitting && q.length === 0) this.#finishQuit();
     // session_break_on_failure (Codis): a request the proxy could not serve ends the session, after its error reply.
@@ -500,17 +448,20 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Reads again once a paused session's requests and unsent replies are down to half their limits. */
   #maybeResume(): void {
     if (
-      this.#paused && this.#gateReq === null && this.#queue.length <= this.#core.config.session_max_pipeline >> 1 &&
+      this.#paused && this.#gate.req === null && this.#queue.length <= this.#core.config.session_max_pipeline >> 1 &&
       this.#unsentBytes() <= MAX_UNSENT_BYTES >> 1
     ) {
       this.#paused = false;
-      this.#stashing = false;
+      this.#gate.stashing = false;
       this.#socket.resume();
       this.#parser.release();
       // Requests the parser kept back while holding go first (they may pause the session again), then what was read
       // meanwhile.
       if (this.#parser.buffered > 0) this.#onData(EMPTY);
-      if (this.#stash.length > 0) this.#drainStash();
+      if (this.#gate.hasStash && !this.#closed && !this.#paused && !this.#gate.stashing) {
+        this.#gate.drainStash(this.#feedStashed);
+        if (this.#closed) this.#gate.clear();
+      }
     }
   }
 
@@ -539,8 +490,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Frees what only this session used: its dedicated connection (a blocked command ends) and subscriptions. */
   #release(): void {
     this.#modes?.close();
-    this.#deferred = [];
-    this.#stash = [];
-    this.#stashBytes = 0;
+    this.#gate.clear();
   }
 }

@@ -233,6 +233,24 @@ Deno.test("documented commands: banner, README and every codis-admin usage line 
         await adm([D, "--rebalance", "--confirm"]);
         await actionsDone();
       }],
+      [
+        "--rebalance --by=load|bytes|keys [--max-moves=N] [--confirm] (ours: even out ops/s, bytes/s or keys)",
+        async () => {
+          // The plan only: confirming is tests/load_rebalance_test.ts's, under a skewed load.
+          for (const by of ["load", "bytes", "keys"]) {
+            ok((await adm([D, "--rebalance", `--by=${by}`, "--max-moves=4"])).length > 0);
+          }
+        },
+      ],
+      [
+        "--slots-stats | --hotkeys | --bigkeys [--json] (ours: per-slot load, hot keys, big keys of all proxies)",
+        async () => {
+          for (const view of ["--slots-stats", "--hotkeys", "--bigkeys"]) {
+            ok(JSON.parse(await adm([D, view, "--json"])) !== null, view);
+            await adm([D, view]);
+          }
+        },
+      ],
       ["--sentinel-add --addr=ADDR", async () => void await adm([D, "--sentinel-add", `--addr=${sentinel.addr}`])],
       ["--sentinel-resync", async () => void await adm([D, "--sentinel-resync"])],
       ["--sentinel-del --addr=ADDR [--force]", async () => {

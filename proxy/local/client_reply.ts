@@ -7,7 +7,7 @@
  */
 import type { CommandInfo } from "../commands/mod.ts";
 import type { SessionState } from "../core/core.ts";
-import { Request } from "../forward/request.ts";
+import { Request, type RequestOwner } from "../forward/request.ts";
 import { errorReply, OK } from "../../redis/encode.ts";
 
 /** Replies are written. */
@@ -46,4 +46,26 @@ export function clientReplyCommand(session: SessionState, argv: Uint8Array[]): U
   if (mode !== "on" && mode !== "off" && mode !== "skip") return errorReply("ERR syntax error");
   session.setClientReply(mode);
   return mode === "on" ? OK : NOTHING;
+}
+
+/** The mode after CLIENT REPLY `mode`; as Redis, SKIP does nothing while replies are OFF. */
+export function nextReplyMode(current: number, mode: "on" | "off" | "skip"): number {
+  if (mode === "on") return REPLY_ON;
+  if (mode === "off") return REPLY_OFF;
+  return current === REPLY_OFF ? REPLY_OFF : REPLY_SKIP_NEXT;
+}
+
+/**
+ * The request for a command read while replies are OFF or SKIP: a {@link QuietRequest}, unless the command turns
+ * replies back on. The session then ends a SKIP when the request is quiet.
+ */
+export function requestWhileQuiet(
+  owner: RequestOwner,
+  info: CommandInfo | undefined,
+  argv: Uint8Array[],
+  readAt: number,
+): Request {
+  const name = info ? info.name : "unknown";
+  if (info !== undefined && restoresReplies(info, argv)) return new Request(owner, name, readAt);
+  return new QuietRequest(owner, name, readAt);
 }
