@@ -111,7 +111,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       onEnd: () => this.#onEnd(),
       onClose: () => this.close(),
       onDrain: () => this.#maybeResume(),
-      readTarget: () => this.#stashing || this.quitting || this.#closed ? null : this.#parser.readTarget(),
+      readTarget: () =>
+        this.#gate.stashing || this.#gate.hasStash || this.quitting || this.#closed ? null : this.#parser.readTarget(),
     });
   }
 
