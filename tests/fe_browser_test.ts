@@ -70,6 +70,14 @@ Deno.test({
       ok(overview.includes(topom.model.admin_addr), overview);
       const proxies = await page.locator("#proxies").innerText();
       for (const p of topom.stats.proxy.models) ok(proxies.includes(p.admin_addr), `${p.admin_addr} in ${proxies}`);
+      // The groups view fills in after the proxies view: wait (bounded) until it names every server, then check.
+      const servers: string[] = topom.stats.group.models.flatMap((g: { servers: { server: string }[] }) =>
+        g.servers.map((s) => s.server)
+      );
+      await until("the groups view to list every server", 15_000, async () => {
+        const text = await page.locator("#groups").innerText();
+        return servers.every((s) => text.includes(s)) ? true : undefined;
+      }).catch(() => {});
       const groups = await page.locator("#groups").innerText();
       for (const g of topom.stats.group.models) {
         for (const s of g.servers) ok(groups.includes(s.server), `${s.server} in the groups view`);
