@@ -88,3 +88,28 @@ export async function readMessage(page: Page): Promise<string> {
   await dlg.locator('button[value="close"]').click();
   return text;
 }
+
+/** Where the console's browser tests save screenshots for a person to look at (git-ignored). */
+export const SCREENSHOT_DIR = new URL("../.artifacts/fe", import.meta.url).pathname;
+
+/**
+ * The local cluster the console's browser tests run against (examples/cluster.ts's options, less `replicas`,
+ * `productAuth` and `fePort`): two groups, one dashboard, two proxies, child output to files.
+ */
+export const CONSOLE_CLUSTER = { groups: 2, dashboards: 1, proxies: 2, output: "files" } as const;
+
+/**
+ * Opens a browser on the console at `origin` and clicks product `product` in its list; the browser is closed
+ * again when that fails.
+ */
+export async function openConsoleProduct(origin: string, product: string): Promise<BrowserPage> {
+  const browser = await openBrowser(origin);
+  try {
+    await browser.page.goto(`${origin}/`);
+    await browser.page.locator(`#products a:text-is("${product}")`).click();
+    return browser;
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}

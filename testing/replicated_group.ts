@@ -5,7 +5,7 @@
  */
 import { equal } from "node:assert/strict";
 import { Redis } from "ioredis";
-import type { DashboardGroup } from "./dashboard.ts";
+import { type DashboardGroup, startDashboards } from "./dashboard.ts";
 import { type RedisProcess, startRedis } from "./redis.ts";
 
 /**
@@ -49,4 +49,31 @@ export async function startMaster(servers: RedisProcess[]): Promise<RedisProcess
   const master = await startRedis({ extraArgs: ["--repl-diskless-sync-delay", "0"] });
   servers.push(master);
   return master;
+}
+
+/**
+ * One dashboard of `product` that follows its sentinels with quick failover settings (quorum 1, down after 1 s,
+ * failover timeout 10 s, polled every 500 ms), so HA tests see a failover within seconds.
+ */
+export function startSentinelDashboard(product: string): Promise<DashboardGroup> {
+  return startDashboards({
+    n: 1,
+    product,
+    extra: [
+      "--sentinel_quorum=1",
+      "--sentinel_down_after=1s",
+      "--sentinel_failover_timeout=10s",
+      "--sentinel_poll_period=500ms",
+    ],
+  });
+}
+
+/** `INFO replication` of a server, parsed into its fields. */
+export async function replicationInfo(c: Redis): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const line of String(await c.info("replication")).split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
 }

@@ -7,15 +7,21 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type Cluster, startCluster } from "../examples/cluster.ts";
 import { main as adminMain } from "../cli/codis-admin.ts";
-import { type BrowserPage, openBrowser, readMessage, submitDialog } from "../testing/browser.ts";
+import {
+  type BrowserPage,
+  CONSOLE_CLUSTER,
+  openConsoleProduct,
+  readMessage,
+  SCREENSHOT_DIR,
+  submitDialog,
+} from "../testing/browser.ts";
 import { startRedis } from "../testing/redis.ts";
 import { startSentinel } from "../testing/dashboard.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";
 import { freePort } from "../testing/ports.ts";
 import { until } from "../testing/wait.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const SHOTS = `${ROOT}.artifacts/fe`;
+const SHOTS = SCREENSHOT_DIR;
 const AUTH = "console-pw";
 
 /** codis-admin in this process, with the product's auth from the environment-free --auth-file. */
@@ -38,15 +44,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "codis-fe-browser-" });
     try {
       await Deno.mkdir(SHOTS, { recursive: true });
-      cluster = await startCluster({
-        groups: 2,
-        replicas: 1,
-        dashboards: 1,
-        proxies: 2,
-        productAuth: AUTH,
-        fePort: freePort(),
-        output: "files",
-      });
+      cluster = await startCluster({ ...CONSOLE_CLUSTER, replicas: 1, productAuth: AUTH, fePort: freePort() });
       const c = cluster;
       const authFile = `${dir}/auth`;
       await Deno.writeTextFile(authFile, AUTH, { mode: 0o600 });
@@ -59,10 +57,8 @@ Deno.test({
       const topom = await (await fetch(`http://${c.dashboards[0].addr}/topom`)).json();
 
       const origin = `http://${c.feAddr}`;
-      browser = await openBrowser(origin);
+      browser = await openConsoleProduct(origin, c.productName);
       const { page } = browser;
-      await page.goto(`${origin}/`);
-      await page.locator(`#products a:text-is("${c.productName}")`).click();
       await page.locator("#overview strong").first().waitFor();
       await page.locator("#proxies tr", { hasText: c.proxyAdminAddrs[c.proxyAdminAddrs.length - 1] }).waitFor({
         timeout: 15_000,
@@ -74,6 +70,14 @@ Deno.test({
       ok(overview.includes(topom.model.admin_addr), overview);
       const proxies = await page.locator("#proxies").innerText();
       for (const p of topom.stats.proxy.models) ok(proxies.includes(p.admin_addr), `${p.admin_addr} in ${proxies}`);
+      // The groups view fills in after the proxies view: wait (bounded) until it names every server, then check.
+      const servers: string[] = topom.stats.group.models.flatMap((g: { servers: { server: string }[] }) =>
+        g.servers.map((s) => s.server)
+      );
+      await until("the groups view to list every server", 15_000, async () => {
+        const text = await page.locator("#groups").innerText();
+        return servers.every((s) => text.includes(s)) ? true : undefined;
+      }).catch(() => {});
       const groups = await page.locator("#groups").innerText();
       for (const g of topom.stats.group.models) {
         for (const s of g.servers) ok(groups.includes(s.server), `${s.server} in the groups view`);

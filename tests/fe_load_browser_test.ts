@@ -6,13 +6,18 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type Cluster, startCluster } from "../examples/cluster.ts";
-import { type BrowserPage, openBrowser, submitDialog } from "../testing/browser.ts";
+import {
+  type BrowserPage,
+  CONSOLE_CLUSTER,
+  openConsoleProduct,
+  SCREENSHOT_DIR,
+  submitDialog,
+} from "../testing/browser.ts";
 import { freePort } from "../testing/ports.ts";
 import { type SkewedLoad, startSkewedLoad } from "../testing/skewed_load.ts";
 import { until } from "../testing/wait.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const SHOTS = `${ROOT}.artifacts/fe`;
+const SHOTS = SCREENSHOT_DIR;
 const AUTH = "console-pw";
 
 Deno.test({
@@ -25,15 +30,7 @@ Deno.test({
     let load: SkewedLoad | undefined;
     try {
       await Deno.mkdir(SHOTS, { recursive: true });
-      cluster = await startCluster({
-        groups: 2,
-        replicas: 0,
-        dashboards: 1,
-        proxies: 2,
-        productAuth: AUTH,
-        fePort: freePort(),
-        output: "files",
-      });
+      cluster = await startCluster({ ...CONSOLE_CLUSTER, replicas: 0, productAuth: AUTH, fePort: freePort() });
       const c = cluster;
       load = await startSkewedLoad(c.proxyAddrs);
       const { hotKey, hotSlot } = load;
@@ -44,10 +41,8 @@ Deno.test({
       const hotGroup = slots[hotSlot].group_id;
 
       const origin = `http://${c.feAddr}`;
-      browser = await openBrowser(origin);
+      browser = await openConsoleProduct(origin, c.productName);
       const { page } = browser;
-      await page.goto(`${origin}/`);
-      await page.locator(`#products a:text-is("${c.productName}")`).click();
       await page.locator("#load canvas.heatmap").waitFor({ timeout: 15_000 });
       await page.locator("#load", { hasText: "Set the product's auth" }).waitFor();
 

@@ -5,13 +5,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
 import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
 import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
 import { until } from "../testing/wait.ts";
-import { setupReplicatedGroup, startMaster, TestClients } from "../testing/replicated_group.ts";
+import { replicationInfo, setupReplicatedGroup, startMaster, TestClients } from "../testing/replicated_group.ts";
 import { must } from "../testing/admin_cli.ts";
 
 const PRODUCT = "ha-promotion";
@@ -19,16 +18,6 @@ const PRODUCT = "ha-promotion";
 // deno-lint-ignore no-explicit-any
 async function group1(g: DashboardGroup, d: string): Promise<any> {
   return (await g.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1);
-}
-
-/** `INFO replication` of a server, parsed. */
-async function replication(c: Redis): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const line of String(await c.info("replication")).split(/\r?\n/)) {
-    const i = line.indexOf(":");
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
 }
 
 Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off old master gets no write after the switch and rejoins as a replica", async () => {
@@ -66,7 +55,7 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     for (let i = 0; i < 20; i++) assert.equal(await pc.set(`mid-${i}`, "x"), "OK");
     const onAhead = client(ahead.port);
     await until("the replica ahead has every write", 10_000, async () => {
-      const [m, r] = [await replication(onMaster), await replication(onAhead)];
+      const [m, r] = [await replicationInfo(onMaster), await replicationInfo(onAhead)];
       return Number(r.slave_repl_offset) >= Number(m.master_repl_offset) ? true : undefined;
     });
 
@@ -79,7 +68,7 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
       const m = await group1(g!, d);
       return m.servers[0].server === ahead.addr && !m.promoting.state ? true : undefined;
     }, 100);
-    assert.equal((await replication(onAhead)).role, "master");
+    assert.equal((await replicationInfo(onAhead)).role, "master");
 
     // Writes after the switch go to the new master and nothing of them reaches the old one.
     for (let i = 0; i < 20; i++) assert.equal(await pc.set(`after-switch-${i}`, "y"), "OK");
@@ -89,11 +78,11 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     toMaster.mode("pass");
     toLagging.mode("pass");
     await until("the old master follows the new one", 20_000, async () => {
-      const r = await replication(onMaster);
+      const r = await replicationInfo(onMaster);
       return r.role === "slave" && r.master_port === String(ahead.port) ? true : undefined;
     }, 200);
     await until("the lagging replica follows the new master", 20_000, async () => {
-      const r = await replication(client(lagging.port));
+      const r = await replicationInfo(client(lagging.port));
       return r.role === "slave" && r.master_port === String(ahead.port) ? true : undefined;
     }, 200);
     assert.equal(toMaster.seen("after-switch-"), false, "a write after the switch was sent to the old master");
@@ -127,7 +116,7 @@ Deno.test("dashboard promotion: without sentinels, a master down for promote_aft
     await until("the proxy serves", 15_000, async () => (await pc.set("before", "1")) === "OK" || undefined, 100);
     const onMaster = client(master.port);
     await until("the replica has the write", 10_000, async () => {
-      const [m, r] = [await replication(onMaster), await replication(client(replica.port))];
+      const [m, r] = [await replicationInfo(onMaster), await replicationInfo(client(replica.port))];
       return r.master_link_status === "up" && Number(r.slave_repl_offset) >= Number(m.master_repl_offset) || undefined;
     });
 
@@ -145,7 +134,7 @@ Deno.test("dashboard promotion: without sentinels, a master down for promote_aft
 
     await master.restart();
     await until("the restarted master follows the new one", 20_000, async () => {
-      const r = await replication(client(master.port));
+      const r = await replicationInfo(client(master.port));
       return r.role === "slave" && r.master_port === String(replica.port) ? true : undefined;
     }, 200);
   } finally {

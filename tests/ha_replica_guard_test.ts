@@ -7,47 +7,24 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
-import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import type { Redis } from "ioredis";
+import { type DashboardGroup, type SentinelProcess, startSentinel } from "../testing/dashboard.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { sleep, until } from "../testing/wait.ts";
 import { sentinelState, shortenSentinelTilt } from "../testing/sentinel_debug.ts";
-
-/** `INFO replication` of a server, parsed. */
-async function replication(c: Redis): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const line of String(await c.info("replication")).split(/\r?\n/)) {
-    const i = line.indexOf(":");
-    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
+import { replicationInfo, startSentinelDashboard, TestClients } from "../testing/replicated_group.ts";
 
 const priorityOf = async (c: Redis) => ((await c.config("GET", "replica-priority")) as string[])[1];
 
 Deno.test("replica guard: Sentinel does not promote a restarted empty master before it has resynced", async () => {
   const product = "ha-guard";
   const servers: RedisProcess[] = [];
-  const clients: Redis[] = [];
+  const clients = new TestClients();
   let g: DashboardGroup | undefined;
   let sentinel: SentinelProcess | undefined;
-  const client = (port: number) => {
-    const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 0, lazyConnect: false });
-    c.on("error", () => {});
-    clients.push(c);
-    return c;
-  };
+  const client = clients.open;
   try {
-    g = await startDashboards({
-      n: 1,
-      product,
-      extra: [
-        "--sentinel_quorum=1",
-        "--sentinel_down_after=1s",
-        "--sentinel_failover_timeout=10s",
-        "--sentinel_poll_period=500ms",
-      ],
-    });
+    g = await startSentinelDashboard(product);
     const x = g.xauth;
     const d = (await g.leader()).admin;
     // DEBUG SLEEP stands for a master that stops answering (a pause, a stall) without losing its data.
@@ -86,7 +63,7 @@ Deno.test("replica guard: Sentinel does not promote a restarted empty master bef
     await a.restart();
     const onA2 = client(a.port);
     await until("the dashboard guards and re-points a at once", 6_000, async () => {
-      const r = await replication(onA2).catch(() => undefined);
+      const r = await replicationInfo(onA2).catch(() => undefined);
       return r?.role === "slave" && r.master_port === String(b.port) && await priorityOf(onA2) === "0" || undefined;
     }, 100);
     assert.equal(await onA2.dbsize(), 0, "a came back empty");
@@ -97,18 +74,18 @@ Deno.test("replica guard: Sentinel does not promote a restarted empty master bef
     await sleep(6500);
     await slept.catch(() => {});
     assert.equal(await modelMaster(), b.addr);
-    assert.equal((await replication(onA2)).role, "slave", "a was not promoted");
+    assert.equal((await replicationInfo(onA2)).role, "slave", "a was not promoted");
     assert.equal(await onB.get("k99"), "v99");
 
     // b answers again: a finishes its sync and gets its replica-priority back.
     await until("a synced, priority given back", 30_000, async () => {
-      const r = await replication(onA2);
+      const r = await replicationInfo(onA2);
       return r.master_link_status === "up" && await priorityOf(onA2) === "100" || undefined;
     }, 200);
     assert.equal(await onA2.get("k99"), "v99");
     assert.equal(await onB.dbsize(), 100);
   } finally {
-    for (const c of clients) c.disconnect();
+    clients.closeAll();
     await sentinel?.stop();
     await g?.stop();
     for (const s of servers) await s.stop();

@@ -6,12 +6,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type DashboardGroup, type SentinelProcess, startDashboards, startSentinel } from "../testing/dashboard.ts";
+import { type DashboardGroup, type SentinelProcess, startSentinel } from "../testing/dashboard.ts";
 import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
 import { until } from "../testing/wait.ts";
-import { setupReplicatedGroup, startMaster, TestClients } from "../testing/replicated_group.ts";
+import { setupReplicatedGroup, startMaster, startSentinelDashboard, TestClients } from "../testing/replicated_group.ts";
 import { sentinelState, shortenSentinelTilt } from "../testing/sentinel_debug.ts";
 
 /** Acknowledged writes the promoted replica does not have, and how many writes were acknowledged. */
@@ -25,16 +25,7 @@ async function lostAcrossSentinelFailover(acks: number): Promise<{ acked: number
   let proxy: CodisProxyProcess | undefined;
   const client = clients.open;
   try {
-    g = await startDashboards({
-      n: 1,
-      product,
-      extra: [
-        "--sentinel_quorum=1",
-        "--sentinel_down_after=1s",
-        "--sentinel_failover_timeout=10s",
-        "--sentinel_poll_period=500ms",
-      ],
-    });
+    g = await startSentinelDashboard(product);
     const x = g.xauth;
     const d = (await g.leader()).admin;
     const master = await startMaster(servers);

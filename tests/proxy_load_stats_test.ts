@@ -1,28 +1,17 @@
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
-import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
 import { proxyXAuth } from "../util/xauth.ts";
-import { startCodisProxy } from "../testing/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { withWorkerProxy } from "../testing/worker_proxy.ts";
 import { keyIn, slotOfKey } from "../testing/skewed_load.ts";
 import { sleep } from "../testing/wait.ts";
 
 Deno.test("proxy load statistics: every worker thread counted, hot and big keys behind the xauth, per-group /metrics, reset", async () => {
-  const backends: RedisProcess[] = [];
-  const clients: Redis[] = [];
-  let stop = async () => {};
-  try {
-    backends.push(await startRedis(), await startRedis());
-    const p = await startCodisProxy([
-      ...backends.map((b) => `--backend=${b.addr}`),
-      "--proxy_workers=2",
-      "--product_name=ld",
-      "--product_auth=",
-      "--hotkeys_sample_every=1",
-      "--bigkeys_threshold=64kb",
-    ]);
-    stop = p.stop;
-    for (let i = 0; i < 8; i++) clients.push(new Redis({ port: p.port, host: "127.0.0.1", maxRetriesPerRequest: 0 }));
+  const opts = {
+    workers: 2,
+    product: "ld",
+    clients: 8,
+    extraArgs: ["--hotkeys_sample_every=1", "--bigkeys_threshold=64kb"],
+  };
+  await withWorkerProxy(opts, async ({ proxy: p, clients, admin, token }) => {
     const hot = keyIn("hot:", 0, 511); // group 1 (standalone: slots 0-511 on the first backend)
     const big = keyIn("big:", 512, 1023);
     for (const c of clients) for (let i = 0; i < 50; i++) await c.get(hot);
@@ -30,9 +19,6 @@ Deno.test("proxy load statistics: every worker thread counted, hot and big keys 
     assert.equal(await clients[0].get("other"), null);
 
     const base = `http://127.0.0.1:${p.adminPort}`;
-    const admin = new ProxyAdminClient(`127.0.0.1:${p.adminPort}`, { productName: "ld", productAuth: "" });
-    const token = (await admin.model()).token;
-    admin.setToken(token);
     const x = proxyXAuth("ld", "", token);
     await sleep(1200); // workers report every second
     const load = await admin.load();
@@ -65,9 +51,5 @@ Deno.test("proxy load statistics: every worker thread counted, hot and big keys 
     const after = await admin.load();
     assert.equal(after.slots.slots.length, 0);
     assert.equal(after.bigkeys.keys.length, 0);
-  } finally {
-    for (const c of clients) c.disconnect();
-    await stop();
-    for (const b of backends) await b.stop();
-  }
+  });
 });

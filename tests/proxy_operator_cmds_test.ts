@@ -5,33 +5,15 @@
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { decodeReply, type RespValue } from "../redis/decode.ts";
-import type { ProxyConfig } from "../proxy/core/config.ts";
-import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { encodeCommand } from "../redis/encode.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { withProxyAndRedis } from "../testing/proxy_vs_redis.ts";
 import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 import { sleep } from "../testing/wait.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-/** A proxy over two groups and a direct redis-server, both stopped after `fn`. */
-async function withProxyAndRedis(
-  overrides: Partial<ProxyConfig>,
-  fn: (f: ProxyFixture, r: RedisProcess) => Promise<void>,
-): Promise<void> {
-  const f = await startProxyFixture(2, overrides);
-  try {
-    const r = await startRedis();
-    try {
-      await fn(f, r);
-    } finally {
-      await r.stop();
-    }
-  } finally {
-    await f.stop();
-  }
-}
 
 /** Runs `fn` with one raw connection to each port: the proxy's first, then Redis's. */
 async function onBoth<T>(ports: number[], fn: (c: RawClient, port: number) => Promise<T>): Promise<T[]> {
@@ -59,7 +41,7 @@ function clientLines(reply: string): Map<string, string>[] {
 }
 
 Deno.test("SLOWLOG: Redis's errors, HELP, and entries with the same arguments, truncation, redaction and names", async () => {
-  await withProxyAndRedis({ slowlog_log_slower_than: 0 }, async (f, r) => {
+  await withProxyAndRedis(2, { slowlog_log_slower_than: 0 }, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["SLOWLOG", "HELP"],
       ["SLOWLOG", "GET", "x"],
@@ -177,7 +159,7 @@ Deno.test("SLOWLOG: CONFIG SET slowlog-log-slower-than / slowlog-max-len set the
 });
 
 Deno.test("CLIENT LIST/INFO: Redis 7's fields in its order; flags, sub/psub, multi, name, cmd and resp as Redis", async () => {
-  await withProxyAndRedis({}, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["CLIENT", "LIST", "TYPE", "foo"],
       ["CLIENT", "LIST", "ID", "x"],
@@ -247,7 +229,7 @@ Deno.test("CLIENT LIST/INFO: Redis 7's fields in its order; flags, sub/psub, mul
 });
 
 Deno.test("CLIENT KILL: Redis's errors; ID, ADDR, TYPE, SKIPME and the old ip:port form close the sessions they match", async () => {
-  await withProxyAndRedis({}, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["CLIENT", "KILL", "1.2.3.4:5"],
       ["CLIENT", "KILL", "ID", "0"],
@@ -306,7 +288,7 @@ async function pending(p: Promise<unknown>, ms: number): Promise<boolean> {
 }
 
 Deno.test("CLIENT PAUSE/UNPAUSE: Redis's errors; WRITE holds writes (and what follows them), ALL holds everything", async () => {
-  await withProxyAndRedis({}, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["CLIENT", "PAUSE", "x"],
       ["CLIENT", "PAUSE", "-1"],
@@ -371,7 +353,7 @@ async function monitorLines(m: RawClient, names: Map<string, string>, last: stri
 }
 
 Deno.test("MONITOR: every session's commands in Redis's format and order, AUTH redacted, admin commands left out", async () => {
-  await withProxyAndRedis({}, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     const results = [];
     for (const port of [f.port, r.port]) {
       const [m, c] = await Promise.all([0, 1].map(() => RawClient.connect(port)));

@@ -4,8 +4,8 @@
  */
 import { equal, match, notEqual } from "node:assert/strict";
 import { slotOf } from "../models/hash.ts";
-import { type ProxyFixture, readUntil, startProxyFixture } from "../testing/proxy.ts";
-import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { readUntil } from "../testing/proxy.ts";
+import { withProxyAndRedis } from "../testing/proxy_vs_redis.ts";
 import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -21,26 +21,8 @@ async function rawExchange(port: number, input: string, want: number): Promise<s
   }
 }
 
-/** Runs `fn` with a proxy over `groups` groups and a plain redis-server to compare it with; stops both after. */
-async function withProxyAndRedis(
-  groups: number,
-  fn: (f: ProxyFixture, r: RedisProcess) => Promise<void>,
-): Promise<void> {
-  const f = await startProxyFixture(groups);
-  try {
-    const r = await startRedis();
-    try {
-      await fn(f, r);
-    } finally {
-      await r.stop();
-    }
-  } finally {
-    await f.stop();
-  }
-}
-
 Deno.test("semantics: MSET/MSETNX with a key missing its value across slots get Redis's arity error, no hang", async () => {
-  await withProxyAndRedis(2, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     notEqual(slotOf(enc("k1")), slotOf(enc("k2")));
     notEqual(slotOf(enc("k1")), slotOf(enc("k3")));
     const many = Array.from({ length: 40 }, (_, i) => [`odd:${i}`, "v"]).flat(); // the Map-grouping split path
@@ -58,7 +40,7 @@ Deno.test("semantics: MSET/MSETNX with a key missing its value across slots get 
 });
 
 Deno.test("semantics: PING with two arguments is an arity error, also while subscribed", async () => {
-  await withProxyAndRedis(1, async (f, r) => {
+  await withProxyAndRedis(1, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["PING", "a", "b"],
       ["PING", "a"],
@@ -70,7 +52,7 @@ Deno.test("semantics: PING with two arguments is an arity error, also while subs
 });
 
 Deno.test("semantics: a numkeys of -0 is not an integer, as in Redis", async () => {
-  await withProxyAndRedis(1, async (f, r) => {
+  await withProxyAndRedis(1, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["EVAL", "return 1", "-0", "a"],
       ["ZUNIONSTORE", "{z}d", "-0", "{z}a"],
@@ -80,7 +62,7 @@ Deno.test("semantics: a numkeys of -0 is not an integer, as in Redis", async () 
 });
 
 Deno.test("semantics: CLIENT NO-EVICT and HELLO ... SETNAME check their arguments; a bad HELLO changes nothing", async () => {
-  await withProxyAndRedis(1, async (f, r) => {
+  await withProxyAndRedis(1, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["CLIENT", "NO-EVICT", "bogus"],
       ["CLIENT", "NO-EVICT", "On"],
@@ -94,7 +76,7 @@ Deno.test("semantics: CLIENT NO-EVICT and HELLO ... SETNAME check their argument
 });
 
 Deno.test("semantics: inline commands split like Redis's sdssplitargs (\\xHH, \\', quotes inside a word)", async () => {
-  await withProxyAndRedis(1, async (f, r) => {
+  await withProxyAndRedis(1, {}, async (f, r) => {
     const lines = [
       'ECHO "a\\x41\\n\\x4g\\b\\a\\z"',
       "ECHO 'a\\'b'",
@@ -116,7 +98,7 @@ Deno.test("semantics: inline commands split like Redis's sdssplitargs (\\xHH, \\
 });
 
 Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are refused, not answered wrong", async () => {
-  await withProxyAndRedis(2, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     const setup = [
       ["RPUSH", "lst", "1", "2", "3"],
       ["RPUSH", "{l}lst", "1", "2", "3"],
@@ -159,7 +141,7 @@ Deno.test("semantics: SORT BY/GET patterns that may name keys of other slots are
 });
 
 Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY, CONFIG GET, COMMAND and INFO answer in RESP3 types", async () => {
-  await withProxyAndRedis(2, async (f, r) => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       { cmd: ["HELLO", "3"], norm: (s) => s.slice(0, 4) }, // ids and versions differ
       ["CLIENT", "GETNAME"],
@@ -179,7 +161,7 @@ Deno.test("semantics: after HELLO 3, CLIENT GETNAME, RANDOMKEY, CONFIG GET, COMM
 });
 
 Deno.test("semantics: SELECT with a non-integer gets Redis's error; only database 0 is served", async () => {
-  await withProxyAndRedis(1, async (f, r) => {
+  await withProxyAndRedis(1, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       ["SELECT", "x"],
       ["SELECT", "00"],
@@ -198,7 +180,7 @@ Deno.test("semantics: SELECT with a non-integer gets Redis's error; only databas
 });
 
 Deno.test("semantics: FUNCTION LIST and FUNCTION STATS answer a RESP3 session in RESP3 types", async () => {
-  await withProxyAndRedis(1, async (f, r) => {
+  await withProxyAndRedis(1, {}, async (f, r) => {
     await diffCommands(f.port, r.port, [
       { cmd: ["HELLO", "3"], norm: (s) => s.slice(0, 4) },
       ["FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f1', function() return 1 end)"],

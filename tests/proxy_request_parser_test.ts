@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { ProtocolError, type RequestLimits, RequestParser } from "../proxy/resp/request_parser.ts";
 import { Rng } from "../raft/sim/prng.ts";
+import { concat } from "../util/bytes.ts";
 
 const enc = new TextEncoder();
 const LIMITS: RequestLimits = { maxBulkLen: 512 << 20, maxArgs: 1 << 20, maxInlineLen: 64 * 1024 };
@@ -70,16 +71,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** RESP encoding of one multibulk request. */

@@ -1,28 +1,16 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { ProxyAdminClient } from "../topom/server/proxy_client.ts";
 import { slotOf } from "../models/hash.ts";
 import { type DashboardGroup, setupGroups, startDashboards } from "../testing/dashboard.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";
+import { withWorkerProxy } from "../testing/worker_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { sleep } from "../testing/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
 Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fillslots cover every thread", async () => {
-  const backends: RedisProcess[] = [];
-  const clients: Redis[] = [];
-  let stop = async () => {};
-  try {
-    backends.push(await startRedis(), await startRedis());
-    const p = await startCodisProxy([
-      ...backends.map((b) => `--backend=${b.addr}`),
-      "--proxy_workers=3",
-      "--product_name=wk",
-      "--product_auth=",
-    ]);
-    stop = p.stop;
-    for (let i = 0; i < 30; i++) clients.push(new Redis({ port: p.port, host: "127.0.0.1", maxRetriesPerRequest: 0 }));
+  await withWorkerProxy({ workers: 3, product: "wk", clients: 30 }, async ({ backends, clients, admin }) => {
     const ids = await Promise.all(clients.map((c) => c.call("CLIENT", "ID") as Promise<number>));
     assert.equal(new Set(ids).size, 30, "session ids are unique across threads");
     const threads = new Set(ids.map((id) => id % 3));
@@ -32,8 +20,6 @@ Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fills
       assert.equal(await c.get(`wk:${i}`), `v${i}`);
     }
 
-    const admin = new ProxyAdminClient(`127.0.0.1:${p.adminPort}`, { productName: "wk", productAuth: "" });
-    admin.setToken((await admin.model()).token);
     await sleep(1200); // workers report their stats every second
     let stats = await admin.stats(0);
     assert.equal(stats.sessions.alive, 30);
@@ -56,11 +42,7 @@ Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fills
     await admin.resetStats();
     stats = await admin.stats(0);
     assert.ok(stats.ops.total < 30, `after a reset, ops.total ${stats.ops.total}`);
-  } finally {
-    for (const c of clients) c.disconnect();
-    await stop();
-    for (const b of backends) await b.stop();
-  }
+  });
 });
 
 Deno.test("proxy worker mode follows the dashboard: slots migrate with data through a 2-thread proxy", async () => {

@@ -7,18 +7,9 @@
 import assert from "node:assert/strict";
 import { ReplyFramer } from "../redis/reply_framer.ts";
 import { Rng } from "../raft/sim/prng.ts";
+import { concat } from "../util/bytes.ts";
 
 const enc = new TextEncoder();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** One random reply, RESP2 and RESP3 types, arrays and maps nested up to `depth`. */
 function randomReply(rng: Rng, depth: number): Uint8Array {

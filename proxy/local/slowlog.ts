@@ -7,6 +7,7 @@ import type { ProxyCore } from "../core/core.ts";
 import { errorReply, integerReply, OK } from "../../redis/encode.ts";
 import { parseIntArg } from "../commands/keys.ts";
 import type { SlowLogEntry } from "../core/slowlog.ts";
+import { concat } from "../../util/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -37,18 +38,6 @@ function entryParts(e: SlowLogEntry, out: Uint8Array[]): void {
   out.push(enc.encode(`$${addr.length}\r\n`), addr, enc.encode(`\r\n$${name.length}\r\n`), name, enc.encode("\r\n"));
 }
 
-function joined(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** SLOWLOG `name` (`slowlog|get`, ...): arity is checked by the command table. */
 export function slowlogCommand(core: ProxyCore, name: string, argv: Uint8Array[]): Uint8Array {
   const log = core.ops.slowlog;
@@ -62,7 +51,7 @@ export function slowlogCommand(core: ProxyCore, name: string, argv: Uint8Array[]
       const entries = log.newest(count);
       const parts: Uint8Array[] = [enc.encode(`*${entries.length}\r\n`)];
       for (const e of entries) entryParts(e, parts);
-      return joined(parts);
+      return concat(parts);
     }
     case "slowlog|len":
       return integerReply(log.length);
