@@ -23,6 +23,19 @@ export interface Group {
   promoting: { index?: number; state?: "" | "preparing" | "prepared" | "finished" };
   /** The group changed since the proxies were last told. */
   out_of_sync: boolean;
+  /**
+   * Not in Codis's model (absent when unset). Set when the dashboard itself made `servers[0]` the master (a promotion,
+   * which Sentinel does not see as a failover): a sentinel's view of this group naming another master with a
+   * `config-epoch` of at most `epoch` predates that master and is not followed (topom/sentinel_fence.ts). `epoch`
+   * absent: no sentinel answered at the promotion, so no such view is followed. Cleared by `sentinels/resync-all`.
+   */
+  sentinel_fence?: SentinelFence;
+}
+
+/** See {@link Group.sentinel_fence}. */
+export interface SentinelFence {
+  /** The highest `config-epoch` the sentinels had for the group when the dashboard changed its master. */
+  epoch?: number;
 }
 
 /** Highest group id Codis accepts. */

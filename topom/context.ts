@@ -11,6 +11,7 @@ import {
   type GroupServer,
   MAX_SLOT_NUM,
   type ProxyModel,
+  type SentinelFence,
   type SentinelModel,
   type Slot,
   type SlotMapping,
@@ -103,12 +104,19 @@ export function cloneGroup(g: Group): Group {
   const promoting: Group["promoting"] = {};
   if (g.promoting?.index) promoting.index = g.promoting.index;
   if (g.promoting?.state) promoting.state = g.promoting.state;
-  return {
+  const out: Group = {
     id: g.id,
     servers: (g.servers ?? []).map(cloneServer),
     promoting,
     out_of_sync: g.out_of_sync ?? false,
   };
+  if (g.sentinel_fence) out.sentinel_fence = cloneSentinelFence(g.sentinel_fence);
+  return out;
+}
+
+/** A copy of a stored fence keeping only a usable epoch (a hand-edited node must not stop the HA loop). */
+function cloneSentinelFence(f: SentinelFence): SentinelFence {
+  return typeof f.epoch === "number" && Number.isSafeInteger(f.epoch) && f.epoch >= 0 ? { epoch: f.epoch } : {};
 }
 
 /** A deep copy of a group server with omitempty action fields. */

@@ -88,7 +88,8 @@ export function nextPromoteStep(ctx: Context, gid: number, input: PromoteInput):
     case "finished":
       return {
         kind: "advance",
-        writes: [{ kind: "group", group: { id: g.id, servers: g.servers, promoting: {}, out_of_sync: false } }],
+        // The sentinel fence the switch stored stays (sentinel_fence.ts).
+        writes: [{ kind: "group", group: { ...g, promoting: {}, out_of_sync: false } }],
       };
   }
   throw new TopomError(`group-[${gid}] action state is invalid`);

@@ -4,8 +4,9 @@
  * sentinel that was down then comes back still monitoring the old master: following its report would undo the
  * promotion, and the sentinel itself would soon turn the promoted server back into a replica (`+convert-to-slave`),
  * losing the writes made to it. Such a report names another master than the model's with a config-epoch no newer
- * than the one the sentinels had when they last agreed with the model: it predates the model's master. A genuine
- * failover always carries a newer epoch. The dashboard re-syncs that sentinel's group and ignores the report.
+ * than the one the sentinels had when they last agreed with the model, or than the one the promotion stored
+ * (sentinel_fence.ts): it predates the model's master. A genuine failover always carries a newer epoch. The dashboard
+ * re-syncs that sentinel's group and ignores the report.
  * @module
  */
 import { hostOf } from "./context.ts";
@@ -43,15 +44,17 @@ export function sameServer(model: string, reported: string): boolean {
 
 /**
  * Splits the sentinels' `SENTINEL MASTERS` replies (null: no answer) into usable and stale reports. `modelMasters`
- * are the groups' masters when the sentinels were asked; `agreedEpochs` what the previous checks learnt. A group
- * whose epoch is not known yet (a dashboard that just took over) is never judged stale: its reports are followed as
- * Codis does.
+ * are the groups' masters when the sentinels were asked; `agreedEpochs` what the previous checks learnt; `fenceEpochs`
+ * the stored fences of the dashboard's own promotions (sentinel_fence.ts `sentinelFenceEpochs`, read with
+ * `modelMasters`). A group whose epoch is known neither way (a dashboard that just took over, no promotion since) is
+ * never judged stale: its reports are followed as Codis does.
  */
 export function screenSentinelReports(
   product: string,
   modelMasters: ReadonlyMap<number, string>,
   replies: readonly (readonly Record<string, string>[] | null)[],
   agreedEpochs: ReadonlyMap<number, number>,
+  fenceEpochs: ReadonlyMap<number, number> = new Map(),
 ): ScreenedReports {
   const view = (m: Record<string, string>) => {
     const gid = parseSentinelGroupName(product, m.name ?? "");
@@ -77,7 +80,9 @@ export function screenSentinelReports(
     reply === null ? null : reply.filter((m) => {
       const v = view(m);
       if (!v || v.agrees) return true;
-      const known = agreed.get(v.gid);
+      const learnt = agreed.get(v.gid);
+      const fence = fenceEpochs.get(v.gid);
+      const known = learnt === undefined ? fence : fence === undefined ? learnt : Math.max(learnt, fence);
       if (known === undefined || v.epoch > known) return true;
       stale.push({ sentinel, gid: v.gid, name: m.name, reported: v.reported, epoch: v.epoch });
       return false;

@@ -14,6 +14,7 @@ import { configJson } from "../config.ts";
 import { TopomError } from "../context.ts";
 import { createProxy, onlineProxy, removeProxy } from "../proxy_ops.ts";
 import { addSentinel, delSentinel, sentinelSync } from "../proxy_ops.ts";
+import { clearSentinelFences } from "../sentinel_fence.ts";
 import { fenceOnRemoval } from "../proxy_lease.ts";
 import { storeLeaseFences } from "./lease_fences.ts";
 import { isPureRoute, runPureRoute } from "../pure_routes.ts";
@@ -308,7 +309,8 @@ async function dispatch(
           r.status === "rejected" ? [`${servers[i]}: ${r.reason?.message}`] : []
         );
         if (failed.length > 0) throw new HttpError(502, `resync sentinels failed: ${failed.join("; ")}`);
-        await t.write(sentinelSync(t.context(), true));
+        // Every sentinel now monitors the model's masters afresh: no older view is left to fence off.
+        await t.write([...sentinelSync(t.context(), true), ...clearSentinelFences(t.context())]);
         return ok();
       });
     case "sentinels/info":

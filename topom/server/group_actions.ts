@@ -10,8 +10,9 @@ import { syncActionComplete, syncActionPrepare } from "../group_ops.ts";
 import type { TickPlan } from "../scheduler.ts";
 import { sentinelGroupName } from "../sentinel_plan.ts";
 import type { GroupActionsHost } from "./host.ts";
-import { redisCall } from "./redis.ts";
 import { repointAfterPromotion, waitCaughtUp } from "./promote_io.ts";
+import { readAndRemoveSentinelGroup } from "./sentinel_io.ts";
+import { promotionFence, withSentinelFence } from "../sentinel_fence.ts";
 
 const log = logger("topom");
 
@@ -21,14 +22,15 @@ export async function runPromotion(
   ctx: Context,
   p: TickPlan["promotions"][number],
 ): Promise<void> {
+  let writes = p.step.writes;
   if (p.step.kind === "switch") {
     await t.write(p.step.before);
     if (p.step.removeSentinelGroup) {
-      // Sentinels must not fail the group over under the manual promotion (best effort, as Codis).
-      const name = sentinelGroupName(t.product, p.gid);
-      await Promise.allSettled(
-        (ctx.sentinel.servers ?? []).map((a) => redisCall(a, "", ["SENTINEL", "REMOVE", name], 0, 2000)),
-      );
+      // Sentinels must not fail the group over under the manual promotion (best effort, as Codis). What they had
+      // before is stored with the new master, so that a sentinel this missed cannot undo it later (sentinel_fence.ts).
+      const views = await readAndRemoveSentinelGroup(ctx.sentinel.servers ?? [], sentinelGroupName(t.product, p.gid));
+      const fence = promotionFence(t.product, p.gid, views, ctx.groups.get(p.gid)?.sentinel_fence);
+      writes = withSentinelFence(writes, p.gid, fence);
     }
     const oldMaster = ctx.groups.get(p.gid)?.servers[0]?.server;
     if (oldMaster) await waitCaughtUp(oldMaster, p.step.newMaster, t.config.product_auth);
@@ -36,7 +38,7 @@ export async function runPromotion(
       log.warn(`promote group-[${p.gid}]: ${(e as Error).message}`)
     );
   }
-  const [first, ...rest] = p.step.writes;
+  const [first, ...rest] = writes;
   if (first && await t.casWrite({ write: first, expectRevision: p.expectRevision })) {
     await t.write(rest);
     if (p.step.kind === "switch") {

@@ -11,6 +11,7 @@
 import { logger } from "../../util/log.ts";
 import { chooseSentinelMasters, parseSwitchMaster, sentinelMonitorPlan, switchGroupMaster } from "../sentinel_plan.ts";
 import { screenSentinelReports, type StaleReport } from "../sentinel_staleness.ts";
+import { sentinelFenceEpochs } from "../sentinel_fence.ts";
 import type { SwitchHost } from "./host.ts";
 import type { Topom } from "./topom.ts";
 import { resyncSentinelGroup, sentinelMasters } from "./sentinel_io.ts";
@@ -190,7 +191,8 @@ export function topomHaHost(t: Topom): HaHost {
       }
       learntOn = list;
       const replies = await gatherMajority(addrs.map((a) => sentinelMasters(a, t.product, timeoutMs())), 200);
-      const screened = screenSentinelReports(t.product, asked, replies, agreedEpochs);
+      const fences = sentinelFenceEpochs(ctx.groups.values());
+      const screened = screenSentinelReports(t.product, asked, replies, agreedEpochs, fences);
       agreedEpochs = screened.agreedEpochs;
       await resyncStale(t, addrs, screened.stale);
       return await followSentinelMasters(t, screened.replies, asked);

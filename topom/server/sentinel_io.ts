@@ -96,3 +96,27 @@ export async function resyncSentinelGroup(
     }
   });
 }
+
+/**
+ * For a promotion: on each of `addrs`, in one round trip, `SENTINEL MASTER name` then `SENTINEL REMOVE name` (best
+ * effort, as Codis). Returns each sentinel's view of the master from just before the removal, as `SENTINEL MASTERS`
+ * would list it (`[]` when it did not monitor it), or null for a sentinel that did not answer.
+ */
+export function readAndRemoveSentinelGroup(
+  addrs: readonly string[],
+  name: string,
+  timeoutMs = 2000,
+): Promise<(Record<string, string>[] | null)[]> {
+  return Promise.all(addrs.map(async (addr) => {
+    try {
+      const [view] = await redisCalls(addr, "", [
+        { args: ["SENTINEL", "MASTER", name] },
+        { args: ["SENTINEL", "REMOVE", name] },
+      ], timeoutMs);
+      if (!(view instanceof Error)) return [pairs(view)];
+      return /no such master/i.test(view.message) ? [] : null;
+    } catch {
+      return null;
+    }
+  }));
+}
