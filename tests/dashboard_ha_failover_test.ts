@@ -300,14 +300,11 @@ Deno.test("HA failover: a failover of a group whose servers the model names by h
 // SENTINEL REMOVE during a manual promotion is best effort, as in Codis. A sentinel that was down then comes back
 // still monitoring the old master; following it undid the promotion, and the sentinel turned the promoted server back
 // into a replica, losing the writes made to it. Its report names another master with a config-epoch no newer than the
-// sentinels' last view agreeing with the model (topom/sentinel_staleness.ts): the dashboard removes the group from it
-// again and does not follow it.
+// one the promotion stored (topom/sentinel_fence.ts) or the sentinels' last view agreeing with the model
+// (topom/sentinel_staleness.ts): the dashboard removes the group from it again and does not follow it.
+// tests/ha_promotion_fence_test.ts pins the orders this test meets only by chance.
 Deno.test({
   name: "HA failover: a manual promotion survives a sentinel that was down during it",
-  // Known defect, intermittent (1 of 3 clean-clone CI runs on 2026-12-07, never alone): 200 ms after the promotion
-  // was written, the HA loop read the live sentinels' not yet re-monitored view (old master) and switched the model
-  // back ("sentinels report master <old> ...; switching"). Issue 13's note has the log; un-ignore with the fix.
-  ignore: true,
   fn: async () => {
     const redis: RedisProcess[] = [];
     const sentinels: SentinelProcess[] = [];
