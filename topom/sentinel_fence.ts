@@ -1,9 +1,8 @@
 /**
- * Fencing sentinel views that predate the dashboard's own master changes, pure. A promotion (manual, or
- * `promote_after_master_down`) makes a replica master without any Sentinel failover: no sentinel's `config-epoch`
- * moves, and the promotion removes the group from every sentinel it reaches (`SENTINEL REMOVE`). A sentinel it did not
- * reach (down, cut off) keeps naming the old master, and following that view would undo the promotion and lose the
- * writes made to the promoted server.
+ * Fencing sentinel views that predate the dashboard's own master changes, pure. A promotion (`group/promote`) makes a
+ * replica master without any Sentinel failover: no sentinel's `config-epoch` moves, and the promotion removes the
+ * group from every sentinel it reaches (`SENTINEL REMOVE`). A sentinel it did not reach (down, cut off) keeps naming
+ * the old master, and following that view would undo the promotion and lose the writes made to the promoted server.
  *
  * The dashboard's memory of the sentinels' epochs (sentinel_staleness.ts) cannot judge such a view when it learnt
  * nothing yet: no check ran between `sentinels/resync-all` and the promotion, or the dashboard restarted or another one
