@@ -1,4 +1,7 @@
-import { freePort, waitForPort } from "./ports.ts";
+import { encodeCommand } from "../redis/encode.ts";
+import { concat } from "../util/bytes.ts";
+import { freePort } from "./ports.ts";
+import { until } from "./wait.ts";
 
 /** A redis-server child process on 127.0.0.1, for tests and benchmarks. */
 export interface RedisProcess {
@@ -23,34 +26,61 @@ export interface RedisOptions {
 
 /** Starts a redis-server with `databases 1024` and `hz 100` unless told otherwise. */
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
-  const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "codis-redis-" });
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--databases",
-    String(opts.databases ?? 1024),
-    "--hz",
-    String(opts.hz ?? 100),
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    dir,
-    "--protected-mode",
-    "no",
-    "--loglevel",
-    "warning",
-  ];
-  if (opts.requirepass) args.push("--requirepass", opts.requirepass);
-  if (opts.extraArgs) args.push(...opts.extraArgs);
+  let port = opts.port ?? freePort();
+  const args = (port: number) => {
+    const a = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--databases",
+      String(opts.databases ?? 1024),
+      "--hz",
+      String(opts.hz ?? 100),
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--protected-mode",
+      "no",
+      "--loglevel",
+      "warning",
+    ];
+    if (opts.requirepass) a.push("--requirepass", opts.requirepass);
+    if (opts.extraArgs) a.push(...opts.extraArgs);
+    return a;
+  };
   let child: Deno.ChildProcess | null = null;
-  const spawn = async () => {
-    child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null", stdin: "null" }).spawn();
-    await waitForPort(port);
+  /** Starts the server on `port` and waits until it answers there; false when the port is someone else's. */
+  const spawn = async (): Promise<boolean> => {
+    const c = new Deno.Command("redis-server", { args: args(port), stdout: "null", stderr: "null", stdin: "null" })
+      .spawn();
+    child = c;
+    let exited = false;
+    c.status.then(() => exited = true);
+    let owner: "ours" | "taken" | "exited";
+    try {
+      owner = await until(`redis-server on port ${port}`, 10_000, async () => {
+        const who = await listenerPid(port, opts.requirepass);
+        if (who === c.pid) return "ours";
+        // Another process's listener (a test's HTTP server that took the port first) answers where ours could not
+        // bind: talking to it as if it were Redis fails later with a puzzling "bad reply from backend".
+        if (who === "stranger" || typeof who === "number") return "taken";
+        return exited ? "exited" : undefined;
+      }, 25);
+    } catch (e) {
+      await kill();
+      throw e;
+    }
+    if (owner === "ours") return true;
+    await kill();
+    if (owner === "exited") {
+      throw new Error(`redis-server exited at start (port ${port}): check its arguments`);
+    }
+    return false;
   };
   const kill = async () => {
     const c = child as Deno.ChildProcess | null;
@@ -61,18 +91,71 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     } catch { /* already gone */ }
     await c.status;
   };
-  await spawn();
+  const restart = async () => {
+    if (!await spawn()) throw new Error(`redis-server could not take port ${port} again: another process holds it`);
+  };
+  try {
+    // A port picked here can be taken by another process before redis-server binds it: pick another one then.
+    for (let attempt = 1; !await spawn(); attempt++) {
+      if (opts.port !== undefined || attempt === 5) {
+        throw new Error(`redis-server could not bind port ${port}: another process listens there`);
+      }
+      port = freePort();
+    }
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
   return {
     port,
     addr: `127.0.0.1:${port}`,
     dir,
     kill,
-    restart: spawn,
+    restart,
     async stop() {
       await kill();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Who answers on 127.0.0.1:`port`: the `process_id` of a Redis server (INFO server), "stranger" for a listener that
+ * does not speak RESP, or undefined when nothing answers yet (refused, closed, an error reply such as LOADING).
+ */
+async function listenerPid(port: number, password?: string): Promise<number | "stranger" | undefined> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch {
+    return undefined;
+  }
+  // A listener that never answers (one that waits for a TLS hello, say) is given up on.
+  const timer = setTimeout(() => conn.close(), 2000);
+  try {
+    const auth = password ? encodeCommand(["AUTH", password]) : new Uint8Array(0);
+    await conn.write(concat([auth, encodeCommand(["INFO", "server"])]));
+    const buf = new Uint8Array(64 * 1024);
+    let len = 0;
+    let text = "";
+    while (len < buf.length) {
+      const n = await conn.read(buf.subarray(len));
+      if (n === null) break;
+      len += n;
+      text = new TextDecoder("latin1").decode(buf.subarray(0, len));
+      const pid = /\r\nprocess_id:(\d+)\r\n/.exec(text);
+      if (pid) return Number(pid[1]);
+      if (text[0] === "-") return undefined;
+    }
+    return text === "" || text[0] === "+" || text[0] === "$" || text[0] === "-" ? undefined : "stranger";
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
 }
 
 /** Runs redis-cli against `r` on database `db`; returns its stdout, trimmed. */

@@ -1,0 +1,37 @@
+/**
+ * The test helper that starts redis-server (testing/redis.ts) must hand out a port its own server answers on: a port
+ * another process took first (a parallel test file's HTTP server, say) is refused rather than taken for Redis, where
+ * it would surface later as a backend reply that is not RESP.
+ * @module
+ */
+import { equal, match, rejects } from "node:assert/strict";
+import { redisCliDb, startRedis } from "../testing/redis.ts";
+
+Deno.test("startRedis: a port an HTTP server holds is refused, not taken for Redis", async () => {
+  const abort = new AbortController();
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: abort.signal, onListen() {} },
+    () => new Response(),
+  );
+  try {
+    await rejects(startRedis({ port: http.addr.port }), /another process listens there/);
+  } finally {
+    abort.abort();
+    await http.finished;
+  }
+});
+
+Deno.test("startRedis: the server answering is the one it started, with and without a password", async () => {
+  for (const requirepass of [undefined, "pw"]) {
+    const r = await startRedis({ requirepass, databases: 2 });
+    try {
+      const auth = requirepass ? ["-a", requirepass, "--no-auth-warning"] : [];
+      match(await redisCliDb(r, 0, ...auth, "INFO", "server"), /process_id:\d+/);
+      await r.kill();
+      await r.restart();
+      equal(await redisCliDb(r, 0, ...auth, "PING"), "PONG");
+    } finally {
+      await r.stop();
+    }
+  }
+});
