@@ -1,8 +1,43 @@
 /** Ports this process handed out already: the kernel may offer a released port again before its user binds it. */
 const handedOut = new Set<number>();
 
-/** Returns a free TCP port on 127.0.0.1, chosen by the kernel, never the same one twice in this process. */
+/**
+ * The first port of the kernel's ephemeral range (ports it gives to `bind(0)` and outgoing connections). Test files
+ * run as parallel processes, and any of them may listen on port 0: a port picked below this range is never handed to
+ * such a listener between freePort() and its user's bind.
+ */
+const EPHEMERAL_LOW = (() => {
+  try {
+    const low = Number(Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low >= 4096 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+})();
+
+/** Whether 127.0.0.1:port can be listened on now. */
+function canListen(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns a free TCP port on 127.0.0.1, never the same one twice in this process: a random one below the kernel's
+ * ephemeral range (see {@link EPHEMERAL_LOW}), or one the kernel picks when none is found there.
+ */
 export function freePort(): number {
+  const low = Math.floor(EPHEMERAL_LOW / 2);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (EPHEMERAL_LOW - low));
+    if (!handedOut.has(port) && canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
   for (let attempt = 0; attempt < 100; attempt++) {
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (l.addr as Deno.NetAddr).port;
@@ -14,7 +49,6 @@ export function freePort(): number {
   }
   throw new Error("no fresh free port after 100 attempts");
 }
-
 /** Waits until a TCP connect to 127.0.0.1:port succeeds, or throws after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
