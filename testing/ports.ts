@@ -63,3 +63,32 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   }
   throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
 }
+
+/**
+ * Who listens on TCP `port` (any local address) in this network namespace: "none", "process" when the process `pid`
+ * holds the listening socket, "other" when another process does, or "unknown" where /proc cannot tell (not Linux).
+ * Unlike a connect, it tells a server's own socket from a stranger's that took the port first.
+ */
+export function portListener(port: number, pid: number): "none" | "process" | "other" | "unknown" {
+  const inodes = new Set<string>();
+  try {
+    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      for (const row of Deno.readTextFileSync(table).split("\n").slice(1)) {
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+        const f = row.trim().split(/\s+/);
+        if (f.length > 9 && f[3] === "0A" && parseInt(f[1].split(":")[1], 16) === port) inodes.add(`socket:[${f[9]}]`);
+      }
+    }
+  } catch {
+    return "unknown";
+  }
+  if (inodes.size === 0) return "none";
+  try {
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (inodes.has(Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`))) return "process";
+      } catch { /* closed meanwhile */ }
+    }
+  } catch { /* the process is gone */ }
+  return "other";
+}

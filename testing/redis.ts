@@ -1,6 +1,4 @@
-import { encodeCommand } from "../redis/encode.ts";
-import { concat } from "../util/bytes.ts";
-import { freePort } from "./ports.ts";
+import { freePort, portListener } from "./ports.ts";
 import { until } from "./wait.ts";
 
 /** A redis-server child process on 127.0.0.1, for tests and benchmarks. */
@@ -54,7 +52,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     return a;
   };
   let child: Deno.ChildProcess | null = null;
-  /** Starts the server on `port` and waits until it answers there; false when the port is someone else's. */
+  /** Starts the server on `port` and waits until it listens there; false when another process holds the port. */
   const spawn = async (): Promise<boolean> => {
     const c = new Deno.Command("redis-server", { args: args(port), stdout: "null", stderr: "null", stdin: "null" })
       .spawn();
@@ -64,12 +62,13 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     let owner: "ours" | "taken" | "exited";
     try {
       owner = await until(`redis-server on port ${port}`, 10_000, async () => {
-        const who = await listenerPid(port, opts.requirepass);
-        if (who === c.pid) return "ours";
-        // Another process's listener (a test's HTTP server that took the port first) answers where ours could not
-        // bind: talking to it as if it were Redis fails later with a puzzling "bad reply from backend".
-        if (who === "stranger" || typeof who === "number") return "taken";
-        return exited ? "exited" : undefined;
+        const who = portListener(port, c.pid);
+        if (who === "process") return "ours";
+        if (who === "unknown") return await canConnect(port) ? "ours" : exited ? "exited" : undefined;
+        if (!exited) return undefined;
+        // Another process's listener (a test's HTTP server that took the port first) where ours could not bind:
+        // talking to it as if it were Redis fails later with a puzzling "bad reply from backend".
+        return who === "other" ? "taken" : "exited";
       }, 25);
     } catch (e) {
       await kill();
@@ -119,42 +118,13 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
   };
 }
 
-/**
- * Who answers on 127.0.0.1:`port`: the `process_id` of a Redis server (INFO server), "stranger" for a listener that
- * does not speak RESP, or undefined when nothing answers yet (refused, closed, an error reply such as LOADING).
- */
-async function listenerPid(port: number, password?: string): Promise<number | "stranger" | undefined> {
-  let conn: Deno.TcpConn;
+/** Whether a TCP connect to 127.0.0.1:port succeeds now. */
+async function canConnect(port: number): Promise<boolean> {
   try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
   } catch {
-    return undefined;
-  }
-  // A listener that never answers (one that waits for a TLS hello, say) is given up on.
-  const timer = setTimeout(() => conn.close(), 2000);
-  try {
-    const auth = password ? encodeCommand(["AUTH", password]) : new Uint8Array(0);
-    await conn.write(concat([auth, encodeCommand(["INFO", "server"])]));
-    const buf = new Uint8Array(64 * 1024);
-    let len = 0;
-    let text = "";
-    while (len < buf.length) {
-      const n = await conn.read(buf.subarray(len));
-      if (n === null) break;
-      len += n;
-      text = new TextDecoder("latin1").decode(buf.subarray(0, len));
-      const pid = /\r\nprocess_id:(\d+)\r\n/.exec(text);
-      if (pid) return Number(pid[1]);
-      if (text[0] === "-") return undefined;
-    }
-    return text === "" || text[0] === "+" || text[0] === "$" || text[0] === "-" ? undefined : "stranger";
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch { /* closed by the timer */ }
+    return false;
   }
 }
 

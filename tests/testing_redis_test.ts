@@ -1,10 +1,11 @@
 /**
- * The test helper that starts redis-server (testing/redis.ts) must hand out a port its own server answers on: a port
+ * The test helper that starts redis-server (testing/redis.ts) must hand out a port its own server listens on: a port
  * another process took first (a parallel test file's HTTP server, say) is refused rather than taken for Redis, where
- * it would surface later as a backend reply that is not RESP.
+ * it would surface later as a backend reply that is not RESP. `portListener` (testing/ports.ts) tells them apart.
  * @module
  */
 import { equal, match, rejects } from "node:assert/strict";
+import { freePort, portListener } from "../testing/ports.ts";
 import { redisCliDb, startRedis } from "../testing/redis.ts";
 
 Deno.test("startRedis: a port an HTTP server holds is refused, not taken for Redis", async () => {
@@ -21,7 +22,20 @@ Deno.test("startRedis: a port an HTTP server holds is refused, not taken for Red
   }
 });
 
-Deno.test("startRedis: the server answering is the one it started, with and without a password", async () => {
+Deno.test("portListener: no one, this process, another process", async () => {
+  const port = freePort();
+  equal(portListener(port, Deno.pid), "none");
+  const l = Deno.listen({ hostname: "127.0.0.1", port });
+  try {
+    equal(portListener(port, Deno.pid), "process");
+    // Asked about another process (init), the listener is someone else's.
+    equal(portListener(port, 1), "other");
+  } finally {
+    l.close();
+  }
+});
+
+Deno.test("startRedis: the server listening is the one it started, with and without a password", async () => {
   for (const requirepass of [undefined, "pw"]) {
     const r = await startRedis({ requirepass, databases: 2 });
     try {
