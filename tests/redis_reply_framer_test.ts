@@ -100,11 +100,15 @@ Deno.test("reply framer: an array of 200k bulks in 4 KB reads, and a 64 MB bulk 
   }
 });
 
-Deno.test("reply framer: a big bulk read into the room it offers arrives whole, with the next reply after it", () => {
+Deno.test("reply framer: a big bulk read into the room it offers arrives whole in a buffer of its size, with the next reply after it", () => {
   const value = new Uint8Array(1 << 20).map((_, i) => (i * 13 + 1) & 0xff);
   const input = concat([enc.encode(`$${value.length}\r\n`), value, enc.encode("\r\n+OK\r\n")]);
   const got: Uint8Array[] = [];
-  const framer = new ReplyFramer((raw) => got.push(raw.slice()));
+  const buffers: number[] = [];
+  const framer = new ReplyFramer((raw) => {
+    got.push(raw.slice());
+    buffers.push(raw.buffer.byteLength);
+  });
   let pos = 70_000;
   framer.feed(input.slice(0, pos));
   let direct = 0;
@@ -126,6 +130,8 @@ Deno.test("reply framer: a big bulk read into the room it offers arrives whole, 
   assert.equal(got.length, 2);
   assert.deepEqual(got[0], input.subarray(0, input.length - 5));
   assert.equal(new TextDecoder().decode(got[1]), "+OK\r\n");
+  // Its tail came with the reply after it: the bulk's buffer still ends with it (it was not grown for that reply).
+  assert.equal(buffers[0], got[0].length);
   assert.equal(framer.readTarget(), null);
 });
 
