@@ -22,7 +22,7 @@ Deno.test("startRedis: a port an HTTP server holds is refused, not taken for Red
   }
 });
 
-Deno.test("portListener: no one, this process, another process", async () => {
+Deno.test("portListener: no one, this process, another process", () => {
   const port = freePort();
   equal(portListener(port, Deno.pid), "none");
   const l = Deno.listen({ hostname: "127.0.0.1", port });
