@@ -15,6 +15,42 @@ const EPHEMERAL_LOW = (() => {
   }
 })();
 
+/**
+ * Where test processes (parallel test files, other checkouts' runs) note the ports they hand out, one empty file per
+ * port: a port noted less than {@link RESERVE_MS} ago is not handed out by another process, whose random pick could
+ * otherwise fall on it in the while before its user binds it (a child process takes a second or more to start).
+ */
+const RESERVATIONS = "/tmp/codis-deno-test-ports";
+const RESERVE_MS = 120_000;
+let reservations: "unknown" | "ready" | "off" = "unknown";
+
+/** Notes `port` as handed out; false when another process did recently. True without a writable /tmp. */
+function reserve(port: number): boolean {
+  if (reservations === "unknown") {
+    try {
+      Deno.mkdirSync(RESERVATIONS, { recursive: true });
+      reservations = "ready";
+    } catch {
+      reservations = "off";
+    }
+  }
+  if (reservations === "off") return true;
+  const path = `${RESERVATIONS}/${port}`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      Deno.writeFileSync(path, new Uint8Array(0), { createNew: true });
+      return true;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) return true;
+      try {
+        if (Date.now() - (Deno.statSync(path).mtime?.getTime() ?? 0) < RESERVE_MS) return false;
+        Deno.removeSync(path);
+      } catch { /* removed by another process meanwhile */ }
+    }
+  }
+  return false;
+}
+
 /** Whether 127.0.0.1:port can be listened on now. */
 function canListen(port: number): boolean {
   try {
@@ -26,14 +62,15 @@ function canListen(port: number): boolean {
 }
 
 /**
- * Returns a free TCP port on 127.0.0.1, never the same one twice in this process: a random one below the kernel's
- * ephemeral range (see {@link EPHEMERAL_LOW}), or one the kernel picks when none is found there.
+ * Returns a free TCP port on 127.0.0.1, never the same one twice in this process nor one another test process handed
+ * out in the last two minutes: a random one below the kernel's ephemeral range (see {@link EPHEMERAL_LOW}), or one
+ * the kernel picks when none is found there.
  */
 export function freePort(): number {
   const low = Math.floor(EPHEMERAL_LOW / 2);
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = low + Math.floor(Math.random() * (EPHEMERAL_LOW - low));
-    if (!handedOut.has(port) && canListen(port)) {
+    if (!handedOut.has(port) && canListen(port) && reserve(port)) {
       handedOut.add(port);
       return port;
     }
@@ -42,7 +79,7 @@ export function freePort(): number {
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (l.addr as Deno.NetAddr).port;
     l.close();
-    if (!handedOut.has(port)) {
+    if (!handedOut.has(port) && reserve(port)) {
       handedOut.add(port);
       return port;
     }

@@ -1,10 +1,11 @@
 /**
- * The test helper that starts redis-server (testing/redis.ts) must hand out a port its own server listens on: a port
- * another process took first (a parallel test file's HTTP server, say) is refused rather than taken for Redis, where
- * it would surface later as a backend reply that is not RESP. `portListener` (testing/ports.ts) tells them apart.
+ * Ports in tests, whose files run in parallel: freePort (testing/ports.ts) never hands out a port another process
+ * handed out recently, and startRedis (testing/redis.ts) gives a port its own server listens on: a port another
+ * process took first (a parallel test file's HTTP server, say) is refused rather than taken for Redis, where it would
+ * surface later as a backend reply that is not RESP. `portListener` tells the two apart.
  * @module
  */
-import { equal, match, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, rejects } from "node:assert/strict";
 import { freePort, portListener } from "../testing/ports.ts";
 import { redisCliDb, startRedis } from "../testing/redis.ts";
 
@@ -20,6 +21,18 @@ Deno.test("startRedis: a port an HTTP server holds is refused, not taken for Red
     abort.abort();
     await http.finished;
   }
+});
+
+Deno.test("freePort: no port another process handed out recently is handed out here", async () => {
+  const code = `import { freePort } from "${new URL("../testing/ports.ts", import.meta.url)}";
+    console.log(JSON.stringify(Array.from({ length: 500 }, freePort)));`;
+  const out = await new Deno.Command(Deno.execPath(), { args: ["eval", code], stdout: "piped", stderr: "inherit" })
+    .output();
+  const theirs = new Set<number>(JSON.parse(new TextDecoder().decode(out.stdout)));
+  equal(theirs.size, 500);
+  // Two independent random picks of 500 ports among ~16k would share ~15.
+  const shared = Array.from({ length: 500 }, freePort).filter((p) => theirs.has(p));
+  deepEqual(shared, []);
 });
 
 Deno.test("portListener: no one, this process, another process", () => {
