@@ -86,6 +86,7 @@ export function freePort(): number {
   }
   throw new Error("no fresh free port after 100 attempts");
 }
+
 /** Waits until a TCP connect to 127.0.0.1:port succeeds, or throws after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
