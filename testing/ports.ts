@@ -30,6 +30,14 @@ function reserve(port: number): boolean {
     try {
       Deno.mkdirSync(RESERVATIONS, { recursive: true });
       reservations = "ready";
+      // The notes go with the process (best effort: a crash leaves them to expire).
+      globalThis.addEventListener("unload", () => {
+        for (const p of handedOut) {
+          try {
+            Deno.removeSync(`${RESERVATIONS}/${p}`);
+          } catch { /* not ours, or gone */ }
+        }
+      });
     } catch {
       reservations = "off";
     }

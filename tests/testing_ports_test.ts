@@ -23,16 +23,32 @@ Deno.test("startRedis: a port an HTTP server holds is refused, not taken for Red
   }
 });
 
-Deno.test("freePort: no port another process handed out recently is handed out here", async () => {
+Deno.test("freePort: no port another live process handed out recently is handed out here", async () => {
+  // The other process hands out 500 ports, then lives until its stdin closes (its notes go when it exits).
   const code = `import { freePort } from "${new URL("../testing/ports.ts", import.meta.url)}";
-    console.log(JSON.stringify(Array.from({ length: 500 }, freePort)));`;
-  const out = await new Deno.Command(Deno.execPath(), { args: ["eval", code], stdout: "piped", stderr: "inherit" })
-    .output();
-  const theirs = new Set<number>(JSON.parse(new TextDecoder().decode(out.stdout)));
-  equal(theirs.size, 500);
-  // Two independent random picks of 500 ports among ~16k would share ~15.
-  const shared = Array.from({ length: 500 }, freePort).filter((p) => theirs.has(p));
-  deepEqual(shared, []);
+    console.log(JSON.stringify(Array.from({ length: 500 }, freePort)));
+    for await (const _ of Deno.stdin.readable);`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    let text = "";
+    for await (const piece of child.stdout.pipeThrough(new TextDecoderStream())) {
+      text += piece;
+      if (text.includes("\n")) break;
+    }
+    const theirs = new Set<number>(JSON.parse(text));
+    equal(theirs.size, 500);
+    // Two independent random picks of 500 ports among ~16k would share ~15.
+    const shared = Array.from({ length: 500 }, freePort).filter((p) => theirs.has(p));
+    deepEqual(shared, []);
+  } finally {
+    await child.stdin.close();
+    await child.status;
+  }
 });
 
 Deno.test("portListener: no one, this process, another process", () => {
