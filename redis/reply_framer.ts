@@ -136,11 +136,22 @@ export class ReplyFramer {
     let pos = 0;
     if (this.#len > 0) {
       const before = this.#len;
-      this.#append(chunk);
       const place = this.#place;
+      // The tail of a big bulk often arrives with the replies after it: only the bytes up to the end of the element
+      // waited for are copied first, so that its buffer (sized to end with it) is not grown and copied again for
+      // bytes that are framed in the chunk itself once the reply is whole.
+      const took = before + chunk.length > this.#buf.length && place.need <= this.#buf.length
+        ? place.need - before
+        : chunk.length;
+      this.#append(took === chunk.length ? chunk : chunk.subarray(0, took));
       if (this.#len < place.need) return;
-      const data = this.#buf.subarray(0, this.#len);
-      const end = scanElements(data, place.pos, place.remaining, place);
+      let end = scanElements(this.#buf.subarray(0, this.#len), place.pos, place.remaining, place);
+      if (end < 0 && took < chunk.length) {
+        // The reply goes on past that element: the rest of the chunk joins it.
+        this.#append(chunk.subarray(took));
+        if (this.#len < place.need) return;
+        end = scanElements(this.#buf.subarray(0, this.#len), place.pos, place.remaining, place);
+      }
       if (end < 0) return;
       const raw = this.#buf.subarray(0, end);
       this.#buf = EMPTY;

@@ -1,4 +1,5 @@
-import { freePort, waitForPort } from "./ports.ts";
+import { freePort, portListener } from "./ports.ts";
+import { until } from "./wait.ts";
 
 /** A redis-server child process on 127.0.0.1, for tests and benchmarks. */
 export interface RedisProcess {
@@ -23,34 +24,62 @@ export interface RedisOptions {
 
 /** Starts a redis-server with `databases 1024` and `hz 100` unless told otherwise. */
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
-  const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "codis-redis-" });
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--databases",
-    String(opts.databases ?? 1024),
-    "--hz",
-    String(opts.hz ?? 100),
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    dir,
-    "--protected-mode",
-    "no",
-    "--loglevel",
-    "warning",
-  ];
-  if (opts.requirepass) args.push("--requirepass", opts.requirepass);
-  if (opts.extraArgs) args.push(...opts.extraArgs);
+  let port = opts.port ?? freePort();
+  const args = (port: number) => {
+    const a = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--databases",
+      String(opts.databases ?? 1024),
+      "--hz",
+      String(opts.hz ?? 100),
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--protected-mode",
+      "no",
+      "--loglevel",
+      "warning",
+    ];
+    if (opts.requirepass) a.push("--requirepass", opts.requirepass);
+    if (opts.extraArgs) a.push(...opts.extraArgs);
+    return a;
+  };
   let child: Deno.ChildProcess | null = null;
-  const spawn = async () => {
-    child = new Deno.Command("redis-server", { args, stdout: "null", stderr: "null", stdin: "null" }).spawn();
-    await waitForPort(port);
+  /** Starts the server on `port` and waits until it listens there; false when another process holds the port. */
+  const spawn = async (): Promise<boolean> => {
+    const c = new Deno.Command("redis-server", { args: args(port), stdout: "null", stderr: "null", stdin: "null" })
+      .spawn();
+    child = c;
+    let exited = false;
+    c.status.then(() => exited = true);
+    let owner: "ours" | "taken" | "exited";
+    try {
+      owner = await until(`redis-server on port ${port}`, 10_000, async () => {
+        const who = portListener(port, c.pid);
+        if (who === "process") return "ours";
+        if (who === "unknown") return await canConnect(port) ? "ours" : exited ? "exited" : undefined;
+        if (!exited) return undefined;
+        // Another process's listener (a test's HTTP server that took the port first) where ours could not bind:
+        // talking to it as if it were Redis fails later with a puzzling "bad reply from backend".
+        return who === "other" ? "taken" : "exited";
+      }, 25);
+    } catch (e) {
+      await kill();
+      throw e;
+    }
+    if (owner === "ours") return true;
+    await kill();
+    if (owner === "exited") {
+      throw new Error(`redis-server exited at start (port ${port}): check its arguments`);
+    }
+    return false;
   };
   const kill = async () => {
     const c = child as Deno.ChildProcess | null;
@@ -61,18 +90,42 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess>
     } catch { /* already gone */ }
     await c.status;
   };
-  await spawn();
+  const restart = async () => {
+    if (!await spawn()) throw new Error(`redis-server could not take port ${port} again: another process holds it`);
+  };
+  try {
+    // A port picked here can be taken by another process before redis-server binds it: pick another one then.
+    for (let attempt = 1; !await spawn(); attempt++) {
+      if (opts.port !== undefined || attempt === 5) {
+        throw new Error(`redis-server could not bind port ${port}: another process listens there`);
+      }
+      port = freePort();
+    }
+  } catch (e) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
   return {
     port,
     addr: `127.0.0.1:${port}`,
     dir,
     kill,
-    restart: spawn,
+    restart,
     async stop() {
       await kill();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Whether a TCP connect to 127.0.0.1:port succeeds now. */
+async function canConnect(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs redis-cli against `r` on database `db`; returns its stdout, trimmed. */

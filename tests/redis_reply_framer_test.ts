@@ -100,11 +100,15 @@ Deno.test("reply framer: an array of 200k bulks in 4 KB reads, and a 64 MB bulk 
   }
 });
 
-Deno.test("reply framer: a big bulk read into the room it offers arrives whole, with the next reply after it", () => {
+Deno.test("reply framer: a big bulk read into the room it offers arrives whole in a buffer of its size, with the next reply after it", () => {
   const value = new Uint8Array(1 << 20).map((_, i) => (i * 13 + 1) & 0xff);
   const input = concat([enc.encode(`$${value.length}\r\n`), value, enc.encode("\r\n+OK\r\n")]);
   const got: Uint8Array[] = [];
-  const framer = new ReplyFramer((raw) => got.push(raw.slice()));
+  const buffers: number[] = [];
+  const framer = new ReplyFramer((raw) => {
+    got.push(raw.slice());
+    buffers.push(raw.buffer.byteLength);
+  });
   let pos = 70_000;
   framer.feed(input.slice(0, pos));
   let direct = 0;
@@ -126,5 +130,103 @@ Deno.test("reply framer: a big bulk read into the room it offers arrives whole, 
   assert.equal(got.length, 2);
   assert.deepEqual(got[0], input.subarray(0, input.length - 5));
   assert.equal(new TextDecoder().decode(got[1]), "+OK\r\n");
+  // Its tail came with the reply after it: the bulk's buffer still ends with it (it was not grown for that reply).
+  assert.equal(buffers[0], got[0].length);
   assert.equal(framer.readTarget(), null);
+});
+
+/** A random stream of small replies and big ones (bulks and arrays of bulks past the 64 KiB direct-read mark). */
+function mixedStream(rng: Rng): { input: Uint8Array; count: number } {
+  const big = (n: number) => {
+    const v = new Uint8Array(n).map(() => rng.chance(0.05) ? rng.pick([13, 10, 36, 42, 72]) : rng.int(0, 255));
+    return concat([enc.encode(`$${n}\r\n`), v, enc.encode("\r\n")]);
+  };
+  const sizes = [65_535, 65_536, 65_537, 65_540, 70_000, 131_072, 300_000];
+  const parts: Uint8Array[] = [];
+  const count = rng.int(5, 25);
+  for (let i = count; i > 0; i--) {
+    const kind = rng.int(0, 3);
+    if (kind === 0) parts.push(big(rng.pick(sizes)));
+    else if (kind === 1) {
+      const n = rng.int(1, 4);
+      parts.push(
+        enc.encode(`*${n}\r\n`),
+        ...Array.from({ length: n }, () => rng.chance(0.5) ? big(rng.pick(sizes)) : randomReply(rng, 1)),
+      );
+    } else parts.push(randomReply(rng, 2));
+  }
+  return { input: concat(parts), count };
+}
+
+/**
+ * Feeds `input` the way redis/socket.ts does: when the framer offers room for a big bulk, a read fills part or all
+ * of it (never past it); otherwise a read lands in the free tail of a slab that is never written twice. Returns the
+ * replies handed out (the views themselves) and how many reads went into the offered room.
+ */
+function feedLikeSocket(input: Uint8Array, rng: Rng): { replies: Uint8Array[]; direct: number } {
+  const replies: Uint8Array[] = [];
+  const framer = new ReplyFramer((raw) => replies.push(raw));
+  let slab = new Uint8Array(64 * 1024);
+  let used = 0;
+  let direct = 0;
+  for (let pos = 0, reads = 0; pos < input.length && reads < 1_000_000; reads++) {
+    const room = framer.readTarget();
+    // A read returns what has arrived: often a little, sometimes all there is room for.
+    const arrived = rng.chance(0.3) ? rng.int(1, 16) : rng.int(1, rng.pick([600, 20_000, 200_000]));
+    const n = Math.min(arrived, input.length - pos, room?.length ?? Infinity);
+    if (room !== null) {
+      room.set(input.subarray(pos, pos + n));
+      framer.feed(room.subarray(0, n));
+      direct++;
+    } else {
+      if (slab.length - used < n) {
+        slab = new Uint8Array(Math.max(64 * 1024, n));
+        used = 0;
+      }
+      slab.set(input.subarray(pos, pos + n), used);
+      framer.feed(slab.subarray(used, used + n));
+      used += n;
+    }
+    pos += n;
+  }
+  return { replies, direct };
+}
+
+/** Whether two byte ranges are equal. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+Deno.test("reply framer: seeded streams read partly into the room it offers frame as in one read, and stay so", () => {
+  let direct = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    const rng = new Rng(1000 + seed);
+    const { input, count } = mixedStream(rng);
+    const whole: Uint8Array[] = [];
+    new ReplyFramer((raw) => whole.push(raw)).feed(input);
+    assert.equal(whole.length, count, `seed ${seed}`);
+    const got = feedLikeSocket(input, rng);
+    // Compared once every read is done: a view handed out early must not have changed under later reads.
+    assert.equal(got.replies.length, whole.length, `seed ${seed}`);
+    got.replies.forEach((raw, i) => assert.ok(sameBytes(raw, whole[i]), `seed ${seed}, reply ${i}`));
+    direct += got.direct;
+  }
+  assert.ok(direct > 200, `only ${direct} reads went into the offered room`);
+});
+
+Deno.test("reply framer: reset drops a half-read big bulk; the next stream frames from its first byte", () => {
+  const got: string[] = [];
+  const framer = new ReplyFramer((raw) => got.push(new TextDecoder().decode(raw)));
+  framer.feed(enc.encode(`$200000\r\n${"x".repeat(70_000)}`));
+  const room = framer.readTarget();
+  assert.ok(room !== null && room.length === 200_002 - 70_000);
+  room.set(enc.encode("y".repeat(1000)));
+  framer.feed(room.subarray(0, 1000));
+  framer.reset();
+  assert.equal(framer.readTarget(), null);
+  framer.feed(enc.encode("+PONG\r\n$2\r\nhi\r\n:1"));
+  framer.feed(enc.encode("\r\n"));
+  assert.deepEqual(got, ["+PONG\r\n", "$2\r\nhi\r\n", ":1\r\n"]);
 });
