@@ -9,7 +9,6 @@ import type { ProxyStats } from "./core/stats.ts";
 import type { LoadStats } from "./stats/load.ts";
 import type { Request } from "./forward/request.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
-import { writeGathered } from "../util/gather.ts";
 
 /** Where a flush hands its slow requests (the session: one object per session rather than a closure). */
 export interface SlowLogSink {
@@ -67,7 +66,7 @@ export class ReplyWriter {
     const mean = total / ready.length;
     this.replyBytes = this.replyBytes === 0 ? mean : (this.replyBytes + mean) / 2;
     if (ready.length === 1) sock.write(ready[0]);
-    else writeGathered(ready, (buf) => sock.write(buf));
+    else sock.writeParts(ready);
     ready.length = 0;
     return failed;
   }

@@ -7,7 +7,6 @@
  */
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
-import { writeGathered } from "../util/gather.ts";
 import { logger } from "../util/log.ts";
 import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
@@ -117,11 +116,11 @@ export class BackendConn {
     const out = this.#out;
     const sock = this.#socket;
     if (out.length === 0 || sock === null) return;
-    // One write per event-loop turn for the small requests (a write is a syscall, a copy of them is cheaper); a big
-    // value goes as it is rather than copied.
+    // One write per event-loop turn for the small requests (a write is a syscall, a copy of them is cheaper), gathered
+    // into the socket's own reused buffer; a big value goes as it is rather than copied.
     if (out.length === 1) sock.write(out[0]);
-    else writeGathered(out, (buf) => sock.write(buf));
-    this.#out = [];
+    else sock.writeParts(out);
+    out.length = 0; // (the socket took the parts over)
     this.#outLen = 0;
     if (this.#healthTimer !== undefined) this.#lastWrite = Date.now();
   };
@@ -214,7 +213,7 @@ export class BackendConn {
       if (gen !== this.#generation) return void conn.close();
       // A TLS connection has no keepalive switch in Deno: backend_ping_period is what notices a dead peer there.
       if (this.#opts.keepAlive && "setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-      const sock = new NetSocket(conn, READ_SLAB);
+      const sock = new NetSocket(conn, READ_SLAB, true);
       this.#socket = sock;
       sock.start({
         onData: (chunk) => {

@@ -36,3 +36,15 @@ export function gather(parts: readonly Uint8Array[], from: number, to: number, b
   }
   return buf;
 }
+
+/** Copies `parts[from, to)` to the start of `dest` (which must be long enough); returns the view of them there. */
+export function gatherInto(dest: Uint8Array, parts: readonly Uint8Array[], from: number, to: number): Uint8Array {
+  let off = 0;
+  for (let i = from; i < to; i++) {
+    const part = parts[i];
+    if (part.length < 32) { for (let k = 0; k < part.length; k++) dest[off + k] = part[k]; }
+    else dest.set(part, off);
+    off += part.length;
+  }
+  return dest.subarray(0, off);
+}

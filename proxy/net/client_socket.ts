@@ -28,6 +28,8 @@ export interface ClientSocket {
   resume(): void;
   /** Queues bytes for the peer, written in order; the buffer must not change afterwards. */
   write(buf: Uint8Array): void;
+  /** Queues several buffers, written in order (small ones gathered into one write); they must not change afterwards. */
+  writeParts(parts: readonly Uint8Array[]): void;
   /** Writes `last` (if any) after everything queued, then closes; `done` runs once closed. */
   end(last?: Uint8Array, done?: () => void): void;
   /** Closes at once; queued bytes are dropped. */

@@ -6,11 +6,18 @@
 import type { ClientSocket, SocketEvents } from "./client_socket.ts";
 import { EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP } from "./libc.ts";
 import { type EpollLoop, type FdHandler, MAX_WANT } from "./epoll_loop.ts";
+import { BIG_PART, gatherInto } from "../../util/gather.ts";
 
 const READABLE = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const WRITABLE = EPOLLOUT | EPOLLHUP | EPOLLERR;
 const SENT = new Uint8Array(0);
 const MIN_WANT = 1024;
+/**
+ * Small replies of one flush are gathered here and sent at once: one buffer shared by every connection of the thread
+ * (a send is synchronous, so it is free again when the send returns; what the kernel did not take is copied out).
+ */
+let gatherBuf = new Uint8Array(64 * 1024);
+const MAX_GATHER = 256 * 1024;
 
 /** A TCP connection owned by an epoll loop. */
 export class FdSocket implements ClientSocket, FdHandler {
@@ -133,7 +140,39 @@ export class FdSocket implements ClientSocket, FdHandler {
     }
     if (n < 0 && n !== -EAGAIN && n !== -EINTR) return this.destroy();
     // The kernel's buffer is full: keep the rest until the loop reports the socket writable.
-    const rest = n > 0 ? buf.subarray(n) : buf;
+    this.#startQueue(n > 0 ? buf.subarray(n) : buf);
+  }
+
+  writeParts(parts: readonly Uint8Array[]): void {
+    if (this.#closed || this.#ending) return;
+    let i = 0;
+    while (i < parts.length && this.#queue === null) {
+      // A run of small parts (up to MAX_GATHER bytes) is gathered into the shared buffer; a big part goes as it is.
+      let j = i;
+      let bytes = 0;
+      while (j < parts.length && parts[j].length < BIG_PART && bytes + parts[j].length <= MAX_GATHER) {
+        bytes += parts[j++].length;
+      }
+      if (j - i <= 1) {
+        this.write(parts[i++]);
+        continue;
+      }
+      if (gatherBuf.length < bytes) gatherBuf = new Uint8Array(Math.max(bytes, 2 * gatherBuf.length));
+      const buf = gatherInto(gatherBuf, parts, i, j);
+      i = j;
+      const n = this.#loop.libc.send(this.#fd, buf);
+      if (n === buf.length) {
+        this.lastActive = Date.now();
+        continue;
+      }
+      if (n < 0 && n !== -EAGAIN && n !== -EINTR) return this.destroy();
+      // The kernel's buffer is full: keep a copy of the rest (the gather buffer is shared) until the socket is writable.
+      this.#startQueue((n > 0 ? buf.subarray(n) : buf).slice());
+    }
+    for (; i < parts.length; i++) this.write(parts[i]);
+  }
+
+  #startQueue(rest: Uint8Array): void {
     this.#queue = [rest];
     this.#queueHead = 0;
     this.#queued = rest.length;
