@@ -29,7 +29,7 @@ export interface SocketEvents {
   /**
    * Where the next read should go instead of the socket's slab, or null: the free room of a big value being
    * received, so that its bytes land in their final buffer and are not copied again. The next onData() is then a
-   * view of that room, and nothing else is read into it.
+   * view of that room, and nothing else is read into it until the owner has taken that read.
    */
   readTarget?(): Uint8Array | null;
 }

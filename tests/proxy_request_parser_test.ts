@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ProtocolError, type RequestLimits, RequestParser } from "../proxy/resp/request_parser.ts";
+import { LAZY_ARGV_MIN } from "../proxy/resp/lazy_argv.ts";
 import { Rng } from "../raft/sim/prng.ts";
 import { concat } from "../util/bytes.ts";
 
@@ -179,6 +180,50 @@ Deno.test("request parser: a request of 200k arguments in 4 KB reads arrives who
   assert.equal(parser.buffered, 0);
 });
 
+Deno.test("request parser: requests of many arguments read into the room they offer, among others, parse as in one read and their views stay intact", () => {
+  for (let seed = 1; seed <= 6; seed++) {
+    const rng = new Rng(seed);
+    const many = Array.from({ length: rng.int(3000, 6000) }, () => {
+      const a = new Uint8Array(rng.int(0, 12));
+      for (let j = 0; j < a.length; j++) a[j] = rng.chance(0.1) ? rng.pick([13, 10, 42, 36]) : rng.int(0, 255);
+      return a;
+    });
+    const input = concat([
+      randomPipeline(rng, 3, 20),
+      multibulk(many),
+      randomPipeline(rng, rng.int(1, 20), 300),
+      multibulk(many.slice(0, 2500)),
+      randomPipeline(rng, 3, 20),
+    ]);
+    const whole = parse(input, []);
+    assert.equal(whole.error, null, `seed ${seed}`);
+    // A socket: each read goes into the room the parser offers, or into a fresh buffer; reads of random sizes.
+    const views: [Uint8Array[], Uint8Array | null][] = [];
+    const parser = new RequestParser(LIMITS, { onRequest: (argv, raw) => views.push([argv, raw]) });
+    let pos = 0;
+    let direct = 0;
+    for (let i = 0; i < 100_000 && pos < input.length; i++) {
+      const room = parser.readTarget();
+      const n = Math.min(rng.int(1, 8000), input.length - pos, room?.length ?? Infinity);
+      if (room === null) parser.feed(input.slice(pos, pos + n));
+      else {
+        room.set(input.subarray(pos, pos + n));
+        parser.feed(room.subarray(0, n));
+        direct += n;
+      }
+      pos += n;
+    }
+    assert.equal(pos, input.length);
+    // Compared only now: every view handed out must still hold its bytes after all the reads that followed.
+    const got: Parsed = {
+      requests: views.map(([argv, raw]) => [argv.map(hex), raw === null ? null : hex(raw)]),
+      error: null,
+    };
+    assertSame(got, whole, `seed ${seed}`);
+    assert.ok(direct > input.length / 3, `seed ${seed}: only ${direct} of ${input.length} bytes were read in place`);
+  }
+});
+
 Deno.test("request parser: a big bulk read into the room it offers arrives whole, in that buffer, with the next request after it", () => {
   const value = new Uint8Array(300_000);
   for (let i = 0; i < value.length; i++) value[i] = (i * 7 + 3) & 0xff;
@@ -217,4 +262,24 @@ Deno.test("request parser: a big bulk read into the room it offers arrives whole
   assert.ok(rooms.has(got[0][2].buffer), "the value is a view of the buffer the reads went into");
   assert.equal(new TextDecoder().decode(got[1][0]), "PING");
   assert.equal(parser.readTarget(), null, "no room is offered once the request is done");
+});
+
+Deno.test("request parser: the arguments of a request of very many arguments read, slice, map and iterate as a plain array", () => {
+  const args = Array.from({ length: LAZY_ARGV_MIN + 10 }, (_, i) => enc.encode(`a${i}`));
+  const input = multibulk(args);
+  let argv: Uint8Array[] = [];
+  const parser = new RequestParser(LIMITS, { onRequest: (a) => argv = a });
+  // Across reads, as such a request arrives.
+  for (let pos = 0; pos < input.length; pos += 4096) parser.feed(input.slice(pos, pos + 4096));
+  const want = args.map(hex);
+  assert.equal(argv.length, args.length);
+  assert.equal(hex(argv[7]), want[7]);
+  assert.equal(argv[7], argv[7], "an element is made once");
+  assert.equal(argv[args.length], undefined);
+  assert.ok(5 in argv && !(args.length in argv));
+  assert.deepEqual(argv.slice(2, 5).map(hex), want.slice(2, 5));
+  assert.deepEqual(argv.map(hex), want);
+  assert.deepEqual([...argv].map(hex), want);
+  assert.deepEqual(Array.from(argv, hex), want);
+  assert.ok(Array.isArray(argv));
 });

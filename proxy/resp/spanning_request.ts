@@ -12,6 +12,7 @@
 import { parseIntStrict } from "../../util/bytes.ts";
 import { ProtocolError } from "../../util/errors.ts";
 import { splitInline } from "./inline.ts";
+import { LAZY_ARGV_MIN, lazyArgv } from "./lazy_argv.ts";
 import {
   bulkError,
   CR,
@@ -59,6 +60,13 @@ const DIRECT_READ_AHEAD = 64 * 1024;
  * is copied once, at 128 KiB) rather than doubling; memory stays within this many times the bytes received.
  */
 const DIRECT_READ_GROWTH = 8;
+/**
+ * A request that has reached this size (a command of many arguments, or a value with more after it) is read straight
+ * into its own buffer whatever stage it is in: the socket's slab would only be copied out of.
+ */
+const SPANNING_READ_MIN = 16 * 1024;
+/** The least free room offered for such a read; the buffer doubles to keep it. */
+const SPANNING_READ_ROOM = 16 * 1024;
 
 /** The request being received across reads; see the module doc. */
 export class SpanningRequest {
@@ -92,14 +100,26 @@ export class SpanningRequest {
   /**
    * The free room of the buffer where the rest of the current bulk goes, when enough of it is still to come: the
    * socket reads into it, and {@link consume} of that read copies nothing. The buffer grows toward the bulk's end
-   * (at most eight times its size, or 64 KiB past the bytes received), never to a declared length at once. Null when
-   * no bulk is under way.
+   * (at most eight times its size, or 64 KiB past the bytes received), never to a declared length at once. A request
+   * of at least 16 KiB gets the free room of its buffer whatever it is receiving (see SPANNING_READ_MIN). Null
+   * otherwise.
    */
   readTarget(): Uint8Array | null {
-    if (this.#stage !== BULK_DATA) return null;
+    const stage = this.#stage;
+    if (stage === IDLE || stage === INLINE) return null;
     const len = this.#len;
     const rest = this.#bulkEnd - len;
-    if (rest < DIRECT_READ_MIN) return null;
+    if (stage !== BULK_DATA || rest < DIRECT_READ_MIN) {
+      if (len < SPANNING_READ_MIN) return null;
+      // A big request's next read goes to the end of its buffer, where consume() takes it in place (the read may
+      // hold requests after this one too: they are parsed as views of this buffer, which is never written again).
+      if (this.#buf.length - len < SPANNING_READ_ROOM) {
+        const grown = new Uint8Array(Math.max(2 * this.#buf.length, len + SPANNING_READ_ROOM));
+        grown.set(this.#buf.subarray(0, len));
+        this.#buf = grown;
+      }
+      return this.#buf.subarray(len);
+    }
     // The room offered covers the rest of the bulk, or 64 KiB of it: one read can take what the kernel holds.
     if (this.#buf.length - len < Math.min(rest, DIRECT_READ_AHEAD)) {
       const size = Math.min(
@@ -158,6 +178,18 @@ export class SpanningRequest {
         }
         case BULK_LINE: {
           if (this.#len === this.#lineFrom - 1) {
+            // At the start of an argument: the arguments whole in this read are taken in one pass.
+            const next = this.#wholeArgs(data, pos, limits);
+            if (next > pos) {
+              this.#append(data, pos, next - pos, Infinity);
+              pos = next;
+              if (this.#argi === this.#argc) {
+                this.#finishMultibulk(sink);
+                return pos;
+              }
+              this.#nextArg();
+              if (pos === end) return pos;
+            }
             if (data[pos] !== DOLLAR) {
               throw new ProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(data[pos])}'`);
             }
@@ -202,6 +234,35 @@ export class SpanningRequest {
     return pos;
   }
 
+  /**
+   * Takes the arguments that are whole in `data` from `pos` (at the `$` of one) with no state kept between them: a
+   * request of many small arguments costs a few operations per argument. Their spans are recorded as where they will
+   * be in #buf once the caller appends `data[pos, returned)`. Returns where it stopped: after the last argument, or at
+   * the start of one not whole in `data`. Throws the errors consume() would.
+   */
+  #wholeArgs(data: Uint8Array, pos: number, limits: RequestLimits): number {
+    const end = data.length;
+    const spans = this.#spans;
+    const toBuf = this.#len - pos;
+    const argc = this.#argc;
+    let argi = this.#argi;
+    while (argi < argc && pos < end) {
+      if (data[pos] !== DOLLAR) break; // (consume() says what is wrong)
+      const lenEnd = findLineEnd(data, end, pos + 1, pos + 1, MAX_BULK_LINE);
+      if (lenEnd < 0) break;
+      const n = parseIntStrict(data, pos + 1, lenEnd);
+      if (n === null || n < 0 || n > limits.maxBulkLen) break;
+      const argStart = lenEnd + 2;
+      const argEnd = argStart + n;
+      if (argEnd + 2 > end || data[argEnd] !== CR || data[argEnd + 1] !== LF) break;
+      spans.push(toBuf + argStart, n);
+      argi++;
+      pos = argEnd + 2;
+    }
+    this.#argi = argi;
+    return pos;
+  }
+
   /** Expects the `$` of the next argument's length line. */
   #nextArg(): void {
     this.#stage = BULK_LINE;
@@ -230,8 +291,12 @@ export class SpanningRequest {
   #finishMultibulk(sink: RequestSink): void {
     const buf = this.#buf.buffer;
     const spans = this.#spans;
-    const argv: Uint8Array[] = new Array(this.#argc);
-    for (let i = 0, j = 0; i < argv.length; i++, j += 2) argv[i] = new Uint8Array(buf, spans[j], spans[j + 1]);
+    let argv: Uint8Array[];
+    if (this.#argc > LAZY_ARGV_MIN) argv = lazyArgv(buf, spans);
+    else {
+      argv = new Array(this.#argc);
+      for (let i = 0, j = 0; i < argv.length; i++, j += 2) argv[i] = new Uint8Array(buf, spans[j], spans[j + 1]);
+    }
     const raw = new Uint8Array(buf, 0, this.#len);
     this.reset();
     sink.onRequest(argv, raw);
