@@ -61,10 +61,12 @@ const DIRECT_READ_AHEAD = 64 * 1024;
  */
 const DIRECT_READ_GROWTH = 8;
 /**
- * A request that has reached this size (a command of many arguments, or a value with more after it) is read straight
- * into its own buffer whatever stage it is in: the socket's slab would only be copied out of.
+ * A request of more than SPANNING_READ_ARGS arguments that has reached SPANNING_READ_MIN bytes is read straight into
+ * its own buffer whatever stage it is in: the socket's slab would only be copied out of. (Not a request of a few big
+ * values: its buffer is sized to end with a value, and doubling it for the few bytes after one would copy it all.)
  */
 const SPANNING_READ_MIN = 16 * 1024;
+const SPANNING_READ_ARGS = 256;
 /** The least free room offered for such a read; the buffer doubles to keep it. */
 const SPANNING_READ_ROOM = 16 * 1024;
 
@@ -101,8 +103,8 @@ export class SpanningRequest {
    * The free room of the buffer where the rest of the current bulk goes, when enough of it is still to come: the
    * socket reads into it, and {@link consume} of that read copies nothing. The buffer grows toward the bulk's end
    * (at most eight times its size, or 64 KiB past the bytes received), never to a declared length at once. A request
-   * of at least 16 KiB gets the free room of its buffer whatever it is receiving (see SPANNING_READ_MIN). Null
-   * otherwise.
+   * of many arguments and at least 16 KiB gets the free room of its buffer whatever it is receiving (see
+   * SPANNING_READ_MIN). Null otherwise.
    */
   readTarget(): Uint8Array | null {
     const stage = this.#stage;
@@ -110,7 +112,7 @@ export class SpanningRequest {
     const len = this.#len;
     const rest = this.#bulkEnd - len;
     if (stage !== BULK_DATA || rest < DIRECT_READ_MIN) {
-      if (len < SPANNING_READ_MIN) return null;
+      if (len < SPANNING_READ_MIN || this.#argc <= SPANNING_READ_ARGS) return null;
       // A big request's next read goes to the end of its buffer, where consume() takes it in place (the read may
       // hold requests after this one too: they are parsed as views of this buffer, which is never written again).
       if (this.#buf.length - len < SPANNING_READ_ROOM) {
