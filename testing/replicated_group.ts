@@ -52,12 +52,12 @@ export async function startMaster(servers: RedisProcess[]): Promise<RedisProcess
 }
 
 /**
- * One dashboard of `product` that follows its sentinels with quick failover settings (quorum 1, down after 1 s,
- * failover timeout 10 s, polled every 500 ms), so HA tests see a failover within seconds.
+ * `n` dashboards (one Raft group, default 1) of `product` that follow their sentinels with quick failover settings
+ * (quorum 1, down after 1 s, failover timeout 10 s, polled every 500 ms), so HA tests see a failover within seconds.
  */
-export function startSentinelDashboard(product: string): Promise<DashboardGroup> {
+export function startSentinelDashboard(product: string, n = 1): Promise<DashboardGroup> {
   return startDashboards({
-    n: 1,
+    n,
     product,
     extra: [
       "--sentinel_quorum=1",
