@@ -100,7 +100,7 @@ Deno.test("replica guard: a dashboard taking over gives back the priority its pr
   let sentinel: SentinelProcess | undefined;
   const client = clients.open;
   try {
-    g = await startSentinelDashboard(product, 3);
+    g = await startSentinelDashboard(product, { n: 3 });
     const x = g.xauth;
     const first = await g.leader();
     // a holds b's full sync back for a minute (diskless, waiting for more replicas): b stays unsynced until the test
