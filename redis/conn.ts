@@ -13,8 +13,7 @@ import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
 import { errorText, isErrorReply } from "./decode.ts";
 import { NetSocket } from "./socket.ts";
-import { dialRedis, redisUsesTls } from "./dial.ts";
-import { setRcvLowat, socketFd } from "./rcvlowat.ts";
+import { dialRedis } from "./dial.ts";
 import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
 
 const log = logger("backend");
@@ -50,11 +49,6 @@ export interface BackendOptions {
   recvTimeoutMs?: number;
   /** TCP keepalive on the socket (backend_keepalive_period > 0); the probe period is the OS's. */
   keepAlive?: boolean;
-  /**
-   * Requests sent with {@link BackendConn.sendAnsweredLate} (a WAIT) set the socket's `SO_RCVLOWAT` (rcvlowat.ts) so
-   * that the reader wakes once for the replies through that one, not first for the ones before it. Plain TCP only.
-   */
-  lowatWakeups?: boolean;
 }
 
 const PING = encodeCommand(["PING"]);
@@ -118,18 +112,6 @@ export class BackendConn {
    * an INFO, sent every backend_ping_period, shows the server loaded and its master link up.
    */
   stale = false;
-  /**
-   * The socket's fd while {@link BackendOptions.lowatWakeups} applies (else -1), and the low mark set on it. The lower
-   * bounds of the reply bytes sent and received so far (3 bytes per reply: a type byte and CRLF; 5 for a SELECT's
-   * +OK; 4 for a WAIT's integer), and the sent bound at each request answered late that is still owed.
-   */
-  #fd = -1;
-  #lowat = 1;
-  #sentCount = 0;
-  #seenCount = 0;
-  #sentMin = 0;
-  #seenMin = 0;
-  #late: { count: number; min: number }[] = [];
   #flush = () => {
     this.#flushScheduled = false;
     const out = this.#out;
@@ -169,11 +151,6 @@ export class BackendConn {
    */
   get generation(): number {
     return this.#generation;
-  }
-
-  /** @internal The socket's `SO_RCVLOWAT` while {@link BackendOptions.lowatWakeups} applies, else 0. */
-  get rcvLowat(): number {
-    return this.#fd >= 0 ? this.#lowat : 0;
   }
 
   /** Why the connection is not connected, when it is not. */
@@ -237,10 +214,6 @@ export class BackendConn {
       if (gen !== this.#generation) return void conn.close();
       // A TLS connection has no keepalive switch in Deno: backend_ping_period is what notices a dead peer there.
       if (this.#opts.keepAlive && "setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-      if (this.#opts.lowatWakeups && !redisUsesTls()) {
-        this.#fd = socketFd(conn);
-        this.#lowat = 1;
-      }
       const sock = new NetSocket(conn, READ_SLAB);
       this.#socket = sock;
       sock.start({
@@ -249,7 +222,6 @@ export class BackendConn {
           if (this.#healthTimer !== undefined) this.#lastRead = Date.now();
           try {
             this.#framer.feed(chunk);
-            if (this.#fd >= 0) this.#applyLowat();
           } catch (e) {
             this.fatal(`bad reply from backend: ${(e as Error).message}`);
           }
@@ -286,31 +258,6 @@ export class BackendConn {
     this.#write(raw, reply);
   }
 
-  /**
-   * Like {@link send}, for a request whose reply comes well after those before it (WAIT, whose integer reply is at
-   * least 4 bytes): with {@link BackendOptions.lowatWakeups} the reader is not woken for the earlier replies alone.
-   */
-  sendAnsweredLate(db: number, raw: Uint8Array, reply: PendingReply): void {
-    const before = this.#sentCount;
-    this.send(db, raw, reply);
-    if (this.#sentCount === before) return;
-    this.#sentMin++;
-    this.#late.push({ count: this.#sentCount, min: this.#sentMin });
-    if (this.#fd >= 0) this.#applyLowat();
-  }
-
-  /**
-   * Sets the socket's low mark to what is surely still owed through the first request answered late (minus the
-   * bytes of a reply already partly read), or back to 1 when none is owed: never more than the server will send.
-   */
-  #applyLowat(): void {
-    const first = this.#late.length > 0 ? this.#late[0] : null;
-    const want = first === null ? 1 : Math.max(1, first.min - this.#seenMin - this.#framer.partialLength);
-    if (want === this.#lowat) return;
-    if (setRcvLowat(this.#fd, want)) this.#lowat = want;
-    else this.#fd = -1;
-  }
-
   /** Sends a command of the proxy's own and resolves with its raw reply. */
   call(db: number, args: (string | Uint8Array)[]): Promise<Uint8Array> {
     return this.callEncoded(db, encodeCommand(args));
@@ -324,8 +271,6 @@ export class BackendConn {
   #write(raw: Uint8Array, reply: PendingReply): void {
     if (this.#pending.length === 0 && this.#healthTimer !== undefined) this.#busySince = Date.now();
     this.#pending.push(reply);
-    this.#sentCount++;
-    this.#sentMin += reply === this.#selectReply ? 5 : 3;
     this.#out.push(raw);
     this.#outLen += raw.length;
     if (!this.#flushScheduled) {
@@ -339,13 +284,6 @@ export class BackendConn {
     if (p === undefined) {
       this.fatal("backend sent a reply nobody asked for");
       return;
-    }
-    this.#seenCount++;
-    if (this.#late.length > 0 && this.#late[0].count === this.#seenCount) {
-      this.#seenMin = this.#late[0].min;
-      this.#late.shift();
-    } else {
-      this.#seenMin += p === this.#selectReply ? 5 : 3;
     }
     if (raw[0] === 45 && !this.stale && isStaleError(raw)) {
       this.stale = true;
@@ -410,10 +348,6 @@ export class BackendConn {
     if (wasUp && reason !== CLOSING) log.warn(`backend ${this.addr} lost: ${reason}`);
     const msg = `ERR backend ${this.addr} connection lost (${reason})`;
     for (let p = this.#pending.shift(); p !== undefined; p = this.#pending.shift()) p.onError(msg);
-    this.#fd = -1;
-    this.#seenCount = this.#sentCount;
-    this.#seenMin = this.#sentMin;
-    this.#late.length = 0;
     this.#settleWaiters(new Error(`backend ${this.addr}: ${reason}`));
     this.#framer.reset();
     const delay = this.#attempt === 0

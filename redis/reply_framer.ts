@@ -131,11 +131,6 @@ export class ReplyFramer {
     this.#onReply = onReply;
   }
 
-  /** Bytes read of a reply not yet whole (0 between replies). */
-  get partialLength(): number {
-    return this.#len;
-  }
-
   /** Frames every whole reply now available. Throws {@link ReplyProtocolError}. */
   feed(chunk: Uint8Array): void {
     let pos = 0;

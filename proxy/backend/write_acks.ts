@@ -172,7 +172,7 @@ export class WriteAckConn {
     this.#open = null;
     this.waiting++;
     b.sentAt = performance.now();
-    this.conn.sendAnsweredLate(b.db, this.#acks.waitCommand, b);
+    this.conn.send(b.db, this.#acks.waitCommand, b);
   };
 
   constructor(acks: WriteAcks, pool: AckPool, conn: BackendConn) {
@@ -244,8 +244,7 @@ export class WriteAcks {
 
   constructor(opts: WriteAckOptions, backendOpts: BackendOptions) {
     this.opts = opts;
-    // The batch's replies and its WAIT's are read in one wakeup (redis/rcvlowat.ts).
-    this.#backendOpts = { ...backendOpts, lowatWakeups: true };
+    this.#backendOpts = backendOpts;
     this.waitCommand = encodeCommand(["WAIT", String(opts.replicas), String(opts.timeoutMs)]);
   }
 
