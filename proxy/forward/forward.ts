@@ -6,7 +6,7 @@
  * of the target), then runs the request on the target.
  * @module
  */
-import { drainConn } from "./drain.ts";
+import { abandonConn, drainConn } from "./drain.ts";
 import type { BackendConn, PendingReply } from "../../redis/conn.ts";
 import { isStaleError } from "../../redis/data_stale.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
@@ -163,14 +163,17 @@ export function releaseHeld(
 
 /**
  * Resolves once every request that was in flight to the previous backends of the changed slots has completed:
- * a PING queued behind them on each connection answers after they do (or the connection is dropped: see drain.ts), and
- * migration-path requests are counted.
+ * a PING queued behind them on each connection answers after they do (or the connection is dropped: see drain.ts); the
+ * connections of a master whose slots are held in place for a switch are abandoned instead; migration-path requests
+ * are counted.
  */
 export async function drain(res: FillResult, routes: SlotRoute[], timeoutMs = 30_000): Promise<void> {
   const pings: Promise<unknown>[] = [];
   for (const pool of res.previous) {
+    const switching = res.switching.has(pool);
     for (const c of pool.writeConns === null ? pool.conns : [...pool.conns, ...pool.writeConns.map((w) => w.conn)]) {
-      if (c.state === "connected" || c.state === "connecting") pings.push(drainConn(c));
+      if (c.state !== "connected" && c.state !== "connecting") continue;
+      pings.push(switching ? abandonConn(c) : drainConn(c));
     }
   }
   await Promise.all(pings);
