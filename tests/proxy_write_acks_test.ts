@@ -311,7 +311,6 @@ Deno.test("proxy write acks: a write after one whose WAIT is out runs at once; t
       3000,
       () => onMaster("wait-second").get("wait-second"),
     );
-    console.log("DBG", firstSettled, performance.now(), await c.f.direct(0).client("LIST"));
     assert.equal(firstSettled, false, "the first write's WAIT answered before the second write ran");
     assert.equal(await firstRead, "1");
     assert.match(String(await firstWrite), /^NOREPLICAS write outcome unknown/);
