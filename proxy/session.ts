@@ -23,7 +23,8 @@ import { errorReply, OK } from "../redis/encode.ts";
 import { ProtocolError, type RequestLimits, RequestParser, type RequestSink } from "./resp/request_parser.ts";
 import { allowedBeforeAuth, NOAUTH, parserLimits, sessionLimits } from "./session_auth.ts";
 import { ReplyWriter, writeMadeReplies } from "./session_replies.ts";
-import { MAX_STASHED_BYTES, SessionGate } from "./session_gate.ts";
+import { SessionGate } from "./session_gate.ts";
+import { MAX_UNSENT_BYTES, SessionFlow } from "./session_flow.ts";
 import { SubscriberOutput } from "./session_pubsub.ts";
 import { KeyRouter } from "./key_route.ts";
 import type { OperatorHooks } from "./core/ops.ts";
@@ -35,9 +36,6 @@ import { nextReplyMode, QuietRequest, REPLY_ON, REPLY_SKIP_NEXT, requestWhileQui
 const log = logger("session");
 
 const SETINFO = new TextEncoder().encode("SETINFO");
-/** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
-const MAX_UNSENT_BYTES = 16 << 20;
-const EMPTY = new Uint8Array(0);
 
 /** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
 function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
@@ -63,7 +61,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #queue = new Fifo<Request>(16);
   #flushScheduled = false;
   #replies = new ReplyWriter();
-  #paused = false;
+  /** Backpressure: stops reading while too much is in flight or owed (session_flow.ts). */
+  #flow: SessionFlow;
   #closed = false;
   #route: KeyRouter;
   #flush = () => this.#flushReplies();
@@ -80,10 +79,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   #dispatchDeferred = (argv: Uint8Array[], raw: Uint8Array | null) => {
     this.#dispatch(argv, raw);
     return this.#gate.req === null && !this.#closed && !this.quitting;
-  };
-  #feedStashed = (chunk: Uint8Array) => {
-    this.#onData(chunk);
-    return !this.#gate.stashing && !this.#paused && !this.#closed;
   };
   /** Pub/sub messages and their limits (session_pubsub.ts), made by the first message. */
   #pubsubOutput: SubscriberOutput | null = null;
@@ -106,11 +101,15 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#authenticated = cfg.session_auth === "";
     this.#limits = sessionLimits(cfg);
     this.#parser = new RequestParser(parserLimits(this.#limits, this.#authenticated), this);
+    this.#flow = new SessionFlow(socket, this.#parser, this.#queue, this.#replies, this.#gate, cfg, {
+      feed: (chunk) => this.#onData(chunk),
+      isClosed: () => this.#closed,
+    });
     socket.start({
       onData: (chunk) => this.#onData(chunk),
       onEnd: () => this.#onEnd(),
       onClose: () => this.close(),
-      onDrain: () => this.#maybeResume(),
+      onDrain: () => this.#flow.maybeResume(),
       readTarget: () =>
         this.#gate.stashing || this.#gate.hasStash || this.quitting || this.#closed ? null : this.#parser.readTarget(),
     });
@@ -168,7 +167,11 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   #onData(chunk: Uint8Array): void {
     if (this.quitting || this.#closed) return;
-    if (this.#gate.stashing) return this.#stashChunk(chunk);
+    if (this.#gate.stashing) {
+      const full = this.#flow.stash(chunk);
+      if (full !== null) this.#abort(full);
+      return;
+    }
     // One clock read per read, not per request: every request in a read arrived at the same moment, and
     // performance.now() is a runtime call that showed up in profiles of pipelined traffic.
     this.#readAt = performance.now();
@@ -189,22 +192,20 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Called by the parser for each request. */
   onRequest(argv: Uint8Array[], raw: Uint8Array | null): void {
     if (this.quitting || this.#closed) return;
-    if (this.#special && this.#gate.req !== null) return this.#defer(argv, raw);
+    if (this.#special && this.#gate.req !== null) return this.#flow.defer(argv, raw);
     this.#dispatch(argv, raw);
   }
 
   #dispatch(argv: Uint8Array[], raw: Uint8Array | null): void {
     const core = this.#core;
+    const flow = this.#flow;
     if (
-      !this.#paused &&
-      (this.#queue.length >= core.config.session_max_pipeline || this.#unsentBytes() > MAX_UNSENT_BYTES)
+      !flow.paused && (this.#queue.length >= core.config.session_max_pipeline || flow.unsentBytes() > MAX_UNSENT_BYTES)
     ) {
       // Backpressure instead of Codis's disconnect: stop reading until replies drain, so any depth streams. Replies
       // the client does not read count too, or one client's unread replies could fill the proxy's memory; and so do
       // the replies of requests still in flight, or a pipeline read before any reply came back would all be sent.
-      this.#paused = true;
-      this.#socket.pause();
-      this.#parser.hold();
+      flow.pause();
     }
     const argc = argv.length;
     const info = core.commands.lookup(argv, argc);
@@ -320,21 +321,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     req.onReply(err);
   }
 
-  /** Holds a request read while the gate is held; stops parsing (not reading) when too many wait. */
-  #defer(argv: Uint8Array[], raw: Uint8Array | null): void {
-    if (this.#gate.defer(argv, raw) >= this.#core.config.session_max_pipeline && !this.#paused) {
-      this.#paused = true;
-      this.#gate.stashing = true;
-      this.#parser.hold();
-    }
-  }
-
-  #stashChunk(chunk: Uint8Array): void {
-    if (!this.#gate.stashChunk(chunk)) {
-      this.#abort(`ERR more than ${MAX_STASHED_BYTES >> 20} MB of requests queued behind a blocking command`);
-    }
-  }
-
   /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */
   #local(info: CommandInfo, argv: Uint8Array[], argc: number, raw: Uint8Array | null, req: Request): void {
     if (SESSION_COMMANDS.has(info.name)) return this.#sessionModes().command(info, argv, argc, raw, req);
@@ -387,7 +373,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#modeChanged();
     if (!this.#closed && !this.quitting) gate.dispatchDeferred(this.#dispatchDeferred);
     if (this.#closed) gate.clear();
-    this.#maybeResume();
+    this.#flow.maybeResume();
   }
 
   /** Called when a request's reply is set. */
@@ -418,7 +404,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     );
     const gate = this.#gate;
     if (gate.start !== null && q.peek() === gate.req) gate.begin();
-    this.#maybeResume();
+    this.#flow.maybeResume();
     if (this.quitting && q.length === 0) this.#finishQuit();
     // session_break_on_failure (Codis): a request the proxy could not serve ends the session, after its error reply.
     else if (failed && this.#core.config.session_break_on_failure) this.#finishQuit();
@@ -436,34 +422,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#socket.end();
     this.#release();
     this.#core.sessionClosed(this);
-  }
-
-  /**
-   * Reply bytes this session owes its client: written but not taken by the kernel, plus, for every request not
-   * written yet (in flight, or answered in this turn), the session's usual reply size.
-   */
-  #unsentBytes(): number {
-    return this.#socket.pendingBytes + this.#queue.length * this.#replies.replyBytes;
-  }
-
-  /** Reads again once a paused session's requests and unsent replies are down to half their limits. */
-  #maybeResume(): void {
-    if (
-      this.#paused && this.#gate.req === null && this.#queue.length <= this.#core.config.session_max_pipeline >> 1 &&
-      this.#unsentBytes() <= MAX_UNSENT_BYTES >> 1
-    ) {
-      this.#paused = false;
-      this.#gate.stashing = false;
-      this.#socket.resume();
-      this.#parser.release();
-      // Requests the parser kept back while holding go first (they may pause the session again), then what was read
-      // meanwhile.
-      if (this.#parser.buffered > 0) this.#onData(EMPTY);
-      if (this.#gate.hasStash && !this.#closed && !this.#paused && !this.#gate.stashing) {
-        this.#gate.drainStash(this.#feedStashed);
-        if (this.#closed) this.#gate.clear();
-      }
-    }
   }
 
   /** Answers with one error, then closes this session only. */
