@@ -12,6 +12,7 @@ import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
 import { benchArgs, DEFAULT_WORKLOADS, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
 import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 import { type BurstResult, connectionBurst, renderBurstTable } from "./lib/conn_burst.ts";
+import { liveIdleMemory, type LiveMemoryResult, renderLiveMemory } from "./lib/idle_memory.ts";
 import {
   BIG_REQUEST_ARGS,
   bigRequest,
@@ -132,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
     servers.push(s);
   }
   const proxyNames: string[] = [];
+  const memoryTargets = new Map<string, { script: string; extraArgs: string[] }>();
   if (opts.targets.includes("proxy")) {
     const script = opts.proxyScript.startsWith("/") ? opts.proxyScript : `${ROOT}/${opts.proxyScript}`;
     if (!(await exists(script))) {
@@ -162,6 +164,13 @@ async function main(argv: string[]): Promise<number> {
           servers.push(s);
           proxyNames.push(name);
           if (b && opts.proxyBMonitor) attachMonitor(s.port);
+          // The idle-memory measurement starts fresh copies of the single-threaded proxies (idle_memory.ts).
+          if (!workers || workers === 1) {
+            memoryTargets.set(name, {
+              script: b && opts.proxyBScript !== "" ? opts.proxyBScript : opts.proxyScript,
+              extraArgs: [...opts.proxyArgs, ...extra],
+            });
+          }
         } catch (e) {
           notes.push(`${name} failed to start: ${(e as Error).message}`);
           log(notes[notes.length - 1]);
@@ -232,6 +241,7 @@ async function main(argv: string[]): Promise<number> {
   const loadStart = loadAvg();
   const records: RunRecord[] = [];
   const bursts: BurstResult[] = [];
+  const memory: LiveMemoryResult[] = [];
   const bigRequests: BigRequestResult[] = [];
   let bigRequestBytes: Uint8Array | undefined;
   for (let rep = 0; rep < opts.repeat; rep++) {
@@ -280,6 +290,16 @@ async function main(argv: string[]): Promise<number> {
           (b.failed ? `  ${b.failed} failed: ${b.error}` : ""),
       );
     }
+    for (const [name, m] of burst ? memoryTargets : []) {
+      const r = await liveIdleMemory(name, rep, { ...m, cwd: ROOT, dir, backends: addrs, n: opts.connections });
+      memory.push(r);
+      log(
+        `[${rep + 1}/${opts.repeat}] ${"idle after GC".padEnd(17)} ${name.padEnd(10)} ` +
+          (r.error
+            ? `ERROR ${r.error}`
+            : `RSS ${r.rssPerConnKB.toFixed(2)} KB/conn  heap ${r.heapPerConnB.toFixed(0)} B/conn`),
+      );
+    }
   }
 
   const load = { start: loadStart, end: loadAvg() };
@@ -295,6 +315,7 @@ async function main(argv: string[]): Promise<number> {
   out.push("");
   if (workloads.length > 0) out.push(renderTable(workloads, names, proxyNames, peers, records), "");
   if (bursts.length > 0) out.push(renderBurstTable(bursts, names, proxyNames, peers), "");
+  if (memory.length > 0) out.push(renderLiveMemory(memory, [...memoryTargets.keys()]), "");
   if (bigRequests.length > 0) out.push(renderBigRequestTable(bigRequests, names, proxyNames, peers), "");
   out.push("Targets (2 backends: " + addrs.join(", ") + "):");
   for (const t of targets) out.push(`  ${t.name.padEnd(10)} ${t.command}`);

@@ -28,14 +28,26 @@ export function preAuthLimits(own: RequestLimits): RequestLimits {
   };
 }
 
-/** A session's own request limits (session_max_bulk_len, session_max_args), which apply once it is authenticated. */
+/** The last limits made, shared by every session made while the settings stay the same (idle sessions stay small). */
+let lastLimits: RequestLimits = { maxBulkLen: -1, maxArgs: -1, maxInlineLen: 64 * 1024 };
+let lastPreAuth: RequestLimits = preAuthLimits(lastLimits);
+
+/**
+ * A session's own request limits (session_max_bulk_len, session_max_args), which apply once it is authenticated. The
+ * object is shared and must not be changed.
+ */
 export function sessionLimits(cfg: ProxyConfig): RequestLimits {
-  return { maxBulkLen: cfg.session_max_bulk_len, maxArgs: cfg.session_max_args, maxInlineLen: 64 * 1024 };
+  if (cfg.session_max_bulk_len !== lastLimits.maxBulkLen || cfg.session_max_args !== lastLimits.maxArgs) {
+    lastLimits = { maxBulkLen: cfg.session_max_bulk_len, maxArgs: cfg.session_max_args, maxInlineLen: 64 * 1024 };
+    lastPreAuth = preAuthLimits(lastLimits);
+  }
+  return lastLimits;
 }
 
 /** The limits the parser enforces for a session that is, or is not yet, authenticated. */
 export function parserLimits(own: RequestLimits, authenticated: boolean): RequestLimits {
-  return authenticated ? own : preAuthLimits(own);
+  if (authenticated) return own;
+  return own === lastLimits ? lastPreAuth : preAuthLimits(own);
 }
 
 /** Whether a command may run before AUTH: AUTH itself, HELLO (which can carry AUTH) and QUIT. */

@@ -26,8 +26,9 @@ export class SessionGate {
   start: (() => void) | null = null;
   /** True while chunks read are stashed unparsed (see MAX_STASHED_BYTES). */
   stashing = false;
-  #deferred: DeferredRequest[] = [];
-  #stash: Uint8Array[] = [];
+  /** Made by the first request or chunk that waits (null in a session never held: idle sessions stay small). */
+  #deferred: DeferredRequest[] | null = null;
+  #stash: Uint8Array[] | null = null;
   #stashBytes = 0;
 
   /** Holds the session for `req`; `start` runs (see {@link begin}) once every earlier request is answered. */
@@ -51,20 +52,20 @@ export class SessionGate {
 
   /** Keeps a request read while the gate is held; returns how many wait. */
   defer(argv: Uint8Array[], raw: Uint8Array | null): number {
-    return this.#deferred.push([argv, raw]);
+    return (this.#deferred ??= []).push([argv, raw]);
   }
 
   /** Keeps a chunk read while stashing; false when the stash is over MAX_STASHED_BYTES. */
   stashChunk(chunk: Uint8Array): boolean {
     if (chunk.length === 0) return true;
-    this.#stash.push(chunk);
+    (this.#stash ??= []).push(chunk);
     this.#stashBytes += chunk.length;
     return this.#stashBytes <= MAX_STASHED_BYTES;
   }
 
   /** True when chunks wait in the stash. */
   get hasStash(): boolean {
-    return this.#stash.length > 0;
+    return this.#stash !== null && this.#stash.length > 0;
   }
 
   /**
@@ -73,18 +74,20 @@ export class SessionGate {
    */
   dispatchDeferred(dispatch: (argv: Uint8Array[], raw: Uint8Array | null) => boolean): void {
     const d = this.#deferred;
+    if (d === null) return;
     let i = 0;
     let going = true;
     while (going && i < d.length) {
       const [argv, raw] = d[i++];
       going = dispatch(argv, raw);
     }
-    this.#deferred = i < d.length ? d.slice(i) : [];
+    this.#deferred = i < d.length ? d.slice(i) : null;
   }
 
   /** Feeds the stashed chunks, in order, while `feed` (made once per session) says to go on; the rest stay. */
   drainStash(feed: (chunk: Uint8Array) => boolean): void {
     const stash = this.#stash;
+    if (stash === null) return;
     let i = 0;
     let going = true;
     while (going && i < stash.length) {
@@ -92,13 +95,13 @@ export class SessionGate {
       this.#stashBytes -= chunk.length;
       going = feed(chunk);
     }
-    this.#stash = i < stash.length ? stash.slice(i) : [];
+    this.#stash = i < stash.length ? stash.slice(i) : null;
   }
 
   /** Drops everything that waited: the session is closed. */
   clear(): void {
-    this.#deferred = [];
-    this.#stash = [];
+    this.#deferred = null;
+    this.#stash = null;
     this.#stashBytes = 0;
   }
 }

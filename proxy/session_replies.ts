@@ -11,13 +11,22 @@ import type { Request } from "./forward/request.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
 import { writeGathered } from "../util/gather.ts";
 
+/** Where a flush hands its slow requests (the session: one object per session rather than a closure). */
+export interface SlowLogSink {
+  logSlow(argv: Uint8Array[], usecs: number): void;
+}
+
+/**
+ * Scratch list of the replies one flush writes, shared by every session (a flush runs to its end before another
+ * starts; a list per session was part of each idle session's cost).
+ */
+const ready: Uint8Array[] = [];
+
 /**
  * Writes one session's answered requests in order (see the module doc), and keeps what its backpressure needs: the
  * usual size of its replies, so that requests still in flight count for the bytes they are about to add.
  */
 export class ReplyWriter {
-  /** Scratch list of the replies one flush writes. */
-  readonly #ready: Uint8Array[] = [];
   /** This session's reply size, smoothed over flushes (bytes per reply). */
   replyBytes = 0;
 
@@ -25,7 +34,7 @@ export class ReplyWriter {
    * Takes every answered request off the head of `queue`, records it in `stats` and writes its reply to `sock`: one
    * socket write for all of them, since each write is a syscall; big replies are handed over as they are. Counts
    * keyed requests in `load` (per-slot statistics), and hands a request that took at least `slowUs` microseconds (the
-   * slow log's threshold, Infinity while it is off) to `onSlow`. Returns whether one of the requests failed in the
+   * slow log's threshold, Infinity while it is off) to `slowLog`. Returns whether one of the requests failed in the
    * proxy.
    */
   writeReady(
@@ -34,14 +43,14 @@ export class ReplyWriter {
     stats: ProxyStats,
     load: LoadStats,
     slowUs: number,
-    onSlow: (argv: Uint8Array[], usecs: number) => void,
+    slowLog: SlowLogSink,
   ): boolean {
     let head = queue.peek();
     if (head === undefined || head.reply === null) return false;
     const now = performance.now();
-    const ready = this.#ready;
     let total = 0;
     let failed = false;
+    ready.length = 0; // (a flush that threw must not hand its replies to the next session's)
     while (head !== undefined && head.reply !== null) {
       queue.shift();
       const reply = head.reply;
@@ -50,7 +59,7 @@ export class ReplyWriter {
       const usecs = Math.round((now - head.start) * 1000);
       stats.record(head.name, usecs, head.failed, reply[0] === 45 && !head.failed);
       if (head.slot >= 0) load.answered(head, reply, usecs);
-      if (usecs >= slowUs && head.argv !== null) onSlow(head.argv, usecs);
+      if (usecs >= slowUs && head.argv !== null) slowLog.logSlow(head.argv, usecs);
       if (head.failed) failed = true;
       head = queue.peek();
     }

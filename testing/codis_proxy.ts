@@ -39,6 +39,8 @@ export interface CodisProxyProcess {
 export interface CodisProxyOptions {
   /** The deno binary (default: the running one). */
   deno?: string;
+  /** Flags for deno itself, before the script (e.g. `--inspect=127.0.0.1:PORT`). */
+  denoFlags?: string[];
   /** The entry point (default: this checkout's `cli/codis-proxy.ts`); a relative path is resolved against `cwd`. */
   script?: string;
   /** The child's working directory (default: inherited). */
@@ -70,6 +72,7 @@ export async function startCodisProxy(
   const argv = [
     "run",
     "-A",
+    ...(opts.denoFlags ?? []),
     opts.script ?? PROXY_CLI,
     `--proxy_addr=127.0.0.1:${port}`,
     `--admin_addr=127.0.0.1:${adminPort}`,

@@ -199,6 +199,8 @@ export interface ProxyOptions {
   cwd: string;
   /** The proxy entry point, e.g. cli/codis-proxy.ts. */
   script: string;
+  /** Flags for deno itself (see CodisProxyOptions.denoFlags). */
+  denoFlags?: string[];
 }
 
 /**
@@ -218,6 +220,7 @@ export async function startProxyTarget(o: ProxyOptions): Promise<Server> {
     {
       deno: o.deno,
       script: o.script,
+      denoFlags: o.denoFlags,
       cwd: o.cwd,
       logLevel: null,
       logFile: `${o.dir}/${o.name}.log`,

@@ -1,7 +1,7 @@
 /**
  * MONITOR, CLIENT PAUSE and SLOWLOG decisions about commands, and a session's monitor mode. The feed itself is
  * proxy/core/monitor_feed.ts; the session calls {@link pausedOrFed} only while a monitor is attached or a pause is in
- * force (`OperatorHooks.active`), and {@link logSlow} only for a request over the slow log's threshold.
+ * force (`OperatorHooks.active`), and {@link logSlowRequest} only for a request over the slow log's threshold.
  * @module
  */
 import {
@@ -75,7 +75,7 @@ export function slowLogged(info: CommandInfo, argv: Uint8Array[]): boolean {
 }
 
 /** Hands a request that took `us` microseconds to the slow log, unless its command waited by design. */
-export function logSlow(core: ProxyCore, session: SessionState, argv: Uint8Array[], us: number): void {
+export function logSlowRequest(core: ProxyCore, session: SessionState, argv: Uint8Array[], us: number): void {
   const info = core.commands.lookup(argv, argv.length);
   if (info === undefined || !slowLogged(info, argv)) return;
   core.ops.slowlog.add(argv, us, session.remote, session.name);

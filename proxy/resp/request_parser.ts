@@ -37,10 +37,13 @@ const INCOMPLETE = -1;
 export class RequestParser {
   #limits: RequestLimits;
   #sink: RequestSink;
-  /** The request that began in an earlier read and is not complete yet. */
-  #spanning = new SpanningRequest();
+  /**
+   * The request that began in an earlier read and is not complete yet. Made by the first such request, as is the
+   * backlog: most sessions' requests each arrive in one read, and an idle session should cost little.
+   */
+  #spanning: SpanningRequest | null = null;
   /** Input not parsed yet, kept while the parser is held (views of the reads, in order). */
-  #backlog: Uint8Array[] = [];
+  #backlog: Uint8Array[] | null = null;
   #backlogLen = 0;
   #held = false;
 
@@ -56,12 +59,12 @@ export class RequestParser {
 
   /** Number of bytes held back: a request not complete yet, and input kept while held. */
   get buffered(): number {
-    return this.#backlogLen + this.#spanning.received;
+    return this.#spanning === null ? this.#backlogLen : this.#backlogLen + this.#spanning.received;
   }
 
   /** Where the next read should go: the room of a big bulk under way (see {@link SpanningRequest.readTarget}). */
   readTarget(): Uint8Array | null {
-    return this.#backlogLen === 0 ? this.#spanning.readTarget() : null;
+    return this.#backlogLen === 0 && this.#spanning !== null ? this.#spanning.readTarget() : null;
   }
 
   /**
@@ -80,12 +83,13 @@ export class RequestParser {
   /** Parses as many complete requests as `chunk` (after the input kept earlier) holds. Throws {@link ProtocolError}. */
   feed(chunk: Uint8Array): void {
     if (this.#backlogLen === 0) return this.#parse(chunk, 0);
+    // (A backlog exists: something was kept.)
+    const backlog = this.#backlog!;
     if (chunk.length > 0) {
-      this.#backlog.push(chunk);
+      backlog.push(chunk);
       this.#backlogLen += chunk.length;
     }
     // Kept input is parsed in order, until the parser is held again (the rest of a read goes back to the front).
-    const backlog = this.#backlog;
     while (backlog.length > 0 && !this.#held) {
       const next = backlog.shift()!;
       this.#backlogLen -= next.length;
@@ -96,17 +100,19 @@ export class RequestParser {
   /** Parses `data` from `pos`; what is left when the parser is held goes to the front of the backlog. */
   #parse(data: Uint8Array, pos: number): void {
     const end = data.length;
-    if (this.#spanning.active) {
-      pos = this.#spanning.consume(data, pos, this.#limits, this.#sink);
-      if (this.#spanning.active) return;
+    const spanning = this.#spanning;
+    if (spanning !== null && spanning.active) {
+      pos = spanning.consume(data, pos, this.#limits, this.#sink);
+      if (spanning.active) return;
       if (this.#held && pos < end) return this.#keep(data, pos);
     }
     while (pos < end) {
       const next = data[pos] === STAR ? this.#parseMultibulk(data, pos) : this.#parseInline(data, pos);
       if (next === INCOMPLETE) {
         // The rest of the read is the start of a request: from here on it is received across reads.
-        this.#spanning.begin(data, pos);
-        this.#spanning.consume(data, pos, this.#limits, this.#sink);
+        const started = this.#spanning ??= new SpanningRequest();
+        started.begin(data, pos);
+        started.consume(data, pos, this.#limits, this.#sink);
         return;
       }
       pos = next;
@@ -116,7 +122,7 @@ export class RequestParser {
 
   #keep(data: Uint8Array, pos: number): void {
     const rest = data.subarray(pos);
-    this.#backlog.unshift(rest);
+    (this.#backlog ??= []).unshift(rest);
     this.#backlogLen += rest.length;
   }
 
