@@ -209,6 +209,11 @@ class ReplicaRead implements PendingReply {
 }
 
 /** Sends requests to the backends of their slots; the proxy's one instance serves every session. */
+/** Told of every command the {@link Forwarder} sends: the per-slot load statistics (`../stats/load.ts`). */
+export interface SendTally {
+  sent(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null): void;
+}
+
 export class Forwarder {
   #rr = 0;
 
@@ -219,6 +224,8 @@ export class Forwarder {
     private readonly migrateOpts: MigrateOptions,
     /** `backend_write_acks` > 0: where writes that must reach replicas go (see `../backend/write_acks.ts`). */
     private readonly writeAcks: WriteAcks | null,
+    /** null when `load_stats` is off: a request then costs one test more. */
+    private readonly tally: SendTally | null,
   ) {}
 
   /**
@@ -227,6 +234,7 @@ export class Forwarder {
    * served by the slot's replica groups (Codis's replica reads), unless `backend_primary_only`.
    */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null, replicaOk: boolean): void {
+    if (this.tally !== null) this.tally.sent(slot, raw, reply, keys);
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (this.router.leaseExpired) return reply.onError(this.router.leaseRefusal()!);
@@ -253,6 +261,7 @@ export class Forwarder {
     scope: AckScope,
     write: boolean,
   ): void {
+    if (this.tally !== null) this.tally.sent(slot, raw, reply, keys);
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);
