@@ -91,3 +91,57 @@ Deno.test("replica guard: Sentinel does not promote a restarted empty master bef
     for (const s of servers) await s.stop();
   }
 });
+
+Deno.test("replica guard: a dashboard taking over gives back the priority its predecessor took", async () => {
+  const product = "ha-guard-handover";
+  const servers: RedisProcess[] = [];
+  const clients = new TestClients();
+  let g: DashboardGroup | undefined;
+  let sentinel: SentinelProcess | undefined;
+  const client = clients.open;
+  try {
+    g = await startSentinelDashboard(product, { n: 3 });
+    const x = g.xauth;
+    const first = await g.leader();
+    // a holds b's full sync back for a minute (diskless, waiting for more replicas): b stays unsynced until the test
+    // lowers the delay.
+    const a = await startRedis({ extraArgs: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "60"] });
+    const b = await startRedis({ extraArgs: ["--replica-priority", "42", "--replicaof", "127.0.0.1", String(a.port)] });
+    servers.push(a, b);
+    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${a.addr}`, `group/add/${x}/1/${b.addr}`]) {
+      assert.equal((await g.call(first.admin, "PUT", `/api/topom/${path}`)).status, 200, path);
+    }
+    sentinel = await startSentinel();
+    await shortenSentinelTilt(sentinel);
+    assert.equal((await g.call(first.admin, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
+    assert.equal((await g.call(first.admin, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
+
+    const onB = client(b.port);
+    await until("the first leader guards b", 15_000, async () => await priorityOf(onB) === "0" || undefined, 100);
+    assert.equal((await replicationInfo(onB)).master_link_status, "down", "b has not synced");
+
+    await first.kill();
+    const second = await g.leader(30_000);
+    assert.notEqual(second.id, first.id);
+    // The new leader runs its stats rounds; b is still unsynced, so its 0 stays.
+    await until("the new leader polls", 15_000, async () => {
+      const s = await g!.call(second.admin, "GET", "/topom/stats");
+      return s.status === 200 && s.json.group?.stats?.[b.addr] ? true : undefined;
+    }, 100);
+    assert.equal(await priorityOf(onB), "0");
+
+    // a lets the sync run: once b has synced, the new leader gives back the 42 the first one took.
+    await client(a.port).config("SET", "repl-diskless-sync-delay", "0");
+    await until("b synced, its priority given back", 30_000, async () => {
+      const r = await replicationInfo(onB);
+      return r.master_link_status === "up" && await priorityOf(onB) === "42" || undefined;
+    }, 200).catch((e) => {
+      throw new Error(`${e.message}\n${g!.logs(20)}`);
+    });
+  } finally {
+    clients.closeAll();
+    await sentinel?.stop();
+    await g?.stop();
+    for (const s of servers) await s.stop();
+  }
+});
