@@ -91,18 +91,16 @@ export function decodePathSegment(segment: string): string {
 }
 
 /**
- * Reads a request body of at most `maxBytes` as text (empty when there is none); a larger one is a 413, refused
- * before it is buffered whole.
+ * Reads a request body of at most `maxBytes` (empty when there is none); undefined as soon as it grows larger, so an
+ * oversized body is never buffered whole.
  */
-export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
+export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (req.body) {
     for await (const chunk of req.body) {
       size += chunk.length;
-      if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
+      if (size > maxBytes) return undefined;
       chunks.push(chunk);
     }
   }
@@ -112,6 +110,18 @@ export async function readBodyText(req: Request, maxBytes: number): Promise<stri
     buf.set(c, off);
     off += c.length;
   }
+  return buf;
+}
+
+/**
+ * Reads a request body of at most `maxBytes` as text (empty when there is none); a larger one is a 413, refused
+ * before it is buffered whole.
+ */
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
+  const buf = await readBodyBytes(req, maxBytes);
+  if (buf === undefined) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
   return new TextDecoder().decode(buf);
 }
 
