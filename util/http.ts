@@ -3,6 +3,7 @@
  * bounded JSON body reading.
  * @module
  */
+import { join } from "./bytes.ts";
 
 /** An error carrying the HTTP status to answer with; its message becomes the body's `Cause`. */
 export class HttpError extends Error {
@@ -95,7 +96,7 @@ export function decodePathSegment(segment: string): string {
  * oversized body is never buffered whole.
  */
 export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   if (req.body) {
     for await (const chunk of req.body) {
@@ -104,13 +105,8 @@ export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uin
       chunks.push(chunk);
     }
   }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    buf.set(c, off);
-    off += c.length;
-  }
-  return buf;
+  // join's result is one of the chunks or a new array: either way backed by an ArrayBuffer.
+  return join(chunks, size) as Uint8Array<ArrayBuffer>;
 }
 
 /**
