@@ -125,10 +125,20 @@ export class Proxy implements ProxyCore, ProxyControl {
     if (idleMs > 0 || sendMs > 0) {
       // One sweep for every session instead of timers re-armed on every read and write.
       const shortest = Math.min(idleMs > 0 ? idleMs : Infinity, sendMs > 0 ? sendMs : Infinity);
+      const every = Math.max(10, Math.min(1000, shortest / 4));
+      let last = Date.now();
+      let skipped = false;
       this.#idleSweep = setInterval(() => {
         const now = Date.now();
+        // A sweep that comes late, because the process did not run (stopped, starved, its machine paused or short of
+        // memory), runs before the reads and writes that came meanwhile: it would take clients that kept sending or
+        // reading for idle or stuck ones. That one judges nothing; the next one does.
+        const late = now - last > 2 * every;
+        last = now;
+        if (late && !skipped) return void (skipped = true);
+        skipped = false;
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
-      }, Math.max(10, Math.min(1000, shortest / 4)));
+      }, every);
     }
   }
 

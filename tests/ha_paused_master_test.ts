@@ -6,62 +6,20 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type DashboardGroup, type SentinelProcess, startSentinel } from "../testing/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { until } from "../testing/wait.ts";
-import {
-  replicationInfo,
-  setupReplicatedGroup,
-  startMaster,
-  startSentinelDashboard,
-  TestClients,
-} from "../testing/replicated_group.ts";
-import { sentinelState, shortenSentinelTilt } from "../testing/sentinel_debug.ts";
+import { replicationInfo } from "../testing/replicated_group.ts";
+import { sentinelState } from "../testing/sentinel_debug.ts";
+import { HaTestBed, startSentinelCluster } from "../testing/ha_bed.ts";
 
 Deno.test("sentinel failover of a paused master: the proxies hold the group without waiting for it", async () => {
   const product = "ha-paused";
-  const servers: RedisProcess[] = [];
-  const clients = new TestClients();
-  let g: DashboardGroup | undefined;
-  let sentinel: SentinelProcess | undefined;
-  let proxy: CodisProxyProcess | undefined;
+  const bed = new HaTestBed();
   let pausedPid = 0;
-  const client = clients.open;
   try {
-    g = await startSentinelDashboard(product, { logFiles: true, logLevel: "INFO" });
-    const x = g.xauth;
-    const d = (await g.leader()).admin;
-    const master = await startMaster(servers);
-    const replica = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
-    servers.push(replica);
-    await setupReplicatedGroup(g, d, [master.addr, replica.addr]);
-    const onMaster = client(master.port);
-    await until(
-      "the replica online",
-      10_000,
-      async () => /state=online/.test(String(await onMaster.info())) || undefined,
-    );
-    sentinel = await startSentinel();
-    await shortenSentinelTilt(sentinel);
-    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
-    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
-    await until("the sentinel sees the replica", 15_000, async () => {
-      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
-      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
-    }, 100);
-    proxy = await startCodisProxy([
-      `--dashboard=${d}`,
-      `--product_name=${product}`,
-      "--backend_write_acks=1",
-      "--backend_write_acks_timeout=1s",
-    ]);
-    const pc = client(proxy.port);
-    await until(
-      "the proxy acknowledges a write",
-      15_000,
-      async () => (await pc.set("first", "1")) === "OK" || undefined,
-    );
+    const { g, d, replica, sentinel, proxy, onMaster, pc } = await startSentinelCluster(bed, product, {
+      dashboard: { logFiles: true, logLevel: "INFO" },
+      proxyArgs: ["--backend_write_acks=1", "--backend_write_acks_timeout=1s"],
+    });
 
     // The master stops, then writes arrive: they stay in flight on its connections.
     pausedPid = Number(
@@ -73,10 +31,10 @@ Deno.test("sentinel failover of a paused master: the proxies hold the group with
     const inFlight = p.exec();
 
     await until("the dashboard follows the sentinel's failover", 30_000, async () => {
-      const m = (await g!.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1);
+      const m = (await g.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1);
       return m.servers[0].server === replica.addr && !m.promoting.state ? true : undefined;
     }, 100).catch(async (e) => {
-      throw new Error(`${e.message} (${await sentinelState(sentinel!, `${product}-1`).catch((e) => e.message)})`);
+      throw new Error(`${e.message} (${await sentinelState(sentinel, `${product}-1`).catch((e) => e.message)})`);
     });
     for (const [e, v] of (await inFlight)!) {
       if (!e) assert.notEqual(v, "OK", "a write to the paused master was acknowledged");
@@ -102,10 +60,6 @@ Deno.test("sentinel failover of a paused master: the proxies hold the group with
         Deno.kill(pausedPid, "SIGCONT");
       } catch { /* gone */ }
     }
-    clients.closeAll();
-    await proxy?.stop();
-    await sentinel?.stop();
-    await g?.stop();
-    for (const s of servers) await s.stop();
+    await bed.stop();
   }
 });

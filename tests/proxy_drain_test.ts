@@ -12,16 +12,12 @@ import { startRedis } from "../testing/redis.ts";
 import { startTcpRelay } from "../testing/tcp_relay.ts";
 import { until } from "../testing/wait.ts";
 
+const CONN_OPTIONS = { auth: "", maxPipeline: 64, minBackoffMs: 50, maxBackoffMs: 200, connectTimeoutMs: 2000 };
+
 Deno.test("proxy drain: an answering connection is waited for and kept; a silent one is dropped after the bound", async () => {
   const redis = await startRedis();
   const relay = startTcpRelay(redis.port);
-  const conn = new BackendConn(relay.addr, {
-    auth: "",
-    maxPipeline: 64,
-    minBackoffMs: 50,
-    maxBackoffMs: 200,
-    connectTimeoutMs: 2000,
-  });
+  const conn = new BackendConn(relay.addr, CONN_OPTIONS);
   try {
     await conn.connect();
     const generation = conn.generation;
@@ -56,20 +52,8 @@ Deno.test("proxy drain: an answering connection is waited for and kept; a silent
 Deno.test("proxy drain: a master being switched is sent nothing; what it owes is abandoned after the grace", async () => {
   const redis = await startRedis();
   const relay = startTcpRelay(redis.port);
-  const conn = new BackendConn(relay.addr, {
-    auth: "",
-    maxPipeline: 64,
-    minBackoffMs: 50,
-    maxBackoffMs: 200,
-    connectTimeoutMs: 2000,
-  });
-  const monitor = new BackendConn(redis.addr, {
-    auth: "",
-    maxPipeline: 64,
-    minBackoffMs: 50,
-    maxBackoffMs: 200,
-    connectTimeoutMs: 2000,
-  });
+  const conn = new BackendConn(relay.addr, CONN_OPTIONS);
+  const monitor = new BackendConn(redis.addr, CONN_OPTIONS);
   try {
     await conn.connect();
     await monitor.connect();
