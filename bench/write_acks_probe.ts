@@ -21,6 +21,7 @@ import { startRedis } from "../testing/redis.ts";
 import { startCodisProxy } from "../testing/codis_proxy.ts";
 import { loadAvg } from "./lib/env.ts";
 import { cpuNanos } from "./lib/schedstat.ts";
+import { roundTrip } from "./lib/repl_rtt.ts";
 
 const enc = new TextEncoder();
 const { values } = parseArgs({
@@ -36,19 +37,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds ?? 3000);
 const block = Math.max(1, Number(values.block ?? 20));
 const bScript = values["b-script"] ?? "";
-
-/** Sends `payload` and reads until `replies` CRLF-ended simple replies arrived; returns the elapsed ms. */
-async function roundTrip(conn: Deno.Conn, payload: Uint8Array, replies: number, buf: Uint8Array): Promise<number> {
-  const t0 = performance.now();
-  await conn.write(payload);
-  let seen = 0;
-  while (seen < replies) {
-    const n = await conn.read(buf);
-    if (n === null) throw new Error("closed");
-    for (let i = 0; i < n; i++) if (buf[i] === 10) seen++;
-  }
-  return performance.now() - t0;
-}
 
 const set = enc.encode("*3\r\n$3\r\nSET\r\n$9\r\nprobe-key\r\n$1\r\nx\r\n");
 const setPing = enc.encode("*3\r\n$3\r\nSET\r\n$9\r\nprobe-key\r\n$1\r\nx\r\n*1\r\n$4\r\nPING\r\n");
