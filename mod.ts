@@ -36,6 +36,8 @@ export {
 export type { CoordinatorFlag as ProxyCoordinatorFlag } from "./proxy/core/config.ts";
 export type { ProxyTlsConfig } from "./proxy/core/config_tls_keys.ts";
 export type { ProxyOpsConfig } from "./proxy/core/config_ops_keys.ts";
+export type { ProxyLoadConfig } from "./proxy/core/config_load_keys.ts";
+export type { ProxyMetricsConfig } from "./proxy/core/config_metrics_keys.ts";
 export type { SecretIo } from "./util/secrets.ts";
 export { crc32, slotOf } from "./models/hash.ts";
 

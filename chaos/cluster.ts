@@ -12,6 +12,7 @@ import { newXAuth } from "../util/xauth.ts";
 import type { Hosts } from "./hosts.ts";
 import { Proc } from "./procs.ts";
 import { followerProxyCommand } from "../testing/proxy_command.ts";
+import { redisServerArgs } from "../testing/redis.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const REDIS_PORT = 6379;
@@ -190,27 +191,16 @@ export class Cluster {
         });
         const args = [
           conf,
-          "--bind",
-          host.bind,
-          "--port",
-          String(REDIS_PORT),
+          ...redisServerArgs({
+            bind: host.bind,
+            port: REDIS_PORT,
+            dir,
+            loglevel: "notice",
+            logfile: `${dir}/redis.log`,
+          }),
           // Sentinels learn replicas from their master's INFO: they must be told the address everyone dials.
           "--replica-announce-ip",
           host.addr,
-          "--databases",
-          "1024",
-          "--hz",
-          "100",
-          "--dir",
-          dir,
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          "--loglevel",
-          "notice",
-          "--logfile",
-          `${dir}/redis.log`,
           ...this.shape.redisArgs,
         ];
         const p = new Proc(`redis${g}${side}`, "redis", host, "redis-server", args, `${dir}.log`, this.net);

@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { freePort, waitForPort } from "../testing/ports.ts";
 import { waitProxyOnline } from "../testing/codis_proxy.ts";
 import { followerProxyCommand } from "../testing/proxy_command.ts";
+import { redisServerArgs } from "../testing/redis.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -197,24 +198,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         const args = [
           // The password goes in a file only this user reads, not in redis-server's arguments.
           ...(productAuth ? [await redisSecretsFile(dir, productAuth)] : []),
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--databases",
-          "1024",
-          "--hz",
-          "100",
-          "--dir",
-          dir,
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          "--loglevel",
-          "warning",
-          "--logfile",
-          `${dir}/redis.log`,
+          ...redisServerArgs({ bind: "127.0.0.1", port, dir, loglevel: "warning", logfile: `${dir}/redis.log` }),
         ];
         const c: Child = { name: `redis-${port}`, addr: `127.0.0.1:${port}`, proc: null, args, cmd: "redis-server" };
         children.push(c);

@@ -5,7 +5,7 @@
  * another dashboard. A write is retried only when it surely did not reach a dashboard (connection refused).
  * @module
  */
-import { errorResponse } from "../util/http.ts";
+import { errorResponse, readBodyBytes } from "../util/http.ts";
 import { logger } from "../util/log.ts";
 import { adminFetch, adminUrl } from "../util/admin_calls.ts";
 
@@ -31,25 +31,6 @@ export interface ForwardOptions {
   writeTimeoutMs?: number;
 }
 
-/** Reads a request body up to {@link MAX_BODY}; undefined when larger. */
-async function readBody(req: Request): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  if (!req.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const c of req.body) {
-    size += c.length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(c);
-  }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
 /** A fetch failure with its cause ("fetch failed" alone says nothing: the cause names refused, DNS, ...). */
 export function fetchError(e: unknown): string {
   const err = e as Error & { cause?: { message?: string } };
@@ -73,7 +54,7 @@ export class Forwarder {
     const target = url.pathname + (url.searchParams.size ? `?${url.searchParams}` : "");
     const method = req.method.toUpperCase();
     const write = method !== "GET" && method !== "HEAD";
-    const body = write ? await readBody(req) : undefined;
+    const body = write ? await readBodyBytes(req, MAX_BODY) : undefined;
     if (write && body === undefined) return errorResponse(413, `request body larger than ${MAX_BODY} bytes`);
     const headers = new Headers();
     for (const h of PASS_REQUEST) {

@@ -8,7 +8,7 @@ import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
 import type { PendingReply } from "../redis/conn.ts";
-import { type AckScope, WriteAcks } from "./backend/write_acks.ts";
+import { WriteAcks } from "./backend/write_acks.ts";
 import { CommandTable } from "./commands/mod.ts";
 import type { ProxyConfig } from "./core/config.ts";
 import type { ProxyCore, SessionState } from "./core/core.ts";
@@ -65,9 +65,8 @@ export class Proxy implements ProxyCore, ProxyControl {
   #sentinels: SentinelModel = { out_of_sync: false };
   #shutdownHooks: (() => void)[] = [];
   #migrateOpts: MigrateOptions;
-  readonly #forward: Forwarder;
-  /** `load_stats`: whether requests are counted per slot (a request never tagged with a slot costs nothing more). */
-  readonly #loadStats: boolean;
+  /** @internal See {@link ProxyCore.forwarder}. */
+  readonly forwarder: Forwarder;
   #commandsMerged = false;
 
   /** A proxy that is not listening yet, serving the built-in command table unless given another. */
@@ -78,7 +77,6 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.ops.answerQuery = (q) => answerOpsQuery(this, q);
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     this.load = new LoadStats(config);
-    this.#loadStats = config.load_stats;
     this.stats.onSample = (now) => this.load.sample(now);
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
@@ -103,7 +101,9 @@ export class Proxy implements ProxyCore, ProxyControl {
         },
       )
       : null;
-    this.#forward = new Forwarder(this.router, config, this.#migrateOpts, this.writeAcks);
+    // load_stats off: no request is counted per slot (a request never tagged with a slot costs nothing more).
+    const tally = config.load_stats ? this.load : null;
+    this.forwarder = new Forwarder(this.router, config, this.#migrateOpts, this.writeAcks, tally);
   }
 
   /**
@@ -125,10 +125,20 @@ export class Proxy implements ProxyCore, ProxyControl {
     if (idleMs > 0 || sendMs > 0) {
       // One sweep for every session instead of timers re-armed on every read and write.
       const shortest = Math.min(idleMs > 0 ? idleMs : Infinity, sendMs > 0 ? sendMs : Infinity);
+      const every = Math.max(10, Math.min(1000, shortest / 4));
+      let last = Date.now();
+      let skipped = false;
       this.#idleSweep = setInterval(() => {
         const now = Date.now();
+        // A sweep that comes late, because the process did not run (stopped, starved, its machine paused or short of
+        // memory), runs before the reads and writes that came meanwhile: it would take clients that kept sending or
+        // reading for idle or stuck ones. That one judges nothing; the next one does.
+        const late = now - last > 2 * every;
+        last = now;
+        if (late && !skipped) return void (skipped = true);
+        skipped = false;
         for (const s of this.#sessions) s.checkIdle(now, idleMs, sendMs);
-      }, Math.max(10, Math.min(1000, shortest / 4)));
+      }, every);
     }
   }
 
@@ -210,21 +220,7 @@ export class Proxy implements ProxyCore, ProxyControl {
 
   /** @internal See {@link ProxyCore.send}: the {@link Forwarder} (`forward/forward.ts`) sends it. */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null = null, replicaOk = false): void {
-    if (this.#loadStats) this.load.sent(slot, raw, reply, keys);
-    this.#forward.send(slot, raw, reply, keys, replicaOk);
-  }
-
-  /** @internal See {@link ProxyCore.sendAcked}. */
-  sendAcked(
-    slot: number,
-    raw: Uint8Array,
-    reply: PendingReply,
-    keys: KeyRef | null,
-    scope: AckScope,
-    write: boolean,
-  ): void {
-    if (this.#loadStats) this.load.sent(slot, raw, reply, keys);
-    this.#forward.sendAcked(slot, raw, reply, keys, scope, write);
+    this.forwarder.send(slot, raw, reply, keys, replicaOk);
   }
 
   /** @internal Proxy facts for INFO. */

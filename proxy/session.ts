@@ -28,23 +28,16 @@ import { SubscriberOutput } from "./session_pubsub.ts";
 import { KeyRouter } from "./key_route.ts";
 import type { OperatorHooks } from "./core/ops.ts";
 import type { ClientDescription } from "./core/client_info.ts";
-import { monitored, pausedBy, slowLogged } from "./local/monitor.ts";
+import { logSlowRequest, pausedOrFed } from "./local/monitor.ts";
 import { describeSession } from "./local/client_list.ts";
+import { isClientSetinfo } from "./local/connection.ts";
 import { nextReplyMode, QuietRequest, REPLY_ON, REPLY_SKIP_NEXT, requestWhileQuiet } from "./local/client_reply.ts";
 
 const log = logger("session");
 
-const SETINFO = new TextEncoder().encode("SETINFO");
 /** Replies written but not yet taken by the kernel, beyond which a session stops reading requests. */
 const MAX_UNSENT_BYTES = 16 << 20;
 const EMPTY = new Uint8Array(0);
-
-/** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
-function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
-  if (info.name !== "client" || argv[1].length !== SETINFO.length) return false;
-  for (let i = 0; i < SETINFO.length; i++) if ((argv[1][i] & 0xdf) !== SETINFO[i]) return false;
-  return true;
-}
 
 /** A client session. */
 export class Session implements RequestSink, RequestOwner, SessionState {
@@ -247,7 +240,9 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#lastCommand = info.name;
     const ops = this.#core.ops;
     // The one check the operator features cost a request while no monitor is attached and no pause is in force.
-    if (ops.active !== 0 && this.#operatorHooks(ops, info, argv, argc, raw, req)) return;
+    if (ops.active !== 0 && pausedOrFed(ops, info, argv, this.remote, this.#modes)) {
+      return this.#holdPaused(ops, info, argv, argc, raw, req);
+    }
     if (this.#special) return this.#modes!.request(info, argv, argc, raw, req);
     switch (info.policy) {
       case "forward":
@@ -262,33 +257,23 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     }
   }
 
-  /**
-   * CLIENT PAUSE and MONITOR: a paused command holds the session (its later commands wait behind it, as Redis
-   * postpones a paused client) until the pause ends; otherwise the command goes to the monitors. True when held.
-   */
-  #operatorHooks(
+  /** Holds the session for a command CLIENT PAUSE holds (its later commands wait behind it) until the pause ends. */
+  #holdPaused(
     ops: OperatorHooks,
     info: CommandInfo,
     argv: Uint8Array[],
     argc: number,
     raw: Uint8Array | null,
     req: Request,
-  ): boolean {
-    if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info) && (this.#modes === null || !this.#modes.monitoring)) {
-      this.#holdGate(req, () =>
-        ops.pause.wait(() => {
-          if (this.#closed) return;
-          this.#gate.release();
-          this.#modeChanged();
-          this.#run(info, argv, argc, raw, req);
-          if (this.#gate.req === null) this.#openGate();
-        }));
-      return true;
-    }
-    if (ops.feeding && monitored(info) && (this.#modes === null || this.#modes.monitorSees(info))) {
-      ops.feed(this.remote, argv);
-    }
-    return false;
+  ): void {
+    this.#holdGate(req, () =>
+      ops.pause.wait(() => {
+        if (this.#closed) return;
+        this.#gate.release();
+        this.#modeChanged();
+        this.#run(info, argv, argc, raw, req);
+        if (this.#gate.req === null) this.#openGate();
+      }));
   }
 
   /** The session as CLIENT LIST shows it. */
@@ -375,13 +360,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   /** Writes a pub/sub message after the replies already queued; closes a subscriber over the output limits. */
   #push(raw: Uint8Array): void {
     if (this.#closed) return;
-    const out = this.#pubsubOutput ??= new SubscriberOutput(this.#core.config);
-    const over = out.push(this, this.#queue, raw, this.#socket.pendingBytes);
-    if (over !== null) {
-      log.warn(`session ${this.id} from ${this.remote} closed: ${over}`);
-      this.#core.stats.pubsubLimitClosed++;
-      this.close();
-    }
+    const out = this.#pubsubOutput ??= new SubscriberOutput(this.#core.config, this.#core.stats, this);
+    if (out.push(this, this.#queue, raw, this.#socket.pendingBytes)) this.close();
   }
 
   #modeChanged(): void {
@@ -464,18 +444,15 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     else if (failed && this.#core.config.session_break_on_failure) this.#finishQuit();
   }
 
-  /** A request that took at least slowlog_log_slower_than: into the slow log, unless it waited by design. */
+  /** A request that took at least slowlog_log_slower_than (from ReplyWriter.writeReady): see logSlowRequest. */
   logSlow(argv: Uint8Array[], us: number): void {
-    const info = this.#core.commands.lookup(argv, argv.length);
-    if (info === undefined || !slowLogged(info, argv)) return;
-    this.#core.ops.slowlog.add(argv, us, this.remote, this.name);
+    logSlowRequest(this.#core, this, argv, us);
   }
 
   #finishQuit(): void {
     this.#closed = true;
     this.#socket.end();
     this.#release();
-    this.#core.sessionClosed(this);
   }
 
   /**
@@ -516,7 +493,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     writeMadeReplies(this.#queue, sock);
     sock.end(errorReply(msg));
     this.#release();
-    this.#core.sessionClosed(this);
   }
 
   /** Closes the session; replies still in flight are dropped. */
@@ -525,12 +501,12 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     this.#closed = true;
     this.#socket.destroy();
     this.#release();
-    this.#core.sessionClosed(this);
   }
 
-  /** Frees what only this session used: its dedicated connection (a blocked command ends) and subscriptions. */
+  /** Frees what only this closed session used (its dedicated connection, subscriptions); tells the proxy it is gone. */
   #release(): void {
     this.#modes?.close();
     this.#gate.clear();
+    this.#core.sessionClosed(this);
   }
 }

@@ -58,7 +58,7 @@ export class SessionWriteOrder {
       return;
     }
     if (write || this.scope.pending > 0) {
-      return this.#core.sendAcked(slot, raw, reply, keys, this.scope, write);
+      return this.#core.forwarder.sendAcked(slot, raw, reply, keys, this.scope, write);
     }
     this.#reads++;
     this.#core.send(slot, raw, new CountedRead(this, reply), keys, replicaOk);

@@ -14,6 +14,7 @@ import { errorText, isErrorReply } from "./decode.ts";
 import { NetSocket } from "./socket.ts";
 import { dialRedis } from "./dial.ts";
 import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
+import { recvTimeoutReason } from "./recv_timeout.ts";
 
 const log = logger("backend");
 /** Backend reads carry the replies of many sessions at once. */
@@ -43,7 +44,8 @@ export interface BackendOptions {
   pingPeriodMs?: number;
   /**
    * A connection that has requests in flight and reads nothing for this long is dropped (backend_recv_timeout):
-   * a server that hangs, or a partition that sends no reset, must not hold clients forever. 0: never.
+   * a server that hangs, or a partition that sends no reset, must not hold clients forever. 0: never. Found by a
+   * health check that runs up to four times per timeout (at most every second), and confirmed by the next one.
    */
   recvTimeoutMs?: number;
   /** TCP keepalive on the socket (backend_keepalive_period > 0); the probe period is the OS's. */
@@ -104,6 +106,14 @@ export class BackendConn {
   #lastWrite = 0;
   #busySince = 0;
   #healthTimer: ReturnType<typeof setInterval> | undefined;
+  /** Date.now() of the last health check; the longest time between two checks while quiet (for the loss reason). */
+  #lastCheck = 0;
+  #longestCheckGap = 0;
+  /**
+   * The start of the quiet spell (see #checkHealth) the last health check found past backend_recv_timeout, or -1: the
+   * next check drops the connection if it finds the same spell.
+   */
+  #quietSeenSince = -1;
   #selectReply: PendingReply = new InternalReply(this, "SELECT");
   #probing = false;
   /**
@@ -297,7 +307,13 @@ export class BackendConn {
     const recv = this.#opts.recvTimeoutMs ?? 0;
     if (ping <= 0 && recv <= 0) return;
     const now = Date.now();
-    this.#lastRead = this.#lastWrite = this.#busySince = now;
+    this.#lastRead =
+      this.#lastWrite =
+      this.#busySince =
+      this.#lastCheck =
+        now;
+    this.#longestCheckGap = 0;
+    this.#quietSeenSince = -1;
     const every = Math.max(10, Math.min(1000, ping > 0 ? ping : Infinity, recv > 0 ? recv / 4 : Infinity));
     this.#healthTimer = setInterval(() => this.#checkHealth(ping, recv), every);
     Deno.unrefTimer(this.#healthTimer as unknown as number);
@@ -305,18 +321,40 @@ export class BackendConn {
 
   #checkHealth(ping: number, recv: number): void {
     const now = Date.now();
+    const gap = now - this.#lastCheck;
+    this.#lastCheck = now;
     if (this.stale && !this.#probing && ping > 0) {
       this.#probing = true;
       this.#write(INFO_PROBE, new StaleProbe((info) => this.#probed(info)));
     }
     if (this.#pending.length > 0) {
-      const quiet = now - Math.max(this.#lastRead, this.#busySince);
+      const since = Math.max(this.#lastRead, this.#busySince);
+      const quiet = now - since;
+      // (A read or a first request since the previous check begins a new quiet spell.)
+      this.#longestCheckGap = since > now - gap ? gap : Math.max(gap, this.#longestCheckGap);
       if (recv > 0 && quiet > recv) {
-        this.fatal(`no reply for ${Math.round(quiet)} ms (backend_recv_timeout)`);
+        // Dropped only when the next check finds it still quiet. A check that comes late, because the process did
+        // not run for longer than the timeout (stopped, starved, its machine paused or short of memory), runs before
+        // the reads of the replies that arrived meanwhile: on its own it took a healthy connection for a hung one
+        // and failed every request on it.
+        if (this.#quietSeenSince === since) return this.fatal(this.#recvTimeoutReason(quiet, now));
+        this.#quietSeenSince = since;
       }
     } else if (ping > 0 && now - Math.max(this.#lastRead, this.#lastWrite) >= ping) {
       this.#write(PING, new InternalReply(this, "keepalive PING"));
     }
+  }
+
+  #recvTimeoutReason(quiet: number, now: number): string {
+    const sock = this.#socket;
+    return recvTimeoutReason({
+      quietMs: quiet,
+      waiting: this.#pending.length,
+      readPending: sock?.readPending ?? false,
+      unsentBytes: this.#outLen + (sock?.pendingBytes ?? 0),
+      sinceWriteMs: now - this.#lastWrite,
+      longestCheckGapMs: this.#longestCheckGap,
+    });
   }
 
   #probed(info: string | null): void {

@@ -54,6 +54,8 @@ export class NetSocket {
   #closed = false;
   #paused = false;
   #resume: (() => void) | null = null;
+  /** A read is waiting on the peer (for diagnostics: false while reading is paused or the read loop has ended). */
+  #readPending = false;
   #writing = false;
   #writeStartedAt = 0;
   /** Bytes of the write in progress not yet taken by the kernel. */
@@ -115,7 +117,9 @@ export class NetSocket {
           if (this.#closed) break;
         }
         const target = events.readTarget?.() ?? null;
+        this.#readPending = true;
         const n = await conn.read(target ?? (used === 0 ? slab : slab.subarray(used)));
+        this.#readPending = false;
         if (n === null) {
           if (!this.#closed && !this.#ending) return events.onEnd();
           break;
@@ -143,7 +147,13 @@ export class NetSocket {
     } catch {
       // reset by peer, or closed under a pending read: the connection is gone either way
     }
+    this.#readPending = false;
     this.destroy();
+  }
+
+  /** Whether a read is waiting on the peer (false while paused, after the end, or while the last read is handled). */
+  get readPending(): boolean {
+    return this.#readPending;
   }
 
   /** Stops reading until {@link resume}: backpressure for a peer that sends faster than we can answer. */

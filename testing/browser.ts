@@ -89,6 +89,12 @@ export async function readMessage(page: Page): Promise<string> {
   return text;
 }
 
+/**
+ * Deno.test options of a test that drives chromium: playwright keeps pipes to chromium that close after the test's
+ * own checks, which the resource and op sanitizers would count as leaks.
+ */
+export const BROWSER_TEST_OPTIONS = { sanitizeResources: false, sanitizeOps: false } as const;
+
 /** Where the console's browser tests save screenshots for a person to look at (git-ignored). */
 export const SCREENSHOT_DIR = new URL("../.artifacts/fe", import.meta.url).pathname;
 

@@ -15,6 +15,7 @@
  *   a retransmission timeout (200 ms, doubling for each further loss drawn), a new connection by a SYN's (1 s, ...).
  * @module
  */
+import { acceptUntilClosed, closeQuietly } from "./conns.ts";
 
 /** The faults on one direction of a link. */
 export interface Faults {
@@ -114,12 +115,6 @@ export interface ForwarderStats {
 const RTO_MS = 200;
 const SYN_RTO_MS = 1000;
 const MAX_RETRANSMITS = 5;
-
-function closeQuietly(c: Deno.Conn): void {
-  try {
-    c.close();
-  } catch { /* closed */ }
-}
 
 /** Extra time a loss of `percent` costs: a timeout per loss drawn, doubling as TCP's backoff does. */
 function lossDelay(percent: number, firstTimeoutMs: number, random: () => number): number {
@@ -243,24 +238,13 @@ export function startFaultForwarder(opts: FaultForwarderOptions): FaultForwarder
     await Promise.all([pump(p, "up"), pump(p, "down")]);
   };
 
-  loops.push((async () => {
-    for (;;) {
-      let inbound: Deno.Conn;
-      try {
-        inbound = await listener.accept();
-      } catch {
-        return;
-      }
-      if (closed) {
-        closeQuietly(inbound);
-        continue;
-      }
-      stats.accepted++;
-      const loop = open(inbound);
-      loops.push(loop);
-      loop.catch(() => {}).finally(() => loops.splice(loops.indexOf(loop), 1));
-    }
-  })());
+  loops.push(acceptUntilClosed(listener, (inbound) => {
+    if (closed) return closeQuietly(inbound);
+    stats.accepted++;
+    const loop = open(inbound);
+    loops.push(loop);
+    loop.catch(() => {}).finally(() => loops.splice(loops.indexOf(loop), 1));
+  }));
 
   return {
     addr: `${opts.listen.hostname}:${port}`,

@@ -1,11 +1,12 @@
 /**
  * Differential test fixtures: a proxy over `groups` groups beside one plain redis-server, and helpers to compare
- * what both answer (raw pipelines, INFO fields).
+ * what both answer (raw pipelines, INFO fields, CLIENT LIST lines).
  * @module
  */
 import type { ProxyConfig } from "../proxy/core/config.ts";
 import { type ProxyFixture, readUntil, startProxyFixture } from "./proxy.ts";
 import { type RedisProcess, startRedis } from "./redis.ts";
+import { decodeReply } from "../redis/decode.ts";
 
 /** Runs `fn` with a proxy over `groups` groups and a plain redis-server to compare it with; stops both after. */
 export async function withProxyAndRedis(
@@ -62,4 +63,13 @@ export function infoFields(reply: string): { sections: string[]; fields: Map<str
     }
   }
   return { sections, fields };
+}
+
+/** A `CLIENT LIST` / `CLIENT INFO` reply (raw RESP) as one field map per client line, keeping the field order. */
+export function clientLines(reply: string): Map<string, string>[] {
+  const v = decodeReply(new TextEncoder().encode(reply));
+  const body = v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v);
+  return body.split("\n").filter((l) => l !== "").map((l) =>
+    new Map(l.split(" ").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]))
+  );
 }

@@ -7,6 +7,7 @@
  */
 import { Rng } from "../raft/sim/prng.ts";
 import { freePort } from "./ports.ts";
+import { acceptUntilClosed, closeQuietly } from "./conns.ts";
 
 /** A running relay. */
 export interface RechunkRelay {
@@ -34,12 +35,6 @@ function pieceLength(rng: Rng): number {
     default:
       return rng.int(70_000, 300_000);
   }
-}
-
-function closeQuietly(c: Deno.Conn): void {
-  try {
-    c.close();
-  } catch { /* closed */ }
 }
 
 /** Starts a relay to `127.0.0.1:targetPort`; each connection's cuts come from `seed` and its number. */
@@ -86,17 +81,9 @@ export function startRechunkRelay(targetPort: number, seed: number): RechunkRela
     await Promise.all([copy(inbound, outbound, null), copy(outbound, inbound, rng)]);
   };
 
-  loops.push((async () => {
-    for (;;) {
-      let inbound: Deno.Conn;
-      try {
-        inbound = await listener.accept();
-      } catch {
-        return;
-      }
-      loops.push(open(inbound, new Rng(seed * 1000 + accepted++)));
-    }
-  })());
+  loops.push(acceptUntilClosed(listener, (inbound) => {
+    loops.push(open(inbound, new Rng(seed * 1000 + accepted++)));
+  }));
 
   return {
     port,

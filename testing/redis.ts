@@ -22,30 +22,57 @@ export interface RedisOptions {
   extraArgs?: string[];
 }
 
+/** What {@link redisServerArgs} builds redis-server's arguments from. */
+export interface RedisServerArgs {
+  bind: string;
+  port: number;
+  /** Working directory (`--dir`). */
+  dir: string;
+  /** 1024 unless told otherwise: one database per slot, as Codis backends need. */
+  databases?: number;
+  /** 100 unless told otherwise: expiry and replication timers run often enough for tests. */
+  hz?: number;
+  loglevel: "warning" | "notice";
+  /** Log file; none: redis-server logs to its standard output. */
+  logfile?: string;
+}
+
+/**
+ * redis-server's arguments for a backend as the tests, the example cluster and the chaos tool run them: databases
+ * 1024, hz 100, and nothing saved (no RDB, no AOF). A config file, where one is used, goes before them.
+ */
+export function redisServerArgs(o: RedisServerArgs): string[] {
+  const args = [
+    "--bind",
+    o.bind,
+    "--port",
+    String(o.port),
+    "--databases",
+    String(o.databases ?? 1024),
+    "--hz",
+    String(o.hz ?? 100),
+    "--dir",
+    o.dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--loglevel",
+    o.loglevel,
+  ];
+  if (o.logfile !== undefined) args.push("--logfile", o.logfile);
+  return args;
+}
+
 /** Starts a redis-server with `databases 1024` and `hz 100` unless told otherwise. */
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisProcess> {
   const dir = await Deno.makeTempDir({ prefix: "codis-redis-" });
   let port = opts.port ?? freePort();
   const args = (port: number) => {
     const a = [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--databases",
-      String(opts.databases ?? 1024),
-      "--hz",
-      String(opts.hz ?? 100),
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
+      ...redisServerArgs({ bind: "127.0.0.1", port, dir, databases: opts.databases, hz: opts.hz, loglevel: "warning" }),
       "--protected-mode",
       "no",
-      "--loglevel",
-      "warning",
     ];
     if (opts.requirepass) a.push("--requirepass", opts.requirepass);
     if (opts.extraArgs) a.push(...opts.extraArgs);

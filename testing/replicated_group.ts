@@ -5,7 +5,7 @@
  */
 import { equal } from "node:assert/strict";
 import { Redis } from "ioredis";
-import { type DashboardGroup, startDashboards } from "./dashboard.ts";
+import { type DashboardGroup, type DashboardGroupOptions, startDashboards } from "./dashboard.ts";
 import { type RedisProcess, startRedis } from "./redis.ts";
 
 /**
@@ -52,18 +52,21 @@ export async function startMaster(servers: RedisProcess[]): Promise<RedisProcess
 }
 
 /**
- * One dashboard of `product` that follows its sentinels with quick failover settings (quorum 1, down after 1 s,
- * failover timeout 10 s, polled every 500 ms), so HA tests see a failover within seconds.
+ * Dashboards of `product` (one Raft group of `opts.n`, default 1) that follow their sentinels with quick failover
+ * settings (quorum 1, down after 1 s, failover timeout 10 s, polled every 500 ms), so HA tests see a failover within
+ * seconds. Other options are {@link startDashboards}'s.
  */
-export function startSentinelDashboard(product: string): Promise<DashboardGroup> {
+export function startSentinelDashboard(product: string, opts: DashboardGroupOptions = {}): Promise<DashboardGroup> {
   return startDashboards({
     n: 1,
+    ...opts,
     product,
     extra: [
       "--sentinel_quorum=1",
       "--sentinel_down_after=1s",
       "--sentinel_failover_timeout=10s",
       "--sentinel_poll_period=500ms",
+      ...(opts.extra ?? []),
     ],
   });
 }

@@ -94,14 +94,11 @@ export async function makeTestCerts(): Promise<TestCerts> {
 }
 
 /**
- * redis-server arguments for a TLS-only server on `port` (plain port off) with the test certificates. Clients must
- * present a certificate unless `authClients` is false. Replication between such servers needs tls-replication, and
- * MIGRATE needs tls-cluster: Redis 7.0 picks MIGRATE's connection type by tls-cluster, even outside cluster mode.
+ * redis-server arguments that open a TLS port `port` with the test certificates, beside whatever plain port the
+ * server has. Clients must present a certificate unless `authClients` is false.
  */
-export function tlsRedisArgs(certs: TestCerts, port: number, authClients = true): string[] {
+export function tlsPortArgs(certs: TestCerts, port: number, authClients = true): string[] {
   return [
-    "--port",
-    "0",
     "--tls-port",
     String(port),
     "--tls-cert-file",
@@ -112,11 +109,16 @@ export function tlsRedisArgs(certs: TestCerts, port: number, authClients = true)
     certs.caFile,
     "--tls-auth-clients",
     authClients ? "yes" : "no",
-    "--tls-replication",
-    "yes",
-    "--tls-cluster",
-    "yes",
   ];
+}
+
+/**
+ * redis-server arguments for a TLS-only server on `port` (plain port off) with the test certificates. Clients must
+ * present a certificate unless `authClients` is false. Replication between such servers needs tls-replication, and
+ * MIGRATE needs tls-cluster: Redis 7.0 picks MIGRATE's connection type by tls-cluster, even outside cluster mode.
+ */
+export function tlsRedisArgs(certs: TestCerts, port: number, authClients = true): string[] {
+  return ["--port", "0", ...tlsPortArgs(certs, port, authClients), "--tls-replication", "yes", "--tls-cluster", "yes"];
 }
 
 /** `redis-cli` arguments that reach a TLS server or proxy with the test CA (and client certificate). */

@@ -41,6 +41,29 @@ function spawnChaos(args: string[]): Deno.ChildProcess {
   }).spawn();
 }
 
+/**
+ * Runs the chaos tool with `args` and hands it to `check`; the child is killed (SIGKILL) once `check` ends, or after
+ * `limitMs` if it is still running then; `cleanup` (the namespaces' leftovers) runs last either way.
+ */
+async function withChaos(
+  args: string[],
+  limitMs: number,
+  cleanup: () => Promise<unknown>,
+  check: (child: Deno.ChildProcess) => Promise<void>,
+): Promise<void> {
+  const child = spawnChaos(args);
+  const killer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+  try {
+    await check(child);
+  } finally {
+    clearTimeout(killer);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await cleanup();
+  }
+}
+
 /** Reads a stream to its end, calling `onLine` for each line. */
 async function lines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void): Promise<string[]> {
   const all: string[] = [];
@@ -61,14 +84,8 @@ Deno.test({
   name: "chaos: a short seeded run under the default nemeses loses nothing",
   ignore: !canRun,
   async fn() {
-    const child = spawnChaos([
-      "--seconds=45",
-      "--seed=7",
-      "--max-pause=5",
-      "--proxy-arg=--dashboard_lease_timeout=5s",
-    ]);
-    const killer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-    try {
+    const args = ["--seconds=45", "--seed=7", "--max-pause=5", "--proxy-arg=--dashboard_lease_timeout=5s"];
+    await withChaos(args, 300_000, removeLeftovers, async (child) => {
       const [out, err, status] = await Promise.all([
         lines(child.stdout, () => {}),
         lines(child.stderr, () => {}),
@@ -95,13 +112,7 @@ Deno.test({
       assert.match(page, /<svg/);
       assert.doesNotMatch(page, /(src|href)="http/);
       assert.deepEqual(await namespacesOf(child.pid), []);
-    } finally {
-      clearTimeout(killer);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-      await removeLeftovers();
-    }
+    });
   },
 });
 
@@ -109,9 +120,7 @@ Deno.test({
   name: "chaos: SIGINT during a run removes its processes and namespaces",
   ignore: !canRun,
   async fn() {
-    const child = spawnChaos(["--seconds=600", "--seed=1", "--nemesis=pause"]);
-    const killer = setTimeout(() => child.kill("SIGKILL"), 180_000);
-    try {
+    await withChaos(["--seconds=600", "--seed=1", "--nemesis=pause"], 180_000, removeLeftovers, async (child) => {
       let sawNamespaces = false;
       const running: number[] = [];
       const errDone = lines(child.stderr, (l) => {
@@ -130,13 +139,7 @@ Deno.test({
       assert.deepEqual(await namespacesOf(child.pid), []);
       assert.ok(running.length >= 9, `expected the cluster's processes in the namespaces, found ${running.length}`);
       assert.deepEqual(running.filter((pid) => alive(pid)), []);
-    } finally {
-      clearTimeout(killer);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-      await removeLeftovers();
-    }
+    });
   },
 });
 
@@ -146,15 +149,14 @@ Deno.test({
   async fn() {
     // Seed 35's first fault isolates proxy1 for 9.4 s from about 3 s in: cut off from every dashboard for longer
     // than its 3 s lease, it refuses its slots, while its clients (the tool, never cut) still reach it.
-    const child = spawnChaos([
+    const args = [
       "--loopback",
       "--seconds=12",
       "--seed=35",
       "--nemesis=partition",
       "--proxy-arg=--dashboard_lease_timeout=3s",
-    ]);
-    const killer = setTimeout(() => child.kill("SIGKILL"), 180_000);
-    try {
+    ];
+    await withChaos(args, 180_000, () => Promise.resolve(), async (child) => {
       const [out, err, status] = await Promise.all([
         lines(child.stdout, () => {}),
         lines(child.stderr, () => {}),
@@ -177,11 +179,6 @@ Deno.test({
       assert.ok(out.some((l) => l.startsWith("errors: ") && l.includes("proxy lease expired")), all);
       const html = out.find((l) => l.startsWith("timeline: "))!.slice("timeline: ".length);
       await Deno.remove(html);
-    } finally {
-      clearTimeout(killer);
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }
+    });
   },
 });

@@ -17,6 +17,8 @@ import {
 import { freePort } from "../testing/ports.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
+const CONN_OPTIONS = { maxPipeline: 64, minBackoffMs: 100, maxBackoffMs: 500, connectTimeoutMs: 3000 };
+
 async function withServers(
   opts: Parameters<typeof startRedis>[0][],
   fn: (rs: RedisProcess[]) => Promise<void>,
@@ -70,20 +72,8 @@ Deno.test("server ops: replicaOf with masterauth, syncState, promoteToMaster", a
   await withServers(
     [{ requirepass: auth, extraArgs: fast }, { requirepass: auth, extraArgs: fast }],
     async ([m, r]) => {
-      const mc = new BackendConn(m.addr, {
-        auth,
-        maxPipeline: 64,
-        minBackoffMs: 100,
-        maxBackoffMs: 500,
-        connectTimeoutMs: 3000,
-      });
-      const rc = new BackendConn(r.addr, {
-        auth,
-        maxPipeline: 64,
-        minBackoffMs: 100,
-        maxBackoffMs: 500,
-        connectTimeoutMs: 3000,
-      });
+      const mc = new BackendConn(m.addr, { ...CONN_OPTIONS, auth });
+      const rc = new BackendConn(r.addr, { ...CONN_OPTIONS, auth });
       try {
         await Promise.all([mc.connect(), rc.connect()]);
         await mc.call(5, ["SET", "k", "v"]);
@@ -122,13 +112,7 @@ Deno.test("server ops: replicaOf with masterauth, syncState, promoteToMaster", a
 
 Deno.test("server ops: slotKeyCounts from INFO keyspace and flushSlot of one database", async () => {
   await withServers([{}], async ([s]) => {
-    const c = new BackendConn(s.addr, {
-      auth: "",
-      maxPipeline: 64,
-      minBackoffMs: 100,
-      maxBackoffMs: 500,
-      connectTimeoutMs: 3000,
-    });
+    const c = new BackendConn(s.addr, { ...CONN_OPTIONS, auth: "" });
     try {
       await c.connect();
       await c.call(0, ["SET", "a", "1"]);

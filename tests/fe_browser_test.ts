@@ -8,6 +8,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type Cluster, startCluster } from "../examples/cluster.ts";
 import { main as adminMain } from "../cli/codis-admin.ts";
 import {
+  BROWSER_TEST_OPTIONS,
   type BrowserPage,
   CONSOLE_CLUSTER,
   openConsoleProduct,
@@ -35,8 +36,7 @@ async function adm(args: string[]): Promise<string> {
 
 Deno.test({
   name: "console in chromium: views match the API, operator changes land, errors show the Cause",
-  sanitizeResources: false, // playwright keeps pipes to chromium that close after the test's own checks
-  sanitizeOps: false,
+  ...BROWSER_TEST_OPTIONS,
   fn: async () => {
     let cluster: Cluster | null = null;
     let browser: BrowserPage | null = null;

@@ -7,6 +7,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type Cluster, startCluster } from "../examples/cluster.ts";
 import {
+  BROWSER_TEST_OPTIONS,
   type BrowserPage,
   CONSOLE_CLUSTER,
   openConsoleProduct,
@@ -22,8 +23,7 @@ const AUTH = "console-pw";
 
 Deno.test({
   name: "console in chromium: the slot heat map, the hot keys and Rebalance by Load",
-  sanitizeResources: false, // playwright keeps pipes to chromium that close after the test's own checks
-  sanitizeOps: false,
+  ...BROWSER_TEST_OPTIONS,
   fn: async () => {
     let cluster: Cluster | null = null;
     let browser: BrowserPage | null = null;

@@ -6,11 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { type DashboardGroup, startDashboards } from "../testing/dashboard.ts";
-import { type CodisProxyProcess, startCodisProxy } from "../testing/codis_proxy.ts";
-import { type RedisProcess, startRedis } from "../testing/redis.ts";
-import { startTcpRelay, type TcpRelay } from "../testing/tcp_relay.ts";
+import { startCodisProxy } from "../testing/codis_proxy.ts";
+import { startRedis } from "../testing/redis.ts";
+import { startTcpRelay } from "../testing/tcp_relay.ts";
 import { until } from "../testing/wait.ts";
-import { replicationInfo, setupReplicatedGroup, startMaster, TestClients } from "../testing/replicated_group.ts";
+import { replicationInfo, setupReplicatedGroup, startMaster } from "../testing/replicated_group.ts";
+import { HaTestBed } from "../testing/ha_bed.ts";
 import { must } from "../testing/admin_cli.ts";
 
 const PRODUCT = "ha-promotion";
@@ -21,27 +22,27 @@ async function group1(g: DashboardGroup, d: string): Promise<any> {
 }
 
 Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off old master gets no write after the switch and rejoins as a replica", async () => {
-  const servers: RedisProcess[] = [];
-  const relays: TcpRelay[] = [];
-  const clients = new TestClients();
-  let g: DashboardGroup | undefined;
-  let proxy: CodisProxyProcess | undefined;
-  const client = clients.open;
+  const bed = new HaTestBed();
+  const client = bed.client;
   try {
-    const master = await startMaster(servers);
+    const master = await startMaster(bed.servers);
     // Everything reaches the master through `toMaster` (the dashboard, the proxy, the replicas), so cutting it off
     // cuts the master off from all of them; the lagging replica replicates through a relay of its own.
     const toMaster = startTcpRelay(master.port);
     const toLagging = startTcpRelay(toMaster.port);
-    relays.push(toMaster, toLagging);
+    bed.relays.push(toMaster, toLagging);
     const ahead = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(toMaster.port)] });
     const lagging = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(toLagging.port)] });
-    servers.push(ahead, lagging);
+    bed.servers.push(ahead, lagging);
 
-    g = await startDashboards({ n: 1, product: PRODUCT });
+    const g = bed.g = await startDashboards({ n: 1, product: PRODUCT });
     const d = (await g.leader()).admin;
     await setupReplicatedGroup(g, d, [toMaster.addr, lagging.addr, ahead.addr]);
-    proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${PRODUCT}`, "--backend_recv_timeout=1s"]);
+    const proxy = bed.proxy = await startCodisProxy([
+      `--dashboard=${d}`,
+      `--product_name=${PRODUCT}`,
+      "--backend_recv_timeout=1s",
+    ]);
     const pc = client(proxy.port);
     await until("the proxy serves", 15_000, async () => (await pc.set("first", "1")) === "OK" ? true : undefined, 100);
     const onMaster = client(master.port);
@@ -65,7 +66,7 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     const printed = await must(`--dashboard=${d}`, "--promote-server", "--gid=1");
     assert.match(printed, new RegExp(`^promoting ${ahead.addr}$`, "m"));
     await until("the promotion to finish", 30_000, async () => {
-      const m = await group1(g!, d);
+      const m = await group1(g, d);
       return m.servers[0].server === ahead.addr && !m.promoting.state ? true : undefined;
     }, 100);
     assert.equal((await replicationInfo(onAhead)).role, "master");
@@ -89,29 +90,22 @@ Deno.test("dashboard promotion: the replica with the most is promoted; a cut-off
     assert.equal(await pc.get("mid-3"), "x");
     assert.equal(await pc.get("after-switch-3"), "y");
   } finally {
-    clients.closeAll();
-    await proxy?.stop();
-    await g?.stop();
-    for (const r of relays) await r.close();
-    for (const s of servers) await s.stop();
+    await bed.stop();
   }
 });
 
 Deno.test("dashboard promotion: without sentinels, a master down for promote_after_master_down is replaced by its replica, and rejoins as a replica when restarted", async () => {
-  const servers: RedisProcess[] = [];
-  const clients = new TestClients();
-  let g: DashboardGroup | undefined;
-  let proxy: CodisProxyProcess | undefined;
-  const client = clients.open;
+  const bed = new HaTestBed();
+  const client = bed.client;
   try {
-    const master = await startMaster(servers);
+    const master = await startMaster(bed.servers);
     const replica = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(master.port)] });
-    servers.push(replica);
+    bed.servers.push(replica);
     const product = `${PRODUCT}-auto`;
-    g = await startDashboards({ n: 1, product, extra: ["--promote_after_master_down=2s"] });
+    const g = bed.g = await startDashboards({ n: 1, product, extra: ["--promote_after_master_down=2s"] });
     const d = (await g.leader()).admin;
     await setupReplicatedGroup(g, d, [master.addr, replica.addr]);
-    proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${product}`]);
+    const proxy = bed.proxy = await startCodisProxy([`--dashboard=${d}`, `--product_name=${product}`]);
     const pc = client(proxy.port);
     await until("the proxy serves", 15_000, async () => (await pc.set("before", "1")) === "OK" || undefined, 100);
     const onMaster = client(master.port);
@@ -122,7 +116,7 @@ Deno.test("dashboard promotion: without sentinels, a master down for promote_aft
 
     await master.kill();
     await until("the dashboard to promote the replica", 30_000, async () => {
-      const m = await group1(g!, d);
+      const m = await group1(g, d);
       return m.servers[0].server === replica.addr && !m.promoting.state ? true : undefined;
     }, 200);
     await until(
@@ -138,9 +132,6 @@ Deno.test("dashboard promotion: without sentinels, a master down for promote_aft
       return r.role === "slave" && r.master_port === String(replica.port) ? true : undefined;
     }, 200);
   } finally {
-    clients.closeAll();
-    await proxy?.stop();
-    await g?.stop();
-    for (const s of servers) await s.stop();
+    await bed.stop();
   }
 });

@@ -8,53 +8,45 @@
  */
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
-import { type DashboardGroup, type SentinelProcess, startSentinel } from "../testing/dashboard.ts";
-import { type RedisProcess, startRedis } from "../testing/redis.ts";
+import { startSentinel } from "../testing/dashboard.ts";
+import { startRedis } from "../testing/redis.ts";
 import { sleep, until } from "../testing/wait.ts";
-import { sentinelState, shortenSentinelTilt } from "../testing/sentinel_debug.ts";
-import { replicationInfo, startSentinelDashboard, TestClients } from "../testing/replicated_group.ts";
+import { sentinelState } from "../testing/sentinel_debug.ts";
+import { replicationInfo, startSentinelDashboard } from "../testing/replicated_group.ts";
+import { addSentinel, HaTestBed, untilReplicaOnline, untilSentinelSeesReplica } from "../testing/ha_bed.ts";
 
 const priorityOf = async (c: Redis) => ((await c.config("GET", "replica-priority")) as string[])[1];
 
 Deno.test("replica guard: Sentinel does not promote a restarted empty master before it has resynced", async () => {
   const product = "ha-guard";
-  const servers: RedisProcess[] = [];
-  const clients = new TestClients();
-  let g: DashboardGroup | undefined;
-  let sentinel: SentinelProcess | undefined;
-  const client = clients.open;
+  const bed = new HaTestBed();
+  const client = bed.client;
   try {
-    g = await startSentinelDashboard(product);
+    const g = bed.g = await startSentinelDashboard(product);
     const x = g.xauth;
     const d = (await g.leader()).admin;
     // DEBUG SLEEP stands for a master that stops answering (a pause, a stall) without losing its data.
     const debug = ["--enable-debug-command", "local"];
     const a = await startRedis({ extraArgs: debug });
     const b = await startRedis({ extraArgs: [...debug, "--replicaof", "127.0.0.1", String(a.port)] });
-    servers.push(a, b);
+    bed.servers.push(a, b);
     for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${a.addr}`, `group/add/${x}/1/${b.addr}`]) {
       assert.equal((await g.call(d, "PUT", `/api/topom/${path}`)).status, 200, path);
     }
     const onA = client(a.port);
-    await until("b online", 15_000, async () => /state=online/.test(String(await onA.info())) || undefined, 100);
-    sentinel = await startSentinel();
-    // A sentinel starved for 2 s on a loaded machine would sit in TILT for 30 s, past the failover's bound.
-    await shortenSentinelTilt(sentinel);
-    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/add/${x}/${sentinel.addr}`)).status, 200);
-    assert.equal((await g.call(d, "PUT", `/api/topom/sentinels/resync-all/${x}`)).status, 200);
+    await untilReplicaOnline(onA, 15_000, "b online");
+    const sentinel = bed.sentinel = await startSentinel();
+    await addSentinel(g, d, sentinel);
     const modelMaster = async () =>
-      (await g!.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1).servers[0]
+      (await g.call(d, "GET", "/topom/stats")).json.group.models.find((m: { id: number }) => m.id === 1).servers[0]
         .server;
-    await until("the sentinel sees b", 15_000, async () => {
-      const m = await g!.call(d, "GET", `/api/topom/sentinels/info/${sentinel!.addr}/monitored`);
-      return m.json[`${product}-1`]?.slaves?.length === 1 ? true : undefined;
-    }, 100);
+    await untilSentinelSeesReplica(g, d, sentinel, product, "the sentinel sees b");
 
     // a dies; Sentinel promotes b, the dashboard follows.
     await a.kill();
     await until("b is the group's master", 30_000, async () => await modelMaster() === b.addr || undefined, 100)
       .catch(async (e) => {
-        throw new Error(`${e.message} (${await sentinelState(sentinel!, `${product}-1`).catch((e) => e.message)})`);
+        throw new Error(`${e.message} (${await sentinelState(sentinel, `${product}-1`).catch((e) => e.message)})`);
       });
     const onB = client(b.port);
     for (let i = 0; i < 100; i++) await onB.set(`k${i}`, `v${i}`);
@@ -85,9 +77,52 @@ Deno.test("replica guard: Sentinel does not promote a restarted empty master bef
     assert.equal(await onA2.get("k99"), "v99");
     assert.equal(await onB.dbsize(), 100);
   } finally {
-    clients.closeAll();
-    await sentinel?.stop();
-    await g?.stop();
-    for (const s of servers) await s.stop();
+    await bed.stop();
+  }
+});
+
+Deno.test("replica guard: a dashboard taking over gives back the priority its predecessor took", async () => {
+  const product = "ha-guard-handover";
+  const bed = new HaTestBed();
+  const client = bed.client;
+  try {
+    const g = bed.g = await startSentinelDashboard(product, { n: 3 });
+    const x = g.xauth;
+    const first = await g.leader();
+    // a holds b's full sync back for a minute (diskless, waiting for more replicas): b stays unsynced until the test
+    // lowers the delay.
+    const a = await startRedis({ extraArgs: ["--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "60"] });
+    const b = await startRedis({ extraArgs: ["--replica-priority", "42", "--replicaof", "127.0.0.1", String(a.port)] });
+    bed.servers.push(a, b);
+    for (const path of [`group/create/${x}/1`, `group/add/${x}/1/${a.addr}`, `group/add/${x}/1/${b.addr}`]) {
+      assert.equal((await g.call(first.admin, "PUT", `/api/topom/${path}`)).status, 200, path);
+    }
+    bed.sentinel = await startSentinel();
+    await addSentinel(g, first.admin, bed.sentinel);
+
+    const onB = client(b.port);
+    await until("the first leader guards b", 15_000, async () => await priorityOf(onB) === "0" || undefined, 100);
+    assert.equal((await replicationInfo(onB)).master_link_status, "down", "b has not synced");
+
+    await first.kill();
+    const second = await g.leader(30_000);
+    assert.notEqual(second.id, first.id);
+    // The new leader runs its stats rounds; b is still unsynced, so its 0 stays.
+    await until("the new leader polls", 15_000, async () => {
+      const s = await g.call(second.admin, "GET", "/topom/stats");
+      return s.status === 200 && s.json.group?.stats?.[b.addr] ? true : undefined;
+    }, 100);
+    assert.equal(await priorityOf(onB), "0");
+
+    // a lets the sync run: once b has synced, the new leader gives back the 42 the first one took.
+    await client(a.port).config("SET", "repl-diskless-sync-delay", "0");
+    await until("b synced, its priority given back", 30_000, async () => {
+      const r = await replicationInfo(onB);
+      return r.master_link_status === "up" && await priorityOf(onB) === "42" || undefined;
+    }, 200).catch((e) => {
+      throw new Error(`${e.message}\n${g.logs(20)}`);
+    });
+  } finally {
+    await bed.stop();
   }
 });

@@ -90,6 +90,32 @@ Deno.test("proxy: limits before AUTH match redis-server with requirepass, byte f
   }
 });
 
+Deno.test("proxy: AUTH without session_auth answers as redis-server without requirepass, byte for byte", async () => {
+  const redis = await startRedis({ databases: 16 });
+  const fx = await startProxyFixture(1, {});
+  try {
+    const cases: [string, string][] = [
+      ["the password-only form", command("AUTH", "pw") + QUIT],
+      ["an unknown user", command("AUTH", "someone", "pw") + QUIT],
+      ["the default user takes any password", command("AUTH", "default", "pw") + QUIT],
+      ["HELLO with an unknown user", command("HELLO", "2", "AUTH", "someone", "pw") + QUIT],
+      ["HELLO with the default user", command("HELLO", "2", "AUTH", "default", "pw") + QUIT],
+    ];
+    for (const [what, payload] of cases) {
+      const want = normalise(await exchange(redis.port, payload));
+      assertEquals(normalise(await exchange(fx.port, payload)), want, what);
+    }
+    // The case the proxy used to get wrong, spelled out.
+    assertEquals(
+      await exchange(fx.port, command("AUTH", "someone", "pw") + QUIT),
+      "-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n",
+    );
+  } finally {
+    await fx.stop();
+    await redis.stop();
+  }
+});
+
 Deno.test("proxy: an unauthenticated 400 MB bulk is refused at its header, and the session closed", async () => {
   const fx = await startProxyFixture(1, { session_auth: PASSWORD });
   try {

@@ -2,13 +2,25 @@ import { equal, ok } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { evenSlotRanges, type Slot } from "../models/slots.ts";
 import { defaultProxyConfig } from "../proxy/core/config.ts";
-import { DashboardClient } from "../proxy/dashboard_client.ts";
+import { DashboardClient, type DashboardClientOptions } from "../proxy/dashboard_client.ts";
 import { Proxy } from "../proxy/proxy.ts";
 import { newXAuth } from "../util/xauth.ts";
 import { freePort } from "../testing/ports.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 
 /** A stand-in dashboard speaking the proxy protocol; the real one has its own tests. */
+/** A client of the product "fake" for `proxy` (admin address 127.0.0.1:1), given the dashboards `addrs`. */
+function fakeProductClient(proxy: Proxy, addrs: string[], more: Partial<DashboardClientOptions> = {}): DashboardClient {
+  return new DashboardClient(proxy, {
+    addrs,
+    productName: "fake",
+    productAuth: "",
+    adminAddr: "127.0.0.1:1",
+    pollTimeoutMs: 1000,
+    ...more,
+  });
+}
+
 function fakeDashboard(opts: { redirectTo?: () => string }) {
   const xauth = newXAuth("fake", "");
   const seen: { applied: number; since: number }[] = [];
@@ -76,13 +88,7 @@ Deno.test("proxy follows a dashboard: registers, applies the model by long-poll,
     await proxy.listen();
     proxy.setAdminAddr("127.0.0.1:1");
     // Given a follower first: the 421 answer leads the proxy to the leader.
-    client = new DashboardClient(proxy, {
-      addrs: [follower.addr],
-      productName: "fake",
-      productAuth: "",
-      adminAddr: "127.0.0.1:1",
-      pollTimeoutMs: 1000,
-    });
+    client = fakeProductClient(proxy, [follower.addr]);
     proxy.dashboard = client;
     await client.start(10_000);
     equal(leader.registered(), "127.0.0.1:1");
@@ -130,12 +136,7 @@ Deno.test("proxy follows a dashboard that moved: after every known address fails
     await proxy.listen();
     proxy.setAdminAddr("127.0.0.1:1");
     // The address given at start is dead (the dashboard that was active then); the coordinator knows the new one.
-    client = new DashboardClient(proxy, {
-      addrs: [`127.0.0.1:${freePort()}`],
-      productName: "fake",
-      productAuth: "",
-      adminAddr: "127.0.0.1:1",
-      pollTimeoutMs: 1000,
+    client = fakeProductClient(proxy, [`127.0.0.1:${freePort()}`], {
       resolveAddrs: () => {
         asked++;
         return Promise.resolve([dashboard.addr]);
@@ -164,13 +165,7 @@ Deno.test("proxy follows a leader hint one hop from a given dashboard, never a h
     const all = evenSlotRanges(["127.0.0.1:1"]);
     target.publish(all, all);
     proxy.setAdminAddr("127.0.0.1:1");
-    client = new DashboardClient(proxy, {
-      addrs: [given.addr],
-      productName: "fake",
-      productAuth: "",
-      adminAddr: "127.0.0.1:1",
-      pollTimeoutMs: 1000,
-    });
+    client = fakeProductClient(proxy, [given.addr]);
     proxy.dashboard = client;
     // The given dashboard names `relay` (followed: one hop), which names `target` (not followed): the proxy
     // cycles between the two it may ask and never registers with `target`.

@@ -8,6 +8,7 @@ import { startRedis } from "../testing/redis.ts";
 import { diffCommands, RawClient } from "../testing/resp_diff.ts";
 import { startProxyFixture } from "../testing/proxy.ts";
 import { pipelineExchange, respPipeline, withProxyAndRedis } from "../testing/proxy_vs_redis.ts";
+import { readUntil } from "../testing/proxy.ts";
 import { until } from "../testing/wait.ts";
 
 const SWITCH_OFF = /proxy_allow_config_set = true/;
@@ -197,6 +198,79 @@ Deno.test("CLIENT REPLY OFF / ON / SKIP in a pipeline, replies in order, as Redi
       want,
       "+OK\r\n+OK\r\n$1\r\n2\r\n*3\r\n$1\r\n2\r\n$-1\r\n$-1\r\n+OK\r\n-ERR syntax error\r\n+RESET\r\n$3\r\nend\r\n",
     );
+  });
+});
+
+/**
+ * One subscriber's exchange: `steps` alternate pipelines and the text their output ends with. A pipeline is sent on
+ * the subscriber, or, when it is a PUBLISH, on another connection (its reply is noted). Returns what was read after
+ * HELLO 3's reply (when `hello`), whose server fields differ between Redis and the proxy.
+ */
+async function subscriberExchange(port: number, hello: boolean, steps: (string[][] | string)[]): Promise<string> {
+  const sub = await Deno.connect({ hostname: "127.0.0.1", port });
+  const pub = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    if (hello) {
+      await sub.write(new TextEncoder().encode(respPipeline([["HELLO", "3"]])));
+      await readUntil(sub, (s) => s.endsWith("$7\r\nmodules\r\n*0\r\n"));
+    }
+    let text = "";
+    for (let i = 0; i < steps.length; i += 2) {
+      const step = steps[i] as string[][];
+      const end = steps[i + 1] as string;
+      if (step[0][0] === "PUBLISH") {
+        await pub.write(new TextEncoder().encode(respPipeline(step)));
+        text += `(published: ${await readUntil(pub, (s) => s.endsWith("\r\n"))})`;
+      } else {
+        await sub.write(new TextEncoder().encode(respPipeline(step)));
+      }
+      text += await readUntil(sub, (s) => s.endsWith(end));
+    }
+    return text;
+  } finally {
+    sub.close();
+    pub.close();
+  }
+}
+
+Deno.test("CLIENT REPLY OFF / SKIP leaves Pub/Sub confirmations and messages written, as Redis 7.0", async () => {
+  await withProxyAndRedis(2, {}, async (f, r) => {
+    // RESP2: OFF, then SUBSCRIBE; errors and PING are dropped, pushes are not.
+    const resp2: (string[][] | string)[] = [
+      [["CLIENT", "REPLY", "OFF"], ["SUBSCRIBE", "ch", "other"]],
+      "other\r\n:2\r\n",
+      [["PUBLISH", "ch", "m1"]],
+      "m1\r\n",
+      // UNSUBSCRIBE names the channels: with none, Redis answers in its hash table's order, which varies.
+      [["PING"], ["SUBSCRIBE"], ["UNSUBSCRIBE", "ch", "other"], ["CLIENT", "REPLY", "ON"], ["ECHO", "end"]],
+      "$3\r\nend\r\n",
+    ];
+    const want2 = await subscriberExchange(r.port, false, resp2);
+    equal(await subscriberExchange(f.port, false, resp2), want2);
+    equal(
+      want2,
+      "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$5\r\nother\r\n:2\r\n" +
+        "(published: :1\r\n)*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nm1\r\n" +
+        "*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$5\r\nother\r\n:0\r\n" +
+        "+OK\r\n$3\r\nend\r\n",
+    );
+    // RESP3: SKIP and OFF while subscribed; a message does not use up the SKIP.
+    const resp3: (string[][] | string)[] = [
+      [["SUBSCRIBE", "ch"], ["CLIENT", "REPLY", "SKIP"]],
+      "ch\r\n:1\r\n",
+      [["PUBLISH", "ch", "m1"]],
+      "m1\r\n",
+      [["PING"], ["CLIENT", "REPLY", "OFF"], ["UNSUBSCRIBE", "ch"], ["PSUBSCRIBE", "c*"], ["PING"]],
+      "c*\r\n:1\r\n",
+      [["PUBLISH", "ch", "m2"]],
+      "m2\r\n",
+      [["PUNSUBSCRIBE"], ["CLIENT", "REPLY", "ON"], ["ECHO", "end"]],
+      "$3\r\nend\r\n",
+    ];
+    const want3 = await subscriberExchange(r.port, true, resp3);
+    equal(await subscriberExchange(f.port, true, resp3), want3);
+    ok(want3.includes(">4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nm2\r\n"), want3);
+    ok(!want3.includes("PONG") && !want3.includes("pong"), want3);
   });
 });
 

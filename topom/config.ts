@@ -10,7 +10,7 @@ import {
   configSchema,
   defaultTomlOf,
   jsonOf,
-  parseTomlText,
+  parseConfigToml,
   readConfigFile,
   tomlOf,
   validateConfig,
@@ -67,14 +67,7 @@ export function defaultDashboardConfig(): DashboardConfig {
 
 /** Parses dashboard.toml text (keys at top level, as in Codis) over the defaults. */
 export function parseDashboardToml(text: string, source = "config"): DashboardConfig {
-  try {
-    return validateDashboardConfig(parseTomlText(text, source));
-  } catch (e) {
-    if (e instanceof ConfigError && !e.message.startsWith(`${source}:`)) {
-      throw new ConfigError(`${source}: ${e.message}`);
-    }
-    throw e;
-  }
+  return parseConfigToml(text, source, validateDashboardConfig);
 }
 
 /** The full commented default dashboard.toml, as printed by `--default-config`; parsing it gives the defaults. */

@@ -17,6 +17,7 @@ import {
   type SlotMapping,
 } from "../models/mod.ts";
 import { DEFAULT_SLOT_ACTION, type SlotActionSettings } from "./slot_action_settings.ts";
+import type { ReplicaGuardRecord } from "./replica_guard_record.ts";
 
 /** The stored cluster model, as read from the coordinator. Missing slots are offline (`group_id` 0). */
 export interface ClusterModel {
@@ -26,6 +27,8 @@ export interface ClusterModel {
   sentinel?: SentinelModel;
   /** `slots/action/interval` and `disabled` (absent: Codis's start-up state, interval 0 and enabled). */
   slot_action?: SlotActionSettings;
+  /** The replica guard's record (replica_guard_record.ts; absent: nothing guarded). */
+  replica_guard?: ReplicaGuardRecord;
 }
 
 /** One store write produced by a transition; apply a list of them in order. */
@@ -36,7 +39,8 @@ export type Write =
   | { kind: "sentinel"; sentinel: SentinelModel }
   | { kind: "proxy"; proxy: ProxyModel }
   | { kind: "proxy-remove"; token: string }
-  | { kind: "slot-action"; settings: SlotActionSettings };
+  | { kind: "slot-action"; settings: SlotActionSettings }
+  | { kind: "replica-guard"; record: ReplicaGuardRecord };
 
 /**
  * A refused operation. `status` is the HTTP status the API should answer with: 400 bad input, 404 unknown
@@ -138,6 +142,8 @@ export class Context {
   readonly sentinel: SentinelModel;
   /** The operator's slot-action switches (slot_action_settings.ts). */
   readonly slotAction: SlotActionSettings;
+  /** Servers the replica guard set to `replica-priority 0` → the priority to give back. */
+  readonly replicaGuard: ReadonlyMap<string, string>;
   /** `forward_method` put in every Slot. */
   readonly method: number;
   readonly #resolve: (host: string) => string | undefined;
@@ -161,6 +167,7 @@ export class Context {
     const s = model.sentinel;
     this.sentinel = { servers: [...(s?.servers ?? [])], out_of_sync: s?.out_of_sync ?? false };
     this.slotAction = { ...(model.slot_action ?? DEFAULT_SLOT_ACTION) };
+    this.replicaGuard = new Map(Object.entries(model.replica_guard?.servers ?? {}));
     this.method = opts.forwardMethod ?? FORWARD_SEMI_ASYNC;
     this.#resolve = opts.resolveHost ?? literalHost;
   }
@@ -361,6 +368,7 @@ export function applyWrites(model: ClusterModel, writes: readonly Write[]): Clus
   const proxies = new Map(model.proxies.map((p) => [p.token, { ...p }]));
   let sentinel = model.sentinel ? { ...model.sentinel, servers: [...(model.sentinel.servers ?? [])] } : undefined;
   let slotAction = model.slot_action ? { ...model.slot_action } : undefined;
+  let replicaGuard = model.replica_guard ? { servers: { ...model.replica_guard.servers } } : undefined;
   for (const w of writes) {
     switch (w.kind) {
       case "slot":
@@ -384,6 +392,9 @@ export function applyWrites(model: ClusterModel, writes: readonly Write[]): Clus
       case "slot-action":
         slotAction = { ...w.settings };
         break;
+      case "replica-guard":
+        replicaGuard = { servers: { ...w.record.servers } };
+        break;
     }
   }
   const out: ClusterModel = {
@@ -393,5 +404,6 @@ export function applyWrites(model: ClusterModel, writes: readonly Write[]): Clus
   };
   if (sentinel) out.sentinel = sentinel;
   if (slotAction) out.slot_action = slotAction;
+  if (replicaGuard) out.replica_guard = replicaGuard;
   return out;
 }

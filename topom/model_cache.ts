@@ -20,6 +20,7 @@ import {
   slotActionPath,
   type SlotActionSettings,
 } from "./slot_action_settings.ts";
+import { decodeReplicaGuard, replicaGuardPath, type ReplicaGuardRecord } from "./replica_guard_record.ts";
 
 /** One operation for the store, from a {@link Write}. */
 export type StoreOp = { op: "put"; path: string; data: Uint8Array } | { op: "delete"; path: string };
@@ -64,6 +65,8 @@ export function writeToOp(product: string, w: Write): StoreOp {
       return { op: "delete", path: proxyPath(product, w.token) };
     case "slot-action":
       return { op: "put", path: slotActionPath(product), data: encodeJson(decodeSlotActionSettings(w.settings)) };
+    case "replica-guard":
+      return { op: "put", path: replicaGuardPath(product), data: encodeJson(decodeReplicaGuard(w.record)) };
   }
 }
 
@@ -72,7 +75,8 @@ type Kind =
   | { kind: "group"; id: number }
   | { kind: "proxy"; token: string }
   | { kind: "sentinel" }
-  | { kind: "slot-action" };
+  | { kind: "slot-action" }
+  | { kind: "replica-guard" };
 
 /**
  * The in-memory model of one product, fed with nodes and watch events. Tracks the revision of the write that
@@ -86,6 +90,7 @@ export class ModelCache {
   #sentinel: { s: SentinelModel; rev: number } | undefined;
   #slotAction: SlotActionSettings | undefined;
   #slotActionRev = 0;
+  #replicaGuard: { r: ReplicaGuardRecord; rev: number } | undefined;
   /** Highest revision applied. */
   revision = 0;
 
@@ -98,6 +103,7 @@ export class ModelCache {
     const rest = path.slice(this.#prefix.length);
     if (rest === "sentinel") return { kind: "sentinel" };
     if (rest === "slot-action") return { kind: "slot-action" };
+    if (rest === "replica-guard") return { kind: "replica-guard" };
     const m = /^(slots|group|proxy)\/(.+)$/.exec(rest);
     if (!m || m[2].includes("/")) return undefined;
     if (m[1] === "proxy") return m[2].startsWith("proxy-") ? { kind: "proxy", token: m[2].slice(6) } : undefined;
@@ -152,6 +158,9 @@ export class ModelCache {
         this.#slotAction = put ? decodeSlotActionSettings(v) : undefined;
         this.#slotActionRev = revision;
         return true;
+      case "replica-guard":
+        this.#replicaGuard = put ? { r: decodeReplicaGuard(v), rev: revision } : undefined;
+        return true;
     }
   }
 
@@ -168,6 +177,8 @@ export class ModelCache {
         return this.#sentinel?.rev ?? 0;
       case "slot-action":
         return this.#slotActionRev;
+      case "replica-guard":
+        return this.#replicaGuard?.rev ?? 0;
     }
   }
 
@@ -241,6 +252,7 @@ export class ModelCache {
     };
     if (this.#sentinel) out.sentinel = { ...this.#sentinel.s, servers: [...(this.#sentinel.s.servers ?? [])] };
     if (this.#slotAction) out.slot_action = { ...this.#slotAction };
+    if (this.#replicaGuard) out.replica_guard = { servers: { ...this.#replicaGuard.r.servers } };
     return out;
   }
 

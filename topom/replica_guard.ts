@@ -84,9 +84,10 @@ function sentinelsVouch(
 }
 
 /**
- * This round's steps for `product`. `servers` maps each group server to its `INFO` (undefined: no answer), `sentinels` holds the
- * answers of the model's sentinels, `guarded` the servers this dashboard set to priority 0, with the priority to give
- * back. Nothing for a product without sentinels, nor for a group in a promotion.
+ * This round's steps for `product`. `servers` maps each group server to its `INFO` (undefined: no answer),
+ * `sentinels` holds the answers of the model's sentinels, `guarded` the servers the guard set to priority 0 (its
+ * stored record), with the priority to give back. Nothing for a product without sentinels, nor for a group in a
+ * promotion.
  */
 export function replicaGuardActions(
   product: string,

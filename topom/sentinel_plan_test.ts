@@ -29,6 +29,23 @@ Deno.test("sentinel: names", () => {
   assert.equal(parseSentinelGroupName("demo-a", "demo-3"), undefined);
 });
 
+/** The SENTINEL SET the plan should send for group `name` under {@link settings}. */
+const expectedSet = (name: string) => [
+  "SENTINEL",
+  "SET",
+  name,
+  "parallel-syncs",
+  "1",
+  "down-after-milliseconds",
+  "30000",
+  "failover-timeout",
+  "300000",
+  "auth-pass",
+  "pw",
+  "client-reconfig-script",
+  "/bin/x",
+];
+
 Deno.test("sentinel: resync plan monitors every group master", () => {
   const ctx = new Context(
     buildModel({ groups: { 1: ["localhost:6379", "localhost:6380"], 2: ["10.0.0.2:7000"], 3: [] } }),
@@ -38,41 +55,13 @@ Deno.test("sentinel: resync plan monitors every group master", () => {
       gid: 1,
       name: "demo-1",
       monitor: ["SENTINEL", "MONITOR", "demo-1", "127.0.0.1", "6379", "2"],
-      set: [
-        "SENTINEL",
-        "SET",
-        "demo-1",
-        "parallel-syncs",
-        "1",
-        "down-after-milliseconds",
-        "30000",
-        "failover-timeout",
-        "300000",
-        "auth-pass",
-        "pw",
-        "client-reconfig-script",
-        "/bin/x",
-      ],
+      set: expectedSet("demo-1"),
     },
     {
       gid: 2,
       name: "demo-2",
       monitor: ["SENTINEL", "MONITOR", "demo-2", "10.0.0.2", "7000", "2"],
-      set: [
-        "SENTINEL",
-        "SET",
-        "demo-2",
-        "parallel-syncs",
-        "1",
-        "down-after-milliseconds",
-        "30000",
-        "failover-timeout",
-        "300000",
-        "auth-pass",
-        "pw",
-        "client-reconfig-script",
-        "/bin/x",
-      ],
+      set: expectedSet("demo-2"),
     },
   ]);
   assert.throws(() => sentinelMonitorPlan(ctx, settings, () => undefined), /cannot resolve localhost/);

@@ -139,6 +139,20 @@ export function parseTomlText(text: string, source: string): Record<string, unkn
 }
 
 /**
+ * Parses config TOML text over the defaults with `validate` (a role's validateXConfig); syntax and validation errors
+ * are {@link ConfigError}s naming `source`.
+ */
+export function parseConfigToml<T>(text: string, source: string, validate: (raw: Record<string, unknown>) => T): T {
+  const doc = parseTomlText(text, source);
+  try {
+    return validate(doc);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${source}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
  * Reads a config file for `--config=FILE`: an unreadable file or a bad value is a {@link ConfigError} naming the
  * file. `check` validates the text in full (so errors name the file); the raw TOML values are returned for merging
  * with flags.

@@ -3,6 +3,7 @@
  * bounded JSON body reading.
  * @module
  */
+import { join } from "./bytes.ts";
 
 /** An error carrying the HTTP status to answer with; its message becomes the body's `Cause`. */
 export class HttpError extends Error {
@@ -91,27 +92,32 @@ export function decodePathSegment(segment: string): string {
 }
 
 /**
+ * Reads a request body of at most `maxBytes` (empty when there is none); undefined as soon as it grows larger, so an
+ * oversized body is never buffered whole.
+ */
+export async function readBodyBytes(req: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let size = 0;
+  if (req.body) {
+    for await (const chunk of req.body) {
+      size += chunk.length;
+      if (size > maxBytes) return undefined;
+      chunks.push(chunk);
+    }
+  }
+  // join's result is one of the chunks or a new array: either way backed by an ArrayBuffer.
+  return join(chunks, size) as Uint8Array<ArrayBuffer>;
+}
+
+/**
  * Reads a request body of at most `maxBytes` as text (empty when there is none); a larger one is a 413, refused
  * before it is buffered whole.
  */
 export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (req.body) {
-    for await (const chunk of req.body) {
-      size += chunk.length;
-      if (size > maxBytes) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
-      chunks.push(chunk);
-    }
-  }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    buf.set(c, off);
-    off += c.length;
-  }
+  const buf = await readBodyBytes(req, maxBytes);
+  if (buf === undefined) throw new HttpError(413, `request body larger than ${maxBytes} bytes`);
   return new TextDecoder().decode(buf);
 }
 

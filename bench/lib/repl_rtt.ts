@@ -7,7 +7,12 @@
 const enc = new TextEncoder();
 
 /** Sends `payload` and reads until `replies` CRLF-terminated simple replies arrived; returns the elapsed ms. */
-async function roundTrip(conn: Deno.Conn, payload: Uint8Array, replies: number, buf: Uint8Array): Promise<number> {
+export async function roundTrip(
+  conn: Deno.Conn,
+  payload: Uint8Array,
+  replies: number,
+  buf: Uint8Array,
+): Promise<number> {
   const t0 = performance.now();
   await conn.write(payload);
   let seen = 0;

@@ -5,7 +5,7 @@
  * @module
  */
 import { freePort } from "../../testing/ports.ts";
-import { makeTestCerts, type TestCerts } from "../../testing/tls_certs.ts";
+import { makeTestCerts, type TestCerts, tlsCliArgs, tlsPortArgs } from "../../testing/tls_certs.ts";
 import { track } from "./procs.ts";
 
 /** The TLS targets a run asked for. */
@@ -37,20 +37,9 @@ export async function prepareBenchTls(): Promise<BenchTls> {
   return {
     certs,
     redisTlsPort,
-    redisArgs: [
-      "--tls-port",
-      String(redisTlsPort),
-      "--tls-cert-file",
-      certs.serverCertFile,
-      "--tls-key-file",
-      certs.serverKeyFile,
-      "--tls-ca-cert-file",
-      certs.caFile,
-      "--tls-auth-clients",
-      "no",
-    ],
-    clientArgs: ["--tls", "--cacert", certs.caFile],
-    mtlsClientArgs: ["--tls", "--cacert", certs.caFile, "--cert", certs.clientCertFile, "--key", certs.clientKeyFile],
+    redisArgs: tlsPortArgs(certs, redisTlsPort, false),
+    clientArgs: tlsCliArgs(certs, false),
+    mtlsClientArgs: tlsCliArgs(certs),
     proxyArgs,
     mtlsProxyArgs: [...proxyArgs, `--proxy_tls_client_ca_file=${certs.caFile}`],
   };

@@ -2,6 +2,7 @@
  * GET /metrics: the proxy's counters in Prometheus text exposition format (version 0.0.4).
  * @module
  */
+import { drainCounters } from "../forward/drain.ts";
 import type { ProxyControl } from "./control.ts";
 import { LATENCY_BUCKETS_USECS } from "../core/stats.ts";
 import { loadMetricLines } from "./load_metrics.ts";
@@ -102,6 +103,19 @@ export function renderMetrics(ctl: ProxyControl): string {
     w.sample(`${h}_sum`, { cmd }, c.usecs / 1e6);
     w.sample(`${h}_count`, { cmd }, c.calls);
   }
+
+  w.one(
+    "codis_proxy_drain_dropped_total",
+    "counter",
+    "Backend connections dropped for not answering within the drain's bound while their slots moved.",
+    drainCounters.dropped,
+  );
+  w.one(
+    "codis_proxy_switch_abandoned_total",
+    "counter",
+    "Backend connections of a master being switched whose requests in flight were abandoned (outcome unknown).",
+    drainCounters.abandoned,
+  );
 
   const acks = ctl.writeAckStats?.();
   w.one(

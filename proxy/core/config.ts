@@ -11,7 +11,7 @@ import {
   configSchema,
   defaultTomlOf,
   jsonOf,
-  parseTomlText,
+  parseConfigToml,
   readConfigFile,
   tomlOf,
   validateConfig,
@@ -67,13 +67,7 @@ export function defaultProxyConfig(): ProxyConfig {
 
 /** Parses proxy.toml text (keys at top level, as in Codis) over the defaults. */
 export function parseProxyToml(text: string, source = "config"): ProxyConfig {
-  const doc = parseTomlText(text, source);
-  try {
-    return validateProxyConfig(doc);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`${source}: ${e.message}`);
-    throw e;
-  }
+  return parseConfigToml(text, source, validateProxyConfig);
 }
 
 /** The full commented default proxy.toml, as printed by `--default-config`; parsing it gives the defaults. */

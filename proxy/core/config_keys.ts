@@ -8,11 +8,13 @@ import { checkHostPort, type ConfigKeyDef as KeyDef, type ConfigKind as Kind } f
 
 import { type ProxyTlsConfig, TLS_KEYS } from "./config_tls_keys.ts";
 import { OPS_KEYS, type ProxyOpsConfig } from "./config_ops_keys.ts";
+import { LOAD_KEYS, type ProxyLoadConfig } from "./config_load_keys.ts";
+import { METRICS_KEYS, type ProxyMetricsConfig } from "./config_metrics_keys.ts";
 
 export { checkHostPort, type KeyDef, type Kind };
 
 /** The parsed proxy configuration. Durations are milliseconds, sizes are bytes. */
-export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig {
+export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig, ProxyLoadConfig, ProxyMetricsConfig {
   /** Cluster (product) name; must match the dashboard's. */
   product_name: string;
   /** Shared secret of dashboard, proxies and servers: sent as AUTH to backends, part of the admin xauth. */
@@ -133,38 +135,6 @@ export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig {
   session_break_on_failure: boolean;
   /** Serve TCP (IPv4) clients from the proxy's own epoll set through libc (Linux; needs --allow-ffi). */
   session_epoll: boolean;
-  /** Keep per-slot statistics, hot keys and big keys. */
-  load_stats: boolean;
-  /** Window of the per-slot rates and of the hot keys. */
-  load_stats_window: number;
-  /** Sample one keyed request in this many for the hot keys; 0 disables hot keys. */
-  hotkeys_sample_every: number;
-  /** How many hot keys (and big keys) a proxy keeps and reports. */
-  hotkeys_top_k: number;
-  /** A request or reply of at least this many bytes makes its key a big key; 0 disables big keys. */
-  bigkeys_threshold: number;
-  /** URL to POST the JSON overview to periodically. */
-  metrics_report_server: string;
-  /** Period of metrics_report_server reports. */
-  metrics_report_period: number;
-  /** InfluxDB URL. */
-  metrics_report_influxdb_server: string;
-  /** Period of InfluxDB reports. */
-  metrics_report_influxdb_period: number;
-  /** InfluxDB user. */
-  metrics_report_influxdb_username: string;
-  /** InfluxDB password. */
-  metrics_report_influxdb_password: string;
-  /** A file holding metrics_report_influxdb_password. */
-  metrics_report_influxdb_password_file: string;
-  /** InfluxDB database. */
-  metrics_report_influxdb_database: string;
-  /** StatsD address HOST:PORT. */
-  metrics_report_statsd_server: string;
-  /** Period of StatsD reports. */
-  metrics_report_statsd_period: number;
-  /** StatsD metric name prefix. */
-  metrics_report_statsd_prefix: string;
 }
 
 /** Key table: drives defaults, validation, flags and the default TOML, so all four stay in step. */
@@ -411,60 +381,8 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
       "It costs a lone client about 0.1 ms more per request. true (default); false, or where it is not possible\n" +
       "(TLS, unix sockets, IPv6, no FFI), uses one Deno read per connection, which favours recently served clients.",
   },
-  load_stats: {
-    section: "Load statistics (per-slot figures, hot keys, big keys)",
-    kind: "bool",
-    def: true,
-    doc: "Keep per-slot statistics (requests, errors, bytes, latency), hot keys and big keys for the admin API,\n" +
-      "/metrics (per group) and the dashboard's rebalancing by load. false: none is counted (the A/B of the bench).",
-  },
-  load_stats_window: {
-    kind: "duration",
-    def: "10s",
-    doc: "Window of the per-slot ops/s and bytes/s and of the hot keys (GET /api/proxy/slots/stats/:xauth,\n" +
-      "/api/proxy/hotkeys/:xauth); the dashboard plans --rebalance --by=load from these rates. At least 1s.",
-  },
-  hotkeys_sample_every: {
-    kind: "int",
-    def: 32,
-    min: 0,
-    max: 1_000_000,
-    doc: "Sample one keyed request in this many for the hot keys (Space-Saving over the sampled keys); only a\n" +
-      "sampled request's key is decoded. 1 samples every request. 0 disables hot keys.",
-  },
-  hotkeys_top_k: {
-    kind: "int",
-    def: 32,
-    min: 1,
-    max: 1000,
-    doc: "How many hot keys, and how many big keys, a proxy keeps and reports.",
-  },
-  bigkeys_threshold: {
-    kind: "size",
-    def: "1mb",
-    doc: "A request (a big write) or reply (a big read) of at least this many bytes makes its key a big key\n" +
-      "(GET /api/proxy/bigkeys/:xauth). 0 disables big keys.",
-  },
-  metrics_report_server: {
-    section: "Metrics reporting",
-    kind: "string",
-    def: "",
-    doc: "URL to POST the JSON overview to periodically. Empty disables.",
-  },
-  metrics_report_period: { kind: "duration", def: "1s", doc: "Period of metrics_report_server reports." },
-  metrics_report_influxdb_server: { kind: "string", def: "", doc: "InfluxDB URL. Empty disables." },
-  metrics_report_influxdb_period: { kind: "duration", def: "1s", doc: "Period of InfluxDB reports." },
-  metrics_report_influxdb_username: { kind: "string", def: "", doc: "InfluxDB user." },
-  metrics_report_influxdb_password: { secret: true, kind: "string", def: "", doc: "InfluxDB password." },
-  metrics_report_influxdb_password_file: {
-    kind: "string",
-    def: "",
-    doc: secretFileDoc(secretSpec("metrics_report_influxdb_password")),
-  },
-  metrics_report_influxdb_database: { kind: "string", def: "", doc: "InfluxDB database." },
-  metrics_report_statsd_server: { kind: "string", def: "", doc: "StatsD address HOST:PORT. Empty disables." },
-  metrics_report_statsd_period: { kind: "duration", def: "1s", doc: "Period of StatsD reports." },
-  metrics_report_statsd_prefix: { kind: "string", def: "", doc: "StatsD metric name prefix." },
+  ...LOAD_KEYS,
+  ...METRICS_KEYS,
   ...TLS_KEYS,
   ...OPS_KEYS,
 };

@@ -5,11 +5,11 @@
  * @module
  */
 import type { PendingReply } from "../../redis/conn.ts";
-import type { AckScope, WriteAcks } from "../backend/write_acks.ts";
+import type { WriteAcks } from "../backend/write_acks.ts";
 import type { CommandTable } from "../commands/mod.ts";
 import type { ProxyConfig } from "./config.ts";
 import type { Router } from "../forward/router.ts";
-import type { KeyRef } from "../forward/forward.ts";
+import type { Forwarder, KeyRef } from "../forward/forward.ts";
 import type { ProxyStats } from "./stats.ts";
 import type { ClientDescription } from "./client_info.ts";
 import type { OperatorHooks } from "./ops.ts";
@@ -54,18 +54,10 @@ export interface ProxyCore {
   /** The replica-acknowledged write path; null when `backend_write_acks` is 0. */
   readonly writeAcks: WriteAcks | null;
   /**
-   * With `backend_write_acks`: sends a command on the write path of the master serving `slot`. A `write` is
-   * answered once the group's replicas hold it; otherwise it is a later request of a session whose writes in
-   * `scope` still wait, and runs after them.
+   * What {@link send} hands commands to; with `backend_write_acks`, sessions send on its write path directly
+   * (`Forwarder.sendAcked`).
    */
-  sendAcked(
-    slot: number,
-    raw: Uint8Array,
-    reply: PendingReply,
-    keys: KeyRef | null,
-    scope: AckScope,
-    write: boolean,
-  ): void;
+  readonly forwarder: Pick<Forwarder, "sendAcked">;
   /** Live sessions. */
   sessionCount(): number;
   /** The live sessions (CLIENT LIST, CLIENT KILL). */

@@ -6,7 +6,7 @@
  * of the target), then runs the request on the target.
  * @module
  */
-import { drainConn } from "./drain.ts";
+import { abandonConn, drainConn } from "./drain.ts";
 import type { BackendConn, PendingReply } from "../../redis/conn.ts";
 import { isStaleError } from "../../redis/data_stale.ts";
 import { errorText, isErrorReply } from "../../redis/decode.ts";
@@ -163,14 +163,17 @@ export function releaseHeld(
 
 /**
  * Resolves once every request that was in flight to the previous backends of the changed slots has completed:
- * a PING queued behind them on each connection answers after they do (or the connection is dropped: see drain.ts), and
- * migration-path requests are counted.
+ * a PING queued behind them on each connection answers after they do (or the connection is dropped: see drain.ts); the
+ * connections of a master whose slots are held in place for a switch are abandoned instead; migration-path requests
+ * are counted.
  */
 export async function drain(res: FillResult, routes: SlotRoute[], timeoutMs = 30_000): Promise<void> {
   const pings: Promise<unknown>[] = [];
   for (const pool of res.previous) {
+    const switching = res.switching.has(pool);
     for (const c of pool.writeConns === null ? pool.conns : [...pool.conns, ...pool.writeConns.map((w) => w.conn)]) {
-      if (c.state === "connected" || c.state === "connecting") pings.push(drainConn(c));
+      if (c.state !== "connected" && c.state !== "connecting") continue;
+      pings.push(switching ? abandonConn(c) : drainConn(c));
     }
   }
   await Promise.all(pings);
@@ -206,6 +209,11 @@ class ReplicaRead implements PendingReply {
 }
 
 /** Sends requests to the backends of their slots; the proxy's one instance serves every session. */
+/** Told of every command the {@link Forwarder} sends: the per-slot load statistics (`../stats/load.ts`). */
+export interface SendTally {
+  sent(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null): void;
+}
+
 export class Forwarder {
   #rr = 0;
 
@@ -216,6 +224,8 @@ export class Forwarder {
     private readonly migrateOpts: MigrateOptions,
     /** `backend_write_acks` > 0: where writes that must reach replicas go (see `../backend/write_acks.ts`). */
     private readonly writeAcks: WriteAcks | null,
+    /** null when `load_stats` is off: a request then costs one test more. */
+    private readonly tally: SendTally | null,
   ) {}
 
   /**
@@ -224,6 +234,7 @@ export class Forwarder {
    * served by the slot's replica groups (Codis's replica reads), unless `backend_primary_only`.
    */
   send(slot: number, raw: Uint8Array, reply: PendingReply, keys: KeyRef | null, replicaOk: boolean): void {
+    if (this.tally !== null) this.tally.sent(slot, raw, reply, keys);
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (this.router.leaseExpired) return reply.onError(this.router.leaseRefusal()!);
@@ -250,6 +261,7 @@ export class Forwarder {
     scope: AckScope,
     write: boolean,
   ): void {
+    if (this.tally !== null) this.tally.sent(slot, raw, reply, keys);
     const route = this.router.slots[slot];
     const backend = route.backend;
     if (backend === null) return reply.onError(`ERR slot ${slot} is not ready, may be offline`);

@@ -77,6 +77,11 @@ export interface FillResult {
   previous: Set<BackendPool>;
   /** Pools no slot uses any more: close them once drained. */
   retired: BackendPool[];
+  /**
+   * Pools of slots now held in place (locked, same backends): their group's master is being switched, so their
+   * requests in flight are abandoned rather than drained (drain.ts). A subset of {@link previous}.
+   */
+  switching: Set<BackendPool>;
 }
 
 /** The slot table plus the backend pools it refers to. */
@@ -139,7 +144,7 @@ export class Router {
 
   /** Replaces the routing of the given slots. Pools no slot uses any more are returned, not closed. */
   fill(slots: Slot[]): FillResult {
-    const res: FillResult = { changed: [], previous: new Set(), retired: [] };
+    const res: FillResult = { changed: [], previous: new Set(), retired: [], switching: new Set() };
     for (const s of slots) {
       const route = this.slots[s.id];
       const before = route.model;
@@ -152,12 +157,19 @@ export class Router {
         continue;
       }
       res.changed.push(s.id);
+      const heldInPlace = s.locked === true && before.locked !== true && before.backend_addr === s.backend_addr &&
+        before.migrate_from === s.migrate_from;
+      if (heldInPlace && route.backend) res.switching.add(route.backend);
+      if (heldInPlace && route.migrateFrom) res.switching.add(route.migrateFrom);
+      // A slot that was held has had nothing in flight since the hold was acknowledged: its pools need no drain for it
+      // (after a master switch the old one, paused or cut off, is not pinged again).
+      const drained = before.locked === true;
       if (route.backend) {
-        res.previous.add(route.backend);
+        if (!drained) res.previous.add(route.backend);
         route.backend.refs--;
       }
       if (route.migrateFrom) {
-        res.previous.add(route.migrateFrom);
+        if (!drained) res.previous.add(route.migrateFrom);
         route.migrateFrom.refs--;
       }
       route.backend = s.backend_addr ? this.pool(s.backend_addr) : null;

@@ -52,7 +52,15 @@ export function splitBySlot(
 ): void {
   if (scratchPos.length < nkeys) scratchRef.pos = scratchPos = new Int32Array(nkeys * 2);
   scratchRef.argv = argv;
-  if (nkeys > SCAN_GROUPING_MAX) return splitByMap(kind, name, argv, slots, nkeys, step, req, send);
+  if (nkeys > SCAN_GROUPING_MAX) {
+    const groups = groupBySlot(slots, nkeys);
+    const join = new SplitJoin(kind, nkeys, groups.size, req);
+    for (const [slot, idx] of groups) {
+      for (let j = 0; j < idx.length; j++) scratchPos[j] = 1 + idx[j] * step;
+      sendPart(join, name, argv, step, idx.length, slot, send);
+    }
+    return;
+  }
   // Few keys: a key whose slot did not occur before it starts a group; the group is every later key of that slot.
   let parts = 0;
   for (let i = 0; i < nkeys; i++) if (!slotSeenBefore(slots, i)) parts++;
@@ -72,16 +80,8 @@ function slotSeenBefore(slots: Int32Array, i: number): boolean {
   return false;
 }
 
-function splitByMap(
-  kind: SplitKind,
-  name: Uint8Array,
-  argv: Uint8Array[],
-  slots: Int32Array,
-  nkeys: number,
-  step: number,
-  req: Request,
-  send: SlotSender,
-): void {
+/** The indexes of the keys of each slot, slots in order of first occurrence (many keys: a Map beats scanning). */
+function groupBySlot(slots: Int32Array, nkeys: number): Map<number, number[]> {
   const groups = new Map<number, number[]>();
   for (let i = 0; i < nkeys; i++) {
     const s = slots[i];
@@ -89,11 +89,7 @@ function splitByMap(
     if (!g) groups.set(s, g = []);
     g.push(i);
   }
-  const join = new SplitJoin(kind, nkeys, groups.size, req);
-  for (const [slot, idx] of groups) {
-    for (let j = 0; j < idx.length; j++) scratchPos[j] = 1 + idx[j] * step;
-    sendPart(join, name, argv, step, idx.length, slot, send);
-  }
+  return groups;
 }
 
 /** Encodes and sends the part made of the `n` keys at `scratchPos` (each with `step - 1` values after it). */

@@ -1,8 +1,9 @@
 /**
  * CLIENT REPLY ON | OFF | SKIP, as Redis: OFF drops every later reply (errors included) until CLIENT REPLY ON, SKIP
- * drops the next command's reply; neither answers itself, ON answers +OK. The session decides when it makes each
- * request, in request order, so a pipeline keeps its order whatever order backends answer in: a request made while
- * replies are off becomes a {@link QuietRequest}, whose reply takes its place in the queue and writes nothing.
+ * drops the next command's reply; neither answers itself, ON answers +OK. Pub/Sub confirmations and messages are
+ * pushes, which Redis 7.0 writes whatever the mode. The session decides when it makes each request, in request
+ * order, so a pipeline keeps its order whatever order backends answer in: a request made while replies are off
+ * becomes a {@link QuietRequest}, whose reply takes its place in the queue and writes nothing.
  * @module
  */
 import type { CommandInfo } from "../commands/mod.ts";
@@ -34,6 +35,26 @@ export class QuietRequest extends Request {
   }
 }
 
+/**
+ * A (P|S)(UN)SUBSCRIBE read while replies are OFF or SKIP. Redis 7.0 writes its confirmations anyway (they are
+ * pushes, as the messages that follow, which the session writes in any mode); only an error reply is dropped.
+ */
+export class QuietSubscribeRequest extends QuietRequest {
+  override onReply(raw: Uint8Array): void {
+    if (raw[0] === 45) super.onReply(raw);
+    else Request.prototype.onReply.call(this, raw);
+  }
+}
+
+const SUBSCRIPTION_COMMANDS = new Set([
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+]);
+
 /** True for the requests that turn replies back on, whose own reply is written: CLIENT REPLY ON and RESET. */
 export function restoresReplies(info: CommandInfo, argv: Uint8Array[]): boolean {
   if (info.name === "reset") return true;
@@ -56,8 +77,8 @@ export function nextReplyMode(current: number, mode: "on" | "off" | "skip"): num
 }
 
 /**
- * The request for a command read while replies are OFF or SKIP: a {@link QuietRequest}, unless the command turns
- * replies back on. The session then ends a SKIP when the request is quiet.
+ * The request for a command read while replies are OFF or SKIP: a {@link QuietRequest} (a
+ * {@link QuietSubscribeRequest} for a subscription command), unless the command turns replies back on. The session then ends a SKIP when the request is quiet.
  */
 export function requestWhileQuiet(
   owner: RequestOwner,
@@ -67,5 +88,6 @@ export function requestWhileQuiet(
 ): Request {
   const name = info ? info.name : "unknown";
   if (info !== undefined && restoresReplies(info, argv)) return new Request(owner, name, readAt);
+  if (SUBSCRIPTION_COMMANDS.has(name)) return new QuietSubscribeRequest(owner, name, readAt);
   return new QuietRequest(owner, name, readAt);
 }

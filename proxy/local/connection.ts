@@ -5,9 +5,18 @@
 import type { ProxyCore } from "../core/core.ts";
 import { bulkReply, concat, encodeValue, errorReply, integerReply, NULL_BULK, OK } from "../../redis/encode.ts";
 import type { SessionState } from "../core/core.ts";
+import type { CommandInfo } from "../commands/mod.ts";
 import { auth } from "./dispatch.ts";
 
 const decoder = new TextDecoder();
+const SETINFO = new TextEncoder().encode("SETINFO");
+
+/** CLIENT SETINFO (Redis 7.2, sent by clients on connect) is unknown to a 7.0 command table: accepted and ignored. */
+export function isClientSetinfo(info: CommandInfo, argv: Uint8Array[]): boolean {
+  if (info.name !== "client" || argv[1].length !== SETINFO.length) return false;
+  for (let i = 0; i < SETINFO.length; i++) if ((argv[1][i] & 0xdf) !== SETINFO[i]) return false;
+  return true;
+}
 
 /**
  * HELLO [protover [AUTH username password] [SETNAME clientname]]. Sets `session.protover` (the session switches its

@@ -161,20 +161,29 @@ function answer(req: Request, p: Promise<Uint8Array>): void {
   );
 }
 
+const WRONGPASS = errorReply("WRONGPASS invalid username-password pair or user is disabled.");
+
 /** AUTH [username] password, checked against `session_auth`. */
 export function auth(core: ProxyCore, session: SessionState, argv: Uint8Array[]): Uint8Array {
   const want = core.config.session_auth;
-  if (want === "") {
-    return errorReply(
-      "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
-    );
-  }
   const user = argv.length > 2 ? decoder.decode(argv[1]) : "default";
+  if (want === "") {
+    // As Redis 7 with no requirepass: the password-only form is refused as a likely misconfiguration; the user form
+    // checks the user, and the default user then takes any password (it is "nopass").
+    if (argv.length <= 2) {
+      return errorReply(
+        "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+      );
+    }
+    if (user !== "default") return WRONGPASS;
+    session.authenticated = true;
+    return OK;
+  }
   const pass = decoder.decode(argv[argv.length - 1]);
   // Constant-time, as the admin API's xauth: the time taken must not tell how much of a guess was right.
   if (!(user === "default" && xauthEqual(pass, want))) {
     // As Redis 6+: a wrong password leaves an authenticated session authenticated.
-    return errorReply("WRONGPASS invalid username-password pair or user is disabled.");
+    return WRONGPASS;
   }
   session.authenticated = true;
   return OK;

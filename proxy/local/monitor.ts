@@ -1,7 +1,7 @@
 /**
- * MONITOR and CLIENT PAUSE decisions about commands, and a session's monitor mode. The feed itself is
- * proxy/core/monitor_feed.ts; the session calls {@link monitored} and {@link pausedBy} only while a monitor is
- * attached or a pause is in force (`OperatorHooks.active`).
+ * MONITOR, CLIENT PAUSE and SLOWLOG decisions about commands, and a session's monitor mode. The feed itself is
+ * proxy/core/monitor_feed.ts; the session calls {@link pausedOrFed} only while a monitor is attached or a pause is in
+ * force (`OperatorHooks.active`), and {@link logSlowRequest} only for a request over the slow log's threshold.
  * @module
  */
 import {
@@ -15,6 +15,8 @@ import {
   isBlockingCall,
 } from "../commands/mod.ts";
 import type { MonitorFeed, MonitorSink } from "../core/monitor_feed.ts";
+import type { ProxyCore, SessionState } from "../core/core.ts";
+import type { OperatorHooks } from "../core/ops.ts";
 import { PAUSE_ALL, type PauseMode } from "../core/client_pause.ts";
 import { errorReply } from "../../redis/encode.ts";
 
@@ -32,6 +34,29 @@ export function pausedBy(mode: PauseMode, info: CommandInfo): boolean {
   return mode === PAUSE_ALL || (info.flags & CMD_WRITE) !== 0 || MAY_REPLICATE.has(info.name);
 }
 
+/** What {@link pausedOrFed} needs of a session's modes: whether it monitors, and whether the monitors see a command. */
+export interface MonitorView {
+  readonly monitoring: boolean;
+  monitorSees(info: CommandInfo): boolean;
+}
+
+/**
+ * CLIENT PAUSE and MONITOR, for a session's command while a pause is in force or a monitor attached: true when the
+ * pause holds the command (as Redis postpones a paused client; never a monitoring session's), else the command goes
+ * to the monitors (unless `modes` says they do not see it) and false.
+ */
+export function pausedOrFed(
+  ops: OperatorHooks,
+  info: CommandInfo,
+  argv: Uint8Array[],
+  remote: string,
+  modes: MonitorView | null,
+): boolean {
+  if (ops.pause.mode !== 0 && pausedBy(ops.pause.mode, info) && (modes === null || !modes.monitoring)) return true;
+  if (ops.feeding && monitored(info) && (modes === null || modes.monitorSees(info))) ops.feed(remote, argv);
+  return false;
+}
+
 /** Whether MONITOR shows this command: not administration, not refused by the proxy (Redis never runs those). */
 export function monitored(info: CommandInfo): boolean {
   if (info.policy === "refused" || (info.flags & CMD_ADMIN) !== 0) return false;
@@ -47,6 +72,13 @@ export function touchesKeyspace(info: CommandInfo): boolean {
 export function slowLogged(info: CommandInfo, argv: Uint8Array[]): boolean {
   if ((info.flags & (CMD_SKIP_SLOWLOG | CMD_BLOCKING)) !== 0 || info.name === "wait") return false;
   return !isBlockingCall(info, argv, argv.length);
+}
+
+/** Hands a request that took `us` microseconds to the slow log, unless its command waited by design. */
+export function logSlowRequest(core: ProxyCore, session: SessionState, argv: Uint8Array[], us: number): void {
+  const info = core.commands.lookup(argv, argv.length);
+  if (info === undefined || !slowLogged(info, argv)) return;
+  core.ops.slowlog.add(argv, us, session.remote, session.name);
 }
 
 const KEYSPACE_REFUSED = errorReply("ERR Replica can't interact with the keyspace");

@@ -13,6 +13,7 @@ import { groupDir, productDir, proxyDir, sentinelPath, slotsDir } from "../../st
 import { logger } from "../../util/log.ts";
 import { ModelCache } from "../model_cache.ts";
 import { slotActionPath } from "../slot_action_settings.ts";
+import { replicaGuardPath } from "../replica_guard_record.ts";
 import type { Coordinator } from "./coord.ts";
 
 const log = logger("topom");
@@ -79,7 +80,7 @@ export class ModelWatch {
       const nodes = await Promise.all(paths.map((p) => c.read(p)));
       fresh.load(nodes.filter((n) => n !== undefined));
     }
-    for (const path of [sentinelPath(product), slotActionPath(product)]) {
+    for (const path of [sentinelPath(product), slotActionPath(product), replicaGuardPath(product)]) {
       const n = await c.read(path);
       if (n) fresh.load([n]);
     }

@@ -1,28 +1,50 @@
 /**
  * The I/O of {@link replicaGuardActions} (topom/replica_guard.ts): after each stats round of the active dashboard,
  * `replica-priority 0` on the replicas that have not synced, a returning master made a replica at once, the
- * priority given back once synced. The priorities to give back live in this dashboard's memory: a dashboard that
- * takes over finds a replica at 0 it did not set and leaves it (it may be an operator's choice), with a warning.
+ * priority given back once synced. The priorities to give back are stored (topom/replica_guard_record.ts) before the
+ * 0 is set, so a dashboard that takes over after a leader change gives them back; a replica found at 0 that the
+ * record does not list is left so (it may be an operator's choice), with a warning.
  * @module
  */
 import { logger } from "../../util/log.ts";
-import type { Context } from "../context.ts";
+import type { Context, Write } from "../context.ts";
 import { replicaOf } from "../executor/mod.ts";
 import { forgottenGuards, type GuardAction, replicaGuardActions, type SentinelView } from "../replica_guard.ts";
 import type { RedisStats } from "../../models/mod.ts";
 import { textOf } from "../../redis/decode.ts";
 import { redisCall, redisCalls } from "./redis.ts";
+import { replicaGuardWrites } from "../replica_guard_record.ts";
 
 const log = logger("ha");
 
-/** The guard's memory and its steps. */
+/** The guard's steps, and its record as this round sees it. */
 export class ReplicaGuard {
-  /** Servers this dashboard set to `replica-priority 0`, with the priority to give back. */
-  readonly guarded: Map<string, string> = new Map();
+  /** Servers set to `replica-priority 0` by the guard, with the priority to give back: the stored record as of this
+   * round's model, plus this round's changes. */
+  guarded: Map<string, string> = new Map();
   /** Servers found at priority 0 without our doing, warned about once. */
   readonly #warned = new Set<string>();
+  /** Record writes, one at a time, each storing the record as it is when it runs: the last one stored is the latest. */
+  #stored: Promise<void> = Promise.resolve();
+  /** What the store holds, as of this round's model and the writes since. */
+  #inStore: ReadonlyMap<string, string> = new Map();
 
-  constructor(private readonly auth: () => string, private readonly timeoutMs = 1000) {}
+  constructor(
+    private readonly auth: () => string,
+    private readonly write: (writes: readonly Write[]) => Promise<void>,
+    private readonly timeoutMs = 1000,
+  ) {}
+
+  /** Stores {@link guarded} when it differs from the stored record. */
+  #store(): Promise<void> {
+    const next = this.#stored.then(async () => {
+      const snapshot = new Map(this.guarded);
+      await this.write(replicaGuardWrites(this.#inStore, snapshot));
+      this.#inStore = snapshot;
+    });
+    this.#stored = next.catch(() => {});
+    return next;
+  }
 
   /** Decides and runs this round's steps from the stats round's answers. */
   async round(
@@ -31,7 +53,12 @@ export class ReplicaGuard {
     servers: Readonly<Record<string, RedisStats>>,
     sentinels: Readonly<Record<string, RedisStats>>,
   ): Promise<void> {
-    for (const addr of forgottenGuards(ctx, this.guarded)) this.guarded.delete(addr);
+    await this.#stored;
+    this.guarded = new Map(ctx.replicaGuard);
+    this.#inStore = ctx.replicaGuard;
+    const forgotten = forgottenGuards(ctx, this.guarded);
+    for (const addr of forgotten) this.guarded.delete(addr);
+    if (forgotten.length > 0) await this.#store();
     const infos = new Map(Object.entries(servers).map(([addr, s]) => [addr, s.error ? undefined : s.stats]));
     const views: SentinelView[] = (ctx.sentinel.servers ?? []).map((a) => {
       const s = sentinels[a];
@@ -51,6 +78,7 @@ export class ReplicaGuard {
       ], this.timeoutMs);
       if (replies[0] instanceof Error) throw replies[0];
       this.guarded.delete(a.addr);
+      await this.#store();
       log.info(`group-[${a.gid}]: ${a.addr} has synced: replica-priority ${a.priority} again`);
       return;
     }
@@ -72,8 +100,10 @@ export class ReplicaGuard {
       }
       return;
     }
-    await redisCall(addr, this.auth(), ["CONFIG", "SET", "replica-priority", "0"], 0, this.timeoutMs);
+    // Stored first: a dashboard taking over between the two steps finds the priority to give back.
     this.guarded.set(addr, priority);
+    await this.#store();
+    await redisCall(addr, this.auth(), ["CONFIG", "SET", "replica-priority", "0"], 0, this.timeoutMs);
     log.warn(`group-[${gid}]: ${addr} ${why}: replica-priority 0 until it has synced (was ${priority})`);
   }
 }

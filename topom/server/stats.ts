@@ -29,7 +29,7 @@ export class StatsPoller {
   readonly replicaGuard: ReplicaGuard;
 
   constructor(private readonly t: StatsHost, private readonly periodMs: number) {
-    this.replicaGuard = new ReplicaGuard(() => t.config.product_auth, Math.min(1000, periodMs));
+    this.replicaGuard = new ReplicaGuard(() => t.config.product_auth, (w) => t.write(w), Math.min(1000, periodMs));
   }
 
   start(): void {
