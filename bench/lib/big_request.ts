@@ -4,7 +4,7 @@
  * loop, and the longest PING shows how long the big request held other sessions up.
  * @module
  */
-import { median } from "./report.ts";
+import { alignColumns, median, ratioRows } from "./report.ts";
 
 /** Arguments of the request, command and key included (the issue's row: 400k). */
 export const BIG_REQUEST_ARGS = 400_000;
@@ -122,17 +122,6 @@ export function renderBigRequestTable(
     ]);
     first = false;
   }
-  for (const p of proxies) {
-    const a = med.get(p);
-    if (!a) continue;
-    for (const peer of peers) {
-      const b = med.get(peer);
-      if (!b) continue;
-      rows.push(["", `${p}/${peer}`, `${(a.ms / b.ms).toFixed(2)}x`, "", "", ""]);
-    }
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const right = [false, false, true, false, true, false];
-  return rows.map((r) => r.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd())
-    .join("\n");
+  rows.push(...ratioRows(med, proxies, peers, (a, b) => [`${(a.ms / b.ms).toFixed(2)}x`, "", "", ""]));
+  return alignColumns(rows, [false, false, true, false, true, false]);
 }

@@ -6,7 +6,7 @@
  */
 import { parseCsv } from "./parse.ts";
 import { terminate, track, withOpenFiles } from "./procs.ts";
-import { median } from "./report.ts";
+import { alignColumns, median, ratioRows } from "./report.ts";
 
 const PING = new TextEncoder().encode("*1\r\n$4\r\nPING\r\n");
 
@@ -172,17 +172,14 @@ export function renderBurstTable(
     ]);
     first = false;
   }
-  for (const p of proxies) {
-    const a = med.get(p);
-    if (!a) continue;
-    for (const peer of peers) {
-      const b = med.get(peer);
-      if (!b) continue;
-      rows.push(["", `${p}/${peer}`, ratio(a.ms, b.ms), "", ratio(a.slowest, b.slowest), ratio(a.rss, b.rss), ""]);
-    }
-  }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  const right = [false, false, true, false, true, true, false];
-  return rows.map((r) => r.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd())
-    .join("\n");
+  rows.push(
+    ...ratioRows(med, proxies, peers, (a, b) => [
+      ratio(a.ms, b.ms),
+      "",
+      ratio(a.slowest, b.slowest),
+      ratio(a.rss, b.rss),
+      "",
+    ]),
+  );
+  return alignColumns(rows, [false, false, true, false, true, true, false]);
 }

@@ -123,3 +123,32 @@ export function renderTable(
   }
   return render(rows);
 }
+
+/**
+ * One row per proxy/peer pair with both medians known: an empty first cell, `proxy/peer`, then what `cells` makes of
+ * the two (ratios, blanks).
+ */
+export function ratioRows<T>(
+  med: Map<string, T>,
+  proxies: string[],
+  peers: string[],
+  cells: (proxy: T, peer: T) => string[],
+): string[][] {
+  const rows: string[][] = [];
+  for (const p of proxies) {
+    const a = med.get(p);
+    if (!a) continue;
+    for (const peer of peers) {
+      const b = med.get(peer);
+      if (b) rows.push(["", `${p}/${peer}`, ...cells(a, b)]);
+    }
+  }
+  return rows;
+}
+
+/** Rows as text columns two spaces apart; `right[i]` aligns column i to the right. */
+export function alignColumns(rows: string[][], right: boolean[]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd())
+    .join("\n");
+}
