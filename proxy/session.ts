@@ -108,14 +108,6 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       : this.#parser.readTarget();
   }
 
-  /**
-   * Socket event: bytes the client is certain to send before it waits for anything (the rest of a big value), when
-   * every byte read so far went to the parser; 0 otherwise.
-   */
-  bytesDue(): number {
-    return this.#gate.stashing || this.#gate.hasStash || this.quitting || this.#closed ? 0 : this.#parser.bytesDue;
-  }
-
   /** Runs a blocking command on the session's own connection (KeyRouter). */
   runBlocking(slot: number, raw: Uint8Array, keys: Uint8Array[], req: Request): void {
     this.#sessionModes().blocking(slot, raw, keys, req);

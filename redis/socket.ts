@@ -32,11 +32,6 @@ export interface SocketEvents {
    * view of that room, and nothing else is read into it until the owner has taken that read.
    */
   readTarget?(): Uint8Array | null;
-  /**
-   * Bytes the peer is certain to send before it waits for an answer (the rest of a big value under way), counted from
-   * the last onData(); 0 when unknown. A socket may sleep until that many have arrived (SO_RCVLOWAT).
-   */
-  bytesDue?(): number;
 }
 
 /** Slab sizes: small reads share a small slab; a read that fills a slab's whole tail gets a big one next. */

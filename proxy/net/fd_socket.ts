@@ -18,24 +18,6 @@ const MIN_WANT = 1024;
  */
 let gatherBuf = new Uint8Array(64 * 1024);
 const MAX_GATHER = 256 * 1024;
-/**
- * A big value still arriving: the connection sleeps until this much of it is there (SO_RCVLOWAT) rather than waking
- * for every segment (≤64 KiB on loopback), so each wake-up takes a big piece in one read. Set only when at least
- * MARK_MIN bytes are due; never above what the client is certain to send (see {@link receiveMark}).
- */
-const MARK_MIN = 64 * 1024;
-const MARK_MAX = 256 * 1024;
-
-/**
- * The receive low-water mark for a connection about to wait for input: `due` bytes are certain to come (0: nothing
- * known), `current` is the mark in place. A mark is started for a big rest, and once started follows the rest down
- * to its end, so the last piece wakes the connection once; 1 otherwise. Never above `due`: a bigger mark could sleep
- * on bytes the client will never send.
- */
-export function receiveMark(due: number, current: number): number {
-  if (due >= MARK_MIN) return due < MARK_MAX ? due : MARK_MAX;
-  return current > 1 && due > 0 ? due : 1;
-}
 
 /** A TCP connection owned by an epoll loop. */
 export class FdSocket implements ClientSocket, FdHandler {
@@ -51,8 +33,6 @@ export class FdSocket implements ClientSocket, FdHandler {
   #eof = false;
   /** The peer half-closed (RDHUP) or the connection failed: read on until recv says so, whatever a read's length. */
   #hangup = false;
-  /** The SO_RCVLOWAT in place (see {@link receiveMark}). */
-  #mark = 1;
   /** Free slab asked for by the next read: the size of the last one, within bounds. */
   #want = MIN_WANT;
   /** Bytes the kernel did not take yet, oldest first; null while everything was sent. */
@@ -119,7 +99,6 @@ export class FdSocket implements ClientSocket, FdHandler {
       else loop.again(this);
       this.lastActive = Date.now();
       if (!this.#ending) this.#events.onData(target === null ? loop.chunk : target.subarray(0, n));
-      if (!this.#readable) this.#setMark();
       return;
     }
     this.#readable = false;
@@ -128,24 +107,13 @@ export class FdSocket implements ClientSocket, FdHandler {
       if (!this.#ending) this.#events.onEnd();
       return;
     }
-    if (n === -EAGAIN) return this.#setMark();
+    if (n === -EAGAIN) return;
     if (n === -EINTR) {
       this.#readable = true;
       loop.again(this);
       return;
     }
     this.destroy(); // reset by peer and the like: the connection is gone
-  }
-
-  /**
-   * Before waiting for the next edge: the mark for what the owner says is due. Everything read so far has gone to the
-   * owner, so what it still expects is certain to come. (Lowering the mark wakes the socket if that much is queued.)
-   */
-  #setMark(): void {
-    if (this.#closed) return;
-    const due = this.#ending || this.#events === null ? 0 : this.#events.bytesDue?.() ?? 0;
-    const mark = receiveMark(due, this.#mark);
-    if (mark !== this.#mark && this.#loop.libc.setReceiveLowWater(this.#fd, mark) === 0) this.#mark = mark;
   }
 
   pause(): void {

@@ -19,7 +19,6 @@ const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_KEEPALIVE = 9;
 const SO_REUSEPORT = 15;
-const SO_RCVLOWAT = 18;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 export const EPOLLIN = 0x1;
@@ -49,7 +48,6 @@ const ERRNO_TEXT: Record<number, string> = {
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
@@ -106,7 +104,6 @@ export class Libc {
   /** Size of `struct epoll_event`: packed (12 bytes) on x86_64, 16 elsewhere. */
   readonly eventSize: number;
   readonly #one = new Int32Array([1]);
-  readonly #option = new Int32Array(1);
   readonly #addr = new Uint8Array(16);
   readonly #addrView = new DataView(this.#addr.buffer);
   readonly #addrLen = new Int32Array(1);
@@ -195,23 +192,6 @@ export class Libc {
   send(fd: number, buf: Uint8Array): number {
     const n = this.fn.send(fd, buf, size(buf.length), MSG_NOSIGNAL);
     return n >= 0 ? n : -this.errno();
-  }
-
-  /**
-   * Sets SO_RCVLOWAT: epoll reports the socket readable only once `bytes` are queued (or at EOF, an error, or when the
-   * kernel's receive buffer is under pressure; Linux caps the mark at half the receive buffer and grows that buffer
-   * for it). A non-blocking recv still returns what is there. Returns 0 or -errno.
-   */
-  setReceiveLowWater(fd: number, bytes: number): number {
-    this.#option[0] = bytes;
-    return this.fn.setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, this.#option, 4) === 0 ? 0 : -this.errno();
-  }
-
-  /** The socket's SO_RCVLOWAT, or -errno. */
-  receiveLowWater(fd: number): number {
-    this.#addrLen[0] = 4;
-    if (this.fn.getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, this.#option, this.#addrLen) !== 0) return -this.errno();
-    return this.#option[0];
   }
 
   /** Half-closes the sending side. */

@@ -68,14 +68,6 @@ export class RequestParser {
   }
 
   /**
-   * Bytes the client is certain to send next: the rest of a bulk under way (see {@link SpanningRequest.bulkRest}), when
-   * every byte read so far has been parsed; 0 otherwise.
-   */
-  get bytesDue(): number {
-    return this.#backlogLen === 0 && this.#spanning !== null ? this.#spanning.bulkRest : 0;
-  }
-
-  /**
    * Backpressure: stop after the request being handed out, and keep the rest of the input (even whole requests)
    * until {@link release}. A 64 KiB read can hold thousands of small requests whose replies may each be large.
    */

@@ -100,14 +100,6 @@ export class SpanningRequest {
   }
 
   /**
-   * Bytes of the bulk under way (its CRLF included) that have not arrived yet: the client cannot finish its request
-   * without sending them. 0 when no bulk's bytes are being received.
-   */
-  get bulkRest(): number {
-    return this.#stage === BULK_DATA ? this.#bulkEnd - this.#len : 0;
-  }
-
-  /**
    * The free room of the buffer where the rest of the current bulk goes, when enough of it is still to come: the
    * socket reads into it, and {@link consume} of that read copies nothing. The buffer grows toward the bulk's end
    * (at most eight times its size, or 64 KiB past the bytes received), never to a declared length at once. A request
