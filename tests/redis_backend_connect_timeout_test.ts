@@ -1,12 +1,13 @@
 /**
- * backend_connect_timeout on a backend connection (redis/conn.ts), when the proxy's own process does not run for
- * longer than the timeout (a starved or stopped process, a paused machine): a connect that completed meanwhile is
- * kept, and a server that never answers still times out. The JavaScript thread is held busy here, which stops timers
- * and reads alike, as those do.
+ * backend_connect_timeout on a backend connection (redis/conn.ts) and a subscriber one (redis/subscriber.ts), when
+ * the proxy's own process does not run for longer than the timeout (a starved or stopped process, a paused machine):
+ * a connect that completed meanwhile is kept, and a server that never answers still times out. The JavaScript thread
+ * is held busy here, which stops timers and reads alike, as those do.
  * @module
  */
 import assert from "node:assert/strict";
 import { BackendConn } from "../redis/conn.ts";
+import { SubConn } from "../redis/subscriber.ts";
 import { startRedis } from "../testing/redis.ts";
 import { freePort } from "../testing/ports.ts";
 import { holdThread } from "../testing/hold_thread.ts";
@@ -90,5 +91,20 @@ Deno.test("backend connect timeout: a server that never answers still times out 
   } finally {
     conn.close();
     server.stop();
+  }
+});
+
+Deno.test("subscriber connect timeout: a connect that completed while the process did not run is kept", async () => {
+  const redis = await startRedis();
+  let lost = "";
+  const sub = new SubConn(redis.addr, { auth: "", connectTimeoutMs: CONNECT_TIMEOUT_MS }, () => {}, (r) => lost = r);
+  try {
+    holdThread(1000);
+    const frames = await sub.command(["SUBSCRIBE", "news"], 1);
+    assert.equal(new TextDecoder().decode(frames[0]), "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    assert.equal(lost, "");
+  } finally {
+    sub.close();
+    await redis.stop();
   }
 });
