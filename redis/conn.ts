@@ -15,7 +15,7 @@ import { NetSocket } from "./socket.ts";
 import { dialRedis } from "./dial.ts";
 import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
 import { recvTimeoutReason } from "./recv_timeout.ts";
-import { StallTolerantTimeout } from "./stall_tolerant_timeout.ts";
+import { StallTolerantTimeout } from "../util/stall_tolerant_timeout.ts";
 
 const log = logger("backend");
 /** Backend reads carry the replies of many sessions at once. */

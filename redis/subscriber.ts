@@ -9,7 +9,7 @@ import { dialRedisStream } from "./dial.ts";
 import { arrayElements, decodeReply, errorText, isErrorReply, textOf } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
-import { StallTolerantTimeout } from "./stall_tolerant_timeout.ts";
+import { StallTolerantTimeout } from "../util/stall_tolerant_timeout.ts";
 
 const MESSAGE_KINDS = new Set(["message", "pmessage", "smessage"]);
 
