@@ -15,6 +15,7 @@ import { NetSocket } from "./socket.ts";
 import { dialRedis } from "./dial.ts";
 import { INFO_PROBE, isStaleError, servesReads, StaleProbe } from "./data_stale.ts";
 import { recvTimeoutReason } from "./recv_timeout.ts";
+import { StallTolerantTimeout } from "../util/stall_tolerant_timeout.ts";
 
 const log = logger("backend");
 /** Backend reads carry the replies of many sessions at once. */
@@ -88,7 +89,7 @@ export class BackendConn {
   #socket: NetSocket | null = null;
   /** Bumped on every open and loss, so that a connect that finishes late is recognised as stale. */
   #generation = 0;
-  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectTimer: StallTolerantTimeout | undefined;
   #state: BackendState = "down";
   #pending = new Fifo<PendingReply>(64);
   #framer: ReplyFramer;
@@ -196,9 +197,10 @@ export class BackendConn {
     this.#framer.reset();
     const gen = ++this.#generation;
     // Covers the TCP connect, AUTH and the PING: a server that accepts but never answers is as down as a dead one.
-    this.#connectTimer = setTimeout(() => {
+    // (Stall tolerant: a connect that completed while this process did not run is read, not timed out.)
+    this.#connectTimer = new StallTolerantTimeout(this.#opts.connectTimeoutMs, () => {
       if (gen === this.#generation) this.fatal(`connect timeout after ${this.#opts.connectTimeoutMs} ms`);
-    }, this.#opts.connectTimeoutMs);
+    });
     if (this.#opts.auth) this.#write(encodeCommand(["AUTH", this.#opts.auth]), new InternalReply(this, "AUTH"));
     // A PING after AUTH tells us when the server accepts commands: a wrong password fails the connect.
     const ready = new PromiseReply((raw) => {
@@ -209,7 +211,7 @@ export class BackendConn {
         const msg = `backend ${this.addr} refused PING: ${errorText(raw)}`;
         return this.fatal(msg);
       }
-      clearTimeout(this.#connectTimer);
+      this.#connectTimer?.clear();
       this.#state = "connected";
       this.#attempt = 0;
       if (this.#lastError !== "not connected yet") log.info(`backend ${this.addr} is connected`);
@@ -371,7 +373,7 @@ export class BackendConn {
     const sock = this.#socket;
     this.#socket = null;
     this.#generation++;
-    clearTimeout(this.#connectTimer);
+    this.#connectTimer?.clear();
     clearInterval(this.#healthTimer);
     this.#healthTimer = undefined;
     this.#probing = false;

@@ -199,8 +199,8 @@ export class NetSocket {
   }
 
   /**
-   * When the write now waiting on the peer began (`Date.now()`), or 0 when no write is waiting: a client that stops
-   * reading its replies shows here, for `session_send_timeout`.
+   * Since when (`Date.now()`) the oldest byte not yet taken by the kernel has waited without the peer taking any, or 0
+   * when no write is waiting: a client that stops reading its replies shows here, for `session_send_timeout`.
    */
   get writeWaitingSince(): number {
     return this.#writing ? this.#writeStartedAt : 0;
@@ -220,8 +220,12 @@ export class NetSocket {
         this.#writeStartedAt = Date.now();
         this.#inFlight = buf.length;
         while (off < buf.length) {
-          off += await conn.write(off === 0 ? buf : buf.subarray(off));
+          const n = await conn.write(off === 0 ? buf : buf.subarray(off));
+          off += n;
           this.#inFlight = buf.length - off;
+          // The peer took part of a big write: the rest has waited since now. session_send_timeout is for a client
+          // that reads none of its replies, not one that reads a big one slowly (as FdSocket on partial sends).
+          if (n > 0 && off < buf.length) this.#writeStartedAt = Date.now();
         }
         this.lastActive = Date.now();
         buf = this.#takeQueued();

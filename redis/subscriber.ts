@@ -9,6 +9,7 @@ import { dialRedisStream } from "./dial.ts";
 import { arrayElements, decodeReply, errorText, isErrorReply, textOf } from "./decode.ts";
 import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
+import { StallTolerantTimeout } from "../util/stall_tolerant_timeout.ts";
 
 const MESSAGE_KINDS = new Set(["message", "pmessage", "smessage"]);
 
@@ -26,6 +27,7 @@ export class SubConn {
   #framer: ReplyFramer;
   #waiters: Waiter[] = [];
   #closed = false;
+  #connectTimer: StallTolerantTimeout | null = null;
   #onMessage: (raw: Uint8Array) => void;
   #onLost: (reason: string) => void;
 
@@ -43,8 +45,12 @@ export class SubConn {
     const sock = dialRedisStream(addr.slice(0, i), Number(addr.slice(i + 1)));
     this.#sock = sock;
     sock.setNoDelay(true);
-    sock.setTimeout(opts.connectTimeoutMs);
-    sock.once("connect", () => sock.setTimeout(0));
+    if (opts.connectTimeoutMs > 0) {
+      // (Stall tolerant: a connect that completed while this process did not run is kept, not timed out.)
+      const connectTimer = new StallTolerantTimeout(opts.connectTimeoutMs, () => this.#lost("connect timeout"));
+      this.#connectTimer = connectTimer;
+      sock.once("connect", () => connectTimer.clear());
+    }
     sock.on("data", (chunk: Uint8Array) => {
       try {
         this.#framer.feed(chunk);
@@ -52,7 +58,6 @@ export class SubConn {
         this.#lost(`bad reply: ${(e as Error).message}`);
       }
     });
-    sock.on("timeout", () => this.#lost("connect timeout"));
     sock.on("error", (e: Error) => this.#lost((e as { code?: string }).code ?? e.message));
     sock.on("close", () => this.#lost("connection closed by the server"));
     if (opts.auth) {
@@ -97,6 +102,7 @@ export class SubConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#connectTimer?.clear();
     this.#sock.destroy();
     const ws = this.#waiters;
     this.#waiters = [];

@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import zookeeper from "node-zookeeper-client";
 import { InvalidArgumentError, NoQuorumError, SessionExpiredError, StoreError } from "./errors.ts";
+import { StallTolerantTimeout } from "../util/stall_tolerant_timeout.ts";
 
 /** ZooKeeper's node metadata (zxids are 8-byte big-endian buffers). */
 export interface ZkStat {
@@ -124,11 +125,12 @@ export class ZkConn {
     const c = new ZkConn(raw, auth ? acl.CREATOR_ALL_ACL : acl.OPEN_ACL_UNSAFE);
     if (auth) raw.addAuthInfo("digest", Buffer.from(auth));
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => {
+      // Stall tolerant: a session made while this process did not run is kept, not taken for a timeout.
+      const t = new StallTolerantTimeout(timeoutMs, () => {
         c.close().finally(() => reject(new NoQuorumError(`zookeeper ${connect}: no session within ${timeoutMs} ms`)));
-      }, timeoutMs);
+      });
       raw.once("connected", () => {
-        clearTimeout(t);
+        t.clear();
         resolve();
       });
       raw.connect();

@@ -6,12 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startProxyFixture } from "../testing/proxy.ts";
-
-/** Holds the JavaScript thread for `ms`: no timer fires and no socket is read meanwhile. */
-function holdThread(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) { /* the process is not running, as far as its event loop can tell */ }
-}
+import { holdThread } from "../testing/hold_thread.ts";
 
 for (const epoll of [true, false]) {
   Deno.test(`proxy session timeouts: a client that sent while the process did not run is not closed as idle (session_epoll=${epoll})`, async () => {

@@ -7,16 +7,11 @@
 import assert from "node:assert/strict";
 import { BackendConn } from "../redis/conn.ts";
 import { startRedis } from "../testing/redis.ts";
+import { holdThread } from "../testing/hold_thread.ts";
 
 const dec = new TextDecoder();
 /** recvTimeoutMs 400: the health check runs every 100 ms. */
 const OPTS = { auth: "", maxPipeline: 1000, minBackoffMs: 10, maxBackoffMs: 100, connectTimeoutMs: 5000 };
-
-/** Holds the JavaScript thread for `ms`: no timer fires and no socket is read meanwhile. */
-function holdThread(ms: number): void {
-  const until = Date.now() + ms;
-  while (Date.now() < until) { /* the process is not running, as far as its event loop can tell */ }
-}
 
 /** Lets the connection's turn-end flush hand the request to the kernel. */
 const sentOut = () => new Promise((r) => setTimeout(r, 20));
