@@ -244,10 +244,11 @@ async function main(argv: string[]): Promise<number> {
     );
     const htmlPath = `${opts.reportDir}/codis-chaos-${opts.seed}-${Deno.pid}.html`;
     const input = { history, verdict, seed: opts.seed, replay: replayCommand(opts), htmlPath, notes };
-    await Deno.mkdir(opts.reportDir, { recursive: true });
-    await Deno.writeTextFile(htmlPath, htmlReport(input, summary));
+    // The verdict first: a failure while drawing the timeline must not hide it.
     for (const line of textReport(input)) console.log(line);
     console.log(summary);
+    await Deno.mkdir(opts.reportDir, { recursive: true });
+    await Deno.writeTextFile(htmlPath, htmlReport(input, summary));
     return verdict.lost > 0 || verdict.violations > 0 ? 1 : 0;
   } catch (e) {
     console.error(`chaos: the run failed: ${(e as Error).stack ?? e}`);

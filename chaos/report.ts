@@ -114,7 +114,11 @@ function esc(s: string): string {
 export function htmlReport(input: ReportInput, summary: string): string {
   const h = input.history;
   const ops = h.ops.filter((o) => !o.final);
-  const seconds = Math.max(1, Math.ceil(Math.max(0, ...ops.map((o) => o.end), ...h.faults.map((f) => f.end)) / 1000));
+  // A loop, not Math.max(...): a long run records more operations than a call may take arguments.
+  let lastEnd = 0;
+  for (const o of ops) if (o.end > lastEnd) lastEnd = o.end;
+  for (const f of h.faults) if (f.end > lastEnd) lastEnd = f.end;
+  const seconds = Math.max(1, Math.ceil(lastEnd / 1000));
   const okPerSec = new Array(seconds).fill(0);
   const errPerSec = new Array(seconds).fill(0);
   const lat: number[][] = Array.from({ length: seconds }, () => []);
