@@ -12,7 +12,7 @@ import { replicationRoundTripMs } from "./lib/repl_rtt.ts";
 import { benchArgs, DEFAULT_WORKLOADS, runOnce, type RunSettings, type Workload, WORKLOADS } from "./lib/run.ts";
 import { type BenchTls, prepareBenchTls, TLS_TARGETS } from "./lib/tls_targets.ts";
 import { type BurstResult, connectionBurst, renderBurstTable } from "./lib/conn_burst.ts";
-import { liveIdleMemory, type LiveMemoryResult, renderLiveMemory } from "./lib/idle_memory.ts";
+import { idleMemoryRound, type LiveMemoryResult, renderLiveMemory } from "./lib/idle_memory.ts";
 import {
   BIG_REQUEST_ARGS,
   bigRequest,
@@ -290,14 +290,10 @@ async function main(argv: string[]): Promise<number> {
           (b.failed ? `  ${b.failed} failed: ${b.error}` : ""),
       );
     }
-    for (const [name, m] of burst ? memoryTargets : []) {
-      const r = await liveIdleMemory(name, rep, { ...m, cwd: ROOT, dir, backends: addrs, n: opts.connections });
-      memory.push(r);
-      log(
-        `[${rep + 1}/${opts.repeat}] ${"idle after GC".padEnd(17)} ${name.padEnd(10)} ` +
-          (r.error
-            ? `ERROR ${r.error}`
-            : `RSS ${r.rssPerConnKB.toFixed(2)} KB/conn  heap ${r.heapPerConnB.toFixed(0)} B/conn`),
+    if (burst) {
+      const common = { cwd: ROOT, dir, backends: addrs, n: opts.connections };
+      memory.push(
+        ...await idleMemoryRound(memoryTargets, common, (what) => log(`[${rep + 1}/${opts.repeat}] ${what}`), rep),
       );
     }
   }

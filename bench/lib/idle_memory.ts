@@ -146,6 +146,27 @@ export async function liveIdleMemory(
   return result;
 }
 
+/** One round: each proxy of `targets` (name → entry point and flags) measured once, each result logged as it comes. */
+export async function idleMemoryRound(
+  targets: Map<string, { script: string; extraArgs: string[] }>,
+  common: { cwd: string; dir: string; backends: string[]; n: number },
+  log: (line: string) => void,
+  rep = 0,
+): Promise<LiveMemoryResult[]> {
+  const results: LiveMemoryResult[] = [];
+  for (const [name, m] of targets) {
+    const r = await liveIdleMemory(name, rep, { ...m, ...common });
+    results.push(r);
+    log(
+      `${"idle after GC".padEnd(17)} ${name.padEnd(10)} ` +
+        (r.error
+          ? `ERROR ${r.error}`
+          : `RSS ${r.rssPerConnKB.toFixed(2)} KB/conn  heap ${r.heapPerConnB.toFixed(0)} B/conn`),
+    );
+  }
+  return results;
+}
+
 /** The idle-memory lines: medians per proxy, with the range over the runs. */
 export function renderLiveMemory(results: LiveMemoryResult[], targets: string[]): string {
   const lines = [
