@@ -12,7 +12,7 @@
 import { parseIntStrict } from "../../util/bytes.ts";
 import { ProtocolError } from "../../util/errors.ts";
 import { splitInline } from "./inline.ts";
-import { LAZY_ARGV_MIN, lazyArgv } from "./lazy_argv.ts";
+import { LAZY_ARGV_KNOWN, LAZY_ARGV_MIN, lazyArgv } from "./lazy_argv.ts";
 import {
   bulkError,
   CR,
@@ -80,8 +80,9 @@ export class SpanningRequest {
   #argi = 0;
   /** The length of #buf before the last append: what the read being consumed had added is counted from there. */
   #lenBeforeAppend = 0;
-  /** Start and length in #buf of each argument done. */
+  /** Start and length in #buf of each argument done, up to #spanLimit of them (a lazy argv finds the rest). */
   #spans: number[] = [];
+  #spanLimit = 0;
   /** Where the content of the current line starts in #buf, and where the search for its end resumes. */
   #lineFrom = 0;
   #scanFrom = 0;
@@ -116,7 +117,7 @@ export class SpanningRequest {
       // A big request's next read goes to the end of its buffer, where consume() takes it in place (the read may
       // hold requests after this one too: they are parsed as views of this buffer, which is never written again).
       if (this.#buf.length - len < SPANNING_READ_ROOM) {
-        const grown = new Uint8Array(Math.max(2 * this.#buf.length, len + SPANNING_READ_ROOM));
+        const grown = new Uint8Array(Math.max(this.#spanningSize(), len + SPANNING_READ_ROOM));
         grown.set(this.#buf.subarray(0, len));
         this.#buf = grown;
       }
@@ -133,6 +134,20 @@ export class SpanningRequest {
       this.#buf = grown;
     }
     return this.#buf.subarray(len, Math.min(this.#bulkEnd, this.#buf.length));
+  }
+
+  /**
+   * The next size of a big request's buffer: what the whole request will take if its arguments to come are as long
+   * as those so far, with an eighth more (so that a slightly longer tail does not copy it all again), at least twice
+   * and at most eight times the present size. Few growths, so few copies of what arrived (a 5 MB request: three
+   * instead of nine), and still never more than eight times the bytes received, whatever the count declared.
+   */
+  #spanningSize(): number {
+    const size = this.#buf.length;
+    const argi = this.#argi;
+    if (argi === 0) return 2 * size;
+    const whole = (this.#len / argi) * this.#argc;
+    return Math.ceil(Math.min(DIRECT_READ_GROWTH * size, Math.max(2 * size, whole + whole / 8 + SPANNING_READ_ROOM)));
   }
 
   /** Starts a request at `data[pos]` (a `*` starts a multibulk, anything else an inline command). */
@@ -175,6 +190,7 @@ export class SpanningRequest {
             return pos;
           }
           this.#argc = count;
+          this.#spanLimit = count > LAZY_ARGV_MIN ? LAZY_ARGV_KNOWN : count;
           this.#nextArg();
           break;
         }
@@ -219,7 +235,7 @@ export class SpanningRequest {
           if (buf[this.#bulkEnd - 2] !== CR || buf[this.#bulkEnd - 1] !== LF) {
             throw new ProtocolError("Protocol error: bulk string is not terminated by CRLF");
           }
-          this.#spans.push(this.#bulkStart, this.#bulkEnd - 2 - this.#bulkStart);
+          if (this.#argi < this.#spanLimit) this.#spans.push(this.#bulkStart, this.#bulkEnd - 2 - this.#bulkStart);
           if (++this.#argi === this.#argc) {
             this.#finishMultibulk(sink);
             return pos;
@@ -238,15 +254,16 @@ export class SpanningRequest {
 
   /**
    * Takes the arguments that are whole in `data` from `pos` (at the `$` of one) with no state kept between them: a
-   * request of many small arguments costs a few operations per argument. Their spans are recorded as where they will
-   * be in #buf once the caller appends `data[pos, returned)`. Returns where it stopped: after the last argument, or at
-   * the start of one not whole in `data`. Throws the errors consume() would.
+   * request of many small arguments costs a few operations per argument. The spans of the first #spanLimit are
+   * recorded as where they will be in #buf once the caller appends `data[pos, returned)`. Returns where it stopped:
+   * after the last argument, or at the start of one not whole in `data`. Throws the errors consume() would.
    */
   #wholeArgs(data: Uint8Array, pos: number, limits: RequestLimits): number {
     const end = data.length;
     const spans = this.#spans;
     const toBuf = this.#len - pos;
     const argc = this.#argc;
+    const spanLimit = this.#spanLimit;
     let argi = this.#argi;
     while (argi < argc && pos < end) {
       if (data[pos] !== DOLLAR) break; // (consume() says what is wrong)
@@ -257,7 +274,7 @@ export class SpanningRequest {
       const argStart = lenEnd + 2;
       const argEnd = argStart + n;
       if (argEnd + 2 > end || data[argEnd] !== CR || data[argEnd + 1] !== LF) break;
-      spans.push(toBuf + argStart, n);
+      if (argi < spanLimit) spans.push(toBuf + argStart, n);
       argi++;
       pos = argEnd + 2;
     }
@@ -294,7 +311,7 @@ export class SpanningRequest {
     const buf = this.#buf.buffer;
     const spans = this.#spans;
     let argv: Uint8Array[];
-    if (this.#argc > LAZY_ARGV_MIN) argv = lazyArgv(buf, spans);
+    if (this.#argc > LAZY_ARGV_MIN) argv = lazyArgv(buf, this.#argc, spans);
     else {
       argv = new Array(this.#argc);
       for (let i = 0, j = 0; i < argv.length; i++, j += 2) argv[i] = new Uint8Array(buf, spans[j], spans[j + 1]);
