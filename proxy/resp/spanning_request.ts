@@ -69,6 +69,11 @@ const SPANNING_READ_MIN = 16 * 1024;
 const SPANNING_READ_ARGS = 256;
 /** The least free room offered for such a read; the buffer doubles to keep it. */
 const SPANNING_READ_ROOM = 16 * 1024;
+/**
+ * The most offered for one such read: the kernel may hold megabytes of a big request, and each read's arguments are
+ * parsed in the same turn, so a bigger read would hold the other sessions for as long (1.5 MB: about 10 ms).
+ */
+const SPANNING_READ_MAX = 256 * 1024;
 
 /** The request being received across reads; see the module doc. */
 export class SpanningRequest {
@@ -104,8 +109,8 @@ export class SpanningRequest {
    * The free room of the buffer where the rest of the current bulk goes, when enough of it is still to come: the
    * socket reads into it, and {@link consume} of that read copies nothing. The buffer grows toward the bulk's end
    * (at most eight times its size, or 64 KiB past the bytes received), never to a declared length at once. A request
-   * of many arguments and at least 16 KiB gets the free room of its buffer whatever it is receiving (see
-   * SPANNING_READ_MIN). Null otherwise.
+   * of many arguments and at least 16 KiB gets the free room of its buffer (up to 256 KiB) whatever it is receiving
+   * (see SPANNING_READ_MIN). Null otherwise.
    */
   readTarget(): Uint8Array | null {
     const stage = this.#stage;
@@ -121,7 +126,7 @@ export class SpanningRequest {
         grown.set(this.#buf.subarray(0, len));
         this.#buf = grown;
       }
-      return this.#buf.subarray(len);
+      return this.#buf.subarray(len, Math.min(this.#buf.length, len + SPANNING_READ_MAX));
     }
     // The room offered covers the rest of the bulk, or 64 KiB of it: one read can take what the kernel holds.
     if (this.#buf.length - len < Math.min(rest, DIRECT_READ_AHEAD)) {
