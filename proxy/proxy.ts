@@ -26,6 +26,7 @@ import { LoadStats } from "./stats/load.ts";
 import type { LoadViewsJSON } from "../models/load_stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
+import { trimReplyBuffers } from "../redis/reply_buffers.ts";
 
 const log = logger("proxy");
 
@@ -77,7 +78,10 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.ops.answerQuery = (q) => answerOpsQuery(this, q);
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     this.load = new LoadStats(config);
-    this.stats.onSample = (now) => this.load.sample(now);
+    this.stats.onSample = (now) => {
+      this.load.sample(now);
+      trimReplyBuffers(); // (an idle proxy keeps no pooled reply buffers: redis/reply_buffers.ts)
+    };
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
     const backendOpts = {

@@ -120,6 +120,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Socket event: everything written was handed to the kernel. */
   onDrain(): void {
+    this.#replies.releaseWritten();
     this.#maybeResume();
   }
 

@@ -5,6 +5,7 @@
  */
 import type { PendingReply } from "../../redis/conn.ts";
 import { errorReply } from "../../redis/encode.ts";
+import { adoptReply, type ReplyBuffer } from "../../redis/reply_buffers.ts";
 
 /** Told when a request completes, so the session can flush the replies at the head of its queue. */
 export interface RequestOwner {
@@ -28,6 +29,11 @@ export class Request implements PendingReply {
   slot = -1;
   /** Its first key (a view of the client's bytes), for the big-key check on its reply; null: none. */
   key: Uint8Array | null = null;
+  /**
+   * The pooled buffer its reply is a view of, adopted as the backend connection delivered it: the session releases it
+   * once the reply has been copied or handed to the kernel (`../../redis/reply_buffers.ts`). Null: none.
+   */
+  replyBuffer: ReplyBuffer | null = null;
 
   constructor(owner: RequestOwner, name: string, start: number) {
     this.owner = owner;
@@ -38,6 +44,7 @@ export class Request implements PendingReply {
   onReply(raw: Uint8Array): void {
     if (this.reply !== null) return;
     this.reply = raw;
+    this.replyBuffer = adoptReply(raw);
     this.owner.requestDone(this);
   }
 
