@@ -240,7 +240,7 @@ for (const epoll of [true, false]) {
         }));
       }
       await others.stop();
-      await until("the closed sessions to be gone", 10_000, async () => f.proxy.sessionCount() === 0);
+      await until("the closed sessions to be gone", 10_000, () => Promise.resolve(f.proxy.sessionCount() === 0));
       await mixedPipelines(f.client(), keys, 99, 4, 40);
     } finally {
       await others?.stop().catch(() => {}); // (when the test failed first)
@@ -268,9 +268,13 @@ for (const epoll of [true, false]) {
       for (const k of sent) assert.equal(await pub.publish("rb-channel", Buffer.from(k.value)), 1);
       await mixedPipelines(f.client(), keys, 5, 6, 30);
       await others.stop();
-      await until("every message", 10_000, async () => messages.length === sent.length);
+      await until("every message", 10_000, () => Promise.resolve(messages.length === sent.length));
       for (let i = 0; i < sent.length; i++) sameBytes(messages[i], sent[i].value, `message ${i}`);
-      await until("MONITOR to show the GETs", 10_000, async () => seen.some((l) => l.startsWith("get mon:")));
+      await until(
+        "MONITOR to show the GETs",
+        10_000,
+        () => Promise.resolve(seen.some((l) => l.startsWith("get mon:"))),
+      );
     } finally {
       monitor?.disconnect();
       await others?.stop().catch(() => {}); // (when the test failed first)
