@@ -7,6 +7,7 @@
 import type { PendingReply } from "../../redis/conn.ts";
 import { arrayElements, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { bulkSize, concat, digits, integerReply, OK, writeArrayHeader, writeBulk } from "../../redis/encode.ts";
+import { adoptReply, releaseReply, type ReplyBuffer } from "../../redis/reply_buffers.ts";
 import type { Request } from "./request.ts";
 import type { KeyRef } from "./forward.ts";
 
@@ -135,6 +136,11 @@ class SplitJoin {
    * own error, so that stats and session_break_on_failure count it like any request the proxy could not serve.
    */
   failure: string | null = null;
+  /**
+   * The pooled buffers the parts' replies are views of (`../../redis/reply_buffers.ts`; `elements` holds views of
+   * them), released once the joined reply is made; null: none.
+   */
+  buffers: ReplyBuffer[] | null = null;
 
   constructor(readonly kind: SplitKind, nkeys: number, parts: number, readonly req: Request) {
     this.elements = kind === "mget" ? new Array(nkeys) : [];
@@ -146,7 +152,8 @@ class SplitJoin {
     if (this.failure !== null) {
       this.req.onError(this.failure);
     } else if (this.error) {
-      this.req.onReply(this.error);
+      // (Perhaps a view of a part's buffer: the buffers then stay unreleased, and so are never reused.)
+      return this.req.onReply(this.error);
     } else if (this.kind === "mget") {
       this.req.onReply(concat([encoder.encode(`*${this.elements.length}\r\n`), ...this.elements]));
     } else if (this.kind === "mset") {
@@ -154,6 +161,9 @@ class SplitJoin {
     } else {
       this.req.onReply(integerReply(this.sum));
     }
+    // The joined reply is a copy: nothing reads the parts' replies any more.
+    const bufs = this.buffers;
+    if (bufs !== null) { for (let i = 0; i < bufs.length; i++) releaseReply(bufs[i]); }
   }
 }
 
@@ -166,6 +176,8 @@ class SplitPart implements PendingReply {
 
   onReply(raw: Uint8Array): void {
     const j = this.join;
+    const from = adoptReply(raw);
+    if (from !== null) (j.buffers ??= []).push(from);
     if (isErrorReply(raw)) {
       j.error ??= raw;
     } else if (j.kind === "mget") {
