@@ -162,8 +162,13 @@ export function pooledReplyBuffers(): { buffers: number; bytes: number } {
 let lentView: Uint8Array | null = null;
 let lentFrom: ReplyBuffer | null = null;
 
-/** The framer is about to deliver `view`, a view of `from`: it may be adopted until {@link endLend}. */
+/**
+ * `view`, a view of `from`, is about to be delivered: it may be adopted until {@link endLend}. A lend within the
+ * delivery of another view (a reply made and delivered by a consumer of one) pins that other view's buffer unless it
+ * was adopted already.
+ */
 export function lendReply(view: Uint8Array, from: ReplyBuffer): void {
+  if (lentView !== null) lentFrom!.pinned = true;
   lentView = view;
   lentFrom = from;
 }

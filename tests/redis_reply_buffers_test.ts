@@ -111,3 +111,24 @@ Deno.test("reply buffers: a pooled framer's big reply keeps its bytes while adop
   assert.equal(raw[0], POISON_BYTE);
   emptyPool();
 });
+
+Deno.test("reply buffers: a lend within another view's delivery pins that view's buffer unless it was adopted", () => {
+  emptyPool();
+  const outer = takeReplyBuffer(4096);
+  const inner = takeReplyBuffer(4096);
+  const o = outer.bytes.subarray(0, 4);
+  const i = inner.bytes.subarray(0, 4);
+  lendReply(o, outer); // (delivered to a consumer that makes a reply of its own and delivers it)
+  lendReply(i, inner);
+  assert.equal(adoptReply(i), inner);
+  endLend();
+  assert.equal(adoptReply(o), null, "the outer view can no longer be adopted");
+  endLend();
+  assert.equal(outer.pinned, true);
+  assert.equal(inner.pinned, false);
+  retireReplyBuffer(outer);
+  retireReplyBuffer(inner);
+  releaseReply(inner);
+  assert.equal(pooledReplyBuffers().buffers, 1, "only the adopted one is reused");
+  emptyPool();
+});

@@ -7,11 +7,21 @@
 import type { PendingReply } from "../../redis/conn.ts";
 import { arrayElements, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { bulkSize, concat, digits, integerReply, OK, writeArrayHeader, writeBulk } from "../../redis/encode.ts";
-import { adoptReply, releaseReply, type ReplyBuffer } from "../../redis/reply_buffers.ts";
+import {
+  adoptReply,
+  endLend,
+  lendReply,
+  releaseReply,
+  type ReplyBuffer,
+  retireReplyBuffer,
+  takeReplyBuffer,
+} from "../../redis/reply_buffers.ts";
 import type { Request } from "./request.ts";
 import type { KeyRef } from "./forward.ts";
 
 const encoder = new TextEncoder();
+/** A joined MGET reply at least this long is made in a pooled buffer (`../../redis/reply_buffers.ts`). */
+const POOLED_JOIN = 4096;
 
 /** How a split command's sub-replies combine. */
 export type SplitKind = "mget" | "mset" | "sum";
@@ -155,7 +165,7 @@ class SplitJoin {
       // (Perhaps a view of a part's buffer: the buffers then stay unreleased, and so are never reused.)
       return this.req.onReply(this.error);
     } else if (this.kind === "mget") {
-      this.req.onReply(concat([encoder.encode(`*${this.elements.length}\r\n`), ...this.elements]));
+      this.#replyJoined();
     } else if (this.kind === "mset") {
       this.req.onReply(OK);
     } else {
@@ -164,6 +174,29 @@ class SplitJoin {
     // The joined reply is a copy: nothing reads the parts' replies any more.
     const bufs = this.buffers;
     if (bufs !== null) { for (let i = 0; i < bufs.length; i++) releaseReply(bufs[i]); }
+  }
+
+  /** The MGET's reply: its elements in key order under one header; a big one in a pooled buffer, lent to the request. */
+  #replyJoined(): void {
+    const head = encoder.encode(`*${this.elements.length}\r\n`);
+    let size = head.length;
+    for (const e of this.elements) size += e.length;
+    if (size < POOLED_JOIN) return this.req.onReply(concat([head, ...this.elements]));
+    const buf = takeReplyBuffer(size);
+    const out = buf.bytes.subarray(0, size);
+    out.set(head);
+    let off = head.length;
+    for (const e of this.elements) {
+      out.set(e, off);
+      off += e.length;
+    }
+    lendReply(out, buf);
+    try {
+      this.req.onReply(out);
+    } finally {
+      endLend();
+    }
+    retireReplyBuffer(buf);
   }
 }
 
