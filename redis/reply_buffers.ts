@@ -13,11 +13,12 @@
  *
  * Lending: the framer lends each view just for the synchronous call that delivers it ({@link lendReply} ...
  * {@link endLend}). A consumer that will say when it is done with it adopts it during that call ({@link adoptReply}:
- * a client's request, whose session releases it once the reply has been copied or handed to the kernel). A view that
- * nobody adopted pins its buffer, which is then never reused (the garbage collector frees it, as before): a consumer
- * that receives a view later, or keeps it (a reply held for write acknowledgements, a promise's result, the parts of
- * a split MGET), cannot make a buffer be written under it. An adopter promises that nothing reads the view once it
- * has released it, and a consumer that passes a view on to an adopter within the call must not read it afterwards.
+ * a client's request, whose session releases it once the reply has been copied or handed to the kernel; a split
+ * MGET's part, released once the joined reply is copied). A view that nobody adopted pins its buffer, which is then
+ * never reused (the garbage collector frees it, as before): a consumer that receives a view later, or keeps it (a
+ * reply held for write acknowledgements, a promise's result), cannot make a buffer be written under it. An adopter
+ * promises that nothing reads the view once it has released it, and a consumer that passes a view on to an adopter
+ * within the call must not read it afterwards.
  *
  * Reused buffers are bounded: at most {@link MAX_POOLED_BYTES} wait in the pool, none bigger than
  * {@link MAX_POOLED_BUFFER}, and {@link trimReplyBuffers} (once a second) drops those that were not taken since its
