@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import type { Redis } from "ioredis";
 import { encodeCommand } from "../redis/encode.ts";
 import { ReplyFramer } from "../redis/reply_framer.ts";
-import { poisonReusedBuffers, replyBufferCounts } from "../redis/reply_buffers.ts";
+import { poisonReusedBuffers, pooledReplyBuffers, replyBufferCounts } from "../redis/reply_buffers.ts";
 import { type ProxyFixture, startProxyFixture } from "../testing/proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { sleep, until } from "../testing/wait.ts";
@@ -180,6 +180,9 @@ for (const epoll of [true, false]) {
       const reusedBefore = replyBufferCounts.reused;
       await Promise.all([0, 1, 2, 3].map((i) => mixedPipelines(f.client(), keys, 7 + i, 12, 40)));
       assert.ok(replyBufferCounts.reused > reusedBefore, "buffers were reused meanwhile");
+      assert.ok(pooledReplyBuffers().buffers > 0);
+      // Idle: the proxy's once-a-second trim empties the pool.
+      await until("the pool to empty", 10_000, () => Promise.resolve(pooledReplyBuffers().buffers === 0));
     } finally {
       await f.stop();
     }
