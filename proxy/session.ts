@@ -184,6 +184,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#readAt > router.servingUntil) router.leaseExpired = true; // the dashboard lease (proxy/lease.ts)
     try {
       this.#parser.feed(chunk);
+      // Views of this read kept for later (backpressure): its slab must not be reused (util/buffer_pool.ts).
+      if (this.#parser.keptBytes > 0) this.#pinSlab(chunk);
     } catch (e) {
       this.#core.stats.fail();
       if (e instanceof ProtocolError) return this.#abort(`ERR ${e.message}`);
@@ -221,6 +223,16 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       : this.#replyModeRequest(info, argv);
     req.argv = argv;
     this.#queue.push(req);
+    const slab = this.#socket.slabOf?.(raw ?? argv[0]) ?? null;
+    if (slab !== null) {
+      // The request's bytes are views of a reused read slab: counted until its reply is written (session_replies.ts),
+      // unless the session's modes may keep them (a transaction's queue...): then the slab is never reused.
+      if (this.#special) slab.pin();
+      else {
+        slab.users++;
+        req.slab = slab;
+      }
+    }
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
       if (isClientSetinfo(info, argv)) return req.onReply(OK);
@@ -322,6 +334,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Holds a request read while the gate is held; stops parsing (not reading) when too many wait. */
   #defer(argv: Uint8Array[], raw: Uint8Array | null): void {
+    this.#pinSlab(raw ?? argv[0]);
     if (this.#gate.defer(argv, raw) >= this.#core.config.session_max_pipeline && !this.#paused) {
       this.#paused = true;
       this.#gate.stashing = true;
@@ -330,9 +343,16 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   }
 
   #stashChunk(chunk: Uint8Array): void {
+    this.#pinSlab(chunk);
     if (!this.#gate.stashChunk(chunk)) {
       this.#abort(`ERR more than ${MAX_STASHED_BYTES >> 20} MB of requests queued behind a blocking command`);
     }
+  }
+
+  /** Views of `view`'s read slab are kept where nothing counts them: the slab is never reused. */
+  #pinSlab(view: Uint8Array): void {
+    const slab = this.#socket.slabOf?.(view) ?? null;
+    if (slab !== null) slab.pin();
   }
 
   /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */

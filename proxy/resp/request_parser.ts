@@ -62,6 +62,11 @@ export class RequestParser {
     return this.#spanning === null ? this.#backlogLen : this.#backlogLen + this.#spanning.received;
   }
 
+  /** Bytes of earlier reads kept as views while the parser is held (the request under way is copied, not kept). */
+  get keptBytes(): number {
+    return this.#backlogLen;
+  }
+
   /** Where the next read should go: the room of a big bulk under way (see {@link SpanningRequest.readTarget}). */
   readTarget(): Uint8Array | null {
     return this.#backlogLen === 0 && this.#spanning !== null ? this.#spanning.readTarget() : null;
