@@ -7,6 +7,7 @@ import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
+import type { PooledBuffer } from "../util/buffer_pool.ts";
 import {
   checkArity,
   type CommandInfo,
@@ -223,7 +224,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       : this.#replyModeRequest(info, argv);
     req.argv = argv;
     this.#queue.push(req);
-    const slab = this.#socket.slabOf?.(raw ?? argv[0]) ?? null;
+    const slab = this.#pooledOf(raw ?? argv[0]);
     if (slab !== null) {
       // The request's bytes are views of a reused read slab: counted until its reply is written (session_replies.ts),
       // unless the session's modes may keep them (a transaction's queue...): then the slab is never reused.
@@ -351,8 +352,13 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Views of `view`'s read slab are kept where nothing counts them: the slab is never reused. */
   #pinSlab(view: Uint8Array): void {
-    const slab = this.#socket.slabOf?.(view) ?? null;
+    const slab = this.#pooledOf(view);
     if (slab !== null) slab.pin();
+  }
+
+  /** The reused buffer `view` lies in: the read slab being filled, or a big request's own buffer; null: none. */
+  #pooledOf(view: Uint8Array): PooledBuffer | null {
+    return this.#socket.slabOf?.(view) ?? this.#parser.bufferOf(view);
   }
 
   /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */

@@ -37,7 +37,12 @@ function poisonSwitch(): boolean {
 }
 
 /** Whether released buffers are poisoned (the test-only switch, read once). */
-export const POISON_REUSED_BUFFERS: boolean = poisonSwitch();
+export let POISON_REUSED_BUFFERS: boolean = poisonSwitch();
+
+/** Tests only: turns the poison on or off for this thread (the environment variable does it for a whole process). */
+export function setPoisonReusedBuffers(on: boolean): void {
+  POISON_REUSED_BUFFERS = on;
+}
 
 /** Buffers taken from every pool of this thread, those that were reused, and those released (for tests). */
 export const bufferPoolCounts = { taken: 0, reused: 0, released: 0 };
@@ -55,9 +60,9 @@ export class PooledBuffer {
   /** Its writer has moved on: nothing new is read into it. */
   retired = false;
   #state = IN_USE;
-  readonly #pool: BufferPool;
+  readonly #pool: { put(b: PooledBuffer): void };
 
-  constructor(pool: BufferPool, bytes: Uint8Array) {
+  constructor(pool: { put(b: PooledBuffer): void }, bytes: Uint8Array) {
     this.#pool = pool;
     this.bytes = bytes;
   }
@@ -100,18 +105,28 @@ export class PooledBuffer {
   }
 }
 
+/** Every pool made, for {@link trimIdleBufferPools} (pools are made once per thread, at module level). */
+const pools: { trimIfIdle(): void }[] = [];
+
+/**
+ * Drops the free buffers of every pool of this thread not taken from since the last call: the proxy calls it once a
+ * second, so an idle proxy holds no free buffer a second or two after its last burst.
+ */
+export function trimIdleBufferPools(): void {
+  for (const p of pools) p.trimIfIdle();
+}
+
 /** Buffers of one size; at most `maxFree` are kept free, the rest are left to the garbage collector. */
 export class BufferPool {
   readonly size: number;
   readonly maxFree: number;
   #free: PooledBuffer[] = [];
-  /** Buffers taken, and how many of them came from the free list (for tests and the bench). */
-  taken = 0;
-  reused = 0;
+  #takenSinceTrim = false;
 
   constructor(size: number, maxFree: number) {
     this.size = size;
     this.maxFree = maxFree;
+    pools.push(this);
   }
 
   /** Free buffers held now. */
@@ -121,11 +136,10 @@ export class BufferPool {
 
   /** A buffer to write into: a free one, or a new one. */
   take(): PooledBuffer {
-    this.taken++;
     bufferPoolCounts.taken++;
+    this.#takenSinceTrim = true;
     const b = this.#free.pop();
     if (b !== undefined) {
-      this.reused++;
       bufferPoolCounts.reused++;
       return PooledBuffer.take(b);
     }
@@ -140,8 +154,78 @@ export class BufferPool {
     if (this.#free.length < this.maxFree) this.#free.push(b);
   }
 
-  /** Drops the free buffers (an idle loop need not hold them). */
-  trim(): void {
-    this.#free.length = 0;
+  /** Drops the free buffers if none was taken since the last call. */
+  trimIfIdle(): void {
+    if (!this.#takenSinceTrim) this.#free.length = 0;
+    this.#takenSinceTrim = false;
+  }
+}
+
+/**
+ * Big buffers of any size (a big value's request), up to `maxFree` of them and `maxFreeBytes` kept free. A request takes a free one
+ * at least as long as it needs and at most twice that, or makes one of its own.
+ */
+export class SizedBufferPool {
+  readonly maxFreeBytes: number;
+  readonly maxFree: number;
+  #free: PooledBuffer[] = [];
+  #freeBytes = 0;
+  #takenSinceTrim = false;
+
+  constructor(maxFreeBytes: number, maxFree: number) {
+    this.maxFreeBytes = maxFreeBytes;
+    this.maxFree = maxFree;
+    pools.push(this);
+  }
+
+  /** Bytes of the free buffers held now. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** The smallest free buffer of `need` to `2 * need` bytes, or null. */
+  find(need: number): PooledBuffer | null {
+    const free = this.#free;
+    let best = -1;
+    for (let i = 0; i < free.length; i++) {
+      const n = free[i].bytes.length;
+      if (n >= need && n <= 2 * need && (best < 0 || n < free[best].bytes.length)) best = i;
+    }
+    if (best < 0) return null;
+    const b = free[best];
+    free[best] = free[free.length - 1];
+    free.length--;
+    this.#freeBytes -= b.bytes.length;
+    bufferPoolCounts.taken++;
+    bufferPoolCounts.reused++;
+    this.#takenSinceTrim = true;
+    return PooledBuffer.take(b);
+  }
+
+  /** A new buffer of `size` bytes that comes back to this pool once released. */
+  make(size: number): PooledBuffer {
+    bufferPoolCounts.taken++;
+    this.#takenSinceTrim = true;
+    return new PooledBuffer(this, new Uint8Array(size));
+  }
+
+  /** (PooledBuffer) Nothing reads `b` any more. */
+  put(b: PooledBuffer): void {
+    if (!PooledBuffer.free(b)) return;
+    bufferPoolCounts.released++;
+    if (POISON_REUSED_BUFFERS) b.bytes.fill(POISON_BYTE);
+    const n = b.bytes.length;
+    if (this.#freeBytes + n > this.maxFreeBytes || this.#free.length >= this.maxFree) return;
+    this.#free.push(b);
+    this.#freeBytes += n;
+  }
+
+  /** Drops the free buffers if none was taken since the last call. */
+  trimIfIdle(): void {
+    if (!this.#takenSinceTrim) {
+      this.#free.length = 0;
+      this.#freeBytes = 0;
+    }
+    this.#takenSinceTrim = false;
   }
 }

@@ -39,6 +39,8 @@ const MIN_TAIL = 1024;
  * flight; what is freed beyond it goes to the garbage collector.
  */
 const MAX_FREE_SLABS = 16;
+/** This thread's read slabs: taken by its loop, and given back once nothing reads views of them. */
+const readSlabs = new BufferPool(SLAB, MAX_FREE_SLABS);
 /** The most free tail a connection may ask for (see recv). */
 export const MAX_WANT = SLAB / 2;
 /** Connections accepted per round before the others' reads get their turn. */
@@ -61,9 +63,7 @@ export class EpollLoop {
   #blocking: Promise<void> | null = null;
   #closed = false;
   #unhook: () => void;
-  /** Read slabs: taken from here, and given back once nothing reads views of them. */
-  readonly slabs: BufferPool = new BufferPool(SLAB, MAX_FREE_SLABS);
-  #current: PooledBuffer = this.slabs.take();
+  #current: PooledBuffer = readSlabs.take();
   #slab: Uint8Array = this.#current.bytes;
   #used = 0;
   /** The bytes of the last successful {@link recv}. */
@@ -149,7 +149,7 @@ export class EpollLoop {
     let used = this.#used;
     if (slab.length - used < want) {
       this.#current.retire();
-      const next = this.#current = this.slabs.take();
+      const next = this.#current = readSlabs.take();
       slab = this.#slab = next.bytes;
       used = 0;
     }
