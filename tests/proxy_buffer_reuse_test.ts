@@ -13,6 +13,7 @@ import { bufferPoolCounts, POISON_BYTE, setPoisonReusedBuffers } from "../util/b
 import { monitorLine } from "../proxy/core/monitor_feed.ts";
 import { type ProxyFixture, startProxyFixture } from "../testing/proxy.ts";
 import { concatBytes, RawPipe, respCommand } from "../testing/raw_pipe.ts";
+import { sleep } from "../testing/wait.ts";
 import type { ProxyConfig } from "../proxy/core/config.ts";
 
 const enc = new TextEncoder();
@@ -197,19 +198,28 @@ for (const epoll of [true, false]) {
 
   Deno.test(`buffer reuse (${path}): requests read behind a blocked command and under backpressure keep their bytes`, async () => {
     await withProxy(epoll, { session_max_pipeline: 4 }, async (f) => {
-      const blocked = await RawPipe.connect(f.port);
+      // Behind one blocked command, 3 requests (held as they are) and 10 (past the pipeline limit of 4: the session
+      // stops parsing and keeps what it reads as it is).
+      const blocked = await Promise.all([3, 10].map(() => RawPipe.connect(f.port)));
       const piped = await RawPipe.connect(f.port);
       const pusher = await RawPipe.connect(f.port);
       try {
         const want = new Map<string, Uint8Array>();
-        const behind: Uint8Array[] = [respCommand("BLPOP", "reuse:list", "0")];
-        for (let i = 0; i < 10; i++) {
-          const key = `behind:${i}`;
-          const v = valueOf(key, SIZES[i % (SIZES.length - 1)]);
-          want.set(key, v);
-          behind.push(respCommand("SET", key, v));
+        const behind: Uint8Array[][] = [];
+        for (const [b, count] of [3, 10].entries()) {
+          const cmds = [respCommand("BLPOP", `reuse:list:${b}`, "0")];
+          for (let i = 0; i < count; i++) {
+            const key = `behind:${b}:${i}`;
+            const v = valueOf(key, SIZES[(i + 2) % (SIZES.length - 1)]);
+            want.set(key, v);
+            cmds.push(respCommand("SET", key, v));
+          }
+          behind.push(cmds);
+          // The blocking command in a read of its own: what comes behind it is protected by nothing else.
+          await blocked[b].write(cmds[0]);
+          await sleep(100);
+          await blocked[b].write(concatBytes(cmds.slice(1)), (i) => 7000 + i * 3);
         }
-        await blocked.write(concatBytes(behind), (i) => 7000 + i * 3);
         // Many more requests than the session's pipeline limit: the parser keeps the rest of each read meanwhile.
         const many: Uint8Array[] = [];
         for (let i = 0; i < 60; i++) {
@@ -224,14 +234,16 @@ for (const epoll of [true, false]) {
         await writing;
         deepEqual(pressed.map((g) => dec.decode(g)), many.map(() => OK));
         await churn(f, "blocked2", 2);
-        await pusher.write(respCommand("RPUSH", "reuse:list", "x"));
-        deepEqual((await pusher.replies(1)).map((g) => dec.decode(g)), [":1\r\n"]);
-        const got = await blocked.replies(behind.length);
-        equal(dec.decode(got[0]), "*2\r\n$10\r\nreuse:list\r\n$1\r\nx\r\n");
-        deepEqual(got.slice(1).map((g) => dec.decode(g)), behind.slice(1).map(() => OK));
+        for (const b of [0, 1]) {
+          await pusher.write(respCommand("RPUSH", `reuse:list:${b}`, "x"));
+          deepEqual((await pusher.replies(1)).map((g) => dec.decode(g)), [":1\r\n"]);
+          const got = await blocked[b].replies(behind[b].length);
+          equal(dec.decode(got[0]), `*2\r\n$12\r\nreuse:list:${b}\r\n$1\r\nx\r\n`);
+          deepEqual(got.slice(1).map((g) => dec.decode(g)), behind[b].slice(1).map(() => OK));
+        }
         await checkValues(f, want);
       } finally {
-        blocked.close();
+        for (const c of blocked) c.close();
         piped.close();
         pusher.close();
       }
