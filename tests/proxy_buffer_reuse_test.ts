@@ -13,7 +13,8 @@ import { bufferPoolCounts, POISON_BYTE, setPoisonReusedBuffers } from "../util/b
 import { monitorLine } from "../proxy/core/monitor_feed.ts";
 import { type ProxyFixture, startProxyFixture } from "../testing/proxy.ts";
 import { concatBytes, RawPipe, respCommand } from "../testing/raw_pipe.ts";
-import { sleep } from "../testing/wait.ts";
+import { sleep, until } from "../testing/wait.ts";
+import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import type { ProxyConfig } from "../proxy/core/config.ts";
 
 const enc = new TextEncoder();
@@ -248,6 +249,56 @@ for (const epoll of [true, false]) {
         pusher.close();
       }
     });
+  });
+
+  Deno.test(`buffer reuse (${path}): writes waiting for their replica's acknowledgement keep their bytes`, async () => {
+    setPoisonReusedBuffers(true);
+    const f = await startProxyFixture(1, { session_epoll: epoll, backend_write_acks: 1 });
+    let replica: RedisProcess | null = null;
+    try {
+      await f.direct(0).config("SET", "repl-diskless-sync-delay", "0");
+      replica = await startRedis({ extraArgs: ["--replicaof", "127.0.0.1", String(f.backends[0].port)] });
+      const master = f.direct(0);
+      await until("the replica to be online", 10_000, async () => {
+        const info = String(await master.info("replication"));
+        return /slave0:.*state=online/.test(info) ? true : undefined;
+      });
+      const warm = f.client();
+      await until(
+        "a first acknowledged write",
+        10_000,
+        async () => (await warm.set("warm-up", "1")) === "OK" || undefined,
+      );
+      const reusedBefore = bufferPoolCounts.reused;
+      const want = new Map<string, Uint8Array>();
+      await Promise.all([
+        churn(f, "acks", 3),
+        ...[0, 1].map(async (c) => {
+          const p = await RawPipe.connect(f.port);
+          try {
+            const cmds: Uint8Array[] = [];
+            for (let i = 0; i < 30; i++) {
+              const key = `acked:${c}:${i}`;
+              const v = valueOf(key, SIZES[(i + c) % SIZES.length]);
+              want.set(key, v);
+              cmds.push(respCommand("SET", key, v));
+            }
+            await p.write(concatBytes(cmds), (i) => 2000 + i * 4099);
+            deepEqual((await p.replies(cmds.length, 60_000)).map((g) => dec.decode(g)), cmds.map(() => OK));
+          } finally {
+            p.close();
+          }
+        }),
+      ]);
+      // (Acknowledged writes pin their buffers; on the epoll path the slabs that held only parts of big values, copied
+      // out, are still reused.)
+      if (epoll) ok(bufferPoolCounts.reused > reusedBefore, "buffers were reused during the test");
+      await checkValues(f, want);
+    } finally {
+      await f.stop();
+      await replica?.stop();
+      setPoisonReusedBuffers(false);
+    }
   });
 
   Deno.test(`buffer reuse (${path}): a transaction's queued commands keep their bytes until EXEC`, async () => {
