@@ -48,6 +48,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   protover: 2 | 3 = 2;
   readonly remote: string;
   readonly createdAt: number = Date.now();
+  /** The parser's big requests may use reused buffers: #dispatch counts their users (util/buffer_pool.ts). */
+  get countsBufferUsers(): boolean {
+    return true;
+  }
   #core: ProxyCore;
   #socket: ClientSocket;
   #parser: RequestParser;

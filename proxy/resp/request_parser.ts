@@ -134,7 +134,7 @@ export class RequestParser {
       const next = data[pos] === STAR ? this.#parseMultibulk(data, pos) : this.#parseInline(data, pos);
       if (next === INCOMPLETE) {
         // The rest of the read is the start of a request: from here on it is received across reads.
-        const started = this.#spanning ??= new SpanningRequest();
+        const started = this.#spanning ??= new SpanningRequest(this.#sink.countsBufferUsers === true);
         started.begin(data, pos);
         started.consume(data, pos, this.#limits, this.#sink);
         return;

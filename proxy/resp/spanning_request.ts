@@ -31,6 +31,12 @@ import {
 /** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
 export interface RequestSink {
   onRequest(argv: Uint8Array[], raw: Uint8Array | null): void;
+  /**
+   * True when the sink counts the users of a big request's pooled buffer, or pins it, before the read is parsed
+   * (`RequestParser.bufferOf`, `../../util/buffer_pool.ts`): only then does a big bulk get a buffer that is reused.
+   * Otherwise each gets a fresh one, never written again whatever the sink keeps.
+   */
+  readonly countsBufferUsers?: boolean;
 }
 
 const IDLE = 0;
@@ -79,6 +85,13 @@ const bigBuffers = new SizedBufferPool(16 << 20, 16);
 
 /** The request being received across reads; see the module doc. */
 export class SpanningRequest {
+  /** Whether big bulks get buffers of the pool (the sink counts their users: {@link RequestSink.countsBufferUsers}). */
+  readonly #pooled: boolean;
+
+  constructor(pooled = false) {
+    this.#pooled = pooled;
+  }
+
   #stage = IDLE;
   #buf: Uint8Array = EMPTY;
   /** Bytes of the request in #buf. */
@@ -138,10 +151,11 @@ export class SpanningRequest {
     if (this.#buf.length - len < Math.min(rest, DIRECT_READ_AHEAD)) {
       const whole = this.#bulkEnd + TAIL_ROOM;
       // A free pooled buffer that holds the whole bulk costs nothing more to take than a small step would.
-      let pooled = whole >= BIG_BULK ? bigBuffers.find(whole) : null;
+      const poolable = this.#pooled && whole >= BIG_BULK;
+      let pooled = poolable ? bigBuffers.find(whole) : null;
       if (pooled === null) {
         const size = Math.min(whole, Math.max(len + DIRECT_READ_AHEAD, DIRECT_READ_GROWTH * this.#buf.length));
-        if (size === whole && whole >= BIG_BULK) pooled = bigBuffers.make(size);
+        if (size === whole && poolable) pooled = bigBuffers.make(size);
         else this.#grow(new Uint8Array(size), null);
       }
       if (pooled !== null) this.#grow(pooled.bytes, pooled);
