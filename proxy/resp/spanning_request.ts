@@ -6,7 +6,8 @@
  * buffer, as the one-read path hands out views of the read.
  *
  * The buffer grows with the bytes received (doubling, up to the size the declared bulk lengths call for), never with
- * a declared length alone: a `$500000000` header costs nothing until the bytes arrive.
+ * a declared length alone: a `$500000000` header costs nothing until the bytes arrive. (A bulk of 64 KiB or more may
+ * take a free buffer of the thread's pool that fits it whole: that memory is held already.)
  * @module
  */
 import { parseIntStrict } from "../../util/bytes.ts";
@@ -141,7 +142,8 @@ export class SpanningRequest {
     if (stage !== BULK_DATA || rest < DIRECT_READ_MIN) {
       if (len < SPANNING_READ_MIN || this.#argc <= SPANNING_READ_ARGS) return null;
       // A big request's next read goes to the end of its buffer, where consume() takes it in place (the read may
-      // hold requests after this one too: they are parsed as views of this buffer, which is never written again).
+      // hold requests after this one too: they are parsed as views of this buffer, written again only once they are
+      // done with it: util/buffer_pool.ts).
       if (this.#buf.length - len < SPANNING_READ_ROOM) {
         this.#grow(new Uint8Array(Math.max(2 * this.#buf.length, len + SPANNING_READ_ROOM)), null);
       }
