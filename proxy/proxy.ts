@@ -4,6 +4,7 @@
  * @module
  */
 import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
+import { trimIdleBufferPools } from "../util/buffer_pool.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
@@ -82,6 +83,7 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.stats.onSample = (now) => {
       this.load.sample(now);
       trimReplyBuffers(); // (an idle proxy keeps no pooled reply buffers: redis/reply_buffers.ts)
+      trimIdleBufferPools(); // reused read buffers are not held by an idle proxy (util/buffer_pool.ts)
     };
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));

@@ -71,8 +71,16 @@ export class ReplyWriter {
       const usecs = Math.round((now - head.start) * 1000);
       stats.record(head.name, usecs, head.failed, reply[0] === 45 && !head.failed);
       if (head.slot >= 0) load.answered(head, reply, usecs);
-      if (usecs >= slowUs && head.argv !== null) slowLog.logSlow(head.argv, usecs);
+      if (usecs >= slowUs && head.argv !== null) slowLog.logSlow(head.argv, usecs); // (it copies what it keeps)
       if (head.failed) failed = true;
+      const slab = head.slab;
+      if (slab !== null) {
+        // Nothing reads the request's views after this, if it took the plain path and its backend answered (a
+        // failure may leave its bytes in a write that is still pending): its read buffer may be reused.
+        head.slab = null;
+        if (head.plain && !head.failed) slab.release();
+        else slab.pin();
+      }
       head = queue.peek();
     }
     // Weighs the latest flush as much as the past: a client that switches to big values is held back at once.
