@@ -5,7 +5,7 @@ import { type DashboardGroup, setupGroups, startDashboards } from "../testing/da
 import { startCodisProxy } from "../testing/codis_proxy.ts";
 import { withWorkerProxy } from "../testing/worker_proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
-import { sleep } from "../testing/wait.ts";
+import { sleep, until } from "../testing/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -43,6 +43,36 @@ Deno.test("proxy worker mode: 3 threads share the listener; ids, stats and fills
     stats = await admin.stats(0);
     assert.ok(stats.ops.total < 30, `after a reset, ops.total ${stats.ops.total}`);
   });
+});
+
+Deno.test("proxy worker mode: write-ack counters and the setting in stats and /metrics cover every thread", async () => {
+  const extraArgs = ["--backend_write_acks=1", "--backend_write_acks_timeout=200ms"];
+  await withWorkerProxy(
+    { workers: 2, product: "wk-acks", clients: 20, extraArgs },
+    async ({ clients, admin, proxy }) => {
+      const ids = await Promise.all(clients.map((c) => c.call("CLIENT", "ID") as Promise<number>));
+      assert.ok(new Set(ids.map((id) => id % 2)).size === 2, `20 connections all landed on one thread: ${ids}`);
+      // The backends have no replica: each write, one at a time, either times out waiting or is refused at once.
+      for (const [i, c] of clients.entries()) {
+        await assert.rejects(c.set(`wk-acks:${i}`, "v"), /NOREPLICAS/);
+      }
+      const failed = (a: Record<string, number> | undefined) => (a?.timeouts ?? 0) + (a?.fast_fails ?? 0);
+      // Workers report every second.
+      const acks = await until("every thread's write-ack counters", 5000, async () => {
+        const a = (await admin.stats(0)).backend?.write_acks as Record<string, number> | undefined;
+        return failed(a) === clients.length ? a : undefined;
+      });
+      assert.equal(acks.replicas, 1);
+      assert.equal(acks.timeout_ms, 200);
+      const metrics = await (await fetch(`http://127.0.0.1:${proxy.adminPort}/metrics`)).text();
+      assert.match(metrics, /^codis_proxy_write_acks 1$/m);
+      const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1] ?? -1);
+      assert.equal(
+        counter("codis_proxy_write_ack_timeouts_total") + counter("codis_proxy_write_ack_fast_fails_total"),
+        clients.length,
+      );
+    },
+  );
 });
 
 Deno.test("proxy worker mode follows the dashboard: slots migrate with data through a 2-thread proxy", async () => {

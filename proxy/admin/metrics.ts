@@ -2,7 +2,6 @@
  * GET /metrics: the proxy's counters in Prometheus text exposition format (version 0.0.4).
  * @module
  */
-import { drainCounters } from "../forward/drain.ts";
 import type { ProxyControl } from "./control.ts";
 import { LATENCY_BUCKETS_USECS } from "../core/stats.ts";
 import { loadMetricLines } from "./load_metrics.ts";
@@ -108,13 +107,13 @@ export function renderMetrics(ctl: ProxyControl): string {
     "codis_proxy_drain_dropped_total",
     "counter",
     "Backend connections dropped for not answering within the drain's bound while their slots moved.",
-    drainCounters.dropped,
+    s.drainDropped,
   );
   w.one(
     "codis_proxy_switch_abandoned_total",
     "counter",
     "Backend connections of a master being switched whose requests in flight were abandoned (outcome unknown).",
-    drainCounters.abandoned,
+    s.switchAbandoned,
   );
 
   const acks = ctl.writeAckStats?.();

@@ -57,6 +57,21 @@ export class WriteAckStats {
   }
 }
 
+/** Fields of {@link WriteAckStats.toJSON} that are settings, the same on every thread: not summed. */
+const WRITE_ACK_SETTINGS = new Set(["replicas", "timeout_ms"]);
+
+/** Several threads' {@link WriteAckStats.toJSON} blocks as one: the counters summed, the settings as in `own`. */
+export function sumWriteAckStats(
+  own: Record<string, number>,
+  others: Iterable<Record<string, number>>,
+): Record<string, number> {
+  const out = { ...own };
+  for (const o of others) {
+    for (const [k, v] of Object.entries(o)) if (!WRITE_ACK_SETTINGS.has(k)) out[k] = (out[k] ?? 0) + v;
+  }
+  return out;
+}
+
 /** What the write-ack path needs of a backend pool (router.ts's BackendPool). */
 export interface AckPool {
   readonly addr: string;

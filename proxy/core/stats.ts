@@ -4,6 +4,7 @@
  * @module
  */
 import type { OpStatsJSON, RuntimeJSON, RusageRaw, StatsJSON } from "../../models/proxy_stats.ts";
+import { drainCounters } from "../forward/drain.ts";
 
 export type { OpStatsJSON, RuntimeJSON, RusageRaw, StatsJSON };
 
@@ -39,6 +40,9 @@ export interface StatsSnapshot {
   sessionsAlive: number;
   pubsubLimitClosed: number;
   cpu: number;
+  /** Backend connections dropped by a drain, and switched masters' connections abandoned (`../forward/drain.ts`). */
+  drainDropped: number;
+  switchAbandoned: number;
   cmds: { name: string; calls: number; usecs: number; fails: number; redisErrors: number; buckets: number[] }[];
 }
 
@@ -125,10 +129,22 @@ export class ProxyStats {
 
   #cmds = new Map<string, CommandStats>();
   #last: CommandStats | null = null;
+  /** A sum's drain counters; null: this thread's own, read live (they are counted where connections are drained). */
+  #drain: { dropped: number; abandoned: number } | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastTotal = 0;
   #lastAt = 0;
   #lastCpu = 0;
+
+  /** Backend connections dropped for not answering a drain's PING while their slots moved. */
+  get drainDropped(): number {
+    return this.#drain ? this.#drain.dropped : drainCounters.dropped;
+  }
+
+  /** Connections of a master being switched whose requests in flight were abandoned. */
+  get switchAbandoned(): number {
+    return this.#drain ? this.#drain.abandoned : drainCounters.abandoned;
+  }
 
   /** Records one answered command; `cmd` is the command table's canonical name. */
   record(cmd: string, usecs: number, fail: boolean, redisError: boolean): void {
@@ -233,6 +249,8 @@ export class ProxyStats {
       sessionsAlive: this.sessionsAlive,
       pubsubLimitClosed: this.pubsubLimitClosed,
       cpu: this.cpu,
+      drainDropped: this.drainDropped,
+      switchAbandoned: this.switchAbandoned,
       cmds: [...this.#cmds.values()].map((c) => ({
         name: c.name,
         calls: c.calls,
@@ -250,7 +268,10 @@ export class ProxyStats {
    */
   static sum(snapshots: Iterable<StatsSnapshot>): ProxyStats {
     const out = new ProxyStats();
+    const drain = out.#drain = { dropped: 0, abandoned: 0 };
     for (const s of snapshots) {
+      drain.dropped += s.drainDropped;
+      drain.abandoned += s.switchAbandoned;
       out.total += s.total;
       out.fails += s.fails;
       out.redisErrors += s.redisErrors;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { LATENCY_BUCKETS_USECS, latencyBucket, ProxyStats, readProcStat, STATS_CMDS, STATS_RUNTIME } from "./stats.ts";
+import { drainCounters } from "../forward/drain.ts";
 
 Deno.test("stats: latency buckets are log2 upper bounds", () => {
   assert.equal(latencyBucket(0), 0);
@@ -136,4 +137,26 @@ Deno.test("stats: snapshots of workers sum up", () => {
   assert.deepEqual(j.sessions, { total: 3, alive: 3, pubsub_limit_closed: 2 });
   const get = [...sum.commands()].find((c) => c.name === "get")!;
   assert.equal(get.buckets.reduce((x, y) => x + y, 0), 2);
+});
+
+Deno.test("stats: the drain counters are each thread's and a sum adds every thread's", () => {
+  const thread = new ProxyStats();
+  const before = thread.snapshot();
+  drainCounters.dropped += 2;
+  drainCounters.abandoned += 5;
+  try {
+    // A thread's stats read the counters live: what was counted after the object was made shows.
+    assert.equal(thread.drainDropped, before.drainDropped + 2);
+    assert.equal(thread.switchAbandoned, before.switchAbandoned + 5);
+    const worker = { ...before, drainDropped: 3, switchAbandoned: 7 };
+    const sum = ProxyStats.sum(JSON.parse(JSON.stringify([thread.snapshot(), worker])));
+    assert.equal(sum.drainDropped, before.drainDropped + 2 + 3);
+    assert.equal(sum.switchAbandoned, before.switchAbandoned + 5 + 7);
+    // The sum holds its own figures: later counts on this thread do not change it.
+    drainCounters.dropped++;
+    assert.equal(sum.drainDropped, before.drainDropped + 2 + 3);
+  } finally {
+    drainCounters.dropped -= 3;
+    drainCounters.abandoned -= 5;
+  }
 });

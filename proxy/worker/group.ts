@@ -12,6 +12,7 @@ import type { ProxyConfig } from "../core/config.ts";
 import type { Proxy } from "../proxy.ts";
 import { ProxyStats, type StatsSnapshot } from "../core/stats.ts";
 import { type LoadViews, mergeLoadViews } from "../stats/load.ts";
+import { sumWriteAckStats } from "../backend/write_acks.ts";
 import type { OpsNotice, WorkerMessage, WorkerRequest } from "./protocol.ts";
 import type { OperatorHooks, OpsAnswer, OpsQuery } from "../core/ops.ts";
 
@@ -29,6 +30,7 @@ interface WorkerHandle {
   stats: StatsSnapshot | null;
   backends: BackendInfo[];
   load: LoadViews | null;
+  writeAcks: Record<string, number> | null;
   waiting: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
 }
 
@@ -78,13 +80,14 @@ export class ProxyWorkers {
 
   #spawn(): void {
     const worker = new Worker(new URL("./worker_main.ts", import.meta.url), { type: "module" });
-    const h: WorkerHandle = { worker, stats: null, backends: [], load: null, waiting: new Map() };
+    const h: WorkerHandle = { worker, stats: null, backends: [], load: null, writeAcks: null, waiting: new Map() };
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m.op === "report") {
         h.stats = m.stats;
         h.backends = m.backends;
         h.load = m.load ?? null;
+        h.writeAcks = m.writeAcks ?? null;
         return;
       }
       if (m.op !== "done") return this.#notice(this.#handles.indexOf(h) + 1, m);
@@ -222,6 +225,11 @@ export class ProxyWorkers {
     return this.#handles.flatMap((h) => h.stats ? [h.stats] : []);
   }
 
+  /** The `backend_write_acks` counters each worker last reported (every second), when the setting is on. */
+  writeAckStats(): Record<string, number>[] {
+    return this.#handles.flatMap((h) => h.writeAcks ? [h.writeAcks] : []);
+  }
+
   /** The load views each worker last reported (every second). */
   loadViews(): LoadViews[] {
     return this.#handles.flatMap((h) => h.load ? [h.load] : []);
@@ -285,6 +293,12 @@ export class WorkerModeProxy implements ProxyControl {
     this.primary.stats.reset();
     this.primary.load.reset();
     await this.workers.all({ op: "resetStats" });
+  }
+
+  /** Every thread's `backend_write_acks` counters summed (the workers' as of their last report); the setting once. */
+  writeAckStats(): Record<string, number> | undefined {
+    const own = this.primary.writeAckStats();
+    return own && sumWriteAckStats(own, this.workers.writeAckStats());
   }
 
   /** Every thread's load views merged (the workers' as of their last report, at most a second old). */

@@ -54,5 +54,12 @@ export type OpsNotice =
 /** What a worker tells the primary. */
 export type WorkerMessage =
   | { op: "done"; id: number; error?: string }
-  | { op: "report"; stats: StatsSnapshot; backends: BackendInfo[]; load?: LoadViews }
+  | {
+    op: "report";
+    stats: StatsSnapshot;
+    backends: BackendInfo[];
+    load?: LoadViews;
+    /** The thread's `backend_write_acks` counters, when the setting is on. */
+    writeAcks?: Record<string, number>;
+  }
   | OpsNotice;

@@ -24,7 +24,13 @@ function post(m: WorkerMessage): void {
 
 function report(): void {
   if (proxy !== null) {
-    post({ op: "report", stats: proxy.stats.snapshot(), backends: proxy.backends(), load: proxy.load.views() });
+    post({
+      op: "report",
+      stats: proxy.stats.snapshot(),
+      backends: proxy.backends(),
+      load: proxy.load.views(),
+      writeAcks: proxy.writeAckStats(),
+    });
   }
 }
 
