@@ -7,7 +7,8 @@
  * runtime thread. A lone client's request then wakes that thread, which wakes the event loop, which hands the thread
  * its next `epoll_wait`: one thread hop and two wake-ups more per request than a socket of the runtime's own, which
  * wakes the event loop directly (bench/README.md "One client's wake-ups"). A few connections are adopted this way
- * (proxy/net/adopt.ts); the rest stay in the epoll set, whose round-robin reads keep a thousand clients fair.
+ * (`session_epoll_direct`, proxy/listen.ts); the rest stay in the epoll set, whose round-robin reads keep a thousand
+ * clients fair.
  * @module
  */
 import process from "node:process";
