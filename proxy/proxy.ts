@@ -4,6 +4,7 @@
  * @module
  */
 import type { ProxyModel, SentinelModel, Slot } from "../models/mod.ts";
+import { trimIdleBufferPools } from "../util/buffer_pool.ts";
 import { logger } from "../util/log.ts";
 import { proxyToken } from "../util/xauth.ts";
 import type { BackendInfo, ProxyControl } from "./admin/control.ts";
@@ -26,6 +27,7 @@ import { LoadStats } from "./stats/load.ts";
 import type { LoadViewsJSON } from "../models/load_stats.ts";
 import { errorReply } from "../redis/encode.ts";
 import { decodeReply, errorText, isErrorReply } from "../redis/decode.ts";
+import { trimReplyBuffers } from "../redis/reply_buffers.ts";
 import { firedLate } from "../util/stall_tolerant_timeout.ts";
 
 const log = logger("proxy");
@@ -78,7 +80,11 @@ export class Proxy implements ProxyCore, ProxyControl {
     this.ops.answerQuery = (q) => answerOpsQuery(this, q);
     this.#migrateOpts = { auth: config.product_auth, timeoutMs: 5000 };
     this.load = new LoadStats(config);
-    this.stats.onSample = (now) => this.load.sample(now);
+    this.stats.onSample = (now) => {
+      this.load.sample(now);
+      trimReplyBuffers(); // (an idle proxy keeps no pooled reply buffers: redis/reply_buffers.ts)
+      trimIdleBufferPools(); // reused read buffers are not held by an idle proxy (util/buffer_pool.ts)
+    };
     // Set here as well as at start-up, so that worker threads (each its own isolate) dial Redis the same way.
     configureRedisTls(backendTls(config));
     const backendOpts = {

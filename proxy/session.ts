@@ -7,6 +7,7 @@ import { logger } from "../util/log.ts";
 import { Fifo } from "../util/fifo.ts";
 import { atTurnEnd } from "../util/turn_end.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
+import type { PooledBuffer } from "../util/buffer_pool.ts";
 import {
   checkArity,
   type CommandInfo,
@@ -47,6 +48,10 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   protover: 2 | 3 = 2;
   readonly remote: string;
   readonly createdAt: number = Date.now();
+  /** The parser's big requests may use reused buffers: #dispatch counts their users (util/buffer_pool.ts). */
+  get countsBufferUsers(): boolean {
+    return true;
+  }
   #core: ProxyCore;
   #socket: ClientSocket;
   #parser: RequestParser;
@@ -120,6 +125,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Socket event: everything written was handed to the kernel. */
   onDrain(): void {
+    this.#replies.releaseWritten();
     this.#maybeResume();
   }
 
@@ -184,6 +190,8 @@ export class Session implements RequestSink, RequestOwner, SessionState {
     if (this.#readAt > router.servingUntil) router.leaseExpired = true; // the dashboard lease (proxy/lease.ts)
     try {
       this.#parser.feed(chunk);
+      // Views of this read kept for later (backpressure): its slab must not be reused (util/buffer_pool.ts).
+      if (this.#parser.keptBytes > 0) this.#pinSlab(chunk);
     } catch (e) {
       this.#core.stats.fail();
       if (e instanceof ProtocolError) return this.#abort(`ERR ${e.message}`);
@@ -221,6 +229,16 @@ export class Session implements RequestSink, RequestOwner, SessionState {
       : this.#replyModeRequest(info, argv);
     req.argv = argv;
     this.#queue.push(req);
+    const slab = this.#pooledOf(raw ?? argv[0]);
+    if (slab !== null) {
+      // The request's bytes are views of a reused read slab: counted until its reply is written (session_replies.ts),
+      // unless the session's modes may keep them (a transaction's queue...): then the slab is never reused.
+      if (this.#special) slab.pin();
+      else {
+        slab.users++;
+        req.slab = slab;
+      }
+    }
     if (info === undefined) return this.#reject(req, errorReply(formatUnknownCommand(argv, argc)));
     if (isUnknownSubcommand(info, argc)) {
       if (isClientSetinfo(info, argv)) return req.onReply(OK);
@@ -322,6 +340,7 @@ export class Session implements RequestSink, RequestOwner, SessionState {
 
   /** Holds a request read while the gate is held; stops parsing (not reading) when too many wait. */
   #defer(argv: Uint8Array[], raw: Uint8Array | null): void {
+    this.#pinSlab(raw ?? argv[0]);
     if (this.#gate.defer(argv, raw) >= this.#core.config.session_max_pipeline && !this.#paused) {
       this.#paused = true;
       this.#gate.stashing = true;
@@ -330,9 +349,21 @@ export class Session implements RequestSink, RequestOwner, SessionState {
   }
 
   #stashChunk(chunk: Uint8Array): void {
+    this.#pinSlab(chunk);
     if (!this.#gate.stashChunk(chunk)) {
       this.#abort(`ERR more than ${MAX_STASHED_BYTES >> 20} MB of requests queued behind a blocking command`);
     }
+  }
+
+  /** Views of `view`'s read slab are kept where nothing counts them: the slab is never reused. */
+  #pinSlab(view: Uint8Array): void {
+    const slab = this.#pooledOf(view);
+    if (slab !== null) slab.pin();
+  }
+
+  /** The reused buffer `view` lies in: the read slab being filled, or a big request's own buffer; null: none. */
+  #pooledOf(view: Uint8Array): PooledBuffer | null {
+    return this.#socket.slabOf?.(view) ?? this.#parser.bufferOf(view);
   }
 
   /** Commands answered by the proxy: the session's own (transactions, pub/sub, HELLO, RESET), then runLocal. */

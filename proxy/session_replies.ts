@@ -9,6 +9,7 @@ import type { ProxyStats } from "./core/stats.ts";
 import type { LoadStats } from "./stats/load.ts";
 import type { Request } from "./forward/request.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
+import { releaseReply, type ReplyBuffer } from "../redis/reply_buffers.ts";
 
 /** Where a flush hands its slow requests (the session: one object per session rather than a closure). */
 export interface SlowLogSink {
@@ -20,6 +21,8 @@ export interface SlowLogSink {
  * starts; a list per session was part of each idle session's cost).
  */
 const ready: Uint8Array[] = [];
+/** Scratch list of the pooled buffers (`../redis/reply_buffers.ts`) those replies are views of, shared likewise. */
+const readyBuffers: ReplyBuffer[] = [];
 
 /**
  * Writes one session's answered requests in order (see the module doc), and keeps what its backpressure needs: the
@@ -28,6 +31,11 @@ const ready: Uint8Array[] = [];
 export class ReplyWriter {
   /** This session's reply size, smoothed over flushes (bytes per reply). */
   replyBytes = 0;
+  /**
+   * Pooled buffers of replies written while the socket still held unsent bytes: the socket may keep views of them
+   * until it has sent everything ({@link releaseWritten}, on its drain event). Null while there are none.
+   */
+  #unsent: ReplyBuffer[] | null = null;
 
   /**
    * Takes every answered request off the head of `queue`, records it in `stats` and writes its reply to `sock`: one
@@ -50,16 +58,29 @@ export class ReplyWriter {
     let total = 0;
     let failed = false;
     ready.length = 0; // (a flush that threw must not hand its replies to the next session's)
+    readyBuffers.length = 0; // (nor its buffers: they are simply not reused)
     while (head !== undefined && head.reply !== null) {
       queue.shift();
       const reply = head.reply;
       ready.push(reply);
+      if (head.replyBuffer !== null) {
+        readyBuffers.push(head.replyBuffer);
+        head.replyBuffer = null;
+      }
       total += reply.length;
       const usecs = Math.round((now - head.start) * 1000);
       stats.record(head.name, usecs, head.failed, reply[0] === 45 && !head.failed);
       if (head.slot >= 0) load.answered(head, reply, usecs);
-      if (usecs >= slowUs && head.argv !== null) slowLog.logSlow(head.argv, usecs);
+      if (usecs >= slowUs && head.argv !== null) slowLog.logSlow(head.argv, usecs); // (it copies what it keeps)
       if (head.failed) failed = true;
+      const slab = head.slab;
+      if (slab !== null) {
+        // Nothing reads the request's views after this, if it took the plain path and its backend answered (a
+        // failure may leave its bytes in a write that is still pending): its read buffer may be reused.
+        head.slab = null;
+        if (head.plain && !head.failed) slab.release();
+        else slab.pin();
+      }
       head = queue.peek();
     }
     // Weighs the latest flush as much as the past: a client that switches to big values is held back at once.
@@ -68,7 +89,32 @@ export class ReplyWriter {
     if (ready.length === 1) sock.write(ready[0]);
     else sock.writeParts(ready);
     ready.length = 0;
+    if (readyBuffers.length > 0) this.#released(sock);
     return failed;
+  }
+
+  /**
+   * The replies' pooled buffers may be reused once the socket holds no view of them: at once when it sent (or copied)
+   * everything, else when it has (the socket's drain event). A socket that closes first keeps them from reuse.
+   */
+  #released(sock: ClientSocket): void {
+    const bufs = readyBuffers;
+    if (sock.pendingBytes === 0) {
+      for (let i = 0; i < bufs.length; i++) releaseReply(bufs[i]);
+      this.releaseWritten();
+    } else {
+      const unsent = this.#unsent ??= [];
+      for (let i = 0; i < bufs.length; i++) unsent.push(bufs[i]);
+    }
+    bufs.length = 0;
+  }
+
+  /** The socket has sent everything written to it (its drain event): the buffers held for it may be reused. */
+  releaseWritten(): void {
+    const unsent = this.#unsent;
+    if (unsent === null) return;
+    this.#unsent = null;
+    for (let i = 0; i < unsent.length; i++) releaseReply(unsent[i]);
   }
 }
 

@@ -10,6 +10,7 @@ import { atTurnEnd } from "../util/turn_end.ts";
 import { logger } from "../util/log.ts";
 import { encodeCommand } from "./encode.ts";
 import { ReplyFramer } from "./reply_framer.ts";
+import { type ReplyBuffer, retireReplyBuffer, takeReplyBuffer } from "./reply_buffers.ts";
 import { errorText, isErrorReply } from "./decode.ts";
 import { NetSocket } from "./socket.ts";
 import { dialRedis } from "./dial.ts";
@@ -20,6 +21,13 @@ import { StallTolerantTimeout } from "../util/stall_tolerant_timeout.ts";
 const log = logger("backend");
 /** Backend reads carry the replies of many sessions at once. */
 const READ_SLAB = 64 * 1024;
+/** Below this much free tail, the slab is retired and the next read goes into a new one. */
+const MIN_TAIL = 512;
+/**
+ * The socket's own slab, used only by a read after the socket was replaced (its bytes are ignored): every read of the
+ * live socket goes into the connection's pooled slab or the framer's buffer (see #readTarget).
+ */
+const UNUSED_SOCKET_SLAB = 1024;
 
 /** Something waiting for one reply. Exactly one of the two methods is called, once. */
 export interface PendingReply {
@@ -93,6 +101,12 @@ export class BackendConn {
   #state: BackendState = "down";
   #pending = new Fifo<PendingReply>(64);
   #framer: ReplyFramer;
+  /**
+   * The pooled slab replies are read into (`reply_buffers.ts`): each read fills its free tail, and the framer lends
+   * the views of the replies in it; retired once its tail is small. Null until the next read needs one.
+   */
+  #slab: ReplyBuffer | null = null;
+  #slabUsed = 0;
   #db = 0;
   /** Requests written since the last flush, sent as one socket write per event-loop turn. */
   #out: Uint8Array[] = [];
@@ -142,7 +156,7 @@ export class BackendConn {
     this.#host = addr.slice(0, i);
     this.#port = Number(addr.slice(i + 1));
     this.#opts = opts;
-    this.#framer = new ReplyFramer((raw) => this.#onReply(raw));
+    this.#framer = new ReplyFramer((raw) => this.#onReply(raw), true);
   }
 
   /** Current state. */
@@ -225,14 +239,14 @@ export class BackendConn {
       if (gen !== this.#generation) return void conn.close();
       // A TLS connection has no keepalive switch in Deno: backend_ping_period is what notices a dead peer there.
       if (this.#opts.keepAlive && "setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-      const sock = new NetSocket(conn, READ_SLAB, true);
+      const sock = new NetSocket(conn, UNUSED_SOCKET_SLAB, true);
       this.#socket = sock;
       sock.start({
         onData: (chunk) => {
           if (sock !== this.#socket) return;
           if (this.#healthTimer !== undefined) this.#lastRead = Date.now();
           try {
-            this.#framer.feed(chunk);
+            this.#feed(chunk);
           } catch (e) {
             this.fatal(`bad reply from backend: ${(e as Error).message}`);
           }
@@ -243,12 +257,36 @@ export class BackendConn {
         onClose: () => {
           if (sock === this.#socket) this.fatal("connection closed");
         },
-        readTarget: () => sock === this.#socket ? this.#framer.readTarget() : null,
+        readTarget: () => sock === this.#socket ? this.#readTarget() : null,
       });
       this.#flush();
     }, (e: Error) => {
       if (gen === this.#generation) this.fatal(connectErrorText(e));
     });
+  }
+
+  /** Where the next read goes: the rest of a big reply being gathered, or the free tail of the slab. */
+  #readTarget(): Uint8Array {
+    const big = this.#framer.readTarget();
+    if (big !== null) return big;
+    if (this.#slab === null) {
+      this.#slab = takeReplyBuffer(READ_SLAB);
+      this.#slabUsed = 0;
+    }
+    return this.#slab.bytes.subarray(this.#slabUsed);
+  }
+
+  #feed(chunk: Uint8Array): void {
+    const slab = this.#slab;
+    if (slab === null || chunk.buffer !== slab.bytes.buffer) return this.#framer.feed(chunk); // (read in place)
+    this.#slabUsed += chunk.length;
+    this.#framer.feed(chunk, slab);
+    // Retired once no further read fits (after the replies in it were delivered: their views count by then); a slab
+    // dropped meanwhile (the connection was lost) is not reused, see fatal().
+    if (slab === this.#slab && slab.bytes.length - this.#slabUsed < MIN_TAIL) {
+      this.#slab = null;
+      retireReplyBuffer(slab);
+    }
   }
 
   /** Writes one request; `raw` must be a complete RESP command. */
@@ -380,6 +418,8 @@ export class BackendConn {
     this.stale = false;
     this.#out = [];
     this.#outLen = 0;
+    // The slab is dropped, not retired: a read into its tail may still be under way. (Views of it stay valid.)
+    this.#slab = null;
     sock?.destroy();
     const wasUp = this.#state === "connected";
     this.#lastError = reason;

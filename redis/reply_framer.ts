@@ -6,6 +6,7 @@
  */
 import { OK as OK_REPLY } from "./encode.ts";
 import { parseIntStrict } from "../util/bytes.ts";
+import { endLend, lendReply, type ReplyBuffer, retireReplyBuffer, takeReplyBuffer } from "./reply_buffers.ts";
 
 const CR = 13;
 const PLUS = 43;
@@ -118,21 +119,36 @@ const DIRECT_READ_MIN = BIG_REPLY;
  * one read is handed out as a view of it. A reply that spans reads is gathered into one buffer as its bytes arrive,
  * and its scan goes on from where it stopped (a big array arriving in many reads is not scanned again from its start;
  * a big bulk is waited for without scanning).
+ *
+ * A pooled framer (a backend connection's) gathers spanning replies into buffers of the pool of `reply_buffers.ts`,
+ * and lends every view it hands out, of those and of the chunks fed with their {@link ReplyBuffer}, for the call that
+ * delivers it: a view nobody adopts pins its buffer (see that module).
  */
 export class ReplyFramer {
   /** The reply that spans reads, from its first byte; #len bytes of it so far. */
   #buf: Uint8Array = EMPTY;
   #len = 0;
+  /** The pooled buffer #buf is, when pooled; null otherwise (and while nothing spans reads). */
+  #bufFrom: ReplyBuffer | null = null;
+  /** The pooled buffer of the chunk being fed, if any. */
+  #chunkFrom: ReplyBuffer | null = null;
+  readonly #pooled: boolean;
   /** Where its scan stopped. */
   #place: ScanPlace = { pos: 0, remaining: 0, need: 0 };
   #onReply: (raw: Uint8Array) => void;
 
-  constructor(onReply: (raw: Uint8Array) => void) {
+  /** @param pooled take spanning replies' buffers from the pool, and lend the views handed out (see the class doc). */
+  constructor(onReply: (raw: Uint8Array) => void, pooled = false) {
     this.#onReply = onReply;
+    this.#pooled = pooled;
   }
 
-  /** Frames every whole reply now available. Throws {@link ReplyProtocolError}. */
-  feed(chunk: Uint8Array): void {
+  /**
+   * Frames every whole reply now available. `from`: the pooled buffer `chunk` is a view of, whose views are lent
+   * (pooled framers only; a chunk read into {@link readTarget} needs none). Throws {@link ReplyProtocolError}.
+   */
+  feed(chunk: Uint8Array, from: ReplyBuffer | null = null): void {
+    this.#chunkFrom = from;
     let pos = 0;
     if (this.#len > 0) {
       const before = this.#len;
@@ -153,12 +169,20 @@ export class ReplyFramer {
         end = scanElements(this.#buf.subarray(0, this.#len), place.pos, place.remaining, place);
       }
       if (end < 0) return;
-      const raw = this.#buf.subarray(0, end);
+      const raw = this.#buf;
+      const rawFrom = this.#bufFrom;
       this.#buf = EMPTY;
+      this.#bufFrom = null;
       this.#len = 0;
-      this.#emit(raw, 0, end);
+      this.#emit(raw, 0, end, rawFrom);
       // The reply ended in this chunk: what follows it is framed in the chunk itself.
       pos = end - before;
+      if (rawFrom !== null) {
+        // (A chunk read in place ends with the element waited for; were it ever to go on, its views would be of the
+        // gathering buffer, which then must never be reused.)
+        if (pos < chunk.length && chunk.buffer === raw.buffer) rawFrom.pinned = true;
+        retireReplyBuffer(rawFrom);
+      }
     }
     const len = chunk.length;
     const place = this.#place;
@@ -168,16 +192,38 @@ export class ReplyFramer {
         this.#start(chunk, pos);
         return;
       }
-      this.#emit(chunk, pos, end);
+      this.#emit(chunk, pos, end, this.#chunkFrom);
       pos = end;
     }
   }
 
-  #emit(data: Uint8Array, pos: number, end: number): void {
+  #emit(data: Uint8Array, pos: number, end: number, from: ReplyBuffer | null): void {
     // `+OK` (every SELECT, every SET) is handed out as one shared array instead of a new view each time.
     if (end - pos === 5 && data[pos] === PLUS && data[pos + 1] === 79 && data[pos + 2] === 75) {
-      this.#onReply(OK_REPLY);
-    } else this.#onReply(new Uint8Array(data.buffer, data.byteOffset + pos, end - pos));
+      return this.#onReply(OK_REPLY);
+    }
+    const view = new Uint8Array(data.buffer, data.byteOffset + pos, end - pos);
+    if (from === null) return this.#onReply(view);
+    lendReply(view, from);
+    try {
+      this.#onReply(view);
+    } finally {
+      endLend();
+    }
+  }
+
+  /**
+   * Moves the reply being gathered to a buffer of at least `size` bytes, with `bytes` (what it holds so far) copied
+   * to its start; the buffer before it, if pooled, is retired (no view of it was handed out).
+   */
+  #moveTo(size: number, bytes: Uint8Array): void {
+    const old = this.#bufFrom;
+    if (this.#pooled) {
+      this.#bufFrom = takeReplyBuffer(size);
+      this.#buf = this.#bufFrom.bytes;
+    } else this.#buf = new Uint8Array(size);
+    this.#buf.set(bytes);
+    if (old !== null) retireReplyBuffer(old);
   }
 
   /** Starts gathering the reply that begins at `chunk[pos]`; #place holds where its scan stopped, from `pos`. */
@@ -185,8 +231,7 @@ export class ReplyFramer {
     const place = this.#place;
     place.pos -= pos;
     place.need -= pos;
-    this.#buf = new Uint8Array(Math.max(4096, place.need, 2 * (chunk.length - pos)));
-    this.#buf.set(chunk.subarray(pos));
+    this.#moveTo(Math.max(4096, place.need, 2 * (chunk.length - pos)), chunk.subarray(pos));
     this.#len = chunk.length - pos;
   }
 
@@ -200,9 +245,7 @@ export class ReplyFramer {
     if (len === 0 || need - len < DIRECT_READ_MIN) return null;
     if (this.#buf.length < need) {
       // The backend said how long the element is: its buffer is sized for it once.
-      const grown = new Uint8Array(need);
-      grown.set(this.#buf.subarray(0, len));
-      this.#buf = grown;
+      this.#moveTo(need, this.#buf.subarray(0, len));
     }
     return this.#buf.subarray(len, need);
   }
@@ -217,17 +260,19 @@ export class ReplyFramer {
       // Doubling; a big bulk whose end is known gets a buffer that ends with it.
       const target = this.#place.need;
       const upTo = target - this.#len >= BIG_REPLY && target >= need ? target : Infinity;
-      const grown = new Uint8Array(Math.max(need, Math.min(upTo, 2 * this.#buf.length)));
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
+      this.#moveTo(Math.max(need, Math.min(upTo, 2 * this.#buf.length)), this.#buf.subarray(0, this.#len));
     }
     this.#buf.set(chunk, this.#len);
     this.#len = need;
   }
 
-  /** Drops held-back bytes, after the connection they came from is gone. */
+  /**
+   * Drops held-back bytes, after the connection they came from is gone. (A pooled buffer being gathered into is not
+   * reused: a read into it may still be under way.)
+   */
   reset(): void {
     this.#buf = EMPTY;
+    this.#bufFrom = null;
     this.#len = 0;
   }
 }

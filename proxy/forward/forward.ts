@@ -13,6 +13,7 @@ import { errorText, isErrorReply } from "../../redis/decode.ts";
 import { encodeCommand } from "../../redis/encode.ts";
 import { type AckScope, sendOnPool, type WriteAcks } from "../backend/write_acks.ts";
 import type { BackendPool, FillResult, Router, SlotRoute } from "./router.ts";
+import { Request } from "./request.ts";
 
 /** Where a request's keys are: `argv[pos[i]]` for i < n. The arrays may be reused by the caller afterwards. */
 export interface KeyRef {
@@ -242,6 +243,8 @@ export class Forwarder {
     if (route.locked || route.migrateFrom !== null || route.moving > 0) {
       return sendSpecial(route, raw, reply, copyKeys(keys), this.migrateOpts);
     }
+    // The plain path: only the backend connection keeps the request's bytes, until its reply (see Request.plain).
+    if (reply instanceof Request) reply.plain = true;
     if (replicaOk && route.replicas !== null && !this.config.backend_primary_only) {
       const conn = this.#replicaConn(route.replicas, slot);
       if (conn !== null) return conn.send(slot, raw, new ReplicaRead(route, raw, reply));

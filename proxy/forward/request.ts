@@ -5,6 +5,8 @@
  */
 import type { PendingReply } from "../../redis/conn.ts";
 import { errorReply } from "../../redis/encode.ts";
+import { adoptReply, type ReplyBuffer } from "../../redis/reply_buffers.ts";
+import type { PooledBuffer } from "../../util/buffer_pool.ts";
 
 /** Told when a request completes, so the session can flush the replies at the head of its queue. */
 export interface RequestOwner {
@@ -28,6 +30,21 @@ export class Request implements PendingReply {
   slot = -1;
   /** Its first key (a view of the client's bytes), for the big-key check on its reply; null: none. */
   key: Uint8Array | null = null;
+  /**
+   * The pooled buffer its reply is a view of, adopted as the backend connection delivered it: the session releases it
+   * once the reply has been copied or handed to the kernel (`../../redis/reply_buffers.ts`). Null: none.
+   */
+  replyBuffer: ReplyBuffer | null = null;
+  /**
+   * The reused read buffer its bytes are views of, counting it as a user; the session releases it once the reply is
+   * written, if {@link plain}, and pins it otherwise (`../../util/buffer_pool.ts`). Null: not counted.
+   */
+  slab: PooledBuffer | null = null;
+  /**
+   * Sent whole to a backend connection by the Forwarder's plain path (no lock, migration or write acks), where
+   * nothing but the connection keeps its bytes: once the backend's reply has come, every byte has been written.
+   */
+  plain = false;
 
   constructor(owner: RequestOwner, name: string, start: number) {
     this.owner = owner;
@@ -38,6 +55,7 @@ export class Request implements PendingReply {
   onReply(raw: Uint8Array): void {
     if (this.reply !== null) return;
     this.reply = raw;
+    this.replyBuffer = adoptReply(raw);
     this.owner.requestDone(this);
   }
 

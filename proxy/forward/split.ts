@@ -7,10 +7,21 @@
 import type { PendingReply } from "../../redis/conn.ts";
 import { arrayElements, integerOf, isErrorReply } from "../../redis/decode.ts";
 import { bulkSize, concat, digits, integerReply, OK, writeArrayHeader, writeBulk } from "../../redis/encode.ts";
+import {
+  adoptReply,
+  endLend,
+  lendReply,
+  releaseReply,
+  type ReplyBuffer,
+  retireReplyBuffer,
+  takeReplyBuffer,
+} from "../../redis/reply_buffers.ts";
 import type { Request } from "./request.ts";
 import type { KeyRef } from "./forward.ts";
 
 const encoder = new TextEncoder();
+/** A joined MGET reply at least this long is made in a pooled buffer (`../../redis/reply_buffers.ts`). */
+const POOLED_JOIN = 4096;
 
 /** How a split command's sub-replies combine. */
 export type SplitKind = "mget" | "mset" | "sum";
@@ -135,6 +146,11 @@ class SplitJoin {
    * own error, so that stats and session_break_on_failure count it like any request the proxy could not serve.
    */
   failure: string | null = null;
+  /**
+   * The pooled buffers the parts' replies are views of (`../../redis/reply_buffers.ts`; `elements` holds views of
+   * them), released once the joined reply is made; null: none.
+   */
+  buffers: ReplyBuffer[] | null = null;
 
   constructor(readonly kind: SplitKind, nkeys: number, parts: number, readonly req: Request) {
     this.elements = kind === "mget" ? new Array(nkeys) : [];
@@ -146,14 +162,41 @@ class SplitJoin {
     if (this.failure !== null) {
       this.req.onError(this.failure);
     } else if (this.error) {
-      this.req.onReply(this.error);
+      // (Perhaps a view of a part's buffer: the buffers then stay unreleased, and so are never reused.)
+      return this.req.onReply(this.error);
     } else if (this.kind === "mget") {
-      this.req.onReply(concat([encoder.encode(`*${this.elements.length}\r\n`), ...this.elements]));
+      this.#replyJoined();
     } else if (this.kind === "mset") {
       this.req.onReply(OK);
     } else {
       this.req.onReply(integerReply(this.sum));
     }
+    // The joined reply is a copy: nothing reads the parts' replies any more.
+    const bufs = this.buffers;
+    if (bufs !== null) { for (let i = 0; i < bufs.length; i++) releaseReply(bufs[i]); }
+  }
+
+  /** The MGET's reply: its elements in key order under one header; a big one in a pooled buffer, lent to the request. */
+  #replyJoined(): void {
+    const head = encoder.encode(`*${this.elements.length}\r\n`);
+    let size = head.length;
+    for (const e of this.elements) size += e.length;
+    if (size < POOLED_JOIN) return this.req.onReply(concat([head, ...this.elements]));
+    const buf = takeReplyBuffer(size);
+    const out = buf.bytes.subarray(0, size);
+    out.set(head);
+    let off = head.length;
+    for (const e of this.elements) {
+      out.set(e, off);
+      off += e.length;
+    }
+    lendReply(out, buf);
+    try {
+      this.req.onReply(out);
+    } finally {
+      endLend();
+    }
+    retireReplyBuffer(buf);
   }
 }
 
@@ -166,6 +209,8 @@ class SplitPart implements PendingReply {
 
   onReply(raw: Uint8Array): void {
     const j = this.join;
+    const from = adoptReply(raw);
+    if (from !== null) (j.buffers ??= []).push(from);
     if (isErrorReply(raw)) {
       j.error ??= raw;
     } else if (j.kind === "mget") {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { SocketEvents } from "../../redis/socket.ts";
+import type { PooledBuffer } from "../../util/buffer_pool.ts";
 
 export type { SocketEvents };
 
@@ -22,6 +23,12 @@ export interface ClientSocket {
   readonly writeWaitingSince: number;
   /** Bytes accepted by write() and not yet handed to the kernel. */
   readonly pendingBytes: number;
+  /**
+   * The reused read buffer `view` lies in, when it is the one being read into now; null (or no such method: Deno's
+   * connections read into fresh buffers) otherwise. Its users and pins decide when it is written again
+   * (`util/buffer_pool.ts`).
+   */
+  slabOf?(view: Uint8Array): PooledBuffer | null;
   /** Starts reading; events go to `events` from then on. */
   start(events: SocketEvents): void;
   /** Stops reading until resume(). */

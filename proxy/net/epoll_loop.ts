@@ -10,11 +10,14 @@
  * `setImmediate`: that keeps the runtime from polling its own sockets (the backends).
  *
  * Reads go into one slab shared by every connection of the loop: each read fills the slab's free tail, so the
- * parser's zero-copy views stay valid, and an idle connection holds no buffer at all.
+ * parser's zero-copy views stay valid, and an idle connection holds no buffer at all. A slab the loop has moved on
+ * from comes back to the loop's pool once every request read into it is done with it (`util/buffer_pool.ts`: the
+ * session counts and releases them, or pins the slab when something else keeps views of it).
  * @module
  */
 import { logger } from "../../util/log.ts";
 import { everyTurnEnd } from "../../util/turn_end.ts";
+import { BufferPool, type PooledBuffer } from "../../util/buffer_pool.ts";
 import { EAGAIN, ECONNABORTED, EINTR, EPOLLET, EPOLLIN, type Ipv4Addr, Libc } from "./libc.ts";
 
 const log = logger("epoll");
@@ -36,6 +39,13 @@ const MAX_EVENTS = 1024;
 /** Shared read slab; a new one is taken when the free tail is below MIN_TAIL. */
 const SLAB = 64 * 1024;
 const MIN_TAIL = 1024;
+/**
+ * Free slabs a loop keeps for reuse (1 MiB): enough for the slabs a burst of 16 KB requests from 50 clients has in
+ * flight; what is freed beyond it goes to the garbage collector.
+ */
+const MAX_FREE_SLABS = 16;
+/** This thread's read slabs: taken by its loop, and given back once nothing reads views of them. */
+const readSlabs = new BufferPool(SLAB, MAX_FREE_SLABS);
 /** The most free tail a connection may ask for (see recv). */
 export const MAX_WANT = SLAB / 2;
 /** Connections accepted per round before the others' reads get their turn. */
@@ -60,7 +70,8 @@ export class EpollLoop {
   #blocking: Promise<void> | null = null;
   #closed = false;
   #unhook: () => void;
-  #slab = new Uint8Array(SLAB);
+  #current: PooledBuffer = readSlabs.take();
+  #slab: Uint8Array = this.#current.bytes;
   #used = 0;
   /** The bytes of the last successful {@link recv}. */
   chunk: Uint8Array = this.#slab.subarray(0, 0);
@@ -148,7 +159,9 @@ export class EpollLoop {
     let slab = this.#slab;
     let used = this.#used;
     if (slab.length - used < want) {
-      slab = this.#slab = new Uint8Array(SLAB);
+      this.#current.retire();
+      const next = this.#current = readSlabs.take();
+      slab = this.#slab = next.bytes;
       used = 0;
     }
     this.asked = slab.length - used;
@@ -158,6 +171,11 @@ export class EpollLoop {
       this.#used = used + n;
     }
     return n;
+  }
+
+  /** The slab `view` was read into, when it is the one being filled; null otherwise. */
+  slabOf(view: Uint8Array): PooledBuffer | null {
+    return view.buffer === this.#slab.buffer ? this.#current : null;
   }
 
   /** One round, at a turn end: the events ready now, then the handlers left with more to read. */

@@ -7,6 +7,7 @@ import type { ClientSocket, SocketEvents } from "./client_socket.ts";
 import { EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, EPOLLRDHUP } from "./libc.ts";
 import { type EpollLoop, type FdHandler, MAX_WANT } from "./epoll_loop.ts";
 import { BIG_PART, gatherInto } from "../../util/gather.ts";
+import type { PooledBuffer } from "../../util/buffer_pool.ts";
 
 const READABLE = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 const WRITABLE = EPOLLOUT | EPOLLHUP | EPOLLERR;
@@ -114,6 +115,10 @@ export class FdSocket implements ClientSocket, FdHandler {
       return;
     }
     this.destroy(); // reset by peer and the like: the connection is gone
+  }
+
+  slabOf(view: Uint8Array): PooledBuffer | null {
+    return this.#loop.slabOf(view);
   }
 
   pause(): void {

@@ -24,6 +24,7 @@ import {
   STAR,
 } from "./protocol.ts";
 import { type RequestSink, SpanningRequest } from "./spanning_request.ts";
+import type { PooledBuffer } from "../../util/buffer_pool.ts";
 
 export type { RequestLimits } from "./protocol.ts";
 export type { RequestSink } from "./spanning_request.ts";
@@ -62,6 +63,11 @@ export class RequestParser {
     return this.#spanning === null ? this.#backlogLen : this.#backlogLen + this.#spanning.received;
   }
 
+  /** Bytes of earlier reads kept as views while the parser is held (the request under way is copied, not kept). */
+  get keptBytes(): number {
+    return this.#backlogLen;
+  }
+
   /** Where the next read should go: the room of a big bulk under way (see {@link SpanningRequest.readTarget}). */
   readTarget(): Uint8Array | null {
     return this.#backlogLen === 0 && this.#spanning !== null ? this.#spanning.readTarget() : null;
@@ -80,8 +86,26 @@ export class RequestParser {
     this.#held = false;
   }
 
+  /**
+   * The reused buffer `view` lies in, when it is a big request's buffer from the read being parsed (the session counts
+   * the request's users of it, util/buffer_pool.ts); null otherwise.
+   */
+  bufferOf(view: Uint8Array): PooledBuffer | null {
+    return this.#spanning === null ? null : this.#spanning.bufferOf(view);
+  }
+
   /** Parses as many complete requests as `chunk` (after the input kept earlier) holds. Throws {@link ProtocolError}. */
   feed(chunk: Uint8Array): void {
+    this.#feeding++;
+    this.#feed(chunk);
+    // A big request's buffer goes back to its users only once the whole read is parsed (later requests in it are
+    // views of it too). (Not after a ProtocolError: the session closes, and the buffer is left to the collector.)
+    if (--this.#feeding === 0 && this.#spanning !== null) this.#spanning.settle();
+  }
+
+  #feeding = 0;
+
+  #feed(chunk: Uint8Array): void {
     if (this.#backlogLen === 0) return this.#parse(chunk, 0);
     // (A backlog exists: something was kept.)
     const backlog = this.#backlog!;
@@ -110,7 +134,7 @@ export class RequestParser {
       const next = data[pos] === STAR ? this.#parseMultibulk(data, pos) : this.#parseInline(data, pos);
       if (next === INCOMPLETE) {
         // The rest of the read is the start of a request: from here on it is received across reads.
-        const started = this.#spanning ??= new SpanningRequest();
+        const started = this.#spanning ??= new SpanningRequest(this.#sink.countsBufferUsers === true);
         started.begin(data, pos);
         started.consume(data, pos, this.#limits, this.#sink);
         return;
@@ -121,6 +145,8 @@ export class RequestParser {
   }
 
   #keep(data: Uint8Array, pos: number): void {
+    // Views kept where nothing counts them: a big request's buffer they lie in is never reused.
+    this.#spanning?.bufferOf(data)?.pin();
     const rest = data.subarray(pos);
     (this.#backlog ??= []).unshift(rest);
     this.#backlogLen += rest.length;

@@ -6,13 +6,15 @@
  * buffer, as the one-read path hands out views of the read.
  *
  * The buffer grows with the bytes received (doubling, up to the size the declared bulk lengths call for), never with
- * a declared length alone: a `$500000000` header costs nothing until the bytes arrive.
+ * a declared length alone: a `$500000000` header costs nothing until the bytes arrive. (A bulk of 64 KiB or more may
+ * take a free buffer of the thread's pool that fits it whole: that memory is held already.)
  * @module
  */
 import { parseIntStrict } from "../../util/bytes.ts";
 import { ProtocolError } from "../../util/errors.ts";
 import { splitInline } from "./inline.ts";
 import { LAZY_ARGV_MIN, lazyArgv } from "./lazy_argv.ts";
+import { type PooledBuffer, SizedBufferPool } from "../../util/buffer_pool.ts";
 import {
   bulkError,
   CR,
@@ -30,6 +32,12 @@ import {
 /** Receives parsed requests. `raw` is the request's exact bytes, or null for an inline command. */
 export interface RequestSink {
   onRequest(argv: Uint8Array[], raw: Uint8Array | null): void;
+  /**
+   * True when the sink counts the users of a big request's pooled buffer, or pins it, before the read is parsed
+   * (`RequestParser.bufferOf`, `../../util/buffer_pool.ts`): only then does a big bulk get a buffer that is reused.
+   * Otherwise each gets a fresh one, never written again whatever the sink keeps.
+   */
+  readonly countsBufferUsers?: boolean;
 }
 
 const IDLE = 0;
@@ -69,9 +77,22 @@ const SPANNING_READ_MIN = 16 * 1024;
 const SPANNING_READ_ARGS = 256;
 /** The least free room offered for such a read; the buffer doubles to keep it. */
 const SPANNING_READ_ROOM = 16 * 1024;
+/**
+ * This thread's buffers for big bulks: a buffer sized to end with a bulk of at least BIG_BULK bytes comes from here and
+ * goes back once the request read into it is done with (`../../util/buffer_pool.ts`: the session counts its users),
+ * rather than a fresh one per request (a malloc, a zero fill and page faults per byte). At most 16 free, 16 MiB.
+ */
+const bigBuffers = new SizedBufferPool(16 << 20, 16);
 
 /** The request being received across reads; see the module doc. */
 export class SpanningRequest {
+  /** Whether big bulks get buffers of the pool (the sink counts their users: {@link RequestSink.countsBufferUsers}). */
+  readonly #pooled: boolean;
+
+  constructor(pooled = false) {
+    this.#pooled = pooled;
+  }
+
   #stage = IDLE;
   #buf: Uint8Array = EMPTY;
   /** Bytes of the request in #buf. */
@@ -88,6 +109,13 @@ export class SpanningRequest {
   /** The current bulk: where its bytes start in #buf, and where its CRLF ends. */
   #bulkStart = 0;
   #bulkEnd = 0;
+  /** The pooled buffer #buf is, if it is one. */
+  #own: PooledBuffer | null = null;
+  /**
+   * Pooled buffers of requests completed in the read being parsed: the rest of that read may be views of them, so
+   * they are given back ({@link settle}) only once it is parsed.
+   */
+  #finished: PooledBuffer[] | null = null;
 
   /** Whether a request is under way. */
   get active(): boolean {
@@ -114,25 +142,53 @@ export class SpanningRequest {
     if (stage !== BULK_DATA || rest < DIRECT_READ_MIN) {
       if (len < SPANNING_READ_MIN || this.#argc <= SPANNING_READ_ARGS) return null;
       // A big request's next read goes to the end of its buffer, where consume() takes it in place (the read may
-      // hold requests after this one too: they are parsed as views of this buffer, which is never written again).
+      // hold requests after this one too: they are parsed as views of this buffer, written again only once they are
+      // done with it: util/buffer_pool.ts).
       if (this.#buf.length - len < SPANNING_READ_ROOM) {
-        const grown = new Uint8Array(Math.max(2 * this.#buf.length, len + SPANNING_READ_ROOM));
-        grown.set(this.#buf.subarray(0, len));
-        this.#buf = grown;
+        this.#grow(new Uint8Array(Math.max(2 * this.#buf.length, len + SPANNING_READ_ROOM)), null);
       }
       return this.#buf.subarray(len);
     }
     // The room offered covers the rest of the bulk, or 64 KiB of it: one read can take what the kernel holds.
     if (this.#buf.length - len < Math.min(rest, DIRECT_READ_AHEAD)) {
-      const size = Math.min(
-        this.#bulkEnd + TAIL_ROOM,
-        Math.max(len + DIRECT_READ_AHEAD, DIRECT_READ_GROWTH * this.#buf.length),
-      );
-      const grown = new Uint8Array(size);
-      grown.set(this.#buf.subarray(0, len));
-      this.#buf = grown;
+      const whole = this.#bulkEnd + TAIL_ROOM;
+      // A free pooled buffer that holds the whole bulk costs nothing more to take than a small step would.
+      const poolable = this.#pooled && whole >= BIG_BULK;
+      let pooled = poolable ? bigBuffers.find(whole) : null;
+      if (pooled === null) {
+        const size = Math.min(whole, Math.max(len + DIRECT_READ_AHEAD, DIRECT_READ_GROWTH * this.#buf.length));
+        if (size === whole && poolable) pooled = bigBuffers.make(size);
+        else this.#grow(new Uint8Array(size), null);
+      }
+      if (pooled !== null) this.#grow(pooled.bytes, pooled);
     }
     return this.#buf.subarray(len, Math.min(this.#bulkEnd, this.#buf.length));
+  }
+
+  /** Moves the request's bytes to `grown`; a pooled buffer left behind goes back (nothing made views of it yet). */
+  #grow(grown: Uint8Array, pooled: PooledBuffer | null): void {
+    grown.set(this.#buf.subarray(0, this.#len));
+    this.#buf = grown;
+    const old = this.#own;
+    this.#own = pooled;
+    old?.retire();
+  }
+
+  /** The pooled buffer `view` lies in, of the request under way or of one completed in the read being parsed. */
+  bufferOf(view: Uint8Array): PooledBuffer | null {
+    const own = this.#own;
+    if (own !== null && own.holds(view)) return own;
+    const done = this.#finished;
+    if (done !== null) { for (const b of done) if (b.holds(view)) return b; }
+    return null;
+  }
+
+  /** Gives back the pooled buffers of the requests completed in the read just parsed (their users hold them). */
+  settle(): void {
+    const done = this.#finished;
+    if (done === null) return;
+    this.#finished = null;
+    for (const b of done) b.retire();
   }
 
   /** Starts a request at `data[pos]` (a `*` starts a multibulk, anything else an inline command). */
@@ -147,8 +203,9 @@ export class SpanningRequest {
     this.#lineFrom = this.#scanFrom = multibulk ? 1 : 0;
   }
 
-  /** Drops the request under way (the session is closing). */
+  /** Ends the request under way (a pooled buffer still its own is dropped, not given back). */
   reset(): void {
+    this.#own = null;
     this.#stage = IDLE;
     this.#buf = EMPTY;
     this.#len = 0;
@@ -300,6 +357,11 @@ export class SpanningRequest {
       for (let i = 0, j = 0; i < argv.length; i++, j += 2) argv[i] = new Uint8Array(buf, spans[j], spans[j + 1]);
     }
     const raw = new Uint8Array(buf, 0, this.#len);
+    const own = this.#own;
+    if (own !== null) {
+      this.#own = null;
+      (this.#finished ??= []).push(own);
+    }
     this.reset();
     sink.onRequest(argv, raw);
   }
@@ -342,6 +404,13 @@ export class SpanningRequest {
       const grown = new Uint8Array(Math.max(need, Math.min(upTo, buf.length * 2)));
       grown.set(len === buf.length ? buf : buf.subarray(0, len));
       buf = this.#buf = grown;
+      const old = this.#own;
+      if (old !== null) {
+        this.#own = null;
+        // (Never while `data` is a view of it, as a read into its room never goes past it; pinned if it were.)
+        if (old.holds(data)) old.pin();
+        old.retire();
+      }
     }
     if (data.buffer === buf.buffer && data.byteOffset + pos === len) {
       // Read in place (readTarget): the bytes are where they belong.
