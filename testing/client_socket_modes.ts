@@ -1,7 +1,7 @@
 /**
  * The proxy's kinds of client socket, for tests that run each case on every one: Deno's connections
  * (`session_epoll = false`), the proxy's epoll set with its first connections handed to the runtime's own reactor
- * (the default, `proxy/net/uv_socket.ts`), and the epoll set alone (`session_epoll_direct = 0`,
+ * (`session_epoll_direct = 8`, `proxy/net/uv_socket.ts`), and the epoll set alone (the default,
  * `proxy/net/fd_socket.ts`).
  * @module
  */
@@ -15,6 +15,6 @@ export interface ClientSocketMode {
 
 export const CLIENT_SOCKET_MODES: readonly ClientSocketMode[] = [
   { name: "Deno sockets", config: { session_epoll: false } },
-  { name: "epoll, direct", config: { session_epoll: true } },
-  { name: "epoll", config: { session_epoll: true, session_epoll_direct: 0 } },
+  { name: "epoll, direct", config: { session_epoll: true, session_epoll_direct: 8 } },
+  { name: "epoll", config: { session_epoll: true } },
 ];

@@ -172,7 +172,7 @@ Deno.test("proxy (epoll, direct): clients beyond session_epoll_direct share the 
 });
 
 Deno.test("proxy (epoll, direct): CLIENT KILL closes a direct client at once; the others carry on", async () => {
-  const f = await startProxyFixture(1);
+  const f = await startProxyFixture(1, { session_epoll_direct: 8 });
   const victim = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   const other = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
   try {

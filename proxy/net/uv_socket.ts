@@ -13,7 +13,8 @@
  */
 import process from "node:process";
 import type { ClientSocket, SocketEvents } from "./client_socket.ts";
-import type { Libc } from "./libc.ts";
+import { EAGAIN, EINTR, type Libc } from "./libc.ts";
+import { gatherInto } from "../../util/gather.ts";
 
 /** The libuv-style stream state the native handle reports through (node's `stream_wrap` binding). */
 interface StreamState {
@@ -27,6 +28,8 @@ interface StreamState {
 /** A write or shutdown request: `oncomplete` runs when an asynchronous one is done. */
 interface Req {
   oncomplete: ((status: number) => void) | null;
+  /** What an asynchronous write sends, kept alive here (the handle does not keep it). */
+  held?: Uint8Array | readonly Uint8Array[] | null;
 }
 
 /** The native TCP handle, as far as it is used here. */
@@ -72,6 +75,10 @@ function nativeTcp(): Binding | null {
   }
   return binding;
 }
+
+/** Small replies of one flush are gathered into this buffer (one per thread) and sent at once; see writeParts. */
+let gatherBuf = new Uint8Array(16 * 1024);
+const MAX_GATHER = 256 * 1024;
 
 /** libuv's end of file. */
 const UV_EOF = -4095;
@@ -237,7 +244,18 @@ export class UvSocket implements ClientSocket {
 
   write(buf: Uint8Array): void {
     if (this.#closed || this.#ending || buf.length === 0) return;
-    this.#settle(this.#handle.writeBuffer(this.#req, buf), buf.length);
+    if (this.#pendingWrites === 0) {
+      // Nothing is queued in the handle: send at once, as FdSocket does; only what the kernel does not take goes to
+      // the handle, which sends it when the socket is writable (and keeps the order of what follows).
+      const n = this.#libc.send(this.fd, buf);
+      if (n === buf.length) {
+        this.lastActive = Date.now();
+        return;
+      }
+      if (n < 0 && n !== -EAGAIN && n !== -EINTR) return this.destroy();
+      if (n > 0) buf = buf.subarray(n);
+    }
+    this.#settle(this.#handle.writeBuffer(this.#req, buf), buf.length, buf);
   }
 
   writeParts(parts: readonly Uint8Array[]): void {
@@ -246,11 +264,31 @@ export class UvSocket implements ClientSocket {
     let bytes = 0;
     for (let i = 0; i < parts.length; i++) bytes += parts[i].length;
     if (bytes === 0) return;
-    this.#settle(this.#handle.writev(this.#req, parts, true), bytes);
+    if (this.#pendingWrites > 0) return this.#settle(this.#handle.writev(this.#req, parts, true), bytes, parts);
+    if (bytes > MAX_GATHER) {
+      for (let i = 0; i < parts.length; i++) this.write(parts[i]);
+      return;
+    }
+    // Gathered into one buffer shared by the thread's direct sockets: free again once send returns, and what the
+    // kernel did not take is copied out before it goes to the handle.
+    if (gatherBuf.length < bytes) gatherBuf = new Uint8Array(Math.max(bytes, 2 * gatherBuf.length));
+    const all = gatherInto(gatherBuf, parts, 0, parts.length);
+    const n = this.#libc.send(this.fd, all);
+    if (n === all.length) {
+      this.lastActive = Date.now();
+      return;
+    }
+    if (n < 0 && n !== -EAGAIN && n !== -EINTR) return this.destroy();
+    const rest = (n > 0 ? all.subarray(n) : all).slice();
+    this.#settle(this.#handle.writeBuffer(this.#req, rest), rest.length, rest);
   }
 
-  /** After a write was handed over: a failure closes, an asynchronous write is counted until it completes. */
-  #settle(err: number, bytes: number): void {
+  /**
+   * After a write was handed over: a failure closes, an asynchronous write is counted until it completes. The handle
+   * does not keep its buffers alive: `held` is kept here until the write completes (else the collector may free them
+   * under it: measured, a reply stream with holes of zeros).
+   */
+  #settle(err: number, bytes: number, held: Uint8Array | readonly Uint8Array[]): void {
     if (err !== 0) return this.destroy();
     if (this.#state.streamBaseState[this.#state.kLastWriteWasAsync] === 0) {
       this.lastActive = Date.now();
@@ -264,8 +302,10 @@ export class UvSocket implements ClientSocket {
       this.#acked = this.#libc.bytesAcked(this.fd);
     }
     this.#pending += bytes;
+    req.held = held;
     req.oncomplete = (status) => {
       req.oncomplete = null;
+      req.held = null;
       if (this.#closed) return;
       this.#pending -= bytes;
       this.#pendingWrites--;
