@@ -268,11 +268,13 @@ async function main(argv: string[]): Promise<number> {
       const plain = targets.filter((t) => !t.clientArgs?.length);
       for (let i = 0; i < plain.length; i++) {
         const t = plain[(i + rep) % plain.length];
-        const r = await bigRequest(t.name, rep, t.port, bigRequestBytes);
+        const r = await bigRequest(t.name, rep, t.port, bigRequestBytes, t.cpuPid);
         bigRequests.push(r);
         log(
           `[${rep + 1}/${opts.repeat}] ${"400k-arg request".padEnd(17)} ${t.name.padEnd(10)} ` +
-            (r.error ? `ERROR ${r.error}` : `${r.ms.toFixed(0)} ms  others stalled ${r.stallMs.toFixed(1)} ms`),
+            (r.error
+              ? `ERROR ${r.error}`
+              : `${r.ms.toFixed(0)} ms  others stalled ${r.stallMs.toFixed(1)} ms  cpu ${r.cpuMs.toFixed(1)} ms`),
         );
       }
     }

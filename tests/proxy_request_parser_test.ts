@@ -283,3 +283,37 @@ Deno.test("request parser: the arguments of a request of very many arguments rea
   assert.deepEqual(Array.from(argv, hex), want);
   assert.ok(Array.isArray(argv));
 });
+
+Deno.test("request parser: a request of very many arguments whole in one read, among others, has exactly its arguments, read in any order", () => {
+  const rng = new Rng(11);
+  // Binary arguments with CR, LF, `$` and `*` inside, empty ones and a long one: the lazy argv must walk by lengths.
+  const many = Array.from({ length: LAZY_ARGV_MIN * 2 + 3 }, (_, i) => {
+    const a = new Uint8Array(i === 5000 ? 70_000 : rng.int(0, 14));
+    for (let j = 0; j < a.length; j++) a[j] = rng.chance(0.2) ? rng.pick([13, 10, 42, 36]) : rng.int(0, 255);
+    return a;
+  });
+  const input = concat([enc.encode("*1\r\n$4\r\nPING\r\n"), multibulk(many), enc.encode("*1\r\n$4\r\nPING\r\n")]);
+  for (const holdEvery of [0, 1]) {
+    const got = parse(input, [], LIMITS, holdEvery);
+    assert.equal(got.error, null);
+    assert.deepEqual(got.requests.map(([argv]) => argv.length), [1, many.length, 1], `hold every ${holdEvery}`);
+    assert.deepEqual(got.requests[1][0], many.map(hex), `hold every ${holdEvery}`);
+    assert.equal(got.requests[1][1], hex(multibulk(many)));
+  }
+  // Random access first (a late argument before the early ones), then everything again.
+  let argv: Uint8Array[] = [];
+  const parser = new RequestParser(LIMITS, { onRequest: (a) => a.length > 1 && (argv = a) });
+  parser.feed(input.slice());
+  for (const i of [many.length - 1, 5000, 9, 7, 8, 0, LAZY_ARGV_MIN, 5001]) {
+    assert.equal(hex(argv[i]), hex(many[i]), `${i}`);
+  }
+  assert.deepEqual(argv.map(hex), many.map(hex));
+  assert.equal(argv[many.length], undefined);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(argv, String(many.length - 2))?.value, many[many.length - 2]);
+  // A malformed argument late in such a request is the error the one-read parse gives for a short request.
+  const bad = multibulk(many);
+  bad[bad.length - 2] = 88; // the last argument's CR
+  for (const cuts of [[], [100], [bad.length - 10]]) {
+    assert.equal(parse(bad, cuts).error, "Protocol error: bulk string is not terminated by CRLF", `cuts ${cuts}`);
+  }
+});

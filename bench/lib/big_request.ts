@@ -5,6 +5,7 @@
  * @module
  */
 import { alignColumns, median, ratioRows } from "./report.ts";
+import { threadsCpuMs } from "./cpu.ts";
 
 /** Arguments of the request, command and key included (the issue's row: 400k). */
 export const BIG_REQUEST_ARGS = 400_000;
@@ -19,6 +20,8 @@ export interface BigRequestResult {
   ms: number;
   /** The longest PING round trip of another connection meanwhile, in ms. */
   stallMs: number;
+  /** CPU the target's process used meanwhile, in ms (its answers to the PINGs included); NaN when not known. */
+  cpuMs: number;
   error?: string;
 }
 
@@ -50,12 +53,16 @@ async function command(conn: Deno.Conn, buf: Uint8Array, raw: string): Promise<s
   return await readReply(conn, buf);
 }
 
-/** Sends `request` to the target on `port` in pieces and times it, with a PING loop on a second connection. */
+/**
+ * Sends `request` to the target on `port` in pieces and times it, with a PING loop on a second connection; the CPU
+ * of process `cpuPid` (when given) is read before and after.
+ */
 export async function bigRequest(
   target: string,
   rep: number,
   port: number,
   request: Uint8Array,
+  cpuPid: number | null = null,
 ): Promise<BigRequestResult> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const pinger = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -73,20 +80,24 @@ export async function bigRequest(
         stallMs = Math.max(stallMs, performance.now() - t);
       }
     })();
+    const cpuBefore = cpuPid === null ? NaN : threadsCpuMs(cpuPid);
     const start = performance.now();
     for (let off = 0; off < request.length;) {
       off += await conn.write(request.subarray(off, Math.min(request.length, off + PIECE)));
     }
     const reply = await readReply(conn, buf);
     const ms = performance.now() - start;
+    const cpuMs = cpuPid === null ? NaN : threadsCpuMs(cpuPid) - cpuBefore;
     done = true;
     await pings;
     const expect = `:${BIG_REQUEST_ARGS - 2}\r\n`;
-    if (reply !== expect) return { target, rep, ms, stallMs, error: `reply ${JSON.stringify(reply.slice(0, 80))}` };
+    if (reply !== expect) {
+      return { target, rep, ms, stallMs, cpuMs, error: `reply ${JSON.stringify(reply.slice(0, 80))}` };
+    }
     await command(conn, buf, `*2\r\n$3\r\nDEL\r\n$${KEY.length}\r\n${KEY}\r\n`);
-    return { target, rep, ms, stallMs };
+    return { target, rep, ms, stallMs, cpuMs };
   } catch (e) {
-    return { target, rep, ms: NaN, stallMs, error: (e as Error).message };
+    return { target, rep, ms: NaN, stallMs, cpuMs: NaN, error: (e as Error).message };
   } finally {
     done = true;
     conn.close();
@@ -101,15 +112,15 @@ export function renderBigRequestTable(
   proxies: string[],
   peers: string[],
 ): string {
-  const rows: string[][] = [["request", "target", "ms", "(min-max)", "others stalled ms", "errors"]];
-  const med = new Map<string, { ms: number; stall: number }>();
+  const rows: string[][] = [["request", "target", "ms", "(min-max)", "others stalled ms", "CPU ms", "errors"]];
+  const med = new Map<string, { ms: number; stall: number; cpu: number }>();
   let first = true;
   for (const t of targets) {
     const mine = results.filter((r) => r.target === t);
     if (mine.length === 0) continue;
     const ok = mine.filter((r) => !r.error);
     const ms = ok.map((r) => r.ms);
-    const m = { ms: median(ms), stall: median(ok.map((r) => r.stallMs)) };
+    const m = { ms: median(ms), stall: median(ok.map((r) => r.stallMs)), cpu: median(ok.map((r) => r.cpuMs)) };
     med.set(t, m);
     const errs = mine.filter((r) => r.error);
     rows.push([
@@ -118,10 +129,12 @@ export function renderBigRequestTable(
       m.ms.toFixed(0),
       ms.length > 1 ? `(${Math.min(...ms).toFixed(0)}-${Math.max(...ms).toFixed(0)})` : "",
       m.stall.toFixed(1),
+      Number.isFinite(m.cpu) ? m.cpu.toFixed(1) : "-",
       errs.length ? `${errs.length} (${errs[0].error})` : "0",
     ]);
     first = false;
   }
-  rows.push(...ratioRows(med, proxies, peers, (a, b) => [`${(a.ms / b.ms).toFixed(2)}x`, "", "", ""]));
-  return alignColumns(rows, [false, false, true, false, true, false]);
+  const ratio = (x: number, y: number) => Number.isFinite(x / y) ? `${(x / y).toFixed(2)}x` : "";
+  rows.push(...ratioRows(med, proxies, peers, (a, b) => [ratio(a.ms, b.ms), "", "", ratio(a.cpu, b.cpu), ""]));
+  return alignColumns(rows, [false, false, true, false, true, true, false]);
 }
