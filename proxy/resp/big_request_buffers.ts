@@ -10,7 +10,8 @@
  * Bounds: sizes are rounded up to an eighth of their power of two (5.1 MiB → 5.5 MiB), so that the next request of
  * about the same size finds the same buffer; no buffer over {@link MAX_POOLED_REQUEST_BUFFER} comes from the pool (a
  * bigger request takes fresh memory, as before). The pool keeps at most 16 MiB free per thread: two such requests'
- * buffers (5.5 MiB + 960 KiB + 176 KiB each); an idle proxy drops them within 2 s (`trimIdleBufferPools`).
+ * buffers (about 6.5 MiB each: the final buffer and the step before it); an idle proxy drops them within 2 s
+ * (`trimIdleBufferPools`).
  * @module
  */
 import type { PooledBuffer, SizedBufferPool } from "../../util/buffer_pool.ts";

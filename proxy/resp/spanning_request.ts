@@ -7,7 +7,8 @@
  *
  * The buffer grows with the bytes received (doubling, up to the size the declared bulk lengths call for), never with
  * a declared length alone: a `$500000000` header costs nothing until the bytes arrive. (A bulk of 64 KiB or more may
- * take a free buffer of the thread's pool that fits it whole: that memory is held already.)
+ * take a free buffer of the thread's pool that fits it whole: that memory is held already; so do the growth steps of a
+ * request of many arguments, `big_request_buffers.ts`.)
  * @module
  */
 import { parseIntStrict } from "../../util/bytes.ts";
