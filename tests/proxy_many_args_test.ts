@@ -2,13 +2,17 @@
  * Requests of very many arguments through the proxy to real redis-server backends, on both client paths (Deno sockets,
  * and the epoll set of `session_epoll`), written in 16 KiB pieces as a client streams them: an RPUSH of 400k
  * arguments arrives whole (its list's length and every element), and an MSET and a DEL of 30k keys across slots are
- * still split by slot, every key written and deleted. The bound on each exchange only catches a request that is
+ * still split by slot, every key written and deleted. Repeated 400k-argument RPUSHes, with a split MSET among them
+ * and other clients' big and small values meanwhile, reuse the big request's buffer and keep every byte with released
+ * buffers poisoned (`CODIS_POISON_REUSED_BUFFERS`). The bound on each exchange only catches a request that is
  * never answered; speed is measured in bench/ (the `args400k` row).
  * @module
  */
 import assert from "node:assert/strict";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { concat } from "../util/bytes.ts";
+import { setPoisonReusedBuffers } from "../util/buffer_pool.ts";
+import { bigRequestBufferCounts } from "../proxy/resp/big_request_buffers.ts";
 
 const enc = new TextEncoder();
 /** Long enough for 5 MB through the proxy on a loaded 2-core machine; a request never answered fails here. */
@@ -33,10 +37,18 @@ function multibulk(args: (string | Uint8Array)[]): Uint8Array {
   return concat(parts);
 }
 
-/** Sends `request` then a PING in pieces, and returns what came back once the PONG did. */
-async function exchange(conn: Deno.Conn, request: Uint8Array): Promise<string> {
-  const writing = writeInPieces(conn, concat([request, multibulk(["PING"])]));
-  const text = await readUntil(conn, (s) => s.endsWith("+PONG\r\n"), HANG_MS);
+/**
+ * Sends `request` then `after` (a PING by default) in pieces, and returns what came back once the reply to `after`
+ * (ending with `afterReply`) did.
+ */
+async function exchange(
+  conn: Deno.Conn,
+  request: Uint8Array,
+  after: string[] = ["PING"],
+  afterReply = "+PONG\r\n",
+): Promise<string> {
+  const writing = writeInPieces(conn, concat([request, multibulk(after)]));
+  const text = await readUntil(conn, (s) => s.endsWith(afterReply), HANG_MS);
   await writing;
   return text;
 }
@@ -96,6 +108,71 @@ for (const epoll of [true, false]) {
     } finally {
       conn?.close();
       await f.stop();
+    }
+  });
+  Deno.test(`proxy (${path}): repeated RPUSHes of 400k arguments among other clients' traffic reuse their buffer and arrive whole`, async () => {
+    setPoisonReusedBuffers(true);
+    const f = await startProxyFixture(2, { session_epoll: epoll });
+    let conn: Deno.Conn | undefined;
+    try {
+      conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+      const c = f.client();
+      const reusedBefore = bigRequestBufferCounts.reused;
+      const rounds = 3;
+      let bigDone = false;
+      // Other clients meanwhile: 100 KB values (big bulks, the same pool) and small ones, each read back.
+      const others = [0, 1].map(async (k) => {
+        const o = f.client();
+        for (let i = 0; i < 100_000 && !bigDone; i++) {
+          const key = `other:${k}:${i % 8}`;
+          const value = i % 2 === 0 ? `${key}:${i}:`.repeat(8000) : `${key}:${i}`;
+          assert.equal(await o.set(key, value), "OK");
+          assert.equal(await o.get(key), value, `${key} at ${i}`);
+        }
+      });
+      // The requests one after the other (a pool idle for a second is emptied), the lists checked afterwards.
+      const sent: { key: string; elements: string[] }[] = [];
+      const big = (async () => {
+        try {
+          for (let r = 0; r < rounds; r++) {
+            const key = `many:round${r}`;
+            const count = 400_000 - 2;
+            const elements = Array.from({ length: count }, (_, i) => `${r}${element(i)}`);
+            // A SET right behind it, in its last read (a view of its buffer, forwarded: counted as well).
+            const rpush = multibulk(["RPUSH", key, ...elements]);
+            const reply = await exchange(conn!, rpush, ["SET", `${key}:after`, `after ${r}`], "+OK\r\n");
+            assert.equal(reply, `:${count}\r\n+OK\r\n`);
+            sent.push({ key, elements });
+            if (r === 1) {
+              // A split request pins its buffer: its parts' views are not counted.
+              const keys = Array.from({ length: 30_000 }, (_, i) => `many:split${i}`);
+              const mset = ["MSET", ...keys.flatMap((k, i) => [k, `s${i}`])];
+              assert.equal(await exchange(conn!, multibulk(mset)), "+OK\r\n+PONG\r\n");
+              const sample = [0, 1, 4095, 4096, 17_777, 29_999];
+              assert.deepEqual(await c.mget(...sample.map((i) => keys[i])), sample.map((i) => `s${i}`));
+            }
+          }
+        } finally {
+          bigDone = true;
+        }
+      })();
+      await Promise.all([big, ...others]);
+      for (const { key, elements } of sent) {
+        assert.equal(await c.get(`${key}:after`), `after ${key.slice(-1)}`);
+        const all = await c.lrange(key, 0, -1);
+        assert.equal(all.length, elements.length, key);
+        const firstWrong = all.findIndex((e, i) => e !== elements[i]);
+        assert.equal(firstWrong, -1, `${key}: element ${firstWrong} differs`);
+      }
+      // Every round after the first found the buffers of the one before it (at least its final one).
+      assert.ok(
+        bigRequestBufferCounts.reused - reusedBefore >= rounds - 1,
+        `big request buffers reused ${bigRequestBufferCounts.reused - reusedBefore} times`,
+      );
+    } finally {
+      conn?.close();
+      await f.stop();
+      setPoisonReusedBuffers(false);
     }
   });
 }

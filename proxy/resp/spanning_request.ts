@@ -7,7 +7,8 @@
  *
  * The buffer grows with the bytes received (doubling, up to the size the declared bulk lengths call for), never with
  * a declared length alone: a `$500000000` header costs nothing until the bytes arrive. (A bulk of 64 KiB or more may
- * take a free buffer of the thread's pool that fits it whole: that memory is held already.)
+ * take a free buffer of the thread's pool that fits it whole: that memory is held already; so do the growth steps of a
+ * request of many arguments, `big_request_buffers.ts`.)
  * @module
  */
 import { parseIntStrict } from "../../util/bytes.ts";
@@ -15,6 +16,7 @@ import { ProtocolError } from "../../util/errors.ts";
 import { splitInline } from "./inline.ts";
 import { LAZY_ARGV_KNOWN, LAZY_ARGV_MIN, lazyArgv } from "./lazy_argv.ts";
 import { type PooledBuffer, SizedBufferPool } from "../../util/buffer_pool.ts";
+import { takeBigRequestBuffer } from "./big_request_buffers.ts";
 import {
   bulkError,
   CR,
@@ -156,7 +158,10 @@ export class SpanningRequest {
         // its pages, already faulted in, to the next growth: 10-20% of such a request's CPU over repeated requests. (A
         // pooled one goes back to its pool instead: #grow.)
         const old = this.#own === null ? this.#buf.buffer as ArrayBuffer : null;
-        this.#grow(new Uint8Array(Math.max(this.#spanningSize(), len + SPANNING_READ_ROOM)), null);
+        const size = Math.max(this.#spanningSize(), len + SPANNING_READ_ROOM);
+        const pooled = this.#pooled ? takeBigRequestBuffer(bigBuffers, size) : null;
+        if (pooled !== null) this.#grow(pooled.bytes, pooled);
+        else this.#grow(new Uint8Array(size), null);
         old?.transfer(0);
       }
       return this.#buf.subarray(len, Math.min(this.#buf.length, len + SPANNING_READ_MAX));
