@@ -12,6 +12,7 @@ import { type ClientListener, listenClientsTls } from "./tls_listen.ts";
 import type { ClientSocket } from "./net/client_socket.ts";
 import { EpollLoop, FdListener } from "./net/epoll_loop.ts";
 import { FdSocket } from "./net/fd_socket.ts";
+import { UvSocket } from "./net/uv_socket.ts";
 import { parseIpv4 } from "./net/libc.ts";
 
 const log = logger("proxy");
@@ -145,12 +146,23 @@ function listenEpoll(config: ProxyConfig, accept: (sock: ClientSocket) => void):
     return null;
   }
   let listener: FdListener;
+  let adopted = 0;
   try {
     listener = new FdListener(loop, { host: ip, port }, {
       backlog: 1024,
       reusePort: config.proxy_workers > 1,
       keepAlive: config.session_keepalive_period > 0,
-    }, (fd, remote) => accept(new FdSocket(loop, fd, remote)));
+    }, (fd, remote) => {
+      // A few connections go to the runtime's own reactor, which wakes the event loop without a thread hop.
+      if (adopted < config.session_epoll_direct) {
+        const sock = UvSocket.adopt(loop.libc, fd, remote, () => adopted--);
+        if (sock !== null) {
+          adopted++;
+          return accept(sock);
+        }
+      }
+      accept(new FdSocket(loop, fd, remote));
+    });
   } catch (e) {
     loop.close().catch(() => {});
     throw e;

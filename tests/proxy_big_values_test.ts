@@ -1,11 +1,12 @@
 /**
- * Big values through the proxy on both client paths (Deno sockets, and the epoll set of `session_epoll`): a SET of
+ * Big values through the proxy on every client socket kind (testing/client_socket_modes.ts): a SET of
  * 4 MB and of 64 MB written in pieces is answered, and GET gives back the same bytes. The bound on each exchange only
  * catches a request that is never answered; speed is measured in bench/.
  * @module
  */
 import assert from "node:assert/strict";
 import { startProxyFixture } from "../testing/proxy.ts";
+import { CLIENT_SOCKET_MODES } from "../testing/client_socket_modes.ts";
 
 const enc = new TextEncoder();
 /** Long enough for 64 MB each way on a loaded 2-core machine; a parser that stalls never answers at all. */
@@ -53,10 +54,9 @@ function setRequest(key: string, value: Uint8Array): Uint8Array {
   return req;
 }
 
-for (const epoll of [false, true]) {
-  const path = epoll ? "epoll" : "Deno sockets";
-  Deno.test(`proxy (${path}): SETs of 4 MB and 64 MB sent in pieces are answered; GET gives the same bytes`, async () => {
-    const f = await startProxyFixture(1, { session_epoll: epoll });
+for (const mode of CLIENT_SOCKET_MODES) {
+  Deno.test(`proxy (${mode.name}): SETs of 4 MB and 64 MB sent in pieces are answered; GET gives the same bytes`, async () => {
+    const f = await startProxyFixture(1, mode.config);
     let conn: Deno.Conn | undefined;
     try {
       conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });

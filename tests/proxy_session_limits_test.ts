@@ -1,6 +1,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import { slotOf } from "../models/hash.ts";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
+import { CLIENT_SOCKET_MODES } from "../testing/client_socket_modes.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,9 +45,9 @@ Deno.test("proxy: session_send_timeout closes a client that stops reading its re
   }
 });
 
-for (const epoll of [false, true]) {
-  Deno.test(`proxy (${epoll ? "epoll" : "Deno sockets"}): a client that pipelines without reading is held back by its unsent replies, and loses nothing`, async () => {
-    const f = await startProxyFixture(1, { session_send_timeout: 0, session_recv_timeout: 0, session_epoll: epoll });
+for (const mode of CLIENT_SOCKET_MODES) {
+  Deno.test(`proxy (${mode.name}): a client that pipelines without reading is held back by its unsent replies, and loses nothing`, async () => {
+    const f = await startProxyFixture(1, { session_send_timeout: 0, session_recv_timeout: 0, ...mode.config });
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
     try {
       const value = "v".repeat(256 << 10);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { encodeCommand } from "../redis/encode.ts";
 import { readUntil, startProxyFixture } from "../testing/proxy.ts";
 import { sleep, until } from "../testing/wait.ts";
+import { CLIENT_SOCKET_MODES } from "../testing/client_socket_modes.ts";
 
 const SEND_TIMEOUT_MS = 1000;
 /**
@@ -24,9 +25,9 @@ async function setBigValue(conn: Deno.Conn): Promise<void> {
   assert.equal(await readUntil(conn, (s) => s.includes("\r\n"), 10_000), "+OK\r\n");
 }
 
-for (const epoll of [false, true]) {
-  Deno.test(`proxy session send timeout: a client that reads a big reply slowly gets all of it (session_epoll=${epoll})`, async () => {
-    const f = await startProxyFixture(1, { session_epoll: epoll, session_send_timeout: SEND_TIMEOUT_MS });
+for (const mode of CLIENT_SOCKET_MODES) {
+  Deno.test(`proxy session send timeout: a client that reads a big reply slowly gets all of it (${mode.name})`, async () => {
+    const f = await startProxyFixture(1, { ...mode.config, session_send_timeout: SEND_TIMEOUT_MS });
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
     try {
       await setBigValue(conn);
@@ -51,8 +52,8 @@ for (const epoll of [false, true]) {
     }
   });
 
-  Deno.test(`proxy session send timeout: a client that reads nothing is closed after about the timeout (session_epoll=${epoll})`, async () => {
-    const f = await startProxyFixture(1, { session_epoll: epoll, session_send_timeout: SEND_TIMEOUT_MS });
+  Deno.test(`proxy session send timeout: a client that reads nothing is closed after about the timeout (${mode.name})`, async () => {
+    const f = await startProxyFixture(1, { ...mode.config, session_send_timeout: SEND_TIMEOUT_MS });
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
     try {
       await setBigValue(conn);

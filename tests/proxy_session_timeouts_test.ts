@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import { startProxyFixture } from "../testing/proxy.ts";
 import { holdThread } from "../testing/hold_thread.ts";
+import { CLIENT_SOCKET_MODES } from "../testing/client_socket_modes.ts";
 
-for (const epoll of [true, false]) {
-  Deno.test(`proxy session timeouts: a client that sent while the process did not run is not closed as idle (session_epoll=${epoll})`, async () => {
-    const f = await startProxyFixture(1, { session_recv_timeout: 400, session_epoll: epoll });
+for (const mode of CLIENT_SOCKET_MODES) {
+  Deno.test(`proxy session timeouts: a client that sent while the process did not run is not closed as idle (${mode.name})`, async () => {
+    const f = await startProxyFixture(1, { session_recv_timeout: 400, ...mode.config });
     try {
       // A PING every 100 ms for 3 s, from another process: it goes on sending while this one is held.
       const cli = new Deno.Command("redis-cli", {

@@ -135,6 +135,11 @@ export interface ProxyConfig extends ProxyTlsConfig, ProxyOpsConfig, ProxyLoadCo
   session_break_on_failure: boolean;
   /** Serve TCP (IPv4) clients from the proxy's own epoll set through libc (Linux; needs --allow-ffi). */
   session_epoll: boolean;
+  /**
+   * With session_epoll, up to this many client connections are handed to the runtime's own reactor, which wakes the
+   * event loop without the epoll set's thread hop; 0 keeps every connection in the epoll set.
+   */
+  session_epoll_direct: number;
 }
 
 /** Key table: drives defaults, validation, flags and the default TOML, so all four stay in step. */
@@ -378,8 +383,19 @@ export const KEYS: { [K in keyof ProxyConfig]: KeyDef } = {
     def: true,
     doc: "Serve TCP (IPv4) client connections from the proxy's own epoll set through libc (Linux; needs\n" +
       "--allow-ffi), which reads every ready client once per round: fair at a thousand clients (p99 6-8x lower).\n" +
-      "It costs a lone client about 0.1 ms more per request. true (default); false, or where it is not possible\n" +
-      "(TLS, unix sockets, IPv6, no FFI), uses one Deno read per connection, which favours recently served clients.",
+      "Connections beyond session_epoll_direct (default 0) pay a thread hop (about 0.05 ms) on a request that wakes an idle\n" +
+      "proxy. true (default); false, or where it is not possible (TLS, unix sockets, IPv6, no FFI), uses one Deno\n" +
+      "read per connection, which favours recently served clients.",
+  },
+  session_epoll_direct: {
+    kind: "int",
+    def: 0,
+    min: 0,
+    doc: "With session_epoll, up to this many client connections are served by the runtime's own reactor, which\n" +
+      "wakes the proxy at once when a client sends; the rest wait in the epoll set, whose blocking wait costs each\n" +
+      "request a thread hop (about 0.05 ms and half the CPU of a lone client's request). 0 puts every connection in\n" +
+      "the epoll set (the default while a reply-corruption bug under buffer reuse is open; see\n" +
+      'bench/README.md "One client\'s wake-ups").',
   },
   ...LOAD_KEYS,
   ...METRICS_KEYS,

@@ -1,7 +1,8 @@
 /**
- * What a client session needs from its connection. Two implementations: NetSocket on a `Deno.Conn` (redis/socket.ts), and
+ * What a client session needs from its connection. Three implementations: NetSocket on a `Deno.Conn` (redis/socket.ts),
  * FdSocket on a file descriptor of the proxy's own epoll set (proxy/net/fd_socket.ts), used for client listeners on
- * Linux.
+ * Linux, and UvSocket for the first few of those connections, adopted by the runtime's own TCP handle
+ * (proxy/net/uv_socket.ts).
  * @module
  */
 import type { SocketEvents } from "../../redis/socket.ts";

@@ -25,6 +25,11 @@ const log = logger("epoll");
 /** Something registered in the loop, called with the epoll event mask of its fd. */
 export interface FdHandler {
   onEvents(events: number): void;
+  /**
+   * Rarely ready (a listener): left to the blocking `epoll_wait`. A set that holds only such fds is not polled at
+   * turn ends, which would cost a syscall per turn and find nothing.
+   */
+  readonly quiet?: boolean;
   /** Closes the handler's fd (the loop closes everything still registered when it closes). */
   destroy(): void;
 }
@@ -53,6 +58,8 @@ export class EpollLoop {
   readonly #wakeFd: number;
   #handlers: (FdHandler | undefined)[] = [];
   #count = 0;
+  /** Registered fds that are not {@link FdHandler.quiet}: while there are none, turn ends do not poll. */
+  #busy = 0;
   /** Handlers that may have more to read: served after the next poll's events. */
   #again: FdHandler[] = [];
   #spare: FdHandler[] = [];
@@ -108,7 +115,10 @@ export class EpollLoop {
 
   /** Registers `fd` (edge-triggered `events`); an fd that is ready already reports so at once. */
   add(fd: number, handler: FdHandler, events: number): void {
-    if (this.#handlers[fd] === undefined) this.#count++;
+    const old = this.#handlers[fd];
+    if (old === undefined) this.#count++;
+    else if (!old.quiet) this.#busy--;
+    if (!handler.quiet) this.#busy++;
     this.#handlers[fd] = handler;
     this.libc.epollAdd(this.#epfd, fd, events | EPOLLET);
   }
@@ -118,6 +128,7 @@ export class EpollLoop {
     if (this.#handlers[fd] !== handler) return;
     this.#handlers[fd] = undefined;
     this.#count--;
+    if (!handler.quiet) this.#busy--;
   }
 
   /** Serves `h` again after the next poll: it may have more input than its last read took. */
@@ -169,7 +180,7 @@ export class EpollLoop {
 
   /** One round, at a turn end: the events ready now, then the handlers left with more to read. */
   #poll = (): void => {
-    if (this.#closed) return;
+    if (this.#closed || (this.#busy === 0 && this.#again.length === 0)) return;
     const n = this.libc.fn.epoll_wait(this.#epfd, this.#evSync, MAX_EVENTS, 0);
     const again = this.#again;
     this.#again = this.#spare;
@@ -217,6 +228,7 @@ export class EpollLoop {
     this.#unhook();
     this.#handlers = [];
     this.#count = 0;
+    this.#busy = 0;
     this.#again = [];
     this.libc.signal(this.#wakeFd);
     if (this.#blocking !== null) await this.#blocking;
@@ -238,6 +250,7 @@ export interface FdListenerOptions {
 /** A TCP (IPv4) listener in an {@link EpollLoop}: accepts in batches and hands each connection's fd over. */
 export class FdListener implements FdHandler {
   readonly port: number;
+  readonly quiet = true;
   readonly #loop: EpollLoop;
   readonly #fd: number;
   readonly #keepAlive: boolean;

@@ -21,6 +21,10 @@ const SO_KEEPALIVE = 9;
 const SO_REUSEPORT = 15;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
+const TCP_INFO = 11;
+/** Where `tcpi_bytes_acked` (u64) sits in `struct tcp_info` (Linux 4.1 and later), and the size read up to it. */
+const TCPI_BYTES_ACKED = 120;
+const TCP_INFO_LEN = 128;
 export const EPOLLIN = 0x1;
 export const EPOLLOUT = 0x4;
 export const EPOLLERR = 0x8;
@@ -48,6 +52,7 @@ const ERRNO_TEXT: Record<number, string> = {
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
@@ -110,6 +115,7 @@ export class Libc {
   readonly #ctl: Uint8Array;
   readonly #ctlView: DataView;
   readonly #counter = new BigUint64Array(1);
+  #tcpInfo: Uint8Array | null = null;
 
   private constructor(lib: Deno.DynamicLibrary<typeof SYMBOLS>) {
     this.#lib = lib;
@@ -192,6 +198,19 @@ export class Libc {
   send(fd: number, buf: Uint8Array): number {
     const n = this.fn.send(fd, buf, size(buf.length), MSG_NOSIGNAL);
     return n >= 0 ? n : -this.errno();
+  }
+
+  /**
+   * Bytes of `fd`'s stream the peer has acknowledged so far (TCP_INFO's `tcpi_bytes_acked`), or -1 where the kernel
+   * does not say: grows while the peer takes what is sent, stands still once its receive window is full.
+   */
+  bytesAcked(fd: number): number {
+    const info = this.#tcpInfo ??= new Uint8Array(TCP_INFO_LEN);
+    this.#addrLen[0] = TCP_INFO_LEN;
+    if (this.fn.getsockopt(fd, IPPROTO_TCP, TCP_INFO, info, this.#addrLen) !== 0) return -1;
+    if (this.#addrLen[0] < TCP_INFO_LEN) return -1;
+    const v = new DataView(info.buffer);
+    return v.getUint32(TCPI_BYTES_ACKED, true) + v.getUint32(TCPI_BYTES_ACKED + 4, true) * 2 ** 32;
   }
 
   /** Half-closes the sending side. */
