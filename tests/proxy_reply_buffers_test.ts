@@ -1,6 +1,6 @@
 /**
  * The reuse of backend read slabs and big reply buffers (redis/reply_buffers.ts), with real redis-servers through the
- * proxy, on both client paths (session_epoll). Buffers are poisoned as they go back to the pool
+ * proxy, on every kind of client socket (testing/client_socket_modes.ts). Buffers are poisoned as they go back to the pool
  * (CODIS_POISON_REUSED_BUFFERS=1, set here before the proxy takes its first one), so a reply view read after its
  * buffer was reused comes back as garbage: each test checks every byte its clients get while other clients' big
  * replies keep buffers cycling, and that buffers were in fact reused meanwhile.
@@ -19,6 +19,7 @@ import { poisonReusedBuffers, pooledReplyBuffers, replyBufferCounts } from "../r
 import { type ProxyFixture, startProxyFixture } from "../testing/proxy.ts";
 import { type RedisProcess, startRedis } from "../testing/redis.ts";
 import { sleep, until } from "../testing/wait.ts";
+import { CLIENT_SOCKET_MODES } from "../testing/client_socket_modes.ts";
 
 // Read once here, then the variable is taken back (unless it was set for the whole run): other test files in this
 // process are not poisoned by this one.
@@ -170,11 +171,9 @@ function bulk(v: Uint8Array): Uint8Array {
   return out;
 }
 
-for (const epoll of [true, false]) {
-  const mode = `session_epoll=${epoll}`;
-
+for (const { name: mode, config: socketConfig } of CLIENT_SOCKET_MODES) {
   Deno.test(`reply buffers: pipelined GETs of small and big values mixed with MGETs across slots come back intact (${mode})`, async () => {
-    const f = await startProxyFixture(2, { session_epoll: epoll });
+    const f = await startProxyFixture(2, socketConfig);
     try {
       const keys = await writeKeys(f, "mix");
       const reusedBefore = replyBufferCounts.reused;
@@ -189,7 +188,7 @@ for (const epoll of [true, false]) {
   });
 
   Deno.test(`reply buffers: a client that reads its big replies slowly gets every byte while others' replies reuse buffers (${mode})`, async () => {
-    const f = await startProxyFixture(2, { session_epoll: epoll });
+    const f = await startProxyFixture(2, socketConfig);
     let others: Churn | null = null;
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
     try {
@@ -223,7 +222,7 @@ for (const epoll of [true, false]) {
   });
 
   Deno.test(`reply buffers: clients that close in the middle of big replies leave the others' replies intact (${mode})`, async () => {
-    const f = await startProxyFixture(2, { session_epoll: epoll });
+    const f = await startProxyFixture(2, socketConfig);
     let others: Churn | null = null;
     try {
       const keys = await writeKeys(f, "close");
@@ -252,7 +251,7 @@ for (const epoll of [true, false]) {
   });
 
   Deno.test(`reply buffers: MONITOR and pub/sub alongside big replies (${mode})`, async () => {
-    const f = await startProxyFixture(2, { session_epoll: epoll });
+    const f = await startProxyFixture(2, socketConfig);
     let others: Churn | null = null;
     let monitor: Redis | null = null;
     try {

@@ -36,7 +36,11 @@ export interface ClientSocket {
   resume(): void;
   /** Queues bytes for the peer, written in order; the buffer must not change afterwards. */
   write(buf: Uint8Array): void;
-  /** Queues several buffers, written in order (small ones gathered into one write); they must not change afterwards. */
+  /**
+   * Queues several buffers, written in order (small ones gathered into one write); they must not change afterwards.
+   * The caller empties and reuses `parts` as soon as this returns: a socket that keeps buffers for later keeps a copy
+   * of the list.
+   */
   writeParts(parts: readonly Uint8Array[]): void;
   /** Writes `last` (if any) after everything queued, then closes; `done` runs once closed. */
   end(last?: Uint8Array, done?: () => void): void;

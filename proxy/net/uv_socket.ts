@@ -264,7 +264,12 @@ export class UvSocket implements ClientSocket {
     let bytes = 0;
     for (let i = 0; i < parts.length; i++) bytes += parts[i].length;
     if (bytes === 0) return;
-    if (this.#pendingWrites > 0) return this.#settle(this.#handle.writev(this.#req, parts, true), bytes, parts);
+    if (this.#pendingWrites > 0) {
+      // Held as a copy: the caller may reuse its array (the session's flush does), and with it emptied nothing would
+      // keep the parts alive until the handle has written them (measured: misaligned replies after a collection).
+      const held = parts.slice();
+      return this.#settle(this.#handle.writev(this.#req, held, true), bytes, held);
+    }
     if (bytes > MAX_GATHER) {
       for (let i = 0; i < parts.length; i++) this.write(parts[i]);
       return;
