@@ -4,6 +4,10 @@
  * @module
  */
 import { scanReply } from "../redis/reply_framer.ts";
+import { concat } from "../util/bytes.ts";
+
+/** `parts` as one buffer (the one part itself when there is only one). */
+export const concatBytes: (parts: Uint8Array[]) => Uint8Array = concat;
 
 const enc = new TextEncoder();
 
@@ -14,20 +18,7 @@ export function respCommand(...args: (string | Uint8Array)[]): Uint8Array {
     const b = typeof a === "string" ? enc.encode(a) : a;
     parts.push(enc.encode(`$${b.length}\r\n`), b, enc.encode("\r\n"));
   }
-  return concatBytes(parts);
-}
-
-/** `parts` as one buffer. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** A raw connection to a RESP server. */
